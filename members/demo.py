@@ -1,0 +1,124 @@
+"""The demo university: a committee, 4 colleges, 16 branches, ~800 members, every role held.
+
+Deterministic (a fixed random seed) so the README can name its accounts. Every account's
+password is DEMO_PASSWORD.
+"""
+
+import datetime
+import random
+
+from django.contrib.auth.hashers import make_password
+from django.db import transaction
+from django.utils import timezone
+
+from partyscore.audit import audit_record
+
+from .models import Member, Organization, Role, RoleAssignment, User
+from .services import organization_create, role_permissions_sync
+
+DEMO_PASSWORD = "Demo@2026"
+UNIVERSITY_CODE = "UNI"
+
+COLLEGES = [
+    ("LAW", "法学院党委"),
+    ("CS", "计算机学院党委"),
+    ("LIT", "文学院党总支"),
+    ("ME", "机械工程学院党委"),
+]
+# Per college: two staff branches and two student branches, with their sizes.
+BRANCHES = [
+    ("教工第一党支部", Organization.Category.STAFF, 34),
+    ("教工第二党支部", Organization.Category.STAFF, 30),
+    ("本科生党支部", Organization.Category.STUDENT, 66),
+    ("研究生党支部", Organization.Category.STUDENT, 70),
+]
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红建文辉力斌宇浩凯晨欣雨婷琳雪梅"
+
+
+def member_number(category, college_index, branch_index, seq):
+    """Staff numbers start with T, student numbers with S: T101001 is college 1, branch 01, No. 001."""
+    prefix = "T" if category == Organization.Category.STAFF else "S"
+    return f"{prefix}{college_index}{branch_index:02d}{seq:03d}"
+
+
+def demo_loaded():
+    return Organization.objects.filter(code=UNIVERSITY_CODE).exists()
+
+
+@transaction.atomic
+def demo_university_seed(*, year=None):
+    """Load the demo university unless it is there already. Returns False when it was."""
+    if demo_loaded():
+        return False
+    rng = random.Random(2026)
+    year = year or timezone.localdate().year
+    term_start = datetime.date(year, 1, 1)
+    password_hash = make_password(DEMO_PASSWORD)
+
+    admin = User.objects.create(username="admin", full_name="系统管理员", is_staff=True, is_superuser=True,
+                                password=password_hash)
+    university = organization_create(actor=admin, name="中共示范大学委员会", code=UNIVERSITY_CODE,
+                                     kind=Organization.Kind.COMMITTEE)
+    org_staff = User.objects.create(username="zzb01", full_name="组织部 周敏", password=password_hash)
+    assignments = [(org_staff, university, Role.ORG_DEPARTMENT)]
+
+    members, users = [], []
+    for c, (college_code, college_name) in enumerate(COLLEGES, start=1):
+        college = organization_create(actor=admin, name=college_name, code=college_code,
+                                      kind=Organization.Kind.GENERAL_BRANCH, parent=university)
+        for b, (branch_name, category, size) in enumerate(BRANCHES, start=1):
+            branch = organization_create(actor=admin, name=branch_name, code=f"{college_code}-{b:02d}",
+                                         kind=Organization.Kind.BRANCH, parent=college, category=category)
+            is_staff_branch = category == Organization.Category.STAFF
+            for seq in range(1, size + 1):
+                name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
+                number = member_number(category, c, b, seq)
+                probationary = rng.random() < (0.03 if is_staff_branch else 0.22)
+                user = User(username=number, full_name=name, password=password_hash)
+                users.append(user)
+                members.append(Member(
+                    number=number, name=name,
+                    category=Member.Category.STAFF if is_staff_branch else Member.Category.STUDENT,
+                    status=Member.Status.PROBATIONARY if probationary else Member.Status.FULL,
+                    probation_start=datetime.date(year - 1, rng.randint(1, 12), 1) if probationary else None,
+                    is_cadre=is_staff_branch and rng.random() < 0.15,
+                    branch=branch, joined_party_on=datetime.date(year - rng.randint(1, 25), rng.randint(1, 12), 1),
+                    phone=f"13{rng.randint(100000000, 999999999)}", email=f"{number.lower()}@demo.edu.cn",
+                ))
+            # Role holders are the branch's first members; mass representatives have no member record.
+            prefix = len(users) - size
+            assignments += [
+                (users[prefix], branch, Role.BRANCH_SECRETARY),
+                (users[prefix + 1], branch, Role.BRANCH_COMMITTEE),
+                (users[prefix + 2], branch, Role.BRANCH_COMMITTEE),
+                (users[prefix + 1], branch, Role.PANEL_MEMBER),
+                (users[prefix + 2], branch, Role.PANEL_MEMBER),
+                (users[prefix + 3], branch, Role.PANEL_MEMBER),
+                (users[prefix + 4], branch, Role.RECORDER),
+            ]
+            for k in range(1, 4):
+                rep = User(username=f"qz{c}{b:02d}{k}", full_name=f"群众代表{c}-{b}-{k}", password=password_hash)
+                users.append(rep)
+                assignments.append((rep, branch, Role.MASS_REPRESENTATIVE))
+        # The college's secretary is a staff member of its first branch (the sixth on its roster).
+        first_staff_number = member_number(Organization.Category.STAFF, c, 1, 6)
+        assignments.append((next(u for u in users if u.username == first_staff_number), college,
+                            Role.GENERAL_BRANCH_SECRETARY))
+
+    User.objects.bulk_create(users)
+    by_username = {u.username: u for u in User.objects.filter(username__in=[u.username for u in users])}
+    for member in members:
+        member.user = by_username[member.number]
+    Member.objects.bulk_create(members)
+    RoleAssignment.objects.bulk_create([
+        RoleAssignment(user=by_username.get(user.username, user), organization=org, role=role,
+                       starts_on=term_start, assigned_by=admin)
+        for user, org, role in assignments
+    ])
+    for user in {by_username.get(u.username, u) for u, _org, _role in assignments}:
+        role_permissions_sync(user=user)
+    audit_record(actor=admin, action="demo.seed", target=university, organization=university,
+                 after={"members": len(members), "accounts": len(users) + 2, "roles": len(assignments)},
+                 reason="演示数据")
+    return True

@@ -1,0 +1,106 @@
+"""Who may do what where, derived from role assignments.
+
+A role held at a node grants object permissions (django-guardian) on that node only; they are
+inherited by every node below it through the materialized path. Permissions are never
+hand-assigned and never global: `role_permissions_sync` rewrites a user's rows from their
+active assignments.
+"""
+
+from django.contrib.auth.models import Permission
+from django.db.models import Q
+from guardian.shortcuts import get_objects_for_user
+
+from .models import Organization, Role
+
+ROSTER_VIEW = "view_roster"
+ROSTER_MANAGE = "manage_roster"
+AUDIT_VIEW = "view_audit"
+EXEMPTION_APPROVE = "approve_exemption"
+ROLES_MANAGE = "manage_roles"
+
+# Rules as data: what each role may do at (and below) the node where it is held.
+ROLE_PERMISSIONS = {
+    Role.ORG_DEPARTMENT: {ROSTER_VIEW, ROSTER_MANAGE, AUDIT_VIEW, EXEMPTION_APPROVE, ROLES_MANAGE},
+    Role.GENERAL_BRANCH_SECRETARY: {ROSTER_VIEW},
+    Role.BRANCH_SECRETARY: {ROSTER_VIEW, ROSTER_MANAGE, ROLES_MANAGE},
+    Role.BRANCH_COMMITTEE: {ROSTER_VIEW},
+    Role.PANEL_MEMBER: {ROSTER_VIEW},
+    Role.RECORDER: {ROSTER_VIEW},
+    Role.MASS_REPRESENTATIVE: set(),
+}
+
+# Which kind of node each role is held at.
+ROLE_ORG_KIND = {
+    Role.ORG_DEPARTMENT: Organization.Kind.COMMITTEE,
+    Role.GENERAL_BRANCH_SECRETARY: Organization.Kind.GENERAL_BRANCH,
+    Role.BRANCH_SECRETARY: Organization.Kind.BRANCH,
+    Role.BRANCH_COMMITTEE: Organization.Kind.BRANCH,
+    Role.PANEL_MEMBER: Organization.Kind.BRANCH,
+    Role.RECORDER: Organization.Kind.BRANCH,
+    Role.MASS_REPRESENTATIVE: Organization.Kind.BRANCH,
+}
+
+# Roles a holder of ROLES_MANAGE may give at a branch without being organization department:
+# a secretary staffs their own branch's committee, panel, recorders and mass representatives.
+BRANCH_DELEGABLE_ROLES = {Role.BRANCH_COMMITTEE, Role.PANEL_MEMBER, Role.RECORDER, Role.MASS_REPRESENTATIVE}
+
+ALL_ORG_PERMISSIONS = sorted(set().union(*ROLE_PERMISSIONS.values()))
+
+
+def org_permission_objects():
+    """The Permission rows for every codename above, keyed by codename."""
+    return {
+        p.codename: p
+        for p in Permission.objects.filter(content_type__app_label="members", codename__in=ALL_ORG_PERMISSIONS)
+    }
+
+
+def _granted_paths(user, perm):
+    """Paths of the nodes where `user` directly holds `perm`; cached on the user for the request."""
+    if not user.is_authenticated:
+        return ()
+    cache = user.__dict__.setdefault("_org_perm_paths", {})
+    if perm not in cache:
+        if user.is_superuser:
+            cache[perm] = ("",)  # the empty prefix matches every path
+        else:
+            orgs = get_objects_for_user(
+                user, f"members.{perm}", klass=Organization, accept_global_perms=False, with_superuser=False
+            )
+            cache[perm] = tuple(orgs.values_list("path", flat=True))
+    return cache[perm]
+
+
+def has_org_perm(user, perm, org):
+    """May `user` do `perm` at `org`: held there or at any node above it."""
+    return any(org.path.startswith(prefix) for prefix in _granted_paths(user, perm))
+
+
+def orgs_with_perm(user, perm):
+    """Every organization where `user` may do `perm` (held there or inherited from above)."""
+    paths = _granted_paths(user, perm)
+    if not paths:
+        return Organization.objects.none()
+    condition = Q()
+    for prefix in paths:
+        condition |= Q(path__startswith=prefix)
+    return Organization.objects.filter(condition)
+
+
+def can_view_member(user, member):
+    """The member themself, or anyone who may see their branch's roster."""
+    if member.user_id is not None and member.user_id == user.pk:
+        return True
+    return has_org_perm(user, ROSTER_VIEW, member.branch)
+
+
+def forget_cached_perms(user):
+    user.__dict__.pop("_org_perm_paths", None)
+
+
+def scope_roots(user, perm):
+    """The topmost nodes of `user`'s scope for `perm`: where their roles are held."""
+    paths = _granted_paths(user, perm)
+    if "" in paths:
+        return Organization.objects.filter(parent__isnull=True)
+    return Organization.objects.filter(path__in=paths)

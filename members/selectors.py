@@ -1,0 +1,89 @@
+"""Reads shared by views and exports. Each takes the acting user and returns only what they may see."""
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from partyscore.models import AuditEvent
+
+from . import permissions as perms
+from .models import Member, Organization, RoleAssignment
+
+
+def organization_tree(*, actor):
+    """The nodes `actor` may see, in tree order, each with its count of current members."""
+    visible = perms.orgs_with_perm(actor, perms.ROSTER_VIEW)
+    return visible.annotate(
+        member_count=Count("members", filter=Q(members__left_on__isnull=True))
+    ).select_related("parent")
+
+
+def branch_get(*, actor, branch_id, perm=perms.ROSTER_VIEW):
+    branch = Organization.objects.filter(pk=branch_id).first()
+    if branch is None or not perms.has_org_perm(actor, perm, branch):
+        raise PermissionDenied(_("您无权查看该党组织"))
+    return branch
+
+
+def member_list(*, actor, organization, query="", category="", status="", cadre="", include_left=False):
+    """Members of `organization` and everything below it, filtered; one query however many rows."""
+    if not perms.has_org_perm(actor, perms.ROSTER_VIEW, organization):
+        raise PermissionDenied(_("您无权查看该党组织的名册"))
+    members = Member.objects.filter(branch__path__startswith=organization.path).select_related("branch", "user")
+    if not include_left:
+        members = members.filter(left_on__isnull=True)
+    if query:
+        members = members.filter(Q(name__icontains=query) | Q(number__icontains=query))
+    if category:
+        members = members.filter(category=category)
+    if status:
+        members = members.filter(status=status)
+    if cadre in ("1", "0"):
+        members = members.filter(is_cadre=cadre == "1")
+    return members.order_by("branch__path", "number")
+
+
+def member_get(*, actor, member_id):
+    member = Member.objects.select_related("branch__parent", "user", "exemption_approved_by").filter(
+        pk=member_id).first()
+    if member is None or not perms.can_view_member(actor, member):
+        raise PermissionDenied(_("您无权查看该党员"))
+    return member
+
+
+def member_transfers(*, member):
+    return member.transfers.select_related("from_branch", "to_branch", "recorded_by")
+
+
+def roles_of(*, user):
+    """The user's active role assignments, for the home page and the header."""
+    today = timezone.localdate()
+    return (
+        RoleAssignment.objects.filter(user=user, revoked_at__isnull=True, starts_on__lte=today)
+        .exclude(ends_on__lt=today)
+        .select_related("organization")
+    )
+
+
+def pending_exemptions(*, actor):
+    """Requested exemptions awaiting the committee's approval, within the actor's scope."""
+    orgs = perms.orgs_with_perm(actor, perms.EXEMPTION_APPROVE)
+    return Member.objects.filter(branch__in=orgs, exempt=False).exclude(exemption_reason="").select_related("branch")
+
+
+def audit_events(*, actor, action="", target_type="", target_id=""):
+    """The audit log, for those who may read it (the organization department)."""
+    orgs = perms.orgs_with_perm(actor, perms.AUDIT_VIEW)
+    if not orgs.exists():
+        raise PermissionDenied(_("您无权查看审计记录"))
+    events = AuditEvent.objects.select_related("actor", "organization")
+    if not actor.is_superuser and not orgs.filter(kind=Organization.Kind.COMMITTEE).exists():
+        events = events.filter(organization__in=orgs)
+    if action:
+        events = events.filter(action__startswith=action)
+    if target_type:
+        events = events.filter(target_type=target_type)
+    if target_id:
+        events = events.filter(target_id=target_id)
+    return events

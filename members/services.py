@@ -1,0 +1,252 @@
+"""Every write to organizations, members, accounts and roles. Each is atomic and audited."""
+
+import datetime
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.forms.models import model_to_dict
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from guardian.models import UserObjectPermission
+
+from partyscore.audit import audit_record
+from partyscore.exceptions import ApplicationError
+
+from . import permissions as perms
+from .models import Member, MemberTransfer, Organization, Role, RoleAssignment, User
+
+MEMBER_AUDIT_FIELDS = [
+    "number", "name", "category", "status", "probation_start", "is_cadre", "branch", "joined_party_on",
+    "joined_branch_on", "left_on", "exempt", "exemption_reason", "phone", "email", "user",
+]
+
+
+def _member_snapshot(member):
+    return model_to_dict(member, fields=MEMBER_AUDIT_FIELDS)
+
+
+def _require(actor, perm, org):
+    if not perms.has_org_perm(actor, perm, org):
+        raise PermissionDenied(_("您无权对“%(org)s”执行此操作") % {"org": org})
+
+
+@transaction.atomic
+def organization_create(*, actor, name, code, kind, parent=None, category=Organization.Category.MIXED):
+    """Add a node to the tree. Only the system administrator builds the tree."""
+    if actor is not None and not actor.is_superuser:
+        raise PermissionDenied(_("只有系统管理员可以调整组织架构"))
+    org = Organization(name=name, code=code, kind=kind, parent=parent, category=category, path="pending/")
+    org.full_clean()
+    org.save()
+    org.path = (parent.path if parent else "") + f"{org.pk:06d}/"
+    org.depth = parent.depth + 1 if parent else 0
+    org.save(update_fields=["path", "depth"])
+    audit_record(actor=actor, action="organization.create", target=org, organization=org,
+                 after=model_to_dict(org, fields=["name", "code", "kind", "parent", "category"]))
+    return org
+
+
+@transaction.atomic
+def user_create(*, actor, username, full_name, password, must_change_password=True, email=""):
+    """Create a login account. Passwords typed by people are validated; seeds pass a hash."""
+    if User.objects.filter(username=username).exists():
+        raise ApplicationError(_("账号“%(username)s”已存在") % {"username": username})
+    user = User(username=username, full_name=full_name, email=email, must_change_password=must_change_password)
+    user.set_password(password)
+    user.save()
+    audit_record(actor=actor, action="user.create", target=user,
+                 after={"username": username, "full_name": full_name, "must_change_password": must_change_password})
+    return user
+
+
+@transaction.atomic
+def user_password_changed(*, user):
+    """Record a password change made through the change-password form."""
+    if user.must_change_password:
+        user.must_change_password = False
+        user.save(update_fields=["must_change_password"])
+    audit_record(actor=user, action="user.password_change", target=user)
+
+
+@transaction.atomic
+def member_create(*, actor, member, account_password=None):
+    """Save a new member (built by a form or an import row), optionally with a login account.
+
+    An account created for a member must change the initial password at first login.
+    """
+    _require(actor, perms.ROSTER_MANAGE, member.branch)
+    if not member.branch.is_branch:
+        raise ApplicationError(_("党员只能属于党支部"))
+    member.full_clean()
+    if account_password:
+        member.user = user_create(actor=actor, username=member.number, full_name=member.name,
+                                  password=account_password, email=member.email)
+    member.save()
+    audit_record(actor=actor, action="member.create", target=member, organization=member.branch,
+                 after=_member_snapshot(member))
+    return member
+
+
+@transaction.atomic
+def member_update(*, actor, member, data, reason=""):
+    """Change a member's own fields (not the branch: a move is a transfer, with its history)."""
+    _require(actor, perms.ROSTER_MANAGE, member.branch)
+    before = _member_snapshot(member)
+    allowed = {"name", "category", "status", "probation_start", "is_cadre", "joined_party_on", "left_on",
+               "phone", "email"}
+    unknown = set(data) - allowed
+    if unknown:
+        raise ApplicationError(_("不能在此修改：%(fields)s") % {"fields": "、".join(sorted(unknown))})
+    for field, value in data.items():
+        setattr(member, field, value)
+    member.full_clean()
+    member.save()
+    audit_record(actor=actor, action="member.update", target=member, organization=member.branch,
+                 before=before, after=_member_snapshot(member), reason=reason)
+    return member
+
+
+@transaction.atomic
+def member_transfer(*, actor, member, to_branch, transferred_on, reason=""):
+    """Move a member to another branch. The actor must manage both branches' rosters."""
+    if not to_branch.is_branch:
+        raise ApplicationError(_("只能转入党支部"))
+    if to_branch.pk == member.branch_id:
+        raise ApplicationError(_("该党员已在此支部"))
+    _require(actor, perms.ROSTER_MANAGE, member.branch)
+    _require(actor, perms.ROSTER_MANAGE, to_branch)
+    from_branch = member.branch
+    MemberTransfer.objects.create(member=member, from_branch=from_branch, to_branch=to_branch,
+                                  transferred_on=transferred_on, reason=reason, recorded_by=actor)
+    member.branch = to_branch
+    member.joined_branch_on = transferred_on
+    member.save(update_fields=["branch", "joined_branch_on", "updated_at"])
+    audit_record(actor=actor, action="member.transfer", target=member, organization=to_branch,
+                 before={"branch": from_branch.pk}, after={"branch": to_branch.pk}, reason=reason)
+    return member
+
+
+@transaction.atomic
+def member_exemption_request(*, actor, member, reason):
+    """The branch committee decides a member cannot take part (old age, illness): seed 003.
+
+    The exemption takes effect only when the committee (organization department) approves it.
+    """
+    _require(actor, perms.ROSTER_MANAGE, member.branch)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError(_("请填写免于记分的原因"))
+    if member.exempt:
+        raise ApplicationError(_("该党员已免于记分"))
+    before = _member_snapshot(member)
+    member.exemption_reason = reason
+    member.save(update_fields=["exemption_reason", "updated_at"])
+    audit_record(actor=actor, action="member.exemption_request", target=member, organization=member.branch,
+                 before=before, after=_member_snapshot(member), reason=reason)
+    return member
+
+
+@transaction.atomic
+def member_exemption_decide(*, actor, member, approve, reason=""):
+    """The committee approves or declines a requested exemption."""
+    _require(actor, perms.EXEMPTION_APPROVE, member.branch)
+    if member.exempt or not member.exemption_reason:
+        raise ApplicationError(_("该党员没有待审批的免于记分申请"))
+    if not approve and not reason.strip():
+        raise ApplicationError(_("不予批准时请填写理由"))
+    before = _member_snapshot(member)
+    if approve:
+        member.exempt = True
+        member.exemption_approved_by = actor
+        member.exemption_approved_at = timezone.now()
+    else:
+        member.exemption_reason = ""
+    member.save()
+    audit_record(actor=actor, action="member.exemption_approve" if approve else "member.exemption_decline",
+                 target=member, organization=member.branch, before=before, after=_member_snapshot(member),
+                 reason=reason)
+    return member
+
+
+def _may_assign(actor, organization, role):
+    if actor is None or actor.is_superuser:
+        return True
+    if not perms.has_org_perm(actor, perms.ROLES_MANAGE, organization):
+        return False
+    return perms.has_org_perm(actor, perms.AUDIT_VIEW, organization) or role in perms.BRANCH_DELEGABLE_ROLES
+
+
+@transaction.atomic
+def role_assign(*, actor, user, organization, role, starts_on, ends_on=None, reason=""):
+    """Give `user` a role at `organization` for a term, and grant the permissions it carries."""
+    role = Role(role)
+    if organization.kind != perms.ROLE_ORG_KIND[role]:
+        raise ApplicationError(
+            _("“%(role)s”只能在%(kind)s任命") % {"role": role.label, "kind": Organization.Kind(perms.ROLE_ORG_KIND[role]).label}
+        )
+    if not _may_assign(actor, organization, role):
+        raise PermissionDenied(_("您无权在“%(org)s”任命“%(role)s”") % {"org": organization, "role": role.label})
+    if RoleAssignment.objects.filter(user=user, organization=organization, role=role, revoked_at__isnull=True).exists():
+        raise ApplicationError(_("%(user)s 已是“%(org)s”的%(role)s") % {"user": user, "org": organization, "role": role.label})
+    assignment = RoleAssignment(user=user, organization=organization, role=role, starts_on=starts_on,
+                                ends_on=ends_on, assigned_by=actor)
+    assignment.full_clean()
+    assignment.save()
+    role_permissions_sync(user=user)
+    audit_record(actor=actor, action="role.assign", target=assignment, organization=organization,
+                 after={"user": user.pk, "role": role.value, "starts_on": starts_on, "ends_on": ends_on}, reason=reason)
+    return assignment
+
+
+@transaction.atomic
+def role_revoke(*, actor, assignment, reason):
+    if not _may_assign(actor, assignment.organization, assignment.role):
+        raise PermissionDenied(_("您无权撤销此任命"))
+    if assignment.revoked_at is not None:
+        raise ApplicationError(_("该任命已撤销"))
+    assignment.revoked_at = timezone.now()
+    assignment.save(update_fields=["revoked_at"])
+    role_permissions_sync(user=assignment.user)
+    audit_record(actor=actor, action="role.revoke", target=assignment, organization=assignment.organization,
+                 reason=reason)
+    return assignment
+
+
+def active_assignments(*, on=None):
+    on = on or timezone.localdate()
+    return RoleAssignment.objects.filter(revoked_at__isnull=True, starts_on__lte=on).exclude(ends_on__lt=on)
+
+
+@transaction.atomic
+def role_permissions_sync(*, user, on: datetime.date | None = None):
+    """Rewrite `user`'s object permissions on organizations from their active role assignments."""
+    permission_rows = perms.org_permission_objects()
+    wanted = set()
+    for org_id, role in active_assignments(on=on).filter(user=user).values_list("organization_id", "role"):
+        for codename in perms.ROLE_PERMISSIONS[Role(role)]:
+            wanted.add((permission_rows[codename].pk, str(org_id)))
+    existing = UserObjectPermission.objects.filter(
+        user=user, permission__in=permission_rows.values()
+    ).values_list("pk", "permission_id", "object_pk")
+    have = {(perm_id, obj_pk): pk for pk, perm_id, obj_pk in existing}
+    stale = [pk for key, pk in have.items() if key not in wanted]
+    if stale:
+        UserObjectPermission.objects.filter(pk__in=stale).delete()
+    content_type_id = next(iter(permission_rows.values())).content_type_id
+    UserObjectPermission.objects.bulk_create([
+        UserObjectPermission(user=user, permission_id=perm_id, object_pk=obj_pk, content_type_id=content_type_id)
+        for perm_id, obj_pk in wanted - set(have)
+    ])
+    perms.forget_cached_perms(user)
+
+
+def role_permissions_sync_all(*, on=None):
+    """Nightly: terms start and end by the calendar, so resync everyone who holds or held a role."""
+    for user in User.objects.filter(role_assignments__isnull=False).distinct():
+        role_permissions_sync(user=user, on=on)
+
+
+
+def roster_exported(*, actor, organization):
+    """Exports leave a trace too: who took which roster out, and when."""
+    audit_record(actor=actor, action="roster.export", target=organization, organization=organization)

@@ -1,0 +1,17 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("orgs/", views.org_tree, name="org_tree"),
+    path("orgs/<int:org_id>/members/", views.member_list, name="member_list"),
+    path("orgs/<int:org_id>/members/export/", views.member_export, name="member_export"),
+    path("members/<int:member_id>/", views.member_detail, name="member_detail"),
+    path("members/<int:member_id>/exemption/request/", views.member_exemption_request, name="member_exemption_request"),
+    path("members/<int:member_id>/exemption/decide/", views.member_exemption_decide, name="member_exemption_decide"),
+    path("exemptions/", views.exemption_queue, name="exemption_queue"),
+    path("roster/import/", views.roster_import_upload, name="roster_import"),
+    path("roster/import/confirm/", views.roster_import_confirm, name="roster_import_confirm"),
+    path("roster/template/", views.roster_template, name="roster_template"),
+    path("audit/", views.audit_list, name="audit_list"),
+]

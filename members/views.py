@@ -1,0 +1,210 @@
+"""Thin views: parse, call one selector or service, render."""
+
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+from import_export.formats.base_formats import XLSX
+
+from partyscore.exceptions import ApplicationError
+
+from . import permissions as perms
+from . import selectors, services
+from .forms import ExemptionDecisionForm, ExemptionRequestForm, MemberFilterForm, RosterUploadForm
+from .roster import read_spreadsheet, roster_export_dataset, roster_import, roster_template_dataset
+
+MEMBERS_PER_PAGE = 50
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def xlsx_response(dataset, filename):
+    response = HttpResponse(XLSX().export_data(dataset), content_type=XLSX_TYPE)
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{filename}"
+    return response
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "members/password_change.html"
+    success_url = reverse_lazy("home")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        services.user_password_changed(user=self.request.user)
+        messages.success(self.request, _("密码已修改"))
+        return response
+
+
+@login_required
+def org_tree(request):
+    return render(request, "members/org_tree.html", {"orgs": selectors.organization_tree(actor=request.user)})
+
+
+@login_required
+def member_list(request, org_id):
+    organization = selectors.branch_get(actor=request.user, branch_id=org_id)
+    form = MemberFilterForm(request.GET)
+    filters = form.cleaned_data if form.is_valid() else {}
+    members = selectors.member_list(
+        actor=request.user, organization=organization, query=filters.get("q", ""),
+        category=filters.get("category", ""), status=filters.get("status", ""), cadre=filters.get("cadre", ""),
+    )
+    page = Paginator(members, MEMBERS_PER_PAGE).get_page(request.GET.get("page"))
+    context = {
+        "organization": organization, "form": form, "page": page,
+        "can_manage": perms.has_org_perm(request.user, perms.ROSTER_MANAGE, organization),
+        "querystring": request.GET.copy(),
+    }
+    template = "members/_member_table.html" if request.htmx else "members/member_list.html"
+    return render(request, template, context)
+
+
+@login_required
+def member_export(request, org_id):
+    organization = selectors.branch_get(actor=request.user, branch_id=org_id)
+    members = selectors.member_list(actor=request.user, organization=organization)
+    services.roster_exported(actor=request.user, organization=organization)
+    return xlsx_response(roster_export_dataset(members), f"roster-{organization.code}.xlsx")
+
+
+@login_required
+def member_detail(request, member_id):
+    member = selectors.member_get(actor=request.user, member_id=member_id)
+    context = {
+        "member": member,
+        "transfers": selectors.member_transfers(member=member),
+        "can_manage": perms.has_org_perm(request.user, perms.ROSTER_MANAGE, member.branch),
+        "can_approve": perms.has_org_perm(request.user, perms.EXEMPTION_APPROVE, member.branch),
+        "exemption_request_form": ExemptionRequestForm(),
+        "exemption_decision_form": ExemptionDecisionForm(),
+    }
+    return render(request, "members/member_detail.html", context)
+
+
+@login_required
+@require_POST
+def member_exemption_request(request, member_id):
+    member = selectors.member_get(actor=request.user, member_id=member_id)
+    form = ExemptionRequestForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("请填写免于记分的原因"))
+        return redirect("member_detail", member_id=member.pk)
+    try:
+        services.member_exemption_request(actor=request.user, member=member, reason=form.cleaned_data["reason"])
+        messages.success(request, _("已提交免于记分申请，待校党委审批"))
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    return redirect("member_detail", member_id=member.pk)
+
+
+@login_required
+@require_POST
+def member_exemption_decide(request, member_id):
+    member = selectors.member_get(actor=request.user, member_id=member_id)
+    form = ExemptionDecisionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("请选择审批结果"))
+        return redirect("member_detail", member_id=member.pk)
+    try:
+        services.member_exemption_decide(actor=request.user, member=member, approve=form.cleaned_data["approve"],
+                                         reason=form.cleaned_data["reason"])
+        messages.success(request, _("已记录审批结果"))
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    return redirect("member_detail", member_id=member.pk)
+
+
+@login_required
+def exemption_queue(request):
+    if not perms.orgs_with_perm(request.user, perms.EXEMPTION_APPROVE).exists():
+        raise PermissionDenied(_("您无权审批免于记分"))
+    return render(request, "members/exemption_queue.html",
+                  {"members": selectors.pending_exemptions(actor=request.user)})
+
+
+def _require_roster_manager(user):
+    if not perms.orgs_with_perm(user, perms.ROSTER_MANAGE).exists():
+        raise PermissionDenied(_("您无权导入党员名册"))
+
+
+def _pending_import_path(token):
+    return Path(settings.MEDIA_ROOT) / "imports" / f"{token}.xlsx"
+
+
+@login_required
+def roster_import_upload(request):
+    """Step 1: upload and check every row (nothing is written)."""
+    _require_roster_manager(request.user)
+    form = RosterUploadForm(request.POST or None, request.FILES or None)
+    context = {"form": form}
+    if request.method == "POST" and form.is_valid():
+        password = form.cleaned_data["initial_password"] if form.cleaned_data["create_accounts"] else None
+        upload = form.cleaned_data["file"]
+        try:
+            dataset = read_spreadsheet(upload)
+            result = roster_import(actor=request.user, dataset=dataset, confirm=False, account_password=password)
+        except ApplicationError as error:
+            form.add_error("file", error.message)
+            return render(request, "members/roster_import.html", context, status=400)
+        context.update(result=result, headers=dataset.headers)
+        if result.ok:
+            token = uuid.uuid4().hex
+            path = _pending_import_path(token)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            upload.seek(0)
+            path.write_bytes(upload.read())
+            request.session["roster_import"] = {"token": token, "password": password, "rows": len(dataset)}
+            context["token"] = token
+        return render(request, "members/roster_import.html", context, status=200 if result.ok else 400)
+    return render(request, "members/roster_import.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def roster_import_confirm(request):
+    """Step 2: write the checked file, all or nothing."""
+    _require_roster_manager(request.user)
+    pending = request.session.get("roster_import")
+    if not pending or pending["token"] != request.POST.get("token"):
+        messages.error(request, _("导入已过期，请重新上传文件"))
+        return redirect("roster_import")
+    path = _pending_import_path(pending["token"])
+    try:
+        dataset = read_spreadsheet(SimpleUploadedFile(path.name, path.read_bytes()))
+        result = roster_import(actor=request.user, dataset=dataset, confirm=True, account_password=pending["password"])
+    except (ApplicationError, FileNotFoundError):
+        messages.error(request, _("导入已过期，请重新上传文件"))
+        return redirect("roster_import")
+    finally:
+        request.session.pop("roster_import", None)
+        path.unlink(missing_ok=True)
+    if not result.ok:
+        return render(request, "members/roster_import.html",
+                      {"form": RosterUploadForm(), "result": result, "headers": dataset.headers}, status=400)
+    messages.success(request, _("已导入 %(n)s 名党员") % {"n": result.created})
+    return redirect("org_tree")
+
+
+@login_required
+def roster_template(request):
+    _require_roster_manager(request.user)
+    return xlsx_response(roster_template_dataset(), "roster-template.xlsx")
+
+
+@login_required
+def audit_list(request):
+    events = selectors.audit_events(actor=request.user, action=request.GET.get("action", ""),
+                                    target_type=request.GET.get("target_type", ""),
+                                    target_id=request.GET.get("target_id", ""))
+    page = Paginator(events, 50).get_page(request.GET.get("page"))
+    return render(request, "members/audit_list.html", {"page": page})

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class PartyScoreConfig(AppConfig):
+    name = "partyscore"
+    verbose_name = _("平台")

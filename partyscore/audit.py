@@ -1,0 +1,51 @@
+"""Writing the audit log. Every service that changes data calls `audit_record` in its transaction."""
+
+import hashlib
+import json
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, transaction
+from django.utils import timezone
+
+from .models import AuditEvent
+
+# A fixed key for PostgreSQL's advisory lock: appends to the chain happen one at a time.
+_CHAIN_LOCK_KEY = 0x5053_4155  # "PSAU"
+
+
+def event_hash(*, prev_hash, created_at, actor_id, action, target_type, target_id, before, after, reason):
+    payload = json.dumps(
+        [prev_hash, created_at.isoformat(), actor_id, action, target_type, str(target_id), before, after, reason],
+        cls=DjangoJSONEncoder, ensure_ascii=False, sort_keys=True,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _plain(value):
+    """Round-trip through JSON so the hash is computed over exactly what is stored."""
+    return None if value is None else json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+
+
+@transaction.atomic
+def audit_record(*, actor, action, target, organization=None, before=None, after=None, reason=""):
+    """Append one event. `target` is a model instance (or None for actions on no single object)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
+    last = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first() or ""
+    target_type = target._meta.label if target is not None else ""
+    target_id = str(target.pk) if target is not None else ""
+    before, after = _plain(before), _plain(after)
+    created_at = timezone.now()
+    actor_id = actor.pk if actor is not None and actor.is_authenticated else None
+    digest = event_hash(
+        prev_hash=last, created_at=created_at, actor_id=actor_id, action=action,
+        target_type=target_type, target_id=target_id, before=before, after=after, reason=reason,
+    )
+    event = AuditEvent(
+        actor_id=actor_id, action=action, target_type=target_type, target_id=target_id,
+        target_repr=str(target)[:200] if target is not None else "", organization=organization,
+        before=before, after=after, reason=reason, prev_hash=last, hash=digest, created_at=created_at,
+    )
+    event.save(force_insert=True)
+    return event

@@ -1,0 +1,47 @@
+import pytest
+
+from partyscore.db import append_only_create_sql, append_only_drop_sql
+
+from .builders import PASSWORD, build_university
+
+APPEND_ONLY_TABLES = ["partyscore_auditevent"]
+
+
+@pytest.fixture
+def world(db):
+    return build_university()
+
+
+@pytest.fixture
+def login(client):
+    """Log `client` in as a user (by force: the login form has its own tests)."""
+
+    def _login(user):
+        client.force_login(user)
+        return client
+
+    return _login
+
+
+@pytest.fixture
+def password():
+    return PASSWORD
+
+
+@pytest.fixture
+def append_only_flush(transactional_db):
+    """Let a transactional test's flush empty the append-only tables.
+
+    The flush deletes every row, which the append-only triggers refuse; here the guarded
+    tables are emptied with the triggers briefly lifted, before the flush runs.
+    """
+    yield
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for table in APPEND_ONLY_TABLES:
+            for sql in append_only_drop_sql(connection.vendor, table):
+                cursor.execute(sql)
+            cursor.execute(f'DELETE FROM "{table}"')
+            for sql in append_only_create_sql(connection.vendor, table):
+                cursor.execute(sql)
