@@ -1,0 +1,50 @@
+"""Headless Debian chromium driven through chromedriver, against pytest-django's live server."""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+DESKTOP = (1280, 900)
+PHONE = (375, 812)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    chromium, driver = shutil.which("chromium") or "/usr/bin/chromium", shutil.which("chromedriver")
+    if not (Path(chromium).exists() and driver):
+        if os.environ.get("CI"):
+            pytest.fail("chromium and chromedriver are required in CI (scripts/ensure-browser installs them)")
+        pytest.skip("chromium/chromedriver not installed")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--lang=zh-CN",
+                "--no-proxy-server"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(driver), options=options)
+    driver.implicitly_wait(5)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def screenshot(browser):
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    def _shot(name):
+        path = ARTIFACTS / f"{name}.png"
+        browser.save_screenshot(str(path))
+        return path
+
+    return _shot
+
+
+def resources_outside(browser, origin):
+    """URLs the page loaded from anywhere but our own server (must be none: intranets are offline)."""
+    urls = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    return [url for url in urls if not url.startswith(origin)]

@@ -1,0 +1,165 @@
+"""Every URL pattern × every role × own / same-branch / other-branch / other-college objects.
+
+The expected outcomes are written out here by hand from the role descriptions, not derived from
+the permission code. A URL pattern without an entry fails the suite.
+"""
+
+from dataclasses import dataclass, field
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from .builders import build_university
+
+ROLES = ["anonymous", "member", "mass_rep", "recorder", "panel", "committee", "secretary", "gb_secretary",
+         "org_department"]
+LOGGED_IN = set(ROLES) - {"anonymous"}
+EVERYONE = set(ROLES)
+A1_ROSTER = {"recorder", "panel", "committee", "secretary", "gb_secretary", "org_department"}
+COLLEGE_A = {"gb_secretary", "org_department"}
+COMMITTEE = {"org_department"}
+A1_MANAGERS = {"secretary", "org_department"}
+
+
+@dataclass
+class Check:
+    method: str = "GET"
+    target: str = ""  # a key of targets(world); "" for URLs that take no object
+    allowed: set = field(default_factory=set)
+    data: dict = field(default_factory=dict)
+    must_not_show: tuple = ()  # text that a permitted response must still not contain (scope)
+    ends_at_login: bool = False  # the page's job is to send everyone to the login page (logout)
+
+
+def org_checks(method="GET", own=A1_ROSTER, college=COLLEGE_A, committee=COMMITTEE):
+    return [Check(method, "own_branch", own), Check(method, "other_branch", college),
+            Check(method, "other_college", committee), Check(method, "own_college", college)]
+
+
+def member_checks(method="GET", data=None, own=A1_ROSTER | {"member"}, same=A1_ROSTER, college=COLLEGE_A,
+                  committee=COMMITTEE):
+    data = data or {}
+    return [Check(method, "self", own, data), Check(method, "same_branch", same, data),
+            Check(method, "other_branch_member", college, data), Check(method, "other_college_member", committee, data)]
+
+
+MATRIX = {
+    "home": [Check(allowed=LOGGED_IN)],
+    "login": [Check(allowed=EVERYONE)],
+    "logout": [Check("POST", ends_at_login=True)],
+    "password_change": [Check(allowed=LOGGED_IN)],
+    "set_language": [Check("POST", allowed=EVERYONE, data={"language": "en", "next": "/"})],
+    "org_tree": [Check(allowed=LOGGED_IN, must_not_show=("乙一支部",))],
+    "member_list": org_checks(),
+    "member_export": org_checks(),
+    "member_detail": member_checks(),
+    "member_exemption_request": member_checks(
+        "POST", {"reason": "年老体弱"}, own={"secretary", "org_department"}, same={"secretary", "org_department"},
+        college=COMMITTEE),
+    "member_exemption_decide": member_checks(
+        "POST", {"approve": "0", "reason": "不符合条件"}, own=COMMITTEE, same=COMMITTEE, college=COMMITTEE),
+    "exemption_queue": [Check(allowed=COMMITTEE)],
+    "roster_import": [Check(allowed=A1_MANAGERS)],
+    "roster_import_confirm": [Check("POST", allowed=A1_MANAGERS, data={"token": "none"})],
+    "roster_template": [Check(allowed=A1_MANAGERS)],
+    "audit_list": [Check(allowed=COMMITTEE)],
+}
+# The admin is for the system administrator only; every role here is turned away from all of it.
+ADMIN_NAMESPACE = "admin"
+
+# Which users can still see "乙一支部" legitimately on a permitted page.
+SEES_WHOLE_UNIVERSITY = {"org_department"}
+
+
+def url_pattern_names(patterns=None, namespace=""):
+    for pattern in get_resolver().url_patterns if patterns is None else patterns:
+        if isinstance(pattern, URLResolver):
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            yield from url_pattern_names(pattern.url_patterns, inner)
+        elif isinstance(pattern, URLPattern):
+            yield f"{namespace}{pattern.name}", pattern
+
+
+@pytest.fixture
+def matrix_world(db):
+    world = build_university(size=5)
+    world.users = {role: getattr(world, role) for role in ROLES if role != "anonymous"}
+    world.users["anonymous"] = None
+    world.targets = {
+        "own_branch": world.A1, "other_branch": world.A2, "other_college": world.B1, "own_college": world.A,
+        "self": world.a1_members[4], "same_branch": world.a1_members[3],
+        "other_branch_member": world.a2_members[0], "other_college_member": world.b1_members[0],
+    }
+    assert world.a1_members[4].user == world.member
+    return world
+
+
+def url_for(name, target):
+    if target is None:
+        return reverse(name)
+    key = "member_id" if target.__class__.__name__ == "Member" else "org_id"
+    return reverse(name, kwargs={key: target.pk})
+
+
+def outcome(response):
+    """'allowed', 'login' (sent to log in) or 'denied'."""
+    if response.status_code == 403:
+        return "denied"
+    if response.status_code == 302 and response["Location"].startswith(reverse("login")):
+        return "login"
+    assert response.status_code in (200, 302), f"unexpected {response.status_code}"
+    return "allowed"
+
+
+def test_every_url_pattern_has_an_entry():
+    names = {name for name, _ in url_pattern_names() if not name.startswith(f"{ADMIN_NAMESPACE}:")}
+    assert names - set(MATRIX) == set(), "URL patterns with no authorization-matrix entry"
+    assert set(MATRIX) - names == set(), "matrix entries for URL patterns that no longer exist"
+
+
+def test_the_matrix(matrix_world, client):
+    requests, leaks = 0, []
+    for name, checks in MATRIX.items():
+        for check in checks:
+            target = matrix_world.targets.get(check.target)
+            url = url_for(name, target)
+            for role in ROLES:
+                user = matrix_world.users[role]
+                client.logout()
+                if user is not None:
+                    client.force_login(user)
+                response = getattr(client, check.method.lower())(url, check.data)
+                requests += 1
+                got = outcome(response)
+                if check.ends_at_login:
+                    expected = "login"
+                else:
+                    expected = "allowed" if role in check.allowed else ("login" if user is None else "denied")
+                if got != expected:
+                    leaks.append(f"{check.method} {name} [{check.target or '-'}] as {role}: {got}, expected {expected}")
+                elif got == "allowed" and role not in SEES_WHOLE_UNIVERSITY and response.status_code == 200:
+                    body = response.content.decode(errors="ignore")
+                    leaks += [f"{name} as {role} shows {text}" for text in check.must_not_show if text in body]
+    print(f"authorization matrix: {requests} requests, {len(leaks)} mismatches")
+    assert not leaks, "\n".join(leaks)
+
+
+def test_the_admin_turns_away_everyone_but_the_administrator(matrix_world, client):
+    admin_urls = []
+    for name, pattern in url_pattern_names():
+        if name.startswith(f"{ADMIN_NAMESPACE}:") and name != "admin:login" and not pattern.pattern.regex.groupindex:
+            admin_urls.append(reverse(name))
+    admin_urls.append(reverse("admin:members_member_change", args=[matrix_world.a1_members[0].pk]))
+    assert len(admin_urls) > 5
+    for role in ROLES:
+        user = matrix_world.users[role]
+        client.logout()
+        if user is not None:
+            client.force_login(user)
+        for url in admin_urls:
+            response = client.get(url)
+            assert response.status_code == 302, (role, url)
+            assert response["Location"].startswith(("/admin/login/", "/admin/")), (role, url)
+            assert client.get(response["Location"], follow=True).resolver_match.url_name == "login", (role, url)
+    client.force_login(matrix_world.admin)
+    assert client.get(reverse("admin:index")).status_code == 200
