@@ -16,7 +16,7 @@ from partyscore.audit import audit_record
 from .models import Member, Organization, Role, RoleAssignment, User
 from .services import organization_create, role_permissions_sync
 
-DEMO_PASSWORD = "Demo@2026"
+DEMO_PASSWORD = "Demo@2026"  # noqa: S105 — the documented password of the demo accounts
 UNIVERSITY_CODE = "UNI"
 
 COLLEGES = [
@@ -51,7 +51,7 @@ def demo_university_seed(*, year=None):
     """Load the demo university unless it is there already. Returns False when it was."""
     if demo_loaded():
         return False
-    rng = random.Random(2026)
+    rng = random.Random(2026)  # noqa: S311 — deterministic demo data, not secrets
     year = year or timezone.localdate().year
     term_start = datetime.date(year, 1, 1)
     password_hash = make_password(DEMO_PASSWORD)

@@ -176,6 +176,9 @@ class MemberTransfer(models.Model):
         verbose_name_plural = _("组织关系转接")
         ordering = ["-transferred_on", "-id"]
 
+    def __str__(self):
+        return f"{self.member} {self.from_branch} → {self.to_branch}"
+
 
 class Role(models.TextChoices):
     """Roles held at a node of the tree. Each maps to object permissions (see permissions.py)."""

@@ -191,7 +191,8 @@ def roster_export_dataset(queryset):
 def read_spreadsheet(uploaded_file):
     """Read an uploaded .xlsx into a tablib Dataset, or raise ApplicationError in Chinese."""
     if uploaded_file.size > settings.IMPORT_MAX_UPLOAD_BYTES:
-        raise ApplicationError(_("文件过大（上限 %(mb)s MB）") % {"mb": settings.IMPORT_MAX_UPLOAD_BYTES // 1024 // 1024})
+        limit = settings.IMPORT_MAX_UPLOAD_BYTES // 1024 // 1024
+        raise ApplicationError(_("文件过大（上限 %(mb)s MB）") % {"mb": limit})
     if not uploaded_file.name.lower().endswith(".xlsx"):
         raise ApplicationError(_("请上传 Excel 文件（.xlsx）"))
     try:
@@ -232,7 +233,7 @@ def roster_import(*, actor, dataset, confirm, account_password=None):
         for error in errors:
             result.errors.append(RowError(number + 1, "—", str(error.error)))
     result.errors.sort(key=lambda e: (e.row, e.column))
-    result.preview = [dict(zip(dataset.headers, row)) for row in dataset[:200]]
+    result.preview = [dict(zip(dataset.headers, row, strict=True)) for row in dataset[:200]]
     if result.ok and confirm:
         with transaction.atomic():
             written = resource.import_data(dataset, dry_run=False, use_transactions=True,

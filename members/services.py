@@ -13,7 +13,7 @@ from partyscore.audit import audit_record
 from partyscore.exceptions import ApplicationError
 
 from . import permissions as perms
-from .models import Member, MemberTransfer, Organization, Role, RoleAssignment, User
+from .models import MemberTransfer, Organization, Role, RoleAssignment, User
 
 MEMBER_AUDIT_FIELDS = [
     "number", "name", "category", "status", "probation_start", "is_cadre", "branch", "joined_party_on",
@@ -181,13 +181,14 @@ def role_assign(*, actor, user, organization, role, starts_on, ends_on=None, rea
     """Give `user` a role at `organization` for a term, and grant the permissions it carries."""
     role = Role(role)
     if organization.kind != perms.ROLE_ORG_KIND[role]:
-        raise ApplicationError(
-            _("“%(role)s”只能在%(kind)s任命") % {"role": role.label, "kind": Organization.Kind(perms.ROLE_ORG_KIND[role]).label}
-        )
+        kind = Organization.Kind(perms.ROLE_ORG_KIND[role]).label
+        raise ApplicationError(_("“%(role)s”只能在%(kind)s任命") % {"role": role.label, "kind": kind})
     if not _may_assign(actor, organization, role):
         raise PermissionDenied(_("您无权在“%(org)s”任命“%(role)s”") % {"org": organization, "role": role.label})
     if RoleAssignment.objects.filter(user=user, organization=organization, role=role, revoked_at__isnull=True).exists():
-        raise ApplicationError(_("%(user)s 已是“%(org)s”的%(role)s") % {"user": user, "org": organization, "role": role.label})
+        raise ApplicationError(
+            _("%(user)s 已是“%(org)s”的%(role)s") % {"user": user, "org": organization, "role": role.label}
+        )
     assignment = RoleAssignment(user=user, organization=organization, role=role, starts_on=starts_on,
                                 ends_on=ends_on, assigned_by=actor)
     assignment.full_clean()

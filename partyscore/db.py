@@ -35,10 +35,10 @@ def append_only_migration(table):
 
     def forwards(apps, schema_editor):
         for sql in append_only_create_sql(schema_editor.connection.vendor, table):
-            schema_editor.execute(sql)
+            schema_editor.execute(sql, params=None)
 
     def backwards(apps, schema_editor):
         for sql in append_only_drop_sql(schema_editor.connection.vendor, table):
-            schema_editor.execute(sql)
+            schema_editor.execute(sql, params=None)
 
     return migrations.RunPython(forwards, backwards)

@@ -1,4 +1,5 @@
 import datetime
+import itertools
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -121,7 +122,7 @@ def test_the_audit_log_is_append_only_in_the_database(world):
 def test_the_audit_chain_links_each_event_to_the_one_before(world):
     events = list(AuditEvent.objects.order_by("id"))
     assert events[0].prev_hash == ""
-    for previous, event in zip(events, events[1:]):
+    for previous, event in itertools.pairwise(events):
         assert event.prev_hash == previous.hash
         assert event.hash == event_hash(
             prev_hash=event.prev_hash, created_at=event.created_at, actor_id=event.actor_id, action=event.action,
