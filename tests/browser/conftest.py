@@ -44,6 +44,19 @@ def screenshot(browser):
     return _shot
 
 
+def wait_for_text(browser, css, text, timeout=10):
+    """Wait until an element matching `css` shows `text` (pages load and htmx swaps asynchronously)."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def shown(driver):
+        return any(text in element.text for element in driver.find_elements(By.CSS_SELECTOR, css))
+
+    WebDriverWait(browser, timeout, ignored_exceptions=[StaleElementReferenceException, NoSuchElementException]
+                  ).until(shown, f"{css} never showed {text!r}")
+
+
 def resources_outside(browser, origin):
     """URLs the page loaded from anywhere but our own server (must be none: intranets are offline)."""
     urls = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")

@@ -3,7 +3,7 @@ from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.browser.conftest import DESKTOP, PHONE, resources_outside
+from tests.browser.conftest import DESKTOP, PHONE, resources_outside, wait_for_text
 from tests.builders import PASSWORD, build_university
 
 pytestmark = pytest.mark.browser
@@ -20,10 +20,11 @@ def test_a_secretary_logs_in_and_opens_the_member_list(live_server, append_only_
     browser.find_element(By.ID, "id_username").send_keys(world.secretary.username)
     browser.find_element(By.ID, "id_password").send_keys(PASSWORD)
     browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    assert "您好" in browser.find_element(By.TAG_NAME, "h1").text
+    wait_for_text(browser, "h1", "您好")
     screenshot(f"secretary-home-{label}")
 
     browser.find_element(By.LINK_TEXT, "甲一支部").click()
+    wait_for_text(browser, "h1", "甲一支部 · 党员名册")
     rows = browser.find_elements(By.CSS_SELECTOR, "table.member-table tbody tr")
     assert len(rows) == 12
     assert world.a1_members[5].name in browser.page_source
