@@ -48,6 +48,7 @@ static: install
 
 db: install
 	$(MANAGE) migrate --noinput -v0
+	$(MANAGE) sync_role_permissions
 	$(MANAGE) seed_demo
 
 clean:

@@ -57,6 +57,7 @@ class Organization(models.Model):
     )
     path = models.CharField(max_length=255, db_index=True, editable=False)
     depth = models.PositiveSmallIntegerField(default=0, editable=False)
+    show_board_to_members = models.BooleanField(_("向本支部党员公开积分榜"), default=False)
 
     class Meta:
         verbose_name = _("党组织")
@@ -68,6 +69,11 @@ class Organization(models.Model):
             ("view_audit", _("查看审计记录")),
             ("approve_exemption", _("审批免于记分")),
             ("manage_roles", _("任命角色")),
+            ("view_ledger", _("查看积分台账")),
+            ("record_entry", _("记分")),
+            ("manage_scheme", _("制定评分细则")),
+            ("approve_scheme", _("审批评分细则")),
+            ("manage_cycle", _("管理年度与周期")),
         ]
         constraints = [
             models.UniqueConstraint(fields=["parent", "name"], name="org_unique_name_under_parent"),

@@ -4,7 +4,7 @@ from partyscore.db import append_only_create_sql, append_only_drop_sql
 
 from .builders import PASSWORD, build_university
 
-APPEND_ONLY_TABLES = ["partyscore_auditevent"]
+APPEND_ONLY_TABLES = ["scoring_ledgerentry", "partyscore_auditevent"]
 
 
 @pytest.fixture

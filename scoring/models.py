@@ -1,0 +1,366 @@
+"""Schemes as data, the append-only ledger, and the totals and outcomes derived from it.
+
+Terms: 评分参考标准 reference standard (a committee scheme); 评分细则 a branch's detailed rules
+derived from it; 基础积分/基础分 base; 贡献积分/加分 contribution/bonus; 减分 penalty;
+一票否决 veto; 台账 ledger; 积分卡 points card; 积分榜 points board.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from members.models import Member, Organization
+
+
+class MemberCategory(models.TextChoices):
+    STAFF = "staff", _("教职工")
+    STUDENT = "student", _("学生")
+    ALL = "all", _("全体")
+
+
+class PeriodKind(models.TextChoices):
+    SEMESTER = "semester", _("学期")
+    QUARTER = "quarter", _("季度")
+    MONTH = "month", _("月")
+    YEAR = "year", _("年度")
+
+
+class Scheme(models.Model):
+    """A versioned scoring scheme. Reference schemes belong to the committee; a branch's detailed
+    rules are derived from one, may add or tighten items, and need approval before use."""
+
+    class Composition(models.TextChoices):
+        HUNDRED = "hundred", _("百分制：基础积分 + 贡献积分（按期计分）")
+        ADDITIVE = "additive", _("基础分 + 加分 − 减分（按年计分）")
+
+    class Aggregation(models.TextChoices):
+        MEAN = "mean", _("各期平均")
+        SUM = "sum", _("各期相加")
+        LAST = "last", _("取最后一期")
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("草稿")
+        SUBMITTED = "submitted", _("待审批")
+        APPROVED = "approved", _("已批准")
+        RETURNED = "returned", _("已退回")
+
+    owner = models.ForeignKey(Organization, verbose_name=_("所属组织"), on_delete=models.PROTECT,
+                              related_name="schemes")
+    name = models.CharField(_("名称"), max_length=100)
+    year = models.PositiveSmallIntegerField(_("年度"))
+    member_category = models.CharField(_("适用党员"), max_length=10, choices=MemberCategory.choices,
+                                       default=MemberCategory.ALL)
+    composition = models.CharField(_("计分方式"), max_length=10, choices=Composition.choices)
+    base_points = models.DecimalField(_("基础分"), max_digits=6, decimal_places=2)
+    bonus_cap = models.DecimalField(_("每期贡献积分上限"), max_digits=6, decimal_places=2, null=True, blank=True)
+    floor = models.DecimalField(_("最低分"), max_digits=6, decimal_places=2, default=0)
+    cap = models.DecimalField(_("最高分"), max_digits=6, decimal_places=2, null=True, blank=True)
+    aggregation = models.CharField(_("年度总分"), max_length=5, choices=Aggregation.choices,
+                                   default=Aggregation.MEAN)
+    period_kind = models.CharField(_("计分周期"), max_length=10, choices=PeriodKind.choices)
+    derived_from = models.ForeignKey("self", verbose_name=_("来源标准"), null=True, blank=True,
+                                     on_delete=models.PROTECT, related_name="derivatives")
+    version = models.PositiveSmallIntegerField(_("版本"), default=1)
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.DRAFT)
+    is_sample = models.BooleanField(_("示例（请按本单位实际修改）"), default=False)
+    returned_reason = models.TextField(_("退回理由"), blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("评分标准")
+        verbose_name_plural = _("评分标准")
+        ordering = ["-year", "owner__path", "member_category", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "year", "member_category", "version"],
+                                    name="scheme_unique_version"),
+            models.CheckConstraint(condition=Q(cap__isnull=True) | Q(cap__gte=models.F("floor")),
+                                   name="scheme_cap_above_floor"),
+        ]
+
+    def __str__(self):
+        return f"{self.name}（{self.year}，v{self.version}）"
+
+    @property
+    def is_frozen(self):
+        return self.status in (self.Status.SUBMITTED, self.Status.APPROVED)
+
+
+class RuleItem(models.Model):
+    """One scoring item. Points are magnitudes: base items and penalties deduct, bonuses add,
+    a veto item zeroes the year."""
+
+    class Kind(models.TextChoices):
+        BASE = "base", _("基础")
+        BONUS = "bonus", _("加分/贡献")
+        PENALTY = "penalty", _("减分")
+        VETO = "veto", _("一票否决")
+
+    scheme = models.ForeignKey(Scheme, on_delete=models.CASCADE, related_name="items")
+    kind = models.CharField(_("类别"), max_length=10, choices=Kind.choices)
+    code = models.CharField(_("编号"), max_length=20)
+    title = models.CharField(_("项目"), max_length=200)
+    description = models.TextField(_("说明"), blank=True)
+    points_min = models.DecimalField(_("每次最少分值"), max_digits=6, decimal_places=2, default=0)
+    points_max = models.DecimalField(_("每次最多分值"), max_digits=6, decimal_places=2, default=0)
+    cap_per_period = models.DecimalField(_("每期上限"), max_digits=6, decimal_places=2, null=True, blank=True)
+    cap_per_year = models.DecimalField(_("每年上限"), max_digits=6, decimal_places=2, null=True, blank=True)
+    times_per_period = models.PositiveSmallIntegerField(_("每期最多次数"), null=True, blank=True)
+    evidence_required = models.BooleanField(_("须提供佐证材料"), default=False)
+    member_may_declare = models.BooleanField(_("党员可本人申报"), default=False)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("评分项目")
+        verbose_name_plural = _("评分项目")
+        ordering = ["scheme", "order", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["scheme", "code"], name="item_unique_code"),
+            models.CheckConstraint(condition=Q(points_min__gte=0) & Q(points_max__gte=models.F("points_min")),
+                                   name="item_bounds_ordered",
+                                   violation_error_message=_("分值范围有误：最少分值不能大于最多分值，且不能为负")),
+        ]
+
+    def __str__(self):
+        return f"{self.code} {self.title}"
+
+    @property
+    def sign(self):
+        """+1 for bonuses, −1 for deductions, 0 for a veto."""
+        return {self.Kind.BONUS: 1, self.Kind.VETO: 0}.get(self.kind, -1)
+
+
+class OutcomeRule(models.Model):
+    """A consequence of the annual total, as data; `scoring.policy` evaluates each kind.
+
+    `params` by kind — band: lower / lower_inclusive / upper / upper_inclusive (points) and
+    optionally item_codes (a recorded entry on any of them also triggers the rule);
+    rank_last: below; streak: of (another rule's code), years; share_cap: at_or_above, share;
+    commendation: at_or_above, every_years, anchor_year.
+    """
+
+    class Kind(models.TextChoices):
+        BAND = "band", _("分数段")
+        RANK_LAST = "rank_last", _("支部最后一名")
+        STREAK = "streak", _("连续多年")
+        SHARE_CAP = "share_cap", _("人数比例上限")
+        COMMENDATION = "commendation", _("表彰")
+
+    class Consequence(models.TextChoices):
+        NOT_EXCELLENT = "not_excellent", _("不得确定为优秀")
+        PRIORITY = "priority", _("优先参加评先评优")
+        EXCELLENT_ELIGIBLE = "excellent_eligible", _("可评为优秀党员")
+        YELLOW = "yellow", _("黄色预警")
+        RED = "red", _("红色预警")
+        UNQUALIFIED = "unqualified", _("不合格党员")
+        TALK = "talk", _("谈话")
+        NOT_PROMOTED = "not_promoted", _("下一年度不得提拔重用")
+        PROBATION = "probation", _("预备期处理")
+        COMMENDATION = "commendation", _("表彰")
+        SHARE_CAP = "share_cap", _("比例上限")
+
+    class AppliesTo(models.TextChoices):
+        ALL = "all", _("全体党员")
+        CADRE = "cadre", _("党员干部")
+        PROBATIONARY = "probationary", _("预备党员")
+        FULL = "full", _("正式党员")
+        STAFF = "staff", _("教职工党员")
+        STUDENT = "student", _("学生党员")
+
+    scheme = models.ForeignKey(Scheme, on_delete=models.CASCADE, related_name="outcome_rules")
+    code = models.CharField(_("编号"), max_length=30)
+    kind = models.CharField(_("规则类型"), max_length=15, choices=Kind.choices)
+    consequence = models.CharField(_("结果"), max_length=20, choices=Consequence.choices)
+    label = models.CharField(_("说明"), max_length=200)
+    applies_to = models.CharField(_("适用对象"), max_length=15, choices=AppliesTo.choices, default=AppliesTo.ALL)
+    params = models.JSONField(_("参数"), default=dict)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("结果规则")
+        verbose_name_plural = _("结果规则")
+        ordering = ["scheme", "order", "code"]
+        constraints = [models.UniqueConstraint(fields=["scheme", "code"], name="outcome_rule_unique_code")]
+
+    def __str__(self):
+        return f"{self.code} {self.label}"
+
+
+class Cycle(models.Model):
+    """A scoring year (年度). Scoring starts afresh each year."""
+
+    year = models.PositiveSmallIntegerField(_("年度"), unique=True)
+    is_open = models.BooleanField(_("进行中"), default=True)
+    opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="+")
+    opened_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("年度")
+        verbose_name_plural = _("年度")
+        ordering = ["-year"]
+
+    def __str__(self):
+        return f"{self.year}"
+
+
+class Period(models.Model):
+    """A semester, quarter or month of a cycle. Entries are recorded against a period."""
+
+    cycle = models.ForeignKey(Cycle, on_delete=models.PROTECT, related_name="periods")
+    kind = models.CharField(_("周期"), max_length=10, choices=PeriodKind.choices)
+    index = models.PositiveSmallIntegerField(_("序号"))
+    name = models.CharField(_("名称"), max_length=50)
+    starts_on = models.DateField(_("开始"))
+    ends_on = models.DateField(_("结束"))
+    locked_at = models.DateTimeField(_("锁定时间"), null=True, blank=True)
+    locked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="+")
+
+    class Meta:
+        verbose_name = _("计分周期")
+        verbose_name_plural = _("计分周期")
+        ordering = ["cycle", "kind", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["cycle", "kind", "index"], name="period_unique_index"),
+            models.CheckConstraint(condition=Q(ends_on__gte=models.F("starts_on")), name="period_ends_after_start"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_locked(self):
+        return self.locked_at is not None
+
+
+class Deadline(models.Model):
+    """A dated step of the year (A: May rules, Dec 10 masses, Dec 31 meeting, Jan 10 reports…)."""
+
+    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="deadlines")
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="deadlines")
+    code = models.CharField(_("编号"), max_length=40)
+    title = models.CharField(_("事项"), max_length=200)
+    due_on = models.DateField(_("截止日期"))
+    period = models.ForeignKey(Period, null=True, blank=True, on_delete=models.CASCADE, related_name="deadlines")
+
+    class Meta:
+        verbose_name = _("截止日期")
+        verbose_name_plural = _("截止日期")
+        ordering = ["due_on", "code"]
+        constraints = [models.UniqueConstraint(fields=["cycle", "organization", "code"], name="deadline_unique")]
+
+    def __str__(self):
+        return f"{self.title} {self.due_on}"
+
+
+class LedgerEntry(models.Model):
+    """One line of a member's ledger (台账). Append-only: the database refuses UPDATE and DELETE;
+    a correction is a new entry that `reverses` the wrong one (once) with its own reason.
+
+    `kind` and `year` copy the item's kind and the period's year so totals are one GROUP BY.
+    """
+
+    class Source(models.TextChoices):
+        DECLARATION = "declaration", _("本人申报")
+        RECORDER = "recorder", _("记分员记录")
+        PANEL = "panel", _("考评小组评分")
+        IMPORT = "import", _("积分卡导入")
+        CORRECTION = "correction", _("更正")
+
+    member = models.ForeignKey(Member, verbose_name=_("党员"), on_delete=models.PROTECT, related_name="ledger")
+    item = models.ForeignKey(RuleItem, verbose_name=_("项目"), on_delete=models.PROTECT, related_name="entries")
+    period = models.ForeignKey(Period, verbose_name=_("周期"), on_delete=models.PROTECT, related_name="entries")
+    year = models.PositiveSmallIntegerField(_("年度"), db_index=True)
+    kind = models.CharField(_("类别"), max_length=10, choices=RuleItem.Kind.choices)
+    points = models.IntegerField(_("分值（0.01分）"))
+    reason = models.TextField(_("事由"))
+    source = models.CharField(_("来源"), max_length=12, choices=Source.choices)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("记录人"), on_delete=models.PROTECT,
+                                    related_name="+")
+    verified_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("审核人"), null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+")
+    occurred_on = models.DateField(_("发生日期"))
+    recorded_at = models.DateTimeField(_("记录时间"), auto_now_add=True)
+    reverses = models.OneToOneField("self", verbose_name=_("冲销"), null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="reversed_by")
+
+    class Meta:
+        verbose_name = _("台账记录")
+        verbose_name_plural = _("台账记录")
+        ordering = ["occurred_on", "id"]
+        indexes = [models.Index(fields=["year", "member", "period", "kind"])]
+
+    def __str__(self):
+        return f"{self.member} {self.item.code} {self.points / 100:+g}"
+
+
+class EntryEvidence(models.Model):
+    """A file (image or PDF) supporting an entry: 佐证材料."""
+
+    entry = models.ForeignKey(LedgerEntry, on_delete=models.PROTECT, related_name="evidence")
+    file = models.FileField(_("文件"), upload_to="evidence/%Y/%m/")
+    name = models.CharField(_("文件名"), max_length=200)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("佐证材料")
+        verbose_name_plural = _("佐证材料")
+
+    def __str__(self):
+        return self.name
+
+
+class MemberYearTotal(models.Model):
+    """A member's derived totals for a year: recomputed from the ledger, never typed in."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="year_totals")
+    year = models.PositiveSmallIntegerField(_("年度"))
+    branch = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    scheme = models.ForeignKey(Scheme, null=True, on_delete=models.SET_NULL, related_name="+")
+    scored = models.BooleanField(_("参与记分"), default=True)
+    base = models.IntegerField(_("基础"), default=0)
+    bonus = models.IntegerField(_("加分/贡献"), default=0)
+    penalty = models.IntegerField(_("减分"), default=0)
+    vetoed = models.BooleanField(_("一票否决"), default=False)
+    period_scores = models.JSONField(_("各期得分"), default=dict)
+    total = models.IntegerField(_("年度总分"), null=True)
+    rank = models.PositiveIntegerField(_("支部排名"), null=True)
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("年度积分")
+        verbose_name_plural = _("年度积分")
+        constraints = [models.UniqueConstraint(fields=["member", "year"], name="total_unique_member_year")]
+        indexes = [models.Index(fields=["branch", "year"])]
+
+    def __str__(self):
+        return f"{self.member} {self.year}"
+
+
+class MemberOutcome(models.Model):
+    """A consequence that a rule produced for a member's year, with its reason in Chinese."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="outcomes")
+    year = models.PositiveSmallIntegerField(_("年度"))
+    branch = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    rule = models.ForeignKey(OutcomeRule, on_delete=models.PROTECT, related_name="+")
+    rule_code = models.CharField(max_length=30)
+    consequence = models.CharField(_("结果"), max_length=20, choices=OutcomeRule.Consequence.choices)
+    reason = models.CharField(_("依据"), max_length=300)
+
+    class Meta:
+        verbose_name = _("积分结果")
+        verbose_name_plural = _("积分结果")
+        constraints = [models.UniqueConstraint(fields=["member", "year", "rule_code"], name="outcome_unique")]
+        indexes = [models.Index(fields=["branch", "year"])]
+
+    def __str__(self):
+        return f"{self.member} {self.year} {self.rule_code}"

@@ -1,0 +1,255 @@
+"""The scoring formulas and outcome rules as pure functions over plain values (no ORM).
+
+All points here are integers in hundredths (see `scoring.points`). Thresholds in rule params are
+written in points (90, 70.5) and converted exactly. Chinese reading of the seeds: 以上 is "at or
+above", 低于 is "strictly below", a range 60—70 includes both ends.
+"""
+
+import math
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.utils.translation import gettext as _
+
+from .points import divide_centi, format_points, to_centi
+
+HUNDRED, ADDITIVE = "hundred", "additive"
+MEAN, SUM, LAST = "mean", "sum", "last"
+
+
+@dataclass(frozen=True)
+class SchemeTerms:
+    """A scheme's composition, in centipoints."""
+
+    composition: str
+    base: int
+    bonus_cap: int | None = None
+    floor: int = 0
+    cap: int | None = None
+    aggregation: str = MEAN
+
+
+@dataclass(frozen=True)
+class PeriodSums:
+    """Net signed points of one period by category; `vetoes` counts unreversed veto entries."""
+
+    base: int = 0
+    bonus: int = 0
+    penalty: int = 0
+    vetoes: int = 0
+
+
+def _clamp(value, low, high):
+    if high is not None:
+        value = min(value, high)
+    return max(value, low)
+
+
+def period_score(terms: SchemeTerms, sums: PeriodSums) -> int:
+    """Policy A's semester score: the full base less deductions (and penalties), floored at 0 and
+    never above the base, plus contribution capped per period; never above the scheme's cap."""
+    base_part = _clamp(terms.base + sums.base + sums.penalty, 0, terms.base)
+    bonus_part = _clamp(sums.bonus, 0, terms.bonus_cap)
+    return _clamp(base_part + bonus_part, 0, terms.cap)
+
+
+@dataclass(frozen=True)
+class YearResult:
+    total: int
+    period_scores: dict
+    base: int
+    bonus: int
+    penalty: int
+    vetoed: bool
+
+
+def annual_total(terms: SchemeTerms, sums_by_period: dict, counted_periods: list) -> YearResult:
+    """The year's total from the net sums of each period.
+
+    HUNDRED: each counted period is scored by `period_score` (a counted period with no entries
+    scores the full base), then combined by the scheme's aggregation.
+    ADDITIVE: base + every signed point of the year. Both: floored, capped, and 0 on a veto.
+    """
+    empty = PeriodSums()
+    base = sum(s.base for s in sums_by_period.values())
+    bonus = sum(s.bonus for s in sums_by_period.values())
+    penalty = sum(s.penalty for s in sums_by_period.values())
+    vetoed = sum(s.vetoes for s in sums_by_period.values()) > 0
+    if terms.composition == HUNDRED:
+        scores = {p: period_score(terms, sums_by_period.get(p, empty)) for p in counted_periods}
+        if not scores:
+            total = terms.base
+        elif terms.aggregation == SUM:
+            total = sum(scores.values())
+        elif terms.aggregation == LAST:
+            total = scores[counted_periods[-1]]
+        else:
+            total = divide_centi(sum(scores.values()), len(scores))
+    else:
+        scores = {p: sums_by_period.get(p, empty).base + sums_by_period.get(p, empty).bonus
+                  + sums_by_period.get(p, empty).penalty for p in counted_periods}
+        total = terms.base + base + bonus + penalty
+    total = 0 if vetoed else _clamp(total, terms.floor, terms.cap)
+    return YearResult(total=total, period_scores=scores, base=base, bonus=bonus, penalty=penalty, vetoed=vetoed)
+
+
+def competition_ranks(totals: dict) -> dict:
+    """Rank by total, highest first; ties share a rank and the next rank skips (1, 2, 2, 4)."""
+    ordered = sorted(totals.values(), reverse=True)
+    first_place = {}
+    for position, total in enumerate(ordered, start=1):
+        first_place.setdefault(total, position)
+    return {key: first_place[total] for key, total in totals.items()}
+
+
+# ── outcome rules ────────────────────────────────────────────────────────────────────────────
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    kind: str
+    consequence: str
+    label: str
+    applies_to: str = "all"
+    params: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MemberFacts:
+    """What the rules may look at for one member's year. `scored` is False for exempted members
+    and those who left the party organization: they get no total-based outcome and no rank."""
+
+    member_id: int
+    total: int | None
+    scored: bool = True
+    is_cadre: bool = False
+    is_probationary: bool = False
+    category: str = "staff"
+    item_codes: frozenset = frozenset()  # items with a net recorded entry this year
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule_code: str
+    consequence: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ShareCheck:
+    threshold: int
+    limit: int
+    count: int
+
+    @property
+    def ok(self):
+        return self.count <= self.limit
+
+
+def applies(rule: Rule, facts: MemberFacts) -> bool:
+    return {
+        "all": True,
+        "cadre": facts.is_cadre,
+        "probationary": facts.is_probationary,
+        "full": not facts.is_probationary,
+        "staff": facts.category == "staff",
+        "student": facts.category == "student",
+    }[rule.applies_to]
+
+
+def in_band(params: dict, total: int) -> bool:
+    if params.get("lower") is not None:
+        lower = to_centi(params["lower"])
+        if total < lower or (total == lower and not params.get("lower_inclusive", True)):
+            return False
+    if params.get("upper") is not None:
+        upper = to_centi(params["upper"])
+        if total > upper or (total == upper and not params.get("upper_inclusive", False)):
+            return False
+    return True
+
+
+def describe_band(params: dict) -> str:
+    lower, upper = params.get("lower"), params.get("upper")
+    if lower is not None and upper is not None:
+        return _("在 %(lower)s—%(upper)s 分之间") % {"lower": lower, "upper": upper}
+    if lower is not None:
+        word = _("不低于") if params.get("lower_inclusive", True) else _("高于")
+        return f"{word} {lower} " + _("分")
+    word = _("不高于") if params.get("upper_inclusive", False) else _("低于")
+    return f"{word} {upper} " + _("分")
+
+
+def share_cap_check(rule: Rule, totals: list) -> ShareCheck:
+    """At most floor(share × scored members) may score at or above the threshold (A: 5% at 95)."""
+    threshold = to_centi(rule.params["at_or_above"])
+    limit = math.floor(Decimal(str(rule.params["share"])) * len(totals))
+    return ShareCheck(threshold=threshold, limit=limit, count=sum(1 for t in totals if t >= threshold))
+
+
+def _band_finding(rule, facts):
+    codes = set(rule.params.get("item_codes", ()))
+    hit_items = sorted(codes & facts.item_codes)
+    if in_band(rule.params, facts.total) and (rule.params.get("lower") is not None
+                                               or rule.params.get("upper") is not None):
+        return _("%(label)s：年度总分 %(total)s，%(band)s") % {
+            "label": rule.label, "total": format_points(facts.total), "band": describe_band(rule.params)}
+    if hit_items:
+        return _("%(label)s：记有项目 %(items)s") % {"label": rule.label, "items": "、".join(hit_items)}
+    return None
+
+
+def evaluate_branch(rules: list, year: int, members: list, history: dict) -> dict:
+    """Every rule for every member of one branch's year.
+
+    `history` maps (member_id, year) to the set of rule codes found in that earlier year.
+    Returns member_id → [Finding]. Streak rules look at this year's findings and the history.
+    """
+    scored = [m for m in members if m.scored and m.total is not None]
+    lowest = min((m.total for m in scored), default=None)
+    findings = {m.member_id: [] for m in members}
+    for rule in rules:
+        if rule.kind == "share_cap":
+            check = share_cap_check(rule, [m.total for m in scored])
+            if not check.ok:
+                reason = _("%(label)s：本支部 %(at)s 分以上 %(count)s 人，超过上限 %(limit)s 人") % {
+                    "label": rule.label, "at": rule.params["at_or_above"], "count": check.count, "limit": check.limit}
+                for m in scored:
+                    if m.total >= check.threshold and applies(rule, m):
+                        findings[m.member_id].append(Finding(rule.code, rule.consequence, reason))
+            continue
+        if rule.kind == "streak":
+            continue
+        for m in scored:
+            if not applies(rule, m):
+                continue
+            reason = None
+            if rule.kind == "band":
+                reason = _band_finding(rule, m)
+            elif rule.kind == "rank_last":
+                below = to_centi(rule.params["below"])
+                if m.total < below and m.total == lowest:
+                    reason = _("%(label)s：年度总分 %(total)s，低于 %(below)s 分且为本支部最后一名") % {
+                        "label": rule.label, "total": format_points(m.total), "below": rule.params["below"]}
+            elif rule.kind == "commendation":
+                every = int(rule.params.get("every_years", 1))
+                anchor = int(rule.params.get("anchor_year", year))
+                if (year - anchor) % every == 0 and m.total >= to_centi(rule.params["at_or_above"]):
+                    reason = _("%(label)s：年度总分 %(total)s，不低于 %(at)s 分") % {
+                        "label": rule.label, "total": format_points(m.total), "at": rule.params["at_or_above"]}
+            if reason:
+                findings[m.member_id].append(Finding(rule.code, rule.consequence, reason))
+    for rule in rules:
+        if rule.kind != "streak":
+            continue
+        years = int(rule.params.get("years", 2))
+        for m in scored:
+            if not applies(rule, m):
+                continue
+            this_year = any(f.rule_code == rule.params["of"] for f in findings[m.member_id])
+            earlier = all(rule.params["of"] in history.get((m.member_id, year - k), set()) for k in range(1, years))
+            if this_year and earlier:
+                findings[m.member_id].append(Finding(rule.code, rule.consequence, _(
+                    "%(label)s：连续 %(years)s 年符合“%(of)s”") % {"label": rule.label, "years": years,
+                                                                 "of": rule.params["of"]}))
+    return findings

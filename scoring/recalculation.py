@@ -1,0 +1,114 @@
+"""Recomputing stored totals, ranks and outcomes from the ledger: set-based, per branch.
+
+A constant number of queries per branch, whatever its size: one grouped sum of the ledger, one
+look-up of the items each member has on record, one read of earlier outcomes, then the stored
+rows are replaced in bulk. Running it twice gives the same rows.
+"""
+
+from collections import defaultdict
+
+from django.db import transaction
+from django.db.models import Case, IntegerField, Q, Sum, Value, When
+from django.utils import timezone
+
+from members.models import Member
+
+from . import policy
+from .models import LedgerEntry, MemberOutcome, MemberYearTotal, Period
+from .points import to_centi
+
+NET = Case(When(reverses__isnull=True, then=Value(1)), default=Value(-1), output_field=IntegerField())
+
+
+def terms_of(scheme):
+    return policy.SchemeTerms(
+        composition=scheme.composition, base=to_centi(scheme.base_points),
+        bonus_cap=None if scheme.bonus_cap is None else to_centi(scheme.bonus_cap),
+        floor=to_centi(scheme.floor), cap=None if scheme.cap is None else to_centi(scheme.cap),
+        aggregation=scheme.aggregation,
+    )
+
+
+def rule_from_row(row):
+    return policy.Rule(code=row.code, kind=row.kind, consequence=row.consequence, label=row.label,
+                       applies_to=row.applies_to, params=row.params)
+
+
+def branch_members(branch, year):
+    """Members belonging to the branch now who were in the party organization during `year`."""
+    return list(Member.objects.filter(branch=branch).filter(
+        Q(left_on__isnull=True) | Q(left_on__year__gte=year)))
+
+
+@transaction.atomic
+def recalculate_branch(*, branch, year, today=None):
+    from .selectors import schemes_in_force
+
+    today = today or timezone.localdate()
+    members = branch_members(branch, year)
+    schemes = schemes_in_force(branch=branch, year=year)
+    rule_rows = {s.pk: {r.code: r for r in s.outcome_rules.all()} for s in set(schemes.values())}
+    counted = defaultdict(list)
+    for period in Period.objects.filter(cycle__year=year, starts_on__lte=today).order_by("index"):
+        counted[period.kind].append(period.index)
+
+    sums = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))  # member → period → field → centi
+    grouped = (LedgerEntry.objects.filter(year=year, member__branch=branch)
+               .values("member_id", "period__index", "kind")
+               .annotate(points=Sum("points"), vetoes=Sum(NET)))
+    for row in grouped:
+        cell = sums[row["member_id"]][row["period__index"]]
+        if row["kind"] == "veto":
+            cell["vetoes"] += row["vetoes"]
+        else:
+            cell[row["kind"]] += row["points"]
+    on_record = defaultdict(set)
+    for row in (LedgerEntry.objects.filter(year=year, member__branch=branch).values("member_id", "item__code")
+                .annotate(net=Sum(NET)).filter(net__gt=0)):
+        on_record[row["member_id"]].add(row["item__code"])
+
+    totals, facts_by_scheme = [], defaultdict(list)
+    for member in members:
+        scheme = schemes.get(member.category)
+        scored = scheme is not None and not member.exempt and member.left_on is None
+        row = MemberYearTotal(member=member, year=year, branch=branch, scheme=scheme, scored=scored)
+        if scheme is not None and not member.exempt:
+            result = policy.annual_total(
+                terms_of(scheme),
+                {index: policy.PeriodSums(**cell) for index, cell in sums[member.pk].items()},
+                counted[scheme.period_kind],
+            )
+            row.total, row.base, row.bonus, row.penalty = result.total, result.base, result.bonus, result.penalty
+            row.vetoed, row.period_scores = result.vetoed, {str(k): v for k, v in result.period_scores.items()}
+        totals.append(row)
+        if scheme is not None:
+            facts_by_scheme[scheme.pk].append(policy.MemberFacts(
+                member_id=member.pk, total=row.total, scored=scored, is_cadre=member.is_cadre,
+                is_probationary=member.status == Member.Status.PROBATIONARY, category=member.category,
+                item_codes=frozenset(on_record[member.pk]),
+            ))
+    ranks = policy.competition_ranks({t.member_id: t.total for t in totals if t.scored and t.total is not None})
+    for row in totals:
+        row.rank = ranks.get(row.member_id)
+
+    member_ids = [m.pk for m in members]
+    history = defaultdict(set)
+    for member_id, past_year, code in MemberOutcome.objects.filter(
+            member_id__in=member_ids, year__lt=year, year__gte=year - 5).values_list("member_id", "year", "rule_code"):
+        history[(member_id, past_year)].add(code)
+    outcomes = []
+    for scheme_id, facts in facts_by_scheme.items():
+        rules = [rule_from_row(r) for r in rule_rows[scheme_id].values()]
+        findings = policy.evaluate_branch(rules, year, facts, history)
+        for member_id, found in findings.items():
+            outcomes += [MemberOutcome(member_id=member_id, year=year, branch=branch,
+                                       rule=rule_rows[scheme_id][f.rule_code],
+                                       rule_code=f.rule_code, consequence=f.consequence, reason=f.reason[:300])
+                         for f in found]
+
+    stale = Q(year=year) & (Q(branch=branch) | Q(member_id__in=member_ids))
+    MemberYearTotal.objects.filter(stale).delete()
+    MemberOutcome.objects.filter(stale).delete()
+    MemberYearTotal.objects.bulk_create(totals, batch_size=2000)
+    MemberOutcome.objects.bulk_create(outcomes, batch_size=2000)
+    return len(totals)

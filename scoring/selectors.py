@@ -1,0 +1,145 @@
+"""Reads shared by scoring views, exports and dashboards; scoped to the acting user."""
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef, Prefetch, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from members import permissions as perms
+from members.models import Member, Organization
+
+from .models import Cycle, LedgerEntry, MemberOutcome, MemberYearTotal, OutcomeRule, Period, RuleItem, Scheme
+from .policy import share_cap_check
+from .recalculation import rule_from_row
+
+
+def schemes_in_force(*, branch, year):
+    """The approved schemes that apply in `branch` for `year`, keyed by member category.
+
+    The nearest owner up the tree wins (a branch's own detailed rules before its college's before
+    the committee's reference), then the latest version; a scheme for a category beats one for all.
+    """
+    candidates = sorted(
+        Scheme.objects.filter(owner__path__in=branch.ancestor_paths(), year=year, status=Scheme.Status.APPROVED)
+        .select_related("owner"),
+        key=lambda s: (-s.owner.depth, s.member_category == "all", -s.version),
+    )
+    chosen = {}
+    for scheme in candidates:
+        for category in (Member.Category.STAFF, Member.Category.STUDENT):
+            if category not in chosen and scheme.member_category in (category, "all"):
+                chosen[category] = scheme
+    return chosen
+
+
+def scheme_for_member(*, member, year):
+    return schemes_in_force(branch=member.branch, year=year).get(member.category)
+
+
+def current_cycle():
+    return Cycle.objects.filter(is_open=True).order_by("-year").first()
+
+
+def periods_of(*, year, kind):
+    return list(Period.objects.filter(cycle__year=year, kind=kind).order_by("index"))
+
+
+def current_period(*, year, kind, today=None):
+    today = today or timezone.localdate()
+    periods = periods_of(year=year, kind=kind)
+    return next((p for p in periods if p.starts_on <= today <= p.ends_on), periods[-1] if periods else None)
+
+
+def visible_schemes(*, actor):
+    """Schemes owned anywhere in the actor's scope, plus every reference scheme above it."""
+    scope = perms.orgs_with_perm(actor, perms.LEDGER_VIEW)
+    roots = perms.scope_roots(actor, perms.LEDGER_VIEW)
+    above = {path for root in roots for path in root.ancestor_paths()}
+    return (Scheme.objects.filter(Q(owner__in=scope) | Q(owner__path__in=above))
+            .select_related("owner", "derived_from").distinct())
+
+
+def scheme_get(*, actor, scheme_id):
+    scheme = visible_schemes(actor=actor).filter(pk=scheme_id).first()
+    if scheme is None:
+        raise PermissionDenied(_("您无权查看该评分标准"))
+    return scheme
+
+
+def scheme_detail(*, scheme):
+    items = list(scheme.items.all())
+    rules = list(scheme.outcome_rules.all())
+    return items, rules
+
+
+def ledger_entries(*, actor, organization, year, member_id=None, kind="", source="", period_id=None):
+    """Ledger lines for the branch (or subtree), newest first, with everything a row shows."""
+    if not perms.has_org_perm(actor, perms.LEDGER_VIEW, organization):
+        raise PermissionDenied(_("您无权查看该党组织的积分台账"))
+    entries = (LedgerEntry.objects.filter(year=year, member__branch__path__startswith=organization.path)
+               .select_related("member", "item", "period", "recorded_by", "verified_by", "reverses")
+               .annotate(is_reversed=Exists(LedgerEntry.objects.filter(reverses=OuterRef("pk")))))
+    if member_id:
+        entries = entries.filter(member_id=member_id)
+    if kind:
+        entries = entries.filter(kind=kind)
+    if source:
+        entries = entries.filter(source=source)
+    if period_id:
+        entries = entries.filter(period_id=period_id)
+    return entries.order_by("-recorded_at", "-id")
+
+
+def entry_get(*, actor, entry_id):
+    entry = LedgerEntry.objects.select_related("member__branch", "item", "period").filter(pk=entry_id).first()
+    if entry is None or not perms.has_org_perm(actor, perms.LEDGER_VIEW, entry.member.branch):
+        raise PermissionDenied(_("您无权查看该记录"))
+    return entry
+
+
+def points_card(*, actor, member, year):
+    """A member's card (积分卡): the stored total, every ledger line, and the outcomes."""
+    if not (member.user_id == actor.pk or perms.has_org_perm(actor, perms.LEDGER_VIEW, member.branch)):
+        raise PermissionDenied(_("您无权查看该党员的积分"))
+    total = MemberYearTotal.objects.filter(member=member, year=year).select_related("scheme").first()
+    entries = (LedgerEntry.objects.filter(member=member, year=year)
+               .select_related("item", "period", "recorded_by", "verified_by", "reverses")
+               .annotate(is_reversed=Exists(LedgerEntry.objects.filter(reverses=OuterRef("pk"))))
+               .order_by("period__index", "occurred_on", "id"))
+    outcomes = MemberOutcome.objects.filter(member=member, year=year).select_related("rule")
+    return total, entries, outcomes
+
+
+def board_visible(*, actor, branch):
+    if perms.has_org_perm(actor, perms.LEDGER_VIEW, branch):
+        return True
+    member = getattr(actor, "member", None) if actor.is_authenticated else None
+    return bool(branch.show_board_to_members and member is not None and member.branch_id == branch.pk)
+
+
+def branch_board(*, actor, branch, year):
+    """The branch's points board (积分榜): scored members by rank, their outcomes, the share check."""
+    if not board_visible(actor=actor, branch=branch):
+        raise PermissionDenied(_("本支部积分榜未公开"))
+    totals = (MemberYearTotal.objects.filter(branch=branch, year=year)
+              .select_related("member")
+              .prefetch_related(Prefetch("member__outcomes", queryset=MemberOutcome.objects.filter(year=year),
+                                         to_attr="year_outcomes"))
+              .order_by("rank", "member__number"))
+    rows = list(totals)
+    share_rules = OutcomeRule.objects.filter(kind=OutcomeRule.Kind.SHARE_CAP,
+                                             scheme__in={r.scheme_id for r in rows if r.scheme_id})
+    scored = [r.total for r in rows if r.scored and r.total is not None]
+    checks = [(rule, share_cap_check(rule_from_row(rule), scored)) for rule in share_rules]
+    return rows, checks
+
+
+def recordable_items(*, member, year):
+    scheme = scheme_for_member(member=member, year=year)
+    if scheme is None:
+        return None, RuleItem.objects.none()
+    return scheme, scheme.items.all()
+
+
+def branches_for(*, actor, perm):
+    return perms.orgs_with_perm(actor, perm).filter(kind=Organization.Kind.BRANCH)

@@ -1,0 +1,427 @@
+"""Every write to schemes, cycles and the ledger: atomic, permission-checked and audited."""
+
+import datetime
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Sum
+from django.forms.models import model_to_dict
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from members import permissions as perms
+from members.models import Organization
+from partyscore.audit import audit_record
+from partyscore.exceptions import ApplicationError
+
+from .models import (
+    Cycle,
+    Deadline,
+    EntryEvidence,
+    LedgerEntry,
+    OutcomeRule,
+    Period,
+    PeriodKind,
+    RuleItem,
+    Scheme,
+)
+from .points import format_points, to_centi
+from .presets import DEADLINES, PRESETS
+from .recalculation import NET, recalculate_branch
+
+SCHEME_FIELDS = ["name", "year", "member_category", "composition", "base_points", "bonus_cap", "floor", "cap",
+                 "aggregation", "period_kind", "status", "version", "is_sample"]
+ITEM_FIELDS = ["kind", "code", "title", "description", "points_min", "points_max", "cap_per_period", "cap_per_year",
+               "times_per_period", "evidence_required", "member_may_declare", "order"]
+RULE_FIELDS = ["code", "kind", "consequence", "label", "applies_to", "params", "order"]
+
+EVIDENCE_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf"}
+EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
+
+
+def _require(actor, perm, org, message=None):
+    if not perms.has_org_perm(actor, perm, org):
+        raise PermissionDenied(message or _("您无权对“%(org)s”执行此操作") % {"org": org})
+
+
+# ── schemes ──────────────────────────────────────────────────────────────────────────────────
+
+def _copy_children(source, target):
+    RuleItem.objects.bulk_create([RuleItem(scheme=target, **model_to_dict(i, fields=ITEM_FIELDS))
+                                  for i in source.items.all()])
+    OutcomeRule.objects.bulk_create([OutcomeRule(scheme=target, **model_to_dict(r, fields=RULE_FIELDS))
+                                     for r in source.outcome_rules.all()])
+
+
+@transaction.atomic
+def scheme_preset_load(*, actor, preset, year, owner):
+    """Publish one of the policies' presets as an approved reference scheme of `owner` (the committee)."""
+    _require(actor, perms.SCHEME_MANAGE, owner)
+    _require(actor, perms.SCHEME_APPROVE, owner)
+    data = dict(PRESETS[preset])
+    items, rules = data.pop("items"), data.pop("rules")
+    version = (Scheme.objects.filter(owner=owner, year=year, member_category=data["member_category"])
+               .order_by("-version").values_list("version", flat=True).first() or 0) + 1
+    scheme = Scheme(owner=owner, year=year, version=version, is_sample=True, status=Scheme.Status.APPROVED,
+                    created_by=actor, decided_by=actor, decided_at=timezone.now(), **data)
+    scheme.full_clean()
+    scheme.save()
+    RuleItem.objects.bulk_create([RuleItem(scheme=scheme, order=n, **i) for n, i in enumerate(items)])
+    OutcomeRule.objects.bulk_create([OutcomeRule(scheme=scheme, order=n, **r) for n, r in enumerate(rules)])
+    audit_record(actor=actor, action="scheme.publish", target=scheme, organization=owner,
+                 after={**model_to_dict(scheme, fields=SCHEME_FIELDS), "preset": preset})
+    return scheme
+
+
+@transaction.atomic
+def scheme_derive(*, actor, source, owner):
+    """A branch (or college) drafts its detailed rules (评分细则) from a scheme above it."""
+    _require(actor, perms.SCHEME_MANAGE, owner)
+    if source.status != Scheme.Status.APPROVED:
+        raise ApplicationError(_("只能依据已批准的评分标准制定细则"))
+    if source.owner.path == owner.path or not owner.path.startswith(source.owner.path):
+        raise ApplicationError(_("只能依据上级组织的评分标准制定细则"))
+    version = (Scheme.objects.filter(owner=owner, year=source.year, member_category=source.member_category)
+               .order_by("-version").values_list("version", flat=True).first() or 0) + 1
+    fields = model_to_dict(source, fields=SCHEME_FIELDS)
+    fields.update(status=Scheme.Status.DRAFT, version=version, is_sample=False,
+                  name=f"{owner.name}{source.get_member_category_display()}党员评分细则")
+    scheme = Scheme.objects.create(owner=owner, derived_from=source, created_by=actor, **fields)
+    _copy_children(source, scheme)
+    audit_record(actor=actor, action="scheme.derive", target=scheme, organization=owner,
+                 after={"from": source.pk, "version": version})
+    return scheme
+
+
+@transaction.atomic
+def scheme_new_version(*, actor, scheme):
+    """An approved scheme is frozen; a change starts a new draft version."""
+    _require(actor, perms.SCHEME_MANAGE, scheme.owner)
+    if scheme.status != Scheme.Status.APPROVED:
+        raise ApplicationError(_("只有已批准的标准需要新建版本，草稿可直接修改"))
+    latest = Scheme.objects.filter(owner=scheme.owner, year=scheme.year, member_category=scheme.member_category
+                                   ).order_by("-version").values_list("version", flat=True).first()
+    fields = model_to_dict(scheme, fields=SCHEME_FIELDS)
+    fields.update(status=Scheme.Status.DRAFT, version=latest + 1)
+    draft = Scheme.objects.create(owner=scheme.owner, derived_from=scheme.derived_from, created_by=actor, **fields)
+    _copy_children(scheme, draft)
+    audit_record(actor=actor, action="scheme.new_version", target=draft, organization=scheme.owner,
+                 after={"from": scheme.pk, "version": draft.version})
+    return draft
+
+
+def _require_editable(actor, scheme):
+    _require(actor, perms.SCHEME_MANAGE, scheme.owner)
+    if scheme.is_frozen:
+        raise ApplicationError(_("已提交或已批准的评分标准不能修改；如需修改请新建版本"))
+
+
+@transaction.atomic
+def scheme_update(*, actor, scheme, data):
+    _require_editable(actor, scheme)
+    before = model_to_dict(scheme, fields=SCHEME_FIELDS)
+    for name in ("name", "composition", "base_points", "bonus_cap", "floor", "cap", "aggregation", "period_kind"):
+        if name in data:
+            setattr(scheme, name, data[name])
+    scheme.full_clean()
+    scheme.save()
+    audit_record(actor=actor, action="scheme.update", target=scheme, organization=scheme.owner, before=before,
+                 after=model_to_dict(scheme, fields=SCHEME_FIELDS))
+    return scheme
+
+
+@transaction.atomic
+def item_save(*, actor, scheme, data, item=None):
+    """Add an item to a draft scheme, or change one."""
+    _require_editable(actor, scheme)
+    before = model_to_dict(item, fields=ITEM_FIELDS) if item else None
+    item = item or RuleItem(scheme=scheme)
+    for name in ITEM_FIELDS:
+        if name in data:
+            setattr(item, name, data[name])
+    if item.kind == RuleItem.Kind.VETO:
+        item.points_min = item.points_max = Decimal(0)
+    item.full_clean()
+    item.save()
+    audit_record(actor=actor, action="scheme.item_save", target=item, organization=scheme.owner, before=before,
+                 after=model_to_dict(item, fields=ITEM_FIELDS))
+    return item
+
+
+@transaction.atomic
+def item_remove(*, actor, item):
+    _require_editable(actor, item.scheme)
+    if item.entries.exists():
+        raise ApplicationError(_("该项目已有记分记录，不能删除"))
+    before = model_to_dict(item, fields=ITEM_FIELDS)
+    audit_record(actor=actor, action="scheme.item_remove", target=item, organization=item.scheme.owner,
+                 before=before)
+    item.delete()
+
+
+@transaction.atomic
+def outcome_rule_save(*, actor, scheme, data, rule=None):
+    _require_editable(actor, scheme)
+    before = model_to_dict(rule, fields=RULE_FIELDS) if rule else None
+    rule = rule or OutcomeRule(scheme=scheme)
+    for name in RULE_FIELDS:
+        if name in data:
+            setattr(rule, name, data[name])
+    rule.full_clean()
+    rule.save()
+    audit_record(actor=actor, action="scheme.rule_save", target=rule, organization=scheme.owner, before=before,
+                 after=model_to_dict(rule, fields=RULE_FIELDS))
+    return rule
+
+
+@transaction.atomic
+def outcome_rule_remove(*, actor, rule):
+    _require_editable(actor, rule.scheme)
+    audit_record(actor=actor, action="scheme.rule_remove", target=rule, organization=rule.scheme.owner,
+                 before=model_to_dict(rule, fields=RULE_FIELDS))
+    rule.delete()
+
+
+SCHEME_TRANSITIONS = {
+    # action: (allowed from, to)
+    "submit": ({Scheme.Status.DRAFT, Scheme.Status.RETURNED}, Scheme.Status.SUBMITTED),
+    "approve": ({Scheme.Status.SUBMITTED}, Scheme.Status.APPROVED),
+    "return": ({Scheme.Status.SUBMITTED}, Scheme.Status.RETURNED),
+}
+
+
+def _transition(scheme, action):
+    allowed, target = SCHEME_TRANSITIONS[action]
+    if scheme.status not in allowed:
+        raise ApplicationError(_("评分标准当前状态为“%(status)s”，不能执行此操作") % {
+            "status": scheme.get_status_display()})
+    return target
+
+
+@transaction.atomic
+def scheme_submit(*, actor, scheme):
+    _require(actor, perms.SCHEME_MANAGE, scheme.owner)
+    scheme.status = _transition(scheme, "submit")
+    if not scheme.items.exists():
+        raise ApplicationError(_("评分标准至少要有一个评分项目"))
+    scheme.submitted_at = timezone.now()
+    scheme.save(update_fields=["status", "submitted_at"])
+    audit_record(actor=actor, action="scheme.submit", target=scheme, organization=scheme.owner)
+    return scheme
+
+
+def _require_approver(actor, scheme):
+    """The general branch above the owner (or the committee) approves; nobody approves their own."""
+    parent = scheme.owner.parent or scheme.owner
+    if scheme.owner.kind == Organization.Kind.COMMITTEE or not perms.has_org_perm(
+            actor, perms.SCHEME_APPROVE, parent):
+        raise PermissionDenied(_("只有上级党组织可以审批该评分细则"))
+
+
+@transaction.atomic
+def scheme_approve(*, actor, scheme):
+    _require_approver(actor, scheme)
+    scheme.status = _transition(scheme, "approve")
+    scheme.decided_by, scheme.decided_at, scheme.returned_reason = actor, timezone.now(), ""
+    scheme.save(update_fields=["status", "decided_by", "decided_at", "returned_reason"])
+    audit_record(actor=actor, action="scheme.approve", target=scheme, organization=scheme.owner)
+    for branch in _branches_under(scheme.owner):
+        recalculate_branch(branch=branch, year=scheme.year)
+    return scheme
+
+
+@transaction.atomic
+def scheme_return(*, actor, scheme, reason):
+    _require_approver(actor, scheme)
+    if not (reason or "").strip():
+        raise ApplicationError(_("退回时请写明理由"))
+    scheme.status = _transition(scheme, "return")
+    scheme.decided_by, scheme.decided_at, scheme.returned_reason = actor, timezone.now(), reason.strip()
+    scheme.save(update_fields=["status", "decided_by", "decided_at", "returned_reason"])
+    audit_record(actor=actor, action="scheme.return", target=scheme, organization=scheme.owner, reason=reason)
+    return scheme
+
+
+def _branches_under(org):
+    return Organization.objects.filter(path__startswith=org.path, kind=Organization.Kind.BRANCH)
+
+
+# ── cycles and periods ───────────────────────────────────────────────────────────────────────
+
+def _periods_for(year):
+    """Semesters (Jan–Jul, Aug–Dec), quarters and months of a calendar year."""
+    d = datetime.date
+    periods = [(PeriodKind.SEMESTER, 1, _("%(y)s年第一学期") % {"y": year}, d(year, 1, 1), d(year, 7, 31)),
+               (PeriodKind.SEMESTER, 2, _("%(y)s年第二学期") % {"y": year}, d(year, 8, 1), d(year, 12, 31)),
+               (PeriodKind.YEAR, 1, _("%(y)s年度") % {"y": year}, d(year, 1, 1), d(year, 12, 31))]
+    for q in range(1, 5):
+        end = d(year, 3 * q, 30 if 3 * q in (6, 9) else 31)
+        periods.append((PeriodKind.QUARTER, q, _("%(y)s年第%(q)s季度") % {"y": year, "q": q},
+                        d(year, 3 * q - 2, 1), end))
+    for m in range(1, 13):
+        end = (d(year + 1, 1, 1) if m == 12 else d(year, m + 1, 1)) - datetime.timedelta(days=1)
+        periods.append((PeriodKind.MONTH, m, _("%(y)s年%(m)s月") % {"y": year, "m": m}, d(year, m, 1), end))
+    return periods
+
+
+@transaction.atomic
+def cycle_open(*, actor, year, committee, deadline_sets=("A", "B")):
+    """Open a scoring year with every period and the default deadlines of the chosen policies."""
+    _require(actor, perms.CYCLE_MANAGE, committee)
+    if Cycle.objects.filter(year=year).exists():
+        raise ApplicationError(_("%(y)s年度已经开启") % {"y": year})
+    cycle = Cycle.objects.create(year=year, opened_by=actor)
+    Period.objects.bulk_create([Period(cycle=cycle, kind=k, index=i, name=n, starts_on=s, ends_on=e)
+                                for k, i, n, s, e in _periods_for(year)])
+    Deadline.objects.bulk_create([
+        Deadline(cycle=cycle, organization=committee, code=code, title=title,
+                 due_on=datetime.date(year + (1 if next_year else 0), month, day))
+        for key in deadline_sets for code, title, month, day, next_year in DEADLINES[key]
+    ])
+    audit_record(actor=actor, action="cycle.open", target=cycle, organization=committee,
+                 after={"year": year, "deadlines": list(deadline_sets)})
+    return cycle
+
+
+@transaction.atomic
+def period_lock(*, actor, period, committee):
+    _require(actor, perms.CYCLE_MANAGE, committee)
+    if period.is_locked:
+        raise ApplicationError(_("该周期已锁定"))
+    period.locked_at, period.locked_by = timezone.now(), actor
+    period.save(update_fields=["locked_at", "locked_by"])
+    audit_record(actor=actor, action="period.lock", target=period, organization=committee)
+    return period
+
+
+@transaction.atomic
+def period_reopen(*, actor, period, committee, reason):
+    _require(actor, perms.CYCLE_MANAGE, committee)
+    if not (reason or "").strip():
+        raise ApplicationError(_("重新开放周期须写明理由"))
+    period.locked_at, period.locked_by = None, None
+    period.save(update_fields=["locked_at", "locked_by"])
+    audit_record(actor=actor, action="period.reopen", target=period, organization=committee, reason=reason)
+    return period
+
+
+# ── the ledger ───────────────────────────────────────────────────────────────────────────────
+
+def _check_evidence(files):
+    for upload in files:
+        if upload.size > EVIDENCE_MAX_BYTES:
+            raise ApplicationError(_("佐证材料“%(name)s”超过 10 MB") % {"name": upload.name})
+        if getattr(upload, "content_type", None) not in EVIDENCE_TYPES:
+            raise ApplicationError(_("佐证材料“%(name)s”类型不支持，只接受图片或 PDF") % {"name": upload.name})
+
+
+def entry_check(*, member, item, period, points, evidence_count=0):
+    """Every bound on a new entry; returns the signed centipoints or raises ApplicationError."""
+    from .selectors import scheme_for_member
+
+    if member.left_on is not None and member.left_on < period.starts_on:
+        raise ApplicationError(_("该党员已离开党组织，不能记分"))
+    if member.exempt:
+        raise ApplicationError(_("该党员已免于记分"))
+    if period.is_locked or not period.cycle.is_open:
+        raise ApplicationError(_("“%(period)s”已锁定，不能再记分") % {"period": period})
+    scheme = scheme_for_member(member=member, year=period.cycle.year)
+    if scheme is None or item.scheme_id != scheme.pk:
+        raise ApplicationError(_("“%(item)s”不在本支部已批准的评分细则中") % {"item": item})
+    if period.kind != scheme.period_kind:
+        raise ApplicationError(_("本细则按%(kind)s记分，请选择对应的周期") % {"kind": scheme.get_period_kind_display()})
+    try:
+        magnitude = to_centi(points)
+    except ValueError as error:
+        raise ApplicationError(_("分值须为数字，最多两位小数")) from error
+    low, high = to_centi(item.points_min), to_centi(item.points_max)
+    if not low <= magnitude <= high:
+        raise ApplicationError(_("“%(item)s”每次分值应在 %(low)s—%(high)s 分之间") % {
+            "item": item.title, "low": format_points(low), "high": format_points(high)})
+    if item.evidence_required and not evidence_count:
+        raise ApplicationError(_("“%(item)s”须上传佐证材料") % {"item": item.title})
+    same_item = LedgerEntry.objects.filter(member=member, item=item)
+    if item.times_per_period is not None:
+        times = same_item.filter(period=period).aggregate(n=Sum(NET))["n"] or 0
+        if times >= item.times_per_period:
+            raise ApplicationError(
+                _("“%(item)s”每期最多记 %(n)s 次") % {"item": item.title, "n": item.times_per_period})
+    for cap, scope, label in ((item.cap_per_period, same_item.filter(period=period), _("本期")),
+                              (item.cap_per_year, same_item.filter(year=period.cycle.year), _("本年"))):
+        if cap is not None:
+            used = abs(scope.aggregate(s=Sum("points"))["s"] or 0)
+            if used + magnitude > to_centi(cap):
+                raise ApplicationError(_("“%(item)s”%(scope)s累计不能超过 %(cap)s 分（已记 %(used)s 分）") % {
+                    "item": item.title, "scope": label, "cap": format_points(to_centi(cap)),
+                    "used": format_points(used)})
+    return item.sign * magnitude
+
+
+@transaction.atomic
+def entry_record(*, actor, member, item, period, points, reason, source=LedgerEntry.Source.RECORDER,
+                 occurred_on=None, evidence=(), verified_by=None, recalculate=True):
+    """Record one ledger line for a member, after every check, and refresh the branch's totals."""
+    _require(actor, perms.ENTRY_RECORD, member.branch, _("您不能为本支部以外的党员记分"))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError(_("请填写记分事由"))
+    _check_evidence(evidence)
+    signed = entry_check(member=member, item=item, period=period, points=points, evidence_count=len(evidence))
+    entry = LedgerEntry.objects.create(
+        member=member, item=item, period=period, year=period.cycle.year, kind=item.kind, points=signed,
+        reason=reason, source=source, recorded_by=actor, verified_by=verified_by,
+        occurred_on=occurred_on or timezone.localdate(),
+    )
+    for upload in evidence:
+        EntryEvidence.objects.create(entry=entry, file=upload, name=upload.name[:200], uploaded_by=actor)
+    audit_record(actor=actor, action="ledger.record", target=entry, organization=member.branch, reason=reason,
+                 after={"member": member.pk, "item": item.code, "period": period.pk, "points": signed,
+                        "source": source})
+    if recalculate:
+        recalculate_branch(branch=member.branch, year=entry.year)
+    return entry
+
+
+@transaction.atomic
+def entry_reverse(*, actor, entry, reason):
+    """Correct a line by appending its reversal (once), never by editing it."""
+    member = entry.member
+    _require(actor, perms.ENTRY_RECORD, member.branch, _("您不能更正本支部以外的记录"))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError(_("请填写更正理由"))
+    if entry.reverses_id is not None:
+        raise ApplicationError(_("冲销记录不能再冲销"))
+    if LedgerEntry.objects.filter(reverses=entry).exists():
+        raise ApplicationError(_("该记录已被冲销"))
+    if entry.period.is_locked and not perms.has_org_perm(actor, perms.CYCLE_MANAGE, member.branch):
+        raise ApplicationError(_("“%(period)s”已锁定，只有组织部可以更正") % {"period": entry.period})
+    reversal = LedgerEntry.objects.create(
+        member=member, item=entry.item, period=entry.period, year=entry.year, kind=entry.kind, points=-entry.points,
+        reason=reason, source=LedgerEntry.Source.CORRECTION, recorded_by=actor, occurred_on=timezone.localdate(),
+        reverses=entry,
+    )
+    audit_record(actor=actor, action="ledger.reverse", target=reversal, organization=member.branch, reason=reason,
+                 after={"reverses": entry.pk, "points": reversal.points})
+    recalculate_branch(branch=member.branch, year=entry.year)
+    return reversal
+
+
+def recalculate(*, year, organization=None):
+    """Recompute every branch under `organization` (default: all) for `year`; returns members done."""
+    branches = Organization.objects.filter(kind=Organization.Kind.BRANCH)
+    if organization is not None:
+        branches = branches.filter(path__startswith=organization.path)
+    return sum(recalculate_branch(branch=branch, year=year) for branch in branches)
+
+
+@transaction.atomic
+def board_visibility_set(*, actor, branch, visible):
+    """The branch decides whether its members see the points board (积分榜)."""
+    _require(actor, perms.ROSTER_MANAGE, branch)
+    branch.show_board_to_members = bool(visible)
+    branch.save(update_fields=["show_board_to_members"])
+    audit_record(actor=actor, action="board.visibility", target=branch, organization=branch,
+                 after={"show_board_to_members": branch.show_board_to_members})
+    return branch

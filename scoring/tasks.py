@@ -1,0 +1,22 @@
+from celery import shared_task
+
+from members.models import Organization
+
+from .recalculation import recalculate_branch
+
+
+@shared_task(acks_late=True)
+def recalculate_branch_task(branch_id, year):
+    """Idempotent: the branch's stored totals are replaced from the ledger each time."""
+    recalculate_branch(branch=Organization.objects.get(pk=branch_id), year=year)
+
+
+@shared_task(acks_late=True)
+def recalculate_year_task(year, organization_id=None):
+    """Fan out one task per branch, so long work is split and each part can be retried alone."""
+    branches = Organization.objects.filter(kind=Organization.Kind.BRANCH)
+    if organization_id is not None:
+        root = Organization.objects.get(pk=organization_id)
+        branches = branches.filter(path__startswith=root.path)
+    for branch_id in branches.values_list("pk", flat=True):
+        recalculate_branch_task.delay(branch_id, year)
