@@ -118,7 +118,63 @@ def demo_university_seed(*, year=None):
     ])
     for user in {by_username.get(u.username, u) for u, _org, _role in assignments}:
         role_permissions_sync(user=user)
+    entries = _seed_scoring(admin, university, year, rng)
     audit_record(actor=admin, action="demo.seed", target=university, organization=university,
-                 after={"members": len(members), "accounts": len(users) + 2, "roles": len(assignments)},
-                 reason="演示数据")
+                 after={"members": len(members), "accounts": len(users) + 2, "roles": len(assignments),
+                        "ledger_entries": entries}, reason="演示数据")
     return True
+
+
+# Policy B (亮化记分) in these colleges; the others follow Policy A (先锋亮绩、积分管理).
+POLICY_B_COLLEGES = ("LIT", "ME")
+
+
+def _seed_scoring(admin, university, year, rng):
+    """The year opened, both policies published, LAW-01's own detailed rules approved, and a
+    plausible ledger for every member up to today (recorded by each branch's recorder)."""
+    from scoring import services as scoring
+    from scoring.models import LedgerEntry, Period, RuleItem
+    from scoring.recalculation import recalculate_branch
+    from scoring.selectors import schemes_in_force
+
+    scoring.cycle_open(actor=admin, year=year, committee=university)
+    reference = {p: scoring.scheme_preset_load(actor=admin, preset=p, year=year, owner=university)
+                 for p in ("A-staff", "A-student")}
+    for code in POLICY_B_COLLEGES:
+        scoring.scheme_preset_load(actor=admin, preset="B", year=year, owner=Organization.objects.get(code=code))
+    law01 = Organization.objects.get(code="LAW-01")
+    derived = scoring.scheme_derive(actor=admin, source=reference["A-staff"], owner=law01)
+    scoring.scheme_submit(actor=admin, scheme=derived)
+    scoring.scheme_approve(actor=admin, scheme=derived)
+
+    today = timezone.localdate()
+    periods = {(p.kind, p.index): p for p in Period.objects.filter(cycle__year=year, starts_on__lte=today)}
+    rows = []
+    for branch in Organization.objects.filter(kind=Organization.Kind.BRANCH):
+        recorder = RoleAssignment.objects.get(organization=branch, role=Role.RECORDER).user
+        for category, scheme in schemes_in_force(branch=branch, year=year).items():
+            bonuses = [i for i in scheme.items.all() if i.kind == RuleItem.Kind.BONUS]
+            deductions = [i for i in scheme.items.all() if i.kind in (RuleItem.Kind.BASE, RuleItem.Kind.PENALTY)]
+            open_periods = [p for (kind, _i), p in sorted(periods.items()) if kind == scheme.period_kind]
+            for member in branch.members.filter(category=category):
+                # Most members contribute steadily, a few stand out, a few fall short of a duty.
+                if scheme.composition == "hundred":
+                    zeal, top = rng.choice((2, 3, 3, 4, 4, 5)), None
+                else:
+                    zeal, top = rng.choice((0, 0, 1, 1, 1, 2)), 2
+                for period in open_periods:
+                    picks = [(i, rng.randint(int(i.points_min) or 1, top or int(i.points_max))) for i in
+                             rng.sample(bonuses, k=min(len(bonuses), zeal + rng.randint(0, 1)))]
+                    if rng.random() < 0.15:
+                        item = rng.choice(deductions)
+                        picks.append((item, int(item.points_min) or 1))
+                    for item, points in picks:
+                        rows.append(LedgerEntry(
+                            member=member, item=item, period=period, year=year, kind=item.kind,
+                            points=item.sign * points * 100, reason=f"{item.title}（演示）",
+                            source=LedgerEntry.Source.RECORDER, recorded_by=recorder,
+                            occurred_on=min(period.ends_on, today)))
+    LedgerEntry.objects.bulk_create(rows, batch_size=2000)
+    for branch in Organization.objects.filter(kind=Organization.Kind.BRANCH):
+        recalculate_branch(branch=branch, year=year)
+    return len(rows)

@@ -15,5 +15,6 @@ urlpatterns = [
     path("accounts/password/", PasswordChangeView.as_view(), name="password_change"),
     path("i18n/setlang/", set_language, name="set_language"),
     path("", include("members.urls")),
+    path("", include("scoring.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,25 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("ledger/<int:org_id>/", views.ledger, name="ledger"),
+    path("ledger/<int:org_id>/record/", views.entry_record, name="entry_record"),
+    path("ledger/entries/<int:entry_id>/reverse/", views.entry_reverse, name="entry_reverse"),
+    path("members/<int:member_id>/card/", views.points_card, name="points_card"),
+    path("board/<int:org_id>/", views.board, name="board"),
+    path("board/<int:org_id>/visibility/", views.board_visibility, name="board_visibility"),
+    path("schemes/", views.scheme_list, name="scheme_list"),
+    path("schemes/presets/", views.scheme_preset_load, name="scheme_preset_load"),
+    path("schemes/<int:scheme_id>/", views.scheme_detail, name="scheme_detail"),
+    path("schemes/<int:scheme_id>/transition/", views.scheme_transition, name="scheme_transition"),
+    path("schemes/<int:scheme_id>/edit/", views.scheme_edit, name="scheme_edit"),
+    path("schemes/<int:scheme_id>/items/new/", views.item_edit, name="item_new"),
+    path("schemes/<int:scheme_id>/items/<int:item_id>/", views.item_edit, name="item_edit"),
+    path("schemes/<int:scheme_id>/rules/new/", views.rule_edit, name="rule_new"),
+    path("schemes/<int:scheme_id>/rules/<int:rule_id>/", views.rule_edit, name="rule_edit"),
+    path("schemes/<int:scheme_id>/<str:part>/<int:part_id>/remove/", views.scheme_part_remove,
+         name="scheme_part_remove"),
+    path("cycles/", views.cycle_list, name="cycle_list"),
+    path("periods/<int:period_id>/lock/", views.period_lock, name="period_lock"),
+]

@@ -1,0 +1,326 @@
+"""Thin views over the scoring selectors and services."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from members import permissions as perms
+from members import selectors as member_selectors
+from members.models import Organization
+from partyscore.exceptions import ApplicationError
+
+from . import selectors, services
+from .forms import CycleOpenForm, EntryForm, OutcomeRuleForm, PresetForm, ReasonForm, RuleItemForm, SchemeForm
+from .models import Cycle, LedgerEntry, OutcomeRule, Period, RuleItem, Scheme
+
+ENTRIES_PER_PAGE = 50
+
+
+def _year(request):
+    try:
+        return int(request.GET.get("year") or "")
+    except ValueError:
+        cycle = selectors.current_cycle()
+        return cycle.year if cycle else timezone.localdate().year
+
+
+def _committee():
+    return Organization.objects.get(parent__isnull=True)
+
+
+# ── ledger ───────────────────────────────────────────────────────────────────────────────────
+
+@login_required
+def ledger(request, org_id):
+    organization = member_selectors.branch_get(actor=request.user, branch_id=org_id, perm=perms.LEDGER_VIEW)
+    year = _year(request)
+    entries = selectors.ledger_entries(
+        actor=request.user, organization=organization, year=year, member_id=request.GET.get("member") or None,
+        kind=request.GET.get("kind", ""), source=request.GET.get("source", ""),
+        period_id=request.GET.get("period") or None)
+    context = {
+        "organization": organization, "year": year,
+        "page": Paginator(entries, ENTRIES_PER_PAGE).get_page(request.GET.get("page")),
+        "can_record": organization.is_branch and perms.has_org_perm(request.user, perms.ENTRY_RECORD, organization),
+        "kinds": RuleItem.Kind.choices, "sources": LedgerEntry.Source.choices,
+        "periods": Period.objects.filter(cycle__year=year).exclude(kind="month"),
+        "filters": request.GET,
+    }
+    return render(request, "scoring/ledger.html", context)
+
+
+@login_required
+def entry_record(request, org_id):
+    branch = member_selectors.branch_get(actor=request.user, branch_id=org_id, perm=perms.ENTRY_RECORD)
+    if not branch.is_branch:
+        raise PermissionDenied(_("只能在党支部记分"))
+    cycle = selectors.current_cycle()
+    if cycle is None:
+        messages.error(request, _("尚未开启计分年度，请联系组织部"))
+        return redirect("ledger", org_id=branch.pk)
+    schemes = selectors.schemes_in_force(branch=branch, year=cycle.year)
+    items = RuleItem.objects.filter(scheme__in=set(schemes.values())).select_related("scheme")
+    kinds = {s.period_kind for s in schemes.values()}
+    periods = Period.objects.filter(cycle=cycle, kind__in=kinds, locked_at__isnull=True)
+    members = branch.members.filter(left_on__isnull=True, exempt=False).order_by("number")
+    initial = {"occurred_on": timezone.localdate(), "member": request.GET.get("member")}
+    current = [selectors.current_period(year=cycle.year, kind=k) for k in kinds]
+    if current and current[0] is not None:
+        initial["period"] = current[0].pk
+    form = EntryForm(request.POST or None, request.FILES or None, members=members, items=items, periods=periods,
+                     initial=initial)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                entry = services.entry_record(
+                    actor=request.user, member=data["member"], item=data["item"], period=data["period"],
+                    points=data["points"], reason=data["reason"], occurred_on=data["occurred_on"],
+                    evidence=data["evidence"])
+            except ApplicationError as error:
+                form.add_error(None, error.message)
+            else:
+                messages.success(request, _("已为%(member)s记分：%(item)s") % {"member": entry.member.name,
+                                                                        "item": entry.item.title})
+                return redirect(f"{request.path}?member={entry.member_id}")
+        status = 400
+    context = {"branch": branch, "form": form, "schemes": schemes, "year": cycle.year}
+    return render(request, "scoring/entry_form.html", context, status=status)
+
+
+@login_required
+def entry_reverse(request, entry_id):
+    entry = selectors.entry_get(actor=request.user, entry_id=entry_id)
+    if not perms.has_org_perm(request.user, perms.ENTRY_RECORD, entry.member.branch):
+        raise PermissionDenied(_("您不能更正本支部以外的记录"))
+    form = ReasonForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.entry_reverse(actor=request.user, entry=entry, reason=form.cleaned_data["reason"])
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("已冲销该记录"))
+            return redirect("ledger", org_id=entry.member.branch_id)
+    return render(request, "scoring/entry_reverse.html", {"entry": entry, "form": form},
+                  status=400 if form.errors else 200)
+
+
+@login_required
+def points_card(request, member_id):
+    member = member_selectors.member_get(actor=request.user, member_id=member_id)
+    year = _year(request)
+    total, entries, outcomes = selectors.points_card(actor=request.user, member=member, year=year)
+    periods = Period.objects.filter(cycle__year=year, kind=total.scheme.period_kind) if total and total.scheme else []
+    return render(request, "scoring/points_card.html", {
+        "member": member, "year": year, "total": total, "entries": entries, "outcomes": outcomes,
+        "periods": periods, "print": "print" in request.GET})
+
+
+@login_required
+def board(request, org_id):
+    branch = get_object_or_404(Organization, pk=org_id, kind=Organization.Kind.BRANCH)
+    year = _year(request)
+    rows, checks = selectors.branch_board(actor=request.user, branch=branch, year=year)
+    return render(request, "scoring/board.html", {
+        "branch": branch, "year": year, "rows": rows, "checks": checks,
+        "can_manage": perms.has_org_perm(request.user, perms.ROSTER_MANAGE, branch),
+        "show_outcomes": perms.has_org_perm(request.user, perms.LEDGER_VIEW, branch),
+        "print": "print" in request.GET})
+
+
+@login_required
+@require_POST
+def board_visibility(request, org_id):
+    branch = get_object_or_404(Organization, pk=org_id, kind=Organization.Kind.BRANCH)
+    services.board_visibility_set(actor=request.user, branch=branch, visible=request.POST.get("visible") == "1")
+    messages.success(request, _("已更新积分榜公开设置"))
+    return redirect("board", org_id=branch.pk)
+
+
+# ── schemes ──────────────────────────────────────────────────────────────────────────────────
+
+@login_required
+def scheme_list(request):
+    schemes = selectors.visible_schemes(actor=request.user).order_by("-year", "owner__path", "-version")
+    return render(request, "scoring/scheme_list.html", {
+        "schemes": schemes,
+        "preset_form": PresetForm(initial={"year": _year(request)}),
+        "can_publish": perms.has_org_perm(request.user, perms.SCHEME_APPROVE, _committee()),
+    })
+
+
+@login_required
+@require_POST
+def scheme_preset_load(request):
+    form = PresetForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("请选择参考标准和年度"))
+        return redirect("scheme_list")
+    scheme = services.scheme_preset_load(actor=request.user, preset=form.cleaned_data["preset"],
+                                         year=form.cleaned_data["year"], owner=_committee())
+    messages.success(request, _("已发布：%(name)s") % {"name": scheme})
+    return redirect("scheme_detail", scheme_id=scheme.pk)
+
+
+@login_required
+def scheme_detail(request, scheme_id):
+    scheme = selectors.scheme_get(actor=request.user, scheme_id=scheme_id)
+    items, rules = selectors.scheme_detail(scheme=scheme)
+    derive_targets = [o for o in perms.orgs_with_perm(request.user, perms.SCHEME_MANAGE)
+                      if o.path.startswith(scheme.owner.path) and o.pk != scheme.owner_id]
+    parent = scheme.owner.parent
+    return render(request, "scoring/scheme_detail.html", {
+        "scheme": scheme, "items": items, "rules": rules, "derive_targets": derive_targets,
+        "can_edit": not scheme.is_frozen and perms.has_org_perm(request.user, perms.SCHEME_MANAGE, scheme.owner),
+        "can_manage": perms.has_org_perm(request.user, perms.SCHEME_MANAGE, scheme.owner),
+        "can_decide": parent is not None and perms.has_org_perm(request.user, perms.SCHEME_APPROVE, parent),
+        "reason_form": ReasonForm(),
+    })
+
+
+SCHEME_ACTIONS = {
+    "submit": lambda actor, scheme, post: services.scheme_submit(actor=actor, scheme=scheme),
+    "approve": lambda actor, scheme, post: services.scheme_approve(actor=actor, scheme=scheme),
+    "return": lambda actor, scheme, post: services.scheme_return(actor=actor, scheme=scheme,
+                                                                 reason=post.get("reason", "")),
+    "new_version": lambda actor, scheme, post: services.scheme_new_version(actor=actor, scheme=scheme),
+    "derive": lambda actor, scheme, post: services.scheme_derive(
+        actor=actor, source=scheme, owner=get_object_or_404(Organization, pk=post.get("owner"))),
+}
+
+
+@login_required
+@require_POST
+def scheme_transition(request, scheme_id):
+    """One form target for the scheme's moves; each calls its own service."""
+    scheme = selectors.scheme_get(actor=request.user, scheme_id=scheme_id)
+    action = SCHEME_ACTIONS.get(request.POST.get("action"))
+    if action is None:
+        messages.error(request, _("未知操作"))
+        return redirect("scheme_detail", scheme_id=scheme.pk)
+    try:
+        result = action(request.user, scheme, request.POST)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+        return redirect("scheme_detail", scheme_id=scheme.pk)
+    messages.success(request, _("已完成：%(scheme)s（%(status)s）") % {"scheme": result,
+                                                                "status": result.get_status_display()})
+    return redirect("scheme_detail", scheme_id=result.pk)
+
+
+def _editable_scheme(request, scheme_id):
+    scheme = selectors.scheme_get(actor=request.user, scheme_id=scheme_id)
+    if not perms.has_org_perm(request.user, perms.SCHEME_MANAGE, scheme.owner):
+        raise PermissionDenied(_("您无权修改该评分标准"))
+    return scheme
+
+
+def _save_form(request, scheme, form, save, template, title):
+    """Shared by the scheme, item and rule editors: validate, call the service, show errors."""
+    if request.method == "POST" and form.is_valid():
+        try:
+            save(form.cleaned_data)
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("已保存"))
+            return redirect("scheme_detail", scheme_id=scheme.pk)
+    return render(request, template, {"scheme": scheme, "form": form, "title": title},
+                  status=400 if form.errors else 200)
+
+
+@login_required
+def scheme_edit(request, scheme_id):
+    scheme = _editable_scheme(request, scheme_id)
+    form = SchemeForm(request.POST or None, instance=Scheme.objects.get(pk=scheme.pk))
+    return _save_form(request, scheme, form,
+                      lambda data: services.scheme_update(actor=request.user, scheme=scheme, data=data),
+                      "scoring/scheme_form.html", _("修改评分标准"))
+
+
+@login_required
+def item_edit(request, scheme_id, item_id=None):
+    scheme = _editable_scheme(request, scheme_id)
+    item = get_object_or_404(RuleItem, pk=item_id, scheme=scheme) if item_id else None
+    form = RuleItemForm(request.POST or None, instance=RuleItem(scheme=scheme) if item is None else
+                        RuleItem.objects.get(pk=item.pk))
+    return _save_form(request, scheme, form,
+                      lambda data: services.item_save(actor=request.user, scheme=scheme, data=data, item=item),
+                      "scoring/scheme_form.html", _("评分项目"))
+
+
+@login_required
+def rule_edit(request, scheme_id, rule_id=None):
+    scheme = _editable_scheme(request, scheme_id)
+    rule = get_object_or_404(OutcomeRule, pk=rule_id, scheme=scheme) if rule_id else None
+    form = OutcomeRuleForm(request.POST or None, instance=OutcomeRule(scheme=scheme) if rule is None else
+                           OutcomeRule.objects.get(pk=rule.pk))
+    return _save_form(request, scheme, form,
+                      lambda data: services.outcome_rule_save(actor=request.user, scheme=scheme, data=data,
+                                                              rule=rule),
+                      "scoring/scheme_form.html", _("结果规则"))
+
+
+@login_required
+@require_POST
+def scheme_part_remove(request, scheme_id, part, part_id):
+    scheme = _editable_scheme(request, scheme_id)
+    if part not in ("item", "rule"):
+        raise Http404
+    try:
+        if part == "item":
+            services.item_remove(actor=request.user, item=get_object_or_404(RuleItem, pk=part_id, scheme=scheme))
+        else:
+            services.outcome_rule_remove(actor=request.user,
+                                         rule=get_object_or_404(OutcomeRule, pk=part_id, scheme=scheme))
+        messages.success(request, _("已删除"))
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    return redirect("scheme_detail", scheme_id=scheme.pk)
+
+
+# ── cycles ───────────────────────────────────────────────────────────────────────────────────
+
+@login_required
+def cycle_list(request):
+    committee = _committee()
+    if not perms.has_org_perm(request.user, perms.CYCLE_MANAGE, committee):
+        raise PermissionDenied(_("只有组织部可以管理计分年度"))
+    form = CycleOpenForm(request.POST or None, initial={"year": timezone.localdate().year})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.cycle_open(actor=request.user, year=form.cleaned_data["year"], committee=committee,
+                                deadline_sets=form.cleaned_data["deadline_sets"])
+        except ApplicationError as error:
+            form.add_error("year", error.message)
+        else:
+            messages.success(request, _("已开启%(year)s年度") % {"year": form.cleaned_data["year"]})
+            return redirect("cycle_list")
+    cycles = Cycle.objects.prefetch_related("periods", "deadlines")
+    return render(request, "scoring/cycle_list.html", {"cycles": cycles, "form": form, "reason_form": ReasonForm()},
+                  status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def period_lock(request, period_id):
+    period = get_object_or_404(Period, pk=period_id)
+    committee = _committee()
+    try:
+        if request.POST.get("action") == "reopen":
+            services.period_reopen(actor=request.user, period=period, committee=committee,
+                                   reason=request.POST.get("reason", ""))
+        else:
+            services.period_lock(actor=request.user, period=period, committee=committee)
+        messages.success(request, _("已更新：%(period)s") % {"period": period})
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    return redirect("cycle_list")
