@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from partyscore.forms import BootstrapForm, BootstrapMixin
 
 from .models import OutcomeRule, RuleItem, Scheme
+from .points import format_points, to_centi
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -23,6 +24,11 @@ class MultipleFileField(forms.FileField):
         return [super().clean(data, initial)] if data else []
 
 
+def item_label(item):
+    low, high = format_points(to_centi(item.points_min)), format_points(to_centi(item.points_max))
+    return f"{item.code} {item.title}（{item.get_kind_display()} {low}—{high}）"
+
+
 class EntryForm(BootstrapForm):
     member = forms.ModelChoiceField(label=_("党员"), queryset=None)
     item = forms.ModelChoiceField(label=_("项目"), queryset=None)
@@ -38,8 +44,7 @@ class EntryForm(BootstrapForm):
         super().__init__(*args, **kwargs)
         self.fields["member"].queryset = members
         self.fields["item"].queryset = items
-        self.fields["item"].label_from_instance = lambda item: (
-            f"{item.code} {item.title}（{item.get_kind_display()} {item.points_min:g}—{item.points_max:g}）")
+        self.fields["item"].label_from_instance = item_label
         self.fields["period"].queryset = periods
 
 

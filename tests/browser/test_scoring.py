@@ -1,0 +1,58 @@
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
+
+from tests.browser.conftest import DESKTOP, PHONE, resources_outside, wait_for_text
+from tests.builders import PASSWORD, build_university
+from tests.test_authorization_matrix import add_scoring
+
+pytestmark = pytest.mark.browser
+
+
+def log_in(browser, live_server, user, size):
+    browser.set_window_size(*size)
+    browser.delete_all_cookies()
+    browser.get(live_server.url + "/accounts/login/")
+    browser.find_element(By.ID, "id_username").send_keys(user.username)
+    browser.find_element(By.ID, "id_password").send_keys(PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    wait_for_text(browser, "h1", "您好")
+
+
+def test_a_member_reads_their_points_card_on_a_phone(live_server, append_only_flush, browser, screenshot):
+    world = build_university(size=6)
+    add_scoring(world)
+    member = world.a1_members[3]
+    log_in(browser, live_server, member.user, PHONE)
+    browser.find_element(By.LINK_TEXT, "我的积分卡").click()
+    wait_for_text(browser, "h1", "积分卡")
+    assert "61" in browser.find_element(By.CSS_SELECTOR, ".points-summary").text
+    assert "志愿服务" in browser.find_element(By.CSS_SELECTOR, "table.card-lines").text
+    screenshot("member-points-card-phone")
+    overflow = browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0
+    assert resources_outside(browser, live_server.url) == []
+
+
+def test_a_secretary_records_an_entry_and_sees_it_on_the_board(live_server, append_only_flush, browser,
+                                                              screenshot):
+    world = build_university(size=6)
+    _reference, _schemes, _entries, period = add_scoring(world)
+    log_in(browser, live_server, world.secretary, DESKTOP)
+    browser.get(f"{live_server.url}/ledger/{world.A1.pk}/record/")
+    target = world.a1_members[5]
+    item = _schemes["A1"].items.get(code="A-C04")
+    for field, value in (("id_member", target.pk), ("id_item", item.pk), ("id_period", period.pk)):
+        Select(browser.find_element(By.ID, field)).select_by_value(str(value))
+    browser.find_element(By.ID, "id_points").send_keys("4")
+    browser.find_element(By.ID, "id_reason").send_keys("结对帮扶两名学生")
+    screenshot("secretary-record-entry-desktop")
+    button = browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", button)
+    button.click()
+    wait_for_text(browser, ".alert-success", "已为")
+    browser.get(f"{live_server.url}/board/{world.A1.pk}/")
+    first = browser.find_element(By.CSS_SELECTOR, "table.board-table tbody tr")
+    assert target.name in first.text and "64" in first.text  # (64 + 60) / 2 = 62; semester 1 shows 64
+    screenshot("secretary-board-desktop")
+    assert resources_outside(browser, live_server.url) == []
