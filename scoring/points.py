@@ -16,6 +16,8 @@ def to_centi(value) -> int:
         scaled = Decimal(str(value)) * CENTI
     except InvalidOperation as error:
         raise ValueError(f"not a number: {value!r}") from error
+    if not scaled.is_finite():
+        raise ValueError(f"not a number: {value!r}")
     if scaled != scaled.to_integral_value():
         raise ValueError(f"finer than 0.01 point: {value!r}")
     return int(scaled)

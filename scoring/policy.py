@@ -199,18 +199,23 @@ def _band_finding(rule, facts):
     return None
 
 
-def evaluate_branch(rules: list, year: int, members: list, history: dict) -> dict:
+def evaluate_branch(rules: list, year: int, members: list, history: dict, *, branch_totals=None) -> dict:
     """Every rule for every member of one branch's year.
 
     `history` maps (member_id, year) to the set of rule codes found in that earlier year.
-    Returns member_id → [Finding]. Streak rules look at this year's findings and the history.
+    `branch_totals` are the totals of every scored member of the branch, when `members` are only
+    some of them (one scheme's members in a mixed branch): last place and the share cap are judged
+    over the whole branch. Returns member_id → [Finding]. Streak rules look at this year's findings
+    and the history.
     """
     scored = [m for m in members if m.scored and m.total is not None]
-    lowest = min((m.total for m in scored), default=None)
+    if branch_totals is None:
+        branch_totals = [m.total for m in scored]
+    lowest = min(branch_totals, default=None)
     findings = {m.member_id: [] for m in members}
     for rule in rules:
         if rule.kind == "share_cap":
-            check = share_cap_check(rule, [m.total for m in scored])
+            check = share_cap_check(rule, branch_totals)
             if not check.ok:
                 reason = _("%(label)s：本支部 %(at)s 分以上 %(count)s 人，超过上限 %(limit)s 人") % {
                     "label": rule.label, "at": rule.params["at_or_above"], "count": check.count, "limit": check.limit}

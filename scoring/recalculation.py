@@ -70,7 +70,8 @@ def recalculate_branch(*, branch, year, today=None):
     totals, facts_by_scheme = [], defaultdict(list)
     for member in members:
         scheme = schemes.get(member.category)
-        scored = scheme is not None and not member.exempt and member.left_on is None
+        left = member.left_on is not None and member.left_on.year <= year
+        scored = scheme is not None and not member.exempt and not left
         row = MemberYearTotal(member=member, year=year, branch=branch, scheme=scheme, scored=scored)
         if scheme is not None and not member.exempt:
             result = policy.annual_total(
@@ -87,7 +88,8 @@ def recalculate_branch(*, branch, year, today=None):
                 is_probationary=member.status == Member.Status.PROBATIONARY, category=member.category,
                 item_codes=frozenset(on_record[member.pk]),
             ))
-    ranks = policy.competition_ranks({t.member_id: t.total for t in totals if t.scored and t.total is not None})
+    ranked = {t.member_id: t.total for t in totals if t.scored and t.total is not None}
+    ranks = policy.competition_ranks(ranked)
     for row in totals:
         row.rank = ranks.get(row.member_id)
 
@@ -99,7 +101,7 @@ def recalculate_branch(*, branch, year, today=None):
     outcomes = []
     for scheme_id, facts in facts_by_scheme.items():
         rules = [rule_from_row(r) for r in rule_rows[scheme_id].values()]
-        findings = policy.evaluate_branch(rules, year, facts, history)
+        findings = policy.evaluate_branch(rules, year, facts, history, branch_totals=list(ranked.values()))
         for member_id, found in findings.items():
             outcomes += [MemberOutcome(member_id=member_id, year=year, branch=branch,
                                        rule=rule_rows[scheme_id][f.rule_code],
