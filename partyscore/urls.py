@@ -16,5 +16,6 @@ urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
     path("", include("members.urls")),
     path("", include("scoring.urls")),
+    path("", include("scoring.io_urls")),
     path("admin/", admin.site.urls),
 ]

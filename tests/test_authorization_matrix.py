@@ -114,6 +114,19 @@ MATRIX = {
     "cycle_list": [Check(allowed=COMMITTEE), Check("POST", allowed=COMMITTEE)],
     "period_lock": [Check("POST", "period", COMMITTEE, {"action": "reopen", "reason": ""})],
 }
+
+def _merge_parts():
+    """Each capability keeps its own entries in tests/matrix/; all of them must be here."""
+    from tests.matrix.io import IO_MATRIX
+
+    for part in (IO_MATRIX,):
+        overlap = set(part) & set(MATRIX)
+        assert not overlap, f"duplicate matrix entries: {overlap}"
+        MATRIX.update(part)
+
+
+_merge_parts()
+
 # The admin is for the system administrator only; every role here is turned away from all of it.
 ADMIN_NAMESPACE = "admin"
 

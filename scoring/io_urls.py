@@ -1,0 +1,3 @@
+"""URLs of the ledger exports, score imports and printable records (issue: ledger exports)."""
+
+urlpatterns = []

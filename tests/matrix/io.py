@@ -1,0 +1,3 @@
+"""Authorization-matrix entries for the export/import URLs (merged into MATRIX)."""
+
+IO_MATRIX = {}
