@@ -6,4 +6,7 @@ def roles(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {"my_roles": roles_of(user=user), "my_member": getattr(user, "member", None)}
+    from reviews.selectors import unread_count
+
+    return {"my_roles": roles_of(user=user), "my_member": getattr(user, "member", None),
+            "unread_notifications": unread_count(user=user)}

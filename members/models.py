@@ -74,6 +74,13 @@ class Organization(models.Model):
             ("manage_scheme", _("制定评分细则")),
             ("approve_scheme", _("审批评分细则")),
             ("manage_cycle", _("管理年度与周期")),
+            ("review_members", _("审核承诺、践诺与申报")),
+            ("panel_score", _("考评打分")),
+            ("run_branch", _("主持支部评议流程")),
+            ("handle_objections", _("调查核实异议")),
+            ("mass_evaluate", _("群众评议")),
+            ("view_mass_results", _("查看群众评议汇总")),
+            ("oversee", _("组织部督查")),
         ]
         constraints = [
             models.UniqueConstraint(fields=["parent", "name"], name="org_unique_name_under_parent"),

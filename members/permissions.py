@@ -22,17 +22,27 @@ ENTRY_RECORD = "record_entry"
 SCHEME_MANAGE = "manage_scheme"
 SCHEME_APPROVE = "approve_scheme"
 CYCLE_MANAGE = "manage_cycle"
+MEMBERS_REVIEW = "review_members"  # pledges, fulfilment reports, declarations, annual reports
+PANEL_SCORE = "panel_score"
+BRANCH_RUN = "run_branch"  # confirm panel scores, publicity, the determination, follow-ups
+OBJECTIONS_HANDLE = "handle_objections"
+MASS_EVALUATE = "mass_evaluate"
+MASS_RESULTS_VIEW = "view_mass_results"
+OVERSEE = "oversee"  # escalated objections, reopening determinations, auditing mass answers
 
 # Rules as data: what each role may do at (and below) the node where it is held.
 ROLE_PERMISSIONS = {
     Role.ORG_DEPARTMENT: {ROSTER_VIEW, ROSTER_MANAGE, AUDIT_VIEW, EXEMPTION_APPROVE, ROLES_MANAGE, LEDGER_VIEW,
-                          ENTRY_RECORD, SCHEME_MANAGE, SCHEME_APPROVE, CYCLE_MANAGE},
-    Role.GENERAL_BRANCH_SECRETARY: {ROSTER_VIEW, LEDGER_VIEW, SCHEME_APPROVE},
-    Role.BRANCH_SECRETARY: {ROSTER_VIEW, ROSTER_MANAGE, ROLES_MANAGE, LEDGER_VIEW, ENTRY_RECORD, SCHEME_MANAGE},
-    Role.BRANCH_COMMITTEE: {ROSTER_VIEW, LEDGER_VIEW, ENTRY_RECORD},
-    Role.PANEL_MEMBER: {ROSTER_VIEW, LEDGER_VIEW},
+                          ENTRY_RECORD, SCHEME_MANAGE, SCHEME_APPROVE, CYCLE_MANAGE, MEMBERS_REVIEW, BRANCH_RUN,
+                          OBJECTIONS_HANDLE, MASS_RESULTS_VIEW, OVERSEE},
+    Role.GENERAL_BRANCH_SECRETARY: {ROSTER_VIEW, LEDGER_VIEW, SCHEME_APPROVE, MASS_RESULTS_VIEW},
+    Role.BRANCH_SECRETARY: {ROSTER_VIEW, ROSTER_MANAGE, ROLES_MANAGE, LEDGER_VIEW, ENTRY_RECORD, SCHEME_MANAGE,
+                            MEMBERS_REVIEW, BRANCH_RUN, OBJECTIONS_HANDLE, MASS_RESULTS_VIEW},
+    Role.BRANCH_COMMITTEE: {ROSTER_VIEW, LEDGER_VIEW, ENTRY_RECORD, MEMBERS_REVIEW, OBJECTIONS_HANDLE,
+                            MASS_RESULTS_VIEW},
+    Role.PANEL_MEMBER: {ROSTER_VIEW, LEDGER_VIEW, PANEL_SCORE},
     Role.RECORDER: {ROSTER_VIEW, LEDGER_VIEW, ENTRY_RECORD},
-    Role.MASS_REPRESENTATIVE: set(),
+    Role.MASS_REPRESENTATIVE: {MASS_EVALUATE},
 }
 
 # Which kind of node each role is held at.

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from partyscore.models import AuditEvent
 
 from . import permissions as perms
-from .models import Member, Organization, RoleAssignment
+from .models import Member, Organization, RoleAssignment, User
 
 
 def organization_tree(*, actor):
@@ -87,3 +87,14 @@ def audit_events(*, actor, action="", target_type="", target_id=""):
     if target_id:
         events = events.filter(target_id=target_id)
     return events
+
+
+def users_with_perm(*, organization, perm):
+    """Everyone who may do `perm` at `organization` through an active role there or above."""
+    roles = [role for role, granted in perms.ROLE_PERMISSIONS.items() if perm in granted]
+    today = timezone.localdate()
+    active = RoleAssignment.objects.filter(
+        organization__path__in=organization.ancestor_paths(), role__in=roles, revoked_at__isnull=True,
+        starts_on__lte=today,
+    ).filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today))
+    return User.objects.filter(pk__in=active.values("user_id"), is_active=True)

@@ -17,5 +17,6 @@ urlpatterns = [
     path("", include("members.urls")),
     path("", include("scoring.urls")),
     path("", include("scoring.io_urls")),
+    path("", include("reviews.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -18,5 +18,15 @@ def home(request):
         "can_approve_exemptions": perms.orgs_with_perm(user, perms.EXEMPTION_APPROVE).exists(),
         "can_manage_cycles": perms.orgs_with_perm(user, perms.CYCLE_MANAGE).exists(),
         "my_board_open": member is not None and member.branch.show_board_to_members,
+        "review_branches": perms.scope_roots(user, perms.LEDGER_VIEW).filter(kind="branch"),
+        "panel_branches": perms.scope_roots(user, perms.PANEL_SCORE),
+        "mass_branches": perms.scope_roots(user, perms.MASS_EVALUATE),
+        "can_follow_up": perms.orgs_with_perm(user, perms.BRANCH_RUN).exists(),
     }
+    if member is not None:
+        from reviews.selectors import member_due
+        from scoring.selectors import current_cycle
+
+        cycle = current_cycle()
+        context["my_due"] = member_due(member=member, year=cycle.year) if cycle else []
     return render(request, "home.html", context)

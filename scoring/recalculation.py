@@ -46,6 +46,7 @@ def recalculate_branch(*, branch, year, today=None):
 
     today = today or timezone.localdate()
     members = branch_members(branch, year)
+    member_ids = [m.pk for m in members]
     schemes = schemes_in_force(branch=branch, year=year)
     rule_rows = {s.pk: {r.code: r for r in s.outcome_rules.all()} for s in set(schemes.values())}
     counted = defaultdict(list)
@@ -53,7 +54,9 @@ def recalculate_branch(*, branch, year, today=None):
         counted[period.kind].append(period.index)
 
     sums = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))  # member → period → field → centi
-    grouped = (LedgerEntry.objects.filter(year=year, member__branch=branch)
+    # By member id, not by a join on the branch: SQLite without planner statistics would otherwise
+    # scan the whole year's ledger for every branch (measured: 850 ms instead of 67 ms per branch).
+    grouped = (LedgerEntry.objects.filter(year=year, member_id__in=member_ids)
                .values("member_id", "period__index", "kind")
                .annotate(points=Sum("points"), vetoes=Sum(NET)))
     for row in grouped:
@@ -63,7 +66,7 @@ def recalculate_branch(*, branch, year, today=None):
         else:
             cell[row["kind"]] += row["points"]
     on_record = defaultdict(set)
-    for row in (LedgerEntry.objects.filter(year=year, member__branch=branch).values("member_id", "item__code")
+    for row in (LedgerEntry.objects.filter(year=year, member_id__in=member_ids).values("member_id", "item__code")
                 .annotate(net=Sum(NET)).filter(net__gt=0)):
         on_record[row["member_id"]].add(row["item__code"])
 
@@ -93,7 +96,6 @@ def recalculate_branch(*, branch, year, today=None):
     for row in totals:
         row.rank = ranks.get(row.member_id)
 
-    member_ids = [m.pk for m in members]
     history = defaultdict(set)
     for member_id, past_year, code in MemberOutcome.objects.filter(
             member_id__in=member_ids, year__lt=year, year__gte=year - 5).values_list("member_id", "year", "rule_code"):

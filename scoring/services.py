@@ -308,12 +308,20 @@ def period_reopen(*, actor, period, committee, reason):
 
 # ── the ledger ───────────────────────────────────────────────────────────────────────────────
 
-def _check_evidence(files):
+def evidence_check(files):
+    """Uploaded evidence must be images or PDF within the size limit."""
     for upload in files:
         if upload.size > EVIDENCE_MAX_BYTES:
             raise ApplicationError(_("佐证材料“%(name)s”超过 10 MB") % {"name": upload.name})
         if getattr(upload, "content_type", None) not in EVIDENCE_TYPES:
             raise ApplicationError(_("佐证材料“%(name)s”类型不支持，只接受图片或 PDF") % {"name": upload.name})
+
+
+def period_limit(item):
+    """The most an item may total in one period: its cap, else its maximum times its count."""
+    if item.cap_per_period is not None:
+        return to_centi(item.cap_per_period)
+    return to_centi(item.points_max) * (item.times_per_period or 1)
 
 
 def entry_check(*, member, item, period, points, evidence_count=0):
@@ -360,14 +368,18 @@ def entry_check(*, member, item, period, points, evidence_count=0):
 
 @transaction.atomic
 def entry_record(*, actor, member, item, period, points, reason, source=LedgerEntry.Source.RECORDER,
-                 occurred_on=None, evidence=(), verified_by=None, recalculate=True):
-    """Record one ledger line for a member, after every check, and refresh the branch's totals."""
+                 occurred_on=None, evidence=(), verified_by=None, recalculate=True, evidence_on_file=0):
+    """Record one ledger line for a member, after every check, and refresh the branch's totals.
+
+    `evidence_on_file` counts evidence already held elsewhere (a declaration's file, the disputed
+    entry's files for a correction) toward an item's evidence requirement."""
     _require(actor, perms.ENTRY_RECORD, member.branch, _("您不能为本支部以外的党员记分"))
     reason = (reason or "").strip()
     if not reason:
         raise ApplicationError(_("请填写记分事由"))
-    _check_evidence(evidence)
-    signed = entry_check(member=member, item=item, period=period, points=points, evidence_count=len(evidence))
+    evidence_check(evidence)
+    signed = entry_check(member=member, item=item, period=period, points=points,
+                         evidence_count=len(evidence) + evidence_on_file)
     entry = LedgerEntry.objects.create(
         member=member, item=item, period=period, year=period.cycle.year, kind=item.kind, points=signed,
         reason=reason, source=source, recorded_by=actor, verified_by=verified_by,
@@ -378,6 +390,40 @@ def entry_record(*, actor, member, item, period, points, reason, source=LedgerEn
     audit_record(actor=actor, action="ledger.record", target=entry, organization=member.branch, reason=reason,
                  after={"member": member.pk, "item": item.code, "period": period.pk, "points": signed,
                         "source": source})
+    if recalculate:
+        recalculate_branch(branch=member.branch, year=entry.year)
+    return entry
+
+
+@transaction.atomic
+def entry_adjust_to(*, actor, member, item, period, magnitude, reason, source, recalculate=True):
+    """Bring an item's net total for the period to `magnitude` (a confirmed panel score) by
+    appending the difference; nothing is written when it already stands there."""
+    _require(actor, perms.ENTRY_RECORD, member.branch, _("您不能为本支部以外的党员记分"))
+    if period.is_locked or not period.cycle.is_open:
+        raise ApplicationError(_("“%(period)s”已锁定，不能再记分") % {"period": period})
+    if not 0 <= magnitude <= period_limit(item):
+        raise ApplicationError(_("“%(item)s”本期分值应在 0—%(high)s 分之间") % {
+            "item": item.title, "high": format_points(period_limit(item))})
+    current = abs(LedgerEntry.objects.filter(member=member, item=item, period=period)
+                  .aggregate(s=Sum("points"))["s"] or 0)
+    if magnitude == current:
+        return None
+    if item.cap_per_year is not None:
+        year_used = abs(LedgerEntry.objects.filter(member=member, item=item, year=period.cycle.year)
+                        .aggregate(s=Sum("points"))["s"] or 0)
+        if year_used - current + magnitude > to_centi(item.cap_per_year):
+            raise ApplicationError(_("“%(item)s”本年累计不能超过 %(cap)s 分") % {
+                "item": item.title, "cap": format_points(to_centi(item.cap_per_year))})
+    sign = item.sign or 1
+    entry = LedgerEntry.objects.create(
+        member=member, item=item, period=period, year=period.cycle.year, kind=item.kind,
+        points=sign * (magnitude - current), reason=reason, source=source, recorded_by=actor,
+        verified_by=actor, occurred_on=min(timezone.localdate(), period.ends_on),
+    )
+    audit_record(actor=actor, action="ledger.record", target=entry, organization=member.branch, reason=reason,
+                 after={"member": member.pk, "item": item.code, "period": period.pk, "points": entry.points,
+                        "source": source, "adjusted_to": magnitude})
     if recalculate:
         recalculate_branch(branch=member.branch, year=entry.year)
     return entry

@@ -58,12 +58,12 @@ MATRIX = {
     "scheme_transition": scheme_checks("POST", {"action": "submit"}, **SCHEME_MANAGERS),
     "scheme_edit": [*scheme_checks(**SCHEME_MANAGERS), *scheme_checks("POST", **SCHEME_MANAGERS)],
     "item_new": scheme_checks(**SCHEME_MANAGERS),
-    "item_edit": scheme_checks(**SCHEME_MANAGERS, kwargs=lambda s: {"scheme_id": s.pk,
+    "item_edit": scheme_checks(**SCHEME_MANAGERS, kwargs=lambda s, w: {"scheme_id": s.pk,
                                                                     "item_id": s.items.first().pk}),
     "rule_new": [*scheme_checks(**SCHEME_MANAGERS), *scheme_checks("POST", **SCHEME_MANAGERS)],
-    "rule_edit": scheme_checks(**SCHEME_MANAGERS, kwargs=lambda s: {"scheme_id": s.pk,
+    "rule_edit": scheme_checks(**SCHEME_MANAGERS, kwargs=lambda s, w: {"scheme_id": s.pk,
                                                                     "rule_id": s.outcome_rules.first().pk}),
-    "scheme_part_remove": scheme_checks("POST", **SCHEME_MANAGERS, kwargs=lambda s: {
+    "scheme_part_remove": scheme_checks("POST", **SCHEME_MANAGERS, kwargs=lambda s, w: {
         "scheme_id": s.pk, "part": "item", "part_id": s.items.first().pk}),
     "cycle_list": [Check(allowed=COMMITTEE), Check("POST", allowed=COMMITTEE)],
     "period_lock": [Check("POST", "period", COMMITTEE, {"action": "reopen", "reason": ""})],
@@ -72,8 +72,9 @@ MATRIX = {
 def _merge_parts():
     """Each capability keeps its own entries in tests/matrix/; all of them must be here."""
     from tests.matrix.io import IO_MATRIX
+    from tests.matrix.reviews import REVIEWS_MATRIX
 
-    for part in (IO_MATRIX,):
+    for part in (IO_MATRIX, REVIEWS_MATRIX):
         overlap = set(part) & set(MATRIX)
         assert not overlap, f"duplicate matrix entries: {overlap}"
         MATRIX.update(part)
@@ -136,21 +137,25 @@ def matrix_world(db):
         "other_college_entry": entries["B1"], "period": period,
     }
     from tests.matrix.io import io_targets
+    from tests.matrix.reviews import review_targets
 
     world.targets.update(io_targets(world))
+    world.targets.update(review_targets(world))
     assert world.a1_members[4].user == world.member
     return world
 
 
 URL_KWARG = {"Member": "member_id", "Organization": "org_id", "Scheme": "scheme_id", "LedgerEntry": "entry_id",
-             "Period": "period_id"}
+             "Period": "period_id", "Objection": "objection_id", "Publicity": "publicity_id", "Pledge": "pledge_id",
+             "FulfilmentReport": "report_id", "Declaration": "declaration_id", "Determination": "determination_id",
+             "FollowUp": "follow_up_id"}
 
 
-def url_for(name, target, kwargs=None):
+def url_for(name, target, kwargs=None, world=None):
     if target is None:
         return reverse(name)
     if kwargs is not None:
-        return reverse(name, kwargs=kwargs(target))
+        return reverse(name, kwargs=kwargs(target, world))
     return reverse(name, kwargs={URL_KWARG[target.__class__.__name__]: target.pk})
 
 
@@ -161,7 +166,7 @@ def outcome(response):
     if response.status_code == 302 and response["Location"].startswith(reverse("login")):
         return "login"
     # 400: the view was reached and rejected the (empty) form: access was granted.
-    assert response.status_code in (200, 302, 400), f"unexpected {response.status_code}"
+    assert response.status_code in (200, 302, 400), f"unexpected {response.status_code} at {response.request}"
     return "allowed"
 
 
@@ -176,13 +181,14 @@ def test_the_matrix(matrix_world, client):
     for name, checks in MATRIX.items():
         for check in checks:
             target = matrix_world.targets.get(check.target)
-            url = url_for(name, target, check.kwargs)
+            url = url_for(name, target, check.kwargs, matrix_world)
+            data = check.data(matrix_world, target) if callable(check.data) else check.data
             for role in ROLES:
                 user = matrix_world.users[role]
                 client.logout()
                 if user is not None:
                     client.force_login(user)
-                response = getattr(client, check.method.lower())(url, check.data)
+                response = getattr(client, check.method.lower())(url, data)
                 requests += 1
                 got = outcome(response)
                 if check.ends_at_login:

@@ -17,10 +17,10 @@ class Check:
     method: str = "GET"
     target: str = ""  # a key of targets(world); "" for URLs that take no object
     allowed: set = field(default_factory=set)
-    data: dict = field(default_factory=dict)
+    data: object = field(default_factory=dict)  # or (world, target) → form data
     must_not_show: tuple = ()  # text that a permitted response must still not contain (scope)
     ends_at_login: bool = False  # the page's job is to send everyone to the login page (logout)
-    kwargs: object = None  # target → URL kwargs, when the default by model does not fit
+    kwargs: object = None  # (target, world) → URL kwargs, when the default by model does not fit
 
 
 def org_checks(method="GET", own=A1_ROSTER, college=COLLEGE_A, committee=COMMITTEE):

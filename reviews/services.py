@@ -1,0 +1,805 @@
+"""Every move of the review pipeline: one service per transition, each checking the actor's role
+and scope and the object's current status, writing the change and an audit event in one
+transaction, and notifying whoever must act next once it commits."""
+
+import datetime
+import hashlib
+import json
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.core.mail import send_mail
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from members import permissions as perms
+from members.models import Member, Organization
+from members.selectors import users_with_perm
+from partyscore.audit import audit_record
+from partyscore.exceptions import ApplicationError
+from scoring import policy
+from scoring import services as scoring
+from scoring.models import Deadline, LedgerEntry, MemberOutcome, MemberYearTotal, OutcomeRule, Scheme
+from scoring.points import divide_centi, format_points, to_centi
+from scoring.recalculation import recalculate_branch, rule_from_row, terms_of
+from scoring.selectors import scheme_for_member, schemes_in_force
+
+from .models import (
+    AnnualReport,
+    Declaration,
+    Determination,
+    DeterminationLine,
+    FollowUp,
+    FulfilmentReport,
+    MassEvaluation,
+    MassRating,
+    Notification,
+    Objection,
+    PanelConfirmation,
+    PanelScore,
+    Pledge,
+    Publicity,
+    ReviewSettings,
+    SelfAssessment,
+    SelfClaim,
+)
+
+FOLLOW_UP_DAYS = 30
+
+
+# ── shared ───────────────────────────────────────────────────────────────────────────────────
+
+def _require(actor, perm, org, message=None):
+    if not perms.has_org_perm(actor, perm, org):
+        raise PermissionDenied(message or _("您无权对“%(org)s”执行此操作") % {"org": org})
+
+
+def _require_self(actor, member):
+    if member.user_id is None or member.user_id != actor.pk:
+        raise PermissionDenied(_("只能由党员本人操作"))
+
+
+def _move(obj, action):
+    """The object's status after `action`, or a Chinese refusal when its table forbids the move."""
+    allowed, target = obj.TRANSITIONS[action]
+    if obj.status not in allowed:
+        raise ApplicationError(_("当前状态为“%(status)s”，不能执行此操作") % {"status": obj.get_status_display()})
+    return target
+
+
+def _audit(actor, action, obj, member, before=None, reason="", **after):
+    audit_record(actor=actor, action=action, target=obj, organization=member.branch, reason=reason,
+                 before={"status": before} if before else None,
+                 after={"member": member.pk, "status": getattr(obj, "status", None), **after})
+
+
+def notify(users, message, url=""):
+    """In-app notice for each user now; e-mail to those with an address once the change commits."""
+    users = [u for u in users if u is not None]
+    Notification.objects.bulk_create([Notification(user=u, message=message[:300], url=url) for u in users])
+    addresses = [u.email for u in users if u.email]
+    if addresses:
+        transaction.on_commit(lambda: send_mail(
+            _("【党员积分管理】%(message)s") % {"message": message[:60]}, f"{message}\n{url}",
+            settings.DEFAULT_FROM_EMAIL, addresses, fail_silently=True))
+
+
+def review_settings(scheme):
+    if scheme is None:
+        return ReviewSettings()
+    found = ReviewSettings.objects.filter(scheme=scheme).first()
+    return found or ReviewSettings(scheme=scheme)
+
+
+def policy_of(member, year):
+    """'A' (百分制, 先锋亮绩) or 'B' (亮化记分) by the member's scheme in force."""
+    scheme = scheme_for_member(member=member, year=year)
+    if scheme is None:
+        raise ApplicationError(_("本支部尚无已批准的评分细则"))
+    return "A" if scheme.composition == Scheme.Composition.HUNDRED else "B"
+
+
+def _member_user(member):
+    return [member.user] if member.user_id else []
+
+
+def _deadline(period, code):
+    found = Deadline.objects.filter(cycle=period.cycle, code=code).order_by("due_on").first()
+    return found.due_on if found else period.ends_on
+
+
+# ── pledges (公开承诺 / 先锋承诺书) ──────────────────────────────────────────────────────────
+
+@transaction.atomic
+def pledge_save(*, actor, member, year, kind, content, pledge=None):
+    _require_self(actor, member)
+    content = (content or "").strip()
+    if not content:
+        raise ApplicationError(_("请填写承诺内容"))
+    if pledge is None:
+        pledge = Pledge(member=member, year=year)
+    elif pledge.status not in ("draft", "returned"):
+        raise ApplicationError(_("已提交的承诺不能修改"))
+    pledge.kind, pledge.content = kind, content
+    pledge.full_clean()
+    pledge.save()
+    _audit(actor, "pledge.save", pledge, member, kind=kind)
+    return pledge
+
+
+@transaction.atomic
+def pledges_submit(*, actor, member, year):
+    """Hand in the year's pledges. B needs at least one concrete-deed pledge (实事承诺); A a
+    written vanguard pledge (先锋承诺书)."""
+    _require_self(actor, member)
+    pledges = list(Pledge.objects.select_for_update().filter(member=member, year=year))
+    drafts = [p for p in pledges if p.status in ("draft", "returned")]
+    if not drafts:
+        raise ApplicationError(_("没有待提交的承诺"))
+    kinds = {p.kind for p in pledges}
+    if policy_of(member, year) == "B" and Pledge.Kind.DEED not in kinds:
+        raise ApplicationError(_("每名党员至少要作出 1 件实事承诺"))
+    if policy_of(member, year) == "A" and Pledge.Kind.VANGUARD not in kinds:
+        raise ApplicationError(_("请填写先锋承诺书"))
+    for pledge in drafts:
+        before = pledge.status
+        pledge.status = _move(pledge, "submit")
+        pledge.save(update_fields=["status"])
+        _audit(actor, "pledge.submit", pledge, member, before)
+    notify(users_with_perm(organization=member.branch, perm=perms.MEMBERS_REVIEW),
+           _("%(name)s 提交了承诺，请审核") % {"name": member.name},
+           reverse("branch_reviews", args=[member.branch_id]))
+    return drafts
+
+
+@transaction.atomic
+def pledge_decide(*, actor, pledge, approve, reason=""):
+    member = pledge.member
+    _require(actor, perms.MEMBERS_REVIEW, member.branch)
+    if not approve and not (reason or "").strip():
+        raise ApplicationError(_("退回时请写明理由"))
+    before = pledge.status
+    pledge.status = _move(pledge, "approve" if approve else "return")
+    pledge.returned_reason = "" if approve else reason.strip()
+    pledge.reviewed_by, pledge.reviewed_at = actor, timezone.now()
+    pledge.save()
+    _audit(actor, "pledge.approve" if approve else "pledge.return", pledge, member, before, reason)
+    notify(_member_user(member), _("您的%(kind)s已%(result)s") % {
+        "kind": pledge.get_kind_display(), "result": _("通过审核") if approve else _("被退回")},
+        reverse("my_pledges"))
+    return pledge
+
+
+# ── fulfilment reports (践诺, monthly) and the year-end report (述职) ───────────────────────
+
+@transaction.atomic
+def fulfilment_submit(*, actor, member, period, content):
+    _require_self(actor, member)
+    if period.kind != "month":
+        raise ApplicationError(_("践诺情况按月报告"))
+    content = (content or "").strip()
+    if not content:
+        raise ApplicationError(_("请填写践诺情况"))
+    report = FulfilmentReport.objects.filter(member=member, period=period).first()
+    if report is None:
+        report = FulfilmentReport.objects.create(member=member, period=period, content=content)
+        before = None
+    else:
+        before = report.status
+        report.status = _move(report, "resubmit")
+        report.content = content
+        report.save()
+    _audit(actor, "fulfilment.submit", report, member, before)
+    notify(users_with_perm(organization=member.branch, perm=perms.MEMBERS_REVIEW),
+           _("%(name)s 报告了%(period)s践诺情况，请核实") % {"name": member.name, "period": period},
+           reverse("branch_reviews", args=[member.branch_id]))
+    return report
+
+
+@transaction.atomic
+def fulfilment_decide(*, actor, report, verify, answer=""):
+    member = report.member
+    _require(actor, perms.MEMBERS_REVIEW, member.branch)
+    if not verify and not (answer or "").strip():
+        raise ApplicationError(_("退回时请写明理由"))
+    before = report.status
+    report.status = _move(report, "verify" if verify else "return")
+    report.answer, report.verified_by = (answer or "").strip(), actor
+    report.save()
+    _audit(actor, "fulfilment.verify" if verify else "fulfilment.return", report, member, before, answer)
+    notify(_member_user(member), _("您%(period)s的践诺报告已%(result)s") % {
+        "period": report.period, "result": _("核实") if verify else _("退回")}, reverse("my_reviews"))
+    return report
+
+
+@transaction.atomic
+def annual_report_record(*, actor, member, year, given_on, summary):
+    _require(actor, perms.MEMBERS_REVIEW, member.branch)
+    summary = (summary or "").strip()
+    if not summary:
+        raise ApplicationError(_("请填写述职要点"))
+    report, _created = AnnualReport.objects.update_or_create(
+        member=member, year=year, defaults={"given_on": given_on, "summary": summary, "recorded_by": actor})
+    audit_record(actor=actor, action="annual_report.record", target=report, organization=member.branch,
+                 after={"member": member.pk, "given_on": given_on})
+    return report
+
+
+# ── self-assessment (自查自评) ──────────────────────────────────────────────────────────────
+
+def self_assessment_deadline(period):
+    return _deadline(period, f"A-S{period.index}-SELF") if period.kind == "semester" else period.ends_on
+
+
+@transaction.atomic
+def self_assessment_save(*, actor, member, period, claims, note="", submit=False, today=None):
+    """Save the member's claims ([(item, points, note, file)]) and the self-score; `submit` hands
+    it in. Late submission is refused unless the secretary reopened it for this member."""
+    _require_self(actor, member)
+    today = today or timezone.localdate()
+    assessment, _created = SelfAssessment.objects.select_for_update().get_or_create(member=member, period=period)
+    if assessment.status == SelfAssessment.Status.SUBMITTED:
+        raise ApplicationError(_("本期自查自评已提交"))
+    due = self_assessment_deadline(period)
+    reopened = assessment.reopened_until is not None and today <= assessment.reopened_until
+    if today > due and not reopened:
+        raise ApplicationError(_("已过自查自评截止日期（%(due)s），请联系支部书记开放补交") % {"due": due})
+    scheme = scheme_for_member(member=member, year=period.cycle.year)
+    if scheme is None or scheme.period_kind != period.kind:
+        raise ApplicationError(_("本期无须自查自评"))
+    sums = {"base": 0, "bonus": 0, "penalty": 0}
+    kept = []
+    for item, points, claim_note, upload in claims:
+        if item.scheme_id != scheme.pk:
+            raise ApplicationError(_("“%(item)s”不在本支部已批准的评分细则中") % {"item": item})
+        centi = to_centi(points)
+        if not 0 <= centi <= scoring.period_limit(item):
+            raise ApplicationError(_("“%(item)s”本期分值应在 0—%(high)s 分之间") % {
+                "item": item.title, "high": format_points(scoring.period_limit(item))})
+        if upload:
+            scoring.evidence_check([upload])
+        if centi and item.kind != "veto":
+            sums[item.kind] += item.sign * centi
+            kept.append(SelfClaim(assessment=assessment, item=item, points=centi, note=claim_note or "",
+                                  evidence=upload or ""))
+    assessment.claims.all().delete()
+    SelfClaim.objects.bulk_create(kept)
+    assessment.note = note or ""
+    assessment.self_score = policy.period_score(terms_of(scheme), policy.PeriodSums(**sums))
+    if submit:
+        assessment.status = SelfAssessment.Status.SUBMITTED
+        assessment.submitted_at = timezone.now()
+    assessment.save()
+    _audit(actor, "self_assessment.submit" if submit else "self_assessment.save", assessment, member,
+           self_score=assessment.self_score)
+    return assessment
+
+
+@transaction.atomic
+def self_assessment_reopen(*, actor, member, period, until, reason):
+    _require(actor, perms.MEMBERS_REVIEW, member.branch)
+    if not (reason or "").strip():
+        raise ApplicationError(_("请写明开放补交的理由"))
+    assessment, _created = SelfAssessment.objects.get_or_create(member=member, period=period)
+    before = assessment.status
+    assessment.status, assessment.reopened_until = SelfAssessment.Status.DRAFT, until
+    assessment.save(update_fields=["status", "reopened_until"])
+    _audit(actor, "self_assessment.reopen", assessment, member, before, reason, until=until)
+    notify(_member_user(member), _("支部已为您开放%(period)s自查自评补交，截止 %(until)s") % {
+        "period": period, "until": until}, reverse("self_assessment", args=[period.pk]))
+    return assessment
+
+
+# ── member declarations (本人申报, B) ───────────────────────────────────────────────────────
+
+@transaction.atomic
+def declaration_submit(*, actor, member, item, period, points, reason, evidence=None):
+    _require_self(actor, member)
+    if not item.member_may_declare:
+        raise ApplicationError(_("“%(item)s”不能由本人申报") % {"item": item.title})
+    if not (reason or "").strip():
+        raise ApplicationError(_("请填写申报事由"))
+    if evidence:
+        scoring.evidence_check([evidence])
+    signed = scoring.entry_check(member=member, item=item, period=period, points=points,
+                                 evidence_count=1 if evidence else 0)
+    declaration = Declaration.objects.create(member=member, item=item, period=period, points=signed,
+                                             reason=reason.strip(), evidence=evidence or "")
+    _audit(actor, "declaration.submit", declaration, member, item=item.code, points=signed)
+    notify(users_with_perm(organization=member.branch, perm=perms.MEMBERS_REVIEW),
+           _("%(name)s 申报了“%(item)s”，请审核") % {"name": member.name, "item": item.title},
+           reverse("branch_reviews", args=[member.branch_id]))
+    return declaration
+
+
+@transaction.atomic
+def declaration_verify(*, actor, declaration, approve, answer=""):
+    member = declaration.member
+    _require(actor, perms.MEMBERS_REVIEW, member.branch)
+    if not approve and not (answer or "").strip():
+        raise ApplicationError(_("不予通过时请写明理由"))
+    before = declaration.status
+    declaration.status = _move(declaration, "verify" if approve else "reject")
+    declaration.answer, declaration.verified_by = (answer or "").strip(), actor
+    declaration.save()
+    _audit(actor, "declaration.verify" if approve else "declaration.reject", declaration, member, before, answer)
+    notify(_member_user(member), _("您申报的“%(item)s”%(result)s") % {
+        "item": declaration.item.title, "result": _("已通过审核，将在支部内公示") if approve else _("未通过")},
+        reverse("my_reviews"))
+    return declaration
+
+
+def _declaration_confirm(declaration, now):
+    """After its window: recorded in the ledger unless an objection was upheld or is pending."""
+    objections = list(declaration.objections.all())
+    if any(o.status in ("upheld", "resolved_upheld") for o in objections):
+        return
+    if any(o.is_pending for o in objections):
+        return  # decided when the objection is
+    declaration.entry = scoring.entry_record(
+        actor=declaration.verified_by, member=declaration.member, item=declaration.item, period=declaration.period,
+        points=format_points(abs(declaration.points)), reason=declaration.reason,
+        source=LedgerEntry.Source.DECLARATION, verified_by=declaration.verified_by,
+        evidence_on_file=1 if declaration.evidence else 0)
+    declaration.status = _move(declaration, "confirm")
+    declaration.save(update_fields=["entry", "status"])
+    _audit(declaration.verified_by, "declaration.confirm", declaration, declaration.member, "publicized")
+    notify(_member_user(declaration.member), _("您申报的“%(item)s”公示无异议，已记入台账") % {
+        "item": declaration.item.title}, reverse("points_card", args=[declaration.member_id]))
+
+
+# ── panel scoring (考绩, A) ─────────────────────────────────────────────────────────────────
+
+@transaction.atomic
+def panel_score_save(*, actor, member, period, scores, versions=None):
+    """One panelist's item-by-item scores ({item: points}) for a member and period.
+
+    `versions` ({item_id: version seen}) guards against silently overwriting a colleague's or
+    one's own concurrent change: a stale version is refused with a conflict message."""
+    _require(actor, perms.PANEL_SCORE, member.branch)
+    if member.user_id == actor.pk:
+        raise PermissionDenied(_("考评小组成员不能为自己打分"))
+    if PanelConfirmation.objects.filter(member=member, period=period).exists():
+        raise ApplicationError(_("该党员本期得分已确认，不能再修改评分"))
+    scheme = scheme_for_member(member=member, year=period.cycle.year)
+    versions = versions or {}
+    saved = []
+    for item, points in scores.items():
+        if scheme is None or item.scheme_id != scheme.pk:
+            raise ApplicationError(_("“%(item)s”不在本支部已批准的评分细则中") % {"item": item})
+        centi = to_centi(points)
+        if not 0 <= centi <= scoring.period_limit(item):
+            raise ApplicationError(_("“%(item)s”本期分值应在 0—%(high)s 分之间") % {
+                "item": item.title, "high": format_points(scoring.period_limit(item))})
+        score = PanelScore.objects.select_for_update().filter(panelist=actor, member=member, period=period,
+                                                              item=item).first()
+        if score is None:
+            if versions.get(item.pk) not in (None, 0):
+                raise ApplicationError(_("评分已被他人修改，请刷新后重试"))
+            score = PanelScore(panelist=actor, member=member, period=period, item=item, points=centi)
+        else:
+            if item.pk in versions and versions[item.pk] != score.version:
+                raise ApplicationError(_("评分已被他人修改，请刷新后重试"))
+            score.points, score.version = centi, score.version + 1
+        score.save()
+        saved.append(score)
+    _audit(actor, "panel.score", saved[0] if saved else member, member, period=period.pk,
+           scores={s.item.code: s.points for s in saved})
+    return saved
+
+
+def panel_combine(*, member, period, combination):
+    """Per item, the panelists' scores combined by the scheme's setting (in centipoints)."""
+    by_item = {}
+    panelists = set()
+    for score in PanelScore.objects.filter(member=member, period=period).select_related("item"):
+        by_item.setdefault(score.item, {})[score.panelist_id] = score.points
+        panelists.add(score.panelist_id)
+    combined = {}
+    for item, given in by_item.items():
+        values = [given.get(p, 0) for p in panelists]  # a panelist who left an item blank gave it 0
+        if combination == ReviewSettings.PanelCombination.MEDIAN:
+            ordered, middle = sorted(values), len(values) // 2
+            combined[item] = ordered[middle] if len(values) % 2 else divide_centi(
+                ordered[middle - 1] + ordered[middle], 2)
+        else:
+            combined[item] = divide_centi(sum(values), len(values))
+    return combined, len(panelists)
+
+
+@transaction.atomic
+def panel_confirm(*, actor, member, period, decided=None):
+    """The secretary confirms the member's period score: ledger entries with source 'panel'
+    bring each item to the combined panel score. With the 'secretary' setting, `decided`
+    ({item: points}) is the secretary's own decision after seeing the panel's scores."""
+    _require(actor, perms.BRANCH_RUN, member.branch)
+    if PanelConfirmation.objects.filter(member=member, period=period).exists():
+        raise ApplicationError(_("该党员本期得分已确认"))
+    scheme = scheme_for_member(member=member, year=period.cycle.year)
+    combination = review_settings(scheme).panel_combination
+    combined, panelists = panel_combine(member=member, period=period, combination=combination)
+    if combination == ReviewSettings.PanelCombination.SECRETARY:
+        if decided is None:
+            raise ApplicationError(_("请填写支部书记确定的各项分值"))
+        combined = {item: to_centi(points) for item, points in decided.items()}
+    elif panelists == 0:
+        raise ApplicationError(_("考评小组尚未评分"))
+    for item, value in combined.items():
+        scoring.entry_adjust_to(actor=actor, member=member, item=item, period=period, magnitude=value,
+                                reason=_("考评小组评分（%(period)s）") % {"period": period},
+                                source=LedgerEntry.Source.PANEL, recalculate=False)
+    confirmation = PanelConfirmation.objects.create(
+        member=member, period=period, confirmed_by=actor, combined={i.code: v for i, v in combined.items()})
+    recalculate_branch(branch=member.branch, year=period.cycle.year)
+    _audit(actor, "panel.confirm", confirmation, member, period=period.pk, combined=confirmation.combined)
+    notify(_member_user(member), _("您%(period)s的考评得分已确认") % {"period": period},
+           reverse("points_card", args=[member.pk]))
+    return confirmation
+
+
+# ── mass evaluation (评绩, A) ───────────────────────────────────────────────────────────────
+
+@transaction.atomic
+def mass_evaluation_submit(*, actor, branch, year, panel_rating, branch_rating, comments, ratings, today=None):
+    """A representative's one form for the branch's year: a rating of each member and of the
+    panel's and branch's scoring. The branch only ever sees aggregates."""
+    _require(actor, perms.MASS_EVALUATE, branch, _("您不是本支部的群众代表"))
+    today = today or timezone.localdate()
+    due = Deadline.objects.filter(cycle__year=year, code="A-MASSES").values_list("due_on", flat=True).first()
+    if due and today > due:
+        raise ApplicationError(_("群众评议已于 %(due)s 截止") % {"due": due})
+    if MassEvaluation.objects.filter(representative=actor, branch=branch, year=year).exists():
+        raise ApplicationError(_("您已提交过本年度的评议"))
+    members = {m.pk: m for m in Member.objects.filter(branch=branch, left_on__isnull=True, exempt=False)}
+    if set(ratings) - set(members):
+        raise ApplicationError(_("评议名单有误，请刷新后重试"))
+    evaluation = MassEvaluation.objects.create(representative=actor, branch=branch, year=year,
+                                               panel_rating=panel_rating, branch_rating=branch_rating,
+                                               comments=(comments or "").strip())
+    MassRating.objects.bulk_create([MassRating(evaluation=evaluation, member_id=member_id, rating=rating,
+                                               comment=(comment or "")[:300])
+                                    for member_id, (rating, comment) in ratings.items()])
+    audit_record(actor=actor, action="mass.submit", target=evaluation, organization=branch,
+                 after={"ratings": len(ratings)})
+    return evaluation
+
+
+# ── publicity (公示) ─────────────────────────────────────────────────────────────────────────
+
+@transaction.atomic
+def publicity_open(*, actor, branch, year, kind, starts_at, ends_at, period=None, audience="branch"):
+    _require(actor, perms.BRANCH_RUN, branch)
+    if ends_at <= starts_at:
+        raise ApplicationError(_("公示结束时间须晚于开始时间"))
+    publicity = Publicity(branch=branch, year=year, kind=kind, period=period, audience=audience,
+                          starts_at=starts_at, ends_at=ends_at, created_by=actor)
+    if kind == Publicity.Kind.ANNUAL:
+        publicity.determination = Determination.objects.filter(branch=branch, year=year, status="decided").first()
+        if publicity.determination is None:
+            raise ApplicationError(_("年度积分结果须在党员大会评定后公示"))
+    if kind in (Publicity.Kind.FULFILMENT,) and (period is None or period.kind != "month"):
+        raise ApplicationError(_("请选择公示的月份"))
+    publicity.full_clean()
+    publicity.save()
+    if kind == Publicity.Kind.DECLARATIONS:
+        pending = list(Declaration.objects.filter(member__branch=branch, period__cycle__year=year, status="verified"))
+        if not pending:
+            raise ApplicationError(_("没有待公示的本人申报"))
+        for declaration in pending:
+            declaration.status, declaration.publicity = _move(declaration, "publicize"), publicity
+            declaration.save(update_fields=["status", "publicity"])
+    audit_record(actor=actor, action="publicity.open", target=publicity, organization=branch,
+                 after={"kind": kind, "starts_at": starts_at, "ends_at": ends_at, "audience": audience})
+    audience_users = [m.user for m in Member.objects.filter(branch=branch, user__isnull=False).select_related("user")]
+    notify(audience_users, _("%(branch)s%(kind)s（%(start)s 至 %(end)s），如有异议请在公示期内提出") % {
+        "branch": branch.name, "kind": publicity.get_kind_display(),
+        "start": timezone.localtime(starts_at).date(), "end": timezone.localtime(ends_at).date()},
+        reverse("publicity_detail", args=[publicity.pk]))
+    return publicity
+
+
+def publicity_close_due(*, now=None):
+    """Scheduled: close every window that has ended, confirming its unchallenged declarations."""
+    now = now or timezone.now()
+    closed = 0
+    for publicity_id in Publicity.objects.filter(ends_at__lte=now, closed_at__isnull=True).values_list("pk", flat=True):
+        with transaction.atomic():
+            publicity = Publicity.objects.select_for_update().get(pk=publicity_id)
+            if publicity.closed_at is not None:
+                continue
+            for declaration in publicity.declarations.filter(status="publicized").select_related(
+                    "member__branch", "item", "period__cycle", "verified_by"):
+                _declaration_confirm(declaration, now)
+            publicity.closed_at = now
+            publicity.save(update_fields=["closed_at"])
+            audit_record(actor=None, action="publicity.close", target=publicity, organization=publicity.branch)
+            closed += 1
+    return closed
+
+
+# ── objections (异议) ────────────────────────────────────────────────────────────────────────
+
+def _objection_target_open(member, entry, declaration, publicity, determination, now, days):
+    if publicity is not None:
+        return publicity.is_open(now)
+    if declaration is not None:
+        return declaration.publicity is not None and declaration.publicity.is_open(now)
+    if determination is not None:
+        return Publicity.objects.filter(determination=determination, starts_at__lte=now, ends_at__gt=now).exists()
+    if entry is not None:
+        recent = entry.recorded_at >= now - datetime.timedelta(days=days)
+        window = Publicity.objects.filter(branch=member.branch, year=entry.year, starts_at__lte=now,
+                                          ends_at__gt=now).exists()
+        return recent or window
+    return False
+
+
+@transaction.atomic
+def objection_raise(*, actor, member, reason, entry=None, declaration=None, publicity=None, determination=None):
+    """The member (or a mass representative of the branch) objects, within the window."""
+    if not (member.user_id == actor.pk or perms.has_org_perm(actor, perms.MASS_EVALUATE, member.branch)):
+        raise PermissionDenied(_("只有党员本人或本支部群众代表可以提出异议"))
+    targets = [t for t in (entry, declaration, publicity, determination) if t is not None]
+    if len(targets) != 1:
+        raise ApplicationError(_("请选择一项异议对象"))
+    if (entry is not None and entry.member_id != member.pk) or (declaration is not None and \
+            declaration.member_id != member.pk):
+        raise ApplicationError(_("异议对象与党员不符"))
+    for target in (publicity, determination):
+        if target is not None and target.branch_id != member.branch_id:
+            raise ApplicationError(_("异议对象与党员不符"))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError(_("请写明异议理由"))
+    now = timezone.now()
+    year = (entry.year if entry else declaration.period.cycle.year if declaration else targets[0].year)
+    config = review_settings(scheme_for_member(member=member, year=year))
+    if not _objection_target_open(member, entry, declaration, publicity, determination, now, config.publicity_days):
+        raise ApplicationError(_("已过公示期或异议期限，不能再提出异议"))
+    objection = Objection.objects.create(
+        raised_by=actor, member=member, branch=member.branch, year=year, entry=entry, declaration=declaration,
+        publicity=publicity, determination=determination, reason=reason,
+        due_on=timezone.localdate() + datetime.timedelta(days=config.objection_answer_days))
+    _audit(actor, "objection.raise", objection, member, reason=reason)
+    notify(users_with_perm(organization=member.branch, perm=perms.OBJECTIONS_HANDLE),
+           _("%(name)s 的积分有异议，请在 %(due)s 前调查核实") % {"name": member.name, "due": objection.due_on},
+           reverse("objection_detail", args=[objection.pk]))
+    return objection
+
+
+def _uphold_effect(actor, objection, corrected_points):
+    """An upheld objection corrects the ledger: the disputed entry is reversed (and re-recorded
+    at the corrected value when one is given); a disputed declaration is rejected."""
+    if objection.entry is not None and not LedgerEntry.objects.filter(reverses=objection.entry).exists():
+        reason = _("异议成立，更正：%(reason)s") % {"reason": objection.reason[:100]}
+        objection.correction = scoring.entry_reverse(actor=actor, entry=objection.entry, reason=reason)
+        if corrected_points not in (None, ""):
+            scoring.entry_record(actor=actor, member=objection.member, item=objection.entry.item,
+                                 period=objection.entry.period, points=corrected_points, reason=reason,
+                                 source=LedgerEntry.Source.CORRECTION,
+                                 evidence_on_file=objection.entry.evidence.count())
+    if objection.declaration is not None and objection.declaration.status in ("submitted", "verified", "publicized"):
+        declaration = objection.declaration
+        declaration.status = _move(declaration, "reject")
+        declaration.answer = _("异议成立：%(answer)s") % {"answer": objection.answer or objection.decision}
+        declaration.save(update_fields=["status", "answer"])
+
+
+@transaction.atomic
+def objection_answer(*, actor, objection, uphold, answer, corrected_points=None):
+    """The branch investigates and answers (upheld → the ledger is corrected)."""
+    _require(actor, perms.OBJECTIONS_HANDLE, objection.branch)
+    if not (answer or "").strip():
+        raise ApplicationError(_("请填写调查核实意见"))
+    before = objection.status
+    objection.status = _move(objection, "uphold" if uphold else "reject")
+    objection.answer, objection.answered_by = answer.strip(), actor
+    if uphold:
+        _uphold_effect(actor, objection, corrected_points)
+    objection.save()
+    _audit(actor, "objection.uphold" if uphold else "objection.reject", objection, objection.member, before, answer)
+    notify([objection.raised_by], _("您对%(name)s积分的异议，支部答复：%(result)s") % {
+        "name": objection.member.name, "result": objection.get_status_display()},
+        reverse("objection_detail", args=[objection.pk]))
+    return objection
+
+
+@transaction.atomic
+def objection_escalate(*, actor, objection, reason):
+    """Still dissatisfied: the organization department verifies it."""
+    if objection.raised_by_id != actor.pk:
+        raise PermissionDenied(_("只有提出异议的人可以提请组织部核实"))
+    if not (reason or "").strip():
+        raise ApplicationError(_("请写明提请理由"))
+    before = objection.status
+    objection.status = _move(objection, "escalate")
+    objection.escalation_reason = reason.strip()
+    config = review_settings(scheme_for_member(member=objection.member, year=objection.year))
+    objection.due_on = timezone.localdate() + datetime.timedelta(days=config.objection_answer_days)
+    objection.save()
+    _audit(actor, "objection.escalate", objection, objection.member, before, reason)
+    committee = Organization.objects.get(path=objection.branch.ancestor_paths()[0])
+    notify(users_with_perm(organization=committee, perm=perms.OVERSEE),
+           _("%(name)s 的积分异议已提请组织部核实，期限 %(due)s") % {"name": objection.member.name,
+                                                               "due": objection.due_on},
+           reverse("objection_detail", args=[objection.pk]))
+    return objection
+
+
+@transaction.atomic
+def objection_resolve(*, actor, objection, uphold, decision, corrected_points=None):
+    _require(actor, perms.OVERSEE, objection.branch)
+    if not (decision or "").strip():
+        raise ApplicationError(_("请填写核实意见"))
+    before = objection.status
+    objection.status = _move(objection, "resolve_uphold" if uphold else "resolve_reject")
+    objection.decision, objection.decided_by = decision.strip(), actor
+    if uphold:
+        _uphold_effect(actor, objection, corrected_points)
+    objection.save()
+    _audit(actor, "objection.resolve", objection, objection.member, before, decision, upheld=uphold)
+    notify([objection.raised_by], _("组织部已核实您的异议：%(result)s") % {"result": objection.get_status_display()},
+           reverse("objection_detail", args=[objection.pk]))
+    return objection
+
+
+# ── the year-end determination (定绩) ──────────────────────────────────────────────────────
+
+def share_cap_problems(branch, year):
+    """Chinese descriptions of every share cap the branch's current totals break (A: 5% at ≥95)."""
+    totals = list(MemberYearTotal.objects.filter(branch=branch, year=year, scored=True, total__isnull=False)
+                  .values_list("total", flat=True))
+    problems = []
+    for scheme in set(schemes_in_force(branch=branch, year=year).values()):
+        for row in scheme.outcome_rules.filter(kind=OutcomeRule.Kind.SHARE_CAP):
+            check = policy.share_cap_check(rule_from_row(row), totals)
+            if not check.ok:
+                problems.append(_("%(label)s：现有 %(count)s 人，上限 %(limit)s 人") % {
+                    "label": row.label, "count": check.count, "limit": check.limit})
+    return problems
+
+
+@transaction.atomic
+def determination_prepare(*, actor, branch, year):
+    """Open (or return) the draft for the branch meeting; the totals are refreshed from the ledger."""
+    _require(actor, perms.BRANCH_RUN, branch)
+    current = Determination.objects.filter(branch=branch, year=year).exclude(status="reopened").first()
+    if current is not None:
+        return current
+    version = (Determination.objects.filter(branch=branch, year=year).order_by("-version")
+               .values_list("version", flat=True).first() or 0) + 1
+    recalculate_branch(branch=branch, year=year)
+    determination = Determination.objects.create(branch=branch, year=year, version=version)
+    audit_record(actor=actor, action="determination.prepare", target=determination, organization=branch)
+    return determination
+
+
+def _snapshot(branch, year):
+    rows = (MemberYearTotal.objects.filter(branch=branch, year=year).select_related("member")
+            .order_by("rank", "member__number"))
+    outcomes = {}
+    for o in MemberOutcome.objects.filter(branch=branch, year=year).select_related("rule").order_by("rule_code"):
+        outcomes.setdefault(o.member_id, []).append({"code": o.rule_code, "consequence": o.consequence,
+                                                     "rule_kind": o.rule.kind, "reason": o.reason})
+    return [{"member": r.member_id, "number": r.member.number, "name": r.member.name, "total": r.total,
+             "rank": r.rank, "scored": r.scored, "outcomes": outcomes.get(r.member_id, [])} for r in rows]
+
+
+def snapshot_checksum(snapshot):
+    return hashlib.sha256(json.dumps(snapshot, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+
+
+FOLLOW_UPS = {
+    # consequence → [(follow-up kind, handled by the committee rather than the branch)]
+    OutcomeRule.Consequence.YELLOW: [(FollowUp.Kind.WARNING_YELLOW, False), (FollowUp.Kind.TALK_SECRETARY, False)],
+    OutcomeRule.Consequence.RED: [(FollowUp.Kind.WARNING_RED, False)],
+    OutcomeRule.Consequence.PROBATION: [(FollowUp.Kind.PROBATION, False)],
+    OutcomeRule.Consequence.UNQUALIFIED: [(FollowUp.Kind.UNQUALIFIED, False)],
+    OutcomeRule.Consequence.NOT_PROMOTED: [(FollowUp.Kind.NOT_PROMOTED, True)],
+}
+
+
+def _follow_ups_for(outcome):
+    if outcome["consequence"] == OutcomeRule.Consequence.TALK:
+        # A cadre's reminder talk is the organization department's (rank rule); others the branch's.
+        if outcome["rule_kind"] == OutcomeRule.Kind.RANK_LAST:
+            return [(FollowUp.Kind.TALK_REMINDER, True)]
+        return [(FollowUp.Kind.TALK_ADMONISH, False)]
+    return FOLLOW_UPS.get(outcome["consequence"], [])
+
+
+@transaction.atomic
+def determination_decide(*, actor, determination, meeting_date, members_expected, members_present, decision,
+                         lock_version):
+    """Record the branch meeting's decision: totals frozen with a checksum, archived per member,
+    follow-ups created. Refused while objections are open or a share cap is broken."""
+    branch, year = determination.branch, determination.year
+    _require(actor, perms.BRANCH_RUN, branch)
+    locked = Determination.objects.select_for_update().get(pk=determination.pk)
+    if locked.lock_version != lock_version:
+        raise ApplicationError(_("评定已被他人修改，请刷新后重试"))
+    if locked.status != Determination.Status.DRAFT:
+        raise ApplicationError(_("当前状态为“%(status)s”，不能执行此操作") % {"status": locked.get_status_display()})
+    if members_present > members_expected or members_present * 2 <= members_expected:
+        raise ApplicationError(_("到会人数须超过应到人数的一半，党员大会方可作出决定"))
+    pending = Objection.objects.filter(branch=branch, year=year, status__in=Objection.PENDING).count()
+    if pending:
+        raise ApplicationError(_("还有 %(n)s 项异议未办结，不能作出评定") % {"n": pending})
+    recalculate_branch(branch=branch, year=year)
+    problems = share_cap_problems(branch, year)
+    if problems:
+        raise ApplicationError(_("不符合比例要求，不能作出评定：%(problems)s") % {"problems": "；".join(problems)})
+    snapshot = _snapshot(branch, year)
+    locked.snapshot, locked.checksum = snapshot, snapshot_checksum(snapshot)
+    locked.meeting_date, locked.members_expected, locked.members_present = (meeting_date, members_expected,
+                                                                            members_present)
+    locked.decision = (decision or "").strip()
+    locked.status, locked.decided_by, locked.decided_at = Determination.Status.DECIDED, actor, timezone.now()
+    locked.lock_version += 1
+    locked.save()
+    DeterminationLine.objects.bulk_create([
+        DeterminationLine(determination=locked, member_id=row["member"], total=row["total"], rank=row["rank"],
+                          outcomes=row["outcomes"]) for row in snapshot])
+    committee = Organization.objects.get(path=branch.ancestor_paths()[0])
+    due = meeting_date + datetime.timedelta(days=FOLLOW_UP_DAYS)
+    follow_ups = [
+        FollowUp(member_id=row["member"], determination=locked, kind=kind, rule_code=outcome["code"],
+                 reason=outcome["reason"][:300], responsible=committee if by_committee else branch, due_on=due)
+        for row in snapshot for outcome in row["outcomes"] for kind, by_committee in _follow_ups_for(outcome)
+    ]
+    FollowUp.objects.bulk_create(follow_ups, ignore_conflicts=True)
+    audit_record(actor=actor, action="determination.decide", target=locked, organization=branch,
+                 before={"status": "draft"}, after={"status": "decided", "checksum": locked.checksum,
+                                                    "members": len(snapshot), "follow_ups": len(follow_ups)})
+    members = Member.objects.filter(pk__in=[row["member"] for row in snapshot], user__isnull=False)
+    notify([m.user for m in members.select_related("user")],
+           _("%(branch)s党员大会已评定%(year)s年度积分") % {"branch": branch.name, "year": year},
+           reverse("my_reviews"))
+    return locked
+
+
+@transaction.atomic
+def determination_reopen(*, actor, determination, reason):
+    """Only the organization department reopens a decided determination, with a reason."""
+    _require(actor, perms.OVERSEE, determination.branch, _("只有组织部可以重新开启年度评定"))
+    if not (reason or "").strip():
+        raise ApplicationError(_("请写明重新开启的理由"))
+    locked = Determination.objects.select_for_update().get(pk=determination.pk)
+    if locked.status != Determination.Status.DECIDED:
+        raise ApplicationError(_("只有已评定的结果可以重新开启"))
+    locked.status, locked.reopened_by, locked.reopen_reason = Determination.Status.REOPENED, actor, reason.strip()
+    locked.lock_version += 1
+    locked.save()
+    audit_record(actor=actor, action="determination.reopen", target=locked, organization=locked.branch,
+                 before={"status": "decided"}, after={"status": "reopened"}, reason=reason)
+    notify(users_with_perm(organization=locked.branch, perm=perms.BRANCH_RUN),
+           _("组织部重新开启了%(branch)s%(year)s年度评定：%(reason)s") % {
+               "branch": locked.branch.name, "year": locked.year, "reason": reason},
+           reverse("determination", args=[locked.branch_id, locked.year]))
+    return locked
+
+
+@transaction.atomic
+def follow_up_record(*, actor, follow_up, record, done_on):
+    """Record how a talk, warning or proposal was handled (by whoever is responsible for it)."""
+    perm = perms.OVERSEE if follow_up.responsible.kind == Organization.Kind.COMMITTEE else perms.BRANCH_RUN
+    _require(actor, perm, follow_up.responsible if perm == perms.OVERSEE else follow_up.member.branch)
+    if follow_up.status == FollowUp.Status.DONE:
+        raise ApplicationError(_("该事项已办理"))
+    if not (record or "").strip():
+        raise ApplicationError(_("请填写办理记录"))
+    follow_up.status, follow_up.record, follow_up.done_by, follow_up.done_on = "done", record.strip(), actor, done_on
+    follow_up.save()
+    _audit(actor, "follow_up.done", follow_up, follow_up.member, "open", kind=follow_up.kind)
+    return follow_up
+
+
+@transaction.atomic
+def notifications_mark_read(*, actor, ids=None):
+    unread = Notification.objects.filter(user=actor, read_at__isnull=True)
+    if ids is not None:
+        unread = unread.filter(pk__in=ids)
+    return unread.update(read_at=timezone.now())
+

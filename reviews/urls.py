@@ -1,0 +1,29 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("reviews/me/", views.my_reviews, name="my_reviews"),
+    path("reviews/pledges/", views.my_pledges, name="my_pledges"),
+    path("reviews/self/<int:period_id>/", views.self_assessment, name="self_assessment"),
+    path("reviews/declarations/new/", views.declaration_new, name="declaration_new"),
+    path("reviews/fulfilment/new/", views.fulfilment_new, name="fulfilment_new"),
+    path("reviews/objections/new/", views.objection_new, name="objection_new"),
+    path("reviews/objections/<int:objection_id>/", views.objection_detail, name="objection_detail"),
+    path("reviews/publicity/<int:publicity_id>/", views.publicity_detail, name="publicity_detail"),
+    path("notifications/", views.notifications, name="notifications"),
+    path("reviews/branch/<int:org_id>/", views.branch_reviews, name="branch_reviews"),
+    path("reviews/branch/<int:org_id>/<str:action>/", views.branch_action, name="branch_action"),
+    path("reviews/pledges/<int:pledge_id>/decide/", views.pledge_decide, name="pledge_decide"),
+    path("reviews/fulfilment/<int:report_id>/decide/", views.fulfilment_decide, name="fulfilment_decide"),
+    path("reviews/declarations/<int:declaration_id>/decide/", views.declaration_decide, name="declaration_decide"),
+    path("reviews/panel/<int:org_id>/<int:period_id>/", views.panel_board, name="panel_board"),
+    path("reviews/panel/<int:org_id>/<int:period_id>/<int:member_id>/", views.panel_member, name="panel_member"),
+    path("reviews/mass/<int:org_id>/", views.mass_form, name="mass_form"),
+    path("reviews/mass/<int:org_id>/results/", views.mass_results, name="mass_results"),
+    path("reviews/determination/<int:org_id>/<int:year>/", views.determination, name="determination"),
+    path("reviews/determination/<int:determination_id>/reopen/", views.determination_reopen,
+         name="determination_reopen"),
+    path("reviews/follow-ups/", views.follow_ups, name="follow_ups"),
+    path("reviews/follow-ups/<int:follow_up_id>/", views.follow_up_record, name="follow_up_record"),
+]

@@ -1,0 +1,522 @@
+"""Thin views over the review selectors and services."""
+
+import datetime
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from members import permissions as perms
+from members import selectors as member_selectors
+from members.models import Member
+from partyscore.exceptions import ApplicationError
+from scoring.models import LedgerEntry, MemberOutcome, MemberYearTotal, Period, RuleItem
+from scoring.points import format_points
+from scoring.selectors import current_cycle, scheme_for_member
+
+from . import selectors, services
+from .forms import (
+    DecisionForm,
+    DeclarationForm,
+    DeterminationForm,
+    FollowUpForm,
+    FulfilmentForm,
+    MassForm,
+    ObjectionAnswerForm,
+    ObjectionForm,
+    PledgeForm,
+    PublicityForm,
+)
+from .models import (
+    Declaration,
+    Determination,
+    FulfilmentReport,
+    Notification,
+    PanelScore,
+    Pledge,
+    Publicity,
+    SelfAssessment,
+)
+
+
+def _year():
+    cycle = current_cycle()
+    return cycle.year if cycle else timezone.localdate().year
+
+
+def _my_member(request):
+    member = getattr(request.user, "member", None)
+    if member is None:
+        raise PermissionDenied(_("只有党员本人可以使用此功能"))
+    return member
+
+
+def _done(request, call, success, fallback):
+    """Run a service; show its Chinese refusal as a message; always go back to `fallback`."""
+    try:
+        call()
+        messages.success(request, success)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    return redirect(fallback)
+
+
+def _branch(request, org_id, perm):
+    branch = member_selectors.branch_get(actor=request.user, branch_id=org_id, perm=perm)
+    if not branch.is_branch:
+        raise Http404
+    return branch
+
+
+# ── member ───────────────────────────────────────────────────────────────────────────────────
+
+@login_required
+def my_reviews(request):
+    member = _my_member(request)
+    year = _year()
+    context = {"member": member, "year": year, "due": selectors.member_due(member=member, year=year),
+               **selectors.my_pipeline(member=member, year=year)}
+    return render(request, "reviews/my_reviews.html", context)
+
+
+@login_required
+def my_pledges(request):
+    member = _my_member(request)
+    year = _year()
+    form = PledgeForm(request.POST or None)
+    if request.method == "POST":
+        if request.POST.get("action") == "submit":
+            return _done(request, lambda: services.pledges_submit(actor=request.user, member=member, year=year),
+                         _("承诺已提交，待支部审核"), "my_pledges")
+        pledge = get_object_or_404(Pledge, pk=request.POST["pledge"], member=member) if request.POST.get(
+            "pledge") else None
+        if form.is_valid():
+            return _done(request, lambda: services.pledge_save(
+                actor=request.user, member=member, year=year, kind=form.cleaned_data["kind"],
+                content=form.cleaned_data["content"], pledge=pledge), _("已保存"), "my_pledges")
+    pledges = Pledge.objects.filter(member=member, year=year)
+    return render(request, "reviews/my_pledges.html", {"form": form, "pledges": pledges, "year": year,
+                                                        "member": member}, status=400 if form.errors else 200)
+
+
+@login_required
+def self_assessment(request, period_id):
+    """Phone-first: every item of the branch's rules, points and a note each, a running self-score."""
+    member = _my_member(request)
+    period = get_object_or_404(Period, pk=period_id)
+    scheme = scheme_for_member(member=member, year=period.cycle.year)
+    if scheme is None or scheme.period_kind != period.kind:
+        raise Http404
+    assessment = SelfAssessment.objects.filter(member=member, period=period).first()
+    claims = {c.item_id: c for c in assessment.claims.all()} if assessment else {}
+    items = list(scheme.items.exclude(kind=RuleItem.Kind.VETO))
+    if request.method == "POST":
+        entered = []
+        try:
+            for item in items:
+                raw = (request.POST.get(f"points_{item.pk}") or "").strip()
+                if raw:
+                    entered.append((item, raw, request.POST.get(f"note_{item.pk}", ""),
+                                    request.FILES.get(f"file_{item.pk}")))
+            assessment = services.self_assessment_save(
+                actor=request.user, member=member, period=period, claims=entered, note=request.POST.get("note", ""),
+                submit=request.POST.get("action") == "submit")
+        except (ApplicationError, ValueError) as error:
+            messages.error(request, getattr(error, "message", _("分值须为数字")))
+        else:
+            messages.success(request, _("已提交") if assessment.status == "submitted" else _("草稿已保存"))
+            return redirect("self_assessment", period_id=period.pk)
+    rows = [{"item": item, "claim": claims.get(item.pk),
+             "limit": format_points(services.scoring.period_limit(item))} for item in items]
+    return render(request, "reviews/self_assessment.html", {
+        "period": period, "assessment": assessment, "rows": rows, "scheme": scheme,
+        "due": services.self_assessment_deadline(period)})
+
+
+@login_required
+def declaration_new(request):
+    member = _my_member(request)
+    year = _year()
+    scheme = scheme_for_member(member=member, year=year)
+    if scheme is None:
+        raise Http404
+    form = DeclarationForm(request.POST or None, request.FILES or None,
+                           items=scheme.items.filter(member_may_declare=True),
+                           periods=Period.objects.filter(cycle__year=year, kind=scheme.period_kind,
+                                                         locked_at__isnull=True))
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.declaration_submit(actor=request.user, member=member, item=data["item"], period=data["period"],
+                                        points=data["points"], reason=data["reason"], evidence=data["evidence"])
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("已提交申报，待支部审核"))
+            return redirect("my_reviews")
+    return render(request, "reviews/form.html", {"form": form, "title": _("本人申报加分"), "multipart": True},
+                  status=400 if form.errors else 200)
+
+
+@login_required
+def fulfilment_new(request):
+    member = _my_member(request)
+    form = FulfilmentForm(request.POST or None, periods=Period.objects.filter(
+        cycle__year=_year(), kind="month", starts_on__lte=timezone.localdate()))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.fulfilment_submit(actor=request.user, member=member, period=form.cleaned_data["period"],
+                                       content=form.cleaned_data["content"])
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("已提交践诺情况"))
+            return redirect("my_reviews")
+    return render(request, "reviews/form.html", {"form": form, "title": _("承诺践诺情况报告")},
+                  status=400 if form.errors else 200)
+
+
+# ── objections ───────────────────────────────────────────────────────────────────────────────
+
+OBJECTION_TARGETS = {"entry": LedgerEntry, "declaration": Declaration, "publicity": Publicity,
+                     "determination": Determination}
+
+
+@login_required
+def objection_new(request):
+    # The form posts back to its own URL; the target may come in the query string or the form.
+    params = request.GET if request.GET.get("member") else request.POST
+    member = get_object_or_404(Member, pk=params.get("member") or 0)
+    targets = {name: get_object_or_404(model, pk=params[name]) for name, model in OBJECTION_TARGETS.items()
+               if params.get(name)}
+    if not (member.user_id == request.user.pk or perms.has_org_perm(request.user, perms.MASS_EVALUATE,
+                                                                    member.branch)):
+        raise PermissionDenied(_("只有党员本人或本支部群众代表可以提出异议"))
+    form = ObjectionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            objection = services.objection_raise(actor=request.user, member=member,
+                                                 reason=form.cleaned_data["reason"], **targets)
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("异议已提交，支部将在 %(due)s 前答复") % {"due": objection.due_on})
+            return redirect("objection_detail", objection_id=objection.pk)
+    return render(request, "reviews/form.html", {"form": form, "title": _("提出异议"), "subject": member,
+                                                 "targets": targets}, status=400 if form.errors else 200)
+
+
+@login_required
+def objection_detail(request, objection_id):
+    objection = selectors.objection_get(actor=request.user, objection_id=objection_id)
+    can_answer = perms.has_org_perm(request.user, perms.OBJECTIONS_HANDLE, objection.branch)
+    can_resolve = perms.has_org_perm(request.user, perms.OVERSEE, objection.branch)
+    form = ObjectionAnswerForm(request.POST or None)
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "escalate":
+            return _done(request, lambda: services.objection_escalate(
+                actor=request.user, objection=objection, reason=request.POST.get("reason", "")),
+                _("已提请组织部核实"), request.path)
+        if action in ("answer", "resolve") and form.is_valid():
+            data = form.cleaned_data
+            service = services.objection_answer if action == "answer" else services.objection_resolve
+            text = {"answer": data["text"]} if action == "answer" else {"decision": data["text"]}
+            if (action == "answer" and not can_answer) or (action == "resolve" and not can_resolve):
+                raise PermissionDenied(_("您无权处理该异议"))
+            return _done(request, lambda: service(actor=request.user, objection=objection, uphold=data["uphold"],
+                                                  corrected_points=data["corrected_points"], **text),
+                         _("已记录"), request.path)
+    return render(request, "reviews/objection_detail.html", {
+        "objection": objection, "form": form, "can_answer": can_answer and objection.status == "open",
+        "can_resolve": can_resolve and objection.status == "escalated",
+        "can_escalate": objection.raised_by_id == request.user.pk and objection.status == "rejected"},
+        status=400 if form.errors else 200)
+
+
+@login_required
+def publicity_detail(request, publicity_id):
+    publicity = selectors.publicity_get(actor=request.user, publicity_id=publicity_id)
+    member = getattr(request.user, "member", None)
+    return render(request, "reviews/publicity_detail.html", {
+        "publicity": publicity, "content": selectors.publicity_content(publicity=publicity),
+        "open": publicity.is_open(), "my_member": member,
+        "can_object": publicity.is_open() and member is not None and member.branch_id == publicity.branch_id})
+
+
+@login_required
+def notifications(request):
+    if request.method == "POST":
+        services.notifications_mark_read(actor=request.user)
+        return redirect("notifications")
+    items = Notification.objects.filter(user=request.user)[:100]
+    return render(request, "reviews/notifications.html", {"items": items})
+
+
+# ── branch ───────────────────────────────────────────────────────────────────────────────────
+
+@login_required
+def branch_reviews(request, org_id):
+    branch = _branch(request, org_id, perms.LEDGER_VIEW)
+    year = _year()
+    todo = selectors.branch_todo(actor=request.user, branch=branch, year=year)
+    return render(request, "reviews/branch.html", {
+        "branch": branch, "year": year, **todo, "decision_form": DecisionForm(),
+        "publicity_form": PublicityForm(periods=todo["months"], initial={"starts_on": timezone.localdate()}),
+        "can_review": perms.has_org_perm(request.user, perms.MEMBERS_REVIEW, branch),
+        "can_run": perms.has_org_perm(request.user, perms.BRANCH_RUN, branch),
+    })
+
+
+def _decide(request, obj, branch, call, success):
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("请选择审核结果"))
+        return redirect("branch_reviews", org_id=branch.pk)
+    return _done(request, lambda: call(form.cleaned_data["approve"], form.cleaned_data["reason"]), success,
+                 reverse("branch_reviews", args=[branch.pk]))
+
+
+@login_required
+@require_POST
+def pledge_decide(request, pledge_id):
+    pledge = get_object_or_404(Pledge.objects.select_related("member__branch"), pk=pledge_id)
+    if not perms.has_org_perm(request.user, perms.MEMBERS_REVIEW, pledge.member.branch):
+        raise PermissionDenied(_("您无权审核该承诺"))
+    return _decide(request, pledge, pledge.member.branch, lambda ok, reason: services.pledge_decide(
+        actor=request.user, pledge=pledge, approve=ok, reason=reason), _("已审核"))
+
+
+@login_required
+@require_POST
+def fulfilment_decide(request, report_id):
+    report = get_object_or_404(FulfilmentReport.objects.select_related("member__branch"), pk=report_id)
+    if not perms.has_org_perm(request.user, perms.MEMBERS_REVIEW, report.member.branch):
+        raise PermissionDenied(_("您无权核实该报告"))
+    return _decide(request, report, report.member.branch, lambda ok, reason: services.fulfilment_decide(
+        actor=request.user, report=report, verify=ok, answer=reason), _("已核实"))
+
+
+@login_required
+@require_POST
+def declaration_decide(request, declaration_id):
+    declaration = get_object_or_404(Declaration.objects.select_related("member__branch"), pk=declaration_id)
+    if not perms.has_org_perm(request.user, perms.MEMBERS_REVIEW, declaration.member.branch):
+        raise PermissionDenied(_("您无权审核该申报"))
+    return _decide(request, declaration, declaration.member.branch, lambda ok, reason: services.declaration_verify(
+        actor=request.user, declaration=declaration, approve=ok, answer=reason), _("已审核"))
+
+
+@login_required
+@require_POST
+def branch_action(request, org_id, action):
+    """The branch page's small forms: reopen a self-assessment, record a 述职, open a publicity."""
+    branch = _branch(request, org_id, perms.LEDGER_VIEW)
+    back = reverse("branch_reviews", args=[branch.pk])
+    post = request.POST
+    if action == "reopen":
+        member = get_object_or_404(Member, pk=post.get("member") or 0, branch=branch)
+        period = get_object_or_404(Period, pk=post.get("period") or 0)
+        until = timezone.localdate() + datetime.timedelta(days=int(post.get("days") or 7))
+        return _done(request, lambda: services.self_assessment_reopen(
+            actor=request.user, member=member, period=period, until=until, reason=post.get("reason", "")),
+            _("已开放补交"), back)
+    if action == "annual-report":
+        member = get_object_or_404(Member, pk=post.get("member") or 0, branch=branch)
+        return _done(request, lambda: services.annual_report_record(
+            actor=request.user, member=member, year=_year(), given_on=timezone.localdate(),
+            summary=post.get("summary", "")), _("已记录述职"), back)
+    if action == "publicity":
+        form = PublicityForm(post, periods=Period.objects.filter(cycle__year=_year()))
+        if not form.is_valid():
+            messages.error(request, _("公示信息不完整：%(errors)s") % {"errors": form.errors.as_text()})
+            return redirect(back)
+        data = form.cleaned_data
+        start = timezone.make_aware(datetime.datetime.combine(data["starts_on"], datetime.time()))
+        return _done(request, lambda: services.publicity_open(
+            actor=request.user, branch=branch, year=_year(), kind=data["kind"], period=data["period"],
+            audience=data["audience"], starts_at=start, ends_at=start + datetime.timedelta(days=data["days"])),
+            _("已发布公示"), back)
+    raise Http404
+
+
+# ── panel scoring (考绩) ─────────────────────────────────────────────────────────────────────
+
+@login_required
+def panel_board(request, org_id, period_id):
+    branch = _branch(request, org_id, perms.LEDGER_VIEW)
+    period = get_object_or_404(Period, pk=period_id)
+    return render(request, "reviews/panel_board.html", {
+        "branch": branch, "period": period, "rows": selectors.panel_status(branch=branch, period=period),
+        "is_panelist": perms.has_org_perm(request.user, perms.PANEL_SCORE, branch),
+        "can_confirm": perms.has_org_perm(request.user, perms.BRANCH_RUN, branch)})
+
+
+@login_required
+def panel_member(request, org_id, period_id, member_id):
+    """A panelist scores one member item by item, seeing the self-assessment and the ledger."""
+    branch = _branch(request, org_id, perms.LEDGER_VIEW)
+    period = get_object_or_404(Period, pk=period_id)
+    member = get_object_or_404(Member, pk=member_id, branch=branch)
+    scheme = scheme_for_member(member=member, year=period.cycle.year)
+    if scheme is None:
+        raise Http404
+    items = list(scheme.items.exclude(kind=RuleItem.Kind.VETO))
+    mine = {s.item_id: s for s in PanelScore.objects.filter(panelist=request.user, member=member, period=period)}
+    if request.method == "POST":
+        if request.POST.get("action") == "confirm":
+            decided = None
+            if request.POST.get("decided"):
+                decided = {i: request.POST.get(f"points_{i.pk}") or "0" for i in items}
+            return _done(request, lambda: services.panel_confirm(actor=request.user, member=member, period=period,
+                                                                 decided=decided),
+                         _("已确认本期得分并记入台账"), reverse("panel_board", args=[branch.pk, period.pk]))
+        scores, versions = {}, {}
+        for item in items:
+            raw = (request.POST.get(f"points_{item.pk}") or "").strip()
+            if raw:
+                scores[item] = raw
+                versions[item.pk] = int(request.POST.get(f"version_{item.pk}") or 0)
+        try:
+            services.panel_score_save(actor=request.user, member=member, period=period, scores=scores,
+                                      versions=versions)
+        except (ApplicationError, ValueError) as error:
+            messages.error(request, getattr(error, "message", _("分值须为数字")))
+        else:
+            messages.success(request, _("评分已保存"))
+            return redirect(request.path)
+    assessment = SelfAssessment.objects.filter(member=member, period=period).prefetch_related("claims").first()
+    claims = {c.item_id: c for c in assessment.claims.all()} if assessment else {}
+    ledger = {}
+    for entry in LedgerEntry.objects.filter(member=member, period=period):
+        ledger[entry.item_id] = ledger.get(entry.item_id, 0) + entry.points
+    combined, panelists = services.panel_combine(
+        member=member, period=period, combination=services.review_settings(scheme).panel_combination)
+    rows = [{"item": i, "mine": mine.get(i.pk), "claim": claims.get(i.pk), "ledger": ledger.get(i.pk),
+             "combined": combined.get(i), "limit": format_points(services.scoring.period_limit(i))} for i in items]
+    return render(request, "reviews/panel_member.html", {
+        "branch": branch, "period": period, "member": member, "rows": rows, "assessment": assessment,
+        "panelists": panelists, "combination": services.review_settings(scheme).get_panel_combination_display(),
+        "is_panelist": perms.has_org_perm(request.user, perms.PANEL_SCORE, branch) and member.user_id !=
+        request.user.pk,
+        "can_confirm": perms.has_org_perm(request.user, perms.BRANCH_RUN, branch)})
+
+
+# ── mass evaluation (评绩) ───────────────────────────────────────────────────────────────────
+
+@login_required
+def mass_form(request, org_id):
+    branch = member_selectors.branch_get(actor=request.user, branch_id=org_id, perm=perms.MASS_EVALUATE)
+    year = _year()
+    members = list(Member.objects.filter(branch=branch, left_on__isnull=True, exempt=False).order_by("number"))
+    form = MassForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            ratings = {m.pk: (int(request.POST.get(f"rating_{m.pk}") or 0), request.POST.get(f"comment_{m.pk}", ""))
+                       for m in members}
+            if any(r not in (1, 2, 3, 4) for r, _c in ratings.values()):
+                raise ApplicationError(_("请对每位党员作出评价"))
+            services.mass_evaluation_submit(actor=request.user, branch=branch, year=year, ratings=ratings,
+                                            **form.cleaned_data)
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("感谢您的评议，已提交"))
+            return redirect("home")
+    totals = {t.member_id: t.total for t in MemberYearTotal.objects.filter(branch=branch, year=year)}
+    rows = [{"member": m, "total": format_points(totals.get(m.pk))} for m in members]
+    return render(request, "reviews/mass_form.html", {"branch": branch, "year": year, "form": form, "rows": rows,
+                                                      "ratings": form.fields["panel_rating"].choices},
+                  status=400 if form.errors else 200)
+
+
+@login_required
+def mass_results(request, org_id):
+    branch = _branch(request, org_id, perms.MASS_RESULTS_VIEW)
+    year = _year()
+    return render(request, "reviews/mass_results.html", {
+        "branch": branch, "year": year, "summary": selectors.mass_summary(actor=request.user, branch=branch,
+                                                                           year=year)})
+
+
+# ── determination (定绩) and follow-ups ──────────────────────────────────────────────────────
+
+@login_required
+def determination(request, org_id, year):
+    branch = _branch(request, org_id, perms.LEDGER_VIEW)
+    current = Determination.objects.filter(branch=branch, year=year).exclude(status="reopened").first()
+    can_run = perms.has_org_perm(request.user, perms.BRANCH_RUN, branch)
+    if request.method == "POST":
+        if not can_run:
+            raise PermissionDenied(_("只有支部书记可以记录党员大会的评定"))
+        if request.POST.get("action") == "prepare":
+            services.determination_prepare(actor=request.user, branch=branch, year=year)
+            return redirect(request.path)
+        form = DeterminationForm(request.POST)
+        if current is not None and form.is_valid():
+            return _done(request, lambda: services.determination_decide(
+                actor=request.user, determination=current, **form.cleaned_data), _("已记录党员大会评定"), request.path)
+        messages.error(request, _("请完整填写党员大会信息"))
+        return redirect(request.path)
+    proposed = MemberYearTotal.objects.filter(branch=branch, year=year).select_related("member").order_by(
+        "rank", "member__number")
+    outcomes = {}
+    for o in MemberOutcome.objects.filter(branch=branch, year=year):
+        outcomes.setdefault(o.member_id, []).append(o)
+    rows = [{"total": t, "outcomes": outcomes.get(t.member_id, [])} for t in proposed]
+    form = DeterminationForm(initial={"meeting_date": timezone.localdate(), "lock_version": current.lock_version
+                                      if current else 0, "members_expected": len(rows)})
+    return render(request, "reviews/determination.html", {
+        "branch": branch, "year": year, "current": current, "rows": rows, "form": form, "can_run": can_run,
+        "problems": services.share_cap_problems(branch, year),
+        "open_objections": selectors.branch_todo(actor=request.user, branch=branch, year=year)["objections"],
+        "can_reopen": perms.has_org_perm(request.user, perms.OVERSEE, branch),
+        "history": Determination.objects.filter(branch=branch, year=year).order_by("-version")})
+
+
+@login_required
+@require_POST
+def determination_reopen(request, determination_id):
+    current = get_object_or_404(Determination, pk=determination_id)
+    if not perms.has_org_perm(request.user, perms.LEDGER_VIEW, current.branch):
+        raise PermissionDenied(_("您无权查看该评定"))
+    try:
+        services.determination_reopen(actor=request.user, determination=current, reason=request.POST.get("reason"))
+        messages.success(request, _("已重新开启"))
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    return redirect("determination", org_id=current.branch_id, year=current.year)
+
+
+@login_required
+def follow_ups(request):
+    items = selectors.follow_ups_visible(actor=request.user).order_by("status", "due_on")
+    if not perms.orgs_with_perm(request.user, perms.BRANCH_RUN).exists() and not perms.orgs_with_perm(
+            request.user, perms.OVERSEE).exists():
+        raise PermissionDenied(_("您无权查看后续处理事项"))
+    return render(request, "reviews/follow_ups.html", {"items": items})
+
+
+@login_required
+def follow_up_record(request, follow_up_id):
+    follow_up = selectors.follow_ups_visible(actor=request.user).filter(pk=follow_up_id).first()
+    if follow_up is None:
+        raise PermissionDenied(_("您无权办理该事项"))
+    form = FollowUpForm(request.POST or None, initial={"done_on": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.follow_up_record(actor=request.user, follow_up=follow_up, **form.cleaned_data)
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("已记录办理情况"))
+            return redirect("follow_ups")
+    return render(request, "reviews/form.html", {"form": form, "title": _("办理记录"), "follow_up": follow_up},
+                  status=400 if form.errors else 200)
+
