@@ -18,5 +18,6 @@ urlpatterns = [
     path("", include("scoring.urls")),
     path("", include("scoring.io_urls")),
     path("", include("reviews.urls")),
+    path("", include("partyscore.dashboard_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -72,9 +72,10 @@ MATRIX = {
 def _merge_parts():
     """Each capability keeps its own entries in tests/matrix/; all of them must be here."""
     from tests.matrix.io import IO_MATRIX
+    from tests.matrix.dashboards import DASHBOARDS_MATRIX
     from tests.matrix.reviews import REVIEWS_MATRIX
 
-    for part in (IO_MATRIX, REVIEWS_MATRIX):
+    for part in (IO_MATRIX, REVIEWS_MATRIX, DASHBOARDS_MATRIX):
         overlap = set(part) & set(MATRIX)
         assert not overlap, f"duplicate matrix entries: {overlap}"
         MATRIX.update(part)
@@ -137,9 +138,11 @@ def matrix_world(db):
         "other_college_entry": entries["B1"], "period": period,
     }
     from tests.matrix.io import io_targets
+    from tests.matrix.dashboards import dashboard_targets
     from tests.matrix.reviews import review_targets
 
     world.targets.update(io_targets(world))
+    world.targets.update(dashboard_targets(world))
     world.targets.update(review_targets(world))
     assert world.a1_members[4].user == world.member
     return world

@@ -1,0 +1,3 @@
+"""URLs of the dashboards and boards (issue: dashboards)."""
+
+urlpatterns = []
