@@ -13,7 +13,6 @@ from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, Validatio
 from django.db import transaction
 from django.utils.translation import gettext as _
 from import_export import fields, resources, widgets
-from import_export.formats.base_formats import XLSX
 
 from partyscore.audit import audit_record
 from partyscore.exceptions import ApplicationError
@@ -189,23 +188,21 @@ def roster_export_dataset(queryset):
 
 
 def read_spreadsheet(uploaded_file):
-    """Read an uploaded .xlsx into a tablib Dataset, or raise ApplicationError in Chinese."""
-    if uploaded_file.size > settings.IMPORT_MAX_UPLOAD_BYTES:
-        limit = settings.IMPORT_MAX_UPLOAD_BYTES // 1024 // 1024
-        raise ApplicationError(_("文件过大（上限 %(mb)s MB）") % {"mb": limit})
-    if not uploaded_file.name.lower().endswith(".xlsx"):
-        raise ApplicationError(_("请上传 Excel 文件（.xlsx）"))
-    try:
-        dataset = XLSX().create_dataset(uploaded_file.read())
-    except Exception as error:  # openpyxl raises many kinds on a broken file
-        raise ApplicationError(_("无法读取文件：不是有效的 Excel (.xlsx) 文件")) from error
-    if len(dataset) > settings.IMPORT_MAX_ROWS:
-        raise ApplicationError(_("行数过多（上限 %(n)s 行）") % {"n": settings.IMPORT_MAX_ROWS})
+    """Read an uploaded .xlsx into a tablib Dataset, or raise ApplicationError in Chinese.
+
+    The file is checked as untrusted first (scoring.xlsx_safety): size, type, encryption, macros,
+    zip and XML bombs, dimensions and formulas are refused before or while the sheet is read.
+    """
+    import tablib
+
+    from scoring.xlsx_safety import read_sheet, read_upload
+
+    table = read_sheet(read_upload(uploaded_file), max_rows=settings.IMPORT_MAX_ROWS)
+    dataset = tablib.Dataset(headers=table.headers) if table.headers else tablib.Dataset()
     # Excel leaves wholly empty rows behind after deletions; they are not members.
-    for index in reversed(range(len(dataset))):
-        if all(cell in (None, "") for cell in dataset[index]):
-            del dataset[index]
-    dataset.headers = [str(h).strip() if h is not None else "" for h in (dataset.headers or [])]
+    for row in table.rows:
+        if table.headers and not all(cell in (None, "") for cell in row):
+            dataset.append(row)
     return dataset
 
 

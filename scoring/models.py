@@ -364,3 +364,56 @@ class MemberOutcome(models.Model):
 
     def __str__(self):
         return f"{self.member} {self.year} {self.rule_code}"
+
+
+def export_file_path(job, filename):
+    """Unguessable: the file sits under a random directory, and is served only through its owner's view."""
+    import uuid
+
+    return f"exports/{uuid.uuid4().hex}/{filename}"
+
+
+class ExportJob(models.Model):
+    """A large export built in the background: owned by the requester, downloadable only by them,
+    and deleted after `EXPORT_KEEP_HOURS`."""
+
+    class Kind(models.TextChoices):
+        BRANCH_WORKBOOK = "branch_workbook", _("台账工作簿（汇总表 + 每人台账）")
+        FLAT_LEDGER = "flat_ledger", _("台账明细（单表）")
+        COMMITTEE = "committee", _("统计汇总（党委/党总支）")
+        PUBLICITY = "publicity", _("积分公示名单")
+        EVALUATION = "evaluation", _("民主评议积分结果")
+        BOARD = "board", _("积分榜")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("排队中")
+        RUNNING = "running", _("生成中")
+        DONE = "done", _("已完成")
+        FAILED = "failed", _("失败")
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("导出人"), on_delete=models.CASCADE,
+                              related_name="export_jobs")
+    kind = models.CharField(_("导出内容"), max_length=20, choices=Kind.choices)
+    organization = models.ForeignKey(Organization, verbose_name=_("范围"), on_delete=models.CASCADE,
+                                     related_name="+")
+    year = models.PositiveSmallIntegerField(_("年度"))
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    progress = models.PositiveSmallIntegerField(_("进度（%）"), default=0)
+    rows_total = models.PositiveIntegerField(_("预计行数"), default=0)
+    file = models.FileField(_("文件"), upload_to=export_file_path, max_length=255, blank=True)
+    filename = models.CharField(_("文件名"), max_length=200, blank=True)
+    error = models.CharField(_("错误"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("提交时间"), auto_now_add=True)
+    started_at = models.DateTimeField(_("开始时间"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("保留至"))
+
+    class Meta:
+        verbose_name = _("导出任务")
+        verbose_name_plural = _("导出任务")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["owner", "created_at"]), models.Index(fields=["expires_at"])]
+        constraints = [models.CheckConstraint(condition=Q(progress__lte=100), name="export_progress_percent")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.organization_id} {self.year}"

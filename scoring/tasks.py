@@ -20,3 +20,21 @@ def recalculate_year_task(year, organization_id=None):
         branches = branches.filter(path__startswith=root.path)
     for branch_id in branches.values_list("pk", flat=True):
         recalculate_branch_task.delay(branch_id, year)
+
+
+@shared_task(acks_late=True)
+def export_job_task(job_id):
+    """Build a queued ledger export (see scoring.io_services)."""
+    from .io_services import export_job_run
+
+    export_job_run(job_id=job_id)
+
+
+@shared_task(acks_late=True)
+def export_jobs_purge():
+    """Hourly: delete expired export files, and send again jobs the broker may have lost."""
+    from .io_services import export_jobs_purge as purge
+    from .io_services import export_jobs_resume
+
+    purge()
+    export_jobs_resume()

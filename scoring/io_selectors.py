@@ -1,0 +1,286 @@
+"""Reads for the ledger exports: scoped to the acting user, a constant number of queries at any size.
+
+Everything here returns plain values (dicts and tuples), not model instances: a university's
+workbook holds 10,000 members and 400,000 lines, and the ledger lines are streamed in order
+(`ledger_lines`) rather than loaded. Totals and outcomes are the stored, *proposed* ones
+(`MemberYearTotal`, `MemberOutcome`) — the branch meeting's frozen determination (review
+pipeline) is not built yet.
+"""
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, FilteredRelation, Q
+from django.utils.translation import gettext as _
+
+from members import permissions as perms
+from members.models import Member, Organization
+
+from .models import LedgerEntry, MemberOutcome, MemberYearTotal, OutcomeRule, Period, Scheme
+
+LINE_CHUNK = 500  # rows fetched at a time: bounds the memory held by the cursor
+
+MEMBER_FIELDS = ("id", "number", "name", "category", "status", "is_cadre", "exempt", "left_on", "user_id",
+                 "branch_id", "branch__name", "branch__code", "branch__path")
+TOTAL_FIELDS = ("member_id", "scored", "base", "bonus", "penalty", "vetoed", "period_scores", "total", "rank",
+                "scheme_id", "scheme__name", "scheme__composition", "scheme__period_kind")
+# The order of the tuples `ledger_lines` yields.
+LINE_FIELDS = ("id", "member_id", "occurred_on", "period__kind", "period__index", "period__name", "kind",
+               "item__code", "item__title", "points", "reason", "source", "recorded_by__full_name",
+               "recorded_by__username", "verified_by__full_name", "verified_by__username", "reverses_id")
+LINE_MEMBER_FIELDS = ("member__number", "member__name", "member__branch__name")
+
+# Which consequences count as what in the committee's figures (kinds of consequence, not thresholds:
+# the thresholds stay in each scheme's outcome rules).
+EXCELLENT = {OutcomeRule.Consequence.PRIORITY, OutcomeRule.Consequence.EXCELLENT_ELIGIBLE}
+WARNED = {OutcomeRule.Consequence.YELLOW, OutcomeRule.Consequence.RED, OutcomeRule.Consequence.TALK}
+UNQUALIFIED = {OutcomeRule.Consequence.UNQUALIFIED, OutcomeRule.Consequence.RED}
+
+
+def require_ledger_view(*, actor, organization):
+    if not perms.has_org_perm(actor, perms.LEDGER_VIEW, organization):
+        raise PermissionDenied(_("您无权导出该党组织的积分台账"))
+
+
+def require_member_ledger(*, actor, member):
+    """The member themself, or anyone who may view their branch's ledger (as the points card)."""
+    own = member.user_id is not None and member.user_id == actor.pk
+    if not (own or perms.has_org_perm(actor, perms.LEDGER_VIEW, member.branch)):
+        raise PermissionDenied(_("您无权导出该党员的积分台账"))
+
+
+def _in_year(prefix=""):
+    """Members who belonged to the party organization during `year` (as recalculation counts them)."""
+    return lambda year: Q(**{f"{prefix}left_on__isnull": True}) | Q(**{f"{prefix}left_on__year__gte": year})
+
+
+def scope_members(*, organization, year):
+    return Member.objects.filter(_in_year()(year), branch__path__startswith=organization.path)
+
+
+def scope_entries(*, organization=None, member=None, year):
+    entries = LedgerEntry.objects.filter(year=year)
+    if member is not None:
+        return entries.filter(member=member)
+    return entries.filter(_in_year("member__")(year), member__branch__path__startswith=organization.path)
+
+
+def export_size(*, kind, organization, year):
+    """How many rows an export would write (members, plus ledger lines where it lists them)."""
+    if kind == "committee":
+        return Organization.objects.filter(path__startswith=organization.path).count()
+    members = scope_members(organization=organization, year=year).count()
+    if kind in ("branch_workbook", "flat_ledger"):
+        return members + scope_entries(organization=organization, year=year).count()
+    return members
+
+
+@dataclass
+class YearData:
+    """The members of a scope with their stored totals and outcomes for a year."""
+
+    organization: object
+    year: int
+    members: list = field(default_factory=list)  # dicts of MEMBER_FIELDS, in branch and number order
+    totals: dict = field(default_factory=dict)  # member id → dict of TOTAL_FIELDS
+    outcomes: dict = field(default_factory=dict)  # member id → [dict(consequence, reason, rule__kind)]
+    periods: dict = field(default_factory=dict)  # period kind → [(index, name)] in order
+
+    def period_columns(self):
+        """(kind, index, name) of every period whose score some member's scheme keeps."""
+        kinds = {t["scheme__period_kind"] for t in self.totals.values() if t["scheme__period_kind"]}
+        return [(kind, index, name) for kind in sorted(kinds) for index, name in self.periods.get(kind, [])]
+
+
+def periods_by_kind(year):
+    periods = defaultdict(list)
+    for kind, index, name in Period.objects.filter(cycle__year=year).order_by("kind", "index").values_list(
+            "kind", "index", "name"):
+        periods[kind].append((index, name))
+    return dict(periods)
+
+
+def year_data(*, organization=None, member=None, year):
+    """Four queries, whatever the size of the scope."""
+    if member is not None:
+        members = Member.objects.filter(pk=member.pk)
+        totals = MemberYearTotal.objects.filter(member=member, year=year)
+        outcomes = MemberOutcome.objects.filter(member=member, year=year)
+    else:
+        members = scope_members(organization=organization, year=year)
+        totals = MemberYearTotal.objects.filter(_in_year("member__")(year), year=year,
+                                                member__branch__path__startswith=organization.path)
+        outcomes = MemberOutcome.objects.filter(_in_year("member__")(year), year=year,
+                                                member__branch__path__startswith=organization.path)
+    data = YearData(organization=organization or member.branch, year=year)
+    data.members = list(members.order_by("branch__path", "number").values(*MEMBER_FIELDS))
+    data.totals = {row["member_id"]: row for row in totals.values(*TOTAL_FIELDS)}
+    for row in outcomes.order_by("member_id", "rule__order", "rule_code").values(
+            "member_id", "consequence", "reason", "rule__kind"):
+        data.outcomes.setdefault(row["member_id"], []).append(row)
+    data.periods = periods_by_kind(year)
+    return data
+
+
+def reversed_ids(*, organization=None, member=None, year):
+    return set(scope_entries(organization=organization, member=member, year=year)
+               .filter(reverses__isnull=False).values_list("reverses_id", flat=True))
+
+
+def ledger_lines(*, organization=None, member=None, year, with_member=False):
+    """Every ledger line of the scope as tuples of LINE_FIELDS (+ LINE_MEMBER_FIELDS), streamed in
+    member order (branch, number) and, per member, by period and date: one query."""
+    fields = LINE_FIELDS + (LINE_MEMBER_FIELDS if with_member else ())
+    return (scope_entries(organization=organization, member=member, year=year)
+            .order_by("member__branch__path", "member__number", "period__starts_on", "period__kind",
+                      "occurred_on", "id")
+            .values_list(*fields).iterator(chunk_size=LINE_CHUNK))
+
+
+# ── streams: the branch workbook holds no per-member data in memory ──────────────────────────
+
+STORED = ("scored", "base", "bonus", "penalty", "vetoed", "period_scores", "total", "rank", "scheme_id",
+          "scheme__name", "scheme__composition", "scheme__period_kind")
+
+
+def member_stream(*, organization, year):
+    """(member dict, stored-total dict or None) in branch and number order, streamed: one query."""
+    members = scope_members(organization=organization, year=year).annotate(
+        t=FilteredRelation("year_totals", condition=Q(year_totals__year=year)))
+    keys = {f"t__{name}": name for name in STORED}
+    rows = (members.order_by("branch__path", "number").values(*MEMBER_FIELDS, "t__id", *keys)
+            .iterator(chunk_size=LINE_CHUNK))
+    for row in rows:
+        total = None if row["t__id"] is None else {name: row[key] for key, name in keys.items()}
+        yield {name: row[name] for name in MEMBER_FIELDS}, total
+
+
+def outcome_stream(*, organization, year):
+    """(member id, consequence, reason, rule kind) in the members' order, streamed: one query."""
+    return (MemberOutcome.objects.filter(_in_year("member__")(year), year=year,
+                                         member__branch__path__startswith=organization.path)
+            .order_by("member__branch__path", "member__number", "rule__order", "rule_code")
+            .values_list("member_id", "consequence", "reason", "rule__kind").iterator(chunk_size=LINE_CHUNK))
+
+
+def period_kinds_in_scope(*, organization, year):
+    return set(MemberYearTotal.objects.filter(_in_year("member__")(year), year=year,
+                                              member__branch__path__startswith=organization.path)
+               .exclude(scheme__isnull=True).values_list("scheme__period_kind", flat=True).distinct())
+
+
+# ── the committee's figures ──────────────────────────────────────────────────────────────────
+
+@dataclass
+class OrgFigures:
+    """One row of the committee workbook: a branch, or a general branch / committee summed up."""
+
+    org: object
+    members: int = 0
+    scored: int = 0
+    exempt: int = 0
+    totals: list = field(default_factory=list)  # centipoints of the scored members
+    bands: Counter = field(default_factory=Counter)  # band consequence → members
+    excellent: int = 0
+    warned: int = 0
+    unqualified: int = 0
+    share: list = field(default_factory=list)  # (label, count, limit) per share-cap rule in force
+    scheme_state: str = ""
+    members_with_entries: int = 0
+    lines: int = 0
+
+    def add(self, other):
+        self.members += other.members
+        self.scored += other.scored
+        self.exempt += other.exempt
+        self.totals += other.totals
+        self.bands.update(other.bands)
+        self.excellent += other.excellent
+        self.warned += other.warned
+        self.unqualified += other.unqualified
+        self.members_with_entries += other.members_with_entries
+        self.lines += other.lines
+
+
+def schemes_by_branch(branches, year):
+    """The approved schemes in force per branch and member category, resolved as
+    `selectors.schemes_in_force` does (nearest owner, then a category's own scheme, then the
+    latest version) but from one query for every branch."""
+    approved = list(Scheme.objects.filter(year=year, status=Scheme.Status.APPROVED).select_related("owner"))
+    by_path = defaultdict(list)
+    for scheme in approved:
+        by_path[scheme.owner.path].append(scheme)
+    chosen = {}
+    for branch in branches:
+        candidates = sorted((s for path in branch.ancestor_paths() for s in by_path.get(path, ())),
+                            key=lambda s: (-s.owner.depth, s.member_category == "all", -s.version))
+        in_force = {}
+        for scheme in candidates:
+            for category in (Member.Category.STAFF, Member.Category.STUDENT):
+                if category not in in_force and scheme.member_category in (category, "all"):
+                    in_force[category] = scheme
+        chosen[branch.pk] = in_force
+    return chosen
+
+
+def committee_figures(*, organization, year):
+    """Per general branch and branch under `organization`: a constant number of queries."""
+    from .policy import Rule, share_cap_check
+
+    orgs = list(Organization.objects.filter(path__startswith=organization.path).order_by("path"))
+    branches = [o for o in orgs if o.kind == Organization.Kind.BRANCH]
+    figures = {o.pk: OrgFigures(org=o) for o in orgs}
+    members = scope_members(organization=organization, year=year)
+    for row in members.values("branch_id").annotate(n=Count("id"), exempt=Count("id", filter=Q(exempt=True))):
+        figures[row["branch_id"]].members, figures[row["branch_id"]].exempt = row["n"], row["exempt"]
+    totals = MemberYearTotal.objects.filter(_in_year("member__")(year), year=year,
+                                            member__branch__path__startswith=organization.path)
+    for branch_id, scored, total in totals.values_list("member__branch_id", "scored", "total"):
+        if scored and total is not None:
+            figures[branch_id].scored += 1
+            figures[branch_id].totals.append(total)
+    outcomes = MemberOutcome.objects.filter(_in_year("member__")(year), year=year,
+                                            member__branch__path__startswith=organization.path)
+    seen = defaultdict(set)
+    for member_id, branch_id, consequence, rule_kind in outcomes.values_list(
+            "member_id", "member__branch_id", "consequence", "rule__kind"):
+        target = figures[branch_id]
+        if rule_kind == OutcomeRule.Kind.BAND:
+            target.bands[consequence] += 1
+        for name, group in (("excellent", EXCELLENT), ("warned", WARNED), ("unqualified", UNQUALIFIED)):
+            if consequence in group and member_id not in seen[name]:
+                seen[name].add(member_id)
+                setattr(target, name, getattr(target, name) + 1)
+    entries = scope_entries(organization=organization, year=year)
+    for row in entries.values("member__branch_id").annotate(lines=Count("id"),
+                                                             members=Count("member_id", distinct=True)):
+        figures[row["member__branch_id"]].lines = row["lines"]
+        figures[row["member__branch_id"]].members_with_entries = row["members"]
+    in_force = schemes_by_branch(branches, year)
+    scheme_ids = {s.pk for schemes in in_force.values() for s in schemes.values()}
+    share_rules = defaultdict(list)
+    for rule in OutcomeRule.objects.filter(scheme_id__in=scheme_ids, kind=OutcomeRule.Kind.SHARE_CAP):
+        share_rules[rule.scheme_id].append(rule)
+    for branch in branches:
+        target, schemes = figures[branch.pk], in_force[branch.pk]
+        if not schemes:
+            target.scheme_state = _("无已批准的评分标准")
+        elif any(s.owner_id == branch.pk for s in schemes.values()):
+            target.scheme_state = _("本支部细则已批准")
+        else:
+            target.scheme_state = _("沿用上级评分标准")
+        rules = {r.code: r for s in schemes.values() for r in share_rules[s.pk]}
+        for rule in rules.values():
+            check = share_cap_check(Rule(code=rule.code, kind=rule.kind, consequence=rule.consequence,
+                                         label=rule.label, params=rule.params), target.totals)
+            target.share.append((rule.label, check.count, check.limit))
+    return orgs, figures
+
+
+def band_consequences(figures):
+    """The band consequences that occur, in the order the consequence list gives them."""
+    present = set()
+    for f in figures.values():
+        present.update(f.bands)
+    return [c for c in OutcomeRule.Consequence.values if c in present]

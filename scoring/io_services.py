@@ -1,0 +1,176 @@
+"""Exports as services: permission-checked, audited; large ones become background jobs.
+
+`export_start` answers a request: an export small enough (`EXPORT_ASYNC_THRESHOLD` rows) is built
+at once and handed back as bytes; a larger one becomes an `ExportJob` that a Celery task builds
+(`export_job_run`), reporting its progress, into a file only its owner may download until it
+expires (`EXPORT_KEEP_HOURS`). Every export is recorded in the audit log: who took what out.
+"""
+
+import datetime
+import io
+import logging
+import tempfile
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.core.files import File
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from members import permissions as perms
+from partyscore.audit import audit_record
+from partyscore.exceptions import ApplicationError
+from partyscore.tasks import enqueue
+
+from . import exports
+from . import io_selectors as reads
+from .models import ExportJob
+
+logger = logging.getLogger(__name__)
+
+PROGRESS_EVERY_SECONDS = 1.0
+NOT_OWNER = gettext_noop("只有导出人本人可以查看和下载该导出文件")
+EXPIRED = gettext_noop("该导出文件已超过保留期限并已删除，请重新导出")
+NOT_READY = gettext_noop("导出文件尚未生成完毕")
+FAILED = gettext_noop("导出失败，请重试；如多次失败请联系管理员")
+
+
+@dataclass
+class ExportFile:
+    content: bytes
+    filename: str
+
+
+def _audit(actor, kind, organization, year, **extra):
+    audit_record(actor=actor, action="ledger.export", target=organization, organization=organization,
+                 after={"kind": kind, "year": year, **extra})
+
+
+@transaction.atomic
+def export_start(*, actor, kind, organization, year, force_background=False):
+    """Build a small export now (an ExportFile), or queue a large one (an ExportJob)."""
+    if kind not in exports.WRITERS:
+        raise ApplicationError(_("未知的导出内容"))
+    reads.require_ledger_view(actor=actor, organization=organization)
+    rows = reads.export_size(kind=kind, organization=organization, year=year)
+    if rows > settings.EXPORT_ASYNC_THRESHOLD or force_background:
+        job = ExportJob.objects.create(
+            owner=actor, kind=kind, organization=organization, year=year, rows_total=rows,
+            filename=exports.export_filename(kind, organization, year),
+            expires_at=timezone.now() + datetime.timedelta(hours=settings.EXPORT_KEEP_HOURS))
+        _audit(actor, kind, organization, year, rows=rows, job=job.pk)
+        from .tasks import export_job_task
+
+        enqueue(export_job_task, job.pk)
+        return job
+    buffer = io.BytesIO()
+    exports.WRITERS[kind](buffer, organization=organization, year=year)
+    _audit(actor, kind, organization, year, rows=rows)
+    return ExportFile(buffer.getvalue(), exports.export_filename(kind, organization, year))
+
+
+@transaction.atomic
+def member_ledger_export(*, actor, member, year):
+    """One member's ledger (always small): the member themself or whoever may view their branch."""
+    reads.require_member_ledger(actor=actor, member=member)
+    buffer = io.BytesIO()
+    exports.write_member_workbook(buffer, member=member, year=year)
+    audit_record(actor=actor, action="ledger.export", target=member, organization=member.branch,
+                 after={"kind": "member_ledger", "year": year})
+    return ExportFile(buffer.getvalue(), exports.member_filename(member, year))
+
+
+def export_jobs_resume(*, older_than_minutes=10):
+    """Scheduled: send again the jobs still queued after a while (the broker may have lost them)."""
+    from .tasks import export_job_task
+
+    cutoff = timezone.now() - datetime.timedelta(minutes=older_than_minutes)
+    pending = list(ExportJob.objects.filter(status=ExportJob.Status.PENDING, created_at__lt=cutoff)
+                   .values_list("pk", flat=True))
+    for job_id in pending:
+        enqueue(export_job_task, job_id)
+    return len(pending)
+
+
+class _Progress:
+    """Writes the job's percentage at most once a second: a constant number of queries at any size."""
+
+    def __init__(self, job):
+        self.job, self.last, self.total = job, time.monotonic(), max(job.rows_total, 1)
+
+    def __call__(self, done):
+        now = time.monotonic()
+        if now - self.last >= PROGRESS_EVERY_SECONDS:
+            self.last = now
+            percent = min(99, int(done * 100 / self.total))
+            ExportJob.objects.filter(pk=self.job.pk).update(progress=percent)
+
+
+def export_job_run(*, job_id):
+    """Build a queued export (called by the Celery task). Safe to run again: a finished job is left."""
+    job = ExportJob.objects.select_related("owner", "organization").filter(pk=job_id).first()
+    if job is None or job.status == ExportJob.Status.DONE:
+        return job
+    # The owner's scope is checked again: a role may have ended since the request.
+    if not perms.has_org_perm(job.owner, perms.LEDGER_VIEW, job.organization):
+        ExportJob.objects.filter(pk=job.pk).update(status=ExportJob.Status.FAILED, error=_("您已无权导出该范围"),
+                                                   finished_at=timezone.now())
+        return job
+    ExportJob.objects.filter(pk=job.pk).update(status=ExportJob.Status.RUNNING, started_at=timezone.now(),
+                                               progress=0)
+    try:
+        with tempfile.TemporaryFile(suffix=".xlsx") as handle:
+            exports.WRITERS[job.kind](handle, organization=job.organization, year=job.year,
+                                      constant_memory=True, progress=_Progress(job))
+            handle.seek(0)
+            job.file.save(job.filename, File(handle), save=False)
+    except Exception:
+        logger.exception("export job %s failed", job.pk)
+        ExportJob.objects.filter(pk=job.pk).update(status=ExportJob.Status.FAILED, error=_(FAILED)[:300],
+                                                   finished_at=timezone.now())
+        return job
+    ExportJob.objects.filter(pk=job.pk).update(status=ExportJob.Status.DONE, progress=100, file=job.file.name,
+                                               finished_at=timezone.now())
+    job.refresh_from_db()
+    return job
+
+
+def export_job_get(*, actor, job_id):
+    """A job, for its owner only."""
+    job = ExportJob.objects.select_related("organization").filter(pk=job_id).first()
+    if job is None or job.owner_id != actor.pk:
+        raise PermissionDenied(_(NOT_OWNER))
+    return job
+
+
+def export_jobs_of(*, actor):
+    return ExportJob.objects.filter(owner=actor, expires_at__gt=timezone.now()).select_related("organization")
+
+
+@transaction.atomic
+def export_job_download(*, actor, job_id):
+    """The job's file for its owner, while it is kept and while they may still view the scope."""
+    job = export_job_get(actor=actor, job_id=job_id)
+    reads.require_ledger_view(actor=actor, organization=job.organization)
+    if job.expires_at <= timezone.now():
+        raise ApplicationError(_(EXPIRED), extra={"status": 410})
+    if job.status != ExportJob.Status.DONE or not job.file:
+        raise ApplicationError(_(NOT_READY), extra={"status": 409})
+    audit_record(actor=actor, action="ledger.export_download", target=job, organization=job.organization,
+                 after={"kind": job.kind, "year": job.year})
+    return job
+
+
+def export_jobs_purge(*, now=None):
+    """Delete expired jobs and their files (run hourly by Celery beat). Returns how many."""
+    now = now or timezone.now()
+    expired = list(ExportJob.objects.filter(expires_at__lte=now))
+    for job in expired:
+        if job.file:
+            job.file.delete(save=False)
+    ExportJob.objects.filter(pk__in=[job.pk for job in expired]).delete()
+    return len(expired)
