@@ -13,7 +13,7 @@ run: install static db
 
 test: install-test messages
 	scripts/ensure-browser
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2
 
 install: $(VENV)/.installed node_modules/.installed .env messages
 

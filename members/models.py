@@ -19,6 +19,7 @@ class User(AbstractUser):
 
     full_name = models.CharField(_("姓名"), max_length=50, blank=True)
     must_change_password = models.BooleanField(_("首次登录须修改密码"), default=False)
+    email_notifications = models.BooleanField(_("同时通过邮件接收通知"), default=True)
 
     class Meta:
         verbose_name = _("账号")

@@ -2,6 +2,8 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
 from members import permissions as perms
+from reviews.selectors import member_due
+from scoring.selectors import current_cycle, upcoming_deadlines
 
 
 @login_required
@@ -23,10 +25,9 @@ def home(request):
         "mass_branches": perms.scope_roots(user, perms.MASS_EVALUATE),
         "can_follow_up": perms.orgs_with_perm(user, perms.BRANCH_RUN).exists(),
     }
+    cycle = current_cycle()
+    unit = member.branch if member is not None else perms.scope_roots(user, perms.LEDGER_VIEW).first()
+    context["upcoming"] = upcoming_deadlines(organization=unit, cycle=cycle) if cycle and unit else []
     if member is not None:
-        from reviews.selectors import member_due
-        from scoring.selectors import current_cycle
-
-        cycle = current_cycle()
         context["my_due"] = member_due(member=member, year=cycle.year) if cycle else []
     return render(request, "home.html", context)

@@ -186,9 +186,10 @@ class Declaration(models.Model):
         CONFIRMED = "confirmed", _("已确认记分")
         REJECTED = "rejected", _("未通过")
 
-    TRANSITIONS = {"verify": ({"submitted"}, "verified"), "reject": ({"submitted", "verified", "publicized"},
-                                                                     "rejected"),
-                   "publicize": ({"verified"}, "publicized"), "confirm": ({"publicized"}, "confirmed")}
+    TRANSITIONS = {"verify": ({"submitted"}, "verified"), "refuse": ({"submitted"}, "rejected"),
+                   "reject": ({"submitted", "verified", "publicized"}, "rejected"),
+                   "publicize": ({"verified"}, "publicized"), "confirm": ({"publicized"}, "confirmed"),
+                   "overturn": ({"confirmed"}, "rejected")}
 
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="declarations")
     item = models.ForeignKey(RuleItem, on_delete=models.PROTECT, related_name="+")
@@ -314,6 +315,7 @@ class Publicity(models.Model):
     determination = models.ForeignKey("Determination", null=True, blank=True, on_delete=models.PROTECT,
                                       related_name="publicities")
     created_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    snapshot = models.JSONField(_("公示时的积分"), default=list, blank=True)  # scores: as they stood at opening
 
     class Meta:
         verbose_name = _("公示")
@@ -402,7 +404,8 @@ class Objection(models.Model):
         RESOLVED_REJECTED = "resolved_rejected", _("组织部：异议不成立")
 
     TRANSITIONS = {"uphold": ({"open"}, "upheld"), "reject": ({"open"}, "rejected"),
-                   "escalate": ({"rejected"}, "escalated"), "resolve_uphold": ({"escalated"}, "resolved_upheld"),
+                   "escalate": ({"rejected"}, "escalated"), "escalate_overdue": ({"open"}, "escalated"),
+                   "resolve_uphold": ({"escalated"}, "resolved_upheld"),
                    "resolve_reject": ({"escalated"}, "resolved_rejected")}
     PENDING = ("open", "escalated")
 
@@ -497,3 +500,78 @@ class Notification(models.Model):
 
     def __str__(self):
         return self.message
+
+
+class Reminder(models.Model):
+    """A reminder sent to a person about a deadline at one lead time. Unique, so a run that
+    is repeated (or resumed after Redis or the worker was down) never sends it twice."""
+
+    user = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="+")
+    year = models.PositiveSmallIntegerField()
+    code = models.CharField(max_length=40)
+    due_on = models.DateField()
+    lead_days = models.SmallIntegerField()
+    sent_on = models.DateField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "year", "code", "lead_days"], name="one_reminder")]
+
+    def __str__(self):
+        return f"{self.user} {self.code} −{self.lead_days}"
+
+
+class Escalation(models.Model):
+    """An overdue duty reported one level up (member → secretary → general branch → committee)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="escalations")
+    subject = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="+")
+    year = models.PositiveSmallIntegerField()
+    code = models.CharField(max_length=40)
+    title = models.CharField(_("事项"), max_length=200)
+    due_on = models.DateField(_("截止日期"))
+    url = models.CharField(max_length=300, blank=True)
+    created_on = models.DateField()
+    resolved_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("逾期上报")
+        verbose_name_plural = _("逾期上报")
+        ordering = ["due_on"]
+        constraints = [models.UniqueConstraint(fields=["organization", "subject", "year", "code"],
+                                               name="one_escalation")]
+
+    def __str__(self):
+        return f"{self.subject} {self.title}"
+
+
+class Rollover(models.Model):
+    """Opening the next year (年度切换): schemes carried over, every member's record for the year
+    created branch by branch in the background. Progress is the count of branches done."""
+
+    from_year = models.PositiveSmallIntegerField(_("上一年度"))
+    to_year = models.PositiveSmallIntegerField(_("新年度"), unique=True)
+    branches_total = models.PositiveIntegerField(default=0)
+    started_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("年度切换")
+        verbose_name_plural = _("年度切换")
+
+    def __str__(self):
+        return f"{self.from_year} → {self.to_year}"
+
+
+class RolloverBranch(models.Model):
+    """A branch done by a rollover; unique, so a task run twice counts once."""
+
+    rollover = models.ForeignKey(Rollover, on_delete=models.CASCADE, related_name="branches_done")
+    branch = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    members = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["rollover", "branch"], name="one_rollover_branch")]
+
+    def __str__(self):
+        return f"{self.rollover} {self.branch_id}"

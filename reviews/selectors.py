@@ -10,8 +10,8 @@ from django.utils.translation import gettext as _
 
 from members import permissions as perms
 from members.models import Member
-from scoring.models import Deadline, MemberYearTotal, Period
-from scoring.selectors import current_period, schemes_in_force
+from scoring.models import Cycle, MemberYearTotal, Period
+from scoring.selectors import current_period, schemes_in_force, upcoming_deadlines
 
 from .models import (
     AnnualReport,
@@ -51,7 +51,7 @@ def member_due(*, member, year, today=None):
                 {
                     "what": _("%(period)s自查自评") % {"period": period},
                     "url": reverse("self_assessment", args=[period.pk]),
-                    "when": self_assessment_deadline(period),
+                    "when": self_assessment_deadline(period, member.branch),
                 }
             )
     if scheme.composition == "additive":
@@ -136,8 +136,11 @@ def branch_todo(*, actor, branch, year, today=None):
             determination__branch=branch, determination__year=year, status="open"
         ).select_related("member"),
         "self_missing": [m for m in members if m.pk not in submitted and not m.exempt],
-        "deadlines": Deadline.objects.filter(cycle__year=year, due_on__gte=today).order_by("due_on")[:5],
-        "months": Period.objects.filter(cycle__year=year, kind="month"),
+        "deadlines": [d for d, _days in upcoming_deadlines(organization=branch, cycle=Cycle.objects.get(year=year),
+                                                            today=today)][:5],
+        "publicity_periods": Period.objects.filter(cycle__year=year, kind__in=("month", "quarter")).order_by(
+            "kind", "index"),
+        "scheme": next(iter(schemes.values()), None),
         "all_periods": Period.objects.filter(cycle__year=year).exclude(kind="month"),
     }
 
@@ -195,11 +198,7 @@ def publicity_content(*, publicity):
         return publicity.declarations.select_related("member", "item")
     if kind == Publicity.Kind.ANNUAL:
         return publicity.determination.snapshot if publicity.determination else []
-    return (
-        MemberYearTotal.objects.filter(branch=branch, year=year)
-        .select_related("member")
-        .order_by("rank", "member__number")
-    )
+    return publicity.snapshot  # scores, as they stood when the window opened
 
 
 def mass_summary(*, actor, branch, year):
@@ -252,3 +251,17 @@ def follow_ups_visible(*, actor):
 
 def unread_count(*, user):
     return Notification.objects.filter(user=user, read_at__isnull=True).count()
+
+
+def escalation_units(*, actor):
+    """The units whose escalations the actor sees: branches they run, colleges whose rules they
+    approve, and (for the organization department) the committee."""
+    return list(perms.orgs_with_perm(actor, perms.BRANCH_RUN).filter(kind="branch")) + list(
+        perms.scope_roots(actor, perms.SCHEME_APPROVE).exclude(kind="branch"))
+
+
+def escalations_for(*, units):
+    from .models import Escalation
+
+    return Escalation.objects.filter(organization__in=units).select_related("subject", "organization").order_by(
+        "resolved_on", "due_on")

@@ -5,6 +5,7 @@ transaction, and notifying whoever must act next once it commits."""
 import datetime
 import hashlib
 import json
+import logging
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -21,10 +22,10 @@ from partyscore.audit import audit_record
 from partyscore.exceptions import ApplicationError
 from scoring import policy
 from scoring import services as scoring
-from scoring.models import Deadline, LedgerEntry, MemberOutcome, MemberYearTotal, OutcomeRule, Scheme
+from scoring.models import Cycle, LedgerEntry, MemberOutcome, MemberYearTotal, OutcomeRule, Scheme
 from scoring.points import divide_centi, format_points, to_centi
 from scoring.recalculation import recalculate_branch, rule_from_row, terms_of
-from scoring.selectors import scheme_for_member, schemes_in_force
+from scoring.selectors import deadlines_for, scheme_for_member, schemes_in_force
 
 from .models import (
     AnnualReport,
@@ -47,6 +48,7 @@ from .models import (
 )
 
 FOLLOW_UP_DAYS = 30
+log = logging.getLogger(__name__)
 
 
 # ── shared ───────────────────────────────────────────────────────────────────────────────────
@@ -79,7 +81,7 @@ def notify(users, message, url=""):
     """In-app notice for each user now; e-mail to those with an address once the change commits."""
     users = [u for u in users if u is not None]
     Notification.objects.bulk_create([Notification(user=u, message=message[:300], url=url) for u in users])
-    addresses = [u.email for u in users if u.email]
+    addresses = [u.email for u in users if u.email and u.email_notifications]
     if addresses:
         transaction.on_commit(lambda: send_mail(
             _("【党员积分管理】%(message)s") % {"message": message[:60]}, f"{message}\n{url}",
@@ -105,8 +107,9 @@ def _member_user(member):
     return [member.user] if member.user_id else []
 
 
-def _deadline(period, code):
-    found = Deadline.objects.filter(cycle=period.cycle, code=code).order_by("due_on").first()
+def _deadline(period, code, organization):
+    """The date of `code` as it applies at `organization` (a college may have moved it)."""
+    found = next((d for d in deadlines_for(organization=organization, cycle=period.cycle) if d.code == code), None)
     return found.due_on if found else period.ends_on
 
 
@@ -229,8 +232,10 @@ def annual_report_record(*, actor, member, year, given_on, summary):
 
 # ── self-assessment (自查自评) ──────────────────────────────────────────────────────────────
 
-def self_assessment_deadline(period):
-    return _deadline(period, f"A-S{period.index}-SELF") if period.kind == "semester" else period.ends_on
+def self_assessment_deadline(period, branch):
+    if period.kind != "semester":
+        return period.ends_on
+    return _deadline(period, f"A-S{period.index}-SELF", branch)
 
 
 @transaction.atomic
@@ -242,12 +247,13 @@ def self_assessment_save(*, actor, member, period, claims, note="", submit=False
     assessment, _created = SelfAssessment.objects.select_for_update().get_or_create(member=member, period=period)
     if assessment.status == SelfAssessment.Status.SUBMITTED:
         raise ApplicationError(_("本期自查自评已提交"))
-    due = self_assessment_deadline(period)
+    due = self_assessment_deadline(period, member.branch)
     reopened = assessment.reopened_until is not None and today <= assessment.reopened_until
     if today > due and not reopened:
         raise ApplicationError(_("已过自查自评截止日期（%(due)s），请联系支部书记开放补交") % {"due": due})
     scheme = scheme_for_member(member=member, year=period.cycle.year)
-    if scheme is None or scheme.period_kind != period.kind:
+    # Self-assessment is Policy A's step (亮绩: each semester); Policy B members declare instead.
+    if scheme is None or scheme.period_kind != period.kind or scheme.composition != Scheme.Composition.HUNDRED:
         raise ApplicationError(_("本期无须自查自评"))
     sums = {"base": 0, "bonus": 0, "penalty": 0}
     kept = []
@@ -321,7 +327,7 @@ def declaration_verify(*, actor, declaration, approve, answer=""):
     if not approve and not (answer or "").strip():
         raise ApplicationError(_("不予通过时请写明理由"))
     before = declaration.status
-    declaration.status = _move(declaration, "verify" if approve else "reject")
+    declaration.status = _move(declaration, "verify" if approve else "refuse")
     declaration.answer, declaration.verified_by = (answer or "").strip(), actor
     declaration.save()
     _audit(actor, "declaration.verify" if approve else "declaration.reject", declaration, member, before, answer)
@@ -423,7 +429,10 @@ def panel_confirm(*, actor, member, period, decided=None):
     if combination == ReviewSettings.PanelCombination.SECRETARY:
         if decided is None:
             raise ApplicationError(_("请填写支部书记确定的各项分值"))
-        combined = {item: to_centi(points) for item, points in decided.items()}
+        try:
+            combined = {item: to_centi(points) for item, points in decided.items()}
+        except ValueError as error:
+            raise ApplicationError(_("分值须为数字，最多两位小数")) from error
     elif panelists == 0:
         raise ApplicationError(_("考评小组尚未评分"))
     for item, value in combined.items():
@@ -447,7 +456,8 @@ def mass_evaluation_submit(*, actor, branch, year, panel_rating, branch_rating, 
     panel's and branch's scoring. The branch only ever sees aggregates."""
     _require(actor, perms.MASS_EVALUATE, branch, _("您不是本支部的群众代表"))
     today = today or timezone.localdate()
-    due = Deadline.objects.filter(cycle__year=year, code="A-MASSES").values_list("due_on", flat=True).first()
+    due = next((d.due_on for d in deadlines_for(organization=branch, cycle=Cycle.objects.get(year=year))
+                if d.code == "A-MASSES"), None)
     if due and today > due:
         raise ApplicationError(_("群众评议已于 %(due)s 截止") % {"due": due})
     if MassEvaluation.objects.filter(representative=actor, branch=branch, year=year).exists():
@@ -481,6 +491,13 @@ def publicity_open(*, actor, branch, year, kind, starts_at, ends_at, period=None
             raise ApplicationError(_("年度积分结果须在党员大会评定后公示"))
     if kind in (Publicity.Kind.FULFILMENT,) and (period is None or period.kind != "month"):
         raise ApplicationError(_("请选择公示的月份"))
+    if kind == Publicity.Kind.SCORES:
+        # The window shows the scores as they stood when it opened, not as they move afterwards.
+        recalculate_branch(branch=branch, year=year)
+        publicity.snapshot = [
+            {"member": t.member_id, "name": t.member.name, "total": t.total, "rank": t.rank}
+            for t in MemberYearTotal.objects.filter(branch=branch, year=year).select_related("member").order_by(
+                "rank", "member__number")]
     publicity.full_clean()
     publicity.save()
     if kind == Publicity.Kind.DECLARATIONS:
@@ -511,7 +528,18 @@ def publicity_close_due(*, now=None):
                 continue
             for declaration in publicity.declarations.filter(status="publicized").select_related(
                     "member__branch", "item", "period__cycle", "verified_by"):
-                _declaration_confirm(declaration, now)
+                try:
+                    with transaction.atomic():
+                        _declaration_confirm(declaration, now)
+                except (ApplicationError, PermissionDenied) as error:
+                    # e.g. the verifier has since left the role, or a cap was reached meanwhile: the
+                    # branch decides by hand; one declaration never stops the others or the window.
+                    log.warning("declaration %s not confirmed: %s", declaration.pk, error)
+                    notify(users_with_perm(organization=declaration.member.branch, perm=perms.BRANCH_RUN),
+                           _("%(name)s 申报的“%(item)s”公示期满但未能自动记分：%(error)s") % {
+                               "name": declaration.member.name, "item": declaration.item.title,
+                               "error": getattr(error, "message", error)},
+                           reverse("branch_reviews", args=[declaration.member.branch_id]))
             publicity.closed_at = now
             publicity.save(update_fields=["closed_at"])
             audit_record(actor=None, action="publicity.close", target=publicity, organization=publicity.branch)
@@ -571,7 +599,8 @@ def objection_raise(*, actor, member, reason, entry=None, declaration=None, publ
 
 def _uphold_effect(actor, objection, corrected_points):
     """An upheld objection corrects the ledger: the disputed entry is reversed (and re-recorded
-    at the corrected value when one is given); a disputed declaration is rejected."""
+    at the corrected value when one is given); a disputed declaration is rejected, and its points
+    reversed when it was confirmed while the objection was escalated."""
     if objection.entry is not None and not LedgerEntry.objects.filter(reverses=objection.entry).exists():
         reason = _("异议成立，更正：%(reason)s") % {"reason": objection.reason[:100]}
         objection.correction = scoring.entry_reverse(actor=actor, entry=objection.entry, reason=reason)
@@ -580,11 +609,24 @@ def _uphold_effect(actor, objection, corrected_points):
                                  period=objection.entry.period, points=corrected_points, reason=reason,
                                  source=LedgerEntry.Source.CORRECTION,
                                  evidence_on_file=objection.entry.evidence.count())
-    if objection.declaration is not None and objection.declaration.status in ("submitted", "verified", "publicized"):
-        declaration = objection.declaration
-        declaration.status = _move(declaration, "reject")
+    declaration = objection.declaration
+    if declaration is not None and declaration.status in ("submitted", "verified", "publicized", "confirmed"):
+        action = "reject"
+        if declaration.status == Declaration.Status.CONFIRMED:  # confirmed while the objection went up
+            action = "overturn"
+            reason = _("异议成立，撤销申报加分：%(reason)s") % {"reason": objection.reason[:100]}
+            scoring.entry_reverse(actor=actor, entry=declaration.entry, reason=reason)
+        declaration.status = _move(declaration, action)
         declaration.answer = _("异议成立：%(answer)s") % {"answer": objection.answer or objection.decision}
         declaration.save(update_fields=["status", "answer"])
+
+
+def _declaration_settle(objection):
+    """A declaration whose window closed while this objection was pending is decided with it."""
+    declaration = objection.declaration
+    if (declaration is not None and declaration.status == Declaration.Status.PUBLICIZED
+            and declaration.publicity is not None and declaration.publicity.closed_at is not None):
+        _declaration_confirm(declaration, timezone.now())
 
 
 @transaction.atomic
@@ -599,6 +641,8 @@ def objection_answer(*, actor, objection, uphold, answer, corrected_points=None)
     if uphold:
         _uphold_effect(actor, objection, corrected_points)
     objection.save()
+    if not uphold:
+        _declaration_settle(objection)
     _audit(actor, "objection.uphold" if uphold else "objection.reject", objection, objection.member, before, answer)
     notify([objection.raised_by], _("您对%(name)s积分的异议，支部答复：%(result)s") % {
         "name": objection.member.name, "result": objection.get_status_display()},
@@ -639,6 +683,8 @@ def objection_resolve(*, actor, objection, uphold, decision, corrected_points=No
     if uphold:
         _uphold_effect(actor, objection, corrected_points)
     objection.save()
+    if not uphold:
+        _declaration_settle(objection)
     _audit(actor, "objection.resolve", objection, objection.member, before, decision, upheld=uphold)
     notify([objection.raised_by], _("组织部已核实您的异议：%(result)s") % {"result": objection.get_status_display()},
            reverse("objection_detail", args=[objection.pk]))
@@ -744,10 +790,14 @@ def determination_decide(*, actor, determination, meeting_date, members_expected
                           outcomes=row["outcomes"]) for row in snapshot])
     committee = Organization.objects.get(path=branch.ancestor_paths()[0])
     due = meeting_date + datetime.timedelta(days=FOLLOW_UP_DAYS)
+    # A follow-up already done under an earlier, reopened version of this year's decision is not repeated.
+    done = set(FollowUp.objects.filter(determination__branch=branch, determination__year=year,
+                                       status=FollowUp.Status.DONE).values_list("member_id", "kind", "rule_code"))
     follow_ups = [
         FollowUp(member_id=row["member"], determination=locked, kind=kind, rule_code=outcome["code"],
                  reason=outcome["reason"][:300], responsible=committee if by_committee else branch, due_on=due)
         for row in snapshot for outcome in row["outcomes"] for kind, by_committee in _follow_ups_for(outcome)
+        if (row["member"], kind, outcome["code"]) not in done
     ]
     FollowUp.objects.bulk_create(follow_ups, ignore_conflicts=True)
     audit_record(actor=actor, action="determination.decide", target=locked, organization=branch,
@@ -772,8 +822,11 @@ def determination_reopen(*, actor, determination, reason):
     locked.status, locked.reopened_by, locked.reopen_reason = Determination.Status.REOPENED, actor, reason.strip()
     locked.lock_version += 1
     locked.save()
+    # Its results are withdrawn: so are the follow-ups not yet done (the next version creates its own).
+    withdrawn, _deleted = locked.follow_ups.filter(status=FollowUp.Status.OPEN).delete()
     audit_record(actor=actor, action="determination.reopen", target=locked, organization=locked.branch,
-                 before={"status": "decided"}, after={"status": "reopened"}, reason=reason)
+                 before={"status": "decided"}, after={"status": "reopened", "follow_ups_withdrawn": withdrawn},
+                 reason=reason)
     notify(users_with_perm(organization=locked.branch, perm=perms.BRANCH_RUN),
            _("组织部重新开启了%(branch)s%(year)s年度评定：%(reason)s") % {
                "branch": locked.branch.name, "year": locked.year, "reason": reason},

@@ -25,5 +25,8 @@ urlpatterns = [
     path("reviews/determination/<int:determination_id>/reopen/", views.determination_reopen,
          name="determination_reopen"),
     path("reviews/follow-ups/", views.follow_ups, name="follow_ups"),
+    path("reviews/escalations/", views.escalations, name="escalations"),
+    path("cycles/rollover/", views.rollover_start, name="rollover_start"),
+    path("cycles/rollover/<int:rollover_id>/", views.rollover_progress, name="rollover_progress"),
     path("reviews/follow-ups/<int:follow_up_id>/", views.follow_up_record, name="follow_up_record"),
 ]

@@ -14,13 +14,13 @@ from django.views.decorators.http import require_POST
 
 from members import permissions as perms
 from members import selectors as member_selectors
-from members.models import Member
+from members.models import Member, Organization
 from partyscore.exceptions import ApplicationError
-from scoring.models import LedgerEntry, MemberOutcome, MemberYearTotal, Period, RuleItem
+from scoring.models import LedgerEntry, MemberOutcome, MemberYearTotal, Period, RuleItem, Scheme
 from scoring.points import format_points
 from scoring.selectors import current_cycle, scheme_for_member
 
-from . import selectors, services
+from . import rollover, selectors, services
 from .forms import (
     DecisionForm,
     DeclarationForm,
@@ -41,6 +41,7 @@ from .models import (
     PanelScore,
     Pledge,
     Publicity,
+    Rollover,
     SelfAssessment,
 )
 
@@ -111,7 +112,7 @@ def self_assessment(request, period_id):
     member = _my_member(request)
     period = get_object_or_404(Period, pk=period_id)
     scheme = scheme_for_member(member=member, year=period.cycle.year)
-    if scheme is None or scheme.period_kind != period.kind:
+    if scheme is None or scheme.period_kind != period.kind or scheme.composition != Scheme.Composition.HUNDRED:
         raise Http404
     assessment = SelfAssessment.objects.filter(member=member, period=period).first()
     claims = {c.item_id: c for c in assessment.claims.all()} if assessment else {}
@@ -136,7 +137,7 @@ def self_assessment(request, period_id):
              "limit": format_points(services.scoring.period_limit(item))} for item in items]
     return render(request, "reviews/self_assessment.html", {
         "period": period, "assessment": assessment, "rows": rows, "scheme": scheme,
-        "due": services.self_assessment_deadline(period)})
+        "due": services.self_assessment_deadline(period, member.branch)})
 
 
 @login_required
@@ -247,7 +248,10 @@ def publicity_detail(request, publicity_id):
     return render(request, "reviews/publicity_detail.html", {
         "publicity": publicity, "content": selectors.publicity_content(publicity=publicity),
         "open": publicity.is_open(), "my_member": member,
-        "can_object": publicity.is_open() and member is not None and member.branch_id == publicity.branch_id})
+        "can_object": publicity.is_open() and member is not None and member.branch_id == publicity.branch_id,
+        # A mass representative of the branch may object to anyone's result; a member only to their own.
+        "can_object_for_all": publicity.is_open() and perms.has_org_perm(request.user, perms.MASS_EVALUATE,
+                                                                         publicity.branch)})
 
 
 @login_required
@@ -268,7 +272,8 @@ def branch_reviews(request, org_id):
     todo = selectors.branch_todo(actor=request.user, branch=branch, year=year)
     return render(request, "reviews/branch.html", {
         "branch": branch, "year": year, **todo, "decision_form": DecisionForm(),
-        "publicity_form": PublicityForm(periods=todo["months"], initial={"starts_on": timezone.localdate()}),
+        "publicity_form": PublicityForm(periods=todo["publicity_periods"], initial={
+            "starts_on": timezone.localdate(), "days": services.review_settings(todo["scheme"]).publicity_days}),
         "can_review": perms.has_org_perm(request.user, perms.MEMBERS_REVIEW, branch),
         "can_run": perms.has_org_perm(request.user, perms.BRANCH_RUN, branch),
     })
@@ -492,6 +497,45 @@ def determination_reopen(request, determination_id):
     except ApplicationError as error:
         messages.error(request, error.message)
     return redirect("determination", org_id=current.branch_id, year=current.year)
+
+
+@login_required
+@require_POST
+def rollover_start(request):
+    """Roll over from the year the form names, so a second click cannot open two years."""
+    committee = Organization.objects.get(parent__isnull=True)
+    cycle = current_cycle()
+    try:
+        from_year = int(request.POST.get("from_year") or (cycle.year if cycle else 0))
+    except ValueError as error:
+        raise Http404 from error
+    try:
+        job = rollover.rollover_start(actor=request.user, committee=committee, from_year=from_year)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+        return redirect("cycle_list")
+    return redirect("rollover_progress", rollover_id=job.pk)
+
+
+@login_required
+def rollover_progress(request, rollover_id):
+    """The progress bar polls this page (htmx) until every branch is done."""
+    job = get_object_or_404(Rollover, pk=rollover_id)
+    if not perms.has_org_perm(request.user, perms.CYCLE_MANAGE, Organization.objects.get(parent__isnull=True)):
+        raise PermissionDenied(_("只有组织部可以查看年度切换"))
+    done = job.branches_done.count()
+    context = {"job": job, "done": done, "percent": 100 * done // job.branches_total if job.branches_total else 100}
+    template = "reviews/_rollover_bar.html" if request.htmx else "reviews/rollover.html"
+    return render(request, template, context)
+
+
+@login_required
+def escalations(request):
+    """Overdue duties reported to the units the viewer runs (branch, college or committee)."""
+    units = selectors.escalation_units(actor=request.user)
+    if not units:
+        raise PermissionDenied(_("您无权查看逾期上报"))
+    return render(request, "reviews/escalations.html", {"items": selectors.escalations_for(units=units)})
 
 
 @login_required

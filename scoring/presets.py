@@ -119,6 +119,7 @@ PRESETS = {"A-staff": POLICY_A_STAFF, "A-student": POLICY_A_STUDENT, "B": POLICY
 # Default deadlines of a year, by policy: (code, title, month, day, next_year).
 DEADLINES = {
     "A": [
+        ("A-PLEDGES", "党员递交书面先锋承诺书", 3, 31, False),
         ("A-RULES", "支部评分细则报学院党委审核", 5, 31, False),
         ("A-S1-SELF", "第一学期党员自查自评", 6, 30, False),
         ("A-S1-PANEL", "第一学期考评小组评分", 7, 15, False),
@@ -129,6 +130,7 @@ DEADLINES = {
         ("A-REPORT", "支部、学院工作报告上报", 1, 10, True),
     ],
     "B": [
+        ("B-PLEDGES", "党员作出公开承诺（含至少 1 件实事承诺）", 3, 31, False),
         *[(f"B-M{m:02d}", f"{m}月份承诺践诺情况公示", m % 12 + 1, 5, m == 12) for m in range(1, 13)],
         ("B-Q1", "第一季度记分情况公开", 4, 10, False),
         ("B-Q2", "第二季度记分情况公开", 7, 10, False),

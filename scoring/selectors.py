@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from members import permissions as perms
 from members.models import Member, Organization
 
-from .models import Cycle, LedgerEntry, MemberOutcome, MemberYearTotal, OutcomeRule, Period, RuleItem, Scheme
+from .models import Cycle, Deadline, LedgerEntry, MemberOutcome, MemberYearTotal, OutcomeRule, Period, RuleItem, Scheme
 from .policy import share_cap_check
 from .recalculation import rule_from_row
 
@@ -143,3 +143,21 @@ def recordable_items(*, member, year):
 
 def branches_for(*, actor, perm):
     return perms.orgs_with_perm(actor, perm).filter(kind=Organization.Kind.BRANCH)
+
+
+def deadlines_for(*, organization, cycle):
+    """The year's deadlines as they apply at `organization`: a date set by a node above it
+    (the college over the committee) wins, the nearest one first."""
+    paths = organization.ancestor_paths()
+    chosen = {}
+    for deadline in (Deadline.objects.filter(cycle=cycle, organization__path__in=paths)
+                     .select_related("organization").order_by("organization__depth")):
+        chosen[deadline.code] = deadline
+    return sorted(chosen.values(), key=lambda d: (d.due_on, d.code))
+
+
+def upcoming_deadlines(*, organization, cycle, today=None, within_days=45):
+    """The deadlines ahead at `organization`, with the days left, for home pages."""
+    today = today or timezone.localdate()
+    return [(d, (d.due_on - today).days) for d in deadlines_for(organization=organization, cycle=cycle)
+            if 0 <= (d.due_on - today).days <= within_days]

@@ -14,6 +14,7 @@ from members import permissions as perms
 from members.models import Organization
 from partyscore.audit import audit_record
 from partyscore.exceptions import ApplicationError
+from partyscore.tasks import enqueue
 
 from .models import (
     Cycle,
@@ -226,8 +227,7 @@ def scheme_approve(*, actor, scheme):
     scheme.decided_by, scheme.decided_at, scheme.returned_reason = actor, timezone.now(), ""
     scheme.save(update_fields=["status", "decided_by", "decided_at", "returned_reason"])
     audit_record(actor=actor, action="scheme.approve", target=scheme, organization=scheme.owner)
-    for branch in _branches_under(scheme.owner):
-        recalculate_branch(branch=branch, year=scheme.year)
+    recalculate_later(organization=scheme.owner, year=scheme.year)
     return scheme
 
 
@@ -243,8 +243,14 @@ def scheme_return(*, actor, scheme, reason):
     return scheme
 
 
-def _branches_under(org):
-    return Organization.objects.filter(path__startswith=org.path, kind=Organization.Kind.BRANCH)
+def recalculate_later(*, organization, year):
+    """One background task per branch under `organization`, sent when the transaction commits.
+    If the broker is down the nightly recalculation of open years catches up."""
+    from .tasks import recalculate_branch_task
+
+    for branch_id in Organization.objects.filter(path__startswith=organization.path,
+                                                 kind=Organization.Kind.BRANCH).values_list("pk", flat=True):
+        enqueue(recalculate_branch_task, branch_id, year)
 
 
 # ── cycles and periods ───────────────────────────────────────────────────────────────────────
@@ -282,6 +288,29 @@ def cycle_open(*, actor, year, committee, deadline_sets=("A", "B")):
     audit_record(actor=actor, action="cycle.open", target=cycle, organization=committee,
                  after={"year": year, "deadlines": list(deadline_sets)})
     return cycle
+
+
+@transaction.atomic
+def deadline_move(*, actor, cycle, code, organization, due_on, reason):
+    """The committee, or a general branch for its own subtree, moves a deadline of the year.
+    A branch keeps the dates set above it."""
+    if organization.kind == Organization.Kind.BRANCH:
+        raise ApplicationError(_("党支部不能调整上级规定的时间节点"))
+    perm = perms.CYCLE_MANAGE if organization.kind == Organization.Kind.COMMITTEE else perms.SCHEME_APPROVE
+    _require(actor, perm, organization)
+    if not (reason or "").strip():
+        raise ApplicationError(_("调整时间节点须写明理由"))
+    base = Deadline.objects.filter(cycle=cycle, code=code, organization__parent__isnull=True).first()
+    if base is None:
+        raise ApplicationError(_("没有这个时间节点"))
+    deadline, created = Deadline.objects.get_or_create(cycle=cycle, organization=organization, code=code,
+                                                       defaults={"title": base.title, "due_on": due_on})
+    before = None if created else deadline.due_on
+    deadline.due_on = due_on
+    deadline.save(update_fields=["due_on"])
+    audit_record(actor=actor, action="deadline.move", target=deadline, organization=organization, reason=reason,
+                 before={"due_on": before}, after={"code": code, "due_on": due_on})
+    return deadline
 
 
 @transaction.atomic

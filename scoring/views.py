@@ -1,5 +1,7 @@
 """Thin views over the scoring selectors and services."""
 
+import datetime
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -324,3 +326,35 @@ def period_lock(request, period_id):
     except ApplicationError as error:
         messages.error(request, error.message)
     return redirect("cycle_list")
+
+
+@login_required
+def deadlines(request):
+    """The year's deadlines as they apply in the viewer's units; the committee and general
+    branches move them for their subtree."""
+    cycle = selectors.current_cycle()
+    if cycle is None:
+        raise Http404
+    member = getattr(request.user, "member", None)
+    units = list(perms.scope_roots(request.user, perms.LEDGER_VIEW)) or ([member.branch] if member else [])
+    movable = [u for u in units if u.kind != Organization.Kind.BRANCH and (
+        perms.has_org_perm(request.user, perms.CYCLE_MANAGE, u) or perms.has_org_perm(
+            request.user, perms.SCHEME_APPROVE, u))]
+    if request.method == "POST":
+        unit = next((u for u in movable if str(u.pk) == request.POST.get("organization")), None)
+        if unit is None:
+            raise PermissionDenied(_("您无权调整该组织的时间节点"))
+        try:
+            due_on = datetime.date.fromisoformat(request.POST.get("due_on", ""))
+            services.deadline_move(actor=request.user, cycle=cycle, code=request.POST.get("code", ""),
+                                   organization=unit, due_on=due_on, reason=request.POST.get("reason", ""))
+            messages.success(request, _("已调整时间节点"))
+        except ValueError:
+            messages.error(request, _("日期格式应为 2026-05-31"))
+        except ApplicationError as error:
+            messages.error(request, error.message)
+        return redirect("deadlines")
+    today = timezone.localdate()
+    tables = [(u, [(d, (d.due_on - today).days) for d in selectors.deadlines_for(organization=u, cycle=cycle)])
+              for u in units]
+    return render(request, "scoring/deadlines.html", {"cycle": cycle, "tables": tables, "movable": movable})

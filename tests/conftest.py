@@ -45,3 +45,26 @@ def append_only_flush(transactional_db):
             cursor.execute(f'DELETE FROM "{table}"')  # noqa: S608 — a constant table name
             for sql in append_only_create_sql(connection.vendor, table):
                 cursor.execute(sql)
+
+
+@pytest.fixture
+def broker_down(monkeypatch):
+    """Celery sends for real, to a Redis that is not there. Yields a function that brings the
+    broker 'back' (eager again), as after an outage."""
+    from partyscore.celery import app
+
+    def reset_pool():
+        """Forget the pools made for the previous broker URL (kombu keeps them per URL)."""
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    reset_pool()
+    monkeypatch.setitem(app.conf, "task_always_eager", False)
+    monkeypatch.setitem(app.conf, "broker_url", "redis://127.0.0.1:1/0")  # nothing listens there
+
+    def back():
+        reset_pool()
+        monkeypatch.undo()
+
+    yield back
+    back()

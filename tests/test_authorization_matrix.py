@@ -67,12 +67,19 @@ MATRIX = {
         "scheme_id": s.pk, "part": "item", "part_id": s.items.first().pk}),
     "cycle_list": [Check(allowed=COMMITTEE), Check("POST", allowed=COMMITTEE)],
     "period_lock": [Check("POST", "period", COMMITTEE, {"action": "reopen", "reason": ""})],
+    "deadlines": [
+        Check(allowed=LOGGED_IN),
+        Check("POST", allowed=COMMITTEE, data=lambda w, t: {"organization": w.U.pk, "code": "A-MEETING",
+                                                           "due_on": "bad", "reason": ""}),
+        Check("POST", allowed={"gb_secretary"}, data=lambda w, t: {"organization": w.A.pk, "code": "A-MEETING",
+                                                                  "due_on": "bad", "reason": ""}),
+    ],
 }
 
 def _merge_parts():
     """Each capability keeps its own entries in tests/matrix/; all of them must be here."""
-    from tests.matrix.io import IO_MATRIX
     from tests.matrix.dashboards import DASHBOARDS_MATRIX
+    from tests.matrix.io import IO_MATRIX
     from tests.matrix.reviews import REVIEWS_MATRIX
 
     for part in (IO_MATRIX, REVIEWS_MATRIX, DASHBOARDS_MATRIX):
@@ -137,8 +144,8 @@ def matrix_world(db):
         "other_college_scheme": schemes["B1"], "own_entry": entries["A1"], "other_branch_entry": entries["A2"],
         "other_college_entry": entries["B1"], "period": period,
     }
-    from tests.matrix.io import io_targets
     from tests.matrix.dashboards import dashboard_targets
+    from tests.matrix.io import io_targets
     from tests.matrix.reviews import review_targets
 
     world.targets.update(io_targets(world))
@@ -151,7 +158,7 @@ def matrix_world(db):
 URL_KWARG = {"Member": "member_id", "Organization": "org_id", "Scheme": "scheme_id", "LedgerEntry": "entry_id",
              "Period": "period_id", "Objection": "objection_id", "Publicity": "publicity_id", "Pledge": "pledge_id",
              "FulfilmentReport": "report_id", "Declaration": "declaration_id", "Determination": "determination_id",
-             "FollowUp": "follow_up_id"}
+             "FollowUp": "follow_up_id", "Rollover": "rollover_id"}
 
 
 def url_for(name, target, kwargs=None, world=None):

@@ -7,6 +7,7 @@ Setting DATABASE_URL / REDIS_URL switches to PostgreSQL / Redis.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -140,12 +141,29 @@ CELERY_TASK_TIME_LIMIT = 30 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
-CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
+# A task whose worker died unacknowledged is delivered again after this long (it must exceed the
+# longest task, see CELERY_TASK_TIME_LIMIT); the broker looks for such tasks every
+# interval × throttle seconds.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": 2, "socket_timeout": 5, "max_retries": 0,
+    "visibility_timeout": env.int("BROKER_VISIBILITY_TIMEOUT", default=3600),
+    "unacked_restore_interval": env.int("BROKER_RESTORE_INTERVAL", default=10),
+    "unacked_restore_throttle": env.int("BROKER_RESTORE_THROTTLE", default=10),
+}
+# The year's rhythm (reviews/rhythm.py): reminders this many days before each deadline, the
+# daily run at this hour (Asia/Shanghai), periods locking this many days after they end.
+REMINDER_LEAD_DAYS = tuple(env.list("REMINDER_LEAD_DAYS", cast=int, default=[7, 3, 1]))
+REMINDER_HOUR = env.int("REMINDER_HOUR", default=7)
+PERIOD_LOCK_GRACE_DAYS = env.int("PERIOD_LOCK_GRACE_DAYS", default=10)
+CELERY_TASK_PUBLISH_RETRY = False  # a request must never hang on an unreachable broker
 CELERY_BEAT_SCHEDULE = {
-    "sync-role-permissions": {
-        "task": "members.tasks.role_permissions_sync_all",
-        "schedule": 24 * 60 * 60,
-    },
+    "daily-rhythm": {"task": "reviews.tasks.daily_rhythm_task",
+                     "schedule": crontab(hour=REMINDER_HOUR, minute=0)},
+    "nightly-recalculation": {"task": "reviews.tasks.nightly_recalculation_task",
+                              "schedule": crontab(hour=2, minute=30)},
+    "sync-role-permissions": {"task": "members.tasks.role_permissions_sync_all",
+                              "schedule": crontab(hour=1, minute=0)},
+    "publicity-close": {"task": "reviews.tasks.publicity_close_task", "schedule": 15 * 60},
 }
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
@@ -165,3 +183,15 @@ LOGGING = {
 
 # Translatable names reused by templates and forms.
 SITE_NAME = _("党员积分管理")
+
+# Ledger exports and score imports (scoring/exports.py, scoring/card_import.py, scoring/xlsx_safety.py).
+# An export that would write more rows than this (ledger lines + members) runs as a background job.
+EXPORT_ASYNC_THRESHOLD = env.int("EXPORT_ASYNC_THRESHOLD", default=20000)
+# A background export's file is kept this long for its owner, then deleted.
+EXPORT_KEEP_HOURS = env.int("EXPORT_KEEP_HOURS", default=24)
+# Hostile uploads: refused before parsing when the zip directory promises more than this.
+IMPORT_MAX_UNCOMPRESSED_BYTES = env.int("IMPORT_MAX_UNCOMPRESSED_BYTES", default=50 * 1024 * 1024)
+IMPORT_MAX_COMPRESSION_RATIO = env.int("IMPORT_MAX_COMPRESSION_RATIO", default=100)
+IMPORT_MAX_COLUMNS = env.int("IMPORT_MAX_COLUMNS", default=60)
+CARD_IMPORT_MAX_ROWS = env.int("CARD_IMPORT_MAX_ROWS", default=5000)
+CELERY_BEAT_SCHEDULE["export-jobs-purge"] = {"task": "scoring.tasks.export_jobs_purge", "schedule": 60 * 60}

@@ -81,6 +81,11 @@ REVIEWS_MATRIX = {
     "determination_reopen": _own_and_far("POST", "own_determination", "far_determination", COMMITTEE, COMMITTEE,
                                          data={"reason": "复核"}),
     "follow_ups": [Check(allowed=RUNNERS_A1)],
+    "escalations": [Check(allowed={"secretary", "gb_secretary", "org_department"})],
+    # The next year exists (closed) in the matrix world, so the one permitted request is refused
+    # without rolling the world over.
+    "rollover_start": [Check("POST", allowed=COMMITTEE)],
+    "rollover_progress": [Check("GET", "rollover", COMMITTEE)],
     "follow_up_record": [Check("GET", "own_follow_up", RUNNERS_A1), Check("POST", "own_follow_up", RUNNERS_A1)],
 }
 
@@ -88,9 +93,9 @@ REVIEWS_MATRIX = {
 def review_targets(world):
     """One of each pipeline object in A1 (own) and in B1 (another college), built through services."""
     from reviews import services
-    from reviews.models import FollowUp
+    from reviews.models import FollowUp, Rollover
     from scoring import services as scoring
-    from scoring.models import Period
+    from scoring.models import Cycle, Period
     from scoring.selectors import scheme_for_member
 
     period = world.targets["period"]
@@ -118,6 +123,9 @@ def review_targets(world):
             actor=world.admin, branch=branch, year=year, kind="scores", starts_at=now - datetime.timedelta(days=1),
             ends_at=now + datetime.timedelta(days=4))
         objects[f"{key}_determination"] = services.determination_prepare(actor=world.admin, branch=branch, year=year)
+    Cycle.objects.create(year=year + 1, is_open=False)
+    objects["rollover"] = Rollover.objects.create(from_year=year - 1, to_year=year, branches_total=3,
+                                                  started_by=world.admin)
     objects["own_follow_up"] = FollowUp.objects.create(
         member=world.a1_members[3], determination=objects["own_determination"], kind="talk_secretary",
         rule_code="A-YELLOW", reason="黄色预警", responsible=world.A1, due_on=datetime.date(year, 12, 31))

@@ -379,7 +379,8 @@ def test_a_colleges_own_scheme_overrides_the_committees_reference_below_it(scori
 
 # ── scheme workflow ──────────────────────────────────────────────────────────────────────────
 
-def test_derive_submit_and_approve_by_the_general_branch_secretary(scoring_world):
+def test_derive_submit_and_approve_by_the_general_branch_secretary(scoring_world,
+                                                                   django_capture_on_commit_callbacks):
     w = scoring_world
     draft = services.scheme_derive(actor=w.secretary, source=w.a_staff, owner=w.A1)
     assert (draft.status, draft.derived_from, draft.owner, draft.version) == (
@@ -389,7 +390,9 @@ def test_derive_submit_and_approve_by_the_general_branch_secretary(scoring_world
     assert draft.outcome_rules.count() == w.a_staff.outcome_rules.count()
     services.scheme_submit(actor=w.secretary, scheme=draft)
     assert draft.status == Scheme.Status.SUBMITTED
-    services.scheme_approve(actor=w.gb_secretary, scheme=draft)
+    with django_capture_on_commit_callbacks(execute=True) as sent:
+        services.scheme_approve(actor=w.gb_secretary, scheme=draft)
+    assert len(sent) == 1  # one recalculation task for the one branch under A1, sent on commit
     draft.refresh_from_db()
     assert (draft.status, draft.decided_by) == (Scheme.Status.APPROVED, w.gb_secretary)
     assert scheme_for_member(member=w.a1_members[3], year=YEAR) == draft
