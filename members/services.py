@@ -251,3 +251,13 @@ def role_permissions_sync_all(*, on=None):
 def roster_exported(*, actor, organization):
     """Exports leave a trace too: who took which roster out, and when."""
     audit_record(actor=actor, action="roster.export", target=organization, organization=organization)
+
+
+@transaction.atomic
+def user_email_notifications_set(*, user, enabled):
+    """Each person decides whether notices also come by e-mail."""
+    user.email_notifications = bool(enabled)
+    user.save(update_fields=["email_notifications"])
+    audit_record(actor=user, action="user.email_notifications", target=user,
+                 after={"email_notifications": user.email_notifications})
+    return user

@@ -15,7 +15,9 @@ from django.views.decorators.http import require_POST
 from members import permissions as perms
 from members import selectors as member_selectors
 from members.models import Member, Organization
+from members.services import user_email_notifications_set
 from partyscore.exceptions import ApplicationError
+from scoring import services as scoring
 from scoring.models import LedgerEntry, MemberOutcome, MemberYearTotal, Period, RuleItem, Scheme
 from scoring.points import format_points
 from scoring.selectors import current_cycle, scheme_for_member
@@ -257,7 +259,10 @@ def publicity_detail(request, publicity_id):
 @login_required
 def notifications(request):
     if request.method == "POST":
-        services.notifications_mark_read(actor=request.user)
+        if "email" in request.POST:
+            user_email_notifications_set(user=request.user, enabled=request.POST["email"] == "1")
+        else:
+            services.notifications_mark_read(actor=request.user)
         return redirect("notifications")
     items = Notification.objects.filter(user=request.user)[:100]
     return render(request, "reviews/notifications.html", {"items": items})
@@ -332,6 +337,12 @@ def branch_action(request, org_id, action):
         return _done(request, lambda: services.self_assessment_reopen(
             actor=request.user, member=member, period=period, until=until, reason=post.get("reason", "")),
             _("已开放补交"), back)
+    if action == "period-reopen":
+        period = get_object_or_404(Period, pk=post.get("period") or 0)
+        until = timezone.localdate() + datetime.timedelta(days=int(post.get("days") or 7))
+        return _done(request, lambda: scoring.period_reopen_for_branch(
+            actor=request.user, period=period, branch=branch, until=until, reason=post.get("reason", "")),
+            _("已为本支部重新开放该周期"), back)
     if action == "annual-report":
         member = get_object_or_404(Member, pk=post.get("member") or 0, branch=branch)
         return _done(request, lambda: services.annual_report_record(

@@ -417,3 +417,22 @@ class ExportJob(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.organization_id} {self.year}"
+
+
+class PeriodReopening(models.Model):
+    """A locked period opened again for one branch, until a date, with a reason (补录)."""
+
+    period = models.ForeignKey(Period, on_delete=models.CASCADE, related_name="reopenings")
+    branch = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    until = models.DateField(_("开放至"))
+    reason = models.CharField(_("理由"), max_length=300)
+    reopened_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("周期重新开放")
+        verbose_name_plural = _("周期重新开放")
+        constraints = [models.UniqueConstraint(fields=["period", "branch"], name="one_reopening_per_branch")]
+
+    def __str__(self):
+        return f"{self.period} {self.branch_id} → {self.until}"

@@ -24,6 +24,7 @@ from .models import (
     OutcomeRule,
     Period,
     PeriodKind,
+    PeriodReopening,
     RuleItem,
     Scheme,
 )
@@ -313,6 +314,32 @@ def deadline_move(*, actor, cycle, code, organization, due_on, reason):
     return deadline
 
 
+def period_open_for(period, branch, today=None):
+    """A period takes entries while its year is open and it is not locked, or a locked period
+    was reopened for this branch until a date not yet past."""
+    if not period.cycle.is_open:
+        return False
+    if not period.is_locked:
+        return True
+    return PeriodReopening.objects.filter(period=period, branch=branch,
+                                          until__gte=today or timezone.localdate()).exists()
+
+
+@transaction.atomic
+def period_reopen_for_branch(*, actor, period, branch, until, reason):
+    """The branch secretary opens a locked period again for their own branch (补录), with a reason."""
+    _require(actor, perms.BRANCH_RUN, branch, _("只有支部书记可以为本支部重新开放周期"))
+    if not (reason or "").strip():
+        raise ApplicationError(_("重新开放周期须写明理由"))
+    if not period.is_locked:
+        raise ApplicationError(_("该周期未锁定，无须重新开放"))
+    reopening, _created = PeriodReopening.objects.update_or_create(
+        period=period, branch=branch, defaults={"until": until, "reason": reason.strip(), "reopened_by": actor})
+    audit_record(actor=actor, action="period.reopen_branch", target=reopening, organization=branch, reason=reason,
+                 after={"period": period.pk, "until": until})
+    return reopening
+
+
 @transaction.atomic
 def period_lock(*, actor, period, committee):
     _require(actor, perms.CYCLE_MANAGE, committee)
@@ -361,7 +388,7 @@ def entry_check(*, member, item, period, points, evidence_count=0):
         raise ApplicationError(_("该党员已离开党组织，不能记分"))
     if member.exempt:
         raise ApplicationError(_("该党员已免于记分"))
-    if period.is_locked or not period.cycle.is_open:
+    if not period_open_for(period, member.branch):
         raise ApplicationError(_("“%(period)s”已锁定，不能再记分") % {"period": period})
     scheme = scheme_for_member(member=member, year=period.cycle.year)
     if scheme is None or item.scheme_id != scheme.pk:
@@ -429,7 +456,7 @@ def entry_adjust_to(*, actor, member, item, period, magnitude, reason, source, r
     """Bring an item's net total for the period to `magnitude` (a confirmed panel score) by
     appending the difference; nothing is written when it already stands there."""
     _require(actor, perms.ENTRY_RECORD, member.branch, _("您不能为本支部以外的党员记分"))
-    if period.is_locked or not period.cycle.is_open:
+    if not period_open_for(period, member.branch):
         raise ApplicationError(_("“%(period)s”已锁定，不能再记分") % {"period": period})
     if not 0 <= magnitude <= period_limit(item):
         raise ApplicationError(_("“%(item)s”本期分值应在 0—%(high)s 分之间") % {
@@ -470,7 +497,8 @@ def entry_reverse(*, actor, entry, reason):
         raise ApplicationError(_("冲销记录不能再冲销"))
     if LedgerEntry.objects.filter(reverses=entry).exists():
         raise ApplicationError(_("该记录已被冲销"))
-    if entry.period.is_locked and not perms.has_org_perm(actor, perms.CYCLE_MANAGE, member.branch):
+    if not period_open_for(entry.period, member.branch) and not perms.has_org_perm(
+            actor, perms.CYCLE_MANAGE, member.branch):
         raise ApplicationError(_("“%(period)s”已锁定，只有组织部可以更正") % {"period": entry.period})
     reversal = LedgerEntry.objects.create(
         member=member, item=entry.item, period=entry.period, year=entry.year, kind=entry.kind, points=-entry.points,

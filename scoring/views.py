@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -69,7 +70,8 @@ def entry_record(request, org_id):
     schemes = selectors.schemes_in_force(branch=branch, year=cycle.year)
     items = RuleItem.objects.filter(scheme__in=set(schemes.values())).select_related("scheme")
     kinds = {s.period_kind for s in schemes.values()}
-    periods = Period.objects.filter(cycle=cycle, kind__in=kinds, locked_at__isnull=True)
+    periods = Period.objects.filter(cycle=cycle, kind__in=kinds).filter(
+        Q(locked_at__isnull=True) | Q(reopenings__branch=branch, reopenings__until__gte=timezone.localdate()))
     members = branch.members.filter(left_on__isnull=True, exempt=False).order_by("number")
     initial = {"occurred_on": timezone.localdate(), "member": request.GET.get("member")}
     current = [selectors.current_period(year=cycle.year, kind=k) for k in kinds]

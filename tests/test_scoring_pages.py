@@ -174,3 +174,19 @@ def test_ledger_board_and_card_query_counts_do_not_grow_with_rows(scored, login,
         client.get(url)
         with django_assert_num_queries(queries):
             assert client.get(url).status_code == 200
+
+
+def test_a_secretary_reopens_a_locked_period_for_their_branch_only(scored, login):
+    scoring.period_lock(actor=scored.org_department, period=scored.period, committee=scored.U)
+    assert post_entry(login(scored.secretary), scored, scored.a1_members[2]).status_code == 400
+    url = reverse("branch_action", args=[scored.A1.pk, "period-reopen"])
+    page = login(scored.secretary).post(url, {"period": scored.period.pk, "reason": ""}, follow=True)
+    assert "重新开放周期须写明理由" in page.content.decode()
+    assert login(scored.recorder).post(url, {"period": scored.period.pk, "reason": "补录"}).status_code == 403
+    login(scored.secretary).post(url, {"period": scored.period.pk, "reason": "补录志愿服务"})
+    assert post_entry(login(scored.secretary), scored, scored.a1_members[2]).status_code == 302
+    a2_member = scored.a2_members[1]
+    item = scored.schemes["A2"].items.get(code="A-C02")
+    with pytest.raises(Exception, match="已锁定"):
+        scoring.entry_record(actor=scored.org_department, member=a2_member, item=item, period=scored.period,
+                             points=1, reason="x")

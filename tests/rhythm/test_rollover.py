@@ -64,3 +64,16 @@ def test_only_the_organization_department_rolls_the_year_over(world, login):
     add_scoring(world)
     assert login(world.secretary).post(reverse("rollover_start")).status_code == 403
     assert not Rollover.objects.exists()
+
+
+def test_each_person_chooses_whether_notices_also_come_by_email(world, login, mailoutbox):
+    from reviews.services import notify
+
+    world.member.email = "m@example.edu.cn"
+    world.member.save()
+    client = login(world.member)
+    client.post(reverse("notifications"), {"email": "0"})
+    world.member.refresh_from_db()
+    assert not world.member.email_notifications
+    notify([world.member], "测试通知")
+    assert mailoutbox == [] and "测试通知" in client.get(reverse("notifications")).content.decode()

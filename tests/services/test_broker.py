@@ -54,3 +54,17 @@ def test_recalculation_through_the_broker_survives_a_killed_worker(broker):
     wait_until(lambda: MemberYearTotal.objects.count() == len(expected), timeout=120, what="the rest of the run")
     assert _state(year) == expected  # the same end state as an undisturbed run, no row twice
 
+
+
+def test_an_export_job_completes_through_the_broker(broker):
+    from scoring.io_services import export_start
+    from scoring.models import ExportJob
+
+    world = build_university()
+    _reference, _schemes, _entries, period = add_scoring(world)
+    broker()
+    job = export_start(actor=world.org_department, kind=ExportJob.Kind.BRANCH_WORKBOOK, organization=world.U,
+                       year=period.cycle.year, force_background=True)
+    wait_until(lambda: ExportJob.objects.get(pk=job.pk).status == ExportJob.Status.DONE, what="the export job")
+    job.refresh_from_db()
+    assert job.progress == 100 and job.file and job.file.size > 0
