@@ -264,14 +264,16 @@ def compute_facts(scope, branch_ids, in_force):
     for owner_id in (Scheme.objects.filter(where("owner_id"), year=year, status=Scheme.Status.SUBMITTED)
                      .values_list("owner_id", flat=True)):
         facts[owner_id]["pending_scheme"] = True
-    pending_pledgers = Pledge.objects.filter(where("member__branch_id"), year=year,
-                                             status__in=PLEDGE_PENDING).values("member_id")
-    for row in (Pledge.objects.filter(where("member__branch_id"), active, year=year).values("member__branch_id")
-                .annotate(submitted=Count("member_id", distinct=True,
-                                          filter=Q(status__in=("submitted", "approved"))),
-                          approved=Count("member_id", distinct=True,
-                                         filter=Q(status="approved") & ~Q(member_id__in=pending_pledgers)))):
-        facts[row["member__branch_id"]]["pledges"] = [row["submitted"], row["approved"]]
+    # Counted from the members, each probing its own pledges through the member index: no join of
+    # the pledges with the members, which PostgreSQL without statistics ran as a nested loop of
+    # every pledge against every member.
+    def pledged(*statuses):
+        return Exists(Pledge.objects.filter(member_id=OuterRef("pk"), year=year, status__in=statuses))
+
+    for row in (Member.objects.filter(where("branch_id"), left_on__isnull=True, exempt=False).values("branch_id")
+                .annotate(submitted=Count("id", filter=Q(pledged("submitted", "approved"))),
+                          approved=Count("id", filter=Q(pledged("approved")) & ~Q(pledged(*PLEDGE_PENDING))))):
+        facts[row["branch_id"]]["pledges"] = [row["submitted"], row["approved"]]
     for model, key, extra in ((SelfAssessment, "self", Q(status="submitted")), (PanelConfirmation, "panel", Q())):
         for row in (model.objects.filter(where("member__branch_id"), active, extra, period__cycle__year=year)
                     .values("member__branch_id", "period_id").annotate(n=Count("id"))):
