@@ -306,8 +306,10 @@ def report(args, figures, rows, vendor):
     lines = [f"Run on {datetime.date.today()} ({platform.processor() or platform.machine()}, {vendor}, "
              f"Python {platform.python_version()}), {args.members:,} members × {args.lines} lines = {rows:,} "
              f"ledger rows; {'median of ' + str(args.repeat) if args.repeat > 1 else 'one run'} per figure, "
-             "each in a fresh process. Peak = tracemalloc peak of the export itself; RSS = the process's maximum "
-             "(the raw writers' includes the recorded cells they hold in memory).", ""]
+             "each in a fresh process. CPU time is the process's (the shared machine was busy, so wall times "
+             "vary more); peak = tracemalloc peak of the export itself; max RSS = the process's peak resident "
+             "memory (VmHWM: for ours, Django and SQLite included; for the raw writers, the recorded cells they "
+             "hold as lists included).", ""]
     for key, title in (("workbook", "branch workbook: summary sheet + one ledger sheet per member"),
                        ("flat", "one flat ledger sheet")):
         f = figures[key]
@@ -319,7 +321,7 @@ def report(args, figures, rows, vendor):
             r = f[writer]
             queries = str(r["queries"]) if writer == "ours" else "—"
             lines.append(f"| {label.format(lxml=lxml_note)} | {r['cpu']:.1f} s | {r['seconds']:.1f} s | "
-                         f"{r['peak'] / mb:.0f} MB | {r['rss'] / mb:.0f} MB | {queries} | {r['bytes'] / mb:.1f} MB |")
+                         f"{r['peak'] / mb:.1f} MB | {r['rss'] / mb:.0f} MB | {queries} | {r['bytes'] / mb:.1f} MB |")
         ours, best = f["ours"], f[fastest]
         time_ok = ours["cpu"] <= 1.5 * best["cpu"]
         mem_ok = ours["peak"] <= 1.2 * best["peak"]

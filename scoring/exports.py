@@ -324,8 +324,9 @@ def write_member_sheet(book, *, member, total, outcomes, lines, reversed_ids, pe
             remark = reversed_text
         else:
             remark = ""
-        sheet.line((occurred_on, period_name, kind_label[kind], code, title, points / 100, reason,
-                    source_label[source], recorder or recorder_login, verifier or verifier_login or "", remark))
+        sheet.line((occurred_on, period_name, kind_label.get(kind, kind), code, title, points / 100, reason,
+                    source_label.get(source, source), recorder or recorder_login, verifier or verifier_login or "",
+                    remark))
         counts = by_kind[kind]
         counts[0] += -1 if (kind == RuleItem.Kind.VETO and reverses_id) else 1
         counts[1] += points
@@ -528,7 +529,7 @@ def write_branch_workbook(output, *, organization, year, constant_memory=False, 
                            reversed_ids=reversed_ids, periods=periods, year=year, labels=labels,
                            name=names[member["id"]])
         if progress:
-            progress(done)
+            progress(done, len(names))
     book.close()
     return len(names)
 
@@ -571,8 +572,9 @@ def write_flat_ledger(output, *, organization, year, constant_memory=False, prog
             sheet.done()
             part += 1
             sheet = new_sheet(part)
-        sheet.line((branch_name, number, name, occurred_on, period_name, kind_label[kind], code, title, points / 100,
-                    reason, source_label[source], recorder or recorder_login, verifier or verifier_login or "",
+        sheet.line((branch_name, number, name, occurred_on, period_name, kind_label.get(kind, kind), code, title,
+                    points / 100, reason, source_label.get(source, source), recorder or recorder_login,
+                    verifier or verifier_login or "",
                     reversal if reverses_id else (reversed_text if entry_id in reversed_ids else "")))
         written += 1
         if progress and written % 5000 == 0:
@@ -625,7 +627,7 @@ def write_committee_workbook(output, *, organization, year, constant_memory=Fals
                     (f.members_with_entries / (f.members - f.exempt)) if f.members - f.exempt > 0 else None,
                     f.lines])
         if progress:
-            progress(done)
+            progress(done, len(orgs))
     sheet.autofilter()
     sheet.done()
     notes = book.sheet(_("说明"), (Column(N("说明"), WRAP, 110),), landscape=False)

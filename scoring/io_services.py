@@ -102,11 +102,12 @@ class _Progress:
     def __init__(self, job):
         self.job, self.last, self.total = job, time.monotonic(), max(job.rows_total, 1)
 
-    def __call__(self, done):
+    def __call__(self, done, total=None):
+        """`done` of `total` units (members, branches), or of the rows estimated at the request."""
         now = time.monotonic()
         if now - self.last >= PROGRESS_EVERY_SECONDS:
             self.last = now
-            percent = min(99, int(done * 100 / self.total))
+            percent = min(99, int(done * 100 / max(total or self.total, 1)))
             ExportJob.objects.filter(pk=self.job.pk).update(progress=percent)
 
 

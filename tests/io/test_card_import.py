@@ -200,3 +200,18 @@ def test_the_page_lists_every_error_and_offers_no_confirmation(io_world, login):
     page = response.content.decode()
     assert response.status_code == 400 and "第 3 行" in page and "不在您的记分范围内" in page
     assert 'name="token"' not in page and "token" not in response.context
+
+
+def test_the_upload_still_requires_the_csrf_token(io_world):
+    """The upload view takes CSRF off its outer layer only to install the size limiter first."""
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(io_world.secretary)
+    upload = xlsx_upload([card(io_world, io_world.a1_members[0])], HEADERS)
+    assert client.post(reverse("card_import"), {"file": upload}).status_code == 403
+    page = client.get(reverse("card_import"))
+    token = page.cookies["csrftoken"].value
+    upload = xlsx_upload([card(io_world, io_world.a1_members[0])], HEADERS)
+    response = client.post(reverse("card_import"), {"file": upload, "csrfmiddlewaretoken": token})
+    assert response.status_code == 200 and "检查通过" in response.content.decode()
