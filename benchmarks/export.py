@@ -42,6 +42,7 @@ def build(members_total, lines_per_member):
     from members.models import Member, Organization
     from members.services import organization_create
     from scoring import services as scoring
+    from scoring.ledger_chain import ledger_append_many
     from scoring.models import LedgerEntry, Period
     from scoring.recalculation import recalculate_branch
     from tests.builders import make_user
@@ -77,9 +78,9 @@ def build(members_total, lines_per_member):
                 reason=f"{item.title}：第{n + 1}次记录（基准数据）", source="recorder", recorded_by=recorder,
                 occurred_on=period.starts_on + datetime.timedelta(days=n)))
         if len(entries) >= 50_000:
-            LedgerEntry.objects.bulk_create(entries, batch_size=5000)
+            ledger_append_many(entries, actor=admin, reason="基准数据")
             entries = []
-    LedgerEntry.objects.bulk_create(entries, batch_size=5000)
+    ledger_append_many(entries, actor=admin, reason="基准数据")
     for branch in branches:
         recalculate_branch(branch=branch, year=YEAR, today=datetime.date(YEAR + 1, 1, 15))
     return university

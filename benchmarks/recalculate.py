@@ -109,6 +109,7 @@ def insert_ledger(members, plans_by_category, semesters, year, admin, rng):
     """Bulk-insert every member's entries; no query per row. Returns the number of rows."""
     from django.db import transaction
 
+    from scoring.ledger_chain import ledger_append_many
     from scoring.models import LedgerEntry
 
     sources = [LedgerEntry.Source.RECORDER, LedgerEntry.Source.PANEL, LedgerEntry.Source.DECLARATION]
@@ -128,7 +129,7 @@ def insert_ledger(members, plans_by_category, semesters, year, admin, rng):
     generator = rows()
     with transaction.atomic():
         while chunk := list(itertools.islice(generator, 100_000)):
-            LedgerEntry.objects.bulk_create(chunk, batch_size=5000)
+            ledger_append_many(chunk, actor=admin, reason="基准数据")
             count += len(chunk)
     return count
 

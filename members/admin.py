@@ -4,8 +4,10 @@ The one exception is adding a node to the organization tree, which calls the ser
 """
 
 from django.contrib import admin
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from . import services
+from .auth_views import admin_login
 from .models import Member, MemberTransfer, Organization, RoleAssignment, User
 
 
@@ -61,3 +63,10 @@ class RoleAssignmentAdmin(ReadOnlyAdmin):
 class UserAdmin(ReadOnlyAdmin):
     list_display = ("username", "full_name", "is_active", "must_change_password", "last_login")
     search_fields = ("username", "full_name")
+
+
+# Authenticator secrets stay out of the admin; a lost phone is handled by the audited
+# `manage.py two_factor_reset` command.
+admin.site.unregister(TOTPDevice)
+# The admin's own login form would skip the second factor: logging in happens on ours.
+admin.site.login = admin_login

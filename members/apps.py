@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class MembersConfig(AppConfig):
     name = "members"
     verbose_name = _("组织与党员")
+
+    def ready(self):
+        from django.contrib.auth.signals import user_logged_in
+
+        from .middleware import session_clock_start
+
+        user_logged_in.connect(session_clock_start, dispatch_uid="members.session_clock_start")

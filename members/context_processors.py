@@ -1,3 +1,5 @@
+from django.conf import settings
+
 from .selectors import roles_of
 
 
@@ -8,5 +10,11 @@ def roles(request):
         return {}
     from reviews.selectors import unread_count
 
-    return {"my_roles": roles_of(user=user), "my_member": getattr(user, "member", None),
-            "unread_notifications": unread_count(user=user)}
+    my_roles = roles_of(user=user)
+
+    def two_factor_offered():
+        # Called by the template after the menu has already fetched my_roles: no extra query.
+        return user.is_superuser or any(a.role in settings.TWO_FACTOR_ROLES for a in my_roles)
+
+    return {"my_roles": my_roles, "my_member": getattr(user, "member", None),
+            "unread_notifications": unread_count(user=user), "two_factor_offered": two_factor_offered}

@@ -36,6 +36,29 @@ SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁�
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红建文辉力斌宇浩凯晨欣雨婷琳雪梅"
 
 
+DEFAULT_MEMBERS = sum(size for _name, _category, size in BRANCHES) * len(COLLEGES)  # 800
+
+
+def college_branches(member_count):
+    """One college's branches and their sizes for a university of `member_count` members.
+
+    Larger universities repeat the four branches of the default (so branches keep 30–80
+    members, as real ones do) and resize them by cumulative rounding so the total is exact;
+    the default 800 gives exactly BRANCHES."""
+    copies = max(1, round(member_count / DEFAULT_MEMBERS))
+    scale = member_count / (DEFAULT_MEMBERS * copies)
+    plan, cumulative, placed = [], 0, 0
+    for copy in range(copies):
+        for name, category, size in BRANCHES:
+            cumulative += size
+            upto = round(cumulative * scale)
+            plan.append((name if copy == 0 else f"{name}（{copy + 1}）", category, upto - placed))
+            placed = upto
+    if len(plan) > 99:  # branch codes and member numbers have two digits for the branch
+        raise ValueError(f"{member_count} members need more than 99 branches per college")
+    return plan
+
+
 def member_number(category, college_index, branch_index, seq):
     """Staff numbers start with T, student numbers with S: T101001 is college 1, branch 01, No. 001."""
     prefix = "T" if category == Organization.Category.STAFF else "S"
@@ -47,8 +70,10 @@ def demo_loaded():
 
 
 @transaction.atomic
-def demo_university_seed(*, year=None):
-    """Load the demo university unless it is there already. Returns False when it was."""
+def demo_university_seed(*, year=None, member_count=DEFAULT_MEMBERS):
+    """Load the demo university unless it is there already. Returns False when it was.
+
+    `member_count` scales it (the load test uses 5,000); every college gets a quarter."""
     if demo_loaded():
         return False
     rng = random.Random(2026)  # noqa: S311 — deterministic demo data, not secrets
@@ -63,11 +88,12 @@ def demo_university_seed(*, year=None):
     org_staff = User.objects.create(username="zzb01", full_name="组织部 周敏", password=password_hash)
     assignments = [(org_staff, university, Role.ORG_DEPARTMENT)]
 
+    branches = college_branches(member_count)
     members, users = [], []
     for c, (college_code, college_name) in enumerate(COLLEGES, start=1):
         college = organization_create(actor=admin, name=college_name, code=college_code,
                                       kind=Organization.Kind.GENERAL_BRANCH, parent=university)
-        for b, (branch_name, category, size) in enumerate(BRANCHES, start=1):
+        for b, (branch_name, category, size) in enumerate(branches, start=1):
             branch = organization_create(actor=admin, name=branch_name, code=f"{college_code}-{b:02d}",
                                          kind=Organization.Kind.BRANCH, parent=college, category=category)
             is_staff_branch = category == Organization.Category.STAFF
@@ -133,6 +159,7 @@ def _seed_scoring(admin, university, year, rng):
     """The year opened, both policies published, LAW-01's own detailed rules approved, and a
     plausible ledger for every member up to today (recorded by each branch's recorder)."""
     from scoring import services as scoring
+    from scoring.ledger_chain import ledger_append_many
     from scoring.models import LedgerEntry, Period, RuleItem
     from scoring.recalculation import recalculate_branch
     from scoring.selectors import schemes_in_force
@@ -174,7 +201,7 @@ def _seed_scoring(admin, university, year, rng):
                             points=item.sign * points * 100, reason=f"{item.title}（演示）",
                             source=LedgerEntry.Source.RECORDER, recorded_by=recorder,
                             occurred_on=min(period.ends_on, today)))
-    LedgerEntry.objects.bulk_create(rows, batch_size=2000)
+    ledger_append_many(rows, actor=admin, reason="演示数据")
     for branch in Organization.objects.filter(kind=Organization.Kind.BRANCH):
         recalculate_branch(branch=branch, year=year)
     return len(rows)

@@ -48,3 +48,11 @@ class ExemptionDecisionForm(BootstrapForm):
     approve = forms.TypedChoiceField(label=_("审批结果"), coerce=lambda v: v == "1",
                                      choices=[("1", _("批准")), ("0", _("不予批准"))])
     reason = forms.CharField(label=_("意见"), max_length=200, required=False)
+
+
+class TwoFactorCodeForm(BootstrapForm):
+    token = forms.RegexField(
+        label=_("6 位验证码"), regex=r"^\d{6}$", max_length=6,
+        error_messages={"invalid": _("请输入验证器上显示的 6 位数字")},
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "autofocus": True}),
+    )

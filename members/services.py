@@ -2,17 +2,21 @@
 
 import datetime
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.forms.models import model_to_dict
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from guardian.models import UserObjectPermission
 
 from partyscore.audit import audit_record
 from partyscore.exceptions import ApplicationError
 
 from . import permissions as perms
+from . import two_factor
 from .models import MemberTransfer, Organization, Role, RoleAssignment, User
 
 MEMBER_AUDIT_FIELDS = [
@@ -261,3 +265,51 @@ def user_email_notifications_set(*, user, enabled):
     audit_record(actor=user, action="user.email_notifications", target=user,
                  after={"email_notifications": user.email_notifications})
     return user
+
+
+TWO_FACTOR_WRONG_CODE = _("验证码不正确或已过期；多次输错后须稍等片刻再试")
+
+
+@transaction.atomic
+def two_factor_enable(*, user, key, token):
+    """Turn on the second factor: the code the phone shows proves the secret reached it."""
+    if not two_factor.offered_to(user):
+        raise PermissionDenied(_("您的账号不提供两步验证"))
+    if two_factor.device_of(user) is not None:
+        raise ApplicationError(_("两步验证已启用"))
+    device = two_factor.new_device(user, key)
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    if not token.isdigit() or not totp.verify(int(token), device.tolerance):
+        raise ApplicationError(TWO_FACTOR_WRONG_CODE)
+    device.last_t = totp.t()  # the code just typed cannot be replayed to log in
+    device.save()
+    audit_record(actor=user, action="user.two_factor_enable", target=user)
+    return device
+
+
+def two_factor_disable(*, user, token):
+    """Turn off the second factor; a current code is required, so a borrowed session cannot."""
+    device = two_factor.device_of(user)
+    if device is None:
+        raise ApplicationError(_("两步验证未启用"))
+    if settings.TWO_FACTOR_REQUIRED and two_factor.offered_to(user):
+        raise ApplicationError(_("您的账号必须使用两步验证，不能关闭"))
+    # Checked outside the transaction: a wrong code's throttling delay must be kept, not rolled back.
+    if not device.verify_token(token):
+        raise ApplicationError(TWO_FACTOR_WRONG_CODE)
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=user).delete()
+        audit_record(actor=user, action="user.two_factor_disable", target=user)
+
+
+@transaction.atomic
+def two_factor_reset(*, actor, user, reason):
+    """A lost phone: the system administrator removes the device so the user can log in and enrol again."""
+    if actor is not None and not actor.is_superuser:
+        raise PermissionDenied(_("只有系统管理员可以重置两步验证"))
+    if not reason:
+        raise ApplicationError(_("重置两步验证须写明理由"))
+    deleted, _rows = TOTPDevice.objects.filter(user=user).delete()
+    if not deleted:
+        raise ApplicationError(_("该账号未启用两步验证"))
+    audit_record(actor=actor, action="user.two_factor_reset", target=user, reason=reason)

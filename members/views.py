@@ -1,8 +1,10 @@
 """Thin views: parse, call one selector or service, render."""
 
+import io
 import uuid
 from pathlib import Path
 
+import openpyxl
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
@@ -14,10 +16,12 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from import_export.formats.base_formats import XLSX
 
+from partyscore.access_log import Kind, access_log
 from partyscore.exceptions import ApplicationError
+from scoring.xlsx_safety import formulas_as_text
 
 from . import permissions as perms
 from . import selectors, services
@@ -29,13 +33,18 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def xlsx_response(dataset, filename):
-    response = HttpResponse(XLSX().export_data(dataset), content_type=XLSX_TYPE)
+    book = openpyxl.load_workbook(io.BytesIO(XLSX().export_data(dataset)))
+    formulas_as_text(book.active)  # tablib would write a name starting with "=" as a formula
+    content = io.BytesIO()
+    book.save(content)
+    response = HttpResponse(content.getvalue(), content_type=XLSX_TYPE)
     response["Content-Disposition"] = f"attachment; filename*=UTF-8''{filename}"
     return response
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
     template_name = "members/password_change.html"
+    http_method_names = ["get", "head", "post"]  # a FormView would take PUT as POST
     success_url = reverse_lazy("home")
 
     def form_valid(self, form):
@@ -46,11 +55,13 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
 
 @login_required
+@require_safe
 def org_tree(request):
     return render(request, "members/org_tree.html", {"orgs": selectors.organization_tree(actor=request.user)})
 
 
 @login_required
+@require_safe
 def member_list(request, org_id):
     organization = selectors.branch_get(actor=request.user, branch_id=org_id)
     form = MemberFilterForm(request.GET)
@@ -70,14 +81,17 @@ def member_list(request, org_id):
 
 
 @login_required
+@require_safe
 def member_export(request, org_id):
     organization = selectors.branch_get(actor=request.user, branch_id=org_id)
     members = selectors.member_list(actor=request.user, organization=organization)
     services.roster_exported(actor=request.user, organization=organization)
+    access_log(request, Kind.EXPORT, {"export": "roster", "organization": organization.code})
     return xlsx_response(roster_export_dataset(members), f"roster-{organization.code}.xlsx")
 
 
 @login_required
+@require_safe
 def member_detail(request, member_id):
     member = selectors.member_get(actor=request.user, member_id=member_id)
     context = {
@@ -125,6 +139,7 @@ def member_exemption_decide(request, member_id):
 
 
 @login_required
+@require_safe
 def exemption_queue(request):
     if not perms.orgs_with_perm(request.user, perms.EXEMPTION_APPROVE).exists():
         raise PermissionDenied(_("您无权审批免于记分"))
@@ -142,6 +157,7 @@ def _pending_import_path(token):
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def roster_import_upload(request):
     """Step 1: upload and check every row (nothing is written)."""
     _require_roster_manager(request.user)
@@ -188,6 +204,8 @@ def roster_import_confirm(request):
     finally:
         request.session.pop("roster_import", None)
         path.unlink(missing_ok=True)
+    access_log(request, Kind.IMPORT, {"import": "roster", "rows": len(dataset), "created": result.created,
+                                      "errors": len(result.errors)})
     if not result.ok:
         return render(request, "members/roster_import.html",
                       {"form": RosterUploadForm(), "result": result, "headers": dataset.headers}, status=400)
@@ -196,12 +214,14 @@ def roster_import_confirm(request):
 
 
 @login_required
+@require_safe
 def roster_template(request):
     _require_roster_manager(request.user)
     return xlsx_response(roster_template_dataset(), "roster-template.xlsx")
 
 
 @login_required
+@require_safe
 def audit_list(request):
     events = selectors.audit_events(actor=request.user, action=request.GET.get("action", ""),
                                     target_type=request.GET.get("target_type", ""),

@@ -9,8 +9,16 @@ from django.utils import timezone
 
 from .models import AuditEvent
 
-# A fixed key for PostgreSQL's advisory lock: appends to the chain happen one at a time.
+# A fixed key for PostgreSQL's advisory lock: appends to the chains happen one at a time.
 _CHAIN_LOCK_KEY = 0x5053_4155  # "PSAU"
+
+
+def chain_lock():
+    """Serialize appends to the audit and ledger chains until the transaction ends, so two writers
+    never read the same last hash. SQLite already lets one writer in at a time."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
 
 
 def event_hash(*, prev_hash, created_at, actor_id, action, target_type, target_id, before, after, reason):
@@ -29,9 +37,7 @@ def _plain(value):
 @transaction.atomic
 def audit_record(*, actor, action, target, organization=None, before=None, after=None, reason=""):
     """Append one event. `target` is a model instance (or None for actions on no single object)."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
+    chain_lock()
     last = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first() or ""
     target_type = target._meta.label if target is not None else ""
     target_id = str(target.pk) if target is not None else ""

@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from . import converters  # noqa: F401 (registers <year:…>)
 from . import dashboard_views as views
 
 urlpatterns = [
@@ -19,6 +20,6 @@ urlpatterns = [
     path("dashboard/spot-checks/<int:spot_check_id>/", views.spot_check_detail, name="spot_check_detail"),
     path("dashboard/reports/<int:org_id>/", views.work_reports, name="work_reports"),
     path("dashboard/reports/<int:org_id>/export/", views.work_reports_export, name="work_reports_export"),
-    path("dashboard/reports/<int:org_id>/<int:year>/", views.work_report, name="work_report"),
-    path("dashboard/reports/<int:org_id>/<int:year>/export/", views.work_report_export, name="work_report_export"),
+    path("dashboard/reports/<int:org_id>/<year:year>/", views.work_report, name="work_report"),
+    path("dashboard/reports/<int:org_id>/<year:year>/export/", views.work_report_export, name="work_report_export"),
 ]

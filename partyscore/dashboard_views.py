@@ -16,7 +16,7 @@ from django.utils.http import content_disposition_header
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop as N
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from members import permissions as perms
 from members.models import Organization
@@ -24,6 +24,7 @@ from scoring.exports import INT, POINTS, TEXT, WRAP, XLSX_TYPE, Book, Column, sa
 
 from . import dashboard_services as services
 from . import dashboards as reads
+from .access_log import Kind, access_log
 from .dashboard_forms import (
     CommendationForm,
     ReasonForm,
@@ -71,6 +72,7 @@ def _points(centi):
 # ── entry points ─────────────────────────────────────────────────────────────────────────────
 
 @login_required
+@require_safe
 def dashboard_home(request):
     """Send each user to their dashboard: the top of their scope, their branch, or their own."""
     roots = reads.dashboard_roots(actor=request.user)
@@ -84,6 +86,7 @@ def dashboard_home(request):
 
 
 @login_required
+@require_safe
 def my_dashboard(request):
     data = reads.member_dashboard(actor=request.user, year=_year(request))
     return render(request, "dashboards/member.html", {**data, "charts": reads.member_charts(data)})
@@ -107,6 +110,7 @@ def _step_cell(step):
 
 
 @login_required
+@require_safe
 def org_dashboard(request, org_id):
     org = _org(request, org_id)
     if org.is_branch:
@@ -121,6 +125,7 @@ def org_dashboard(request, org_id):
 
 
 @login_required
+@require_safe
 def branch_dashboard(request, org_id):
     branch = _org(request, org_id)
     if not branch.is_branch:
@@ -141,6 +146,7 @@ def _drill(request, org_id):
 
 
 @login_required
+@require_safe
 def drill(request, org_id):
     scope, title, target, members = _drill(request, org_id)
     page = Paginator(members, MEMBERS_PER_PAGE).get_page(request.GET.get("page"))
@@ -158,6 +164,7 @@ DRILL_COLUMNS = (Column(N("党支部"), TEXT, 20), Column(N("学号/工号"), TE
 
 
 @login_required
+@require_safe
 def drill_export(request, org_id):
     scope, title, target, members = _drill(request, org_id)
     if members.count() > settings.EXPORT_ASYNC_THRESHOLD:
@@ -165,6 +172,8 @@ def drill_export(request, org_id):
         return redirect(f"{reverse('dashboard_drill', args=[org_id])}?{request.GET.urlencode()}")
     rows = ([m.branch.name, m.number, m.name, m.get_category_display(), m.get_status_display(),
              _points(m.year_total), m.year_rank] for m in members.iterator(chunk_size=2000))
+    access_log(request, Kind.EXPORT, {"export": "dashboard_drill", "organization": target.code, "year": scope.year,
+                                      "metric": request.GET.get("metric", "")})
     return _xlsx(f"{target.name}-{scope.year}-{title}", f"{target.name} {scope.year} {title}",
                  [(_("名单"), DRILL_COLUMNS, rows)])
 
@@ -177,6 +186,7 @@ PROGRESS_COLUMNS = (Column(N("党组织"), TEXT, 24), Column(N("应参与记分"
 
 
 @login_required
+@require_safe
 def org_dashboard_export(request, org_id):
     org = _org(request, org_id)
     data = reads.org_dashboard(actor=request.user, org=org, year=_year(request))
@@ -198,6 +208,7 @@ def org_dashboard_export(request, org_id):
                     *r.consequence_cells(), r.share_broken] for r in data["results"]["rows"]]
     histogram_rows = [[h["name"], h["value"]] for h in data["results"]["histogram"]]
     flag_rows = [[f["branch"].name, f["title"], f["detail"]] for f in data["fairness"]["flags"]]
+    access_log(request, Kind.EXPORT, {"export": "dashboard", "organization": org.code, "year": year})
     return _xlsx(f"{org.name}-{year}-数据看板", f"{org.name} {year} " + _("年度数据看板"), [
         (_("进度"), PROGRESS_COLUMNS, progress_rows),
         (_("自评与考绩"), (Column(_("党组织"), TEXT, 24), *period_columns), period_rows),
@@ -211,6 +222,7 @@ def org_dashboard_export(request, org_id):
 # ── boards ───────────────────────────────────────────────────────────────────────────────────
 
 @login_required
+@require_safe
 def college_board(request, org_id):
     org = _org(request, org_id)
     if org.is_branch:
@@ -223,6 +235,7 @@ def college_board(request, org_id):
 # ── supervision ──────────────────────────────────────────────────────────────────────────────
 
 @login_required
+@require_safe
 def supervision(request, org_id):
     org = _org(request, org_id)
     scope = reads.scope_for(actor=request.user, org=org, year=_year(request))
@@ -264,6 +277,7 @@ def spot_check_new(request, org_id):
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def spot_check_detail(request, spot_check_id):
     check, items = reads.spot_check_get(actor=request.user, spot_check_id=spot_check_id)
     if request.method == "POST":
@@ -327,6 +341,7 @@ def commendation_new(request, org_id):
 # ── annual work reports ──────────────────────────────────────────────────────────────────────
 
 @login_required
+@require_safe
 def work_reports(request, org_id):
     org = _org(request, org_id)
     year = _year(request)
@@ -341,6 +356,7 @@ REPORT_STATUS_COLUMNS = (Column(N("党组织"), TEXT, 24), Column(N("层级"), T
 
 
 @login_required
+@require_safe
 def work_reports_export(request, org_id):
     org = _org(request, org_id)
     year = _year(request)
@@ -349,11 +365,13 @@ def work_reports_export(request, org_id):
              f"{r['report'].submitted_at:%Y-%m-%d %H:%M}" if r["report"] and r["report"].submitted_at else "",
              r["report"].submitted_by.get_full_name() if r["report"] and r["report"].submitted_by else "",
              _("逾期") if r["late"] else ""] for r in data["rows"]]
+    access_log(request, Kind.EXPORT, {"export": "work_reports", "organization": org.code, "year": year})
     return _xlsx(f"{org.name}-{year}-工作报告上报情况", f"{org.name} {year} " + _("年度工作报告上报情况"),
                  [(_("上报情况"), REPORT_STATUS_COLUMNS, rows)])
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def work_report(request, org_id, year):
     org = _org(request, org_id)
     if org.kind == Organization.Kind.COMMITTEE:
@@ -397,6 +415,7 @@ def _work_report_post(request, org, year):
 
 
 @login_required
+@require_safe
 def work_report_export(request, org_id, year):
     org = _org(request, org_id)
     data = reads.work_report_view(actor=request.user, org=org, year=year)
@@ -409,6 +428,7 @@ def work_report_export(request, org_id, year):
     steps = [[s["label"], s["done"], s["expected"], _("逾期") if s["overdue"] else "", s["due"]]
              for s in figures["steps"]]
     summary = report.summary if report else data["draft"]
+    access_log(request, Kind.EXPORT, {"export": "work_report", "organization": org.code, "year": year})
     return _xlsx(f"{org.name}-{year}-工作报告", f"{org.name} {year} " + _("年度工作报告"), [
         (_("工作总结"), (Column(_("工作总结"), WRAP, 100),), [[line] for line in summary.splitlines() or [""]]),
         (_("基本情况"), (Column(_("项目"), TEXT, 24), Column(_("内容"), TEXT, 30)), facts),

@@ -1,4 +1,7 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .models import AccessLog
 
 
 class BootstrapMixin:
@@ -19,3 +22,16 @@ class BootstrapMixin:
 
 class BootstrapForm(BootstrapMixin, forms.Form):
     pass
+
+
+class AccessLogFilterForm(BootstrapForm):
+    """The security log page's filters (all optional)."""
+
+    kind = forms.ChoiceField(label=_("类别"), required=False)
+    username = forms.CharField(label=_("用户名"), required=False, max_length=150)
+    day_from = forms.DateField(label=_("起始日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    day_to = forms.DateField(label=_("结束日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [("", _("全部")), *AccessLog.Kind.choices]

@@ -198,3 +198,41 @@ class BranchYearFacts(models.Model):
 
     def __str__(self):
         return f"{self.branch_id} {self.year}"
+
+
+# ── security log ─────────────────────────────────────────────────────────────────────────────
+
+class AccessLog(models.Model):
+    """Sign-ins, sign-in failures, sign-outs, refused requests, imports and exports (partyscore/access_log.py).
+
+    Not the audit log: that one proves who changed which score and is kept for good; this one
+    shows who came and what they took, and is purged after SECURITY_LOG_RETENTION_DAYS.
+    """
+
+    class Kind(models.TextChoices):
+        LOGIN = "login", _("登录成功")
+        LOGIN_FAILED = "login_failed", _("登录失败")
+        LOGOUT = "logout", _("退出登录")
+        DENIED = "denied", _("拒绝访问")
+        IMPORT = "import", _("导入")
+        EXPORT = "export", _("导出")
+
+    created_at = models.DateTimeField(_("时间"), default=timezone.now, db_index=True)
+    kind = models.CharField(_("类别"), max_length=16, choices=Kind.choices)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("用户"), null=True, blank=True,
+                             on_delete=models.SET_NULL, related_name="+")
+    # The name typed on a failed sign-in (there is no user then), the user's own otherwise.
+    username = models.CharField(_("用户名"), max_length=150, blank=True)
+    ip_address = models.GenericIPAddressField(_("IP 地址"), null=True, blank=True)
+    user_agent = models.CharField(_("浏览器"), max_length=300, blank=True)
+    path = models.CharField(_("请求地址"), max_length=500, blank=True)
+    detail = models.JSONField(_("详情"), default=dict, blank=True, encoder=DjangoJSONEncoder)
+
+    class Meta:
+        verbose_name = _("安全日志")
+        verbose_name_plural = _("安全日志")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["kind", "created_at"])]
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.kind} {self.username}"

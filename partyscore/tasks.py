@@ -7,6 +7,7 @@ the next daily run picks it up.
 
 import logging
 
+from celery import shared_task
 from django.db import transaction
 
 log = logging.getLogger(__name__)
@@ -22,3 +23,11 @@ def enqueue(task, *args):
             log.exception("could not enqueue %s%r; it will be picked up from the database later", task.name, args)
 
     transaction.on_commit(send)
+
+
+@shared_task(acks_late=True)
+def access_log_purge():
+    """Daily: delete security log rows older than SECURITY_LOG_RETENTION_DAYS."""
+    from .access_log import access_log_purge as purge
+
+    return purge()

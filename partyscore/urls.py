@@ -1,19 +1,30 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.decorators.http import require_http_methods, require_POST
 from django.views.i18n import set_language
 
+from members import auth_views as login_views
 from members.views import PasswordChangeView
 
-from . import views
+from . import access_log_views, views
+
+handler500 = "partyscore.unavailable.server_error"
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("accounts/login/", auth_views.LoginView.as_view(template_name="registration/login.html",
-                                                         redirect_authenticated_user=True), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Methods are explicit everywhere: a form view would otherwise take PUT as POST and answer OPTIONS,
+    # and the login page would redirect a signed-in user's PUT instead of refusing it.
+    path("accounts/login/", require_http_methods(["GET", "HEAD", "POST"])(login_views.LoginView.as_view()),
+         name="login"),
+    path("accounts/verify/", login_views.login_two_factor, name="login_two_factor"),
+    path("accounts/two-factor/", login_views.two_factor_manage, name="two_factor"),
+    path("accounts/two-factor/disable/", login_views.two_factor_disable, name="two_factor_disable"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(http_method_names=["post"]), name="logout"),
     path("accounts/password/", PasswordChangeView.as_view(), name="password_change"),
-    path("i18n/setlang/", set_language, name="set_language"),
+    # Django's view answers any method; only its POST changes the language.
+    path("i18n/setlang/", require_POST(set_language), name="set_language"),
+    path("security-log/", access_log_views.access_log_list, name="access_log"),
     path("", include("members.urls")),
     path("", include("scoring.urls")),
     path("", include("scoring.io_urls")),

@@ -1,12 +1,16 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
+from django.views.decorators.http import require_safe
 
 from members import permissions as perms
 from reviews.selectors import member_due
 from scoring.selectors import current_cycle, upcoming_deadlines
 
+from .access_log import may_view_access_log
+
 
 @login_required
+@require_safe
 def home(request):
     """One page, a section per role the user holds (roles come from the context processor)."""
     user = request.user
@@ -17,6 +21,7 @@ def home(request):
         "record_orgs": perms.scope_roots(user, perms.ENTRY_RECORD),
         "can_import": perms.orgs_with_perm(user, perms.ROSTER_MANAGE).exists(),
         "can_audit": perms.orgs_with_perm(user, perms.AUDIT_VIEW).exists(),
+        "can_view_access_log": may_view_access_log(user),
         "can_approve_exemptions": perms.orgs_with_perm(user, perms.EXEMPTION_APPROVE).exists(),
         "can_manage_cycles": perms.orgs_with_perm(user, perms.CYCLE_MANAGE).exists(),
         "my_board_open": member is not None and member.branch.show_board_to_members,

@@ -388,6 +388,10 @@ class DeterminationLine(models.Model):
         return f"{self.determination} {self.member_id}"
 
 
+# An objection still in play: with the branch, rejected but escalatable, or with the department.
+OBJECTION_LIVE = ("open", "rejected", "escalated")
+
+
 class Objection(models.Model):
     """An objection (异议) to an entry, a declaration, a publicized result or the determination.
 
@@ -434,6 +438,14 @@ class Objection(models.Model):
         verbose_name = _("异议")
         verbose_name_plural = _("异议")
         ordering = ["-created_at"]
+        # One live objection per person, member and target: a second one (a double click, or a
+        # resubmission while the first is with the branch) is refused; after a rejection the way
+        # on is escalation, not a new objection.
+        constraints = [
+            models.UniqueConstraint(fields=["raised_by", "member", target], name=f"one_live_objection_{target}",
+                                    condition=Q(**{f"{target}__isnull": False}, status__in=OBJECTION_LIVE))
+            for target in ("entry", "declaration", "publicity", "determination")
+        ]
 
     def __str__(self):
         return f"{self.member.name} {self.get_status_display()}"

@@ -10,10 +10,11 @@ import logging
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from members import permissions as perms
 from members.models import Member, Organization
@@ -50,6 +51,15 @@ from .models import (
 FOLLOW_UP_DAYS = 30
 log = logging.getLogger(__name__)
 
+# The answers to a second, identical submission, whether it came after the first or at the same instant.
+PLEDGE_DUPLICATE = gettext_noop("该承诺已保存，请勿重复提交")
+FULFILMENT_DUPLICATE = gettext_noop("本月践诺情况已提交，请勿重复提交")
+DECLARATION_DUPLICATE = gettext_noop("该申报已提交，请勿重复提交")
+OBJECTION_DUPLICATE = gettext_noop("您已就此提出异议，正在办理中")
+MASS_DUPLICATE = gettext_noop("您已提交过本年度的评议")
+PANEL_CONFLICT = gettext_noop("评分已被他人修改，请刷新后重试")
+DETERMINATION_CONFLICT = gettext_noop("评定已被他人修改，请刷新后重试")
+
 
 # ── shared ───────────────────────────────────────────────────────────────────────────────────
 
@@ -61,6 +71,23 @@ def _require(actor, perm, org, message=None):
 def _require_self(actor, member):
     if member.user_id is None or member.user_id != actor.pk:
         raise PermissionDenied(_("只能由党员本人操作"))
+
+
+def _serialize(obj):
+    """Lock `obj`'s row until the transaction ends, so that a check-then-insert under it cannot
+    interleave with a concurrent twin (PostgreSQL; SQLite has one writer at a time anyway). NO KEY
+    UPDATE: rows that merely reference it (ledger entries, scores) can still be inserted meanwhile."""
+    type(obj).objects.select_for_update(no_key=True).filter(pk=obj.pk).values_list("pk").get()
+
+
+def _create_once(model, duplicate, **fields):
+    """Insert a row that a unique constraint allows once; when a concurrent twin got there first
+    the violation becomes the ordinary 'already submitted' refusal, not an error page."""
+    try:
+        with transaction.atomic():
+            return model.objects.create(**fields)
+    except IntegrityError as error:
+        raise ApplicationError(_(duplicate)) from error
 
 
 def _move(obj, action):
@@ -121,7 +148,10 @@ def pledge_save(*, actor, member, year, kind, content, pledge=None):
     content = (content or "").strip()
     if not content:
         raise ApplicationError(_("请填写承诺内容"))
+    _serialize(member)
     if pledge is None:
+        if Pledge.objects.filter(member=member, year=year, kind=kind, content=content).exists():
+            raise ApplicationError(_(PLEDGE_DUPLICATE))
         pledge = Pledge(member=member, year=year)
     elif pledge.status not in ("draft", "returned"):
         raise ApplicationError(_("已提交的承诺不能修改"))
@@ -187,8 +217,10 @@ def fulfilment_submit(*, actor, member, period, content):
         raise ApplicationError(_("请填写践诺情况"))
     report = FulfilmentReport.objects.filter(member=member, period=period).first()
     if report is None:
-        report = FulfilmentReport.objects.create(member=member, period=period, content=content)
+        report = _create_once(FulfilmentReport, FULFILMENT_DUPLICATE, member=member, period=period, content=content)
         before = None
+    elif report.status == FulfilmentReport.Status.SUBMITTED:
+        raise ApplicationError(_(FULFILMENT_DUPLICATE))
     else:
         before = report.status
         report.status = _move(report, "resubmit")
@@ -311,6 +343,11 @@ def declaration_submit(*, actor, member, item, period, points, reason, evidence=
         scoring.evidence_check([evidence])
     signed = scoring.entry_check(member=member, item=item, period=period, points=points,
                                  evidence_count=1 if evidence else 0)
+    # A member may declare an item twice in a period (two awards), but not the same thing twice.
+    _serialize(member)
+    if Declaration.objects.filter(member=member, item=item, period=period, points=signed, reason=reason.strip(),
+                                  status=Declaration.Status.SUBMITTED).exists():
+        raise ApplicationError(_(DECLARATION_DUPLICATE))
     declaration = Declaration.objects.create(member=member, item=item, period=period, points=signed,
                                              reason=reason.strip(), evidence=evidence or "")
     _audit(actor, "declaration.submit", declaration, member, item=item.code, points=signed)
@@ -367,6 +404,9 @@ def panel_score_save(*, actor, member, period, scores, versions=None):
     _require(actor, perms.PANEL_SCORE, member.branch)
     if member.user_id == actor.pk:
         raise PermissionDenied(_("考评小组成员不能为自己打分"))
+    # One writer per member at a time: a concurrent save waits here, then sees the version the
+    # other one wrote (or its confirmation) instead of inserting a twin or overwriting it.
+    _serialize(member)
     if PanelConfirmation.objects.filter(member=member, period=period).exists():
         raise ApplicationError(_("该党员本期得分已确认，不能再修改评分"))
     scheme = scheme_for_member(member=member, year=period.cycle.year)
@@ -383,11 +423,11 @@ def panel_score_save(*, actor, member, period, scores, versions=None):
                                                               item=item).first()
         if score is None:
             if versions.get(item.pk) not in (None, 0):
-                raise ApplicationError(_("评分已被他人修改，请刷新后重试"))
+                raise ApplicationError(_(PANEL_CONFLICT))
             score = PanelScore(panelist=actor, member=member, period=period, item=item, points=centi)
         else:
             if item.pk in versions and versions[item.pk] != score.version:
-                raise ApplicationError(_("评分已被他人修改，请刷新后重试"))
+                raise ApplicationError(_(PANEL_CONFLICT))
             score.points, score.version = centi, score.version + 1
         score.save()
         saved.append(score)
@@ -421,6 +461,7 @@ def panel_confirm(*, actor, member, period, decided=None):
     bring each item to the combined panel score. With the 'secretary' setting, `decided`
     ({item: points}) is the secretary's own decision after seeing the panel's scores."""
     _require(actor, perms.BRANCH_RUN, member.branch)
+    _serialize(member)  # no panelist's save, nor a second confirmation, slips in between
     if PanelConfirmation.objects.filter(member=member, period=period).exists():
         raise ApplicationError(_("该党员本期得分已确认"))
     scheme = scheme_for_member(member=member, year=period.cycle.year)
@@ -461,13 +502,13 @@ def mass_evaluation_submit(*, actor, branch, year, panel_rating, branch_rating, 
     if due and today > due:
         raise ApplicationError(_("群众评议已于 %(due)s 截止") % {"due": due})
     if MassEvaluation.objects.filter(representative=actor, branch=branch, year=year).exists():
-        raise ApplicationError(_("您已提交过本年度的评议"))
+        raise ApplicationError(_(MASS_DUPLICATE))
     members = {m.pk: m for m in Member.objects.filter(branch=branch, left_on__isnull=True, exempt=False)}
     if set(ratings) - set(members):
         raise ApplicationError(_("评议名单有误，请刷新后重试"))
-    evaluation = MassEvaluation.objects.create(representative=actor, branch=branch, year=year,
-                                               panel_rating=panel_rating, branch_rating=branch_rating,
-                                               comments=(comments or "").strip())
+    evaluation = _create_once(MassEvaluation, MASS_DUPLICATE, representative=actor, branch=branch, year=year,
+                              panel_rating=panel_rating, branch_rating=branch_rating,
+                              comments=(comments or "").strip())
     MassRating.objects.bulk_create([MassRating(evaluation=evaluation, member_id=member_id, rating=rating,
                                                comment=(comment or "")[:300])
                                     for member_id, (rating, comment) in ratings.items()])
@@ -509,7 +550,9 @@ def publicity_open(*, actor, branch, year, kind, starts_at, ends_at, period=None
             declaration.save(update_fields=["status", "publicity"])
     audit_record(actor=actor, action="publicity.open", target=publicity, organization=branch,
                  after={"kind": kind, "starts_at": starts_at, "ends_at": ends_at, "audience": audience})
-    audience_users = [m.user for m in Member.objects.filter(branch=branch, user__isnull=False).select_related("user")]
+    audience_users = {m.user for m in Member.objects.filter(branch=branch, user__isnull=False).select_related("user")}
+    # The branch's mass representatives may object to anyone's line while a window is open: tell them too.
+    audience_users |= set(users_with_perm(organization=branch, perm=perms.MASS_EVALUATE))
     notify(audience_users, _("%(branch)s%(kind)s（%(start)s 至 %(end)s），如有异议请在公示期内提出") % {
         "branch": branch.name, "kind": publicity.get_kind_display(),
         "start": timezone.localtime(starts_at).date(), "end": timezone.localtime(ends_at).date()},
@@ -586,7 +629,8 @@ def objection_raise(*, actor, member, reason, entry=None, declaration=None, publ
     config = review_settings(scheme_for_member(member=member, year=year))
     if not _objection_target_open(member, entry, declaration, publicity, determination, now, config.publicity_days):
         raise ApplicationError(_("已过公示期或异议期限，不能再提出异议"))
-    objection = Objection.objects.create(
+    objection = _create_once(
+        Objection, OBJECTION_DUPLICATE,
         raised_by=actor, member=member, branch=member.branch, year=year, entry=entry, declaration=declaration,
         publicity=publicity, determination=determination, reason=reason,
         due_on=timezone.localdate() + datetime.timedelta(days=config.objection_answer_days))
@@ -711,6 +755,7 @@ def share_cap_problems(branch, year):
 def determination_prepare(*, actor, branch, year):
     """Open (or return) the draft for the branch meeting; the totals are refreshed from the ledger."""
     _require(actor, perms.BRANCH_RUN, branch)
+    _serialize(branch)  # two secretaries opening it at once get the same draft
     current = Determination.objects.filter(branch=branch, year=year).exclude(status="reopened").first()
     if current is not None:
         return current
@@ -765,7 +810,7 @@ def determination_decide(*, actor, determination, meeting_date, members_expected
     _require(actor, perms.BRANCH_RUN, branch)
     locked = Determination.objects.select_for_update().get(pk=determination.pk)
     if locked.lock_version != lock_version:
-        raise ApplicationError(_("评定已被他人修改，请刷新后重试"))
+        raise ApplicationError(_(DETERMINATION_CONFLICT))
     if locked.status != Determination.Status.DRAFT:
         raise ApplicationError(_("当前状态为“%(status)s”，不能执行此操作") % {"status": locked.get_status_display()})
     if members_present > members_expected or members_present * 2 <= members_expected:

@@ -1,5 +1,7 @@
 from django.urls import path
 
+from partyscore import converters  # noqa: F401 (registers <year:…>)
+
 from . import views
 
 urlpatterns = [
@@ -21,7 +23,7 @@ urlpatterns = [
     path("reviews/panel/<int:org_id>/<int:period_id>/<int:member_id>/", views.panel_member, name="panel_member"),
     path("reviews/mass/<int:org_id>/", views.mass_form, name="mass_form"),
     path("reviews/mass/<int:org_id>/results/", views.mass_results, name="mass_results"),
-    path("reviews/determination/<int:org_id>/<int:year>/", views.determination, name="determination"),
+    path("reviews/determination/<int:org_id>/<year:year>/", views.determination, name="determination"),
     path("reviews/determination/<int:determination_id>/reopen/", views.determination_reopen,
          name="determination_reopen"),
     path("reviews/follow-ups/", views.follow_ups, name="follow_ups"),

@@ -10,15 +10,16 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from members import permissions as perms
 from members import selectors as member_selectors
 from members.models import Member, Organization
 from members.services import user_email_notifications_set
 from partyscore.exceptions import ApplicationError
+from partyscore.shortcuts import posted_int, posted_object_or_404
 from scoring import services as scoring
-from scoring.models import LedgerEntry, MemberOutcome, MemberYearTotal, Period, RuleItem, Scheme
+from scoring.models import Cycle, LedgerEntry, MemberOutcome, MemberYearTotal, Period, RuleItem, Scheme
 from scoring.points import format_points
 from scoring.selectors import current_cycle, scheme_for_member
 
@@ -80,6 +81,7 @@ def _branch(request, org_id, perm):
 # ── member ───────────────────────────────────────────────────────────────────────────────────
 
 @login_required
+@require_safe
 def my_reviews(request):
     member = _my_member(request)
     year = _year()
@@ -89,6 +91,7 @@ def my_reviews(request):
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def my_pledges(request):
     member = _my_member(request)
     year = _year()
@@ -97,7 +100,7 @@ def my_pledges(request):
         if request.POST.get("action") == "submit":
             return _done(request, lambda: services.pledges_submit(actor=request.user, member=member, year=year),
                          _("承诺已提交，待支部审核"), "my_pledges")
-        pledge = get_object_or_404(Pledge, pk=request.POST["pledge"], member=member) if request.POST.get(
+        pledge = posted_object_or_404(Pledge, request.POST["pledge"], member=member) if request.POST.get(
             "pledge") else None
         if form.is_valid():
             return _done(request, lambda: services.pledge_save(
@@ -109,6 +112,7 @@ def my_pledges(request):
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def self_assessment(request, period_id):
     """Phone-first: every item of the branch's rules, points and a note each, a running self-score."""
     member = _my_member(request)
@@ -143,6 +147,7 @@ def self_assessment(request, period_id):
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def declaration_new(request):
     member = _my_member(request)
     year = _year()
@@ -168,6 +173,7 @@ def declaration_new(request):
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def fulfilment_new(request):
     member = _my_member(request)
     form = FulfilmentForm(request.POST or None, periods=Period.objects.filter(
@@ -187,20 +193,24 @@ def fulfilment_new(request):
 
 # ── objections ───────────────────────────────────────────────────────────────────────────────
 
-OBJECTION_TARGETS = {"entry": LedgerEntry, "declaration": Declaration, "publicity": Publicity,
-                     "determination": Determination}
+# What an objection may be about: the member's own entry or declaration, their branch's publicity or
+# determination (ids of anyone else's are not found, so a forged id shows nothing of them).
+OBJECTION_TARGETS = {"entry": (LedgerEntry, "member_id"), "declaration": (Declaration, "member_id"),
+                     "publicity": (Publicity, "branch_id"), "determination": (Determination, "branch_id")}
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def objection_new(request):
     # The form posts back to its own URL; the target may come in the query string or the form.
     params = request.GET if request.GET.get("member") else request.POST
-    member = get_object_or_404(Member, pk=params.get("member") or 0)
-    targets = {name: get_object_or_404(model, pk=params[name]) for name, model in OBJECTION_TARGETS.items()
-               if params.get(name)}
+    member = posted_object_or_404(Member, params.get("member") or 0)
     if not (member.user_id == request.user.pk or perms.has_org_perm(request.user, perms.MASS_EVALUATE,
                                                                     member.branch)):
         raise PermissionDenied(_("只有党员本人或本支部群众代表可以提出异议"))
+    owners = {"member_id": member.pk, "branch_id": member.branch_id}
+    targets = {name: posted_object_or_404(model, params[name], **{owner: owners[owner]})
+               for name, (model, owner) in OBJECTION_TARGETS.items() if params.get(name)}
     form = ObjectionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -216,6 +226,7 @@ def objection_new(request):
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def objection_detail(request, objection_id):
     objection = selectors.objection_get(actor=request.user, objection_id=objection_id)
     can_answer = perms.has_org_perm(request.user, perms.OBJECTIONS_HANDLE, objection.branch)
@@ -244,6 +255,7 @@ def objection_detail(request, objection_id):
 
 
 @login_required
+@require_safe
 def publicity_detail(request, publicity_id):
     publicity = selectors.publicity_get(actor=request.user, publicity_id=publicity_id)
     member = getattr(request.user, "member", None)
@@ -257,6 +269,7 @@ def publicity_detail(request, publicity_id):
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def notifications(request):
     if request.method == "POST":
         if "email" in request.POST:
@@ -271,6 +284,7 @@ def notifications(request):
 # ── branch ───────────────────────────────────────────────────────────────────────────────────
 
 @login_required
+@require_safe
 def branch_reviews(request, org_id):
     branch = _branch(request, org_id, perms.LEDGER_VIEW)
     year = _year()
@@ -323,6 +337,11 @@ def declaration_decide(request, declaration_id):
         actor=request.user, declaration=declaration, approve=ok, answer=reason), _("已审核"))
 
 
+def _until(post):
+    """The last day of a reopening: the form's "days" from today (a week if left empty)."""
+    return timezone.localdate() + datetime.timedelta(days=posted_int(post.get("days"), 7))
+
+
 @login_required
 @require_POST
 def branch_action(request, org_id, action):
@@ -331,20 +350,18 @@ def branch_action(request, org_id, action):
     back = reverse("branch_reviews", args=[branch.pk])
     post = request.POST
     if action == "reopen":
-        member = get_object_or_404(Member, pk=post.get("member") or 0, branch=branch)
-        period = get_object_or_404(Period, pk=post.get("period") or 0)
-        until = timezone.localdate() + datetime.timedelta(days=int(post.get("days") or 7))
+        member = posted_object_or_404(Member, post.get("member") or 0, branch=branch)
+        period = posted_object_or_404(Period, post.get("period") or 0)
         return _done(request, lambda: services.self_assessment_reopen(
-            actor=request.user, member=member, period=period, until=until, reason=post.get("reason", "")),
+            actor=request.user, member=member, period=period, until=_until(post), reason=post.get("reason", "")),
             _("已开放补交"), back)
     if action == "period-reopen":
-        period = get_object_or_404(Period, pk=post.get("period") or 0)
-        until = timezone.localdate() + datetime.timedelta(days=int(post.get("days") or 7))
+        period = posted_object_or_404(Period, post.get("period") or 0)
         return _done(request, lambda: scoring.period_reopen_for_branch(
-            actor=request.user, period=period, branch=branch, until=until, reason=post.get("reason", "")),
+            actor=request.user, period=period, branch=branch, until=_until(post), reason=post.get("reason", "")),
             _("已为本支部重新开放该周期"), back)
     if action == "annual-report":
-        member = get_object_or_404(Member, pk=post.get("member") or 0, branch=branch)
+        member = posted_object_or_404(Member, post.get("member") or 0, branch=branch)
         return _done(request, lambda: services.annual_report_record(
             actor=request.user, member=member, year=_year(), given_on=timezone.localdate(),
             summary=post.get("summary", "")), _("已记录述职"), back)
@@ -365,6 +382,7 @@ def branch_action(request, org_id, action):
 # ── panel scoring (考绩) ─────────────────────────────────────────────────────────────────────
 
 @login_required
+@require_safe
 def panel_board(request, org_id, period_id):
     branch = _branch(request, org_id, perms.LEDGER_VIEW)
     period = get_object_or_404(Period, pk=period_id)
@@ -375,6 +393,7 @@ def panel_board(request, org_id, period_id):
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def panel_member(request, org_id, period_id, member_id):
     """A panelist scores one member item by item, seeing the self-assessment and the ledger."""
     branch = _branch(request, org_id, perms.LEDGER_VIEW)
@@ -384,7 +403,6 @@ def panel_member(request, org_id, period_id, member_id):
     if scheme is None:
         raise Http404
     items = list(scheme.items.exclude(kind=RuleItem.Kind.VETO))
-    mine = {s.item_id: s for s in PanelScore.objects.filter(panelist=request.user, member=member, period=period)}
     if request.method == "POST":
         if request.POST.get("action") == "confirm":
             decided = None
@@ -394,12 +412,12 @@ def panel_member(request, org_id, period_id, member_id):
                                                                  decided=decided),
                          _("已确认本期得分并记入台账"), reverse("panel_board", args=[branch.pk, period.pk]))
         scores, versions = {}, {}
-        for item in items:
-            raw = (request.POST.get(f"points_{item.pk}") or "").strip()
-            if raw:
-                scores[item] = raw
-                versions[item.pk] = int(request.POST.get(f"version_{item.pk}") or 0)
         try:
+            for item in items:
+                raw = (request.POST.get(f"points_{item.pk}") or "").strip()
+                if raw:
+                    scores[item] = raw
+                    versions[item.pk] = posted_int(request.POST.get(f"version_{item.pk}"), 0)
             services.panel_score_save(actor=request.user, member=member, period=period, scores=scores,
                                       versions=versions)
         except (ApplicationError, ValueError) as error:
@@ -407,6 +425,8 @@ def panel_member(request, org_id, period_id, member_id):
         else:
             messages.success(request, _("评分已保存"))
             return redirect(request.path)
+    # Read after a refused save, so the form shows what is stored now (and its version) to retry from.
+    mine = {s.item_id: s for s in PanelScore.objects.filter(panelist=request.user, member=member, period=period)}
     assessment = SelfAssessment.objects.filter(member=member, period=period).prefetch_related("claims").first()
     claims = {c.item_id: c for c in assessment.claims.all()} if assessment else {}
     ledger = {}
@@ -427,6 +447,7 @@ def panel_member(request, org_id, period_id, member_id):
 # ── mass evaluation (评绩) ───────────────────────────────────────────────────────────────────
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def mass_form(request, org_id):
     branch = member_selectors.branch_get(actor=request.user, branch_id=org_id, perm=perms.MASS_EVALUATE)
     year = _year()
@@ -434,7 +455,8 @@ def mass_form(request, org_id):
     form = MassForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            ratings = {m.pk: (int(request.POST.get(f"rating_{m.pk}") or 0), request.POST.get(f"comment_{m.pk}", ""))
+            post = request.POST
+            ratings = {m.pk: (posted_int(post.get(f"rating_{m.pk}"), 0), post.get(f"comment_{m.pk}", ""))
                        for m in members}
             if any(r not in (1, 2, 3, 4) for r, _c in ratings.values()):
                 raise ApplicationError(_("请对每位党员作出评价"))
@@ -453,6 +475,7 @@ def mass_form(request, org_id):
 
 
 @login_required
+@require_safe
 def mass_results(request, org_id):
     branch = _branch(request, org_id, perms.MASS_RESULTS_VIEW)
     year = _year()
@@ -464,8 +487,10 @@ def mass_results(request, org_id):
 # ── determination (定绩) and follow-ups ──────────────────────────────────────────────────────
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def determination(request, org_id, year):
     branch = _branch(request, org_id, perms.LEDGER_VIEW)
+    get_object_or_404(Cycle, year=year)  # a year that was never opened has nothing to determine
     current = Determination.objects.filter(branch=branch, year=year).exclude(status="reopened").first()
     can_run = perms.has_org_perm(request.user, perms.BRANCH_RUN, branch)
     if request.method == "POST":
@@ -529,6 +554,7 @@ def rollover_start(request):
 
 
 @login_required
+@require_safe
 def rollover_progress(request, rollover_id):
     """The progress bar polls this page (htmx) until every branch is done."""
     job = get_object_or_404(Rollover, pk=rollover_id)
@@ -541,6 +567,7 @@ def rollover_progress(request, rollover_id):
 
 
 @login_required
+@require_safe
 def escalations(request):
     """Overdue duties reported to the units the viewer runs (branch, college or committee)."""
     units = selectors.escalation_units(actor=request.user)
@@ -550,6 +577,7 @@ def escalations(request):
 
 
 @login_required
+@require_safe
 def follow_ups(request):
     items = selectors.follow_ups_visible(actor=request.user).order_by("status", "due_on")
     if not perms.orgs_with_perm(request.user, perms.BRANCH_RUN).exists() and not perms.orgs_with_perm(
@@ -559,6 +587,7 @@ def follow_ups(request):
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def follow_up_record(request, follow_up_id):
     follow_up = selectors.follow_ups_visible(actor=request.user).filter(pk=follow_up_id).first()
     if follow_up is None:

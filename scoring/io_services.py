@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.files import File
 from django.db import transaction
@@ -58,6 +59,13 @@ def export_start(*, actor, kind, organization, year, force_background=False):
     reads.require_ledger_view(actor=actor, organization=organization)
     rows = reads.export_size(kind=kind, organization=organization, year=year)
     if rows > settings.EXPORT_ASYNC_THRESHOLD or force_background:
+        # The same request again (a double click, a second tab) while that export is still being
+        # built gets the job already queued; the requester's row lock makes simultaneous ones wait.
+        get_user_model().objects.select_for_update(no_key=True).filter(pk=actor.pk).values_list("pk").get()
+        queued = ExportJob.objects.filter(owner=actor, kind=kind, organization=organization, year=year,
+                                          status__in=(ExportJob.Status.PENDING, ExportJob.Status.RUNNING)).first()
+        if queued is not None:
+            return queued
         job = ExportJob.objects.create(
             owner=actor, kind=kind, organization=organization, year=year, rows_total=rows,
             filename=exports.export_filename(kind, organization, year),

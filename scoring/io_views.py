@@ -13,10 +13,11 @@ from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from members import permissions as perms
 from members import selectors as member_selectors
+from partyscore.access_log import Kind, access_log
 from partyscore.exceptions import ApplicationError
 
 from . import card_import as cards
@@ -44,6 +45,7 @@ def _file_response(content, filename):
 # ── exports ──────────────────────────────────────────────────────────────────────────────────
 
 @login_required
+@require_safe
 def export_center(request):
     """Every scope the user may export, what they may export there, and their background jobs."""
     orgs = perms.orgs_with_perm(request.user, perms.LEDGER_VIEW).order_by("path")
@@ -68,6 +70,8 @@ def export_org(request, org_id):
                       status=400)
     result = io_services.export_start(actor=request.user, kind=form.cleaned_data["kind"],
                                       organization=organization, year=form.cleaned_data["year"])
+    access_log(request, Kind.EXPORT, {"export": form.cleaned_data["kind"], "organization": organization.code,
+                                      "year": form.cleaned_data["year"], "background": isinstance(result, ExportJob)})
     if isinstance(result, ExportJob):
         messages.info(request, _("导出内容较多，已转入后台生成，完成后可在此下载"))
         return redirect("export_job", job_id=result.pk)
@@ -82,10 +86,13 @@ def export_member(request, member_id):
     if not form.is_valid():
         return render(request, "scoring/io_message.html", {"message": _("请选择年度"), "form": form}, status=400)
     result = io_services.member_ledger_export(actor=request.user, member=member, year=form.cleaned_data["year"])
+    access_log(request, Kind.EXPORT, {"export": "member_ledger", "member": member.number,
+                                      "year": form.cleaned_data["year"]})
     return _file_response(result.content, result.filename)
 
 
 @login_required
+@require_safe
 def export_job(request, job_id):
     """The job's progress (polled by htmx while it runs) and its download link when done."""
     job = io_services.export_job_get(actor=request.user, job_id=job_id)
@@ -94,12 +101,15 @@ def export_job(request, job_id):
 
 
 @login_required
+@require_safe
 def export_job_download(request, job_id):
     try:
         job = io_services.export_job_download(actor=request.user, job_id=job_id)
     except ApplicationError as error:
         return render(request, "scoring/io_message.html", {"message": error.message},
                       status=error.extra.get("status", 400))
+    access_log(request, Kind.EXPORT, {"export": job.kind, "job": job.pk, "organization": job.organization.code,
+                                      "year": job.year})
     if job.file.size <= ONE_PIECE_BYTES:
         with job.file.open("rb") as handle:
             return _file_response(handle.read(), job.filename)
@@ -159,6 +169,7 @@ def card_import_upload(request):
 
 @csrf_protect
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def _card_import_upload(request, limiter):
     _require_recorder(request.user)
     form = CardUploadForm(request.POST or None, request.FILES or None)
@@ -208,6 +219,8 @@ def card_import_confirm(request):
     finally:
         request.session.pop("card_import", None)
         path.unlink(missing_ok=True)
+    access_log(request, Kind.IMPORT, {"import": "score_cards", "rows": len(sheet.rows), "created": result.created,
+                                      "errors": len(result.errors)})
     if not result.ok:
         return render(request, "scoring/io_card_import.html",
                       _import_context(request, CardUploadForm(), result=result), status=400)
@@ -216,10 +229,12 @@ def card_import_confirm(request):
 
 
 @login_required
+@require_safe
 def card_template(request, org_id):
     branch = member_selectors.branch_get(actor=request.user, branch_id=org_id, perm=perms.ENTRY_RECORD)
     try:
         content, filename = cards.card_template(actor=request.user, branch=branch)
     except ApplicationError as error:
         return render(request, "scoring/io_message.html", {"message": error.message}, status=400)
+    access_log(request, Kind.EXPORT, {"export": "card_template", "organization": branch.code})
     return _file_response(content, filename)

@@ -8,6 +8,7 @@ derived from it; 基础积分/基础分 base; 贡献积分/加分 contribution/b
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from members.models import Member, Organization
@@ -265,6 +266,8 @@ class LedgerEntry(models.Model):
     a correction is a new entry that `reverses` the wrong one (once) with its own reason.
 
     `kind` and `year` copy the item's kind and the period's year so totals are one GROUP BY.
+    Hash-chained in id order like the audit log (scoring/ledger_chain.py): entries are created
+    only through `ledger_append` / `ledger_append_many`, which fill `prev_hash` and `hash`.
     """
 
     class Source(models.TextChoices):
@@ -287,9 +290,12 @@ class LedgerEntry(models.Model):
     verified_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("审核人"), null=True, blank=True,
                                     on_delete=models.PROTECT, related_name="+")
     occurred_on = models.DateField(_("发生日期"))
-    recorded_at = models.DateTimeField(_("记录时间"), auto_now_add=True)
+    # Set when the object is built (not at save like auto_now_add), so the hash can cover it.
+    recorded_at = models.DateTimeField(_("记录时间"), default=timezone.now, editable=False)
     reverses = models.OneToOneField("self", verbose_name=_("冲销"), null=True, blank=True,
                                     on_delete=models.PROTECT, related_name="reversed_by")
+    prev_hash = models.CharField(max_length=64, blank=True, editable=False)
+    hash = models.CharField(max_length=64, unique=True, editable=False)
 
     class Meta:
         verbose_name = _("台账记录")

@@ -76,9 +76,12 @@ def ledger_entries(*, actor, organization, year, member_id=None, kind="", source
     """Ledger lines for the branch (or subtree), newest first, with everything a row shows."""
     if not perms.has_org_perm(actor, perms.LEDGER_VIEW, organization):
         raise PermissionDenied(_("您无权查看该党组织的积分台账"))
+    # A join on the reversal (at most one: `reverses` is one-to-one), not an EXISTS: PostgreSQL
+    # evaluated that by hashing the whole year's ledger of the university, whatever the page's
+    # scope (measured at 5,000 members: 33 ms of SQL for a branch's page instead of 6 ms).
     entries = (LedgerEntry.objects.filter(year=year, member__branch__path__startswith=organization.path)
                .select_related("member", "item", "period", "recorded_by", "verified_by", "reverses")
-               .annotate(is_reversed=Exists(LedgerEntry.objects.filter(reverses=OuterRef("pk")))))
+               .annotate(is_reversed=Q(reversed_by__isnull=False)))
     if member_id:
         entries = entries.filter(member_id=member_id)
     if kind:

@@ -16,6 +16,7 @@ from partyscore.audit import audit_record
 from partyscore.exceptions import ApplicationError
 from partyscore.tasks import enqueue
 
+from .ledger_chain import ledger_append
 from .models import (
     Cycle,
     Deadline,
@@ -436,16 +437,16 @@ def entry_record(*, actor, member, item, period, points, reason, source=LedgerEn
     evidence_check(evidence)
     signed = entry_check(member=member, item=item, period=period, points=points,
                          evidence_count=len(evidence) + evidence_on_file)
-    entry = LedgerEntry.objects.create(
+    entry = ledger_append(LedgerEntry(
         member=member, item=item, period=period, year=period.cycle.year, kind=item.kind, points=signed,
         reason=reason, source=source, recorded_by=actor, verified_by=verified_by,
         occurred_on=occurred_on or timezone.localdate(),
-    )
+    ))
     for upload in evidence:
         EntryEvidence.objects.create(entry=entry, file=upload, name=upload.name[:200], uploaded_by=actor)
     audit_record(actor=actor, action="ledger.record", target=entry, organization=member.branch, reason=reason,
                  after={"member": member.pk, "item": item.code, "period": period.pk, "points": signed,
-                        "source": source})
+                        "source": source, "hash": entry.hash})
     if recalculate:
         recalculate_branch(branch=member.branch, year=entry.year)
     return entry
@@ -472,14 +473,14 @@ def entry_adjust_to(*, actor, member, item, period, magnitude, reason, source, r
             raise ApplicationError(_("“%(item)s”本年累计不能超过 %(cap)s 分") % {
                 "item": item.title, "cap": format_points(to_centi(item.cap_per_year))})
     sign = item.sign or 1
-    entry = LedgerEntry.objects.create(
+    entry = ledger_append(LedgerEntry(
         member=member, item=item, period=period, year=period.cycle.year, kind=item.kind,
         points=sign * (magnitude - current), reason=reason, source=source, recorded_by=actor,
         verified_by=actor, occurred_on=min(timezone.localdate(), period.ends_on),
-    )
+    ))
     audit_record(actor=actor, action="ledger.record", target=entry, organization=member.branch, reason=reason,
                  after={"member": member.pk, "item": item.code, "period": period.pk, "points": entry.points,
-                        "source": source, "adjusted_to": magnitude})
+                        "source": source, "adjusted_to": magnitude, "hash": entry.hash})
     if recalculate:
         recalculate_branch(branch=member.branch, year=entry.year)
     return entry
@@ -500,13 +501,13 @@ def entry_reverse(*, actor, entry, reason):
     if not period_open_for(entry.period, member.branch) and not perms.has_org_perm(
             actor, perms.CYCLE_MANAGE, member.branch):
         raise ApplicationError(_("“%(period)s”已锁定，只有组织部可以更正") % {"period": entry.period})
-    reversal = LedgerEntry.objects.create(
+    reversal = ledger_append(LedgerEntry(
         member=member, item=entry.item, period=entry.period, year=entry.year, kind=entry.kind, points=-entry.points,
         reason=reason, source=LedgerEntry.Source.CORRECTION, recorded_by=actor, occurred_on=timezone.localdate(),
         reverses=entry,
-    )
+    ))
     audit_record(actor=actor, action="ledger.reverse", target=reversal, organization=member.branch, reason=reason,
-                 after={"reverses": entry.pk, "points": reversal.points})
+                 after={"reverses": entry.pk, "points": reversal.points, "hash": reversal.hash})
     recalculate_branch(branch=member.branch, year=entry.year)
     return reversal
 

@@ -38,3 +38,14 @@ def export_jobs_purge():
 
     purge()
     export_jobs_resume()
+
+
+@shared_task(acks_late=True)
+def verify_chains_task():
+    """Nightly: recompute the ledger's and the audit log's hash chains; a break is reported to the
+    organization department (see scoring.chain_verify.verify_and_report)."""
+    from django.conf import settings
+
+    from .chain_verify import verify_and_report
+
+    verify_and_report(anchor_path=settings.CHAIN_ANCHOR_FILE or None)

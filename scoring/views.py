@@ -11,12 +11,13 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from members import permissions as perms
 from members import selectors as member_selectors
 from members.models import Organization
 from partyscore.exceptions import ApplicationError
+from partyscore.shortcuts import posted_object_or_404
 
 from . import selectors, services
 from .forms import CycleOpenForm, EntryForm, OutcomeRuleForm, PresetForm, ReasonForm, RuleItemForm, SchemeForm
@@ -40,6 +41,7 @@ def _committee():
 # ── ledger ───────────────────────────────────────────────────────────────────────────────────
 
 @login_required
+@require_safe
 def ledger(request, org_id):
     organization = member_selectors.branch_get(actor=request.user, branch_id=org_id, perm=perms.LEDGER_VIEW)
     year = _year(request)
@@ -59,6 +61,7 @@ def ledger(request, org_id):
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def entry_record(request, org_id):
     branch = member_selectors.branch_get(actor=request.user, branch_id=org_id, perm=perms.ENTRY_RECORD)
     if not branch.is_branch:
@@ -100,6 +103,7 @@ def entry_record(request, org_id):
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def entry_reverse(request, entry_id):
     entry = selectors.entry_get(actor=request.user, entry_id=entry_id)
     if not perms.has_org_perm(request.user, perms.ENTRY_RECORD, entry.member.branch):
@@ -118,6 +122,7 @@ def entry_reverse(request, entry_id):
 
 
 @login_required
+@require_safe
 def points_card(request, member_id):
     member = member_selectors.member_get(actor=request.user, member_id=member_id)
     year = _year(request)
@@ -129,6 +134,7 @@ def points_card(request, member_id):
 
 
 @login_required
+@require_safe
 def board(request, org_id):
     branch = get_object_or_404(Organization, pk=org_id, kind=Organization.Kind.BRANCH)
     year = _year(request)
@@ -152,6 +158,7 @@ def board_visibility(request, org_id):
 # ── schemes ──────────────────────────────────────────────────────────────────────────────────
 
 @login_required
+@require_safe
 def scheme_list(request):
     schemes = selectors.visible_schemes(actor=request.user).order_by("-year", "owner__path", "-version")
     return render(request, "scoring/scheme_list.html", {
@@ -175,6 +182,7 @@ def scheme_preset_load(request):
 
 
 @login_required
+@require_safe
 def scheme_detail(request, scheme_id):
     scheme = selectors.scheme_get(actor=request.user, scheme_id=scheme_id)
     items, rules = selectors.scheme_detail(scheme=scheme)
@@ -197,7 +205,7 @@ SCHEME_ACTIONS = {
                                                                  reason=post.get("reason", "")),
     "new_version": lambda actor, scheme, post: services.scheme_new_version(actor=actor, scheme=scheme),
     "derive": lambda actor, scheme, post: services.scheme_derive(
-        actor=actor, source=scheme, owner=get_object_or_404(Organization, pk=post.get("owner"))),
+        actor=actor, source=scheme, owner=posted_object_or_404(Organization, post.get("owner"))),
 }
 
 
@@ -242,6 +250,7 @@ def _save_form(request, scheme, form, save, template, title):
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def scheme_edit(request, scheme_id):
     scheme = _editable_scheme(request, scheme_id)
     form = SchemeForm(request.POST or None, instance=Scheme.objects.get(pk=scheme.pk))
@@ -251,6 +260,7 @@ def scheme_edit(request, scheme_id):
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def item_edit(request, scheme_id, item_id=None):
     scheme = _editable_scheme(request, scheme_id)
     item = get_object_or_404(RuleItem, pk=item_id, scheme=scheme) if item_id else None
@@ -262,6 +272,7 @@ def item_edit(request, scheme_id, item_id=None):
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def rule_edit(request, scheme_id, rule_id=None):
     scheme = _editable_scheme(request, scheme_id)
     rule = get_object_or_404(OutcomeRule, pk=rule_id, scheme=scheme) if rule_id else None
@@ -294,6 +305,7 @@ def scheme_part_remove(request, scheme_id, part, part_id):
 # ── cycles ───────────────────────────────────────────────────────────────────────────────────
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def cycle_list(request):
     committee = _committee()
     if not perms.has_org_perm(request.user, perms.CYCLE_MANAGE, committee):
@@ -331,6 +343,7 @@ def period_lock(request, period_id):
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def deadlines(request):
     """The year's deadlines as they apply in the viewer's units; the committee and general
     branches move them for their subtree."""

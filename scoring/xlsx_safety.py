@@ -57,6 +57,17 @@ class Sheet:
     rows: list  # every later row as a list as wide as the headers, trailing empty rows dropped
 
 
+def formulas_as_text(sheet):
+    """openpyxl stores any string that starts with "=" as a formula. Values taken from the database
+    (a name, a title) are text whatever they start with: such cells are written back as text,
+    quote-prefixed as Excel marks typed text, so opening the file never runs them."""
+    for row in sheet.iter_rows():
+        for cell in row:
+            if cell.data_type == "f":
+                cell.data_type = "s"
+                cell.quotePrefix = True
+
+
 def read_upload(uploaded_file, *, max_bytes=None):
     """The uploaded file's bytes, after the size and name checks; raises ApplicationError."""
     max_bytes = max_bytes or settings.IMPORT_MAX_UPLOAD_BYTES

@@ -1,13 +1,17 @@
 """Every URL pattern × every role × own / same-branch / other-branch / other-college objects.
 
 The expected outcomes are written out here by hand from the role descriptions, not derived from
-the permission code. A URL pattern without an entry fails the suite.
+the permission code. A URL pattern without an entry fails the suite. Every answer (page, workbook,
+refusal) is searched for the other branch's and the other college's members and organizations; the
+methods an entry checks are the only ones its URL may answer. The figures of the last run are in
+test-artifacts/access-*.json and docs/security.md.
 """
+
+from urllib.parse import urlencode
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from .builders import build_university
 from .matrix.common import (
     A1_MANAGERS,
     COMMITTEE,
@@ -16,6 +20,7 @@ from .matrix.common import (
     RECORDERS_A1,
     ROLES,
     SCHEME_MANAGERS,
+    TWO_FACTOR,
     Check,
     branch_checks,
     entry_checks,
@@ -23,14 +28,19 @@ from .matrix.common import (
     org_checks,
     scheme_checks,
 )
+from .matrix.scope import canaries, leaked, report
+from .matrix.world import add_scoring, build_matrix_world  # noqa: F401 (other tests import add_scoring from here)
 
 MATRIX = {
     "home": [Check(allowed=LOGGED_IN)],
-    "login": [Check(allowed=EVERYONE)],
+    "login": [Check(allowed=EVERYONE), Check("POST", allowed=EVERYONE)],
     "logout": [Check("POST", ends_at_login=True)],
-    "password_change": [Check(allowed=LOGGED_IN)],
+    "password_change": [Check(allowed=LOGGED_IN), Check("POST", allowed=LOGGED_IN)],
+    "login_two_factor": [Check(allowed=LOGGED_IN), Check("POST", allowed=LOGGED_IN, data={"token": "000000"})],
+    "two_factor": [Check(allowed=TWO_FACTOR), Check("POST", allowed=TWO_FACTOR, data={"token": "000000"})],
+    "two_factor_disable": [Check("POST", allowed=TWO_FACTOR, data={"token": "000000"})],
     "set_language": [Check("POST", allowed=EVERYONE, data={"language": "en", "next": "/"})],
-    "org_tree": [Check(allowed=LOGGED_IN, must_not_show=("乙一支部",))],
+    "org_tree": [Check(allowed=LOGGED_IN)],
     "member_list": org_checks(),
     "member_export": org_checks(),
     "member_detail": member_checks(),
@@ -40,10 +50,11 @@ MATRIX = {
     "member_exemption_decide": member_checks(
         "POST", {"approve": "0", "reason": "不符合条件"}, own=COMMITTEE, same=COMMITTEE, college=COMMITTEE),
     "exemption_queue": [Check(allowed=COMMITTEE)],
-    "roster_import": [Check(allowed=A1_MANAGERS)],
+    "roster_import": [Check(allowed=A1_MANAGERS), Check("POST", allowed=A1_MANAGERS)],
     "roster_import_confirm": [Check("POST", allowed=A1_MANAGERS, data={"token": "none"})],
     "roster_template": [Check(allowed=A1_MANAGERS)],
     "audit_list": [Check(allowed=COMMITTEE)],
+    "access_log": [Check(allowed=COMMITTEE)],
     "ledger": org_checks(),
     "entry_record": [*org_checks(own=RECORDERS_A1, college=COMMITTEE, committee=COMMITTEE)[:3],
                      Check("GET", "own_college", set()),
@@ -52,17 +63,17 @@ MATRIX = {
     "points_card": member_checks(),
     "board": branch_checks(),
     "board_visibility": branch_checks("POST", {"visible": "0"}, own=A1_MANAGERS, college=COMMITTEE),
-    "scheme_list": [Check(allowed=LOGGED_IN, must_not_show=("乙一支部",))],
+    "scheme_list": [Check(allowed=LOGGED_IN)],
     "scheme_preset_load": [Check("POST", allowed=COMMITTEE, data={"preset": "B", "year": "2031"})],
     "scheme_detail": scheme_checks(),
     "scheme_transition": scheme_checks("POST", {"action": "submit"}, **SCHEME_MANAGERS),
     "scheme_edit": [*scheme_checks(**SCHEME_MANAGERS), *scheme_checks("POST", **SCHEME_MANAGERS)],
-    "item_new": scheme_checks(**SCHEME_MANAGERS),
-    "item_edit": scheme_checks(**SCHEME_MANAGERS, kwargs=lambda s, w: {"scheme_id": s.pk,
-                                                                    "item_id": s.items.first().pk}),
+    "item_new": [*scheme_checks(**SCHEME_MANAGERS), *scheme_checks("POST", **SCHEME_MANAGERS)],
+    "item_edit": [check for method in ("GET", "POST") for check in scheme_checks(
+        method, **SCHEME_MANAGERS, kwargs=lambda s, w: {"scheme_id": s.pk, "item_id": s.items.first().pk})],
     "rule_new": [*scheme_checks(**SCHEME_MANAGERS), *scheme_checks("POST", **SCHEME_MANAGERS)],
-    "rule_edit": scheme_checks(**SCHEME_MANAGERS, kwargs=lambda s, w: {"scheme_id": s.pk,
-                                                                    "rule_id": s.outcome_rules.first().pk}),
+    "rule_edit": [check for method in ("GET", "POST") for check in scheme_checks(
+        method, **SCHEME_MANAGERS, kwargs=lambda s, w: {"scheme_id": s.pk, "rule_id": s.outcome_rules.first().pk})],
     "scheme_part_remove": scheme_checks("POST", **SCHEME_MANAGERS, kwargs=lambda s, w: {
         "scheme_id": s.pk, "part": "item", "part_id": s.items.first().pk}),
     "cycle_list": [Check(allowed=COMMITTEE), Check("POST", allowed=COMMITTEE)],
@@ -93,9 +104,6 @@ _merge_parts()
 # The admin is for the system administrator only; every role here is turned away from all of it.
 ADMIN_NAMESPACE = "admin"
 
-# Which users can still see "乙一支部" legitimately on a permitted page.
-SEES_WHOLE_UNIVERSITY = {"org_department"}
-
 
 def url_pattern_names(patterns=None, namespace=""):
     for pattern in get_resolver().url_patterns if patterns is None else patterns:
@@ -106,53 +114,9 @@ def url_pattern_names(patterns=None, namespace=""):
             yield f"{namespace}{pattern.name}", pattern
 
 
-def add_scoring(world):
-    """An open year, the Policy A references, an approved scheme in A1, A2 and B1, an entry in each."""
-    import datetime
-
-    from scoring import services as scoring
-    from scoring.models import Period
-
-    year = datetime.date.today().year
-    scoring.cycle_open(actor=world.admin, year=year, committee=world.U)
-    reference = scoring.scheme_preset_load(actor=world.admin, preset="A-staff", year=year, owner=world.U)
-    schemes = {}
-    for branch in (world.A1, world.A2, world.B1):
-        scheme = scoring.scheme_derive(actor=world.admin, source=reference, owner=branch)
-        scoring.scheme_submit(actor=world.admin, scheme=scheme)
-        schemes[branch.code] = scoring.scheme_approve(actor=world.admin, scheme=scheme)
-    period = Period.objects.get(cycle__year=year, kind="semester", index=1)
-    entries = {}
-    for code, member in (("A1", world.a1_members[3]), ("A2", world.a2_members[0]), ("B1", world.b1_members[0])):
-        item = schemes[code].items.get(code="A-C02")
-        entries[code] = scoring.entry_record(actor=world.admin, member=member, item=item, period=period, points=2,
-                                             reason="志愿服务")
-    return reference, schemes, entries, period
-
-
 @pytest.fixture
 def matrix_world(db):
-    world = build_university(size=5)
-    reference, schemes, entries, period = add_scoring(world)
-    world.users = {role: getattr(world, role) for role in ROLES if role != "anonymous"}
-    world.users["anonymous"] = None
-    world.targets = {
-        "own_branch": world.A1, "other_branch": world.A2, "other_college": world.B1, "own_college": world.A,
-        "self": world.a1_members[4], "same_branch": world.a1_members[3],
-        "other_branch_member": world.a2_members[0], "other_college_member": world.b1_members[0],
-        "reference_scheme": reference, "own_branch_scheme": schemes["A1"], "other_branch_scheme": schemes["A2"],
-        "other_college_scheme": schemes["B1"], "own_entry": entries["A1"], "other_branch_entry": entries["A2"],
-        "other_college_entry": entries["B1"], "period": period,
-    }
-    from tests.matrix.dashboards import dashboard_targets
-    from tests.matrix.io import io_targets
-    from tests.matrix.reviews import review_targets
-
-    world.targets.update(io_targets(world))
-    world.targets.update(dashboard_targets(world))
-    world.targets.update(review_targets(world))
-    assert world.a1_members[4].user == world.member
-    return world
+    return build_matrix_world()
 
 
 URL_KWARG = {"Member": "member_id", "Organization": "org_id", "Scheme": "scheme_id", "LedgerEntry": "entry_id",
@@ -169,25 +133,48 @@ def url_for(name, target, kwargs=None, world=None):
     return reverse(name, kwargs={URL_KWARG[target.__class__.__name__]: target.pk})
 
 
+def sent_to_login(response):
+    return response.status_code == 302 and response["Location"].startswith(reverse("login"))
+
+
 def outcome(response):
     """'allowed', 'login' (sent to log in) or 'denied'."""
     if response.status_code == 403:
         return "denied"
-    if response.status_code == 302 and response["Location"].startswith(reverse("login")):
+    if sent_to_login(response):
         return "login"
     # 400: the view was reached and rejected the (empty) form: access was granted.
     assert response.status_code in (200, 302, 400), f"unexpected {response.status_code} at {response.request}"
     return "allowed"
 
 
-def test_every_url_pattern_has_an_entry():
+def uncovered_url_names():
     names = {name for name, _ in url_pattern_names() if not name.startswith(f"{ADMIN_NAMESPACE}:")}
-    assert names - set(MATRIX) == set(), "URL patterns with no authorization-matrix entry"
-    assert set(MATRIX) - names == set(), "matrix entries for URL patterns that no longer exist"
+    return names - set(MATRIX), set(MATRIX) - names
+
+
+def test_every_url_pattern_has_an_entry():
+    uncovered, stale = uncovered_url_names()
+    assert uncovered == set(), "URL patterns with no authorization-matrix entry"
+    assert stale == set(), "matrix entries for URL patterns that no longer exist"
+
+
+def expected_outcome(check, role, user):
+    if check.ends_at_login:
+        return "login"
+    return "allowed" if role in check.allowed else ("login" if user is None else "denied")
+
+
+def log_in_as(client, user):
+    client.logout()
+    if user is not None:
+        client.force_login(user)
 
 
 def test_the_matrix(matrix_world, client):
-    requests, leaks = 0, []
+    requests, mismatches, leaks, controls = 0, [], [], 0
+    out_of_scope = canaries(matrix_world)
+    outside_a1 = out_of_scope["member"]
     for name, checks in MATRIX.items():
         for check in checks:
             target = matrix_world.targets.get(check.target)
@@ -195,23 +182,110 @@ def test_the_matrix(matrix_world, client):
             data = check.data(matrix_world, target) if callable(check.data) else check.data
             for role in ROLES:
                 user = matrix_world.users[role]
-                client.logout()
-                if user is not None:
-                    client.force_login(user)
+                log_in_as(client, user)
                 response = getattr(client, check.method.lower())(url, data)
                 requests += 1
-                got = outcome(response)
-                if check.ends_at_login:
-                    expected = "login"
-                else:
-                    expected = "allowed" if role in check.allowed else ("login" if user is None else "denied")
+                got, expected = outcome(response), expected_outcome(check, role, user)
+                where = f"{check.method} {name} [{check.target or '-'}] as {role}"
                 if got != expected:
-                    leaks.append(f"{check.method} {name} [{check.target or '-'}] as {role}: {got}, expected {expected}")
-                elif got == "allowed" and role not in SEES_WHOLE_UNIVERSITY and response.status_code == 200:
-                    body = response.content.decode(errors="ignore")
-                    leaks += [f"{name} as {role} shows {text}" for text in check.must_not_show if text in body]
-    print(f"authorization matrix: {requests} requests, {len(leaks)} mismatches")
-    assert not leaks, "\n".join(leaks)
+                    mismatches.append(f"{where}: {got}, expected {expected}")
+                # Whatever the answer (a page, a workbook, a refusal), nothing outside the role's scope.
+                found = leaked(response, outside_a1)
+                leaks += [f"{where} hands over {text}" for text in found if text in out_of_scope[role]]
+                # The control: the canaries do show where they belong, so their absence elsewhere means something.
+                if role == "org_department" and found:
+                    controls += 1
+    uncovered, _ = uncovered_url_names()
+    report("matrix", url_patterns=len(MATRIX), requests=requests, mismatches=len(mismatches), leaks=len(leaks),
+           uncovered_urls=len(uncovered), control_responses_with_canaries=controls)
+    assert not mismatches + leaks, "\n".join(mismatches + leaks)
+    assert controls > 50, "the organization department's pages and files should name the other branches"
+
+
+METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+
+
+def accepted_methods(checks):
+    """The methods a URL answers, by its entry: those its checks send, and HEAD wherever GET is answered."""
+    methods = {check.method for check in checks}
+    return methods | {"HEAD"} if "GET" in methods else methods
+
+
+def send(client, method, url, data):
+    if method in ("GET", "HEAD", "POST"):
+        return getattr(client, method.lower())(url, data)
+    # The form's fields, form-encoded, as a forged request would carry them.
+    return client.generic(method, url, urlencode(data, doseq=True), content_type="application/x-www-form-urlencoded")
+
+
+def method_probes():
+    """Two lists of (role, URL name, method, check). A refused method is refused before any permission is
+    looked at, so it is sent as anonymous, as the organization department (whom no permission stops) and
+    as the first role the URL's first check lets in. HEAD is sent to each page's first GET check as
+    anonymous, as the first role it lets in and as the first logged-in role it turns away."""
+    refused, heads = [], []
+    for name, checks in MATRIX.items():
+        first = checks[0]
+        for method in sorted(METHODS - accepted_methods(checks)):
+            for role in {"anonymous", "org_department", *[r for r in ROLES if r in first.allowed][:1]}:
+                refused.append((role, name, method, first))
+        page = next((check for check in checks if check.method == "GET"), None)
+        if page is not None:
+            allowed = [r for r in ROLES if r in page.allowed][:1]
+            turned_away = [r for r in ROLES if r not in page.allowed and r != "anonymous"][:1]
+            heads += [(role, name, "HEAD", page) for role in {"anonymous", *allowed, *turned_away}]
+    by_role = ROLES.index
+    return sorted(refused, key=lambda p: by_role(p[0])), sorted(heads, key=lambda p: by_role(p[0]))
+
+
+def test_every_other_http_method(matrix_world, client):
+    """Each URL answers only the methods its entry checks. Any other one (PUT, PATCH, DELETE, OPTIONS, POST
+    to a page, GET to an action) gets 405 naming the accepted methods, or the login page when anonymous,
+    and writes nothing; HEAD answers as GET does."""
+    requests, mismatches, leaks = 0, [], []
+    out_of_scope = canaries(matrix_world)
+
+    def run(probes):
+        nonlocal requests
+        logged_in_as = object()
+        for role, name, method, check in probes:
+            user = matrix_world.users[role]
+            if role != logged_in_as:
+                log_in_as(client, user)
+                logged_in_as = role
+            target = matrix_world.targets.get(check.target)
+            url = url_for(name, target, check.kwargs, matrix_world)
+            data = check.data(matrix_world, target) if callable(check.data) else check.data
+            response = send(client, method, url, data)
+            requests += 1
+            where = f"{method} {name} [{check.target or '-'}] as {role}"
+            accepted = accepted_methods(MATRIX[name])
+            if method in accepted:  # HEAD to a page
+                got, expected = outcome(response), expected_outcome(check, role, user)
+                if got != expected:
+                    mismatches.append(f"{where}: {got}, expected {expected}")
+            elif response.status_code == 405:
+                allow = set(response["Allow"].split(", "))
+                if allow != accepted:
+                    mismatches.append(f"{where}: 405 allows {sorted(allow)}, the matrix checks {sorted(accepted)}")
+            elif not (user is None and sent_to_login(response)):
+                mismatches.append(f"{where}: {response.status_code}, expected 405")
+            leaks.extend(f"{where} hands over {text}" for text in leaked(response, out_of_scope[role]))
+
+    refused, heads = method_probes()
+    rows = audit_and_ledger_rows()
+    run(refused)
+    assert audit_and_ledger_rows() == rows, "a refused method wrote ledger or audit rows"
+    run(heads)  # after: HEAD runs the page as GET does, and an export may audit itself
+    report("methods", requests=requests, mismatches=len(mismatches), leaks=len(leaks))
+    assert not mismatches + leaks, "\n".join(mismatches + leaks)
+
+
+def audit_and_ledger_rows():
+    from partyscore.models import AuditEvent
+    from scoring.models import LedgerEntry
+
+    return AuditEvent.objects.count() + LedgerEntry.objects.count()
 
 
 def test_the_admin_turns_away_everyone_but_the_administrator(matrix_world, client):

@@ -7,6 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from scoring import services as scoring
+from scoring.ledger_chain import ledger_append_many
 from scoring.models import LedgerEntry, MemberYearTotal, Period, Scheme
 from tests.builders import add_members
 from tests.test_authorization_matrix import add_scoring
@@ -156,10 +157,10 @@ def _grow(world, size):
     """Add `size` members to A1, each with two ledger lines."""
     members = add_members(world.A1, size, start=200, with_accounts=False)
     item = world.schemes["A1"].items.get(code="A-C02")
-    LedgerEntry.objects.bulk_create([
+    ledger_append_many([
         LedgerEntry(member=m, item=item, period=world.period, year=world.year, kind="bonus", points=100 * k,
                     reason="批量", source="recorder", recorded_by=world.admin, occurred_on=datetime.date(2026, 3, 1))
-        for m in members for k in (1, 2)])
+        for m in members for k in (1, 2)], actor=world.admin, reason="测试数据")
     scoring.recalculate(year=world.year, organization=world.A1)
 
 

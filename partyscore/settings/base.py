@@ -4,10 +4,12 @@ The embedded default needs no services: SQLite, Celery tasks run eagerly, mail t
 Setting DATABASE_URL / REDIS_URL switches to PostgreSQL / Redis.
 """
 
+import datetime
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -31,6 +33,10 @@ INSTALLED_APPS = [
     "guardian",
     "import_export",
     "django_htmx",
+    "csp",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "partyscore",
     "members",
     "scoring",
@@ -40,15 +46,24 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "partyscore.middleware.PermissionsPolicyMiddleware",
+    # Before the session and the user are read: a 503 page while the database is unreachable.
+    "partyscore.unavailable.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "partyscore.middleware.ChineseFirstLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "partyscore.middleware.DeniedAccessLogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "members.middleware.SessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "members.middleware.ForcePasswordChangeMiddleware",
+    "members.middleware.TwoFactorRequiredMiddleware",
+    # Last, as django-axes asks: it turns a lockout flagged during the request into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "partyscore.urls"
@@ -77,6 +92,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "members.User"
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out username + address before the password is even checked.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -85,6 +102,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "members.validators.PasswordComplexityValidator"},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -92,6 +110,33 @@ LOGOUT_REDIRECT_URL = "login"
 # Guardian: anonymous users hold no object permissions; we never need its anonymous user row.
 ANONYMOUS_USER_NAME = None
 GUARDIAN_RAISE_403 = True
+
+# Login lockout (django-axes): per username AND address together, so one campus NAT address
+# shared by thousands is never locked for everyone by one person's typos.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=30))
+AXES_RESET_ON_SUCCESS = True
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_LOCKOUT_CALLABLE = "members.auth_views.lockout_response"  # a Chinese page, HTTP 429
+# Successes and failures are logged once, by the security log (partyscore), not again by axes.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False  # no start-up banner on every manage.py command
+AXES_CLIENT_IP_CALLABLE = "members.client_ip.client_ip"
+# Behind a reverse proxy: how many trusted proxies append to X-Forwarded-For (0 = use REMOTE_ADDR).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# Sessions end after this much inactivity, and in any case this long after login.
+SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=30 * 60)
+SESSION_ABSOLUTE_TIMEOUT = env.int("SESSION_ABSOLUTE_TIMEOUT", default=12 * 60 * 60)
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT  # one limit: the cookie lasts exactly as long as the session may
+
+# Optional TOTP second factor for accounts holding these roles (and the system administrator);
+# TWO_FACTOR_REQUIRED makes them enrol before using the site.
+TWO_FACTOR_ROLES = env.list("TWO_FACTOR_ROLES", default=["org_department", "general_branch_secretary"])
+TWO_FACTOR_REQUIRED = env.bool("TWO_FACTOR_REQUIRED", default=False)
+OTP_TOTP_ISSUER = "PartyScore"
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # Chinese first: the msgids are Simplified Chinese, English comes from locale/en.
 LANGUAGE_CODE = "zh-hans"
@@ -169,16 +214,42 @@ CELERY_BEAT_SCHEDULE = {
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="partyscore@localhost")
 
-SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 60 * 60)
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Every script, style, font and image is served by us (static/, node_modules); nothing inline: the
+# templates bind behaviour in static/js/page.js and style through classes (docs/security.md).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],  # Bootstrap's CSS draws its form and navbar icons as data: SVG
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+# Browser features no page uses, switched off for any script that might get in.
+PERMISSIONS_POLICY = ("accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+                      "microphone=(), payment=(), usb=()")
+# Security log (partyscore.models.AccessLog): logins, denials, imports and exports are kept this
+# many days, then purged daily; partyscore/checks.py refuses less than 180.
+SECURITY_LOG_RETENTION_DAYS = env.int("SECURITY_LOG_RETENTION_DAYS", default=365)
+CELERY_BEAT_SCHEDULE["access-log-purge"] = {"task": "partyscore.tasks.access_log_purge",
+                                            "schedule": crontab(hour=3, minute=15)}
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    # django-axes narrates every attempt at INFO; failures and lockouts (WARNING) are enough.
+    "loggers": {"axes": {"level": "WARNING"}},
 }
 
 # Translatable names reused by templates and forms.
@@ -195,3 +266,9 @@ IMPORT_MAX_COMPRESSION_RATIO = env.int("IMPORT_MAX_COMPRESSION_RATIO", default=1
 IMPORT_MAX_COLUMNS = env.int("IMPORT_MAX_COLUMNS", default=60)
 CARD_IMPORT_MAX_ROWS = env.int("CARD_IMPORT_MAX_ROWS", default=5000)
 CELERY_BEAT_SCHEDULE["export-jobs-purge"] = {"task": "scoring.tasks.export_jobs_purge", "schedule": 60 * 60}
+# Tamper evidence (docs/security.md): both hash chains are recomputed nightly; a break is notified to
+# the organization department. CHAIN_ANCHOR_FILE, a path off the database server, keeps the chains'
+# heads between runs, which reveals rows cut off the end or history rewritten with new hashes.
+CHAIN_ANCHOR_FILE = env("CHAIN_ANCHOR_FILE", default="")
+CELERY_BEAT_SCHEDULE["verify-chains"] = {"task": "scoring.tasks.verify_chains_task",
+                                         "schedule": crontab(hour=3, minute=30)}

@@ -26,6 +26,8 @@ def browser():
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--lang=zh-CN",
                 "--no-proxy-server"):
         options.add_argument(arg)
+    # The console, for the Content-Security-Policy violations chromium reports there (test_csp.py).
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(driver), options=options)
     driver.implicitly_wait(5)
     yield driver

@@ -11,6 +11,7 @@ from django.urls import reverse
 from members.models import Member
 from partyscore.models import AuditEvent
 from scoring import exports, io_services
+from scoring.ledger_chain import ledger_append_many
 from scoring.models import LedgerEntry, MemberOutcome, MemberYearTotal, Period
 from scoring.recalculation import recalculate_branch
 from tests.builders import add_members
@@ -245,10 +246,10 @@ def _grow(world, branch, count):
     """More members with a ledger line each, added without per-row services (test data)."""
     members = add_members(branch, count, start=500)
     item = world.schemes[branch.code].items.get(code="A-C02")
-    LedgerEntry.objects.bulk_create([
+    ledger_append_many([
         LedgerEntry(member=m, item=item, period=world.period, year=world.year, kind=item.kind, points=200,
                     reason="批量", source="recorder", recorded_by=world.recorder, occurred_on=world.period.starts_on)
-        for m in members])
+        for m in members], actor=world.admin, reason="测试数据")
     recalculate_branch(branch=branch, year=world.year)
 
 

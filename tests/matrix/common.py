@@ -9,6 +9,8 @@ EVERYONE = set(ROLES)
 A1_ROSTER = {"recorder", "panel", "committee", "secretary", "gb_secretary", "org_department"}
 COLLEGE_A = {"gb_secretary", "org_department"}
 COMMITTEE = {"org_department"}
+# Offered the TOTP second factor (settings.TWO_FACTOR_ROLES): the committee and college level.
+TWO_FACTOR = {"gb_secretary", "org_department"}
 A1_MANAGERS = {"secretary", "org_department"}
 
 
@@ -18,7 +20,6 @@ class Check:
     target: str = ""  # a key of targets(world); "" for URLs that take no object
     allowed: set = field(default_factory=set)
     data: object = field(default_factory=dict)  # or (world, target) → form data
-    must_not_show: tuple = ()  # text that a permitted response must still not contain (scope)
     ends_at_login: bool = False  # the page's job is to send everyone to the login page (logout)
     kwargs: object = None  # (target, world) → URL kwargs, when the default by model does not fit
 

@@ -9,18 +9,16 @@ college's by its secretary (SCHEME_APPROVE), and sent back by the level above.
 from .common import A1_MANAGERS, A1_ROSTER, COLLEGE_A, COMMITTEE, LOGGED_IN, Check
 
 A1_MEMBERS = {"member", "panel", "committee", "secretary"}  # accounts with a member record in A1
-OTHER_COLLEGE = ("乙一支部", "乙学院党委")
 
 
 def _orgs(method="GET", data=None, own=A1_ROSTER, college=COLLEGE_A, committee=COMMITTEE, university=COMMITTEE,
-          kwargs=None, hide_other_college=False):
+          kwargs=None):
     """The four organizations of the matrix and the university, each with who may reach it."""
     data = data if data is not None else {}
-    hidden = OTHER_COLLEGE if hide_other_college else ()
-    return [Check(method, "own_branch", own, data, must_not_show=hidden, kwargs=kwargs),
-            Check(method, "other_branch", college, data, must_not_show=hidden, kwargs=kwargs),
+    return [Check(method, "own_branch", own, data, kwargs=kwargs),
+            Check(method, "other_branch", college, data, kwargs=kwargs),
             Check(method, "other_college", committee, data, kwargs=kwargs),
-            Check(method, "own_college", college, data, must_not_show=hidden, kwargs=kwargs),
+            Check(method, "own_college", college, data, kwargs=kwargs),
             Check(method, "university", university, data, kwargs=kwargs)]
 
 
@@ -45,14 +43,14 @@ def drill_outside(world, org):
 DASHBOARDS_MATRIX = {
     "dashboard": [Check(allowed=LOGGED_IN)],
     "dashboard_me": [Check(allowed=A1_MEMBERS)],
-    "dashboard_org": _orgs(hide_other_college=True),
+    "dashboard_org": _orgs(),
     "dashboard_export": _orgs(),
-    "dashboard_drill": [*_orgs(data={"metric": "scored"}, hide_other_college=True),
+    "dashboard_drill": [*_orgs(data={"metric": "scored"}),
                         Check("GET", "own_college", set(), drill_outside)],
     "dashboard_drill_export": [*_orgs(data={"metric": "scored"}), Check("GET", "own_college", set(), drill_outside)],
-    "dashboard_branch": _orgs(hide_other_college=True),
-    "college_board": _orgs(hide_other_college=True),
-    "supervision": _orgs(hide_other_college=True),
+    "dashboard_branch": _orgs(),
+    "college_board": _orgs(),
+    "supervision": _orgs(),
     "spot_check_new": _orgs("POST", lambda w, t: {"size": 2, "branch": w.A1.pk}, own=COMMITTEE, college=COMMITTEE),
     "commendation_new": _orgs("POST", notice_for, own=COMMITTEE, college=COMMITTEE),
     "spot_check_detail": [
@@ -61,7 +59,7 @@ DASHBOARDS_MATRIX = {
         Check("POST", "own_spot_check", COMMITTEE, lambda w, t: {"item": t.items.first().pk, "verdict": "ok"},
               kwargs=spot_check_id),
     ],
-    "work_reports": _orgs(hide_other_college=True),
+    "work_reports": _orgs(),
     "work_reports_export": _orgs(),
     "work_report": [
         *_orgs(kwargs=with_year)[:4],

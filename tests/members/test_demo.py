@@ -3,6 +3,7 @@ from django.core.management import call_command
 from members import permissions as perms
 from members.demo import DEMO_PASSWORD
 from members.models import Member, Organization, Role, RoleAssignment, User
+from scoring.chain_verify import verify
 
 
 def test_seed_demo_builds_the_documented_university_once(db):
@@ -22,3 +23,5 @@ def test_seed_demo_builds_the_documented_university_once(db):
                               Organization.objects.get(code="LAW-04"))
     assert perms.has_org_perm(User.objects.get(username="zzb01"), perms.AUDIT_VIEW, law01)
     assert not hasattr(User.objects.get(username="qz1011"), "member")
+    # The demo ledger is written through the hash chain: `make run` then `verify_ledger` is clean.
+    assert verify().intact

@@ -24,13 +24,6 @@ def test_permissions_inherit_down_the_tree_and_stop_at_siblings(world):
     assert set(perms.orgs_with_perm(world.gb_secretary, perms.ROSTER_VIEW)) == {world.A, world.A1, world.A2}
 
 
-def test_branch_roles_never_hold_global_permissions(world):
-    for user in (world.org_department, world.gb_secretary, world.secretary, world.committee, world.panel,
-                 world.recorder, world.mass_rep, world.member):
-        assert not user.user_permissions.exists()
-        assert not user.groups.exists()
-
-
 def test_revoking_a_role_removes_its_permissions(world):
     assignment = world.secretary.role_assignments.get(role=Role.BRANCH_SECRETARY)
     services.role_revoke(actor=world.admin, assignment=assignment, reason="换届")

@@ -25,7 +25,7 @@ from scoring.models import LedgerEntry, MemberYearTotal, Period
 from tests.builders import make_user
 
 from .conftest import give
-from .pages import SHANGHAI, determination_url, html, item, objection_url, panel_url, points
+from .pages import SHANGHAI, branch_action, determination_url, html, item, objection_url, panel_url, points
 
 
 def elsewhere(w, role):
@@ -410,6 +410,25 @@ def test_bad_numbers_on_the_phone_forms_are_refused_in_chinese(a_year, clock, lo
                               follow=True)
     assert bad.status_code == 200 and "分值须为数字" in html(bad)
     assert not PanelScore.objects.exists()
+
+
+def test_words_in_number_fields_are_refused_in_chinese_not_a_500(a_year, clock, login):
+    """The form fields read without a Django form: reopening days, a panel score's version, a mass rating."""
+    w = a_year
+    clock(7, 10)
+    reopen = login(w.secretary).post(branch_action(w, "reopen"), {
+        "member": w.m[0].pk, "period": w.s1.pk, "days": "一周", "reason": "病假"}, follow=True)
+    assert reopen.status_code == 200 and "“一周”不是整数" in messages(reopen)
+    code = item(w, "A-C02").pk
+    panel = login(w.panel).post(panel_url(w, w.s1, w.m[3]), {
+        **points(w, {"A-C02": 3}), f"version_{code}": "v1", "action": "save"}, follow=True)
+    assert panel.status_code == 200 and "“v1”不是整数" in html(panel)
+    assert not PanelScore.objects.exists()
+    clock(12, 1)
+    data = {**{f"rating_{m.pk}": "3" for m in w.m}, "panel_rating": "3", "branch_rating": "3", "comments": ""}
+    mass = login(w.mass_rep).post(reverse("mass_form", args=[w.A1.pk]), {**data, f"rating_{w.m[0].pk}": "好"})
+    assert mass.status_code == 400 and "“好”不是整数" in html(mass)
+    assert not MassEvaluation.objects.exists()
 
 
 def test_the_branch_page_shows_members_whose_total_is_not_stored_yet(a_year, login):

@@ -1,0 +1,1 @@
+"""The load test (issue 8): see __main__.py."""

@@ -1,0 +1,128 @@
+"""Login (password, then the six-digit code when the account has one), lockout page, two-factor settings."""
+
+from axes.handlers.proxy import AxesProxyHandler
+from axes.helpers import get_lockout_response
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login as auth_login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.signals import user_login_failed
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from partyscore.exceptions import ApplicationError
+
+from . import services, two_factor
+from .forms import TwoFactorCodeForm
+
+ENROL_KEY = "two_factor_enrol_key"
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "registration/login.html"
+    redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        user = form.get_user()
+        if two_factor.device_of(user) is None:
+            return super().form_valid(form)
+        two_factor.pending_start(self.request, user=user, next_url=self.get_success_url())
+        return redirect("login_two_factor")
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def login_two_factor(request):
+    """Second step: the code from the authenticator; only now is the user logged in."""
+    if request.user.is_authenticated:
+        return redirect(settings.LOGIN_REDIRECT_URL)
+    user, next_url = two_factor.pending_user(request)
+    if user is None:
+        two_factor.pending_end(request)
+        messages.info(request, _("请重新输入学号/工号和密码"))
+        return redirect("login")
+    credentials = {"username": user.get_username()}
+    if AxesProxyHandler.is_locked(request, credentials):
+        two_factor.pending_end(request)
+        return get_lockout_response(request, None, credentials)
+    form = TwoFactorCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        device = two_factor.verify(user, form.cleaned_data["token"])
+        if device is not None:
+            two_factor.pending_end(request)
+            user.otp_device = device  # django-otp then records the verified device in the session
+            auth_login(request, user)
+            return redirect(next_url)
+        # A wrong code counts like a wrong password: towards the lockout and in the security log.
+        user_login_failed.send(sender=__name__, credentials=credentials, request=request)
+        if getattr(request, "axes_locked_out", False):
+            two_factor.pending_end(request)
+        form.add_error("token", services.TWO_FACTOR_WRONG_CODE)
+    return render(request, "registration/login_two_factor.html", {"form": form})
+
+
+def lockout_response(request, original_response=None, credentials=None):
+    """django-axes calls this when a username + address has failed too often (AXES_LOCKOUT_CALLABLE)."""
+    context = {"failures": settings.AXES_FAILURE_LIMIT,
+               "minutes": int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)}
+    return render(request, "registration/lockout.html", context, status=429)
+
+
+def _two_factor_user(request):
+    """Only accounts offered the second factor (or still holding a device) see these pages."""
+    device = two_factor.device_of(request.user)
+    if device is None and not two_factor.offered_to(request.user):
+        raise PermissionDenied(_("您的账号不提供两步验证"))
+    return device
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def two_factor_manage(request):
+    device = _two_factor_user(request)
+    form = TwoFactorCodeForm(request.POST or None)
+    if device is not None:
+        return render(request, "members/two_factor.html", {"device": device, "form": form})
+    # The secret waits in the session until a code proves it reached the phone.
+    key = request.session.setdefault(ENROL_KEY, two_factor.new_device(request.user).key)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.two_factor_enable(user=request.user, key=key, token=form.cleaned_data["token"])
+        except ApplicationError as error:
+            form.add_error("token", error.message)
+        else:
+            del request.session[ENROL_KEY]
+            messages.success(request, _("两步验证已启用：今后登录时须再输入验证器上的 6 位验证码"))
+            return redirect("two_factor")
+    enrolling = two_factor.new_device(request.user, key)
+    context = {"form": form, "qr": two_factor.qr_svg(enrolling), "secret": two_factor.secret_text(enrolling),
+               "required": settings.TWO_FACTOR_REQUIRED}
+    return render(request, "members/two_factor.html", context)
+
+
+@login_required
+@require_POST
+def two_factor_disable(request):
+    _two_factor_user(request)
+    form = TwoFactorCodeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form.errors["token"][0])
+        return redirect("two_factor")
+    try:
+        services.two_factor_disable(user=request.user, token=form.cleaned_data["token"])
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("两步验证已关闭"))
+    return redirect("two_factor")
+
+
+def admin_login(request, extra_context=None):
+    """Replaces the admin site's login view (see members/admin.py)."""
+    if request.user.is_authenticated:  # logged in, but not an administrator
+        raise PermissionDenied(_("您无权使用管理后台"))
+    return redirect_to_login(request.GET.get("next") or reverse("admin:index"))

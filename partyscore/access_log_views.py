@@ -1,0 +1,26 @@
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import render
+from django.views.decorators.http import require_safe
+
+from .access_log import access_log_entries
+from .forms import AccessLogFilterForm
+
+ENTRIES_PER_PAGE = 50
+
+
+@login_required
+@require_safe
+def access_log_list(request):
+    """The security log with its filters; an invalid filter (a malformed date) is ignored."""
+    form = AccessLogFilterForm(request.GET)
+    filters = form.cleaned_data if form.is_valid() else {}
+    entries = access_log_entries(actor=request.user, kind=filters.get("kind", ""),
+                                 username=filters.get("username", ""), day_from=filters.get("day_from"),
+                                 day_to=filters.get("day_to"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    page = Paginator(entries, ENTRIES_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "access_log.html", {"form": form, "page": page, "query": query.urlencode(),
+                                               "retention_days": settings.SECURITY_LOG_RETENTION_DAYS})

@@ -1,0 +1,15 @@
+from django.conf import settings
+from django.core.checks import Error, register
+
+# The floor: login, denial, import and export records must be kept at least this long.
+MIN_SECURITY_LOG_RETENTION_DAYS = 180
+
+
+@register()
+def security_log_retention(app_configs, **kwargs):
+    days = settings.SECURITY_LOG_RETENTION_DAYS
+    if days < MIN_SECURITY_LOG_RETENTION_DAYS:
+        return [Error(f"SECURITY_LOG_RETENTION_DAYS is {days}; the security log must be kept at least "
+                      f"{MIN_SECURITY_LOG_RETENTION_DAYS} days.",
+                      hint="Raise SECURITY_LOG_RETENTION_DAYS in the environment.", id="partyscore.E001")]
+    return []

@@ -1,0 +1,25 @@
+/* Behaviour the templates would otherwise write inline. The Content-Security-Policy forbids inline
+ * scripts, event-handler attributes and style attributes (docs/security.md), so markup only carries
+ * data- attributes and this file binds them. htmx.onLoad runs `bind` for the page once and again for
+ * every fragment htmx swaps in (the polling progress bars). */
+(function () {
+  "use strict";
+
+  function bind(root) {
+    root.querySelectorAll("[data-print]").forEach(function (button) {
+      button.addEventListener("click", function () { window.print(); });
+    });
+    /* A submit button that also sets a hidden field of its form (the secretary's "decide" confirm). */
+    root.querySelectorAll("[data-set-field]").forEach(function (button) {
+      button.addEventListener("click", function () {
+        button.form.elements[button.getAttribute("data-set-field")].value = button.getAttribute("data-set-value");
+      });
+    });
+    /* Progress bars: a width set through the CSSOM is allowed where a style attribute is not. */
+    root.querySelectorAll("[data-width]").forEach(function (bar) {
+      bar.style.width = bar.getAttribute("data-width") + "%";
+    });
+  }
+
+  window.htmx.onLoad(bind);
+})();
