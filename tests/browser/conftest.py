@@ -48,15 +48,17 @@ def screenshot(browser):
 
 def wait_for_text(browser, css, text, timeout=10):
     """Wait until an element matching `css` shows `text` (pages load and htmx swaps asynchronously)."""
-    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
     def shown(driver):
         return any(text in element.text for element in driver.find_elements(By.CSS_SELECTOR, css))
 
-    WebDriverWait(browser, timeout, ignored_exceptions=[StaleElementReferenceException, NoSuchElementException]
-                  ).until(shown, f"{css} never showed {text!r}")
+    # While a page is being replaced, chromium may answer for an element of the old document with
+    # a stale-element or a "node does not belong to the document" error: both mean "look again".
+    WebDriverWait(browser, timeout, ignored_exceptions=[WebDriverException]).until(
+        shown, f"{css} never showed {text!r}")
 
 
 def resources_outside(browser, origin):
