@@ -1,10 +1,11 @@
 from django import forms
 from django.contrib.auth.password_validation import validate_password
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from partyscore.forms import BootstrapForm
 
-from .models import Member
+from .models import Member, Organization, RoleAssignment, User
 
 
 class MemberFilterForm(BootstrapForm):
@@ -56,3 +57,57 @@ class TwoFactorCodeForm(BootstrapForm):
         error_messages={"invalid": _("请输入验证器上显示的 6 位数字")},
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "autofocus": True}),
     )
+
+
+class RoleAssignForm(BootstrapForm):
+    """Appoint someone, chosen by staff/student number, to one of the roles the actor may give here."""
+
+    username = forms.CharField(label=_("学号/工号"), max_length=150,
+                               help_text=_("须已有登录账号；群众代表可以不是党员"))
+    role = forms.ChoiceField(label=_("角色"))
+    starts_on = forms.DateField(label=_("任期开始"), widget=forms.DateInput(attrs={"type": "date"}))
+    ends_on = forms.DateField(label=_("任期结束（可不填）"), required=False,
+                              widget=forms.DateInput(attrs={"type": "date"}))
+    reason = forms.CharField(label=_("任命依据"), max_length=200, required=False,
+                             help_text=_("如：支委会 2026 年 3 月 1 日研究决定"))
+
+    def __init__(self, *args, roles, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = [(role.value, role.label) for role in roles]
+        self.fields["starts_on"].initial = timezone.localdate()
+
+    def clean_username(self):
+        username = self.cleaned_data["username"].strip()
+        user = User.objects.filter(username=username, is_active=True).first()
+        if user is None:
+            raise forms.ValidationError(_("没有学号/工号为“%(number)s”的账号") % {"number": username})
+        return user
+
+    def clean(self):
+        data = super().clean()
+        if data.get("starts_on") and data.get("ends_on") and data["ends_on"] < data["starts_on"]:
+            self.add_error("ends_on", _("任期结束不能早于任期开始"))
+        return data
+
+
+class RoleRevokeForm(BootstrapForm):
+    assignment = forms.ModelChoiceField(queryset=RoleAssignment.objects.none(), widget=forms.HiddenInput)
+    reason = forms.CharField(label=_("撤销原因"), max_length=200)
+
+    def __init__(self, *args, organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Only a live appointment at this node: a forged id from elsewhere is simply not a choice.
+        self.fields["assignment"].queryset = RoleAssignment.objects.filter(
+            organization=organization, revoked_at__isnull=True).select_related("organization", "user")
+
+
+class MemberTransferForm(BootstrapForm):
+    to_branch = forms.ModelChoiceField(label=_("转入支部"), queryset=Organization.objects.none(),
+                                       empty_label=_("请选择"))
+    transferred_on = forms.DateField(label=_("转接日期"), widget=forms.DateInput(attrs={"type": "date"}))
+    reason = forms.CharField(label=_("原因"), max_length=200)
+
+    def __init__(self, *args, branches, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to_branch"].queryset = branches
+        self.fields["transferred_on"].initial = timezone.localdate()

@@ -35,7 +35,7 @@ ROLE_PERMISSIONS = {
     Role.ORG_DEPARTMENT: {ROSTER_VIEW, ROSTER_MANAGE, AUDIT_VIEW, EXEMPTION_APPROVE, ROLES_MANAGE, LEDGER_VIEW,
                           ENTRY_RECORD, SCHEME_MANAGE, SCHEME_APPROVE, CYCLE_MANAGE, MEMBERS_REVIEW, BRANCH_RUN,
                           OBJECTIONS_HANDLE, MASS_RESULTS_VIEW, OVERSEE},
-    Role.GENERAL_BRANCH_SECRETARY: {ROSTER_VIEW, LEDGER_VIEW, SCHEME_APPROVE, MASS_RESULTS_VIEW},
+    Role.GENERAL_BRANCH_SECRETARY: {ROSTER_VIEW, ROLES_MANAGE, LEDGER_VIEW, SCHEME_APPROVE, MASS_RESULTS_VIEW},
     Role.BRANCH_SECRETARY: {ROSTER_VIEW, ROSTER_MANAGE, ROLES_MANAGE, LEDGER_VIEW, ENTRY_RECORD, SCHEME_MANAGE,
                             MEMBERS_REVIEW, BRANCH_RUN, OBJECTIONS_HANDLE, MASS_RESULTS_VIEW},
     Role.BRANCH_COMMITTEE: {ROSTER_VIEW, LEDGER_VIEW, ENTRY_RECORD, MEMBERS_REVIEW, OBJECTIONS_HANDLE,
@@ -108,6 +108,34 @@ def can_view_member(user, member):
     if member.user_id is not None and member.user_id == user.pk:
         return True
     return has_org_perm(user, ROSTER_VIEW, member.branch)
+
+
+def _held_above(user, perm, org):
+    """Held at a node strictly above `org`, not at `org` itself."""
+    return any(org.path.startswith(prefix) and prefix != org.path for prefix in _granted_paths(user, perm))
+
+
+def may_appoint(user, organization, role):
+    """May `user` give (or revoke) `role` at `organization`.
+
+    The organization department appoints anyone anywhere; a college appoints the secretaries of its
+    branches (a secretary is never appointed from within the branch); a branch secretary staffs their
+    branch's committee, panel, recorders and mass representatives.
+    """
+    if user is None or user.is_superuser:
+        return True
+    if not has_org_perm(user, ROLES_MANAGE, organization):
+        return False
+    if has_org_perm(user, AUDIT_VIEW, organization):
+        return True
+    if role == Role.BRANCH_SECRETARY:
+        return _held_above(user, ROLES_MANAGE, organization)
+    return role in BRANCH_DELEGABLE_ROLES
+
+
+def appointable_roles(user, organization):
+    """The roles `user` may give at `organization`, in the order of Role."""
+    return [role for role in Role if ROLE_ORG_KIND[role] == organization.kind and may_appoint(user, organization, role)]
 
 
 def forget_cached_perms(user):

@@ -1,14 +1,14 @@
 """Reads shared by views and exports. Each takes the acting user and returns only what they may see."""
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q
+from django.db.models import Case, Count, F, IntegerField, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from partyscore.models import AuditEvent
 
 from . import permissions as perms
-from .models import Member, Organization, RoleAssignment, User
+from .models import Member, Organization, Role, RoleAssignment, User
 
 
 def organization_tree(*, actor):
@@ -63,6 +63,20 @@ def roles_of(*, user):
         RoleAssignment.objects.filter(user=user, revoked_at__isnull=True, starts_on__lte=today)
         .exclude(ends_on__lt=today)
         .select_related("organization")
+    )
+
+
+_ROLE_ORDER = Case(*[When(role=role, then=Value(i)) for i, role in enumerate(Role)], output_field=IntegerField())
+
+
+def role_assignments(*, actor, organization):
+    """Every appointment ever made at `organization`: those not revoked first, then the revoked, newest first."""
+    if not perms.has_org_perm(actor, perms.ROSTER_VIEW, organization):
+        raise PermissionDenied(_("您无权查看该党组织"))
+    return (
+        RoleAssignment.objects.filter(organization=organization)
+        .select_related("user", "assigned_by")
+        .order_by(F("revoked_at").desc(nulls_first=True), _ROLE_ORDER, "-starts_on", "-pk")
     )
 
 

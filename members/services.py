@@ -172,14 +172,6 @@ def member_exemption_decide(*, actor, member, approve, reason=""):
     return member
 
 
-def _may_assign(actor, organization, role):
-    if actor is None or actor.is_superuser:
-        return True
-    if not perms.has_org_perm(actor, perms.ROLES_MANAGE, organization):
-        return False
-    return perms.has_org_perm(actor, perms.AUDIT_VIEW, organization) or role in perms.BRANCH_DELEGABLE_ROLES
-
-
 @transaction.atomic
 def role_assign(*, actor, user, organization, role, starts_on, ends_on=None, reason=""):
     """Give `user` a role at `organization` for a term, and grant the permissions it carries."""
@@ -187,7 +179,7 @@ def role_assign(*, actor, user, organization, role, starts_on, ends_on=None, rea
     if organization.kind != perms.ROLE_ORG_KIND[role]:
         kind = Organization.Kind(perms.ROLE_ORG_KIND[role]).label
         raise ApplicationError(_("“%(role)s”只能在%(kind)s任命") % {"role": role.label, "kind": kind})
-    if not _may_assign(actor, organization, role):
+    if not perms.may_appoint(actor, organization, role):
         raise PermissionDenied(_("您无权在“%(org)s”任命“%(role)s”") % {"org": organization, "role": role.label})
     if RoleAssignment.objects.filter(user=user, organization=organization, role=role, revoked_at__isnull=True).exists():
         raise ApplicationError(
@@ -205,7 +197,7 @@ def role_assign(*, actor, user, organization, role, starts_on, ends_on=None, rea
 
 @transaction.atomic
 def role_revoke(*, actor, assignment, reason):
-    if not _may_assign(actor, assignment.organization, assignment.role):
+    if not perms.may_appoint(actor, assignment.organization, assignment.role):
         raise PermissionDenied(_("您无权撤销此任命"))
     if assignment.revoked_at is not None:
         raise ApplicationError(_("该任命已撤销"))

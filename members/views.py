@@ -15,6 +15,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from import_export.formats.base_formats import XLSX
@@ -25,7 +26,16 @@ from scoring.xlsx_safety import formulas_as_text
 
 from . import permissions as perms
 from . import selectors, services
-from .forms import ExemptionDecisionForm, ExemptionRequestForm, MemberFilterForm, RosterUploadForm
+from .forms import (
+    ExemptionDecisionForm,
+    ExemptionRequestForm,
+    MemberFilterForm,
+    MemberTransferForm,
+    RoleAssignForm,
+    RoleRevokeForm,
+    RosterUploadForm,
+)
+from .models import Organization
 from .roster import read_spreadsheet, roster_export_dataset, roster_import, roster_template_dataset
 
 MEMBERS_PER_PAGE = 50
@@ -98,6 +108,7 @@ def member_detail(request, member_id):
         "member": member,
         "transfers": selectors.member_transfers(member=member),
         "can_manage": perms.has_org_perm(request.user, perms.ROSTER_MANAGE, member.branch),
+        "can_transfer": _transfer_targets(request.user, member).exists(),
         "can_approve": perms.has_org_perm(request.user, perms.EXEMPTION_APPROVE, member.branch),
         "exemption_request_form": ExemptionRequestForm(),
         "exemption_decision_form": ExemptionDecisionForm(),
@@ -136,6 +147,86 @@ def member_exemption_decide(request, member_id):
     except ApplicationError as error:
         messages.error(request, error.message)
     return redirect("member_detail", member_id=member.pk)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def org_roles(request, org_id):
+    """The appointments at one node; whoever may appoint here also appoints and revokes on this page."""
+    organization = selectors.branch_get(actor=request.user, branch_id=org_id)
+    roles = perms.appointable_roles(request.user, organization)
+    assign_form = RoleAssignForm(roles=roles)
+    revoke_failed = revoke_stale = None
+    status = 200
+    if request.method == "POST":
+        if not roles:
+            raise PermissionDenied(_("您无权在“%(org)s”任命角色") % {"org": organization})
+        if request.POST.get("action") == "revoke":
+            revoke_form = RoleRevokeForm(request.POST, organization=organization)
+            if revoke_form.is_valid():
+                try:
+                    services.role_revoke(actor=request.user, assignment=revoke_form.cleaned_data["assignment"],
+                                         reason=revoke_form.cleaned_data["reason"])
+                    messages.success(request, _("已撤销任命"))
+                    return redirect("org_roles", org_id=organization.pk)
+                except ApplicationError:  # revoked meanwhile by someone else
+                    revoke_stale = True
+            elif "assignment" in revoke_form.errors:
+                revoke_stale = True
+            else:
+                revoke_failed = revoke_form.cleaned_data["assignment"].pk
+        else:
+            assign_form = RoleAssignForm(request.POST, roles=roles)
+            if assign_form.is_valid():
+                data = assign_form.cleaned_data
+                try:
+                    services.role_assign(actor=request.user, user=data["username"], organization=organization,
+                                         role=data["role"], starts_on=data["starts_on"], ends_on=data["ends_on"],
+                                         reason=data["reason"])
+                    messages.success(request, _("已任命"))
+                    return redirect("org_roles", org_id=organization.pk)
+                except ApplicationError as error:
+                    assign_form.add_error(None, error.message)
+        status = 400
+    context = {
+        "organization": organization, "assign_form": assign_form, "revoke_failed": revoke_failed,
+        "revoke_stale": revoke_stale, "can_appoint": bool(roles), "appointable": [role.value for role in roles],
+        "today": timezone.localdate(),
+        "assignments": selectors.role_assignments(actor=request.user, organization=organization),
+    }
+    return render(request, "members/org_roles.html", context, status=status)
+
+
+def _transfer_targets(user, member):
+    """The other branches `user` could move `member` to: both rosters must be theirs (a secretary of
+    one branch has none; the organization department, every branch)."""
+    if not perms.has_org_perm(user, perms.ROSTER_MANAGE, member.branch):
+        return Organization.objects.none()
+    return perms.orgs_with_perm(user, perms.ROSTER_MANAGE).filter(kind=Organization.Kind.BRANCH).exclude(
+        pk=member.branch_id)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def member_transfer(request, member_id):
+    """Move a member to another branch the actor manages; the move is kept in the member's history."""
+    member = selectors.member_get(actor=request.user, member_id=member_id)
+    branches = _transfer_targets(request.user, member)
+    if not branches.exists():
+        raise PermissionDenied(_("您无权转接该党员"))
+    form = MemberTransferForm(request.POST or None, branches=branches)
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.member_transfer(actor=request.user, member=member, to_branch=data["to_branch"],
+                                         transferred_on=data["transferred_on"], reason=data["reason"])
+                messages.success(request, _("已转入%(branch)s") % {"branch": data["to_branch"]})
+                return redirect("member_detail", member_id=member.pk)
+            except ApplicationError as error:
+                form.add_error(None, error.message)
+        return render(request, "members/member_transfer.html", {"member": member, "form": form}, status=400)
+    return render(request, "members/member_transfer.html", {"member": member, "form": form})
 
 
 @login_required

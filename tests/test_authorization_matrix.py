@@ -14,6 +14,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from .matrix.common import (
     A1_MANAGERS,
+    COLLEGE_A,
     COMMITTEE,
     EVERYONE,
     LOGGED_IN,
@@ -30,6 +31,8 @@ from .matrix.common import (
 )
 from .matrix.scope import canaries, leaked, report
 from .matrix.world import add_scoring, build_matrix_world  # noqa: F401 (other tests import add_scoring from here)
+
+A1_APPOINTERS = {"secretary", "gb_secretary", "org_department"}
 
 MATRIX = {
     "home": [Check(allowed=LOGGED_IN)],
@@ -49,6 +52,18 @@ MATRIX = {
         college=COMMITTEE),
     "member_exemption_decide": member_checks(
         "POST", {"approve": "0", "reason": "不符合条件"}, own=COMMITTEE, same=COMMITTEE, college=COMMITTEE),
+    # Both rosters must be the actor's: a secretary of one branch has nowhere to move anyone.
+    "member_transfer": [*member_checks(own=COMMITTEE, same=COMMITTEE, college=COMMITTEE),
+                        *member_checks("POST", own=COMMITTEE, same=COMMITTEE, college=COMMITTEE)],
+    # Seen by whoever sees the roster; a college appoints its branches' secretaries, a branch secretary
+    # staffs the branch, the organization department appoints anyone (the general-branch secretary too).
+    "org_roles": [
+        *org_checks(),
+        Check("POST", "own_branch", A1_APPOINTERS), Check("POST", "other_branch", COLLEGE_A),
+        Check("POST", "other_college", COMMITTEE), Check("POST", "own_college", COMMITTEE),
+        Check("POST", "own_branch", A1_APPOINTERS, lambda w, t: {
+            "action": "revoke", "assignment": w.panel.role_assignments.get().pk, "reason": ""}),
+    ],
     "exemption_queue": [Check(allowed=COMMITTEE)],
     "roster_import": [Check(allowed=A1_MANAGERS), Check("POST", allowed=A1_MANAGERS)],
     "roster_import_confirm": [Check("POST", allowed=A1_MANAGERS, data={"token": "none"})],

@@ -74,6 +74,8 @@ def foreign_ids(world):
         "declaration": [t["far_declaration"].pk], "determination_id": [t["far_determination"].pk],
         "determination": [t["far_determination"].pk], "spot_check_id": [t["far_spot_check"].pk],
         "job_id": [t["far_export_job"].pk], "follow_up_id": [t["far_follow_up"].pk],
+        "assignment": [world.gb_secretary.role_assignments.get().pk, world.org_department.role_assignments.get().pk],
+        "to_branch": [world.A2.pk, world.B1.pk, world.B.pk],
     }
 
 
@@ -121,6 +123,10 @@ def form_slots(world):
     slots += [("branch_action", "POST", {"org_id": a1, "action": "reopen"},
                {"member": world.a1_members[3].pk, "period": period, "days": "7", "reason": "x"}, field)
               for field in ("member", "period")]
+    slots += [("org_roles", "POST", {"org_id": a1}, {"action": "revoke", "assignment": 0, "reason": "x"},
+               "assignment"),
+              ("member_transfer", "POST", {"member_id": world.a1_members[3].pk},
+               {"to_branch": 0, "transferred_on": today, "reason": "x"}, "to_branch")]
     for method in ("GET", "POST"):
         slots += [("objection_new", method, {}, objection, "member")]
         slots += [("objection_new", method, {}, {**objection, field: 0}, field)

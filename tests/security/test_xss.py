@@ -10,6 +10,7 @@ so the test also knows which columns were actually shown, and fails for a column
 is not listed as such.
 """
 
+import datetime
 import io
 import re
 
@@ -130,7 +131,9 @@ def add_the_rows_the_matrix_world_lacks(world):
 
     period, entry, today = world.targets["period"], world.targets["own_entry"], timezone.localdate()
     year, member, item, own = period.cycle.year, entry.member, entry.item, world.targets["self"]
-    AccessLog.objects.create(kind=AccessLog.Kind.LOGIN_FAILED, username="x", path="/accounts/login/")
+    # Dated ahead: the log shows 50 a page, newest first, and every request before it logs in and out.
+    AccessLog.objects.create(kind=AccessLog.Kind.LOGIN_FAILED, username="x", path="/accounts/login/",
+                             created_at=timezone.now() + datetime.timedelta(hours=1))
     assessment = SelfAssessment.objects.create(member=member, period=period, status="submitted", note="x")
     SelfClaim.objects.create(assessment=assessment, item=item, points=100, note="x")  # on the panel's page
     SelfAssessment.objects.create(member=own, period=period, note="x")  # on the member's
