@@ -121,7 +121,7 @@ def test_member_list_query_count_does_not_grow_with_rows(world, login, django_as
     client = login(world.gb_secretary)
     url = reverse("member_list", args=[world.A.pk])
     client.get(url)  # warm the session
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(9):
         client.get(url)
 
 

@@ -156,7 +156,7 @@ def test_a_secretary_cannot_revoke_their_own_appointment_and_a_revoke_needs_a_re
     assert own.revoked_at is None and panel.revoked_at is None
 
 
-QUERIES = 10
+QUERIES = 8
 
 
 def test_the_roles_page_query_count_does_not_grow_with_appointments(world, login, django_assert_num_queries):
