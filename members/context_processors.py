@@ -1,5 +1,4 @@
-from django.conf import settings
-
+from . import two_factor
 from .selectors import roles_of
 
 
@@ -14,7 +13,7 @@ def roles(request):
 
     def two_factor_offered():
         # Called by the template after the menu has already fetched my_roles: no extra query.
-        return user.is_superuser or any(a.role in settings.TWO_FACTOR_ROLES for a in my_roles)
+        return two_factor.offered_to(user, my_roles)
 
     return {"my_roles": my_roles, "my_member": getattr(user, "member", None),
             "unread_notifications": unread_count(user=user), "two_factor_offered": two_factor_offered}

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.forms.models import model_to_dict
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from guardian.models import UserObjectPermission
@@ -259,7 +260,8 @@ def user_email_notifications_set(*, user, enabled):
     return user
 
 
-TWO_FACTOR_WRONG_CODE = _("验证码不正确或已过期；多次输错后须稍等片刻再试")
+# Lazy: a module constant translated at import would stay in the language of whoever imported it first.
+TWO_FACTOR_WRONG_CODE = gettext_lazy("验证码不正确或已过期；多次输错后须稍等片刻再试")
 
 
 @transaction.atomic

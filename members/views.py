@@ -1,11 +1,8 @@
 """Thin views: parse, call one selector or service, render."""
 
 import io
-import uuid
-from pathlib import Path
 
 import openpyxl
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -22,6 +19,7 @@ from import_export.formats.base_formats import XLSX
 
 from partyscore.access_log import Kind, access_log
 from partyscore.exceptions import ApplicationError
+from partyscore.pending_upload import pending_upload_keep, pending_upload_take
 from scoring.xlsx_safety import formulas_as_text
 
 from . import permissions as perms
@@ -243,10 +241,6 @@ def _require_roster_manager(user):
         raise PermissionDenied(_("您无权导入党员名册"))
 
 
-def _pending_import_path(token):
-    return Path(settings.MEDIA_ROOT) / "imports" / f"{token}.xlsx"
-
-
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def roster_import_upload(request):
@@ -265,13 +259,8 @@ def roster_import_upload(request):
             return render(request, "members/roster_import.html", context, status=400)
         context.update(result=result, headers=dataset.headers)
         if result.ok:
-            token = uuid.uuid4().hex
-            path = _pending_import_path(token)
-            path.parent.mkdir(parents=True, exist_ok=True)
             upload.seek(0)
-            path.write_bytes(upload.read())
-            request.session["roster_import"] = {"token": token, "password": password, "rows": len(dataset)}
-            context["token"] = token
+            context["token"] = pending_upload_keep(request, "roster_import", upload.read(), password=password)
         return render(request, "members/roster_import.html", context, status=200 if result.ok else 400)
     return render(request, "members/roster_import.html", context, status=400 if form.errors else 200)
 
@@ -281,20 +270,16 @@ def roster_import_upload(request):
 def roster_import_confirm(request):
     """Step 2: write the checked file, all or nothing."""
     _require_roster_manager(request.user)
-    pending = request.session.get("roster_import")
-    if not pending or pending["token"] != request.POST.get("token"):
-        messages.error(request, _("导入已过期，请重新上传文件"))
-        return redirect("roster_import")
-    path = _pending_import_path(pending["token"])
+    pending = pending_upload_take(request, "roster_import")
     try:
-        dataset = read_spreadsheet(SimpleUploadedFile(path.name, path.read_bytes()))
-        result = roster_import(actor=request.user, dataset=dataset, confirm=True, account_password=pending["password"])
-    except (ApplicationError, FileNotFoundError):
-        messages.error(request, _("导入已过期，请重新上传文件"))
+        if pending is None:
+            raise ApplicationError(_("导入已过期，请重新上传文件"))
+        data, extra = pending
+        dataset = read_spreadsheet(SimpleUploadedFile("roster.xlsx", data))
+        result = roster_import(actor=request.user, dataset=dataset, confirm=True, account_password=extra["password"])
+    except ApplicationError as error:
+        messages.error(request, error.message)
         return redirect("roster_import")
-    finally:
-        request.session.pop("roster_import", None)
-        path.unlink(missing_ok=True)
     access_log(request, Kind.IMPORT, {"import": "roster", "rows": len(dataset), "created": result.created,
                                       "errors": len(result.errors)})
     if not result.ok:

@@ -1,7 +1,5 @@
 """Thin views for the ledger exports and the score-card import."""
 
-import uuid
-from pathlib import Path
 
 from django.conf import settings
 from django.contrib import messages
@@ -19,6 +17,7 @@ from members import permissions as perms
 from members import selectors as member_selectors
 from partyscore.access_log import Kind, access_log
 from partyscore.exceptions import ApplicationError
+from partyscore.pending_upload import pending_upload_keep, pending_upload_take
 
 from . import card_import as cards
 from . import io_services
@@ -149,10 +148,6 @@ def _require_recorder(user):
         raise PermissionDenied(_("您无权导入积分"))
 
 
-def _pending_path(token):
-    return Path(settings.MEDIA_ROOT) / "imports" / f"cards-{token}.xlsx"
-
-
 def _import_context(request, form, **extra):
     return {"form": form, "columns": cards.COLUMNS,
             "branches": perms.orgs_with_perm(request.user, perms.ENTRY_RECORD).filter(kind="branch"), **extra}
@@ -191,12 +186,7 @@ def _card_import_upload(request, limiter):
         return render(request, "scoring/io_card_import.html", _import_context(request, form), status=400)
     context = _import_context(request, form, result=result)
     if result.ok:
-        token = uuid.uuid4().hex
-        path = _pending_path(token)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        request.session["card_import"] = {"token": token, "rows": len(result.rows)}
-        context["token"] = token
+        context["token"] = pending_upload_keep(request, "card_import", data)
     return render(request, "scoring/io_card_import.html", context, status=200 if result.ok else 400)
 
 
@@ -205,20 +195,15 @@ def _card_import_upload(request, limiter):
 def card_import_confirm(request):
     """Step 2: record the checked file, all or nothing."""
     _require_recorder(request.user)
-    pending = request.session.get("card_import")
-    if not pending or pending["token"] != request.POST.get("token"):
-        messages.error(request, _("导入已过期，请重新上传文件"))
-        return redirect("card_import")
-    path = _pending_path(pending["token"])
+    pending = pending_upload_take(request, "card_import")
     try:
-        sheet = read_sheet(path.read_bytes(), max_rows=settings.CARD_IMPORT_MAX_ROWS)
+        if pending is None:
+            raise ApplicationError(_("导入已过期，请重新上传文件"))
+        sheet = read_sheet(pending[0], max_rows=settings.CARD_IMPORT_MAX_ROWS)
         result = cards.card_import(actor=request.user, sheet=sheet, confirm=True)
-    except (ApplicationError, FileNotFoundError):
-        messages.error(request, _("导入已过期，请重新上传文件"))
+    except ApplicationError as error:
+        messages.error(request, error.message)
         return redirect("card_import")
-    finally:
-        request.session.pop("card_import", None)
-        path.unlink(missing_ok=True)
     access_log(request, Kind.IMPORT, {"import": "score_cards", "rows": len(sheet.rows), "created": result.created,
                                       "errors": len(result.errors)})
     if not result.ok:
