@@ -13,7 +13,7 @@ ENTRIES_PER_PAGE = 50
 @login_required
 @require_safe
 def access_log_list(request):
-    """The security log with its filters; an invalid filter (a malformed date) is ignored."""
+    """The security log with its filters; a malformed filter is named under its field and not applied."""
     form = AccessLogFilterForm(request.GET)
     filters = form.cleaned_data if form.is_valid() else {}
     entries = access_log_entries(actor=request.user, kind=filters.get("kind", ""),
@@ -23,4 +23,5 @@ def access_log_list(request):
     query.pop("page", None)
     page = Paginator(entries, ENTRIES_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "access_log.html", {"form": form, "page": page, "query": query.urlencode(),
-                                               "retention_days": settings.SECURITY_LOG_RETENTION_DAYS})
+                                               "retention_days": settings.SECURITY_LOG_RETENTION_DAYS},
+                  status=400 if form.errors else 200)

@@ -84,6 +84,8 @@ def test_only_the_organization_department_reads_the_log_with_filters_and_pages(w
     day = (timezone.localdate() - datetime.timedelta(days=10)).isoformat()
     by_date = client.get(reverse("access_log"), {"day_from": day, "day_to": day}).content.decode()
     assert "export=roster" in by_date and "guess1" not in by_date
+    malformed = client.get(reverse("access_log"), {"day_from": "2026-13-45"})
+    assert malformed.status_code == 400 and "输入一个有效的日期" in malformed.content.decode()
     # The two refusals above were logged, with who was refused.
     assert set(AccessLog.objects.filter(kind=Kind.DENIED).values_list("user", flat=True)) == {
         world.secretary.pk, world.gb_secretary.pk}
