@@ -337,7 +337,11 @@ class MemberYearTotal(models.Model):
     penalty = models.IntegerField(_("减分"), default=0)
     vetoed = models.BooleanField(_("一票否决"), default=False)
     period_scores = models.JSONField(_("各期得分"), default=dict)
+    # `total` is the year's total as shown, in hundredths cut down (never rounded up); `total_exact`
+    # is it exactly, in 1/EXACT_PER_CENTI of a hundredth (a mean of semesters may be 89.995). Ranks
+    # and outcomes come from the exact value; "at or above"/"below" a whole hundredth agree on both.
     total = models.IntegerField(_("年度总分"), null=True)
+    total_exact = models.BigIntegerField(_("年度总分（精确值）"), null=True)
     rank = models.PositiveIntegerField(_("支部排名"), null=True)
     computed_at = models.DateTimeField(auto_now=True)
 

@@ -1,17 +1,20 @@
 """The scoring formulas and outcome rules as pure functions over plain values (no ORM).
 
-All points here are integers in hundredths (see `scoring.points`). Thresholds in rule params are
-written in points (90, 70.5) and converted exactly. Chinese reading of the seeds: 以上 is "at or
+All points here are integers in hundredths (see `scoring.points`), except a year's exact total,
+which may be a `Fraction` of them (a mean of period scores). Thresholds in rule params are written
+in points (90, 70.5) and converted exactly; every rule compares against the exact total, never a
+rounded one. Chinese reading of the seeds: 以上 is "at or
 above", 低于 is "strictly below", a range 60—70 includes both ends.
 """
 
 import math
 from dataclasses import dataclass, field
 from decimal import Decimal
+from fractions import Fraction
 
 from django.utils.translation import gettext as _
 
-from .points import divide_centi, format_points, to_centi
+from .points import floor_centi, format_exact, to_centi
 
 HUNDRED, ADDITIVE = "hundred", "additive"
 MEAN, SUM, LAST = "mean", "sum", "last"
@@ -55,6 +58,10 @@ def period_score(terms: SchemeTerms, sums: PeriodSums) -> int:
 
 @dataclass(frozen=True)
 class YearResult:
+    """`exact` is the year's total as a Fraction of centipoints, what every outcome rule sees;
+    `total` is it as shown: cut down to whole hundredths (never rounded up across a band edge)."""
+
+    exact: Fraction
     total: int
     period_scores: dict
     base: int
@@ -84,13 +91,14 @@ def annual_total(terms: SchemeTerms, sums_by_period: dict, counted_periods: list
         elif terms.aggregation == LAST:
             total = scores[counted_periods[-1]]
         else:
-            total = divide_centi(sum(scores.values()), len(scores))
+            total = Fraction(sum(scores.values()), len(scores))
     else:
         scores = {p: sums_by_period.get(p, empty).base + sums_by_period.get(p, empty).bonus
                   + sums_by_period.get(p, empty).penalty for p in counted_periods}
         total = terms.base + base + bonus + penalty
-    total = 0 if vetoed else _clamp(total, terms.floor, terms.cap)
-    return YearResult(total=total, period_scores=scores, base=base, bonus=bonus, penalty=penalty, vetoed=vetoed)
+    exact = Fraction(0 if vetoed else _clamp(total, terms.floor, terms.cap))
+    return YearResult(exact=exact, total=floor_centi(exact), period_scores=scores, base=base, bonus=bonus,
+                      penalty=penalty, vetoed=vetoed)
 
 
 def competition_ranks(totals: dict) -> dict:
@@ -117,10 +125,11 @@ class Rule:
 @dataclass(frozen=True)
 class MemberFacts:
     """What the rules may look at for one member's year. `scored` is False for exempted members
-    and those who left the party organization: they get no total-based outcome and no rank."""
+    and those who left the party organization: they get no total-based outcome and no rank.
+    `total` is the exact total (int or Fraction of centipoints), never a rounded one."""
 
     member_id: int
-    total: int | None
+    total: int | Fraction | None
     scored: bool = True
     is_cadre: bool = False
     is_probationary: bool = False
@@ -193,7 +202,7 @@ def _band_finding(rule, facts):
     if in_band(rule.params, facts.total) and (rule.params.get("lower") is not None
                                                or rule.params.get("upper") is not None):
         return _("%(label)s：年度总分 %(total)s，%(band)s") % {
-            "label": rule.label, "total": format_points(facts.total), "band": describe_band(rule.params)}
+            "label": rule.label, "total": format_exact(facts.total), "band": describe_band(rule.params)}
     if hit_items:
         return _("%(label)s：记有项目 %(items)s") % {"label": rule.label, "items": "、".join(hit_items)}
     return None
@@ -235,13 +244,13 @@ def evaluate_branch(rules: list, year: int, members: list, history: dict, *, bra
                 below = to_centi(rule.params["below"])
                 if m.total < below and m.total == lowest:
                     reason = _("%(label)s：年度总分 %(total)s，低于 %(below)s 分且为本支部最后一名") % {
-                        "label": rule.label, "total": format_points(m.total), "below": rule.params["below"]}
+                        "label": rule.label, "total": format_exact(m.total), "below": rule.params["below"]}
             elif rule.kind == "commendation":
                 every = int(rule.params.get("every_years", 1))
                 anchor = int(rule.params.get("anchor_year", year))
                 if (year - anchor) % every == 0 and m.total >= to_centi(rule.params["at_or_above"]):
                     reason = _("%(label)s：年度总分 %(total)s，不低于 %(at)s 分") % {
-                        "label": rule.label, "total": format_points(m.total), "at": rule.params["at_or_above"]}
+                        "label": rule.label, "total": format_exact(m.total), "at": rule.params["at_or_above"]}
             if reason:
                 findings[m.member_id].append(Finding(rule.code, rule.consequence, reason))
     for rule in rules:

@@ -15,7 +15,7 @@ from members.models import Member
 
 from . import policy
 from .models import LedgerEntry, MemberOutcome, MemberYearTotal, Period
-from .points import to_centi
+from .points import to_centi, to_exact_units
 
 NET = Case(When(reverses__isnull=True, then=Value(1)), default=Value(-1), output_field=IntegerField())
 
@@ -70,7 +70,7 @@ def recalculate_branch(*, branch, year, today=None):
                 .annotate(net=Sum(NET)).filter(net__gt=0)):
         on_record[row["member_id"]].add(row["item__code"])
 
-    totals, facts_by_scheme = [], defaultdict(list)
+    totals, facts_by_scheme, exact = [], defaultdict(list), {}
     for member in members:
         scheme = schemes.get(member.category)
         left = member.left_on is not None and member.left_on.year <= year
@@ -83,15 +83,17 @@ def recalculate_branch(*, branch, year, today=None):
                 counted[scheme.period_kind],
             )
             row.total, row.base, row.bonus, row.penalty = result.total, result.base, result.bonus, result.penalty
+            row.total_exact, exact[member.pk] = to_exact_units(result.exact), result.exact
             row.vetoed, row.period_scores = result.vetoed, {str(k): v for k, v in result.period_scores.items()}
         totals.append(row)
         if scheme is not None:
             facts_by_scheme[scheme.pk].append(policy.MemberFacts(
-                member_id=member.pk, total=row.total, scored=scored, is_cadre=member.is_cadre,
+                member_id=member.pk, total=exact.get(member.pk), scored=scored, is_cadre=member.is_cadre,
                 is_probationary=member.status == Member.Status.PROBATIONARY, category=member.category,
                 item_codes=frozenset(on_record[member.pk]),
             ))
-    ranked = {t.member_id: t.total for t in totals if t.scored and t.total is not None}
+    # Ranks, last place and the share cap from the exact totals: 89.995 ranks below 90.
+    ranked = {t.member_id: exact[t.member_id] for t in totals if t.scored and t.total is not None}
     ranks = policy.competition_ranks(ranked)
     for row in totals:
         row.rank = ranks.get(row.member_id)

@@ -1,6 +1,6 @@
 from django import template
 
-from scoring.points import format_points
+from scoring.points import format_exact, format_points, from_exact_units
 
 register = template.Library()
 
@@ -28,3 +28,12 @@ def period_scores(total_row):
 def period_score(total_row, index):
     """A stored total's score for period `index` (JSON keys are strings)."""
     return format_points((total_row.period_scores or {}).get(str(index)))
+
+
+@register.filter
+def exact_beyond_shown(total_row):
+    """A stored total's exact value ('89.995') when it has more decimals than the shown one, else ''."""
+    exact = from_exact_units(getattr(total_row, "total_exact", None))
+    if exact is None or total_row.total is None or exact == total_row.total:
+        return ""
+    return format_exact(exact)
