@@ -41,6 +41,7 @@ class FulfilmentForm(BootstrapForm):
 
 class ObjectionForm(BootstrapForm):
     reason = forms.CharField(label=_("异议理由"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+    attachments = forms.FileField(label=_("证明材料（图片或 PDF，可不传）"), required=False)
 
 
 class ObjectionAnswerForm(BootstrapForm):
@@ -49,6 +50,10 @@ class ObjectionAnswerForm(BootstrapForm):
     text = forms.CharField(label=_("调查核实意见"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
     corrected_points = forms.DecimalField(label=_("更正后的分值（异议成立且需重新记分时填写）"), required=False,
                                           min_value=0, max_digits=6, decimal_places=2)
+    evidence = forms.FileField(
+        label=_("佐证材料（图片或 PDF）"), required=False,
+        help_text=_("须提供佐证材料的项目重新记分时，更正记录附上异议附件、党员自查自评材料和原记录的材料；"
+                    "都没有时在此上传"))
 
 
 class PublicityForm(BootstrapForm):

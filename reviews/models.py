@@ -455,6 +455,25 @@ class Objection(models.Model):
         return self.status in self.PENDING
 
 
+class ObjectionAttachment(models.Model):
+    """A file (image or PDF) with an objection: the objector's proof, or what the secretary or the
+    organization department adds while deciding it. An upheld correction is recorded with these."""
+
+    objection = models.ForeignKey(Objection, on_delete=models.PROTECT, related_name="attachments")
+    file = models.FileField(_("文件"), upload_to="objections/%Y/%m/")
+    name = models.CharField(_("文件名"), max_length=200)
+    uploaded_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("异议附件")
+        verbose_name_plural = _("异议附件")
+        ordering = ["uploaded_at", "id"]
+
+    def __str__(self):
+        return self.name
+
+
 class FollowUp(models.Model):
     """What the determination's outcomes require: talks, warnings, probation proposals…"""
 

@@ -39,6 +39,7 @@ from .models import (
     MassRating,
     Notification,
     Objection,
+    ObjectionAttachment,
     PanelConfirmation,
     PanelScore,
     Pledge,
@@ -385,12 +386,53 @@ def _declaration_confirm(declaration, now):
         actor=declaration.verified_by, member=declaration.member, item=declaration.item, period=declaration.period,
         points=format_points(abs(declaration.points)), reason=declaration.reason,
         source=LedgerEntry.Source.DECLARATION, verified_by=declaration.verified_by,
-        evidence_on_file=1 if declaration.evidence else 0)
+        evidence_files=_stored(declaration.evidence))
     declaration.status = _move(declaration, "confirm")
     declaration.save(update_fields=["entry", "status"])
     _audit(declaration.verified_by, "declaration.confirm", declaration, declaration.member, "publicized")
     notify(_member_user(declaration.member), _("您申报的“%(item)s”公示无异议，已记入台账") % {
         "item": declaration.item.title}, reverse("points_card", args=[declaration.member_id]))
+
+
+# ── evidence held elsewhere (佐证材料) ──────────────────────────────────────────────────────
+
+def _stored(field, shown=None):
+    """A stored file as a (stored name, shown name) pair for `scoring.entry_record`; [] when empty."""
+    if not field:
+        return []
+    return [(field.name, shown or field.name.rsplit("/", 1)[-1])]
+
+
+def _self_assessment_evidence(member, period, item=None):
+    """item id → the files the member handed in with the period's submitted self-assessment."""
+    claims = SelfClaim.objects.filter(assessment__member=member, assessment__period=period,
+                                      assessment__status=SelfAssessment.Status.SUBMITTED).exclude(evidence="")
+    if item is not None:
+        claims = claims.filter(item=item)
+    found = {}
+    for claim in claims:
+        found.setdefault(claim.item_id, []).extend(_stored(claim.evidence))
+    return found
+
+
+def _attachments_add(objection, files, actor):
+    scoring.evidence_check(files)
+    for upload in files:
+        ObjectionAttachment.objects.create(objection=objection, file=upload, name=upload.name[:200],
+                                           uploaded_by=actor)
+
+
+def _correction_evidence(objection):
+    """What an upheld correction of `objection.entry` rests on: the objection's attachments, the
+    disputed line's own files, the member's self-assessment evidence for that item and period, and
+    the file of the declaration the line came from."""
+    entry = objection.entry
+    files = [(a.file.name, a.name) for a in objection.attachments.all()]
+    files += [(e.file.name, e.name) for e in entry.evidence.all()]
+    files += _self_assessment_evidence(objection.member, entry.period, entry.item).get(entry.item_id, [])
+    for declaration in Declaration.objects.filter(entry=entry):
+        files += _stored(declaration.evidence)
+    return files
 
 
 # ── panel scoring (考绩, A) ─────────────────────────────────────────────────────────────────
@@ -476,10 +518,12 @@ def panel_confirm(*, actor, member, period, decided=None):
             raise ApplicationError(_("分值须为数字，最多两位小数")) from error
     elif panelists == 0:
         raise ApplicationError(_("考评小组尚未评分"))
+    claimed = _self_assessment_evidence(member, period)
     for item, value in combined.items():
         scoring.entry_adjust_to(actor=actor, member=member, item=item, period=period, magnitude=value,
                                 reason=_("考评小组评分（%(period)s）") % {"period": period},
-                                source=LedgerEntry.Source.PANEL, recalculate=False)
+                                source=LedgerEntry.Source.PANEL, recalculate=False,
+                                evidence_files=claimed.get(item.pk, []))
     confirmation = PanelConfirmation.objects.create(
         member=member, period=period, confirmed_by=actor, combined={i.code: v for i, v in combined.items()})
     recalculate_branch(branch=member.branch, year=period.cycle.year)
@@ -608,8 +652,10 @@ def _objection_target_open(member, entry, declaration, publicity, determination,
 
 
 @transaction.atomic
-def objection_raise(*, actor, member, reason, entry=None, declaration=None, publicity=None, determination=None):
-    """The member (or a mass representative of the branch) objects, within the window."""
+def objection_raise(*, actor, member, reason, entry=None, declaration=None, publicity=None, determination=None,
+                    attachments=()):
+    """The member (or a mass representative of the branch) objects, within the window, with
+    `attachments` (images or PDF) as proof."""
     if not (member.user_id == actor.pk or perms.has_org_perm(actor, perms.MASS_EVALUATE, member.branch)):
         raise PermissionDenied(_("只有党员本人或本支部群众代表可以提出异议"))
     targets = [t for t in (entry, declaration, publicity, determination) if t is not None]
@@ -634,7 +680,9 @@ def objection_raise(*, actor, member, reason, entry=None, declaration=None, publ
         raised_by=actor, member=member, branch=member.branch, year=year, entry=entry, declaration=declaration,
         publicity=publicity, determination=determination, reason=reason,
         due_on=timezone.localdate() + datetime.timedelta(days=config.objection_answer_days))
-    _audit(actor, "objection.raise", objection, member, reason=reason)
+    _attachments_add(objection, attachments, actor)
+    _audit(actor, "objection.raise", objection, member, reason=reason,
+           **({"attachments": [upload.name for upload in attachments]} if attachments else {}))
     notify(users_with_perm(organization=member.branch, perm=perms.OBJECTIONS_HANDLE),
            _("%(name)s 的积分有异议，请在 %(due)s 前调查核实") % {"name": member.name, "due": objection.due_on},
            reverse("objection_detail", args=[objection.pk]))
@@ -649,10 +697,11 @@ def _uphold_effect(actor, objection, corrected_points):
         reason = _("异议成立，更正：%(reason)s") % {"reason": objection.reason[:100]}
         objection.correction = scoring.entry_reverse(actor=actor, entry=objection.entry, reason=reason)
         if corrected_points not in (None, ""):
+            # In the same transaction as the reversal: refused (no evidence, out of bounds), neither stays.
             scoring.entry_record(actor=actor, member=objection.member, item=objection.entry.item,
                                  period=objection.entry.period, points=corrected_points, reason=reason,
                                  source=LedgerEntry.Source.CORRECTION,
-                                 evidence_on_file=objection.entry.evidence.count())
+                                 evidence_files=_correction_evidence(objection))
     declaration = objection.declaration
     if declaration is not None and declaration.status in ("submitted", "verified", "publicized", "confirmed"):
         action = "reject"
@@ -674,20 +723,24 @@ def _declaration_settle(objection):
 
 
 @transaction.atomic
-def objection_answer(*, actor, objection, uphold, answer, corrected_points=None):
-    """The branch investigates and answers (upheld → the ledger is corrected)."""
+def objection_answer(*, actor, objection, uphold, answer, corrected_points=None, evidence=()):
+    """The branch investigates and answers (upheld → the ledger is corrected, the corrected line
+    with the evidence it rests on: see `_correction_evidence`; `evidence` are files the secretary
+    adds on the objection page)."""
     _require(actor, perms.OBJECTIONS_HANDLE, objection.branch)
     if not (answer or "").strip():
         raise ApplicationError(_("请填写调查核实意见"))
     before = objection.status
     objection.status = _move(objection, "uphold" if uphold else "reject")
     objection.answer, objection.answered_by = answer.strip(), actor
+    _attachments_add(objection, evidence, actor)
     if uphold:
         _uphold_effect(actor, objection, corrected_points)
     objection.save()
     if not uphold:
         _declaration_settle(objection)
-    _audit(actor, "objection.uphold" if uphold else "objection.reject", objection, objection.member, before, answer)
+    _audit(actor, "objection.uphold" if uphold else "objection.reject", objection, objection.member, before, answer,
+           **({"evidence": [upload.name for upload in evidence]} if evidence else {}))
     notify([objection.raised_by], _("您对%(name)s积分的异议，支部答复：%(result)s") % {
         "name": objection.member.name, "result": objection.get_status_display()},
         reverse("objection_detail", args=[objection.pk]))
@@ -717,19 +770,21 @@ def objection_escalate(*, actor, objection, reason):
 
 
 @transaction.atomic
-def objection_resolve(*, actor, objection, uphold, decision, corrected_points=None):
+def objection_resolve(*, actor, objection, uphold, decision, corrected_points=None, evidence=()):
     _require(actor, perms.OVERSEE, objection.branch)
     if not (decision or "").strip():
         raise ApplicationError(_("请填写核实意见"))
     before = objection.status
     objection.status = _move(objection, "resolve_uphold" if uphold else "resolve_reject")
     objection.decision, objection.decided_by = decision.strip(), actor
+    _attachments_add(objection, evidence, actor)
     if uphold:
         _uphold_effect(actor, objection, corrected_points)
     objection.save()
     if not uphold:
         _declaration_settle(objection)
-    _audit(actor, "objection.resolve", objection, objection.member, before, decision, upheld=uphold)
+    _audit(actor, "objection.resolve", objection, objection.member, before, decision, upheld=uphold,
+           **({"evidence": [upload.name for upload in evidence]} if evidence else {}))
     notify([objection.raised_by], _("组织部已核实您的异议：%(result)s") % {"result": objection.get_status_display()},
            reverse("objection_detail", args=[objection.pk]))
     return objection

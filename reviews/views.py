@@ -211,18 +211,21 @@ def objection_new(request):
     owners = {"member_id": member.pk, "branch_id": member.branch_id}
     targets = {name: posted_object_or_404(model, params[name], **{owner: owners[owner]})
                for name, (model, owner) in OBJECTION_TARGETS.items() if params.get(name)}
-    form = ObjectionForm(request.POST or None)
+    form = ObjectionForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
+        attached = form.cleaned_data["attachments"]
         try:
             objection = services.objection_raise(actor=request.user, member=member,
-                                                 reason=form.cleaned_data["reason"], **targets)
+                                                 reason=form.cleaned_data["reason"],
+                                                 attachments=[attached] if attached else [], **targets)
         except ApplicationError as error:
             form.add_error(None, error.message)
         else:
             messages.success(request, _("异议已提交，支部将在 %(due)s 前答复") % {"due": objection.due_on})
             return redirect("objection_detail", objection_id=objection.pk)
     return render(request, "reviews/form.html", {"form": form, "title": _("提出异议"), "subject": member,
-                                                 "targets": targets}, status=400 if form.errors else 200)
+                                                 "targets": targets, "multipart": True},
+                  status=400 if form.errors else 200)
 
 
 @login_required
@@ -231,7 +234,7 @@ def objection_detail(request, objection_id):
     objection = selectors.objection_get(actor=request.user, objection_id=objection_id)
     can_answer = perms.has_org_perm(request.user, perms.OBJECTIONS_HANDLE, objection.branch)
     can_resolve = perms.has_org_perm(request.user, perms.OVERSEE, objection.branch)
-    form = ObjectionAnswerForm(request.POST or None)
+    form = ObjectionAnswerForm(request.POST or None, request.FILES or None)
     if request.method == "POST":
         action = request.POST.get("action")
         if action == "escalate":
@@ -244,8 +247,10 @@ def objection_detail(request, objection_id):
             text = {"answer": data["text"]} if action == "answer" else {"decision": data["text"]}
             if (action == "answer" and not can_answer) or (action == "resolve" and not can_resolve):
                 raise PermissionDenied(_("您无权处理该异议"))
+            evidence = [data["evidence"]] if data["evidence"] else []
             return _done(request, lambda: service(actor=request.user, objection=objection, uphold=data["uphold"],
-                                                  corrected_points=data["corrected_points"], **text),
+                                                  corrected_points=data["corrected_points"], evidence=evidence,
+                                                  **text),
                          _("已记录"), request.path)
     return render(request, "reviews/objection_detail.html", {
         "objection": objection, "form": form, "can_answer": can_answer and objection.status == "open",

@@ -425,18 +425,22 @@ def entry_check(*, member, item, period, points, evidence_count=0):
 
 @transaction.atomic
 def entry_record(*, actor, member, item, period, points, reason, source=LedgerEntry.Source.RECORDER,
-                 occurred_on=None, evidence=(), verified_by=None, recalculate=True, evidence_on_file=0):
+                 occurred_on=None, evidence=(), verified_by=None, recalculate=True, evidence_on_file=0,
+                 evidence_files=()):
     """Record one ledger line for a member, after every check, and refresh the branch's totals.
 
-    `evidence_on_file` counts evidence already held elsewhere (a declaration's file, the disputed
-    entry's files for a correction) toward an item's evidence requirement."""
+    `evidence_files` are files already stored elsewhere ((stored name, shown name): a declaration's
+    file, an objection's attachments, the member's self-assessment evidence) that the line rests
+    on: they count toward an item's evidence requirement and are attached to the line by
+    reference. `evidence_on_file` counts evidence held elsewhere that is not attached."""
     _require(actor, perms.ENTRY_RECORD, member.branch, _("您不能为本支部以外的党员记分"))
     reason = (reason or "").strip()
     if not reason:
         raise ApplicationError(_("请填写记分事由"))
     evidence_check(evidence)
+    evidence_files = _distinct_files(evidence_files)
     signed = entry_check(member=member, item=item, period=period, points=points,
-                         evidence_count=len(evidence) + evidence_on_file)
+                         evidence_count=len(evidence) + len(evidence_files) + evidence_on_file)
     entry = ledger_append(LedgerEntry(
         member=member, item=item, period=period, year=period.cycle.year, kind=item.kind, points=signed,
         reason=reason, source=source, recorded_by=actor, verified_by=verified_by,
@@ -444,18 +448,40 @@ def entry_record(*, actor, member, item, period, points, reason, source=LedgerEn
     ))
     for upload in evidence:
         EntryEvidence.objects.create(entry=entry, file=upload, name=upload.name[:200], uploaded_by=actor)
+    _attach_stored(entry, evidence_files, actor)
     audit_record(actor=actor, action="ledger.record", target=entry, organization=member.branch, reason=reason,
                  after={"member": member.pk, "item": item.code, "period": period.pk, "points": signed,
-                        "source": source, "hash": entry.hash})
+                        "source": source, "hash": entry.hash, **_evidence_note(evidence_files)})
     if recalculate:
         recalculate_branch(branch=member.branch, year=entry.year)
     return entry
 
 
+def _distinct_files(files):
+    """(stored name, shown name) pairs without blanks or repeats, in their order."""
+    seen, kept = set(), []
+    for stored, shown in files:
+        if stored and stored not in seen:
+            seen.add(stored)
+            kept.append((stored, shown or stored.rsplit("/", 1)[-1]))
+    return kept
+
+
+def _evidence_note(files):
+    return {"evidence": [shown for _stored, shown in files]} if files else {}
+
+
+def _attach_stored(entry, files, actor):
+    EntryEvidence.objects.bulk_create([EntryEvidence(entry=entry, file=stored, name=shown[:200], uploaded_by=actor)
+                                       for stored, shown in files])
+
+
 @transaction.atomic
-def entry_adjust_to(*, actor, member, item, period, magnitude, reason, source, recalculate=True):
+def entry_adjust_to(*, actor, member, item, period, magnitude, reason, source, recalculate=True,
+                    evidence_files=()):
     """Bring an item's net total for the period to `magnitude` (a confirmed panel score) by
-    appending the difference; nothing is written when it already stands there."""
+    appending the difference; nothing is written when it already stands there. `evidence_files`
+    (stored name, shown name) — the member's self-assessment evidence — go with the line."""
     _require(actor, perms.ENTRY_RECORD, member.branch, _("您不能为本支部以外的党员记分"))
     if not period_open_for(period, member.branch):
         raise ApplicationError(_("“%(period)s”已锁定，不能再记分") % {"period": period})
@@ -478,9 +504,12 @@ def entry_adjust_to(*, actor, member, item, period, magnitude, reason, source, r
         points=sign * (magnitude - current), reason=reason, source=source, recorded_by=actor,
         verified_by=actor, occurred_on=min(timezone.localdate(), period.ends_on),
     ))
+    evidence_files = _distinct_files(evidence_files)
+    _attach_stored(entry, evidence_files, actor)
     audit_record(actor=actor, action="ledger.record", target=entry, organization=member.branch, reason=reason,
                  after={"member": member.pk, "item": item.code, "period": period.pk, "points": entry.points,
-                        "source": source, "adjusted_to": magnitude, "hash": entry.hash})
+                        "source": source, "adjusted_to": magnitude, "hash": entry.hash,
+                        **_evidence_note(evidence_files)})
     if recalculate:
         recalculate_branch(branch=member.branch, year=entry.year)
     return entry
