@@ -800,9 +800,12 @@ def share_cap_problems(branch, year):
     for scheme in set(schemes_in_force(branch=branch, year=year).values()):
         for row in scheme.outcome_rules.filter(kind=OutcomeRule.Kind.SHARE_CAP):
             check = policy.share_cap_check(rule_from_row(row), totals)
-            if not check.ok:
-                problems.append(_("%(label)s：现有 %(count)s 人，上限 %(limit)s 人") % {
-                    "label": row.label, "count": check.count, "limit": check.limit})
+            sentence = _("%(label)s：现有 %(count)s 人，上限 %(limit)s 人") % {
+                "label": row.label, "count": check.count, "limit": check.limit}
+            # The cap is judged over the whole branch: a staff and a student scheme carrying the
+            # same rule give the same sentence, said once.
+            if not check.ok and sentence not in problems:
+                problems.append(sentence)
     return problems
 
 

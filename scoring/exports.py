@@ -25,7 +25,7 @@ from django.utils.translation import gettext_noop as N
 from members.models import Member
 
 from . import io_selectors as reads
-from .models import LedgerEntry, OutcomeRule, RuleItem
+from .models import LedgerEntry, OutcomeRule, RuleItem, consequence_label
 
 TEXT, WRAP, POINTS, SIGNED, INT, DATE, PERCENT, COUNT = "text", "wrap", "points", "signed", "int", "date", "pct", "n"
 NUMBER_FORMATS = {POINTS: "0.00", SIGNED: "+0.00;-0.00;0.00", INT: "0", DATE: "yyyy-mm-dd", PERCENT: "0.0%",
@@ -96,6 +96,7 @@ def _labels():
         "kind": {k: str(v) for k, v in RuleItem.Kind.choices},
         "source": {k: str(v) for k, v in LedgerEntry.Source.choices},
         "consequence": {k: str(v) for k, v in OutcomeRule.Consequence.choices},
+        "talk": {kind: str(consequence_label(OutcomeRule.Consequence.TALK, kind)) for kind in OutcomeRule.Kind.values},
         "category": {k: str(v) for k, v in CATEGORY.items()},
         "status": {k: str(v) for k, v in STATUS.items()},
         "reversal": _("冲销记录"), "reversed": _("已冲销"),
@@ -342,8 +343,7 @@ def write_member_sheet(book, *, member, total, outcomes, lines, reversed_ids, pe
     for outcome in outcomes:
         sheet.ws.write_string(sheet.row, 0, _("积分结果"), book.sub_label)
         # Unmerged: the text runs on over the empty cells to its right (merges cost memory per sheet).
-        sheet.text(sheet.row, 1, f"{labels['consequence'].get(outcome['consequence'], '')}：{outcome['reason']}",
-                   book.note)
+        sheet.text(sheet.row, 1, f"{_consequence(outcome, labels)}：{outcome['reason']}", book.note)
         sheet.skip()
     sheet.note(_(PROPOSED_NOTE))
     sheet.signatures([_("记分员（签字）"), _("党支部书记（签字）")])
@@ -419,11 +419,16 @@ def _summary_columns(period_columns):
     return (*SUMMARY_HEAD, *(Column(name, POINTS, 11) for _kind, _index, name in period_columns), *SUMMARY_TAIL)
 
 
+def _consequence(outcome, labels):
+    """The consequence's label; a talk says which (提醒谈话 / 诫勉谈话) by its rule's kind."""
+    if outcome["consequence"] == OutcomeRule.Consequence.TALK:
+        return labels["talk"].get(outcome.get("rule__kind"), labels["talk"][OutcomeRule.Kind.BAND])
+    return labels["consequence"].get(outcome["consequence"], "")
+
+
 def _outcome_texts(outcomes, labels):
-    bands = "；".join(labels["consequence"].get(o["consequence"], "") for o in outcomes
-                     if o["rule__kind"] == OutcomeRule.Kind.BAND)
-    others = "；".join(labels["consequence"].get(o["consequence"], "") for o in outcomes
-                      if o["rule__kind"] != OutcomeRule.Kind.BAND)
+    bands = "；".join(_consequence(o, labels) for o in outcomes if o["rule__kind"] == OutcomeRule.Kind.BAND)
+    others = "；".join(_consequence(o, labels) for o in outcomes if o["rule__kind"] != OutcomeRule.Kind.BAND)
     return bands, others
 
 
@@ -701,7 +706,7 @@ def write_evaluation_results(output, *, organization, year, constant_memory=Fals
     for number, member in enumerate(_ranked(data), start=1):
         total = data.totals.get(member["id"]) or {}
         outcomes = data.outcomes.get(member["id"], ())
-        detail = "；".join(f"{labels['consequence'].get(o['consequence'], '')}：{o['reason']}" for o in outcomes)
+        detail = "；".join(f"{_consequence(o, labels)}：{o['reason']}" for o in outcomes)
         sheet.line([number, member["branch__name"], member["number"], member["name"],
                     labels["category"].get(member["category"], ""), labels["status"].get(member["status"], ""),
                     _points(total.get("total")), total.get("rank"), evaluation_hint(outcomes), detail, "",
@@ -729,8 +734,7 @@ def write_board(output, *, organization, year, constant_memory=False, progress=N
         if not total.get("scored") or total.get("total") is None:
             continue
         scores = total.get("period_scores") or {}
-        outcomes = "；".join(labels["consequence"].get(o["consequence"], "")
-                            for o in data.outcomes.get(member["id"], ()))
+        outcomes = "；".join(_consequence(o, labels) for o in data.outcomes.get(member["id"], ()))
         sheet.line([total.get("rank"), member["name"], member["number"], member["branch__name"],
                     _points(total["total"]),
                     *(_points(scores.get(str(index))) if kind == total.get("scheme__period_kind") else None

@@ -137,6 +137,15 @@ class RuleItem(models.Model):
         return {self.Kind.BONUS: 1, self.Kind.VETO: 0}.get(self.kind, -1)
 
 
+def consequence_label(consequence, rule_kind=None):
+    """A consequence as shown: "谈话" says whose talk it is — the organization department's reminder
+    talk for a cadre last in the branch (rank rule, A: 提醒谈话), else the branch's admonishing talk
+    (band rule, B: 诫勉谈话)."""
+    if consequence == OutcomeRule.Consequence.TALK:
+        return _("提醒谈话") if rule_kind == OutcomeRule.Kind.RANK_LAST else _("诫勉谈话")
+    return OutcomeRule.Consequence(consequence).label if consequence in OutcomeRule.Consequence.values else ""
+
+
 class OutcomeRule(models.Model):
     """A consequence of the annual total, as data; `scoring.policy` evaluates each kind.
 
@@ -374,6 +383,11 @@ class MemberOutcome(models.Model):
 
     def __str__(self):
         return f"{self.member} {self.year} {self.rule_code}"
+
+    @property
+    def consequence_label(self):
+        """Which talk, for a talk (needs `rule` loaded with the row: select_related("rule"))."""
+        return consequence_label(self.consequence, self.rule.kind)
 
 
 def export_file_path(job, filename):

@@ -126,14 +126,16 @@ def branch_board(*, actor, branch, year):
         raise PermissionDenied(_("本支部积分榜未公开"))
     totals = (MemberYearTotal.objects.filter(branch=branch, year=year)
               .select_related("member")
-              .prefetch_related(Prefetch("member__outcomes", queryset=MemberOutcome.objects.filter(year=year),
+              .prefetch_related(Prefetch("member__outcomes", queryset=MemberOutcome.objects.filter(year=year).select_related("rule"),
                                          to_attr="year_outcomes"))
               .order_by("rank", "member__number"))
     rows = list(totals)
     share_rules = OutcomeRule.objects.filter(kind=OutcomeRule.Kind.SHARE_CAP,
                                              scheme__in={r.scheme_id for r in rows if r.scheme_id})
     scored = [r.total for r in rows if r.scored and r.total is not None]
-    checks = [(rule, share_cap_check(rule_from_row(rule), scored)) for rule in share_rules]
+    # One check per rule code: a staff and a student scheme carrying the same cap judge the same branch.
+    unique = {rule.code: rule for rule in share_rules.order_by("scheme_id")}
+    checks = [(rule, share_cap_check(rule_from_row(rule), scored)) for rule in unique.values()]
     return rows, checks
 
 

@@ -2,6 +2,7 @@
 formula neutralisation, print setup, and a constant number of queries."""
 
 import io
+import re
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -11,6 +12,7 @@ from django.urls import reverse
 from members.models import Member
 from partyscore.models import AuditEvent
 from scoring import exports, io_services
+from scoring import services as scoring_services
 from scoring.ledger_chain import ledger_append_many
 from scoring.models import LedgerEntry, MemberOutcome, MemberYearTotal, Period
 from scoring.recalculation import recalculate_branch
@@ -264,3 +266,25 @@ def test_an_export_takes_the_same_queries_at_any_size(io_world, django_assert_nu
     _grow(w, w.A1, 12)
     with django_assert_num_queries(queries):
         build(kind, org, w.year)
+
+
+def test_the_summary_and_the_board_name_the_organization_departments_reminder_talk(io_world, login):
+    from members import services as member_services
+
+    w = io_world
+    cadre = w.a1_members[2]
+    member_services.member_update(actor=w.org_department, member=cadre, data={"is_cadre": True}, reason="任职")
+    scoring_services.entry_record(actor=w.recorder, member=cadre, item=w.items["A-B04"], period=w.period,
+                                  points=20, reason="违反纪律")
+    assert MemberOutcome.objects.filter(member=cadre, rule_code="A-CADRE-TALK").exists()
+    summary = build("branch_workbook", w.A1, w.year)["汇总"]
+    line = "｜".join(str(c) for c in next(r for r in rows(summary) if cadre.number in r))
+    assert "提醒谈话" in line and not re.search("(?<!提醒)(?<!诫勉)谈话", line)
+    member_sheet = rows(build("branch_workbook", w.A1, w.year)[f"{cadre.number} {cadre.name}"])
+    assert any(str(r[1]).startswith("提醒谈话：") for r in labelled_rows(member_sheet, "积分结果"))
+    board = login(w.secretary).get(reverse("board", args=[w.A1.pk]) + f"?year={w.year}").content.decode()
+    assert "提醒谈话</span>" in board and ">谈话</span>" not in board
+
+
+def labelled_rows(sheet_rows, label):
+    return [row for row in sheet_rows if row and row[0] == label]

@@ -150,3 +150,19 @@ def test_reopening_needs_the_organization_department_and_a_reason_and_is_audited
     assert not second.follow_ups.filter(member=w.m[4], kind="talk_secretary").exists()
     history = html(secretary.get(determination_url(w)))
     assert "v2 已评定" in history and "v1 已重新开启（群众反映个别党员积分有误，需复核）" in history
+
+
+def test_a_branch_with_a_staff_and_a_student_scheme_names_a_broken_share_cap_once(a_year, clock, login):
+    w = a_year
+    scoring.scheme_preset_load(actor=w.org_department, preset="A-student", year=w.year, owner=w.U)
+    clock(12, 15)
+    for member in w.m[:2]:
+        contribute(w, member, w.s1, 35)
+        contribute(w, member, w.s2, 35)
+    problem = "95分以上人数不得超过本支部5%：现有 2 人，上限 0 人"
+    assert services.share_cap_problems(w.A1, w.year) == [problem]
+    secretary = login(w.secretary)
+    secretary.post(determination_url(w), {"action": "prepare"})
+    determination = Determination.objects.get()
+    response = html(secretary.post(determination_url(w), meeting(determination, 5), follow=True))
+    assert f"不符合比例要求，不能作出评定：{problem}" in response and f"{problem}；{problem}" not in response
