@@ -126,7 +126,8 @@ def branch_board(*, actor, branch, year):
         raise PermissionDenied(_("本支部积分榜未公开"))
     totals = (MemberYearTotal.objects.filter(branch=branch, year=year)
               .select_related("member")
-              .prefetch_related(Prefetch("member__outcomes", queryset=MemberOutcome.objects.filter(year=year).select_related("rule"),
+              .prefetch_related(Prefetch("member__outcomes",
+                                         queryset=MemberOutcome.objects.filter(year=year).select_related("rule"),
                                          to_attr="year_outcomes"))
               .order_by("rank", "member__number"))
     rows = list(totals)
