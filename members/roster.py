@@ -206,6 +206,43 @@ def read_spreadsheet(uploaded_file):
     return dataset
 
 
+PROBATION_MISSING = Member._meta.constraints[0].violation_error_message
+
+
+def _documented(attribute, message, columns):
+    """A model's check as docs/formats.md words it, under the column it is about: an empty
+    required cell is 不能为空, a bad address 请输入合法的邮件地址, and a probationary member's missing
+    start date is named under its date column."""
+    if attribute == NON_FIELD_ERRORS:
+        if str(message) == str(PROBATION_MISSING):
+            return columns["probation_start"], message
+        return "—", message
+    model_field = next((f for f in Member._meta.fields if f.name == attribute), None)
+    if model_field is not None and str(message) in {str(model_field.error_messages[k]) for k in ("blank", "null")}:
+        return columns.get(attribute, attribute), _("不能为空")
+    if attribute == "email":
+        return columns["email"], _("请输入合法的邮件地址")
+    return columns.get(attribute, attribute), message
+
+
+def _repeated_numbers(dataset):
+    """A number given again further down the file is an error on that row, whether or not the row
+    it first appears on is otherwise valid (that row is not written, so the unique check alone
+    would not see it)."""
+    first_row, errors = {}, []
+    if "学号/工号" not in dataset.headers:
+        return errors
+    for row, value in enumerate(dataset["学号/工号"], start=2):
+        number = str(value if value is not None else "").strip()
+        if not number:
+            continue
+        if number in first_row:
+            errors.append(RowError(row, "学号/工号", _("该学号/工号已存在")))
+        else:
+            first_row[number] = row
+    return errors
+
+
 def roster_import(*, actor, dataset, confirm, account_password=None):
     """Check (and with `confirm`, write) every row of a roster; all or nothing."""
     result = RosterImportResult()
@@ -221,15 +258,19 @@ def roster_import(*, actor, dataset, confirm, account_password=None):
     with transaction.atomic():
         outcome = resource.import_data(dataset, dry_run=True, use_transactions=True,
                                        rollback_on_validation_errors=True)
+    found = {}  # (row, column, message) → RowError, in order: a message said once per cell
+    for error in _repeated_numbers(dataset):
+        found[(error.row, error.column, error.message)] = error
     for invalid in outcome.invalid_rows:
         for attribute, messages in invalid.error_dict.items():
-            column = "—" if attribute == NON_FIELD_ERRORS else columns.get(attribute, attribute)
             for message in messages:
-                result.errors.append(RowError(invalid.number + 1, column, message))
+                column, message = _documented(attribute, message, columns)
+                error = RowError(invalid.number + 1, column, message)
+                found.setdefault((error.row, error.column, error.message), error)
     for number, errors in outcome.row_errors():
         for error in errors:
-            result.errors.append(RowError(number + 1, "—", str(error.error)))
-    result.errors.sort(key=lambda e: (e.row, e.column))
+            found.setdefault((number + 1, "—", str(error.error)), RowError(number + 1, "—", str(error.error)))
+    result.errors = sorted(found.values(), key=lambda e: (e.row, e.column))
     result.preview = [dict(zip(dataset.headers, row, strict=True)) for row in dataset[:200]]
     if result.ok and confirm:
         with transaction.atomic():

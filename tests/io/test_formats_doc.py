@@ -96,3 +96,25 @@ def test_the_generated_headers_match_the_doc(io_world):
 def test_every_refusal_message_is_documented(message):
     start = message.split("%")[0].split("（")[0][:10]
     assert start in FORMATS, start
+
+
+def test_the_roster_import_says_what_the_doc_says_under_the_column_it_names(world):
+    """Each bad roster row gets the documented reason, under the column the doc gives in brackets."""
+    from tests.members.test_roster_import import GOOD, HEADERS, run
+
+    reasons = re.search(r"Reasons \(column in brackets\):(.*?)missing columns", FORMATS, re.S).group(1)
+    reasons = " ".join(reasons.split())
+    cases = [
+        (["", "某人", "A1", "教职工", "正式党员"], "学号/工号", "不能为空"),
+        (["N009", "某人", "A1", "教职工", "预备党员"], "预备期开始日期", "预备党员须填写预备期开始日期"),
+        (["N009", "某人", "A1", "教职工", "正式党员", "", "", "", "", "", "x@"], "邮箱", "请输入合法的邮件地址"),
+        (["N009", "某人", "A1", "教职工", "正式党员", "", "也许"], "是否党员干部", "应填“是”或“否”"),
+    ]
+    for row, column, message in cases:
+        row = row + [""] * (len(HEADERS) - len(row))
+        (error,) = run(world.secretary, [*GOOD, row], confirm=False).errors
+        assert (error.column, error.message) == (column, message)
+        assert f"{message} ({column}" in reasons, message
+    repeated = run(world.secretary, [["N001", "", *GOOD[0][2:]], GOOD[0]], confirm=False).errors
+    assert [(e.row, e.column, e.message) for e in repeated][-1] == (3, "学号/工号", "该学号/工号已存在")
+    assert "whether or not its first row is valid" in reasons

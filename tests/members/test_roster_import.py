@@ -59,9 +59,10 @@ def test_a_good_file_is_checked_without_writing_then_imported(world):
     (["A1-00001", "某人", "A1", "教职工", "正式党员"], "学号/工号", "该学号/工号已存在"),
     (["N009", "某人", "A1", "干部", "正式党员"], "类别", "不是有效选项"),
     (["N009", "某人", "A1", "教职工", "正式党员", "", "", "2024-13-45"], "入党日期", "无法识别"),
-    (["N009", "某人", "A1", "教职工", "预备党员"], "—", "预备党员须填写预备期开始日期"),
+    (["N009", "某人", "A1", "教职工", "预备党员"], "预备期开始日期", "预备党员须填写预备期开始日期"),
+    (["", "某人", "A1", "教职工", "正式党员"], "学号/工号", "不能为空"),
     (["N009", "某人", "A1", "教职工", "正式党员", "", "也许"], "是否党员干部", "应填“是”或“否”"),
-    (["N009", "某人", "A1", "教职工", "正式党员", "", "", "", "", "", "not-an-email"], "邮箱", "有效"),
+    (["N009", "某人", "A1", "教职工", "正式党员", "", "", "", "", "", "not-an-email"], "邮箱", "请输入合法的邮件地址"),
 ])
 def test_each_bad_row_is_named_by_row_column_and_reason(world, row, column, message):
     row = row + [""] * (len(HEADERS) - len(row))
@@ -76,6 +77,15 @@ def test_a_number_twice_in_one_file_is_an_error(world):
     result = run(world.secretary, [GOOD[0], GOOD[0]])
     assert [(e.row, e.column) for e in result.errors] == [(3, "学号/工号")]
     assert not Member.objects.filter(number="N001").exists()
+
+
+def test_a_number_twice_is_flagged_even_when_its_first_row_is_invalid(world):
+    bad_first = ["N001", "", *GOOD[0][2:]]  # no name
+    result = run(world.secretary, [bad_first, GOOD[0]])
+    assert [(e.row, e.column, e.message) for e in result.errors] == [
+        (2, "姓名", "不能为空"), (3, "学号/工号", "该学号/工号已存在")]
+    assert not Member.objects.filter(number="N001").exists()
+
 
 
 def test_the_organization_department_imports_into_any_branch(world):
