@@ -27,7 +27,7 @@ from members.roster import DATE_FORMATS
 from partyscore.audit import audit_record
 from partyscore.exceptions import ApplicationError
 
-from .models import LedgerEntry, Period, RuleItem
+from .models import Cycle, LedgerEntry, Period, RuleItem
 from .points import format_points, to_centi
 from .recalculation import NET, recalculate_branch
 from .selectors import current_cycle, schemes_in_force
@@ -72,9 +72,19 @@ class CardImportResult:
         return not self.errors
 
 
-def item_option(item):
-    """How an item is offered in the template's drop-down: its code and title."""
-    return f"{item.code} {item.title}"
+def item_option(item, categories=None):
+    """How an item is offered in the template's drop-down: its code and title, and — when the same
+    code names different items in the branch's schemes (A-B04 for staff and for students) — whom
+    this one is for: `A-B04 遵守党的纪律和校规校纪（学生）`."""
+    option = f"{item.code} {item.title}"
+    return f"{option}（{'、'.join(categories)}）" if categories else option
+
+
+def _without_suffix(text):
+    """`A-B04 遵守…（学生）` → `A-B04 遵守…`: the template's labelled option back to its plain form."""
+    if text.endswith("）") and "（" in text:
+        return text[:text.rindex("（")].rstrip()
+    return None
 
 
 def _text(value):
@@ -192,8 +202,15 @@ def _check_row(ctx, number, values):
     if not text[ITEM]:
         errors.append((ITEM, _("不能为空")))
     elif scheme is not None:
-        item = ctx.items(scheme).get(text[ITEM])
-        if item is None:
+        lookup = ctx.items(scheme)
+        item = lookup.get(text[ITEM]) or lookup.get(_without_suffix(text[ITEM]) or "")
+        same_code = lookup.get(text[ITEM].split(" ", 1)[0])
+        if item is None and same_code is not None:
+            errors.append((ITEM, _("“%(item)s”不适用于该党员（%(category)s）；其评分细则中 %(code)s 为“%(title)s”，"
+                                   "可选择该项或只填编号") % {
+                "item": text[ITEM], "category": member.get_category_display(), "code": same_code.code,
+                "title": same_code.title}))
+        elif item is None:
             errors.append((ITEM, _("“%(item)s”不在本支部已批准的评分细则中") % {"item": text[ITEM]}))
         elif text[KIND] and KIND_LABELS.get(text[KIND], text[KIND]) != item.kind:
             errors.append((KIND, _("类别“%(value)s”与项目不符（应为“%(kind)s”）") % {
@@ -349,14 +366,22 @@ def card_template(*, actor, branch):
     cycle = current_cycle()
     if cycle is None:
         raise ApplicationError(_("尚未开启计分年度，请联系组织部"))
-    schemes = schemes_in_force(branch=branch, year=cycle.year)
-    items, applies = {}, defaultdict(set)
-    for category, scheme in schemes.items():
-        for item in scheme.items.all():
-            items.setdefault(item_option(item), item)
-            applies[item_option(item)].add(str(Member.Category(category).label))
-    kinds = {s.period_kind for s in schemes.values()}
-    periods = list(Period.objects.filter(cycle=cycle, kind__in=kinds).order_by("kind", "index"))
+    # Every open year (an earlier one may still take entries), the current one first.
+    in_force = {year: schemes_in_force(branch=branch, year=year) for year in
+                Cycle.objects.filter(is_open=True).order_by("-year").values_list("year", flat=True)}
+    by_code_title, applies, titles = {}, defaultdict(set), defaultdict(set)
+    for schemes in in_force.values():
+        for category, scheme in schemes.items():
+            for item in scheme.items.all():
+                by_code_title.setdefault((item.code, item.title), item)
+                applies[(item.code, item.title)].add(str(Member.Category(category).label))
+                titles[item.code].add(item.title)
+    items = {}
+    for key, item in by_code_title.items():
+        ambiguous = len(titles[item.code]) > 1
+        items[item_option(item, sorted(applies[key]) if ambiguous else None)] = (item, applies[key])
+    periods = [p for year, schemes in in_force.items() for p in Period.objects.filter(
+        cycle__year=year, kind__in={s.period_kind for s in schemes.values()}).order_by("kind", "index")]
     members = list(branch.members.filter(left_on__isnull=True, exempt=False).order_by("number"))
     rows_limit = settings.CARD_IMPORT_MAX_ROWS + 1
 
@@ -391,8 +416,8 @@ def card_template(*, actor, branch):
               [[option, item.code, item.title, str(kind_labels[item.kind]), float(item.points_min),
                 float(item.points_max), None if item.cap_per_period is None else float(item.cap_per_period),
                 None if item.cap_per_year is None else float(item.cap_per_year), item.times_per_period,
-                _("是（不能导入）") if item.evidence_required else _("否"), "、".join(sorted(applies[option]))]
-               for option, item in items.items()])
+                _("是（不能导入）") if item.evidence_required else _("否"), "、".join(sorted(categories))]
+               for option, (item, categories) in items.items()])
     reference(_("周期"), [_("周期"), _("开始"), _("结束"), _("状态")],
               [[p.name, p.starts_on, p.ends_on, _("已锁定") if p.is_locked else _("可记分")] for p in periods])
     reference(_("党员"), [_("学号/工号"), _("姓名"), _("类别")],
@@ -400,7 +425,8 @@ def card_template(*, actor, branch):
     notes = book.create_sheet(_("说明"))
     notes.column_dimensions["A"].width = 110
     for line in (
-        _("在“积分卡”表中每行填写一条记分，表头不要修改；“周期”“类别”“项目”请从下拉列表选择。"),
+        _("在“积分卡”表中每行填写一条记分，表头不要修改；“周期”“类别”“项目”可从下拉列表选择，也可直接填写"
+          "（周期名称；项目编号在该党员的评分细则中唯一时，只填编号即可）。"),
         _("必填：学号/工号、周期、项目、分值、事由；姓名和类别用于核对，可不填；发生日期不填时按周期内的当天（或周期最后一天）。"),
         _("分值填写每次的分值大小（正数）；基础、减分项目为扣分，加分项目为加分，由项目类别决定。"),
         _("须提供佐证材料的项目不能通过导入记分，请在记分页面逐条录入并上传佐证。"),
@@ -424,6 +450,10 @@ def card_template(*, actor, branch):
     for validation, cells, message in validations:
         validation.error, validation.errorTitle = message, _("输入有误")
         validation.prompt, validation.showErrorMessage, validation.showInputMessage = message, True, True
+        if validation.type == "list":
+            # A warning, not a stop: a typed period name or item code is kept (the import checks it).
+            validation.errorStyle = "warning"
+            validation.error = _("不在下拉列表中；可以保留，导入时按周期名称或项目编号核对")
         sheet.add_data_validation(validation)
         validation.add(cells)
     buffer = io.BytesIO()

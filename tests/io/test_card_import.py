@@ -215,3 +215,38 @@ def test_the_upload_still_requires_the_csrf_token(io_world):
     upload = xlsx_upload([card(io_world, io_world.a1_members[0])], HEADERS)
     response = client.post(reverse("card_import"), {"file": upload, "csrfmiddlewaretoken": token})
     assert response.status_code == 200 and "检查通过" in response.content.decode()
+
+
+def test_an_item_code_in_both_schemes_is_named_per_scheme_and_the_code_alone_is_enough(io_world, login):
+    w = io_world
+    scoring.scheme_preset_load(actor=w.org_department, preset="A-student", year=w.year, owner=w.U)
+    book = open_xlsx(login(w.recorder).get(reverse("card_template", args=[w.A1.pk])).content)
+    options = [r[0] for r in book["项目"].iter_rows(min_row=2, values_only=True)]
+    assert len(options) == len(set(options))
+    b04 = [o for o in options if o.startswith("A-B04 ")]
+    assert sorted(b04) == ["A-B04 遵守党的纪律和校规校纪（学生）", "A-B04 遵守党的纪律和规矩（教职工）"]
+    assert [o for o in options if o.startswith("A-B01 ")] == ["A-B01 按时参加组织生活和“三会一课”"]  # same item
+    staff = w.a1_members[2]
+    ok = run(w.recorder, [card(w, staff, "A-B04 遵守党的纪律和规矩（教职工）", 5, "违纪"),
+                          card(w, staff, "A-B04", 5, "违纪")], confirm=False)
+    assert ok.ok and [r.item.title for r in ok.rows] == ["遵守党的纪律和规矩"] * 2
+    wrong = run(w.recorder, [card(w, staff, "A-B04 遵守党的纪律和校规校纪（学生）", 5, "违纪")], confirm=False)
+    assert [(e.row, e.column) for e in wrong.errors] == [(2, "项目")]
+    assert "不适用于该党员（教职工）" in wrong.errors[0].message and "A-B04 为“遵守党的纪律和规矩”" in wrong.errors[0].message
+
+
+def test_the_template_offers_every_open_years_periods_and_lets_a_typed_value_stand(io_world, login):
+    w = io_world
+    earlier = w.year - 1
+    scoring.cycle_open(actor=w.org_department, year=earlier, committee=w.U)
+    scoring.scheme_preset_load(actor=w.org_department, preset="A-staff", year=earlier, owner=w.U)
+    book = open_xlsx(login(w.recorder).get(reverse("card_template", args=[w.A1.pk])).content)
+    periods = [r[0] for r in book["周期"].iter_rows(min_row=2, values_only=True)]
+    assert periods[:2] == [f"{w.year}年第一学期", f"{w.year}年第二学期"]
+    assert f"{earlier}年第一学期" in periods and f"{earlier}年第二学期" in periods
+    validations = {str(v.sqref).split(":")[0]: v for v in book["积分卡"].data_validations.dataValidation}
+    assert validations["C2"].formula1.endswith(f"${len(periods) + 1}")
+    assert {validations[c].errorStyle for c in ("C2", "D2", "E2")} == {"warning"}
+    result = run(w.recorder, [card(w, w.a1_members[2], "A-C02", 2, "志愿服务", period=f"{earlier}年第一学期",
+                                   date=f"{earlier}-03-01")])
+    assert result.ok and result.created == 1
