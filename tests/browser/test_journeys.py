@@ -19,7 +19,7 @@ import time_machine
 from selenium.webdriver.common.by import By
 
 from reviews import services as reviews
-from reviews.models import Declaration, Objection
+from reviews.models import Declaration, Objection, ObjectionAttachment
 from scoring.models import EntryEvidence, Period
 from tests.browser.journey_steps import PHONE, YEAR, Journey, year_world
 
@@ -51,6 +51,7 @@ def uploads(settings, tmp_path):
 def year_db(append_only_flush):
     """The rows that point at ledger lines go first: append_only_flush then empties the ledger."""
     yield
+    ObjectionAttachment.objects.all().delete()
     Objection.objects.all().delete()
     Declaration.objects.all().delete()
     EntryEvidence.objects.all().delete()

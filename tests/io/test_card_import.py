@@ -232,7 +232,8 @@ def test_an_item_code_in_both_schemes_is_named_per_scheme_and_the_code_alone_is_
     assert ok.ok and [r.item.title for r in ok.rows] == ["遵守党的纪律和规矩"] * 2
     wrong = run(w.recorder, [card(w, staff, "A-B04 遵守党的纪律和校规校纪（学生）", 5, "违纪")], confirm=False)
     assert [(e.row, e.column) for e in wrong.errors] == [(2, "项目")]
-    assert "不适用于该党员（教职工）" in wrong.errors[0].message and "A-B04 为“遵守党的纪律和规矩”" in wrong.errors[0].message
+    message = wrong.errors[0].message
+    assert "不适用于该党员（教职工）" in message and "A-B04 为“遵守党的纪律和规矩”" in message
 
 
 def test_the_template_offers_every_open_years_periods_and_lets_a_typed_value_stand(io_world, login):
