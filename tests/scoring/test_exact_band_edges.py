@@ -234,3 +234,36 @@ def test_the_points_card_shows_the_total_cut_down_its_exact_value_and_how_it_is_
     assert "精确值 89.995" in page
     assert "多出的位数舍去、不四舍五入" in page
     assert "年度总分 89.995，低于 90 分" in page
+
+
+def test_the_board_the_summary_export_and_the_dashboard_bins_agree_with_the_exact_total(
+        scoring_world, record, media, login):
+    import io
+
+    import openpyxl
+    from django.db.models import Count
+    from django.urls import reverse
+
+    from partyscore.dashboards import BINS, bin_q
+    from scoring import exports
+
+    from ..scoring.test_ledger import png
+
+    w = scoring_world
+    below, at = w.a2_members[2], w.a2_members[3]
+    bring_semester_to(record, below, 1, 8999, png)
+    bring_semester_to(record, below, 2, 9000, png)
+    bring_semester_to(record, at, 1, 9000, png)
+    bring_semester_to(record, at, 2, 9000, png)
+    buffer = io.BytesIO()
+    exports.WRITERS["branch_workbook"](buffer, organization=w.A2, year=YEAR)
+    summary = openpyxl.load_workbook(io.BytesIO(buffer.getvalue()))["汇总"]
+    header = next(r for r in summary.iter_rows(values_only=True) if r and r[0] == "序号")
+    line = next(r for r in summary.iter_rows(values_only=True) if below.number in r)
+    assert line[header.index("年度总分")] == 89.99 and line[header.index("支部排名")] == 2
+    assert "不得确定为优秀" in "".join(str(c) for c in line) and "优先" not in "".join(str(c) for c in line)
+    board = login(w.org_department).get(reverse("board", args=[w.A2.pk]) + f"?year={YEAR}").content.decode()
+    assert board.index(at.name) < board.index(below.name) and "89.99" in board
+    bins = MemberYearTotal.objects.filter(year=YEAR, member__in=[below, at]).aggregate(
+        **{f"b{i}": Count("id", filter=bin_q(i)) for i in range(len(BINS))})
+    assert bins[f"b{BINS.index((85, 90))}"] == 1 and bins[f"b{BINS.index((90, 95))}"] == 1
