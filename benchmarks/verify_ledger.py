@@ -53,7 +53,7 @@ def main():
     from django.db import connection
     from django.utils import timezone
 
-    from partyscore.db import append_only_create_sql, append_only_drop_sql
+    from partyscore.db import append_only_guard, append_only_lift
     from partyscore.models import AuditEvent
     from scoring.models import LedgerEntry
 
@@ -72,12 +72,10 @@ def main():
     # The command then reports the cut (the bulk appends' audit events point past it); the time and
     # memory are what is compared here.
     keep = LedgerEntry.objects.order_by("id").values_list("id", flat=True)[entries // 10]
+    append_only_lift(connection, LedgerEntry._meta.db_table)
     with connection.cursor() as cursor:
-        for sql in append_only_drop_sql(connection.vendor, LedgerEntry._meta.db_table):
-            cursor.execute(sql)
         cursor.execute("DELETE FROM scoring_ledgerentry WHERE id >= %s", [keep])
-        for sql in append_only_create_sql(connection.vendor, LedgerEntry._meta.db_table):
-            cursor.execute(sql)
+    append_only_guard(connection, LedgerEntry._meta.db_table)
     tenth_seconds, tenth_mb, _ = run_command()
 
     section = f"""

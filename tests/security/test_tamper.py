@@ -19,7 +19,7 @@ from django.db.models import F
 
 from members.models import Member, User
 from partyscore.audit import event_hash
-from partyscore.db import append_only_drop_sql
+from partyscore.db import append_only_lift
 from partyscore.models import AuditEvent
 from reviews.models import Notification
 from scoring import services as scoring
@@ -69,10 +69,8 @@ def made_up_hash(rng):
 
 
 def lift_guards():
-    with connection.cursor() as cursor:
-        for table in MODELS:
-            for sql in append_only_drop_sql(connection.vendor, table):
-                cursor.execute(sql)
+    for table in MODELS:
+        append_only_lift(connection, table)
 
 
 # ── the tamperings; each returns the (table, id, kind) the verifier must report first ───────────
