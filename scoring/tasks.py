@@ -42,8 +42,9 @@ def export_jobs_purge():
 
 @shared_task(acks_late=True)
 def verify_chains_task():
-    """Nightly: recompute the ledger's and the audit log's hash chains; a break is reported to the
-    organization department (see scoring.chain_verify.verify_and_report)."""
+    """Nightly: recompute the ledger's and the audit log's hash chains against the anchor, and the
+    stored figures from the ledger; a break or a differing figure is reported to the organization
+    department (see scoring.chain_verify.verify_and_report)."""
     from django.conf import settings
 
     from .chain_verify import verify_and_report
