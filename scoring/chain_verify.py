@@ -62,10 +62,11 @@ class ChainReport:
         return not self.breaks
 
 
-def _walk(model, rows, recompute):
-    """Follow one chain; returns (rows seen, (id, hash) of the last row, the first Break or None)."""
+def _walk(model, rows, recompute, expected_prev=""):
+    """Follow one chain (from the row after the one whose hash is `expected_prev`); returns (rows
+    seen, (id, hash) of the last row, the first Break or None)."""
     table = model._meta.db_table
-    count, expected_prev, previous, first = 0, "", None, None
+    count, previous, first = 0, None, None
     for pk, prev_hash, stored, values in rows:
         count += 1
         if first is None:
@@ -237,6 +238,41 @@ def _notify_organization_department(messages):
 
 
 # ── the anchor: the chains' heads kept out of the database ─────────────────────────────────────
+
+def anchor_advance(path):
+    """The hourly step: move the anchor on to the current heads if the anchored heads are still
+    there, unchanged, and every row appended since links on from them and hashes to what it stores.
+    Costs the rows appended since the last anchor only; the cross-links between the chains are left
+    to the nightly full check. Returns True if moved, False if a break stopped it (the anchor stays,
+    for the nightly check to name the break), None if there is no anchor yet."""
+    recorded = anchor_read(path)
+    if recorded is None:
+        return None
+    if _anchor_breaks(recorded):
+        log.error("chain anchor not moved: an anchored head changed or is gone (see verify_ledger)")
+        return False
+    report = ChainReport()
+    chains = (
+        (LedgerEntry, HASHED_FIELDS, lambda prev, values: entry_hash(**dict(zip(HASHED_FIELDS, values, strict=True)))),
+        (AuditEvent, AUDIT_FIELDS, lambda prev, values: event_hash(prev_hash=prev,
+                                                                  **dict(zip(AUDIT_FIELDS, values, strict=True)))),
+    )
+    for model, fields, recompute in chains:
+        table = model._meta.db_table
+        head = recorded["heads"].get(table) or {}
+        since = model.objects.filter(pk__gt=head.get("id") or 0).order_by("id")
+        rows = ((pk, prev_hash, stored, [prev_hash, *values] if model is LedgerEntry else values)
+                for pk, prev_hash, stored, *values in
+                since.values_list("id", "prev_hash", "hash", *[f for f in fields if f != "prev_hash"])
+                .iterator(chunk_size=CHUNK))
+        _count, last, found = _walk(model, rows, recompute, expected_prev=head.get("hash") or "")
+        if found is not None:
+            log.error("chain anchor not moved: %s id %s (%s): %s", table, found.row_id, found.kind, found.detail)
+            return False
+        report.heads[table] = last if last[0] is not None else (head.get("id"), head.get("hash") or "")
+    anchor_write(path, report)
+    return True
+
 
 def anchor_read(path):
     path = Path(path)

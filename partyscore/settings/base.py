@@ -273,3 +273,4 @@ CELERY_BEAT_SCHEDULE["export-jobs-purge"] = {"task": "scoring.tasks.export_jobs_
 CHAIN_ANCHOR_FILE = env("CHAIN_ANCHOR_FILE", default=str(BASE_DIR / "chain-anchor.json"))
 CELERY_BEAT_SCHEDULE["verify-chains"] = {"task": "scoring.tasks.verify_chains_task",
                                          "schedule": crontab(hour=3, minute=30)}
+CELERY_BEAT_SCHEDULE["anchor-chains"] = {"task": "scoring.tasks.anchor_chains_task", "schedule": crontab(minute=10)}

@@ -421,3 +421,37 @@ def test_the_figures_check_goes_through_the_recalculations_own_code(chained, mon
     monkeypatch.setattr(policy, "annual_total", one_more)
     totals = {d.member_id for d in verify_figures() if d.field == "total"}
     assert totals == set(MemberYearTotal.objects.filter(scheme__isnull=False).values_list("member_id", flat=True))
+
+
+def test_the_hourly_task_moves_the_anchor_over_new_rows_only_while_they_link_on(chained, settings, tmp_path):
+    from scoring.chain_verify import anchor_advance
+    from scoring.tasks import anchor_chains_task
+
+    path = tmp_path / "anchor.json"
+    settings.CHAIN_ANCHOR_FILE = str(path)
+    assert anchor_advance(path) is None and not path.exists()  # the nightly check records the first
+    verify_chains_task()
+    first = json.loads(path.read_text())["heads"]
+    member = chained.a1_members[1]
+    item = RuleItem.objects.filter(scheme__owner=chained.A1, code="A-C02").get()
+    scoring.entry_record(actor=chained.secretary, member=member, item=item, period=Period.objects.filter(
+        cycle__year=LedgerEntry.objects.latest("id").year, kind="semester", index=1).get(), points=1, reason="又一次")
+    anchor_chains_task()
+    moved = json.loads(path.read_text())["heads"]
+    assert moved[LEDGER]["id"] == LedgerEntry.objects.latest("id").pk > first[LEDGER]["id"]
+    assert moved[AUDIT]["id"] == AuditEvent.objects.latest("id").pk > first[AUDIT]["id"]
+    assert verify(anchor=json.loads(path.read_text())).intact
+
+    # A row cut from the middle is left to the nightly full check (the next row then links to
+    # nothing); here: the anchored head gone, and a new row that does not hash to what it stores.
+    rng = random.Random(3)
+    for tamper in (lambda: delete(LEDGER, list(LedgerEntry.objects.order_by("id").values_list("id", flat=True)),
+                                  rng, position=-1),  # the anchored head
+                   lambda: insert(AUDIT, list(AuditEvent.objects.order_by("id").values_list("id", flat=True)),
+                                  rng, position=-1, correct_hash=False)):
+        with transaction.atomic():
+            lift_guards()
+            tamper()
+            assert anchor_advance(path) is False
+            transaction.set_rollback(True)
+        assert json.loads(path.read_text())["heads"] == moved
