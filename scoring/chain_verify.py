@@ -9,6 +9,7 @@ import bisect
 import itertools
 import json
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -280,8 +281,13 @@ def anchor_read(path):
 
 
 def anchor_write(path, report):
+    """Replace the anchor file in one step (a new file renamed over the old), so that a crash never
+    leaves half an anchor."""
     heads = {table: {"id": pk, "hash": digest} for table, (pk, digest) in report.heads.items()}
-    Path(path).write_text(json.dumps({"recorded_at": timezone.now().isoformat(), "heads": heads}, indent=2) + "\n")
+    path = Path(path)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    partial.write_text(json.dumps({"recorded_at": timezone.now().isoformat(), "heads": heads}, indent=2) + "\n")
+    os.replace(partial, path)
 
 
 def _anchor_breaks(anchor):
