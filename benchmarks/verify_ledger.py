@@ -13,6 +13,7 @@ import os
 import random
 import subprocess
 import sys
+import tempfile
 import time
 
 from benchmarks.common import ROOT, django_setup, write_section
@@ -21,11 +22,11 @@ from benchmarks.recalculate import build, machine, scored_year
 # The child reports its own peak memory (VmHWM: getrusage's maxrss would include this process's,
 # which Linux carries over to the child through fork and exec).
 CHILD = """
-import re, django
+import os, re, django
 from django.core.management import CommandError, call_command
 django.setup()
 try:
-    call_command("verify_ledger")
+    call_command("verify_ledger", "--anchor", os.environ["BENCH_ANCHOR"], "--init-anchor")
 except CommandError:
     print("(broken)")
 print("peak_kb", re.search(r"VmHWM:\\s+(\\d+)", open("/proc/self/status").read()).group(1))
@@ -53,31 +54,41 @@ def main():
     from django.db import connection
     from django.utils import timezone
 
-    from partyscore.db import append_only_create_sql, append_only_drop_sql
+    from partyscore.db import append_only_guard, append_only_lift
     from partyscore.models import AuditEvent
     from scoring.models import LedgerEntry
 
     started = time.perf_counter()
     year = scored_year(timezone.localdate())
-    _branches, members, _semesters, entries = build(args.members, args.entries_per_member, year,
+    branches, members, _semesters, entries = build(args.members, args.entries_per_member, year,
                                                     random.Random(2026))
     built = time.perf_counter() - started
     audit = AuditEvent.objects.count()
     print(f"built {len(members):,} members, {entries:,} entries in {built:.0f} s", flush=True)
     load = os.getloadavg()[0]
+    # The stored figures as the application keeps them, so that the check of the figures compares.
+    from scoring.figures_verify import verify_figures
+    from scoring.recalculation import recalculate_branch
+
+    for branch in branches:
+        recalculate_branch(branch=branch, year=year)
+    with connection.cursor() as cursor:  # planner statistics, as a database in service has them
+        cursor.execute("ANALYZE")
+    os.environ["BENCH_ANCHOR"] = os.path.join(tempfile.mkdtemp(), "anchor.json")
     full_seconds, full_mb, output = run_command()
     assert "完整" in output, output
+    start = time.perf_counter()
+    assert verify_figures() == []
+    figures_seconds = time.perf_counter() - start
 
     # A tenth of the ledger: the newest entries deleted (guard lifted on this throw-away database).
     # The command then reports the cut (the bulk appends' audit events point past it); the time and
     # memory are what is compared here.
     keep = LedgerEntry.objects.order_by("id").values_list("id", flat=True)[entries // 10]
+    append_only_lift(connection, LedgerEntry._meta.db_table)
     with connection.cursor() as cursor:
-        for sql in append_only_drop_sql(connection.vendor, LedgerEntry._meta.db_table):
-            cursor.execute(sql)
         cursor.execute("DELETE FROM scoring_ledgerentry WHERE id >= %s", [keep])
-        for sql in append_only_create_sql(connection.vendor, LedgerEntry._meta.db_table):
-            cursor.execute(sql)
+    append_only_guard(connection, LedgerEntry._meta.db_table)
     tenth_seconds, tenth_mb, _ = run_command()
 
     section = f"""
@@ -97,13 +108,16 @@ Run on {datetime.date.today()} ({machine()}, {connection.vendor}, load average {
 
 The rows are streamed in id order (`iterator()`, a server-side cursor on PostgreSQL), so memory does
 not grow with the ledger; the time is spent reading each row and recomputing its hash in Python
-(JSON of its columns, SHA-256).
+(JSON of its columns, SHA-256). The command then derives every branch's stored totals, ranks and
+outcomes of the open year again through the recalculation's code and compares them (after
+`ANALYZE`): {figures_seconds:.1f} s of the time above for {len(members):,} members.
 """
     if args.dry_run:
         print(section)
     else:
         write_section("verify_ledger", section)
-    print(f"verify_ledger: {entries:,} entries in {full_seconds:.1f} s, peak {full_mb:.0f} MB; "
+    print(f"verify_ledger: {entries:,} entries in {full_seconds:.1f} s (of which the stored figures "
+          f"{figures_seconds:.1f} s), peak {full_mb:.0f} MB; "
           f"whole run {time.perf_counter() - started:.0f} s")
 
 

@@ -9,6 +9,7 @@ import bisect
 import itertools
 import json
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,16 +56,18 @@ class ChainReport:
     audit_count: int = 0
     heads: dict = field(default_factory=dict)  # table → (id, hash) of the newest row
     breaks: list = field(default_factory=list)  # the first break of each check, in the order checked
+    anchor_breaks: list = field(default_factory=list)  # those of them found by comparing with the anchor
 
     @property
     def intact(self):
         return not self.breaks
 
 
-def _walk(model, rows, recompute):
-    """Follow one chain; returns (rows seen, (id, hash) of the last row, the first Break or None)."""
+def _walk(model, rows, recompute, expected_prev=""):
+    """Follow one chain (from the row after the one whose hash is `expected_prev`); returns (rows
+    seen, (id, hash) of the last row, the first Break or None)."""
     table = model._meta.db_table
-    count, expected_prev, previous, first = 0, "", None, None
+    count, previous, first = 0, None, None
     for pk, prev_hash, stored, values in rows:
         count += 1
         if first is None:
@@ -140,7 +143,8 @@ def verify(anchor=None):
         return event_hash(prev_hash=prev_hash, **dict(zip(AUDIT_FIELDS, values, strict=True)))
 
     report.audit_count, report.heads[AUDIT], audit_break = _walk(AuditEvent, audit_rows, recompute_event)
-    report.breaks = [b for b in (ledger_break, audit_break, *_anchor_breaks(anchor), coverage_break,
+    report.anchor_breaks = _anchor_breaks(anchor)
+    report.breaks = [b for b in (ledger_break, audit_break, *report.anchor_breaks, coverage_break,
                                  _dangling_link(ranges)) if b is not None]
     return report
 
@@ -187,33 +191,89 @@ def _link_break(entry_id, linked, stored, event_id):
 
 
 def verify_and_report(*, anchor_path=None):
-    """The nightly check: verify (against the anchor file, if one is kept) and move the anchor on
-    when intact; otherwise log the first break and tell the organization department."""
+    """The nightly check: verify the chains against the anchor file and move it on when intact;
+    recompute the stored figures from the ledger; tell the organization department of a break or of
+    a figure that differs (and log it). A missing anchor file is recorded afresh (a new deployment)
+    with a warning. Returns (ChainReport, figure differences)."""
+    from .figures_verify import describe, verify_figures
+
+    recorded = anchor_read(anchor_path) if anchor_path else None
+    if anchor_path and recorded is None:
+        log.warning("no chain anchor at %s yet: checking without one, then recording the heads there", anchor_path)
+    report = verify(anchor=recorded)
+    if report.intact and anchor_path:
+        anchor_write(anchor_path, report)
+    diffs = verify_figures()
+    messages = []
+    if not report.intact:
+        first = report.breaks[0]
+        log.error("hash chain broken: %s id %s (%s): %s", first.table, first.row_id, first.kind, first.detail)
+        names = {LEDGER: _("台账"), AUDIT: _("审计记录")}
+        messages.append(_(
+            "防篡改核验发现%(name)s哈希链断裂：编号 %(id)s，%(kind)s。请立即联系系统管理员运行 "
+            "manage.py verify_ledger 核查") % {"name": names[first.table], "id": first.row_id,
+                                             "kind": kind_labels()[first.kind]})
+    if diffs:
+        lines = describe(diffs)
+        for line in lines:
+            log.error("stored figure differs from the ledger: %s", line)
+        messages.append(_(
+            "防篡改核验发现 %(count)s 项存储的年度积分、排名或结果与按台账重算的不符，第一项：%(first)s。"
+            "请立即联系系统管理员运行 manage.py verify_ledger 核查") % {"count": len(diffs), "first": lines[0]})
+    if messages:
+        _notify_organization_department(messages)
+    return report, diffs
+
+
+def _notify_organization_department(messages):
     from members import permissions as perms
     from members.models import Organization
     from members.selectors import users_with_perm
     from reviews.services import notify
 
-    report = verify(anchor=anchor_read(anchor_path) if anchor_path else None)
-    if report.intact:
-        if anchor_path:
-            anchor_write(anchor_path, report)
-        return report
-    first = report.breaks[0]
-    log.error("hash chain broken: %s id %s (%s): %s", first.table, first.row_id, first.kind, first.detail)
     users = set()
     for committee in Organization.objects.filter(kind=Organization.Kind.COMMITTEE):
         users.update(users_with_perm(organization=committee, perm=perms.AUDIT_VIEW))
-    names = {LEDGER: _("台账"), AUDIT: _("审计记录")}
-    notify(sorted(users, key=lambda u: u.pk), _(
-        "防篡改核验发现%(name)s哈希链断裂：编号 %(id)s，%(kind)s。请立即联系系统管理员运行 "
-        "manage.py verify_ledger 核查") % {"name": names[first.table], "id": first.row_id,
-                                         "kind": kind_labels()[first.kind]},
-        reverse("audit_list"))
-    return report
+    for message in messages:
+        notify(sorted(users, key=lambda u: u.pk), message, reverse("audit_list"))
 
 
 # ── the anchor: the chains' heads kept out of the database ─────────────────────────────────────
+
+def anchor_advance(path):
+    """The hourly step: move the anchor on to the current heads if the anchored heads are still
+    there, unchanged, and every row appended since links on from them and hashes to what it stores.
+    Costs the rows appended since the last anchor only; the cross-links between the chains are left
+    to the nightly full check. Returns True if moved, False if a break stopped it (the anchor stays,
+    for the nightly check to name the break), None if there is no anchor yet."""
+    recorded = anchor_read(path)
+    if recorded is None:
+        return None
+    if _anchor_breaks(recorded):
+        log.error("chain anchor not moved: an anchored head changed or is gone (see verify_ledger)")
+        return False
+    report = ChainReport()
+    chains = (
+        (LedgerEntry, HASHED_FIELDS, lambda prev, values: entry_hash(**dict(zip(HASHED_FIELDS, values, strict=True)))),
+        (AuditEvent, AUDIT_FIELDS, lambda prev, values: event_hash(prev_hash=prev,
+                                                                  **dict(zip(AUDIT_FIELDS, values, strict=True)))),
+    )
+    for model, fields, recompute in chains:
+        table = model._meta.db_table
+        head = recorded["heads"].get(table) or {}
+        since = model.objects.filter(pk__gt=head.get("id") or 0).order_by("id")
+        rows = ((pk, prev_hash, stored, [prev_hash, *values] if model is LedgerEntry else values)
+                for pk, prev_hash, stored, *values in
+                since.values_list("id", "prev_hash", "hash", *[f for f in fields if f != "prev_hash"])
+                .iterator(chunk_size=CHUNK))
+        _count, last, found = _walk(model, rows, recompute, expected_prev=head.get("hash") or "")
+        if found is not None:
+            log.error("chain anchor not moved: %s id %s (%s): %s", table, found.row_id, found.kind, found.detail)
+            return False
+        report.heads[table] = last if last[0] is not None else (head.get("id"), head.get("hash") or "")
+    anchor_write(path, report)
+    return True
+
 
 def anchor_read(path):
     path = Path(path)
@@ -221,8 +281,13 @@ def anchor_read(path):
 
 
 def anchor_write(path, report):
+    """Replace the anchor file in one step (a new file renamed over the old), so that a crash never
+    leaves half an anchor."""
     heads = {table: {"id": pk, "hash": digest} for table, (pk, digest) in report.heads.items()}
-    Path(path).write_text(json.dumps({"recorded_at": timezone.now().isoformat(), "heads": heads}, indent=2) + "\n")
+    path = Path(path)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    partial.write_text(json.dumps({"recorded_at": timezone.now().isoformat(), "heads": heads}, indent=2) + "\n")
+    os.replace(partial, path)
 
 
 def _anchor_breaks(anchor):

@@ -42,6 +42,28 @@ def branch_members(branch, year):
 
 @transaction.atomic
 def recalculate_branch(*, branch, year, today=None):
+    """Replace the branch's stored totals and outcomes of `year` with those derived from the ledger."""
+    totals, outcomes = branch_figures(branch=branch, year=year, today=today)
+    stored_totals, stored_outcomes = stored_figures_of(branch=branch, year=year,
+                                                       member_ids=[row.member_id for row in totals])
+    stored_totals.delete()
+    stored_outcomes.delete()
+    MemberYearTotal.objects.bulk_create(totals, batch_size=2000)
+    MemberOutcome.objects.bulk_create(outcomes, batch_size=2000)
+    return len(totals)
+
+
+def stored_figures_of(*, branch, year, member_ids):
+    """The stored rows that `recalculate_branch` replaces: the branch's for the year, and those of
+    the members it counts now (wherever they were stored)."""
+    stale = Q(year=year) & (Q(branch=branch) | Q(member_id__in=member_ids))
+    return MemberYearTotal.objects.filter(stale), MemberOutcome.objects.filter(stale)
+
+
+def branch_figures(*, branch, year, today=None):
+    """The branch's totals (with ranks) and outcomes for `year` as derived from the ledger today:
+    unsaved MemberYearTotal and MemberOutcome rows. What `recalculate_branch` stores, and what the
+    tamper check (scoring.figures_verify) compares the stored rows with."""
     from .selectors import schemes_in_force
 
     today = today or timezone.localdate()
@@ -111,10 +133,4 @@ def recalculate_branch(*, branch, year, today=None):
                                        rule=rule_rows[scheme_id][f.rule_code],
                                        rule_code=f.rule_code, consequence=f.consequence, reason=f.reason[:300])
                          for f in found]
-
-    stale = Q(year=year) & (Q(branch=branch) | Q(member_id__in=member_ids))
-    MemberYearTotal.objects.filter(stale).delete()
-    MemberOutcome.objects.filter(stale).delete()
-    MemberYearTotal.objects.bulk_create(totals, batch_size=2000)
-    MemberOutcome.objects.bulk_create(outcomes, batch_size=2000)
-    return len(totals)
+    return totals, outcomes

@@ -42,10 +42,23 @@ def export_jobs_purge():
 
 @shared_task(acks_late=True)
 def verify_chains_task():
-    """Nightly: recompute the ledger's and the audit log's hash chains; a break is reported to the
-    organization department (see scoring.chain_verify.verify_and_report)."""
+    """Nightly: recompute the ledger's and the audit log's hash chains against the anchor, and the
+    stored figures from the ledger; a break or a differing figure is reported to the organization
+    department (see scoring.chain_verify.verify_and_report)."""
     from django.conf import settings
 
     from .chain_verify import verify_and_report
 
     verify_and_report(anchor_path=settings.CHAIN_ANCHOR_FILE or None)
+
+
+@shared_task(acks_late=True)
+def anchor_chains_task():
+    """Hourly: move the chains' anchor on over the rows appended since (scoring.chain_verify.anchor_advance),
+    so that a cut or a rewrite is caught against heads at most an hour old."""
+    from django.conf import settings
+
+    from .chain_verify import anchor_advance
+
+    if settings.CHAIN_ANCHOR_FILE:
+        anchor_advance(settings.CHAIN_ANCHOR_FILE)

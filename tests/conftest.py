@@ -1,6 +1,6 @@
 import pytest
 
-from partyscore.db import append_only_create_sql, append_only_drop_sql
+from partyscore.db import append_only_guard, append_only_lift
 
 from .builders import PASSWORD, build_university
 
@@ -32,19 +32,18 @@ def password():
 def append_only_flush(transactional_db):
     """Let a transactional test's flush empty the append-only tables.
 
-    The flush deletes every row, which the append-only triggers refuse; here the guarded
-    tables are emptied with the triggers briefly lifted, before the flush runs.
+    The flush deletes every row (SQLite) or truncates every table (PostgreSQL), which the
+    append-only triggers refuse while a table holds rows; here the guarded tables are emptied with
+    the triggers briefly lifted, before the flush runs (an empty guarded table may be truncated).
     """
     yield
     from django.db import connection
 
-    with connection.cursor() as cursor:
-        for table in APPEND_ONLY_TABLES:
-            for sql in append_only_drop_sql(connection.vendor, table):
-                cursor.execute(sql)
+    for table in APPEND_ONLY_TABLES:
+        append_only_lift(connection, table)
+        with connection.cursor() as cursor:
             cursor.execute(f'DELETE FROM "{table}"')  # noqa: S608 — a constant table name
-            for sql in append_only_create_sql(connection.vendor, table):
-                cursor.execute(sql)
+        append_only_guard(connection, table)
 
 
 @pytest.fixture

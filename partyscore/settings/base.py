@@ -266,9 +266,11 @@ IMPORT_MAX_COMPRESSION_RATIO = env.int("IMPORT_MAX_COMPRESSION_RATIO", default=1
 IMPORT_MAX_COLUMNS = env.int("IMPORT_MAX_COLUMNS", default=60)
 CARD_IMPORT_MAX_ROWS = env.int("CARD_IMPORT_MAX_ROWS", default=5000)
 CELERY_BEAT_SCHEDULE["export-jobs-purge"] = {"task": "scoring.tasks.export_jobs_purge", "schedule": 60 * 60}
-# Tamper evidence (docs/security.md): both hash chains are recomputed nightly; a break is notified to
-# the organization department. CHAIN_ANCHOR_FILE, a path off the database server, keeps the chains'
-# heads between runs, which reveals rows cut off the end or history rewritten with new hashes.
-CHAIN_ANCHOR_FILE = env("CHAIN_ANCHOR_FILE", default="")
+# Tamper evidence (docs/security.md): both hash chains and the stored figures are checked nightly; a
+# break is notified to the organization department. CHAIN_ANCHOR_FILE, a path off the database server,
+# keeps the chains' heads between runs, which reveals rows cut off the end, tables emptied and history
+# rewritten with new hashes; `verify_ledger` compares with it by default.
+CHAIN_ANCHOR_FILE = env("CHAIN_ANCHOR_FILE", default=str(BASE_DIR / "chain-anchor.json"))
 CELERY_BEAT_SCHEDULE["verify-chains"] = {"task": "scoring.tasks.verify_chains_task",
                                          "schedule": crontab(hour=3, minute=30)}
+CELERY_BEAT_SCHEDULE["anchor-chains"] = {"task": "scoring.tasks.anchor_chains_task", "schedule": crontab(minute=10)}

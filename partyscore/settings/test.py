@@ -21,3 +21,6 @@ ALLOWED_HOSTS = ["*"]
 # Serve static files from the finders (node_modules, static/) without a collectstatic run.
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
+# No anchor file shared between tests (each test database has its own chains): a test that checks
+# the anchor sets its own path.
+CHAIN_ANCHOR_FILE = ""

@@ -10,19 +10,17 @@ from django.db import migrations, models
 from django.utils import timezone
 
 from partyscore.audit import event_hash
-from partyscore.db import append_only_create_sql, append_only_drop_sql
+from partyscore.db import append_only_guard, append_only_lift
 
 TABLE = "scoring_ledgerentry"
 
 
 def lift_guard(apps, schema_editor):
-    for sql in append_only_drop_sql(schema_editor.connection.vendor, TABLE):
-        schema_editor.execute(sql, params=None)
+    append_only_lift(schema_editor.connection, TABLE)
 
 
 def restore_guard(apps, schema_editor):
-    for sql in append_only_create_sql(schema_editor.connection.vendor, TABLE):
-        schema_editor.execute(sql, params=None)
+    append_only_guard(schema_editor.connection, TABLE)
 
 
 def chain_existing(apps, schema_editor):

@@ -6,6 +6,7 @@ each inside a savepoint with the append-only guard lifted and rolled back afterw
 must name the first broken link every time, and say nothing on the untouched database.
 """
 
+import dataclasses
 import datetime
 import hashlib
 import io
@@ -19,7 +20,7 @@ from django.db.models import F
 
 from members.models import Member, User
 from partyscore.audit import event_hash
-from partyscore.db import append_only_drop_sql
+from partyscore.db import append_only_lift
 from partyscore.models import AuditEvent
 from reviews.models import Notification
 from scoring import services as scoring
@@ -56,6 +57,7 @@ def chained(world):
                             magnitude=300, reason="考评小组评分", source=LedgerEntry.Source.PANEL)
     scoring.entry_record(actor=world.admin, member=world.a2_members[1], item=schemes["A2"].items.get(code="A-C02"),
                          period=period, points=2, reason="党课宣讲")
+    scoring.recalculate(year=period.cycle.year)  # the entries above were recorded without it
     scoring.board_visibility_set(actor=world.secretary, branch=world.A1, visible=True)
     return world
 
@@ -69,10 +71,8 @@ def made_up_hash(rng):
 
 
 def lift_guards():
-    with connection.cursor() as cursor:
-        for table in MODELS:
-            for sql in append_only_drop_sql(connection.vendor, table):
-                cursor.execute(sql)
+    for table in MODELS:
+        append_only_lift(connection, table)
 
 
 # ── the tamperings; each returns the (table, id, kind) the verifier must report first ───────────
@@ -235,7 +235,7 @@ def test_a_rewritten_history_is_caught_by_the_anchor(chained):
 def test_the_command_reports_intact_then_names_the_first_broken_link(chained, tmp_path):
     anchor = tmp_path / "heads.json"
     out = io.StringIO()
-    call_command("verify_ledger", "--anchor", str(anchor), stdout=out)
+    call_command("verify_ledger", "--anchor", str(anchor), "--init-anchor", stdout=out)
     assert "完整" in out.getvalue()
     heads = json.loads(anchor.read_text())["heads"]
     assert heads[LEDGER]["id"] == LedgerEntry.objects.order_by("id").last().pk
@@ -263,7 +263,7 @@ def test_without_an_anchor_the_newest_entry_cut_off_is_revealed_by_its_audit_eve
 def test_the_nightly_task_keeps_the_anchor_and_tells_the_organization_department_of_a_break(chained, settings,
                                                                                            tmp_path):
     settings.CHAIN_ANCHOR_FILE = str(tmp_path / "heads.json")
-    verify_chains_task()
+    verify_chains_task()  # the first run: no anchor yet, recorded
     heads = json.loads((tmp_path / "heads.json").read_text())["heads"]
     assert heads[AUDIT]["id"] == AuditEvent.objects.order_by("id").last().pk
     assert not Notification.objects.exists()
@@ -277,3 +277,181 @@ def test_the_nightly_task_keeps_the_anchor_and_tells_the_organization_department
                         f"防篡改核验发现审计记录哈希链断裂：编号 {heads[AUDIT]['id']}，被删除（记录缺失）。"
                         "请立即联系系统管理员运行 manage.py verify_ledger 核查")]
     assert json.loads((tmp_path / "heads.json").read_text())["heads"] == heads
+
+
+# ── round two: no blind spots ───────────────────────────────────────────────────────────────────
+
+def empty_both_chains():
+    """As an attacker with the guard out of the way would: TRUNCATE on PostgreSQL, DELETE on SQLite."""
+    lift_guards()
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute(f'TRUNCATE "{LEDGER}", "{AUDIT}" CASCADE')
+        else:
+            for table in (LEDGER, AUDIT):
+                cursor.execute(f'DELETE FROM "{table}"')  # noqa: S608 — a constant table name
+
+
+def test_chains_emptied_are_caught_by_the_anchor_checked_by_default(chained, settings, tmp_path):
+    settings.CHAIN_ANCHOR_FILE = str(tmp_path / "anchor.json")
+    call_command("verify_ledger", "--init-anchor", stdout=io.StringIO())
+    heads = json.loads((tmp_path / "anchor.json").read_text())["heads"]
+    out = io.StringIO()
+    with transaction.atomic():
+        empty_both_chains()
+        assert not LedgerEntry.objects.exists() and not AuditEvent.objects.exists()
+        with pytest.raises(CommandError, match="哈希链断裂"):
+            call_command("verify_ledger", stdout=out)  # no option: the anchor of the setting
+        transaction.set_rollback(True)
+    text = out.getvalue()
+    assert "台账 0 条，审计记录 0 条" in text
+    for table in (LEDGER, AUDIT):
+        assert f"（{table}）编号 {heads[table]['id']}，被删除（记录缺失）。锚点记录的链头已不存在" in text
+    assert "完整" not in text
+    assert json.loads((tmp_path / "anchor.json").read_text())["heads"] == heads
+
+
+def test_the_command_checks_an_anchor_unless_told_not_to(chained, settings, tmp_path):
+    settings.CHAIN_ANCHOR_FILE = ""
+    with pytest.raises(CommandError, match="未设置锚点文件"):
+        call_command("verify_ledger", stdout=io.StringIO())
+    settings.CHAIN_ANCHOR_FILE = str(tmp_path / "missing.json")
+    with pytest.raises(CommandError, match="--init-anchor"):
+        call_command("verify_ledger", stdout=io.StringIO())
+    assert not (tmp_path / "missing.json").exists()
+    out = io.StringIO()
+    with transaction.atomic():
+        empty_both_chains()
+        # Asked for: the blind spot is named. The chains alone look complete (empty); only the
+        # stored figures, no longer derivable from an empty ledger, give it away.
+        with pytest.raises(CommandError, match="与按台账重算的不符"):
+            call_command("verify_ledger", "--no-anchor", stdout=out)
+        transaction.set_rollback(True)
+    text = out.getvalue()
+    assert "未核对锚点：链尾被截断或整表被清空不会被发现" in text
+    assert "断裂" not in text
+
+
+def test_the_nightly_task_records_a_missing_anchor_then_catches_emptied_chains(chained, settings, tmp_path):
+    settings.CHAIN_ANCHOR_FILE = str(tmp_path / "anchor.json")
+    verify_chains_task()
+    assert (tmp_path / "anchor.json").exists() and not Notification.objects.exists()
+    with transaction.atomic():
+        empty_both_chains()
+        verify_chains_task()
+        notices = list(Notification.objects.values_list("message", flat=True))
+        transaction.set_rollback(True)
+    assert any(n.startswith("防篡改核验发现台账哈希链断裂") for n in notices)
+
+
+def forge_total(member, **values):
+    """A raw UPDATE of a stored year total, as the attacker did (the table has no guard: it is derived)."""
+    columns = ", ".join(f'"{name}" = %s' for name in values)
+    with connection.cursor() as cursor:
+        cursor.execute(f'UPDATE "scoring_memberyeartotal" SET {columns} WHERE member_id = %s',  # noqa: S608
+                       [*values.values(), member.pk])
+
+
+def test_a_forged_total_and_rank_are_named_by_the_command_and_the_nightly_task(chained, login, settings,
+                                                                              tmp_path):
+    from scoring.models import MemberYearTotal
+    from scoring.points import format_points
+
+    settings.CHAIN_ANCHOR_FILE = str(tmp_path / "anchor.json")
+    call_command("verify_ledger", "--init-anchor", stdout=io.StringIO())
+    stored = MemberYearTotal.objects.filter(branch=chained.A1, rank__gt=1).select_related("member").first()
+    member = stored.member
+    forge_total(member, total=9999, rank=1)
+    card = login(member.user).get(f"/members/{member.pk}/card/").content.decode()
+    assert "99.99" in card  # the forgery shows, as reported
+
+    out = io.StringIO()
+    with pytest.raises(CommandError, match="2 项存储的年度积分、排名或结果与按台账重算的不符"):
+        call_command("verify_ledger", stdout=out)
+    text = out.getvalue()
+    who = f"{member.number} {member.name}，{stored.year}年"
+    assert f"不符：{who}，年度总分：存储为 99.99，按台账重算为 {format_points(stored.total)}" in text
+    assert f"不符：{who}，支部排名：存储为 1，按台账重算为 {stored.rank}" in text
+    assert "哈希链无断裂" not in text and "完整" not in text
+
+    verify_chains_task()
+    notices = list(Notification.objects.values_list("user", "message"))
+    assert notices == [(chained.org_department.pk,
+                        "防篡改核验发现 2 项存储的年度积分、排名或结果与按台账重算的不符，"
+                        f"第一项：不符：{who}，年度总分：存储为 99.99，按台账重算为 {format_points(stored.total)}。"
+                        "请立即联系系统管理员运行 "
+                        "manage.py verify_ledger 核查"[:300])]
+
+
+def test_a_removed_total_and_a_forged_outcome_are_named(chained):
+    from scoring.figures_verify import describe, verify_figures
+    from scoring.models import MemberOutcome, MemberYearTotal, OutcomeRule
+
+    assert verify_figures() == []
+    removed, favoured = chained.a1_members[1], chained.a1_members[2]
+    year = MemberYearTotal.objects.get(member=removed).year
+    rule = OutcomeRule.objects.filter(scheme__owner=chained.A1).order_by("pk").first()
+    with transaction.atomic():
+        MemberYearTotal.objects.filter(member=removed).delete()
+        MemberOutcome.objects.create(member=favoured, year=year, branch=chained.A1, rule=rule, rule_code="FORGED",
+                                     consequence=rule.consequence, reason="伪造")
+        diffs = verify_figures()
+        lines = describe(diffs)
+        transaction.set_rollback(True)
+    assert [(d.member_id, d.field) for d in diffs] == sorted([(removed.pk, "row"), (favoured.pk, "outcome:FORGED")])
+    who = f"{removed.number} {removed.name}，{year}年"
+    assert any(line.startswith(f"不符：{who}，年度积分记录：存储为 —，按台账重算为 总分") for line in lines)
+    assert any(f"积分结果 FORGED：存储为 {rule.consequence}，按台账重算为 —" in line for line in lines)
+
+
+def test_the_figures_check_goes_through_the_recalculations_own_code(chained, monkeypatch):
+    """No second formula: change how the recalculation derives a total and every scored member's
+    stored total differs, as a forged one would."""
+    from scoring import policy
+    from scoring.figures_verify import verify_figures
+    from scoring.models import MemberYearTotal
+
+    derive = policy.annual_total
+
+    def one_more(*args, **kwargs):
+        result = derive(*args, **kwargs)
+        return dataclasses.replace(result, total=result.total + 1)
+
+    monkeypatch.setattr(policy, "annual_total", one_more)
+    totals = {d.member_id for d in verify_figures() if d.field == "total"}
+    assert totals == set(MemberYearTotal.objects.filter(scheme__isnull=False).values_list("member_id", flat=True))
+
+
+def test_the_hourly_task_moves_the_anchor_over_new_rows_only_while_they_link_on(chained, settings, tmp_path):
+    from scoring.chain_verify import anchor_advance
+    from scoring.tasks import anchor_chains_task
+
+    path = tmp_path / "anchor.json"
+    settings.CHAIN_ANCHOR_FILE = str(path)
+    assert anchor_advance(path) is None and not path.exists()  # the nightly check records the first
+    verify_chains_task()
+    first = json.loads(path.read_text())["heads"]
+    member = chained.a1_members[1]
+    item = RuleItem.objects.filter(scheme__owner=chained.A1, code="A-C02").get()
+    scoring.entry_record(actor=chained.secretary, member=member, item=item, period=Period.objects.filter(
+        cycle__year=LedgerEntry.objects.latest("id").year, kind="semester", index=1).get(), points=1, reason="又一次")
+    anchor_chains_task()
+    moved = json.loads(path.read_text())["heads"]
+    assert moved[LEDGER]["id"] == LedgerEntry.objects.latest("id").pk > first[LEDGER]["id"]
+    assert moved[AUDIT]["id"] == AuditEvent.objects.latest("id").pk > first[AUDIT]["id"]
+    assert verify(anchor=json.loads(path.read_text())).intact
+
+    # A row cut from the middle is left to the nightly full check (the next row then links to
+    # nothing); here: the anchored head gone, and a new row that does not hash to what it stores.
+    rng = random.Random(3)
+    for tamper in (lambda: delete(LEDGER, list(LedgerEntry.objects.order_by("id").values_list("id", flat=True)),
+                                  rng, position=-1),  # the anchored head
+                   lambda: insert(AUDIT, list(AuditEvent.objects.order_by("id").values_list("id", flat=True)),
+                                  rng, position=-1, correct_hash=False)):
+        with transaction.atomic():
+            lift_guards()
+            tamper()
+            assert anchor_advance(path) is False
+            transaction.set_rollback(True)
+        assert json.loads(path.read_text())["heads"] == moved

@@ -21,7 +21,7 @@ from django.db import connection, models
 from django.db.models import CharField, Value
 from django.db.models.functions import Cast, Concat, Substr
 
-from partyscore.db import append_only_create_sql, append_only_drop_sql
+from partyscore.db import append_only_guard, append_only_lift
 from scoring.models import ExportJob
 from tests.conftest import APPEND_ONLY_TABLES
 from tests.test_authorization_matrix import (
@@ -90,10 +90,8 @@ def poison_everything():
     """Every free-text column of every row becomes "=" + tag + row id + payload (cut to the column's length,
     the row id keeping unique columns unique). Returns {tag: column}."""
     tags = {}
-    with connection.cursor() as cursor:
-        for table in APPEND_ONLY_TABLES:
-            for sql in append_only_drop_sql(connection.vendor, table):
-                cursor.execute(sql)
+    for table in APPEND_ONLY_TABLES:
+        append_only_lift(connection, table)
     for index, (label, model, field) in enumerate(text_fields()):
         if label in MACHINE_WRITTEN:
             continue
@@ -104,10 +102,8 @@ def poison_everything():
         if field.max_length:
             value = Substr(value, 1, field.max_length)
         model._base_manager.update(**{field.name: value})
-    with connection.cursor() as cursor:
-        for table in APPEND_ONLY_TABLES:
-            for sql in append_only_create_sql(connection.vendor, table):
-                cursor.execute(sql)
+    for table in APPEND_ONLY_TABLES:
+        append_only_guard(connection, table)
     return tags
 
 

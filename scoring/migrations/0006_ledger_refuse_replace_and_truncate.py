@@ -1,0 +1,10 @@
+"""The ledger's guard also refuses INSERT OR REPLACE (SQLite) and TRUNCATE (PostgreSQL)."""
+
+from django.db import migrations
+
+from partyscore.db import append_only_migration
+
+
+class Migration(migrations.Migration):
+    dependencies = [("scoring", "0005_ledger_hash_chain")]
+    operations = [append_only_migration("scoring_ledgerentry")]
