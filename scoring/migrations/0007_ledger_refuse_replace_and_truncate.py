@@ -6,5 +6,5 @@ from partyscore.db import append_only_migration
 
 
 class Migration(migrations.Migration):
-    dependencies = [("scoring", "0005_ledger_hash_chain")]
+    dependencies = [("scoring", "0006_year_total_exact")]
     operations = [append_only_migration("scoring_ledgerentry")]

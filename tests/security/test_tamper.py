@@ -384,6 +384,17 @@ def test_a_forged_total_and_rank_are_named_by_the_command_and_the_nightly_task(c
                         "manage.py verify_ledger 核查"[:300])]
 
 
+def test_a_forged_exact_total_is_named(chained):
+    """The exact total (what outcome rules see) is a stored figure of its own, checked like the shown one."""
+    from scoring.figures_verify import describe, verify_figures
+    from scoring.models import MemberYearTotal
+
+    stored = MemberYearTotal.objects.filter(branch=chained.A1).select_related("member").first()
+    forge_total(stored.member, total_exact=stored.total_exact + 27720 * 500)
+    lines = describe(verify_figures())
+    assert len(lines) == 1 and "年度总分（精确值）" in lines[0], lines
+
+
 def test_a_removed_total_and_a_forged_outcome_are_named(chained):
     from scoring.figures_verify import describe, verify_figures
     from scoring.models import MemberOutcome, MemberYearTotal, OutcomeRule
