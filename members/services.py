@@ -2,7 +2,6 @@
 
 import datetime
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.forms.models import model_to_dict
@@ -317,7 +316,7 @@ def two_factor_disable(*, user, token):
     device = two_factor.device_of(user)
     if device is None:
         raise ApplicationError(_("两步验证未启用"))
-    if settings.TWO_FACTOR_REQUIRED and two_factor.offered_to(user):
+    if two_factor.required_of(user):
         raise ApplicationError(_("您的账号必须使用两步验证，不能关闭"))
     # Checked outside the transaction: a wrong code's throttling delay must be kept, not rolled back.
     if not device.verify_token(token):
