@@ -165,3 +165,48 @@ def test_the_general_branch_hears_of_every_mass_representative_appointed(a_year,
     listed = page.split("mass-representatives-below", 1)[1].split("</ul>", 1)[0]
     assert "校外群众" in listed and "甲一支部" in listed and w.secretary.get_full_name() in listed
     assert not Notification.objects.filter(user=w.gb_secretary, message__contains="甲二支部").exists()
+
+
+@pytest.mark.parametrize("extra", [0, 4])
+def test_the_results_page_query_count_does_not_grow_with_answers(
+    a_year, clock, login, django_assert_num_queries, extra
+):
+    w = a_year
+    clock(12, 1)
+    reps = w.reps + [give(w, make_user(f"more{i}"), Role.MASS_REPRESENTATIVE) for i in range(extra)]
+    for rep in reps:
+        answer(w, rep, (4, 3, 2, 1, 4), comments=f"{rep.username} 的意见")
+    clock(12, 11)
+    url = reverse("mass_results", args=[w.A1.pk])
+    for viewer, queries in ((w.secretary, RESULTS_QUERIES), (w.org_department, RESULTS_QUERIES_AUDIT)):
+        client = login(viewer)
+        client.get(url)  # the first reading freezes the results
+        with django_assert_num_queries(queries):
+            assert client.get(url).status_code == 200
+
+
+@pytest.mark.parametrize("branches", [1, 3])
+def test_the_college_list_of_mass_representatives_query_count_is_flat(
+    a_year, clock, login, django_assert_num_queries, branches
+):
+    w = a_year
+    clock(3, 1)
+    for i in range(branches * 3):
+        member_services.role_assign(
+            actor=w.admin,
+            user=make_user(f"q{i}"),
+            organization=(w.A1, w.A2)[i % 2],
+            role=Role.MASS_REPRESENTATIVE,
+            starts_on=datetime.date(YEAR, 3, 1),
+        )
+    client = login(w.gb_secretary)
+    url = reverse("org_roles", args=[w.A.pk])
+    client.get(url)
+    with django_assert_num_queries(ROLES_QUERIES):
+        page = html(client.get(url))
+    assert page.count("q0") >= 1 and f"q{branches * 3 - 1}" in page
+
+
+RESULTS_QUERIES = 13
+RESULTS_QUERIES_AUDIT = 16
+ROLES_QUERIES = 9  # one more than a branch's roles page: the list of the branches' representatives
