@@ -7,8 +7,15 @@ class MembersConfig(AppConfig):
     verbose_name = _("组织与党员")
 
     def ready(self):
-        from django.contrib.auth.signals import user_logged_in
+        from django.contrib.auth.signals import user_logged_in, user_login_failed
 
         from .middleware import session_clock_start
 
         user_logged_in.connect(session_clock_start, dispatch_uid="members.session_clock_start")
+        user_login_failed.connect(_address_failure, dispatch_uid="members.address_failure")
+
+
+def _address_failure(sender, credentials, request=None, **kwargs):
+    from .address_throttle import record_failure
+
+    record_failure(request)

@@ -7,9 +7,10 @@ from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.signals import user_login_failed
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -17,20 +18,41 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from partyscore.exceptions import ApplicationError
 
-from . import services, two_factor
+from . import address_throttle, services, two_factor
 from .forms import TwoFactorCodeForm
 
 ENROL_KEY = "two_factor_enrol_key"
 
 
+class ThrottledAuthenticationForm(AuthenticationForm):
+    """While the address is slowed down (address_throttle), the password is not even checked."""
+
+    def clean(self):
+        username = self.cleaned_data.get("username")
+        self.wait = wait = address_throttle.wait_seconds(self.request, username)
+        if wait:
+            raise ValidationError(
+                _("本网络地址近期登录失败次数过多，请 %(seconds)s 秒后再试；曾在本浏览器登录过的账号不受影响")
+                % {"seconds": wait}, code="address_throttled")
+        return super().clean()
+
+
 class LoginView(auth_views.LoginView):
     template_name = "registration/login.html"
     redirect_authenticated_user = True
+    authentication_form = ThrottledAuthenticationForm
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        if getattr(form, "wait", 0):  # slowed, not checked: say so, and when to come back
+            response.status_code = 429
+            response["Retry-After"] = str(form.wait)
+        return response
 
     def form_valid(self, form):
         user = form.get_user()
         if two_factor.device_of(user) is None:
-            return super().form_valid(form)
+            return address_throttle.remember_device(self.request, super().form_valid(form), user)
         two_factor.pending_start(self.request, user=user, next_url=self.get_success_url())
         return redirect("login_two_factor")
 
@@ -56,7 +78,7 @@ def login_two_factor(request):
             two_factor.pending_end(request)
             user.otp_device = device  # django-otp then records the verified device in the session
             auth_login(request, user)
-            return redirect(next_url)
+            return address_throttle.remember_device(request, redirect(next_url), user)
         # A wrong code counts like a wrong password: towards the lockout and in the security log.
         user_login_failed.send(sender=__name__, credentials=credentials, request=request)
         if getattr(request, "axes_locked_out", False):
@@ -100,7 +122,7 @@ def two_factor_manage(request):
             return redirect("two_factor")
     enrolling = two_factor.new_device(request.user, key)
     context = {"form": form, "qr": two_factor.qr_svg(enrolling), "secret": two_factor.secret_text(enrolling),
-               "required": settings.TWO_FACTOR_REQUIRED}
+               "required": two_factor.required_of(request.user)}
     return render(request, "members/two_factor.html", context)
 
 

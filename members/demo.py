@@ -123,7 +123,7 @@ def demo_university_seed(*, year=None, member_count=DEFAULT_MEMBERS):
                 (users[prefix + 3], branch, Role.PANEL_MEMBER),
                 (users[prefix + 4], branch, Role.RECORDER),
             ]
-            for k in range(1, 4):
+            for k in range(1, 6):  # five: the fewest answers whose results are shown
                 rep = User(username=f"qz{c}{b:02d}{k}", full_name=f"群众代表{c}-{b}-{k}", password=password_hash)
                 users.append(rep)
                 assignments.append((rep, branch, Role.MASS_REPRESENTATIVE))

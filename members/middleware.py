@@ -71,7 +71,8 @@ class ForcePasswordChangeMiddleware:
 
 
 class TwoFactorRequiredMiddleware:
-    """With TWO_FACTOR_REQUIRED on, an account offered the second factor must enrol before anything else."""
+    """An account the second factor is required of (TWO_FACTOR_REQUIRED, or one of
+    TWO_FACTOR_REQUIRED_ROLES) must enrol before anything else."""
 
     ALLOWED = ("two_factor", "password_change", "logout", "set_language")
 
@@ -79,7 +80,7 @@ class TwoFactorRequiredMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if settings.TWO_FACTOR_REQUIRED and self.must_enrol(request):
+        if two_factor.enforced() and self.must_enrol(request):
             return redirect("two_factor")
         return self.get_response(request)
 
@@ -89,4 +90,4 @@ class TwoFactorRequiredMiddleware:
             return False
         if request.path in {reverse(name) for name in self.ALLOWED}:
             return False
-        return two_factor.offered_to(user) and two_factor.device_of(user) is None
+        return two_factor.required_of(user) and two_factor.device_of(user) is None

@@ -112,3 +112,25 @@ def users_with_perm(*, organization, perm):
         starts_on__lte=today,
     ).filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today))
     return User.objects.filter(pk__in=active.values("user_id"), is_active=True)
+
+
+def general_branch_secretaries(*, branch):
+    """The secretaries of the general branch (college) directly above `branch`, in office today."""
+    if branch.parent_id is None:
+        return User.objects.none()
+    today = timezone.localdate()
+    active = RoleAssignment.objects.filter(
+        organization_id=branch.parent_id, role=Role.GENERAL_BRANCH_SECRETARY, revoked_at__isnull=True,
+        starts_on__lte=today).filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today))
+    return User.objects.filter(pk__in=active.values("user_id"), is_active=True)
+
+
+def mass_representatives_below(*, actor, organization):
+    """Active mass representative appointments in the branches under `organization`, for the general
+    branch's roles page: who was appointed where, by whom, when."""
+    if not perms.has_org_perm(actor, perms.ROSTER_VIEW, organization) or organization.kind == Organization.Kind.BRANCH:
+        return RoleAssignment.objects.none()
+    return (RoleAssignment.objects.filter(organization__path__startswith=organization.path,
+                                          organization__kind=Organization.Kind.BRANCH,
+                                          role=Role.MASS_REPRESENTATIVE, revoked_at__isnull=True)
+            .select_related("organization", "user", "assigned_by").order_by("organization__path", "-created_at"))

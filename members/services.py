@@ -2,7 +2,6 @@
 
 import datetime
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.forms.models import model_to_dict
@@ -18,7 +17,8 @@ from partyscore.exceptions import ApplicationError
 
 from . import permissions as perms
 from . import two_factor
-from .models import MemberTransfer, Organization, Role, RoleAssignment, User
+from .models import Member, MemberTransfer, Organization, Role, RoleAssignment, User
+from .signals import role_assigned
 
 MEMBER_AUDIT_FIELDS = [
     "number", "name", "category", "status", "probation_start", "is_cadre", "branch", "joined_party_on",
@@ -186,6 +186,7 @@ def role_assign(*, actor, user, organization, role, starts_on, ends_on=None, rea
         raise ApplicationError(
             _("%(user)s 已是“%(org)s”的%(role)s") % {"user": user, "org": organization, "role": role.label}
         )
+    _refuse_mass_conflict(actor=actor, user=user, organization=organization, role=role)
     assignment = RoleAssignment(user=user, organization=organization, role=role, starts_on=starts_on,
                                 ends_on=ends_on, assigned_by=actor)
     assignment.full_clean()
@@ -193,7 +194,36 @@ def role_assign(*, actor, user, organization, role, starts_on, ends_on=None, rea
     role_permissions_sync(user=user)
     audit_record(actor=actor, action="role.assign", target=assignment, organization=organization,
                  after={"user": user.pk, "role": role.value, "starts_on": starts_on, "ends_on": ends_on}, reason=reason)
+    role_assigned.send(sender=RoleAssignment, assignment=assignment, actor=actor)
     return assignment
+
+
+# Those who run, score or see the branch's mass results are never its mass representatives, nor
+# the other way round: a representative's answer is only anonymous among answers nobody controls.
+MASS_CONFLICTING_ROLES = {Role.BRANCH_SECRETARY, Role.BRANCH_COMMITTEE, Role.PANEL_MEMBER}
+
+
+def _refuse_mass_conflict(*, actor, user, organization, role):
+    if role == Role.MASS_REPRESENTATIVE:
+        conflicting = MASS_CONFLICTING_ROLES
+    elif role in MASS_CONFLICTING_ROLES:
+        conflicting = {Role.MASS_REPRESENTATIVE}
+    else:
+        return
+    held = (active_assignments().filter(user=user, organization=organization, role__in=conflicting)
+            .values_list("role", flat=True).first())
+    if held is not None:
+        raise ApplicationError(_("%(user)s 已是“%(org)s”的%(held)s，不能同时担任%(role)s") % {
+            "user": user, "org": organization, "held": Role(held).label, "role": role.label})
+    if role != Role.MASS_REPRESENTATIVE:
+        return
+    if actor is not None and actor.pk == user.pk:
+        raise ApplicationError(_("不能任命自己为群众代表"))
+    # Accounts are opened only for members of a branch, by its secretary: a member (past or present)
+    # of this branch is never its mass representative, so no account the secretary opened can be one.
+    if (Member.objects.filter(user=user, branch=organization).exists()
+            or MemberTransfer.objects.filter(member__user=user, from_branch=organization).exists()):
+        raise ApplicationError(_("%(user)s 是本支部党员，不能担任本支部的群众代表") % {"user": user})
 
 
 @transaction.atomic
@@ -286,7 +316,7 @@ def two_factor_disable(*, user, token):
     device = two_factor.device_of(user)
     if device is None:
         raise ApplicationError(_("两步验证未启用"))
-    if settings.TWO_FACTOR_REQUIRED and two_factor.offered_to(user):
+    if two_factor.required_of(user):
         raise ApplicationError(_("您的账号必须使用两步验证，不能关闭"))
     # Checked outside the transaction: a wrong code's throttling delay must be kept, not rolled back.
     if not device.verify_token(token):

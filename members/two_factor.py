@@ -21,11 +21,29 @@ PENDING_SECONDS = 5 * 60  # the code must follow the password within this time
 
 
 def offered_to(user, roles=None):
-    """Committee-level accounts may protect themselves with a second factor; others are not offered it.
+    """Accounts that run things (the committee, colleges, branch secretaries, and any role the
+    committee requires it of) may protect themselves with a second factor; others are not offered it.
     `roles`: the user's assignments when the caller has them already (the menu), saving a query."""
     if user.is_superuser:
         return True
-    return any(a.role in settings.TWO_FACTOR_ROLES for a in (roles_of(user=user) if roles is None else roles))
+    offered = {*settings.TWO_FACTOR_ROLES, *settings.TWO_FACTOR_REQUIRED_ROLES}
+    return any(a.role in offered for a in (roles_of(user=user) if roles is None else roles))
+
+
+def enforced():
+    """Is the second factor required of anyone? (No query: checked on every request.)"""
+    return settings.TWO_FACTOR_REQUIRED or bool(settings.TWO_FACTOR_REQUIRED_ROLES)
+
+
+def required_of(user, roles=None):
+    """Must `user` use a second factor: TWO_FACTOR_REQUIRED for everyone offered it, or
+    TWO_FACTOR_REQUIRED_ROLES for the holders of those roles."""
+    if not enforced():
+        return False
+    if settings.TWO_FACTOR_REQUIRED:
+        return offered_to(user, roles)
+    return any(a.role in settings.TWO_FACTOR_REQUIRED_ROLES
+               for a in (roles_of(user=user) if roles is None else roles))
 
 
 def device_of(user):

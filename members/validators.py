@@ -27,3 +27,14 @@ class PasswordComplexityValidator:
 
     def get_help_text(self):
         return _("密码须包含大写字母、小写字母、数字、符号中的至少 %(count)d 类") % {"count": self.min_classes}
+
+
+class NotCurrentPasswordValidator:
+    """A new password may not be the one the account has now (the initial one included)."""
+
+    def validate(self, password, user=None):
+        if user is not None and user.pk and user.has_usable_password() and user.check_password(password):
+            raise ValidationError(_("新密码不能与当前密码相同"), code="password_unchanged")
+
+    def get_help_text(self):
+        return _("新密码不能与当前密码相同")

@@ -191,6 +191,7 @@ def org_roles(request, org_id):
         "revoke_stale": revoke_stale, "can_appoint": bool(roles), "appointable": [role.value for role in roles],
         "today": timezone.localdate(),
         "assignments": selectors.role_assignments(actor=request.user, organization=organization),
+        "mass_below": selectors.mass_representatives_below(actor=request.user, organization=organization),
     }
     return render(request, "members/org_roles.html", context, status=status)
 

@@ -8,6 +8,7 @@ year-end public report (述职). Both end in a determination, its publicity and 
 """
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -39,7 +40,8 @@ class ReviewSettings(models.Model):
     scheme = models.OneToOneField(Scheme, on_delete=models.CASCADE, related_name="review_settings")
     panel_combination = models.CharField(_("考评小组多人评分合成方式"), max_length=10,
                                          choices=PanelCombination.choices, default=PanelCombination.MEAN)
-    mass_min_answers = models.PositiveSmallIntegerField(_("群众评议结果公开所需最少人数"), default=3)
+    mass_min_answers = models.PositiveSmallIntegerField(_("群众评议结果公开所需最少人数"), default=5,
+                                                        validators=[MinValueValidator(2)])
     declaration_verifier = models.CharField(_("本人申报审核"), max_length=10, choices=Verifier.choices,
                                             default=Verifier.COMMITTEE)
     pledge_audience = models.CharField(_("承诺公示范围"), max_length=10, choices=Audience.choices,
@@ -290,6 +292,32 @@ class MassRating(models.Model):
 
     def __str__(self):
         return f"{self.evaluation} {self.member_id}"
+
+
+class MassResult(models.Model):
+    """A branch's mass evaluation results for a year, frozen once when the evaluation window has
+    closed: the same figures for everyone, for ever, so no two readings can be subtracted. Below the
+    minimum number of answers it holds the count only."""
+
+    branch = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    year = models.PositiveSmallIntegerField(_("年度"))
+    closed_on = models.DateField(_("评议截止日期"))
+    answers = models.PositiveSmallIntegerField(_("答卷份数"))
+    needed = models.PositiveSmallIntegerField(_("公开所需最少份数"))
+    figures = models.JSONField(_("汇总结果"), default=dict, blank=True)
+    frozen_at = models.DateTimeField(_("汇总时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("群众评议汇总")
+        verbose_name_plural = _("群众评议汇总")
+        constraints = [models.UniqueConstraint(fields=["branch", "year"], name="one_mass_result")]
+
+    def __str__(self):
+        return f"{self.branch} {self.year}"
+
+    @property
+    def published(self):
+        return self.answers >= self.needed
 
 
 class Publicity(models.Model):

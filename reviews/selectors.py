@@ -3,7 +3,7 @@
 from collections import Counter
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Avg, Count, Q
+from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,7 +20,6 @@ from .models import (
     FollowUp,
     FulfilmentReport,
     MassEvaluation,
-    MassRating,
     Notification,
     Objection,
     PanelConfirmation,
@@ -29,7 +28,7 @@ from .models import (
     Publicity,
     SelfAssessment,
 )
-from .services import review_settings, self_assessment_deadline
+from .services import mass_window_closes, self_assessment_deadline
 
 
 def member_due(*, member, year, today=None):
@@ -201,26 +200,19 @@ def publicity_content(*, publicity):
     return publicity.snapshot  # scores, as they stood when the window opened
 
 
-def mass_summary(*, actor, branch, year):
-    """Aggregates only, and only once enough representatives answered; names never."""
+def mass_summary(*, actor, branch, year, result):
+    """What the results page shows: the frozen result once the window has closed (`result`, from
+    services.mass_results_freeze), before that only how many answered and when it closes. The
+    organization department alone also sees each answer, for supervision."""
     if not perms.has_org_perm(actor, perms.MASS_RESULTS_VIEW, branch):
         raise PermissionDenied(_("您无权查看群众评议结果"))
     evaluations = MassEvaluation.objects.filter(branch=branch, year=year)
-    count = evaluations.count()
-    scheme = next(iter(schemes_in_force(branch=branch, year=year).values()), None)
-    needed = review_settings(scheme).mass_min_answers
-    summary = {"count": count, "needed": needed, "ready": count >= needed}
-    if summary["ready"]:
-        summary.update(evaluations.aggregate(panel=Avg("panel_rating"), branch=Avg("branch_rating")))
-        summary["members"] = (
-            MassRating.objects.filter(evaluation__in=evaluations)
-            .values("member__name")
-            .annotate(avg=Avg("rating"), n=Count("id"), poor=Count("id", filter=Q(rating=1)))
-            .order_by("member__number")
-        )
-        summary["comments"] = sorted(c for c in evaluations.values_list("comments", flat=True) if c)
+    summary = {"result": result, "closes": mass_window_closes(branch=branch, year=year)}
+    if result is None:
+        summary["count"] = evaluations.count()
     if perms.has_org_perm(actor, perms.OVERSEE, branch):
-        summary["answers"] = evaluations.select_related("representative").prefetch_related("ratings__member")
+        summary["answers"] = (evaluations.select_related("representative").prefetch_related("ratings__member")
+                              .order_by("representative__username"))
     return summary
 
 

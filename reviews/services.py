@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import Avg, Count, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -37,6 +38,7 @@ from .models import (
     FulfilmentReport,
     MassEvaluation,
     MassRating,
+    MassResult,
     Notification,
     Objection,
     ObjectionAttachment,
@@ -541,9 +543,8 @@ def mass_evaluation_submit(*, actor, branch, year, panel_rating, branch_rating, 
     panel's and branch's scoring. The branch only ever sees aggregates."""
     _require(actor, perms.MASS_EVALUATE, branch, _("您不是本支部的群众代表"))
     today = today or timezone.localdate()
-    due = next((d.due_on for d in deadlines_for(organization=branch, cycle=Cycle.objects.get(year=year))
-                if d.code == "A-MASSES"), None)
-    if due and today > due:
+    due = mass_window_closes(branch=branch, year=year)
+    if today > due or MassResult.objects.filter(branch=branch, year=year).exists():
         raise ApplicationError(_("群众评议已于 %(due)s 截止") % {"due": due})
     if MassEvaluation.objects.filter(representative=actor, branch=branch, year=year).exists():
         raise ApplicationError(_(MASS_DUPLICATE))
@@ -559,6 +560,56 @@ def mass_evaluation_submit(*, actor, branch, year, panel_rating, branch_rating, 
     audit_record(actor=actor, action="mass.submit", target=evaluation, organization=branch,
                  after={"ratings": len(ratings)})
     return evaluation
+
+
+def mass_window_closes(*, branch, year):
+    """The last day answers are taken: the A-MASSES deadline in force at the branch, else 31 December."""
+    cycle = Cycle.objects.filter(year=year).first()
+    due = next((d.due_on for d in (deadlines_for(organization=branch, cycle=cycle) if cycle else [])
+                if d.code == "A-MASSES"), None)
+    return due or datetime.date(year, 12, 31)
+
+
+def _rounded(value):
+    return f"{value:.2f}" if value is not None else None
+
+
+@transaction.atomic
+def mass_results_freeze(*, actor, branch, year, today=None):
+    """The branch's results, computed once after the window has closed and never again; None while
+    it is open. Below the minimum number of answers only the count is kept. The figures carry no
+    order of answering and no dates: members by number, comments sorted by their text."""
+    if not perms.has_org_perm(actor, perms.MASS_RESULTS_VIEW, branch):
+        raise PermissionDenied(_("您无权查看群众评议结果"))
+    frozen = MassResult.objects.filter(branch=branch, year=year).first()
+    if frozen is not None:
+        return frozen
+    closes = mass_window_closes(branch=branch, year=year)
+    if (today or timezone.localdate()) <= closes:
+        return None
+    Organization.objects.select_for_update().filter(pk=branch.pk).first()  # one freezer at a time
+    frozen = MassResult.objects.filter(branch=branch, year=year).first()
+    if frozen is not None:
+        return frozen
+    evaluations = MassEvaluation.objects.filter(branch=branch, year=year)
+    count = evaluations.count()
+    needed = review_settings(next(iter(schemes_in_force(branch=branch, year=year).values()), None)).mass_min_answers
+    figures = {}
+    if count >= needed:
+        averages = evaluations.aggregate(panel=Avg("panel_rating"), branch=Avg("branch_rating"))
+        rows = (MassRating.objects.filter(evaluation__in=evaluations).values("member__name", "member__number")
+                .annotate(avg=Avg("rating"), poor=Count("id", filter=Q(rating=MassEvaluation.Rating.POOR)))
+                .order_by("member__number"))
+        figures = {
+            "panel": _rounded(averages["panel"]), "branch": _rounded(averages["branch"]),
+            "members": [{"name": r["member__name"], "avg": _rounded(r["avg"]), "poor": r["poor"]} for r in rows],
+            "comments": sorted(c for c in evaluations.values_list("comments", flat=True) if c),
+        }
+    result = MassResult.objects.create(branch=branch, year=year, closed_on=closes, answers=count, needed=needed,
+                                       figures=figures)
+    audit_record(actor=actor, action="mass.freeze", target=result, organization=branch,
+                 after={"answers": count, "needed": needed, "published": result.published})
+    return result
 
 
 # ── publicity (公示) ─────────────────────────────────────────────────────────────────────────
@@ -651,6 +702,18 @@ def _objection_target_open(member, entry, declaration, publicity, determination,
     return False
 
 
+def objection_target_check(*, actor, member, entry=None, declaration=None):
+    """A ledger entry is read only by the member concerned and those who may see the ledger; a
+    declaration by others only once it is under publicity. A mass representative objects to what
+    was made public (publicity windows, determinations), never to a line of the ledger."""
+    if member.user_id == actor.pk or perms.has_org_perm(actor, perms.LEDGER_VIEW, member.branch):
+        return
+    if entry is not None:
+        raise PermissionDenied(_("台账记录只有党员本人和有权查看台账的人可以查看"))
+    if declaration is not None and not (declaration.publicity_id and declaration.publicity.has_started()):
+        raise PermissionDenied(_("该申报尚未公示"))
+
+
 @transaction.atomic
 def objection_raise(*, actor, member, reason, entry=None, declaration=None, publicity=None, determination=None,
                     attachments=()):
@@ -667,6 +730,7 @@ def objection_raise(*, actor, member, reason, entry=None, declaration=None, publ
     for target in (publicity, determination):
         if target is not None and target.branch_id != member.branch_id:
             raise ApplicationError(_("异议对象与党员不符"))
+    objection_target_check(actor=actor, member=member, entry=entry, declaration=declaration)
     reason = (reason or "").strip()
     if not reason:
         raise ApplicationError(_("请写明异议理由"))

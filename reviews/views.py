@@ -211,6 +211,8 @@ def objection_new(request):
     owners = {"member_id": member.pk, "branch_id": member.branch_id}
     targets = {name: posted_object_or_404(model, params[name], **{owner: owners[owner]})
                for name, (model, owner) in OBJECTION_TARGETS.items() if params.get(name)}
+    services.objection_target_check(actor=request.user, member=member, entry=targets.get("entry"),
+                                    declaration=targets.get("declaration"))
     form = ObjectionForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         attached = form.cleaned_data["attachments"]
@@ -484,9 +486,10 @@ def mass_form(request, org_id):
 def mass_results(request, org_id):
     branch = _branch(request, org_id, perms.MASS_RESULTS_VIEW)
     year = _year()
+    result = services.mass_results_freeze(actor=request.user, branch=branch, year=year)
     return render(request, "reviews/mass_results.html", {
         "branch": branch, "year": year, "summary": selectors.mass_summary(actor=request.user, branch=branch,
-                                                                           year=year)})
+                                                                           year=year, result=result)})
 
 
 # ── determination (定绩) and follow-ups ──────────────────────────────────────────────────────

@@ -7,6 +7,16 @@ from .builders import PASSWORD, build_university
 APPEND_ONLY_TABLES = ["scoring_ledgerentry", "partyscore_auditevent"]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_local_cache(settings):
+    """The in-process cache starts empty for every test (login counters per address live there);
+    a shared Redis cache is left alone."""
+    if "locmem" in settings.CACHES["default"]["BACKEND"]:
+        from django.core.cache import cache
+
+        cache.clear()
+
+
 @pytest.fixture
 def world(db):
     return build_university()

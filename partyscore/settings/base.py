@@ -103,6 +103,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
     {"NAME": "members.validators.PasswordComplexityValidator"},
+    {"NAME": "members.validators.NotCurrentPasswordValidator"},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -123,6 +124,12 @@ AXES_LOCKOUT_CALLABLE = "members.auth_views.lockout_response"  # a Chinese page,
 AXES_DISABLE_ACCESS_LOG = True
 AXES_VERBOSE = False  # no start-up banner on every manage.py command
 AXES_CLIENT_IP_CALLABLE = "members.client_ip.client_ip"
+# Across usernames (members/address_throttle.py): past this many failed logins from one address
+# within the window, that address's password checks are spaced by a doubling delay (1 s, 2 s, …, the
+# maximum). Browsers that logged in before as the same username are never slowed (a NAT's own users).
+LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=20)
+LOGIN_ADDRESS_WINDOW = env.int("LOGIN_ADDRESS_WINDOW_SECONDS", default=15 * 60)
+LOGIN_ADDRESS_MAX_DELAY = env.int("LOGIN_ADDRESS_MAX_DELAY_SECONDS", default=60)
 # Behind a reverse proxy: how many trusted proxies append to X-Forwarded-For (0 = use REMOTE_ADDR).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
@@ -132,9 +139,12 @@ SESSION_ABSOLUTE_TIMEOUT = env.int("SESSION_ABSOLUTE_TIMEOUT", default=12 * 60 *
 SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT  # one limit: the cookie lasts exactly as long as the session may
 
 # Optional TOTP second factor for accounts holding these roles (and the system administrator);
-# TWO_FACTOR_REQUIRED makes them enrol before using the site.
-TWO_FACTOR_ROLES = env.list("TWO_FACTOR_ROLES", default=["org_department", "general_branch_secretary"])
+# TWO_FACTOR_REQUIRED makes all of them enrol before using the site, TWO_FACTOR_REQUIRED_ROLES only
+# the holders of the roles listed (the committee's choice per role; a required role is also offered).
+TWO_FACTOR_ROLES = env.list("TWO_FACTOR_ROLES",
+                            default=["org_department", "general_branch_secretary", "branch_secretary"])
 TWO_FACTOR_REQUIRED = env.bool("TWO_FACTOR_REQUIRED", default=False)
+TWO_FACTOR_REQUIRED_ROLES = env.list("TWO_FACTOR_REQUIRED_ROLES", default=[])
 OTP_TOTP_ISSUER = "PartyScore"
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 

@@ -34,7 +34,7 @@ __all__ = ["DESKTOP", "PHONE", "YEAR", "Journey", "year_world"]
 def year_world(preset):
     """A1 (M0 secretary, M1 committee, M2 panelist, M3, M4 = world.member) with the committee's
     `preset` reference and A1's detailed rules derived from it and submitted to college A, which
-    approves them in the browser. A second panelist and three mass representatives."""
+    approves them in the browser. A second panelist and five mass representatives."""
     world = build_university(size=5)
     world.year = YEAR
     scoring.cycle_open(actor=world.org_department, year=YEAR, committee=world.U)
@@ -44,7 +44,7 @@ def year_world(preset):
     world.m = world.a1_members
     world.panel2 = give(world, make_user("panel2", "考评员乙"), Role.PANEL_MEMBER)
     world.reps = [world.mass_rep] + [give(world, make_user(f"rep{i}", f"群众代表{i}"), Role.MASS_REPRESENTATIVE)
-                                     for i in (2, 3)]
+                                     for i in (2, 3, 4, 5)]
     return world
 
 

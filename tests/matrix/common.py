@@ -9,8 +9,8 @@ EVERYONE = set(ROLES)
 A1_ROSTER = {"recorder", "panel", "committee", "secretary", "gb_secretary", "org_department"}
 COLLEGE_A = {"gb_secretary", "org_department"}
 COMMITTEE = {"org_department"}
-# Offered the TOTP second factor (settings.TWO_FACTOR_ROLES): the committee and college level.
-TWO_FACTOR = {"gb_secretary", "org_department"}
+# Offered the TOTP second factor (settings.TWO_FACTOR_ROLES): the committee, college and branch secretaries.
+TWO_FACTOR = {"gb_secretary", "org_department", "secretary"}
 A1_MANAGERS = {"secretary", "org_department"}
 
 

@@ -55,7 +55,7 @@ def _year_world(preset, size=5):
     world.m = world.a1_members
     world.panel2 = give(world, make_user("panel2", "考评员乙"), Role.PANEL_MEMBER)
     world.reps = [world.mass_rep] + [give(world, make_user(f"rep{i}", f"群众代表{i}"), Role.MASS_REPRESENTATIVE)
-                                     for i in (2, 3, 4)]
+                                     for i in (2, 3, 4, 5)]
     return world
 
 

@@ -232,31 +232,35 @@ def test_policy_a_whole_year_for_one_branch(a_year, clock, login):
     login(M[4].user).post(objection_url(M[4], entry=disputed), {"reason": "本学期作了5次政策宣讲，有记录"})
     second = Objection.objects.get(entry=disputed)
 
-    # ── 评绩: mass evaluation by three representatives (by 10 December) ────────────────────
+    # ── 评绩: mass evaluation by five representatives (by 10 December) ─────────────────────
     clock(12, 8)
     ratings = [  # M0..M4, panel, branch, comments
         ((4, 3, 1, 4, 3), 4, 4, "考评认真"),
         ((4, 3, 2, 4, 3), 3, 4, ""),
         ((3, 3, 1, 4, 2), 3, 3, "希望多开座谈会"),
+        ((4, 4, 2, 3, 3), 4, 3, ""),
+        ((3, 2, 1, 4, 4), 3, 4, "加强学习"),
     ]
     mass_url = reverse("mass_form", args=[w.A1.pk])
+    results_url = reverse("mass_results", args=[w.A1.pk])
     assert M[4].name in html(login(w.reps[0]).get(mass_url))
-    for n, (rep, (by_member, panel_rating, branch_rating, comments)) in enumerate(zip(w.reps[:3], ratings,
+    for n, (rep, (by_member, panel_rating, branch_rating, comments)) in enumerate(zip(w.reps, ratings,
                                                                                        strict=True)):
         data = {f"rating_{m.pk}": str(r) for m, r in zip(M, by_member, strict=True)}
         data.update({f"comment_{M[2].pk}": "多次缺席组织生活", "panel_rating": panel_rating,
                      "branch_rating": branch_rating, "comments": comments})
         assert login(rep).post(mass_url, data).status_code == 302
-        if n == 1:  # two answers: the branch sees nothing yet
-            page = html(login(w.secretary).get(reverse("mass_results", args=[w.A1.pk])))
-            assert "已有 2 位群众代表提交评议，达到 3 位后显示汇总结果" in page and "mass-summary" not in page
-    assert MassEvaluation.objects.filter(branch=w.A1, year=w.year).count() == 3
-    page = html(login(w.secretary).get(reverse("mass_results", args=[w.A1.pk])))
-    assert "共 3 位群众代表评议" in page and "3.33" in page and "3.67" in page  # (4+3+3)/3, (4+4+3)/3
-    assert "2.67" in page and "1.33" in page  # M4 (3+3+2)/3, M2 (1+2+1)/3
-    assert "希望多开座谈会" in page and "群众代表2" not in page and "massrep" not in page
+        page = html(login(w.secretary).get(results_url))  # while the window is open: the count only
+        assert f"评议进行中，已有 {n + 1} 位群众代表提交" in page and "mass-summary" not in page
+    assert MassEvaluation.objects.filter(branch=w.A1, year=w.year).count() == 5
+    clock(12, 11)  # the window closed on 10 December: the results are frozen once and shown
+    page = html(login(w.secretary).get(results_url))
+    assert "共 5 位群众代表评议" in page and "3.40" in page and "3.60" in page  # panel 17/5, branch 18/5
+    assert "1.40" in page and "3.00" in page  # M2 (1+2+1+2+1)/5, M4 (3+3+2+3+4)/5
+    assert page.index("加强学习") < page.index("希望多开座谈会") < page.index("考评认真")  # by text, not by time
+    assert "群众代表2" not in page and "massrep" not in page
     assert "多次缺席组织生活" not in page and "逐份答卷" not in page
-    audit_page = html(login(w.org_department).get(reverse("mass_results", args=[w.A1.pk])))
+    audit_page = html(login(w.org_department).get(results_url))
     assert "逐份答卷" in audit_page and "群众代表2" in audit_page and "massrep" in audit_page
 
     # ── 定绩: the branch meeting (December) ────────────────────────────────────────────────

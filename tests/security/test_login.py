@@ -118,6 +118,65 @@ def test_the_complexity_rule_is_active_on_the_change_password_page(world, login)
     assert "密码须包含大写字母、小写字母、数字、符号中的至少 3 类" in response.content.decode()
 
 
+def test_a_new_password_may_not_equal_the_current_one(world, login):
+    data = {"old_password": PASSWORD, "new_password1": PASSWORD, "new_password2": PASSWORD}
+    response = login(world.member).post(reverse("password_change"), data)
+    assert response.status_code == 200 and "新密码不能与当前密码相同" in response.content.decode()
+    world.member.refresh_from_db()
+    assert world.member.check_password(PASSWORD)
+    # The initial password a new account must change cannot be "changed" to itself either.
+    world.member.must_change_password = True
+    world.member.save(update_fields=["must_change_password"])
+    response = login(world.member).post(reverse("password_change"), data)
+    assert response.status_code == 200 and "新密码不能与当前密码相同" in response.content.decode()
+    world.member.refresh_from_db()
+    assert world.member.must_change_password
+    fresh = {"old_password": PASSWORD, "new_password1": "Fresh!Pass2026", "new_password2": "Fresh!Pass2026"}
+    assert login(world.member).post(reverse("password_change"), fresh).status_code == 302
+
+
+# One address, many usernames -------------------------------------------------------------------
+
+SLOWED = "本网络地址近期登录失败次数过多"
+
+
+def test_one_address_guessing_many_usernames_is_slowed_but_its_own_users_still_log_in(world, settings):
+    """Two guesses for each of many usernames never meet the per-username lockout; counted per
+    address they are slowed down. A NAT's users who logged in from their browser before go on."""
+    nat = "10.7.7.7"
+    limit = settings.LOGIN_ADDRESS_FAILURE_LIMIT
+    with time_machine.travel(START, tick=False) as traveller:
+        colleague = Client()  # logged in from behind the NAT earlier today: a known browser
+        assert post_login(colleague, world.secretary.username, PASSWORD, ip=nat).status_code == 302
+        colleague.post(reverse("logout"))
+        attacker = Client()
+        for n in range(limit):
+            fail(attacker, f"guess{n // 2}", 1, ip=nat)
+        assert not AccessAttempt.objects.filter(failures_since_start__gte=settings.AXES_FAILURE_LIMIT).exists()
+        # The address is now slowed: the next attempt is not even checked, whatever the password…
+        refused = post_login(attacker, world.member.username, PASSWORD, ip=nat)
+        assert refused.status_code == 429 and SLOWED in refused.content.decode() and not logged_in(attacker)
+        assert refused["Retry-After"] == "1"
+        # …while the known browser logs in at once, and the same users elsewhere are untouched.
+        assert post_login(colleague, world.secretary.username, PASSWORD, ip=nat).status_code == 302
+        assert post_login(Client(), world.member.username, PASSWORD, ip="10.8.8.8").status_code == 302
+        # The delay doubles with each failure past the limit: 1 s, 2 s, 4 s … up to a minute.
+        delays = []
+        for i in range(8):
+            traveller.shift(datetime.timedelta(seconds=61))
+            fail(attacker, f"guess-more{i}", 1, ip=nat)
+            page = post_login(attacker, "guess-again", "x", ip=nat)
+            assert page.status_code == 429
+            page = page.content.decode()
+            delays.append(int(page.split("请 ", 1)[1].split(" 秒", 1)[0]))
+        assert delays == [2, 4, 8, 16, 32, 60, 60, 60]
+        # A newcomer behind the NAT is slowed, never locked: after the wait their right password works.
+        traveller.shift(datetime.timedelta(seconds=61))
+        newcomer = Client()
+        assert post_login(newcomer, world.member.username, PASSWORD, ip=nat).status_code == 302
+        assert logged_in(newcomer)
+
+
 # Session timeouts --------------------------------------------------------------------------------
 
 
@@ -185,12 +244,42 @@ def enrol(client):
     return key
 
 
-def test_only_committee_level_accounts_are_offered_two_factor(world, login):
-    assert "两步验证" in login(world.org_department).get(reverse("home")).content.decode()
-    for user in (world.member, world.secretary):
+def test_committee_college_and_branch_secretaries_are_offered_two_factor(world, login):
+    """Branch secretaries open accounts and record points: they may turn on the second factor too."""
+    for user in (world.org_department, world.gb_secretary, world.secretary):
+        client = login(user)
+        assert 'href="/accounts/two-factor/"' in client.get(reverse("home")).content.decode()
+        assert client.get(reverse("two_factor")).status_code == 200
+    for user in (world.member, world.committee, world.recorder):
         client = login(user)
         assert 'href="/accounts/two-factor/"' not in client.get(reverse("home")).content.decode()
         assert client.get(reverse("two_factor")).status_code == 403
+
+
+def test_a_branch_secretary_enrols_and_then_logs_in_with_the_code(world, login):
+    with time_machine.travel(START, tick=False) as traveller:
+        key = enrol(login(world.secretary))
+        traveller.shift(datetime.timedelta(seconds=60))
+        client = Client()
+        assert post_login(client, world.secretary.username, PASSWORD)["Location"] == reverse("login_two_factor")
+        assert not logged_in(client)
+        assert client.post(reverse("login_two_factor"), {"token": code(key)}).status_code == 302
+        assert logged_in(client)
+
+
+def test_the_committee_can_require_the_second_factor_per_role(world, login, settings):
+    settings.TWO_FACTOR_REQUIRED_ROLES = ["branch_secretary", "recorder"]
+    assert login(world.secretary).get(reverse("home"))["Location"] == reverse("two_factor")
+    assert "必须启用两步验证" in login(world.secretary).get(reverse("two_factor")).content.decode()
+    # A required role is offered even if it is not in TWO_FACTOR_ROLES.
+    assert login(world.recorder).get(reverse("home"))["Location"] == reverse("two_factor")
+    # Roles not listed are not forced (the organization department may still choose to enrol).
+    for user in (world.org_department, world.gb_secretary, world.member):
+        assert login(user).get(reverse("home")).status_code == 200
+    TOTPDevice.objects.create(user=world.secretary, name="authenticator", confirmed=True)
+    with pytest.raises(ApplicationError, match="不能关闭"):
+        services.two_factor_disable(user=world.secretary, token="000000")
+    assert login(world.secretary).get(reverse("home")).status_code == 200
 
 
 def test_enrol_then_log_in_with_the_code(world, login):

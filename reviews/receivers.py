@@ -1,0 +1,24 @@
+"""Reactions to other apps' signals (connected in ReviewsConfig.ready)."""
+
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from members.models import Role
+
+
+def mass_representative_appointed(sender, assignment, actor, **kwargs):
+    """The general branch above hears of every mass representative appointed in its branches: the
+    secretary who appoints them is the one whose work they judge."""
+    if assignment.role != Role.MASS_REPRESENTATIVE:
+        return
+    from members.selectors import general_branch_secretaries
+
+    from .services import notify
+
+    branch = assignment.organization
+    notify(
+        general_branch_secretaries(branch=branch),
+        _("%(actor)s 任命 %(user)s 为“%(branch)s”的群众代表")
+        % {"actor": actor or _("系统管理员"), "user": assignment.user, "branch": branch},
+        reverse("org_roles", args=[branch.parent_id]) if branch.parent_id else "",
+    )
