@@ -235,8 +235,21 @@ def panel_status(*, branch, period):
     confirmed = set(
         PanelConfirmation.objects.filter(member__branch=branch, period=period).values_list("member_id", flat=True)
     )
+    assessed = dict(SelfAssessment.objects.filter(member__branch=branch, period=period)
+                    .values_list("member_id", "status"))
     members = Member.objects.filter(branch=branch, left_on__isnull=True, exempt=False).order_by("number")
-    return [{"member": m, "panelists": scored.get(m.pk, 0), "confirmed": m.pk in confirmed} for m in members]
+    return [{"member": m, "panelists": scored.get(m.pk, 0), "confirmed": m.pk in confirmed,
+             "self_assessed": assessed.get(m.pk)} for m in members]
+
+
+def panel_next_member(*, branch, period, after, panelist):
+    """The next member on the board (by number, wrapping round) the panelist has not scored yet, never
+    the panelist themself; None when every one is scored."""
+    scored = set(PanelScore.objects.filter(panelist=panelist, period=period, member__branch=branch)
+                 .values_list("member_id", flat=True))
+    members = list(Member.objects.filter(branch=branch, left_on__isnull=True, exempt=False)
+                   .exclude(user=panelist).exclude(pk__in=scored).order_by("number"))
+    return next((m for m in members if m.number > after.number), members[0] if members else None)
 
 
 def follow_ups_visible(*, actor):

@@ -93,22 +93,39 @@ def my_reviews(request):
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def my_pledges(request):
+    """The year's pledges: drafts can be edited (?edit=<id>) and deleted; the add form goes once handed in."""
     member = _my_member(request)
     year = _year()
-    form = PledgeForm(request.POST or None)
+    editable = Pledge.objects.filter(member=member, year=year, status__in=("draft", "returned"))
+    editing = posted_object_or_404(Pledge, request.POST.get("pledge") or request.GET.get("edit"),
+                                   member=member) if (request.POST.get("pledge") or request.GET.get("edit")) else None
+    if request.method != "POST" and editing is not None and editing.status not in ("draft", "returned"):
+        editing = None  # a handed-in pledge is shown, not edited (a forged post is refused by the service)
+    initial = {"kind": editing.kind, "content": editing.content} if editing else None
+    form = PledgeForm(request.POST or None, initial=initial)
     if request.method == "POST":
-        if request.POST.get("action") == "submit":
+        action = request.POST.get("action")
+        if action == "submit":
             return _done(request, lambda: services.pledges_submit(actor=request.user, member=member, year=year),
                          _("承诺已提交，待支部审核"), "my_pledges")
-        pledge = posted_object_or_404(Pledge, request.POST["pledge"], member=member) if request.POST.get(
-            "pledge") else None
+        if action == "delete":
+            target = posted_object_or_404(Pledge, request.POST.get("pledge") or 0, member=member)
+            return _done(request, lambda: services.pledge_delete(actor=request.user, pledge=target), _("已删除"),
+                         "my_pledges")
         if form.is_valid():
-            return _done(request, lambda: services.pledge_save(
-                actor=request.user, member=member, year=year, kind=form.cleaned_data["kind"],
-                content=form.cleaned_data["content"], pledge=pledge), _("已保存"), "my_pledges")
+            try:
+                services.pledge_save(actor=request.user, member=member, year=year, kind=form.cleaned_data["kind"],
+                                     content=form.cleaned_data["content"], pledge=editing)
+            except ApplicationError as error:
+                form.add_error(None, error.message)
+            else:
+                messages.success(request, _("已保存"))
+                return redirect("my_pledges")
     pledges = Pledge.objects.filter(member=member, year=year)
-    return render(request, "reviews/my_pledges.html", {"form": form, "pledges": pledges, "year": year,
-                                                        "member": member}, status=400 if form.errors else 200)
+    return render(request, "reviews/my_pledges.html", {
+        "form": form, "pledges": pledges, "year": year, "member": member, "editing": editing,
+        "can_add": services.pledges_open(member=member, year=year),
+        "has_drafts": editable.exists()}, status=400 if form.errors else 200)
 
 
 @login_required
@@ -123,7 +140,10 @@ def self_assessment(request, period_id):
     assessment = SelfAssessment.objects.filter(member=member, period=period).first()
     claims = {c.item_id: c for c in assessment.claims.all()} if assessment else {}
     items = list(scheme.items.exclude(kind=RuleItem.Kind.VETO))
+    posted = None  # what the member typed, shown again when the save is refused
+    status = 200
     if request.method == "POST":
+        posted = request.POST
         entered = []
         try:
             for item in items:
@@ -136,14 +156,24 @@ def self_assessment(request, period_id):
                 submit=request.POST.get("action") == "submit")
         except (ApplicationError, ValueError) as error:
             messages.error(request, getattr(error, "message", _("分值须为数字")))
+            status = 400
         else:
             messages.success(request, _("已提交") if assessment.status == "submitted" else _("草稿已保存"))
             return redirect("self_assessment", period_id=period.pk)
-    rows = [{"item": item, "claim": claims.get(item.pk),
-             "limit": format_points(services.scoring.period_limit(item))} for item in items]
+    rows = []
+    for item in items:
+        claim = claims.get(item.pk)
+        if posted is not None:
+            value, note = posted.get(f"points_{item.pk}", ""), posted.get(f"note_{item.pk}", "")
+        else:
+            value, note = (format_points(claim.points), claim.note) if claim else ("", "")
+        rows.append({"item": item, "value": value, "note": note,
+                     "limit": format_points(services.scoring.period_limit(item))})
+    due = services.self_assessment_deadline(period, member.branch)
     return render(request, "reviews/self_assessment.html", {
-        "period": period, "assessment": assessment, "rows": rows, "scheme": scheme,
-        "due": services.self_assessment_deadline(period, member.branch)})
+        "period": period, "assessment": assessment, "rows": rows, "scheme": scheme, "due": due,
+        "note": posted.get("note", "") if posted is not None else (assessment.note if assessment else ""),
+        "closed": services.self_assessment_closed(assessment, due)}, status=status)
 
 
 @login_required
@@ -403,6 +433,7 @@ def panel_member(request, org_id, period_id, member_id):
     if scheme is None:
         raise Http404
     items = list(scheme.items.exclude(kind=RuleItem.Kind.VETO))
+    typed = {}  # what the panelist typed, kept when the save is refused (not after a conflict: see below)
     if request.method == "POST":
         if request.POST.get("action") == "confirm":
             decided = None
@@ -421,11 +452,22 @@ def panel_member(request, org_id, period_id, member_id):
             services.panel_score_save(actor=request.user, member=member, period=period, scores=scores,
                                       versions=versions)
         except (ApplicationError, ValueError) as error:
-            messages.error(request, getattr(error, "message", _("分值须为数字")))
+            message = getattr(error, "message", _("分值须为数字"))
+            messages.error(request, message)
+            if message != _(services.PANEL_CONFLICT):
+                typed = {i.pk: request.POST.get(f"points_{i.pk}", "") for i in items}
         else:
             messages.success(request, _("评分已保存"))
+            if request.POST.get("action") == "save_next":
+                following = selectors.panel_next_member(branch=branch, period=period, after=member,
+                                                        panelist=request.user)
+                if following is not None:
+                    return redirect("panel_member", org_id=branch.pk, period_id=period.pk, member_id=following.pk)
+                messages.info(request, _("本期名单中的党员您都已评分"))
+                return redirect("panel_board", org_id=branch.pk, period_id=period.pk)
             return redirect(request.path)
-    # Read after a refused save, so the form shows what is stored now (and its version) to retry from.
+    # Read after a refused save, so the form carries the stored versions to retry from; after a
+    # conflict it shows what is stored now (a colleague's change), otherwise what was typed.
     mine = {s.item_id: s for s in PanelScore.objects.filter(panelist=request.user, member=member, period=period)}
     assessment = SelfAssessment.objects.filter(member=member, period=period).prefetch_related("claims").first()
     claims = {c.item_id: c for c in assessment.claims.all()} if assessment else {}
@@ -435,6 +477,7 @@ def panel_member(request, org_id, period_id, member_id):
     combined, panelists = services.panel_combine(
         member=member, period=period, combination=services.review_settings(scheme).panel_combination)
     rows = [{"item": i, "mine": mine.get(i.pk), "claim": claims.get(i.pk), "ledger": ledger.get(i.pk),
+             "value": typed[i.pk] if typed else (format_points(mine[i.pk].points) if i.pk in mine else ""),
              "combined": combined.get(i), "limit": format_points(services.scoring.period_limit(i))} for i in items]
     return render(request, "reviews/panel_member.html", {
         "branch": branch, "period": period, "member": member, "rows": rows, "assessment": assessment,

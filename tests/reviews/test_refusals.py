@@ -393,7 +393,8 @@ def test_bad_numbers_on_the_phone_forms_are_refused_in_chinese(a_year, clock, lo
     clock(6, 1)
     response = login(w.member).post(reverse("self_assessment", args=[w.s1.pk]),
                                     {**points(w, {"A-C02": "两分"}), "action": "save"}, follow=True)
-    assert response.status_code == 200 and "分值须为数字" in html(response)
+    assert response.status_code == 400 and "分值须为数字" in html(response)
+    assert 'value="两分"' in html(response)  # what was typed is still there to correct
     assert not SelfAssessment.objects.exists()
     code = item(w, "A-C01").pk
     exe = SimpleUploadedFile("获奖证书.exe", b"MZ", content_type="application/x-msdownload")
