@@ -262,6 +262,7 @@ def objection_detail(request, objection_id):
     can_answer = perms.has_org_perm(request.user, perms.OBJECTIONS_HANDLE, objection.branch)
     can_resolve = perms.has_org_perm(request.user, perms.OVERSEE, objection.branch)
     form = ObjectionAnswerForm(request.POST or None)
+    refused = False
     if request.method == "POST":
         action = request.POST.get("action")
         if action == "escalate":
@@ -274,14 +275,20 @@ def objection_detail(request, objection_id):
             text = {"answer": data["text"]} if action == "answer" else {"decision": data["text"]}
             if (action == "answer" and not can_answer) or (action == "resolve" and not can_resolve):
                 raise PermissionDenied(_("您无权处理该异议"))
-            return _done(request, lambda: service(actor=request.user, objection=objection, uphold=data["uphold"],
-                                                  corrected_points=data["corrected_points"], **text),
-                         _("已记录"), request.path)
+            try:
+                service(actor=request.user, objection=objection, uphold=data["uphold"],
+                        corrected_points=data["corrected_points"], **text)
+            except ApplicationError as error:
+                messages.error(request, error.message)  # shown over what was typed, not after a redirect
+                refused = True
+            else:
+                messages.success(request, _("已记录"))
+                return redirect(request.path)
     return render(request, "reviews/objection_detail.html", {
         "objection": objection, "form": form, "can_answer": can_answer and objection.status == "open",
         "can_resolve": can_resolve and objection.status == "escalated",
         "can_escalate": objection.raised_by_id == request.user.pk and objection.status == "rejected"},
-        status=400 if form.errors else 200)
+        status=400 if form.errors or refused else 200)
 
 
 @login_required
@@ -543,25 +550,37 @@ def determination(request, org_id, year):
             services.determination_prepare(actor=request.user, branch=branch, year=year)
             return redirect(request.path)
         form = DeterminationForm(request.POST)
-        if current is not None and form.is_valid():
-            return _done(request, lambda: services.determination_decide(
-                actor=request.user, determination=current, **form.cleaned_data), _("已记录党员大会评定"), request.path)
-        messages.error(request, _("请完整填写党员大会信息"))
-        return redirect(request.path)
+        if current is None:
+            messages.error(request, _("请完整填写党员大会信息"))
+            return redirect(request.path)
+        if form.is_valid():
+            try:
+                services.determination_decide(actor=request.user, determination=current, **form.cleaned_data)
+            except ApplicationError as error:
+                messages.error(request, error.message)  # over the bound form: the meeting's details stay
+            else:
+                messages.success(request, _("已记录党员大会评定"))
+                return redirect(request.path)
+        else:
+            messages.error(request, _("请完整填写党员大会信息"))
+    else:
+        form = None
     proposed = MemberYearTotal.objects.filter(branch=branch, year=year).select_related("member").order_by(
         "rank", "member__number")
     outcomes = {}
     for o in MemberOutcome.objects.filter(branch=branch, year=year):
         outcomes.setdefault(o.member_id, []).append(o)
     rows = [{"total": t, "outcomes": outcomes.get(t.member_id, [])} for t in proposed]
-    form = DeterminationForm(initial={"meeting_date": timezone.localdate(), "lock_version": current.lock_version
-                                      if current else 0, "members_expected": len(rows)})
+    refused = form is not None
+    form = form or DeterminationForm(initial={"meeting_date": timezone.localdate(), "lock_version": current.lock_version
+                                              if current else 0, "members_expected": len(rows)})
     return render(request, "reviews/determination.html", {
         "branch": branch, "year": year, "current": current, "rows": rows, "form": form, "can_run": can_run,
         "problems": services.share_cap_problems(branch, year),
         "open_objections": selectors.branch_todo(actor=request.user, branch=branch, year=year)["objections"],
         "can_reopen": perms.has_org_perm(request.user, perms.OVERSEE, branch),
-        "history": Determination.objects.filter(branch=branch, year=year).order_by("-version")})
+        "history": Determination.objects.filter(branch=branch, year=year).order_by("-version")},
+        status=400 if refused else 200)
 
 
 @login_required

@@ -349,6 +349,7 @@ def test_a_meeting_needs_more_than_half_present(a_year, clock, login):
     for expected, present in ((5, 2), (6, 3), (5, 6)):  # half is not more than half; nor more than expected
         response = secretary.post(determination_url(w), meeting(determination, expected, present), follow=True)
         assert "到会人数须超过应到人数的一半，党员大会方可作出决定" in messages(response)
+        assert response.status_code == 400 and f'name="members_present" value="{present}"' in html(response)
         determination.refresh_from_db()
         assert determination.status == "draft"
     response = secretary.post(determination_url(w), meeting(determination, 5, 3), follow=True)
