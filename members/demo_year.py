@@ -27,6 +27,10 @@ AHEAD, BEHIND = 0.92, 0.45
 PANEL_SCORED = {True: 4, False: 2}
 PANEL_CONFIRMED = {True: 2, False: 0}
 SHOWCASE = 5  # members per branch (by number) whose own steps go through the services
+# Which branches are ahead: 法学院 and 文学院 mostly, 计算机 and 机械 mostly behind (a larger demo's
+# extra branches alternate).
+AHEAD_BRANCHES = {"LAW-01", "LAW-02", "LAW-03", "CS-01", "LIT-01", "LIT-03", "LIT-04", "ME-02"}
+FIRST_FOUR = {f"{college}-{n:02d}" for college in ("LAW", "CS", "LIT", "ME") for n in range(1, 5)}
 
 PLEDGE_TEXT = {
     "vanguard": "立足岗位争当先锋：按时参加组织生活，带头完成本职工作，每学期至少参加一次志愿服务。",
@@ -50,7 +54,7 @@ def seed_year_in_progress(*, year, rng):
     branches = list(Organization.objects.filter(kind=Organization.Kind.BRANCH).select_related("parent")
                     .order_by("code"))
     for position, branch in enumerate(branches):
-        ahead = position % 2 == 0
+        ahead = branch.code in AHEAD_BRANCHES if branch.code in FIRST_FOUR else position % 2 == 0
         share = AHEAD if ahead else BEHIND
         secretary = _holder(branch, Role.BRANCH_SECRETARY).first().user
         panelists = [a.user for a in _holder(branch, Role.PANEL_MEMBER)]
@@ -78,7 +82,7 @@ def seed_year_in_progress(*, year, rng):
             start = timezone.make_aware(datetime.datetime.combine(today - datetime.timedelta(days=2), datetime.time()))
             reviews.publicity_open(actor=secretary, branch=branch, year=year, kind="pledges", starts_at=start,
                                    ends_at=start + datetime.timedelta(days=5))
-    _objection(reviews, branches[0], year)
+    _objection(reviews, next((b for b in branches if b.code == "LAW-01"), branches[0]), year)
 
 
 def _pledges(reviews, members, secretary, year, share, policy_a, rng):

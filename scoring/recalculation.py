@@ -7,9 +7,10 @@ rows are replaced in bulk. Running it twice gives the same rows.
 
 from collections import defaultdict
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Case, IntegerField, Q, Sum, Value, When
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from members.models import Member
 
@@ -42,6 +43,14 @@ def branch_members(branch, year):
 
 @transaction.atomic
 def recalculate_branch(*, branch, year, today=None):
+    """The outcomes' reasons are stored in Chinese whatever the language of the request that caused
+    the recalculation (an English reader's entry must not store English reasons for everyone); the
+    `stored_text` filter shows them in the reader's language."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return _recalculate_branch(branch=branch, year=year, today=today)
+
+
+def _recalculate_branch(*, branch, year, today=None):
     from .selectors import schemes_in_force
 
     today = today or timezone.localdate()
