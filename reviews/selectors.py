@@ -138,10 +138,13 @@ def branch_todo(*, actor, branch, year, today=None):
         "self_missing": [m for m in members if m.pk not in submitted and not m.exempt],
         "deadlines": [d for d, _days in upcoming_deadlines(organization=branch, cycle=Cycle.objects.get(year=year),
                                                             today=today)][:5],
-        "publicity_periods": Period.objects.filter(cycle__year=year, kind__in=("month", "quarter")).order_by(
-            "kind", "index"),
+        # Only the periods of the branch's own policy: Policy B publishes by month and quarter and
+        # has no self-assessment; Policy A reopens a semester's self-assessment.
+        "publicity_periods": Period.objects.filter(cycle__year=year, kind__in={"month", "quarter"} & kinds)
+        .order_by("kind", "index"),
         "scheme": next(iter(schemes.values()), None),
-        "all_periods": Period.objects.filter(cycle__year=year).exclude(kind="month"),
+        "all_periods": Period.objects.filter(cycle__year=year, kind__in=kinds).order_by("kind", "index"),
+        "self_periods": Period.objects.filter(cycle__year=year, kind__in={"semester"} & kinds).order_by("index"),
     }
 
 

@@ -166,3 +166,22 @@ def test_the_ledger_filters_by_member_and_offers_the_periods_of_the_branchs_own_
     page = html(client.get(f"{url}?member={w.m[3].pk}"))
     assert f"志愿服务{w.m[3].name}" in page and f"志愿服务{w.m[4].name}" not in page
     assert f'<option value="{w.m[3].pk}" selected>' in page
+
+
+def test_the_branch_page_offers_the_periods_of_its_own_policy(a_year, login):
+    w = a_year
+    page = html(login(w.secretary).get(reverse("branch_reviews", args=[w.A1.pk])))
+    reopen = re.search(r"branch_action.*?reopen.*?</form>|/reopen/.*?</form>", page, re.S)
+    assert reopen is not None
+    periods = set(re.findall(r'<option value="(\d+)">', reopen.group(0)))
+    assert periods == {str(w.s1.pk), str(w.s2.pk)}  # semesters only, not quarters
+    publicity = re.search(r'<select name="period"[^>]*id="id_period"[^>]*>(.*?)</select>', page, re.S)
+    offered = set(re.findall(r'<option value="(\d+)"', publicity.group(1))) if publicity else set()
+    assert not offered & {str(pk) for pk in Period.objects.filter(kind__in=("month", "quarter"))
+                          .values_list("pk", flat=True)}
+
+
+def test_a_policy_b_branch_has_no_self_assessment_reopening(b_year, login):
+    w = b_year
+    page = html(login(w.secretary).get(reverse("branch_reviews", args=[w.A1.pk])))
+    assert reverse("branch_action", args=[w.A1.pk, "reopen"]) not in page
