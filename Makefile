@@ -2,6 +2,8 @@
 # Everything installs into the project: .venv for Python, node_modules for front-end packages.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# `make run PORT=8001` serves on another port (on 127.0.0.1 only).
+PORT ?= 8000
 VENV := .venv
 BIN := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
@@ -9,7 +11,7 @@ MANAGE := $(BIN)/python manage.py
 .PHONY: run test install install-test messages static db clean
 
 run: install static db
-	$(MANAGE) runserver 127.0.0.1:8000
+	$(MANAGE) runserver 127.0.0.1:$(PORT)
 
 test: install-test messages
 	scripts/ensure-browser

@@ -156,15 +156,35 @@ POLICY_B_COLLEGES = ("LIT", "ME")
 
 
 def _seed_scoring(admin, university, year, rng):
-    """The year opened, both policies published, LAW-01's own detailed rules approved, and a
-    plausible ledger for every member up to today (recorded by each branch's recorder)."""
+    """Last year opened, scored, determined at each branch meeting and archived; this year rolled
+    over from it, LAW-01's own detailed rules approved again, and a plausible ledger for every
+    member up to today (recorded by each branch's recorder). Returns the ledger lines written."""
+    from reviews import rollover
     from scoring import services as scoring
-    from scoring.ledger_chain import ledger_append_many
-    from scoring.models import LedgerEntry, Period, RuleItem
-    from scoring.recalculation import recalculate_branch
-    from scoring.selectors import schemes_in_force
 
-    scoring.cycle_open(actor=admin, year=year, committee=university)
+    last = year - 1
+    scoring.cycle_open(actor=admin, year=last, committee=university)
+    _publish_schemes(admin, university, last)
+    entries = _seed_ledger(admin, last, rng, upto=datetime.date(last, 12, 31), recalculate=False)
+    _determine_year(last)
+    rollover.rollover_start(actor=admin, committee=university, from_year=last)
+    law01 = Organization.objects.get(code="LAW-01")
+    from scoring.models import Scheme
+
+    carried = Scheme.objects.get(owner=law01, year=year, status=Scheme.Status.DRAFT)
+    scoring.scheme_submit(actor=admin, scheme=carried)
+    scoring.scheme_approve(actor=admin, scheme=carried)
+    entries += _seed_ledger(admin, year, rng, upto=timezone.localdate())
+    from .demo_year import seed_year_in_progress
+
+    seed_year_in_progress(year=year, rng=rng)
+    return entries
+
+
+def _publish_schemes(admin, university, year):
+    """Both policies published for `year` and LAW-01's own detailed rules approved."""
+    from scoring import services as scoring
+
     reference = {p: scoring.scheme_preset_load(actor=admin, preset=p, year=year, owner=university)
                  for p in ("A-staff", "A-student")}
     for code in POLICY_B_COLLEGES:
@@ -174,8 +194,31 @@ def _seed_scoring(admin, university, year, rng):
     scoring.scheme_submit(actor=admin, scheme=derived)
     scoring.scheme_approve(actor=admin, scheme=derived)
 
-    today = timezone.localdate()
-    periods = {(p.kind, p.index): p for p in Period.objects.filter(cycle__year=year, starts_on__lte=today)}
+
+def _determine_year(year):
+    """Each branch's meeting decided `year` in late December: totals frozen and archived."""
+    from reviews import services as reviews
+    from scoring.models import MemberYearTotal
+
+    for branch in Organization.objects.filter(kind=Organization.Kind.BRANCH).order_by("code"):
+        secretary = RoleAssignment.objects.get(organization=branch, role=Role.BRANCH_SECRETARY).user
+        draft = reviews.determination_prepare(actor=secretary, branch=branch, year=year)
+        expected = MemberYearTotal.objects.filter(branch=branch, year=year).count()
+        reviews.determination_decide(actor=secretary, determination=draft, meeting_date=datetime.date(year, 12, 20),
+                                     members_expected=expected, members_present=expected - expected // 10,
+                                     decision="经党员大会评议，同意支部委员会提出的年度积分及评定意见",
+                                     lock_version=draft.lock_version)
+
+
+def _seed_ledger(admin, year, rng, *, upto, recalculate=True):
+    """Every member's ledger for the periods of `year` begun by `upto`: most members contribute
+    steadily, a few stand out, a few fall short of a duty."""
+    from scoring.ledger_chain import ledger_append_many
+    from scoring.models import LedgerEntry, Period, RuleItem
+    from scoring.recalculation import recalculate_branch
+    from scoring.selectors import schemes_in_force
+
+    periods = {(p.kind, p.index): p for p in Period.objects.filter(cycle__year=year, starts_on__lte=upto)}
     rows = []
     for branch in Organization.objects.filter(kind=Organization.Kind.BRANCH):
         recorder = RoleAssignment.objects.get(organization=branch, role=Role.RECORDER).user
@@ -184,7 +227,6 @@ def _seed_scoring(admin, university, year, rng):
             deductions = [i for i in scheme.items.all() if i.kind in (RuleItem.Kind.BASE, RuleItem.Kind.PENALTY)]
             open_periods = [p for (kind, _i), p in sorted(periods.items()) if kind == scheme.period_kind]
             for member in branch.members.filter(category=category):
-                # Most members contribute steadily, a few stand out, a few fall short of a duty.
                 if scheme.composition == "hundred":
                     zeal, top = rng.choice((2, 3, 3, 4, 4, 5)), None
                 else:
@@ -200,8 +242,8 @@ def _seed_scoring(admin, university, year, rng):
                             member=member, item=item, period=period, year=year, kind=item.kind,
                             points=item.sign * points * 100, reason=f"{item.title}（演示）",
                             source=LedgerEntry.Source.RECORDER, recorded_by=recorder,
-                            occurred_on=min(period.ends_on, today)))
+                            occurred_on=min(period.ends_on, upto)))
     ledger_append_many(rows, actor=admin, reason="演示数据")
-    for branch in Organization.objects.filter(kind=Organization.Kind.BRANCH):
-        recalculate_branch(branch=branch, year=year)
+    for branch in Organization.objects.filter(kind=Organization.Kind.BRANCH) if recalculate else ():
+        recalculate_branch(branch=branch, year=year)  # (the branch meeting's draft recalculates a past year)
     return len(rows)

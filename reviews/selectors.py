@@ -137,10 +137,13 @@ def branch_todo(*, actor, branch, year, today=None):
         "self_missing": [m for m in members if m.pk not in submitted and not m.exempt],
         "deadlines": [d for d, _days in upcoming_deadlines(organization=branch, cycle=Cycle.objects.get(year=year),
                                                             today=today)][:5],
-        "publicity_periods": Period.objects.filter(cycle__year=year, kind__in=("month", "quarter")).order_by(
-            "kind", "index"),
+        # Only the periods of the branch's own policy: Policy B publishes by month and quarter and
+        # has no self-assessment; Policy A reopens a semester's self-assessment.
+        "publicity_periods": Period.objects.filter(cycle__year=year, kind__in={"month", "quarter"} & kinds)
+        .order_by("kind", "index"),
         "scheme": next(iter(schemes.values()), None),
-        "all_periods": Period.objects.filter(cycle__year=year).exclude(kind="month"),
+        "all_periods": Period.objects.filter(cycle__year=year, kind__in=kinds).order_by("kind", "index"),
+        "self_periods": Period.objects.filter(cycle__year=year, kind__in={"semester"} & kinds).order_by("index"),
     }
 
 
@@ -227,8 +230,21 @@ def panel_status(*, branch, period):
     confirmed = set(
         PanelConfirmation.objects.filter(member__branch=branch, period=period).values_list("member_id", flat=True)
     )
+    assessed = dict(SelfAssessment.objects.filter(member__branch=branch, period=period)
+                    .values_list("member_id", "status"))
     members = Member.objects.filter(branch=branch, left_on__isnull=True, exempt=False).order_by("number")
-    return [{"member": m, "panelists": scored.get(m.pk, 0), "confirmed": m.pk in confirmed} for m in members]
+    return [{"member": m, "panelists": scored.get(m.pk, 0), "confirmed": m.pk in confirmed,
+             "self_assessed": assessed.get(m.pk)} for m in members]
+
+
+def panel_next_member(*, branch, period, after, panelist):
+    """The next member on the board (by number, wrapping round) the panelist has not scored yet, never
+    the panelist themself; None when every one is scored."""
+    scored = set(PanelScore.objects.filter(panelist=panelist, period=period, member__branch=branch)
+                 .values_list("member_id", flat=True))
+    members = list(Member.objects.filter(branch=branch, left_on__isnull=True, exempt=False)
+                   .exclude(user=panelist).exclude(pk__in=scored).order_by("number"))
+    return next((m for m in members if m.number > after.number), members[0] if members else None)
 
 
 def follow_ups_visible(*, actor):

@@ -153,6 +153,8 @@ def pledge_save(*, actor, member, year, kind, content, pledge=None):
         raise ApplicationError(_("请填写承诺内容"))
     _serialize(member)
     if pledge is None:
+        if not pledges_open(member=member, year=year):
+            raise ApplicationError(_("本年度承诺已提交，不能再新增；如需修改，请待支部退回后再改"))
         if Pledge.objects.filter(member=member, year=year, kind=kind, content=content).exists():
             raise ApplicationError(_(PLEDGE_DUPLICATE))
         pledge = Pledge(member=member, year=year)
@@ -163,6 +165,25 @@ def pledge_save(*, actor, member, year, kind, content, pledge=None):
     pledge.save()
     _audit(actor, "pledge.save", pledge, member, kind=kind)
     return pledge
+
+
+def pledges_open(*, member, year):
+    """A member may add pledges until the year's are handed in (again, once the branch returns one)."""
+    statuses = set(Pledge.objects.filter(member=member, year=year).values_list("status", flat=True))
+    return not statuses or bool(statuses & {Pledge.Status.DRAFT, Pledge.Status.RETURNED})
+
+
+@transaction.atomic
+def pledge_delete(*, actor, pledge):
+    """A draft (or returned) pledge may be withdrawn by its member; a handed-in one may not."""
+    member = pledge.member
+    _require_self(actor, member)
+    _serialize(member)
+    pledge = Pledge.objects.select_for_update().get(pk=pledge.pk)
+    if pledge.status not in (Pledge.Status.DRAFT, Pledge.Status.RETURNED):
+        raise ApplicationError(_("已提交的承诺不能删除"))
+    _audit(actor, "pledge.delete", pledge, member, before=pledge.status, kind=pledge.kind)
+    pledge.delete()
 
 
 @transaction.atomic
@@ -273,6 +294,13 @@ def self_assessment_deadline(period, branch):
     return _deadline(period, f"A-S{period.index}-SELF", branch)
 
 
+def self_assessment_closed(assessment, due, *, today=None):
+    """Past the deadline and not reopened for this member: the form says so before anything is typed."""
+    today = today or timezone.localdate()
+    reopened = assessment is not None and assessment.reopened_until is not None and today <= assessment.reopened_until
+    return today > due and not reopened
+
+
 @transaction.atomic
 def self_assessment_save(*, actor, member, period, claims, note="", submit=False, today=None):
     """Save the member's claims ([(item, points, note, file)]) and the self-score; `submit` hands
@@ -283,8 +311,7 @@ def self_assessment_save(*, actor, member, period, claims, note="", submit=False
     if assessment.status == SelfAssessment.Status.SUBMITTED:
         raise ApplicationError(_("本期自查自评已提交"))
     due = self_assessment_deadline(period, member.branch)
-    reopened = assessment.reopened_until is not None and today <= assessment.reopened_until
-    if today > due and not reopened:
+    if self_assessment_closed(assessment, due, today=today):
         raise ApplicationError(_("已过自查自评截止日期（%(due)s），请联系支部书记开放补交") % {"due": due})
     scheme = scheme_for_member(member=member, year=period.cycle.year)
     # Self-assessment is Policy A's step (亮绩: each semester); Policy B members declare instead.

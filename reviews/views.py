@@ -93,22 +93,39 @@ def my_reviews(request):
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def my_pledges(request):
+    """The year's pledges: drafts can be edited (?edit=<id>) and deleted; the add form goes once handed in."""
     member = _my_member(request)
     year = _year()
-    form = PledgeForm(request.POST or None)
+    editable = Pledge.objects.filter(member=member, year=year, status__in=("draft", "returned"))
+    editing = posted_object_or_404(Pledge, request.POST.get("pledge") or request.GET.get("edit"),
+                                   member=member) if (request.POST.get("pledge") or request.GET.get("edit")) else None
+    if request.method != "POST" and editing is not None and editing.status not in ("draft", "returned"):
+        editing = None  # a handed-in pledge is shown, not edited (a forged post is refused by the service)
+    initial = {"kind": editing.kind, "content": editing.content} if editing else None
+    form = PledgeForm(request.POST or None, initial=initial)
     if request.method == "POST":
-        if request.POST.get("action") == "submit":
+        action = request.POST.get("action")
+        if action == "submit":
             return _done(request, lambda: services.pledges_submit(actor=request.user, member=member, year=year),
                          _("承诺已提交，待支部审核"), "my_pledges")
-        pledge = posted_object_or_404(Pledge, request.POST["pledge"], member=member) if request.POST.get(
-            "pledge") else None
+        if action == "delete":
+            target = posted_object_or_404(Pledge, request.POST.get("pledge") or 0, member=member)
+            return _done(request, lambda: services.pledge_delete(actor=request.user, pledge=target), _("已删除"),
+                         "my_pledges")
         if form.is_valid():
-            return _done(request, lambda: services.pledge_save(
-                actor=request.user, member=member, year=year, kind=form.cleaned_data["kind"],
-                content=form.cleaned_data["content"], pledge=pledge), _("已保存"), "my_pledges")
+            try:
+                services.pledge_save(actor=request.user, member=member, year=year, kind=form.cleaned_data["kind"],
+                                     content=form.cleaned_data["content"], pledge=editing)
+            except ApplicationError as error:
+                form.add_error(None, error.message)
+            else:
+                messages.success(request, _("已保存"))
+                return redirect("my_pledges")
     pledges = Pledge.objects.filter(member=member, year=year)
-    return render(request, "reviews/my_pledges.html", {"form": form, "pledges": pledges, "year": year,
-                                                        "member": member}, status=400 if form.errors else 200)
+    return render(request, "reviews/my_pledges.html", {
+        "form": form, "pledges": pledges, "year": year, "member": member, "editing": editing,
+        "can_add": services.pledges_open(member=member, year=year),
+        "has_drafts": editable.exists()}, status=400 if form.errors else 200)
 
 
 @login_required
@@ -123,7 +140,10 @@ def self_assessment(request, period_id):
     assessment = SelfAssessment.objects.filter(member=member, period=period).first()
     claims = {c.item_id: c for c in assessment.claims.all()} if assessment else {}
     items = list(scheme.items.exclude(kind=RuleItem.Kind.VETO))
+    posted = None  # what the member typed, shown again when the save is refused
+    status = 200
     if request.method == "POST":
+        posted = request.POST
         entered = []
         try:
             for item in items:
@@ -136,14 +156,24 @@ def self_assessment(request, period_id):
                 submit=request.POST.get("action") == "submit")
         except (ApplicationError, ValueError) as error:
             messages.error(request, getattr(error, "message", _("分值须为数字")))
+            status = 400
         else:
             messages.success(request, _("已提交") if assessment.status == "submitted" else _("草稿已保存"))
             return redirect("self_assessment", period_id=period.pk)
-    rows = [{"item": item, "claim": claims.get(item.pk),
-             "limit": format_points(services.scoring.period_limit(item))} for item in items]
+    rows = []
+    for item in items:
+        claim = claims.get(item.pk)
+        if posted is not None:
+            value, note = posted.get(f"points_{item.pk}", ""), posted.get(f"note_{item.pk}", "")
+        else:
+            value, note = (format_points(claim.points), claim.note) if claim else ("", "")
+        rows.append({"item": item, "value": value, "note": note,
+                     "limit": format_points(services.scoring.period_limit(item))})
+    due = services.self_assessment_deadline(period, member.branch)
     return render(request, "reviews/self_assessment.html", {
-        "period": period, "assessment": assessment, "rows": rows, "scheme": scheme,
-        "due": services.self_assessment_deadline(period, member.branch)})
+        "period": period, "assessment": assessment, "rows": rows, "scheme": scheme, "due": due,
+        "note": posted.get("note", "") if posted is not None else (assessment.note if assessment else ""),
+        "closed": services.self_assessment_closed(assessment, due)}, status=status)
 
 
 @login_required
@@ -237,6 +267,7 @@ def objection_detail(request, objection_id):
     can_answer = perms.has_org_perm(request.user, perms.OBJECTIONS_HANDLE, objection.branch)
     can_resolve = perms.has_org_perm(request.user, perms.OVERSEE, objection.branch)
     form = ObjectionAnswerForm(request.POST or None, request.FILES or None)
+    refused = False
     if request.method == "POST":
         action = request.POST.get("action")
         if action == "escalate":
@@ -250,15 +281,20 @@ def objection_detail(request, objection_id):
             if (action == "answer" and not can_answer) or (action == "resolve" and not can_resolve):
                 raise PermissionDenied(_("您无权处理该异议"))
             evidence = [data["evidence"]] if data["evidence"] else []
-            return _done(request, lambda: service(actor=request.user, objection=objection, uphold=data["uphold"],
-                                                  corrected_points=data["corrected_points"], evidence=evidence,
-                                                  **text),
-                         _("已记录"), request.path)
+            try:
+                service(actor=request.user, objection=objection, uphold=data["uphold"],
+                        corrected_points=data["corrected_points"], evidence=evidence, **text)
+            except ApplicationError as error:
+                messages.error(request, error.message)  # shown over what was typed, not after a redirect
+                refused = True
+            else:
+                messages.success(request, _("已记录"))
+                return redirect(request.path)
     return render(request, "reviews/objection_detail.html", {
         "objection": objection, "form": form, "can_answer": can_answer and objection.status == "open",
         "can_resolve": can_resolve and objection.status == "escalated",
         "can_escalate": objection.raised_by_id == request.user.pk and objection.status == "rejected"},
-        status=400 if form.errors else 200)
+        status=400 if form.errors or refused else 200)
 
 
 @login_required
@@ -410,6 +446,7 @@ def panel_member(request, org_id, period_id, member_id):
     if scheme is None:
         raise Http404
     items = list(scheme.items.exclude(kind=RuleItem.Kind.VETO))
+    typed = {}  # what the panelist typed, kept when the save is refused (not after a conflict: see below)
     if request.method == "POST":
         if request.POST.get("action") == "confirm":
             decided = None
@@ -428,11 +465,22 @@ def panel_member(request, org_id, period_id, member_id):
             services.panel_score_save(actor=request.user, member=member, period=period, scores=scores,
                                       versions=versions)
         except (ApplicationError, ValueError) as error:
-            messages.error(request, getattr(error, "message", _("分值须为数字")))
+            message = getattr(error, "message", _("分值须为数字"))
+            messages.error(request, message)
+            if message != _(services.PANEL_CONFLICT):
+                typed = {i.pk: request.POST.get(f"points_{i.pk}", "") for i in items}
         else:
             messages.success(request, _("评分已保存"))
+            if request.POST.get("action") == "save_next":
+                following = selectors.panel_next_member(branch=branch, period=period, after=member,
+                                                        panelist=request.user)
+                if following is not None:
+                    return redirect("panel_member", org_id=branch.pk, period_id=period.pk, member_id=following.pk)
+                messages.info(request, _("本期名单中的党员您都已评分"))
+                return redirect("panel_board", org_id=branch.pk, period_id=period.pk)
             return redirect(request.path)
-    # Read after a refused save, so the form shows what is stored now (and its version) to retry from.
+    # Read after a refused save, so the form carries the stored versions to retry from; after a
+    # conflict it shows what is stored now (a colleague's change), otherwise what was typed.
     mine = {s.item_id: s for s in PanelScore.objects.filter(panelist=request.user, member=member, period=period)}
     assessment = SelfAssessment.objects.filter(member=member, period=period).prefetch_related("claims").first()
     claims = {c.item_id: c for c in assessment.claims.all()} if assessment else {}
@@ -442,6 +490,7 @@ def panel_member(request, org_id, period_id, member_id):
     combined, panelists = services.panel_combine(
         member=member, period=period, combination=services.review_settings(scheme).panel_combination)
     rows = [{"item": i, "mine": mine.get(i.pk), "claim": claims.get(i.pk), "ledger": ledger.get(i.pk),
+             "value": typed[i.pk] if typed else (format_points(mine[i.pk].points) if i.pk in mine else ""),
              "combined": combined.get(i), "limit": format_points(services.scoring.period_limit(i))} for i in items]
     return render(request, "reviews/panel_member.html", {
         "branch": branch, "period": period, "member": member, "rows": rows, "assessment": assessment,
@@ -508,25 +557,37 @@ def determination(request, org_id, year):
             services.determination_prepare(actor=request.user, branch=branch, year=year)
             return redirect(request.path)
         form = DeterminationForm(request.POST)
-        if current is not None and form.is_valid():
-            return _done(request, lambda: services.determination_decide(
-                actor=request.user, determination=current, **form.cleaned_data), _("已记录党员大会评定"), request.path)
-        messages.error(request, _("请完整填写党员大会信息"))
-        return redirect(request.path)
+        if current is None:
+            messages.error(request, _("请完整填写党员大会信息"))
+            return redirect(request.path)
+        if form.is_valid():
+            try:
+                services.determination_decide(actor=request.user, determination=current, **form.cleaned_data)
+            except ApplicationError as error:
+                messages.error(request, error.message)  # over the bound form: the meeting's details stay
+            else:
+                messages.success(request, _("已记录党员大会评定"))
+                return redirect(request.path)
+        else:
+            messages.error(request, _("请完整填写党员大会信息"))
+    else:
+        form = None
     proposed = MemberYearTotal.objects.filter(branch=branch, year=year).select_related("member").order_by(
         "rank", "member__number")
     outcomes = {}
     for o in MemberOutcome.objects.filter(branch=branch, year=year):
         outcomes.setdefault(o.member_id, []).append(o)
     rows = [{"total": t, "outcomes": outcomes.get(t.member_id, [])} for t in proposed]
-    form = DeterminationForm(initial={"meeting_date": timezone.localdate(), "lock_version": current.lock_version
-                                      if current else 0, "members_expected": len(rows)})
+    refused = form is not None
+    form = form or DeterminationForm(initial={"meeting_date": timezone.localdate(), "lock_version": current.lock_version
+                                              if current else 0, "members_expected": len(rows)})
     return render(request, "reviews/determination.html", {
         "branch": branch, "year": year, "current": current, "rows": rows, "form": form, "can_run": can_run,
         "problems": services.share_cap_problems(branch, year),
         "open_objections": selectors.branch_todo(actor=request.user, branch=branch, year=year)["objections"],
         "can_reopen": perms.has_org_perm(request.user, perms.OVERSEE, branch),
-        "history": Determination.objects.filter(branch=branch, year=year).order_by("-version")})
+        "history": Determination.objects.filter(branch=branch, year=year).order_by("-version")},
+        status=400 if refused else 200)
 
 
 @login_required

@@ -29,6 +29,22 @@ def item_label(item):
     return f"{item.code} {item.title}（{item.get_kind_display()} {low}—{high}）"
 
 
+class CategorySelect(forms.Select):
+    """A select whose options carry the member category they belong to (data-category), so
+    page.js can offer only the items of the chosen member's own scheme."""
+
+    def __init__(self, *args, category_of=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.category_of = category_of or {}
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        key = getattr(value, "value", value)
+        if key in self.category_of:
+            option["attrs"]["data-category"] = self.category_of[key]
+        return option
+
+
 class EntryForm(BootstrapForm):
     member = forms.ModelChoiceField(label=_("党员"), queryset=None)
     item = forms.ModelChoiceField(label=_("项目"), queryset=None)
@@ -40,12 +56,39 @@ class EntryForm(BootstrapForm):
     reason = forms.CharField(label=_("事由"), widget=forms.Textarea(attrs={"rows": 2}), max_length=500)
     evidence = MultipleFileField(label=_("佐证材料（图片或 PDF，可多选）"), required=False)
 
-    def __init__(self, *args, members, items, periods, **kwargs):
+    def __init__(self, *args, members, schemes, periods, **kwargs):
+        """`schemes` maps a member category to the scheme in force for it: the item list offers
+        only the items of those schemes, each marked with its category, and `clean` refuses an item
+        or period of another member's scheme before the ledger is touched."""
         super().__init__(*args, **kwargs)
-        self.fields["member"].queryset = members
-        self.fields["item"].queryset = items
-        self.fields["item"].label_from_instance = item_label
+        self.schemes = schemes
+        members = members.filter(category__in=schemes.keys())
+        items = list(RuleItem.objects.filter(scheme__in={s.pk for s in schemes.values()}).select_related("scheme")
+                     .order_by("scheme__member_category", "order", "code"))
+        member_field, item_field = self.fields["member"], self.fields["item"]
+        member_field.widget = CategorySelect(attrs={"class": "form-select", "data-filters": "id_item"},
+                                             category_of=dict(members.values_list("pk", "category")))
+        member_field.queryset = members
+        item_field.widget = CategorySelect(attrs={"class": "form-select"}, category_of={
+            i.pk: " ".join(c for c, s in schemes.items() if s.pk == i.scheme_id) for i in items})
+        item_field.queryset = RuleItem.objects.filter(pk__in=[i.pk for i in items]).select_related("scheme") \
+            .order_by("scheme__member_category", "order", "code")
+        several = len({s.pk for s in schemes.values()}) > 1
+        item_field.label_from_instance = (lambda i: f"{i.scheme.name}：{item_label(i)}") if several else item_label
         self.fields["period"].queryset = periods
+
+    def clean(self):
+        data = super().clean()
+        member, item, period = data.get("member"), data.get("item"), data.get("period")
+        if member is not None:
+            scheme = self.schemes.get(member.category)
+            if item is not None and item.scheme_id != scheme.pk:
+                self.add_error("item", _("“%(item)s”不属于%(member)s适用的评分细则（%(scheme)s），请重新选择") % {
+                    "item": item.title, "member": member.name, "scheme": scheme.name})
+            if period is not None and period.kind != scheme.period_kind:
+                self.add_error("period", _("%(member)s按%(kind)s记分，请选择相应的周期") % {
+                    "member": member.name, "kind": scheme.get_period_kind_display()})
+        return data
 
 
 class ReasonForm(BootstrapForm):

@@ -243,6 +243,21 @@ class Period(models.Model):
         ]
 
     def __str__(self):
+        return str(self.label)
+
+    @property
+    def label(self):
+        """The name in the reader's language: `name` is stored in Chinese when the year is opened, so
+        the display is rebuilt from kind, index and year with the same (translated) patterns."""
+        year = self.starts_on.year
+        if self.kind == PeriodKind.SEMESTER:
+            return (_("%(y)s年第一学期") if self.index == 1 else _("%(y)s年第二学期")) % {"y": year}
+        if self.kind == PeriodKind.QUARTER:
+            return _("%(y)s年第%(q)s季度") % {"y": year, "q": self.index}
+        if self.kind == PeriodKind.MONTH:
+            return _("%(y)s年%(m)s月") % {"y": year, "m": self.index}
+        if self.kind == PeriodKind.YEAR:
+            return _("%(y)s年度") % {"y": year}
         return self.name
 
     @property

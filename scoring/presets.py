@@ -4,6 +4,8 @@ The seeds do not contain their item tables: the items below are a SAMPLE (示例
 on the scheme, for the committee to edit. The compositions and outcome rules are the policies'.
 """
 
+from django.utils.translation import gettext_noop
+
 from .models import MemberCategory, OutcomeRule, PeriodKind, RuleItem, Scheme
 
 C = OutcomeRule.Consequence
@@ -15,25 +17,34 @@ def item(kind, code, title, low, high, **extra):
 
 
 def rule(code, kind, consequence, label, applies_to="all", **params):
+    """`label` is stored in Chinese (it becomes each outcome's reason) and marked for translation, so
+    the `stored_text` filter shows a preset's wording in English to an English reader."""
     return {"code": code, "kind": kind, "consequence": consequence, "label": label, "applies_to": applies_to,
             "params": params}
 
 
 POLICY_A_RULES = [
-    rule("A-NOT-EXCELLENT", "band", C.NOT_EXCELLENT, "积分低于90分，不得确定为年度考核优秀", upper=90),
-    rule("A-PRIORITY", "band", C.PRIORITY, "积分90分以上，优先作为评先评优参评对象", lower=90),
-    rule("A-SHARE-95", "share_cap", C.SHARE_CAP, "95分以上人数不得超过本支部5%", at_or_above=95, share="0.05"),
-    rule("A-CADRE-TALK", "rank_last", C.TALK, "党员干部积分低于80分且为本支部最后一名，由组织部门提醒谈话",
+    rule("A-NOT-EXCELLENT", "band", C.NOT_EXCELLENT, gettext_noop("积分低于90分，不得确定为年度考核优秀"), upper=90),
+    rule("A-PRIORITY", "band", C.PRIORITY, gettext_noop("积分90分以上，优先作为评先评优参评对象"), lower=90),
+    rule("A-SHARE-95", "share_cap", C.SHARE_CAP,
+         gettext_noop("95分以上人数不得超过本支部5%"), at_or_above=95, share="0.05"),
+    rule("A-CADRE-TALK", "rank_last", C.TALK,
+         gettext_noop("党员干部积分低于80分且为本支部最后一名，由组织部门提醒谈话"),
          "cadre", below=80),
-    rule("A-CADRE-NO-PROMOTION", "streak", C.NOT_PROMOTED, "连续两年低于80分且为本支部最后一名，下一年度不得提拔重用",
+    rule("A-CADRE-NO-PROMOTION", "streak", C.NOT_PROMOTED,
+         gettext_noop("连续两年低于80分且为本支部最后一名，下一年度不得提拔重用"),
          "cadre", of="A-CADRE-TALK", years=2),
-    rule("A-YELLOW", "band", C.YELLOW, "黄色预警（60—70分），由支部书记约谈", lower=60, upper=70, upper_inclusive=True),
-    rule("A-YELLOW-PROBATION", "band", C.PROBATION, "黄色预警的预备党员，可延长预备期", "probationary",
+    rule("A-YELLOW", "band", C.YELLOW,
+         gettext_noop("黄色预警（60—70分），由支部书记约谈"), lower=60, upper=70, upper_inclusive=True),
+    rule("A-YELLOW-PROBATION", "band", C.PROBATION, gettext_noop("黄色预警的预备党员，可延长预备期"), "probationary",
          lower=60, upper=70, upper_inclusive=True),
-    rule("A-RED", "band", C.RED, "红色预警（低于60分），经民主评议认定为不合格党员，限期改正，取消本年度评先评优资格",
+    rule("A-RED", "band", C.RED,
+         gettext_noop("红色预警（低于60分），经民主评议认定为不合格党员，限期改正，取消本年度评先评优资格"),
          upper=60),
-    rule("A-RED-PROBATION", "band", C.PROBATION, "红色预警的预备党员，可取消预备党员资格", "probationary", upper=60),
-    rule("A-RED-TWO-YEARS", "streak", C.UNQUALIFIED, "连续两年积分低于60分，直接列为不合格党员，进行组织处置",
+    rule("A-RED-PROBATION", "band", C.PROBATION,
+         gettext_noop("红色预警的预备党员，可取消预备党员资格"), "probationary", upper=60),
+    rule("A-RED-TWO-YEARS", "streak", C.UNQUALIFIED,
+         gettext_noop("连续两年积分低于60分，直接列为不合格党员，进行组织处置"),
          of="A-RED", years=2),
 ]
 
@@ -57,7 +68,8 @@ POLICY_A_STAFF = {
     ],
     "rules": [
         *POLICY_A_RULES,
-        rule("A-COMMEND-STAFF", "commendation", C.COMMENDATION, "结合“七一”每两年表彰95分以上教职工优秀党员",
+        rule("A-COMMEND-STAFF", "commendation", C.COMMENDATION,
+             gettext_noop("结合“七一”每两年表彰95分以上教职工优秀党员"),
              "staff", at_or_above=95, every_years=2, anchor_year=2018),
     ],
 }
@@ -81,7 +93,7 @@ POLICY_A_STUDENT = {
     ],
     "rules": [
         *POLICY_A_RULES,
-        rule("A-COMMEND-STUDENT", "commendation", C.COMMENDATION, "每年下半年表彰95分以上学生优秀党员",
+        rule("A-COMMEND-STUDENT", "commendation", C.COMMENDATION, gettext_noop("每年下半年表彰95分以上学生优秀党员"),
              "student", at_or_above=95, every_years=1),
     ],
 }
@@ -107,10 +119,11 @@ POLICY_B = {
         item(VETO, "B-VETO-01", "受到党纪政务处分等一票否决情形", 0, 0),
     ],
     "rules": [
-        rule("B-EXCELLENT", "band", C.EXCELLENT_ELIGIBLE, "记分85分以上，方可评为优秀党员", lower=85),
-        rule("B-ADMONISH", "band", C.TALK, "记分低于75分或不亮明身份，由党支部诫勉谈话", upper=75,
+        rule("B-EXCELLENT", "band", C.EXCELLENT_ELIGIBLE, gettext_noop("记分85分以上，方可评为优秀党员"), lower=85),
+        rule("B-ADMONISH", "band", C.TALK, gettext_noop("记分低于75分或不亮明身份，由党支部诫勉谈话"), upper=75,
              item_codes=["B-BASE-ID"]),
-        rule("B-UNQUALIFIED", "band", C.UNQUALIFIED, "记分低于60分，认定为不合格党员的，按规定稳慎处置", upper=60),
+        rule("B-UNQUALIFIED", "band", C.UNQUALIFIED,
+             gettext_noop("记分低于60分，认定为不合格党员的，按规定稳慎处置"), upper=60),
     ],
 }
 

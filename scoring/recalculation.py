@@ -7,9 +7,10 @@ rows are replaced in bulk. Running it twice gives the same rows.
 
 from collections import defaultdict
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Case, IntegerField, Q, Sum, Value, When
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from members.models import Member
 
@@ -63,7 +64,16 @@ def stored_figures_of(*, branch, year, member_ids):
 def branch_figures(*, branch, year, today=None):
     """The branch's totals (with ranks) and outcomes for `year` as derived from the ledger today:
     unsaved MemberYearTotal and MemberOutcome rows. What `recalculate_branch` stores, and what the
-    tamper check (scoring.figures_verify) compares the stored rows with."""
+    tamper check (scoring.figures_verify) compares the stored rows with.
+
+    The outcomes' reasons are made in Chinese whatever the language of the request that caused
+    the recalculation (an English reader's entry must not store English reasons for everyone); the
+    `stored_text` filter shows them in the reader's language."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return _derive_branch_figures(branch=branch, year=year, today=today)
+
+
+def _derive_branch_figures(*, branch, year, today=None):
     from .selectors import schemes_in_force
 
     today = today or timezone.localdate()

@@ -40,6 +40,16 @@ def _committee():
 
 # ── ledger ───────────────────────────────────────────────────────────────────────────────────
 
+def _ledger_periods(organization, year):
+    """The period filter offers a branch the periods of its own policy (semesters, or quarters and
+    months); a college or the committee, those of every policy below it, months left out."""
+    periods = Period.objects.filter(cycle__year=year).order_by("kind", "index")
+    if organization.is_branch:
+        kinds = {s.period_kind for s in selectors.schemes_in_force(branch=organization, year=year).values()}
+        return periods.filter(kind__in=kinds) if kinds else periods.none()
+    return periods.exclude(kind="month")
+
+
 @login_required
 @require_safe
 def ledger(request, org_id):
@@ -54,7 +64,9 @@ def ledger(request, org_id):
         "page": Paginator(entries, ENTRIES_PER_PAGE).get_page(request.GET.get("page")),
         "can_record": organization.is_branch and perms.has_org_perm(request.user, perms.ENTRY_RECORD, organization),
         "kinds": RuleItem.Kind.choices, "sources": LedgerEntry.Source.choices,
-        "periods": Period.objects.filter(cycle__year=year).exclude(kind="month"),
+        "periods": _ledger_periods(organization, year),
+        "members": organization.members.order_by("number")
+        if organization.is_branch else None,
         "filters": request.GET,
     }
     return render(request, "scoring/ledger.html", context)
@@ -71,7 +83,6 @@ def entry_record(request, org_id):
         messages.error(request, _("尚未开启计分年度，请联系组织部"))
         return redirect("ledger", org_id=branch.pk)
     schemes = selectors.schemes_in_force(branch=branch, year=cycle.year)
-    items = RuleItem.objects.filter(scheme__in=set(schemes.values())).select_related("scheme")
     kinds = {s.period_kind for s in schemes.values()}
     periods = Period.objects.filter(cycle=cycle, kind__in=kinds).filter(
         Q(locked_at__isnull=True) | Q(reopenings__branch=branch, reopenings__until__gte=timezone.localdate()))
@@ -80,8 +91,12 @@ def entry_record(request, org_id):
     current = [selectors.current_period(year=cycle.year, kind=k) for k in kinds]
     if current and current[0] is not None:
         initial["period"] = current[0].pk
-    form = EntryForm(request.POST or None, request.FILES or None, members=members, items=items, periods=periods,
-                     initial=initial)
+    chosen = members.filter(pk=request.GET["member"]).first() if request.GET.get("member", "").isdigit() else None
+    offered = {chosen.category: schemes[chosen.category]} if chosen and chosen.category in schemes else schemes
+    if chosen is not None and chosen.category in schemes:
+        periods = periods.filter(kind=schemes[chosen.category].period_kind)
+    form = EntryForm(request.POST or None, request.FILES or None, members=members,
+                     schemes=offered if request.method != "POST" else schemes, periods=periods, initial=initial)
     status = 200
     if request.method == "POST":
         if form.is_valid():

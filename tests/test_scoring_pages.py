@@ -169,7 +169,7 @@ def test_ledger_board_and_card_query_counts_do_not_grow_with_rows(scored, login,
     _grow(scored, size)
     client = login(scored.secretary)
     member = scored.a1_members[3]
-    pages = [(reverse("ledger", args=[scored.A1.pk]), 11), (reverse("board", args=[scored.A1.pk]), 11),
+    pages = [(reverse("ledger", args=[scored.A1.pk]), 13), (reverse("board", args=[scored.A1.pk]), 11),
              (reverse("points_card", args=[member.pk]), 12)]
     for url, queries in pages:
         client.get(url)

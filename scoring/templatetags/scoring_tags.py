@@ -37,3 +37,19 @@ def exact_beyond_shown(total_row):
     if exact is None or total_row.total is None or exact == total_row.total:
         return ""
     return format_exact(exact)
+
+
+@register.filter
+def stored_text(value):
+    """Text stored in Chinese when it was made (an outcome's reason, "<rule>：<detail>"): shown as
+    stored to a Chinese reader; to another, the catalogue's translation of the whole text or else of
+    its rule part (a branch's own wording, which no catalogue knows, stays as written)."""
+    from django.utils.translation import get_language, gettext
+
+    if not value or (get_language() or "").startswith("zh"):
+        return value
+    whole = gettext(value)
+    if whole != value:
+        return whole
+    label, separator, _detail = value.partition("：")
+    return gettext(label) if separator and gettext(label) != label else value

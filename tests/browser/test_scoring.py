@@ -56,3 +56,33 @@ def test_a_secretary_records_an_entry_and_sees_it_on_the_board(live_server, appe
     assert target.name in first.text and "64" in first.text  # (64 + 60) / 2 = 62; semester 1 shows 64
     screenshot("secretary-board-desktop")
     assert resources_outside(browser, live_server.url) == []
+
+
+def test_the_entry_form_offers_only_the_chosen_members_own_items(live_server, append_only_flush, browser,
+                                                                 screenshot):
+    """A branch with staff and student members: choosing a staff member hides the student items."""
+    from members.models import Member
+    from scoring import services as scoring
+    from tests.builders import add_members
+
+    world = build_university(size=6)
+    _reference, schemes, _entries, period = add_scoring(world)
+    student_scheme = scoring.scheme_preset_load(actor=world.org_department, preset="A-student",
+                                                year=period.cycle.year, owner=world.U)
+    student = add_members(world.A1, 1, start=90, category=Member.Category.STUDENT)[0]
+    log_in(browser, live_server, world.secretary, PHONE)
+    browser.get(f"{live_server.url}/ledger/{world.A1.pk}/record/")
+    items = browser.find_element(By.ID, "id_item")
+
+    def offered():
+        return {o.get_attribute("value") for o in items.find_elements(By.TAG_NAME, "option")
+                if o.get_attribute("value") and o.is_enabled()}
+
+    staff_items = {str(pk) for pk in schemes["A1"].items.values_list("pk", flat=True)}
+    student_items = {str(pk) for pk in student_scheme.items.values_list("pk", flat=True)}
+    assert offered() == staff_items | student_items
+    Select(browser.find_element(By.ID, "id_member")).select_by_value(str(world.a1_members[5].pk))
+    assert offered() == staff_items
+    Select(browser.find_element(By.ID, "id_member")).select_by_value(str(student.pk))
+    assert offered() == student_items
+    screenshot("entry-form-student-items-phone")

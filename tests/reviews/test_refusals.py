@@ -367,6 +367,7 @@ def test_a_meeting_needs_more_than_half_present(a_year, clock, login):
     for expected, present in ((5, 2), (6, 3), (5, 6)):  # half is not more than half; nor more than expected
         response = secretary.post(determination_url(w), meeting(determination, expected, present), follow=True)
         assert "到会人数须超过应到人数的一半，党员大会方可作出决定" in messages(response)
+        assert response.status_code == 400 and f'name="members_present" value="{present}"' in html(response)
         determination.refresh_from_db()
         assert determination.status == "draft"
     response = secretary.post(determination_url(w), meeting(determination, 5, 3), follow=True)
@@ -411,7 +412,8 @@ def test_bad_numbers_on_the_phone_forms_are_refused_in_chinese(a_year, clock, lo
     clock(6, 1)
     response = login(w.member).post(reverse("self_assessment", args=[w.s1.pk]),
                                     {**points(w, {"A-C02": "两分"}), "action": "save"}, follow=True)
-    assert response.status_code == 200 and "分值须为数字" in html(response)
+    assert response.status_code == 400 and "分值须为数字" in html(response)
+    assert 'value="两分"' in html(response)  # what was typed is still there to correct
     assert not SelfAssessment.objects.exists()
     code = item(w, "A-C01").pk
     exe = SimpleUploadedFile("获奖证书.exe", b"MZ", content_type="application/x-msdownload")
