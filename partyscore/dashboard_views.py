@@ -2,6 +2,7 @@
 service, render. Out-of-scope objects answer 403 (never 404), so ids cannot be probed."""
 
 import io
+from contextlib import closing
 
 from django.conf import settings
 from django.contrib import messages
@@ -170,12 +171,14 @@ def drill_export(request, org_id):
     if members.count() > settings.EXPORT_ASYNC_THRESHOLD:
         messages.error(request, _("人数过多，请在“导出台账”中按组织导出"))
         return redirect(f"{reverse('dashboard_drill', args=[org_id])}?{request.GET.urlencode()}")
-    rows = ([m.branch.name, m.number, m.name, m.get_category_display(), m.get_status_display(),
-             _points(m.year_total), m.year_rank] for m in members.iterator(chunk_size=2000))
     access_log(request, Kind.EXPORT, {"export": "dashboard_drill", "organization": target.code, "year": scope.year,
                                       "metric": request.GET.get("metric", "")})
-    return _xlsx(f"{target.name}-{scope.year}-{title}", f"{target.name} {scope.year} {title}",
-                 [(_("名单"), DRILL_COLUMNS, rows)])
+    # Closed however the workbook ends: an unfinished read would keep SQLite locked (scoring.exports._streams).
+    with closing(members.iterator(chunk_size=2000)) as stream:
+        rows = ([m.branch.name, m.number, m.name, m.get_category_display(), m.get_status_display(),
+                 _points(m.year_total), m.year_rank] for m in stream)
+        return _xlsx(f"{target.name}-{scope.year}-{title}", f"{target.name} {scope.year} {title}",
+                     [(_("名单"), DRILL_COLUMNS, rows)])
 
 
 PROGRESS_COLUMNS = (Column(N("党组织"), TEXT, 24), Column(N("应参与记分"), INT, 10), Column(N("评分细则"), TEXT, 16),
