@@ -19,12 +19,14 @@ from import_export.formats.base_formats import XLSX
 
 from partyscore.access_log import Kind, access_log
 from partyscore.exceptions import ApplicationError
+from partyscore.filters import list_filters
 from partyscore.pending_upload import pending_upload_keep, pending_upload_take
 from scoring.xlsx_safety import formulas_as_text
 
 from . import permissions as perms
 from . import selectors, services
 from .forms import (
+    AuditFilterForm,
     ExemptionDecisionForm,
     ExemptionRequestForm,
     MemberFilterForm,
@@ -70,10 +72,10 @@ def org_tree(request):
 
 @login_required
 @require_safe
-def member_list(request, org_id):
+@list_filters(MemberFilterForm)
+def member_list(request, org_id, filters):
     organization = selectors.branch_get(actor=request.user, branch_id=org_id)
-    form = MemberFilterForm(request.GET)
-    filters = form.cleaned_data if form.is_valid() else {}
+    form = MemberFilterForm(request.GET)  # valid: shown with the values chosen
     members = selectors.member_list(
         actor=request.user, organization=organization, query=filters.get("q", ""),
         category=filters.get("category", ""), status=filters.get("status", ""), cadre=filters.get("cadre", ""),
@@ -298,9 +300,9 @@ def roster_template(request):
 
 @login_required
 @require_safe
-def audit_list(request):
-    events = selectors.audit_events(actor=request.user, action=request.GET.get("action", ""),
-                                    target_type=request.GET.get("target_type", ""),
-                                    target_id=request.GET.get("target_id", ""))
+@list_filters(AuditFilterForm)
+def audit_list(request, filters):
+    events = selectors.audit_events(actor=request.user, action=filters["action"],
+                                    target_type=filters["target_type"], target_id=filters["target_id"])
     page = Paginator(events, 50).get_page(request.GET.get("page"))
     return render(request, "members/audit_list.html", {"page": page})

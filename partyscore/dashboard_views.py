@@ -28,6 +28,7 @@ from . import dashboards as reads
 from .access_log import Kind, access_log
 from .dashboard_forms import (
     CommendationForm,
+    DrillFilterForm,
     ReasonForm,
     SpotCheckCloseForm,
     SpotCheckForm,
@@ -35,6 +36,7 @@ from .dashboard_forms import (
     WorkReportForm,
 )
 from .exceptions import ApplicationError
+from .filters import list_filters
 from .models import SpotCheckItem, WorkReport
 
 MEMBERS_PER_PAGE = 50
@@ -139,17 +141,18 @@ def branch_dashboard(request, org_id):
 
 # ── drill-down and exports ───────────────────────────────────────────────────────────────────
 
-def _drill(request, org_id):
+def _drill(request, org_id, filters):
     org = _org(request, org_id)
     scope = reads.scope_for(actor=request.user, org=org, year=_year(request))
-    title, target, members = reads.drill(scope, request.GET.get("metric", ""), request.GET)
+    title, target, members = reads.drill(scope, filters["metric"], filters)
     return scope, title, target, members
 
 
 @login_required
 @require_safe
-def drill(request, org_id):
-    scope, title, target, members = _drill(request, org_id)
+@list_filters(DrillFilterForm)
+def drill(request, org_id, filters):
+    scope, title, target, members = _drill(request, org_id, filters)
     page = Paginator(members, MEMBERS_PER_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -166,8 +169,9 @@ DRILL_COLUMNS = (Column(N("党支部"), TEXT, 20), Column(N("学号/工号"), TE
 
 @login_required
 @require_safe
-def drill_export(request, org_id):
-    scope, title, target, members = _drill(request, org_id)
+@list_filters(DrillFilterForm)
+def drill_export(request, org_id, filters):
+    scope, title, target, members = _drill(request, org_id, filters)
     if members.count() > settings.EXPORT_ASYNC_THRESHOLD:
         messages.error(request, _("人数过多，请在“导出台账”中按组织导出"))
         return redirect(f"{reverse('dashboard_drill', args=[org_id])}?{request.GET.urlencode()}")
