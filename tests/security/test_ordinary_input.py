@@ -4,6 +4,7 @@ The sweeps that try every list page, name field and missing row automatically ar
 tests/security/test_hostile_input.py.
 """
 
+import datetime
 import io
 
 import pytest
@@ -135,3 +136,34 @@ def test_a_failed_export_releases_the_database_at_once(transactional_db, append_
         kept = error  # as the error page and the log keep it, for a while
     assert kept.__traceback__ is not None
     assert _write_from_another_connection(connection) == "written"
+
+
+def test_an_export_job_that_stopped_fails_visibly_and_asking_again_builds_it_anew(
+    io_world, login, settings, tmp_path, broker_down, time_machine
+):
+    """With no Redis the job was never taken up (or its worker died): it stayed "running" for ever
+    and asking again redirected to it."""
+    from django.utils import timezone
+
+    from scoring.models import ExportJob
+
+    settings.EXPORT_ASYNC_THRESHOLD, settings.MEDIA_ROOT = 1, tmp_path
+    time_machine.move_to(timezone.now(), tick=False)
+    w = io_world
+    client = login(w.secretary)
+    data = {"kind": "board", "year": w.year}
+    first = client.post(reverse("export_org", args=[w.A1.pk]), data)
+    job = ExportJob.objects.get(owner=w.secretary)
+    assert first["Location"] == reverse("export_job", args=[job.pk])
+    ExportJob.objects.filter(pk=job.pk).update(status=ExportJob.Status.RUNNING)  # a worker took it, then died
+    # Within the limit the same request still finds the job under way.
+    assert client.post(reverse("export_org", args=[w.A1.pk]), data)["Location"] == first["Location"]
+    time_machine.shift(datetime.timedelta(minutes=settings.EXPORT_STALE_MINUTES + 1))
+    page = client.get(reverse("export_job", args=[job.pk]))
+    job.refresh_from_db()
+    assert job.status == ExportJob.Status.FAILED and "导出已中断" in job.error
+    assert "导出已中断" in page.content.decode()
+    again = client.post(reverse("export_org", args=[w.A1.pk]), data)
+    fresh = ExportJob.objects.filter(owner=w.secretary).latest("id")
+    assert fresh.pk != job.pk and fresh.status == ExportJob.Status.PENDING
+    assert again["Location"] == reverse("export_job", args=[fresh.pk])
