@@ -62,3 +62,51 @@ def test_the_roster_check_keeps_only_a_hash_of_the_initial_password(world, login
     account = User.objects.get(username="N001")
     assert check_password(INITIAL, account.password) and account.must_change_password
     assert check_password(INITIAL, User.objects.get(username="N002").password)
+
+
+def one_wide_row(cells):
+    """A workbook whose only row has `cells` cells, with no declared range and no cell references
+    (both optional in the format): what the dimension check cannot see."""
+    import io
+    import random
+    import zipfile
+
+    from tests.io.test_hostile_files import rezip, workbook
+
+    content = workbook()
+    sheet = (
+        b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
+        b'spreadsheetml/2006/main"><sheetData><row>'
+        + b"".join(b"<c><v>%d</v></c>" % n for n in random.Random(0).choices(range(10**9), k=cells))
+        + b"</row></sheetData></worksheet>"
+    )
+    assert zipfile.ZipFile(io.BytesIO(content)).read("xl/worksheets/sheet1.xml")
+    return rezip(content, replace={"xl/worksheets/sheet1.xml": sheet})
+
+
+@pytest.mark.parametrize("cells", [61, 300_000])
+def test_a_row_wider_than_the_column_limit_is_refused_while_streaming(settings, cells):
+    """A one-row sheet of 2.8 million cells in 4 MB passed every check and cost 25 s of CPU."""
+    import time
+
+    from partyscore.exceptions import ApplicationError
+    from scoring import xlsx_safety as safety
+
+    data = one_wide_row(cells)
+    started = time.process_time()
+    with pytest.raises(ApplicationError, match=r"第 1 行超出 60 列（工作表“sheet1.xml”）"):
+        safety.read_sheet(data, max_rows=10, max_cols=60)
+    assert time.process_time() - started < 1.0
+
+
+def test_a_cell_referenced_beyond_the_column_limit_is_refused():
+    from openpyxl.utils import get_column_letter
+
+    from partyscore.exceptions import ApplicationError
+    from scoring import xlsx_safety as safety
+    from tests.io.test_hostile_files import workbook
+
+    far = workbook(far_cell=f"{get_column_letter(61)}2")
+    with pytest.raises(ApplicationError, match=r"表格范围过大|超出 60 列"):
+        safety.read_sheet(far, max_rows=10, max_cols=60)
+    assert safety.read_sheet(workbook(far_cell=f"{get_column_letter(60)}2"), max_rows=10, max_cols=60).headers
