@@ -185,7 +185,17 @@ def roster_template_dataset():
 
 
 def roster_export_dataset(queryset):
-    return MemberResource(actor=None).export(queryset=queryset.select_related("branch"))
+    """The roster as a Dataset. A control character in a value (the worksheet XML cannot hold one)
+    is shown as "\ufffd" instead of failing the whole export."""
+    import tablib
+
+    from scoring.xlsx_safety import writable
+
+    exported = MemberResource(actor=None).export(queryset=queryset.select_related("branch"))
+    cleaned = tablib.Dataset(headers=exported.headers)
+    for row in exported:
+        cleaned.append(writable(row))
+    return cleaned
 
 
 def read_spreadsheet(uploaded_file):

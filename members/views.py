@@ -22,6 +22,7 @@ from import_export.formats.base_formats import XLSX
 
 from partyscore.access_log import Kind, access_log
 from partyscore.exceptions import ApplicationError
+from partyscore.filenames import attachment
 from partyscore.filters import list_filters
 from partyscore.pending_upload import pending_upload_keep, pending_upload_take
 from partyscore.upload_limit import limit_upload
@@ -52,8 +53,7 @@ def xlsx_response(dataset, filename):
     content = io.BytesIO()
     book.save(content)
     response = HttpResponse(content.getvalue(), content_type=XLSX_TYPE)
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{filename}"
-    return response
+    return attachment(response, filename)
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):

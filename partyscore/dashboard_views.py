@@ -13,7 +13,6 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.html import format_html
-from django.utils.http import content_disposition_header
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop as N
@@ -21,7 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from members import permissions as perms
 from members.models import Organization
-from scoring.exports import INT, POINTS, TEXT, WRAP, XLSX_TYPE, Book, Column, safe_filename
+from scoring.exports import INT, POINTS, TEXT, WRAP, XLSX_TYPE, Book, Column
 
 from . import dashboard_services as services
 from . import dashboards as reads
@@ -36,6 +35,7 @@ from .dashboard_forms import (
     WorkReportForm,
 )
 from .exceptions import ApplicationError
+from .filenames import attachment
 from .filters import list_filters
 from .models import SpotCheckItem, WorkReport
 
@@ -63,9 +63,7 @@ def _xlsx(filename, title, sheets):
         sheet.autofilter()
     book.close()
     response = HttpResponse(output.getvalue(), content_type=XLSX_TYPE)
-    response["Content-Disposition"] = content_disposition_header(as_attachment=True,
-                                                                 filename=safe_filename(filename) + ".xlsx")
-    return response
+    return attachment(response, f"{filename}.xlsx")
 
 
 def _points(centi):

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop as N
 
 from members.models import Member
+from partyscore.filenames import safe_filename
 
 from . import io_selectors as reads
 from .models import LedgerEntry, OutcomeRule, RuleItem
@@ -809,10 +810,6 @@ FILE_TITLES = {
     "evaluation": N("%(org)s-%(year)s年度民主评议积分结果"),
     "board": N("%(org)s-%(year)s年度积分榜"),
 }
-
-
-def safe_filename(text):
-    return re.sub(r'[\\/:*?"<>|\r\n\t]+', "_", text).strip() or "export"
 
 
 def export_filename(kind, organization, year):

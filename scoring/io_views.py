@@ -7,7 +7,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -16,6 +15,7 @@ from members import permissions as perms
 from members import selectors as member_selectors
 from partyscore.access_log import Kind, access_log
 from partyscore.exceptions import ApplicationError
+from partyscore.filenames import attachment
 from partyscore.pending_upload import pending_upload_keep, pending_upload_take
 from partyscore.upload_limit import limit_upload
 
@@ -32,8 +32,7 @@ ONE_PIECE_BYTES = 8 * 1024 * 1024
 
 
 def _attachment(response, filename):
-    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename)
-    return response
+    return attachment(response, filename)
 
 
 def _file_response(content, filename):
@@ -112,7 +111,7 @@ def export_job_download(request, job_id):
     if job.file.size <= ONE_PIECE_BYTES:
         with job.file.open("rb") as handle:
             return _file_response(handle.read(), job.filename)
-    return FileResponse(job.file.open("rb"), as_attachment=True, filename=job.filename, content_type=XLSX_TYPE)
+    return attachment(FileResponse(job.file.open("rb"), content_type=XLSX_TYPE), job.filename)
 
 
 # ── the score-card import ────────────────────────────────────────────────────────────────────

@@ -69,6 +69,14 @@ def formulas_as_text(sheet):
                 cell.quotePrefix = True
 
 
+def writable(values):
+    """`values` for an openpyxl row: a control character (the worksheet XML cannot hold one, and
+    openpyxl refuses the whole workbook) is shown as "\ufffd"."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    return [ILLEGAL_CHARACTERS_RE.sub("\ufffd", v) if isinstance(v, str) else v for v in values]
+
+
 def read_upload(uploaded_file, *, max_bytes=None):
     """The uploaded file's bytes, after the size and name checks; raises ApplicationError."""
     max_bytes = max_bytes or settings.IMPORT_MAX_UPLOAD_BYTES

@@ -110,3 +110,97 @@ def test_no_page_answers_500_to_a_hostile_query_string(world, client):
                 failures.append(f"{name} as {role} with {value!r}: {response.status_code}")
     assert len(names) > 40
     assert not failures, "\n".join(failures)
+
+
+ODD_NAMES = [
+    "'",
+    'a/b\\c:d*e?f"g<h>i|j[k]',
+    "x\x01\x1f\x7fy",
+    "😀" * 40,
+    "History",
+    "'" + "长" * 40 + "'",
+    "名.",
+    "..",
+    '= HYPERLINK("http://x")',
+    "%0d%0aSet-Cookie: x=1",
+    "\u202etxt.exe",
+]
+
+
+def poison_names():
+    """Every organization's and member's name becomes one of ODD_NAMES (made unique where it must be)."""
+    from members.models import Member, Organization
+
+    for n, org in enumerate(Organization.objects.order_by("pk")):
+        Organization.objects.filter(pk=org.pk).update(name=f"{ODD_NAMES[n % len(ODD_NAMES)]}{n}")
+    for n, member in enumerate(Member.objects.order_by("pk")):
+        Member.objects.filter(pk=member.pk).update(name=ODD_NAMES[n % len(ODD_NAMES)])
+
+
+def downloads(world):
+    """(label, role, method, URL, data) of every download: every export kind of every organization
+    target, every member export, and every GET page of the matrix (those that answer a file count)."""
+    from scoring.exports import WRITERS
+
+    year = world.targets["period"].cycle.year
+    for name in MATRIX:
+        found = allowed_get(world, name)
+        if found and found[0] != "anonymous":
+            yield name, found[0], "GET", found[1], {}
+    for target in ("own_branch", "own_college"):
+        for kind in WRITERS:
+            yield (
+                f"export_org {kind} {target}",
+                "org_department",
+                "POST",
+                url_for("export_org", world.targets[target]),
+                {"kind": kind, "year": year},
+            )
+    for member in world.a1_members:
+        yield "export_member", "org_department", "POST", url_for("export_member", member), {"year": year}
+
+
+def test_odd_names_make_valid_file_sheet_and_header_names(world, client):
+    import io
+
+    import openpyxl
+
+    poison_names()
+    failures, files = [], 0
+    for label, role, method, url, data in downloads(world):
+        client.force_login(world.users[role])
+        response = getattr(client, method.lower())(url, data)
+        if response.status_code >= 500:
+            failures.append(f"{label}: {response.status_code}")
+            continue
+        header = response.get("Content-Disposition")
+        if not header:
+            continue
+        files += 1
+        if not header.isascii() or not header.isprintable():
+            failures.append(f"{label}: header not plain ASCII: {header!r}")
+        match = re.fullmatch(
+            r"attachment; filename(?:=\"([^\"\\\\/]+)\"|\*=utf-8''([A-Za-z0-9%._~!$&'()*+,;=:@-]+))",
+            header,
+            re.IGNORECASE,
+        )
+        if not match:
+            failures.append(f"{label}: malformed header {header!r}")
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+        if header.lower().endswith((".xlsx", '.xlsx"')) or b"xlsx" in header.encode():
+            try:
+                book = openpyxl.load_workbook(io.BytesIO(body), read_only=True)
+            except Exception as error:
+                failures.append(f"{label}: workbook does not open: {error}")
+                continue
+            for sheet in book.sheetnames:
+                if (
+                    not (0 < len(sheet.encode("utf-16-le")) // 2 <= 31)
+                    or sheet.startswith("'")
+                    or sheet.endswith("'")
+                    or set(sheet) & set("[]:*?/\\")
+                    or not sheet.isprintable()
+                ):
+                    failures.append(f"{label}: sheet name {sheet!r}")
+    assert files >= 15, files
+    assert not failures, "\n".join(failures)
