@@ -3,19 +3,27 @@ from django.contrib.auth.password_validation import validate_password
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from partyscore.filters import FilterForm
 from partyscore.forms import BootstrapForm
 
 from .models import Member, Organization, RoleAssignment, User
 
 
-class MemberFilterForm(BootstrapForm):
-    q = forms.CharField(label=_("姓名或学号/工号"), required=False)
+class MemberFilterForm(FilterForm):
+    q = forms.CharField(label=_("姓名或学号/工号"), required=False, max_length=100)
     category = forms.ChoiceField(label=_("类别"), required=False,
                                  choices=[("", _("全部类别")), *Member.Category.choices])
     status = forms.ChoiceField(label=_("党员身份"), required=False,
                                choices=[("", _("全部身份")), *Member.Status.choices])
     cadre = forms.ChoiceField(label=_("党员干部"), required=False,
                               choices=[("", _("不限")), ("1", _("是")), ("0", _("否"))])
+
+
+
+class AuditFilterForm(FilterForm):
+    action = forms.CharField(label=_("操作"), required=False, max_length=64)
+    target_type = forms.CharField(label=_("对象类型"), required=False, max_length=64)
+    target_id = forms.CharField(label=_("对象编号"), required=False, max_length=64)
 
 
 class RosterUploadForm(BootstrapForm):

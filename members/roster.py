@@ -9,6 +9,7 @@ import datetime
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -140,10 +141,10 @@ class MemberResource(resources.ModelResource):
         skip_diff = True
         use_transactions = True
 
-    def __init__(self, actor, account_password=None):
+    def __init__(self, actor, account_password_hash=None):
         super().__init__()
         self.actor = actor
-        self.account_password = account_password
+        self.account_password_hash = account_password_hash
         self.fields["branch"].widget = BranchWidget(actor) if actor is not None else widgets.ForeignKeyWidget(
             Organization, "name")
 
@@ -152,7 +153,7 @@ class MemberResource(resources.ModelResource):
 
     def save_instance(self, instance, is_create, row, **kwargs):
         try:
-            member_create(actor=self.actor, member=instance, account_password=self.account_password)
+            member_create(actor=self.actor, member=instance, account_password_hash=self.account_password_hash)
         except (ApplicationError, PermissionDenied) as error:
             raise ValidationError(str(getattr(error, "message", error))) from error
 
@@ -184,7 +185,17 @@ def roster_template_dataset():
 
 
 def roster_export_dataset(queryset):
-    return MemberResource(actor=None).export(queryset=queryset.select_related("branch"))
+    """The roster as a Dataset. A control character in a value (the worksheet XML cannot hold one)
+    is shown as "\ufffd" instead of failing the whole export."""
+    import tablib
+
+    from scoring.xlsx_safety import writable
+
+    exported = MemberResource(actor=None).export(queryset=queryset.select_related("branch"))
+    cleaned = tablib.Dataset(headers=exported.headers)
+    for row in exported:
+        cleaned.append(writable(row))
+    return cleaned
 
 
 def read_spreadsheet(uploaded_file):
@@ -243,8 +254,11 @@ def _repeated_numbers(dataset):
     return errors
 
 
-def roster_import(*, actor, dataset, confirm, account_password=None):
-    """Check (and with `confirm`, write) every row of a roster; all or nothing."""
+def roster_import(*, actor, dataset, confirm, account_password=None, account_password_hash=None):
+    """Check (and with `confirm`, write) every row of a roster; all or nothing. The accounts' initial
+    password comes as typed or as its hash (make_password): either way it is hashed once."""
+    if account_password:
+        account_password_hash = make_password(account_password)
     result = RosterImportResult()
     missing = [c for c in REQUIRED_COLUMNS if c not in dataset.headers]
     if missing:
@@ -253,7 +267,7 @@ def roster_import(*, actor, dataset, confirm, account_password=None):
     if len(dataset) == 0:
         result.errors.append(RowError(2, "—", _("文件中没有党员数据")))
         return result
-    resource = MemberResource(actor=actor, account_password=account_password)
+    resource = MemberResource(actor=actor, account_password_hash=account_password_hash)
     columns = {f.attribute: f.column_name for f in resource.get_import_fields()}
     with transaction.atomic():
         outcome = resource.import_data(dataset, dry_run=True, use_transactions=True,
@@ -278,5 +292,5 @@ def roster_import(*, actor, dataset, confirm, account_password=None):
                                            rollback_on_validation_errors=True, raise_errors=True)
             result.created = written.totals["new"]
             audit_record(actor=actor, action="roster.import", target=None,
-                         after={"created": result.created, "with_accounts": bool(account_password)})
+                         after={"created": result.created, "with_accounts": bool(account_password_hash)})
     return result

@@ -52,12 +52,17 @@ def organization_create(*, actor, name, code, kind, parent=None, category=Organi
 
 
 @transaction.atomic
-def user_create(*, actor, username, full_name, password, must_change_password=True, email=""):
-    """Create a login account. Passwords typed by people are validated; seeds pass a hash."""
+def user_create(*, actor, username, full_name, password=None, password_hash=None, must_change_password=True,
+                email=""):
+    """Create a login account with `password`, or with `password_hash` (made by make_password) when the
+    password itself is no longer at hand (the roster import keeps only the hash between its steps)."""
     if User.objects.filter(username=username).exists():
         raise ApplicationError(_("账号“%(username)s”已存在") % {"username": username})
     user = User(username=username, full_name=full_name, email=email, must_change_password=must_change_password)
-    user.set_password(password)
+    if password_hash:
+        user.password = password_hash
+    else:
+        user.set_password(password)
     user.save()
     audit_record(actor=actor, action="user.create", target=user,
                  after={"username": username, "full_name": full_name, "must_change_password": must_change_password})
@@ -74,7 +79,7 @@ def user_password_changed(*, user):
 
 
 @transaction.atomic
-def member_create(*, actor, member, account_password=None):
+def member_create(*, actor, member, account_password=None, account_password_hash=None):
     """Save a new member (built by a form or an import row), optionally with a login account.
 
     An account created for a member must change the initial password at first login.
@@ -83,9 +88,10 @@ def member_create(*, actor, member, account_password=None):
     if not member.branch.is_branch:
         raise ApplicationError(_("党员只能属于党支部"))
     member.full_clean()
-    if account_password:
+    if account_password or account_password_hash:
         member.user = user_create(actor=actor, username=member.number, full_name=member.name,
-                                  password=account_password, email=member.email)
+                                  password=account_password, password_hash=account_password_hash,
+                                  email=member.email)
     member.save()
     audit_record(actor=actor, action="member.create", target=member, organization=member.branch,
                  after=_member_snapshot(member))

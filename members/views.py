@@ -3,9 +3,11 @@
 import io
 
 import openpyxl
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.hashers import make_password
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.paginator import Paginator
@@ -14,17 +16,22 @@ from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from import_export.formats.base_formats import XLSX
 
 from partyscore.access_log import Kind, access_log
 from partyscore.exceptions import ApplicationError
+from partyscore.filenames import attachment
+from partyscore.filters import list_filters
 from partyscore.pending_upload import pending_upload_keep, pending_upload_take
-from scoring.xlsx_safety import formulas_as_text
+from partyscore.upload_limit import limit_upload
+from scoring.xlsx_safety import TOO_LARGE, formulas_as_text
 
 from . import permissions as perms
 from . import selectors, services
 from .forms import (
+    AuditFilterForm,
     ExemptionDecisionForm,
     ExemptionRequestForm,
     MemberFilterForm,
@@ -46,8 +53,7 @@ def xlsx_response(dataset, filename):
     content = io.BytesIO()
     book.save(content)
     response = HttpResponse(content.getvalue(), content_type=XLSX_TYPE)
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{filename}"
-    return response
+    return attachment(response, filename)
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
@@ -70,10 +76,10 @@ def org_tree(request):
 
 @login_required
 @require_safe
-def member_list(request, org_id):
+@list_filters(MemberFilterForm)
+def member_list(request, org_id, filters):
     organization = selectors.branch_get(actor=request.user, branch_id=org_id)
-    form = MemberFilterForm(request.GET)
-    filters = form.cleaned_data if form.is_valid() else {}
+    form = MemberFilterForm(request.GET)  # valid: shown with the values chosen
     members = selectors.member_list(
         actor=request.user, organization=organization, query=filters.get("q", ""),
         category=filters.get("category", ""), status=filters.get("status", ""), cadre=filters.get("cadre", ""),
@@ -242,26 +248,45 @@ def _require_roster_manager(user):
         raise PermissionDenied(_("您无权导入党员名册"))
 
 
+@csrf_exempt
+def roster_import_upload(request):
+    """Step 1: upload and check every row (nothing is written). The size limit is enforced while the
+    body is received, before CSRF and the form read it (as the score-card import does)."""
+    limiter = limit_upload(request, settings.IMPORT_MAX_UPLOAD_BYTES)
+    return _roster_import_upload(request, limiter)
+
+
+@csrf_protect
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
-def roster_import_upload(request):
-    """Step 1: upload and check every row (nothing is written)."""
+def _roster_import_upload(request, limiter):
     _require_roster_manager(request.user)
-    form = RosterUploadForm(request.POST or None, request.FILES or None)
+    files = request.FILES  # reads the body through the limiter
+    if request.method == "POST" and limiter.too_large:
+        form = RosterUploadForm(request.POST, {})
+        form.full_clean()  # the file was dropped while it arrived: say why instead of "required"
+        limit = settings.IMPORT_MAX_UPLOAD_BYTES // 1024 // 1024
+        form.errors["file"] = form.error_class([_(TOO_LARGE) % {"mb": limit}])
+        return render(request, "members/roster_import.html", {"form": form}, status=413)
+    form = RosterUploadForm(request.POST or None, files or None)
     context = {"form": form}
     if request.method == "POST" and form.is_valid():
+        # Only the hash is kept between the two steps: the session is signed, not encrypted.
         password = form.cleaned_data["initial_password"] if form.cleaned_data["create_accounts"] else None
+        password_hash = make_password(password) if password else None
         upload = form.cleaned_data["file"]
         try:
             dataset = read_spreadsheet(upload)
-            result = roster_import(actor=request.user, dataset=dataset, confirm=False, account_password=password)
+            result = roster_import(actor=request.user, dataset=dataset, confirm=False,
+                                   account_password_hash=password_hash)
         except ApplicationError as error:
             form.add_error("file", error.message)
             return render(request, "members/roster_import.html", context, status=400)
         context.update(result=result, headers=dataset.headers)
         if result.ok:
             upload.seek(0)
-            context["token"] = pending_upload_keep(request, "roster_import", upload.read(), password=password)
+            context["token"] = pending_upload_keep(request, "roster_import", upload.read(),
+                                                   password_hash=password_hash)
         return render(request, "members/roster_import.html", context, status=200 if result.ok else 400)
     return render(request, "members/roster_import.html", context, status=400 if form.errors else 200)
 
@@ -277,7 +302,8 @@ def roster_import_confirm(request):
             raise ApplicationError(_("导入已过期，请重新上传文件"))
         data, extra = pending
         dataset = read_spreadsheet(SimpleUploadedFile("roster.xlsx", data))
-        result = roster_import(actor=request.user, dataset=dataset, confirm=True, account_password=extra["password"])
+        result = roster_import(actor=request.user, dataset=dataset, confirm=True,
+                               account_password_hash=extra["password_hash"])
     except ApplicationError as error:
         messages.error(request, error.message)
         return redirect("roster_import")
@@ -299,9 +325,9 @@ def roster_template(request):
 
 @login_required
 @require_safe
-def audit_list(request):
-    events = selectors.audit_events(actor=request.user, action=request.GET.get("action", ""),
-                                    target_type=request.GET.get("target_type", ""),
-                                    target_id=request.GET.get("target_id", ""))
+@list_filters(AuditFilterForm)
+def audit_list(request, filters):
+    events = selectors.audit_events(actor=request.user, action=filters["action"],
+                                    target_type=filters["target_type"], target_id=filters["target_id"])
     page = Paginator(events, 50).get_page(request.GET.get("page"))
     return render(request, "members/audit_list.html", {"page": page})

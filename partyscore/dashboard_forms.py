@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from .dashboards import setting
+from .filters import FilterForm, IdField, YearField
 from .forms import BootstrapForm
 from .models import BranchCommendation, SpotCheckItem
 
@@ -41,3 +42,17 @@ class WorkReportForm(BootstrapForm):
 
 class ReasonForm(BootstrapForm):
     reason = forms.CharField(label=_("退回理由"), widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class DrillFilterForm(FilterForm):
+    """The drill-down's parameters: what the dashboards link with, and nothing malformed."""
+
+    year = YearField()
+    metric = forms.CharField(label=_("统计项"), required=False, max_length=40)
+    org = IdField(_("党组织"))
+    period = IdField(_("周期"))
+    bin = forms.IntegerField(label=_("分数区间"), required=False, min_value=0, max_value=100)
+    consequence = forms.CharField(label=_("积分结果"), required=False, max_length=40)
+    at = forms.DecimalField(label=_("分数线"), required=False, min_value=0, max_value=1000, decimal_places=2)
+    kind = forms.CharField(label=_("类别"), required=False, max_length=40)
+    status = forms.CharField(label=_("状态"), required=False, max_length=40)

@@ -2,6 +2,7 @@
 service, render. Out-of-scope objects answer 403 (never 404), so ids cannot be probed."""
 
 import io
+from contextlib import closing
 
 from django.conf import settings
 from django.contrib import messages
@@ -12,7 +13,6 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.html import format_html
-from django.utils.http import content_disposition_header
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop as N
@@ -20,13 +20,14 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from members import permissions as perms
 from members.models import Organization
-from scoring.exports import INT, POINTS, TEXT, WRAP, XLSX_TYPE, Book, Column, safe_filename
+from scoring.exports import INT, POINTS, TEXT, WRAP, XLSX_TYPE, Book, Column
 
 from . import dashboard_services as services
 from . import dashboards as reads
 from .access_log import Kind, access_log
 from .dashboard_forms import (
     CommendationForm,
+    DrillFilterForm,
     ReasonForm,
     SpotCheckCloseForm,
     SpotCheckForm,
@@ -34,6 +35,8 @@ from .dashboard_forms import (
     WorkReportForm,
 )
 from .exceptions import ApplicationError
+from .filenames import attachment
+from .filters import list_filters
 from .models import SpotCheckItem, WorkReport
 
 MEMBERS_PER_PAGE = 50
@@ -60,9 +63,7 @@ def _xlsx(filename, title, sheets):
         sheet.autofilter()
     book.close()
     response = HttpResponse(output.getvalue(), content_type=XLSX_TYPE)
-    response["Content-Disposition"] = content_disposition_header(as_attachment=True,
-                                                                 filename=safe_filename(filename) + ".xlsx")
-    return response
+    return attachment(response, f"{filename}.xlsx")
 
 
 def _points(centi):
@@ -138,17 +139,18 @@ def branch_dashboard(request, org_id):
 
 # ── drill-down and exports ───────────────────────────────────────────────────────────────────
 
-def _drill(request, org_id):
+def _drill(request, org_id, filters):
     org = _org(request, org_id)
     scope = reads.scope_for(actor=request.user, org=org, year=_year(request))
-    title, target, members = reads.drill(scope, request.GET.get("metric", ""), request.GET)
+    title, target, members = reads.drill(scope, filters["metric"], filters)
     return scope, title, target, members
 
 
 @login_required
 @require_safe
-def drill(request, org_id):
-    scope, title, target, members = _drill(request, org_id)
+@list_filters(DrillFilterForm)
+def drill(request, org_id, filters):
+    scope, title, target, members = _drill(request, org_id, filters)
     page = Paginator(members, MEMBERS_PER_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -165,17 +167,20 @@ DRILL_COLUMNS = (Column(N("党支部"), TEXT, 20), Column(N("学号/工号"), TE
 
 @login_required
 @require_safe
-def drill_export(request, org_id):
-    scope, title, target, members = _drill(request, org_id)
+@list_filters(DrillFilterForm)
+def drill_export(request, org_id, filters):
+    scope, title, target, members = _drill(request, org_id, filters)
     if members.count() > settings.EXPORT_ASYNC_THRESHOLD:
         messages.error(request, _("人数过多，请在“导出台账”中按组织导出"))
         return redirect(f"{reverse('dashboard_drill', args=[org_id])}?{request.GET.urlencode()}")
-    rows = ([m.branch.name, m.number, m.name, m.get_category_display(), m.get_status_display(),
-             _points(m.year_total), m.year_rank] for m in members.iterator(chunk_size=2000))
     access_log(request, Kind.EXPORT, {"export": "dashboard_drill", "organization": target.code, "year": scope.year,
                                       "metric": request.GET.get("metric", "")})
-    return _xlsx(f"{target.name}-{scope.year}-{title}", f"{target.name} {scope.year} {title}",
-                 [(_("名单"), DRILL_COLUMNS, rows)])
+    # Closed however the workbook ends: an unfinished read would keep SQLite locked (scoring.exports._streams).
+    with closing(members.iterator(chunk_size=2000)) as stream:
+        rows = ([m.branch.name, m.number, m.name, m.get_category_display(), m.get_status_display(),
+                 _points(m.year_total), m.year_rank] for m in stream)
+        return _xlsx(f"{target.name}-{scope.year}-{title}", f"{target.name} {scope.year} {title}",
+                     [(_("名单"), DRILL_COLUMNS, rows)])
 
 
 PROGRESS_COLUMNS = (Column(N("党组织"), TEXT, 24), Column(N("应参与记分"), INT, 10), Column(N("评分细则"), TEXT, 16),

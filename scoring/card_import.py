@@ -32,7 +32,7 @@ from .points import format_points, to_centi
 from .recalculation import NET, recalculate_branch
 from .selectors import current_cycle, schemes_in_force
 from .services import entry_record
-from .xlsx_safety import formulas_as_text
+from .xlsx_safety import formulas_as_text, writable
 
 NUMBER, NAME, PERIOD, KIND, ITEM, POINTS, REASON, DATE = (
     N("学号/工号"), N("姓名"), N("周期"), N("类别"), N("项目"), N("分值"), N("事由"), N("发生日期"))
@@ -404,7 +404,7 @@ def card_template(*, actor, branch):
         for cell in ref[1]:
             cell.font, cell.fill = bold, fill
         for values in rows:
-            ref.append(values)
+            ref.append(writable(values))
         formulas_as_text(ref)
         for index in range(len(headers)):
             ref.column_dimensions[chr(ord("A") + index)].width = 14 if index else 40

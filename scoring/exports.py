@@ -16,6 +16,7 @@ they are Chinese whatever the interface language, like the roster's.
 """
 
 import re
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass
 
 import xlsxwriter
@@ -23,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop as N
 
 from members.models import Member
+from partyscore.filenames import safe_filename
 
 from . import io_selectors as reads
 from .models import LedgerEntry, OutcomeRule, RuleItem, consequence_label
@@ -106,6 +108,58 @@ def _labels():
 PROPOSED_NOTE = N("注：年度总分、排名与积分结果为系统依据评分细则计算的拟定结果，以党员大会（民主评议）评定为准。")
 
 
+# ── streams ──────────────────────────────────────────────────────────────────────────────────
+
+@contextmanager
+def _streams():
+    """Closes every stream opened through it, however the writer stops.
+
+    A stream is a database cursor part way through its rows. On SQLite an unfinished read keeps
+    the whole database locked for writers; a writer that fails leaves its streams in its frames,
+    which live on in the exception's traceback (and in any reference cycle through it until the
+    garbage collector runs, minutes later on a quiet server): every login answered 503. Closing
+    them in a `finally` releases the database the moment the writer stops."""
+    with ExitStack() as stack:
+        yield lambda stream: stack.enter_context(closing(stream))
+
+
+# ── worksheet names ─────────────────────────────────────────────────────────────────────────
+
+SHEET_NAME_UNITS = 31  # Excel's limit, counted in UTF-16 code units (an emoji takes two)
+SHEET_NAME_UNSAFE = re.compile(r"[\[\]:*?/\\\x00-\x1f\x7f\ud800-\udfff]")  # Excel's, XML's and lone surrogates
+SHEET_NAME_RESERVED = {"history"}  # Excel keeps it for change tracking
+
+
+def _utf16_cut(text, units):
+    """The longest prefix of `text` that fits in `units` UTF-16 code units."""
+    used = 0
+    for position, char in enumerate(text):
+        used += 2 if ord(char) > 0xFFFF else 1
+        if used > units:
+            return text[:position]
+    return text
+
+
+def _trimmed(text):
+    """No apostrophe or space at either end (Excel refuses a name that starts or ends with one)."""
+    return text.strip().strip("'").strip()
+
+
+def sheet_name_for(wanted, *, taken=()):
+    """Excel's rules for any text: at most 31 UTF-16 units, none of []:*?/\\ or control characters,
+    not starting or ending with an apostrophe, not "History", and unique regardless of case among
+    `taken` (casefolded names) by a "(2)", "(3)"… suffix."""
+    base = _trimmed(_utf16_cut(_trimmed(SHEET_NAME_UNSAFE.sub("_", str(wanted))), SHEET_NAME_UNITS)) or "Sheet"
+    if base.casefold() in SHEET_NAME_RESERVED:
+        base = f"{base}_"
+    name, n = base, 1
+    while name.casefold() in taken:
+        n += 1
+        suffix = f"({n})"
+        name = _trimmed(_utf16_cut(base, SHEET_NAME_UNITS - len(suffix))) + suffix
+    return name
+
+
 # ── the writer ───────────────────────────────────────────────────────────────────────────────
 
 class Book:
@@ -149,14 +203,9 @@ class Book:
         return self._add(**props), self._add(quote_prefix=True, **props)
 
     def sheet_name(self, wanted):
-        """Excel's rules: at most 31 characters, none of []:*?/\\, unique regardless of case."""
-        base = re.sub(r"[\[\]:*?/\\]", "_", wanted).strip("'").strip()[:31] or "Sheet"
-        name, n = base, 1
-        while name.lower() in self._names:
-            n += 1
-            suffix = f"({n})"
-            name = base[: 31 - len(suffix)] + suffix
-        self._names.add(name.lower())
+        """A valid, unique worksheet name for any text (see `sheet_name_for`)."""
+        name = sheet_name_for(wanted, taken=self._names)
+        self._names.add(name.casefold())
         return name
 
     def sheet(self, name, columns, *, landscape=True, reserved=False):
@@ -490,51 +539,52 @@ def write_branch_workbook(output, *, organization, year, constant_memory=False, 
     book = Book(output, constant_memory=constant_memory,
                 title=_("%(org)s %(year)s年度积分台账") % {"org": organization.name, "year": year})
 
-    sheet = book.sheet(_("汇总"), _summary_columns(period_columns))
-    sheet.title(_("%(org)s %(year)s年度党员积分汇总表") % {"org": organization.name, "year": year})
-    sheet.note(_(PROPOSED_NOTE))
-    sheet.header()
-    names, scored, scheme_ids = {}, [], set()
-    stream = _with_outcomes(reads.member_stream(organization=organization, year=year),
-                            reads.outcome_stream(organization=organization, year=year))
-    for number, (member, total, outcomes) in enumerate(stream, start=1):
-        name = names[member["id"]] = book.sheet_name(f"{member['number']} {member['name']}")
-        row = sheet.row
-        sheet.line(summary_values(number, member, total, outcomes, period_columns, labels))
-        sheet.ws.write_url(row, 3, "internal:'{}'!A1".format(name.replace("'", "''")), book.link,
-                           string=member["name"])
-        if total and total["scored"] and total["total"] is not None:
-            scored.append(total["total"])
-        if total and total["scheme_id"]:
-            scheme_ids.add(total["scheme_id"])
-    if organization.is_branch:
-        sheet.skip()
-        for label, count, limit in _share_checks(scored, scheme_ids):
-            state = _("符合") if count <= limit else _("超出上限")
-            sheet.note(_("%(label)s：现有 %(count)s 人，上限 %(limit)s 人（%(state)s）") % {
-                "label": label, "count": count, "limit": limit, "state": state})
-    sheet.signatures([_("记分员（签字）"), _("党支部书记（签字）")])
-    sheet.done()
-    del scored
+    with _streams() as opened:
+        sheet = book.sheet(_("汇总"), _summary_columns(period_columns))
+        sheet.title(_("%(org)s %(year)s年度党员积分汇总表") % {"org": organization.name, "year": year})
+        sheet.note(_(PROPOSED_NOTE))
+        sheet.header()
+        names, scored, scheme_ids = {}, [], set()
+        stream = _with_outcomes(opened(reads.member_stream(organization=organization, year=year)),
+                                opened(reads.outcome_stream(organization=organization, year=year)))
+        for number, (member, total, outcomes) in enumerate(stream, start=1):
+            name = names[member["id"]] = book.sheet_name(f"{member['number']} {member['name']}")
+            row = sheet.row
+            sheet.line(summary_values(number, member, total, outcomes, period_columns, labels))
+            sheet.ws.write_url(row, 3, "internal:'{}'!A1".format(name.replace("'", "''")), book.link,
+                               string=member["name"])
+            if total and total["scored"] and total["total"] is not None:
+                scored.append(total["total"])
+            if total and total["scheme_id"]:
+                scheme_ids.add(total["scheme_id"])
+        if organization.is_branch:
+            sheet.skip()
+            for label, count, limit in _share_checks(scored, scheme_ids):
+                state = _("符合") if count <= limit else _("超出上限")
+                sheet.note(_("%(label)s：现有 %(count)s 人，上限 %(limit)s 人（%(state)s）") % {
+                    "label": label, "count": count, "limit": limit, "state": state})
+        sheet.signatures([_("记分员（签字）"), _("党支部书记（签字）")])
+        sheet.done()
+        del scored
 
-    position = {member_id: i for i, member_id in enumerate(names)}
-    lines = _grouped(reads.ledger_lines(organization=organization, year=year))
-    pending = next(lines, None)
-    stream = _with_outcomes(reads.member_stream(organization=organization, year=year),
-                            reads.outcome_stream(organization=organization, year=year))
-    for done, (member, total, outcomes) in enumerate(stream, start=1):
-        member_lines = ()
-        # Lines come in the members' order; a group for a member not listed is skipped, never misfiled.
-        while pending is not None and position.get(pending[0], -1) < done - 1:
-            pending = next(lines, None)
-        if pending is not None and pending[0] == member["id"]:
-            member_lines = pending[1]
-            pending = next(lines, None)
-        write_member_sheet(book, member=member, total=total, outcomes=outcomes, lines=member_lines,
-                           reversed_ids=reversed_ids, periods=periods, year=year, labels=labels,
-                           name=names[member["id"]])
-        if progress:
-            progress(done, len(names))
+        position = {member_id: i for i, member_id in enumerate(names)}
+        lines = opened(_grouped(opened(reads.ledger_lines(organization=organization, year=year))))
+        pending = next(lines, None)
+        stream = _with_outcomes(opened(reads.member_stream(organization=organization, year=year)),
+                                opened(reads.outcome_stream(organization=organization, year=year)))
+        for done, (member, total, outcomes) in enumerate(stream, start=1):
+            member_lines = ()
+            # Lines come in the members' order; a group for a member not listed is skipped, never misfiled.
+            while pending is not None and position.get(pending[0], -1) < done - 1:
+                pending = next(lines, None)
+            if pending is not None and pending[0] == member["id"]:
+                member_lines = pending[1]
+                pending = next(lines, None)
+            write_member_sheet(book, member=member, total=total, outcomes=outcomes, lines=member_lines,
+                               reversed_ids=reversed_ids, periods=periods, year=year, labels=labels,
+                               name=names[member["id"]])
+            if progress:
+                progress(done, len(names))
     book.close()
     return len(names)
 
@@ -544,10 +594,12 @@ def write_member_workbook(output, *, member, year):
     data = reads.year_data(member=member, year=year)
     book = Book(output, title=_("%(name)s %(year)s年度积分台账") % {"name": member.name, "year": year})
     row = data.members[0]
-    write_member_sheet(book, member=row, total=data.totals.get(member.pk), outcomes=data.outcomes.get(member.pk, ()),
-                       lines=reads.ledger_lines(member=member, year=year),
-                       reversed_ids=reads.reversed_ids(member=member, year=year), periods=data.periods, year=year,
-                       labels=labels)
+    with _streams() as opened:
+        write_member_sheet(book, member=row, total=data.totals.get(member.pk),
+                           outcomes=data.outcomes.get(member.pk, ()),
+                           lines=opened(reads.ledger_lines(member=member, year=year)),
+                           reversed_ids=reads.reversed_ids(member=member, year=year), periods=data.periods,
+                           year=year, labels=labels)
     book.close()
     return 1
 
@@ -568,22 +620,23 @@ def write_flat_ledger(output, *, organization, year, constant_memory=False, prog
         sheet.header()
         return sheet
 
-    part, sheet, written = 1, new_sheet(1), 0
-    for (entry_id, _member_id, occurred_on, _pk, _pi, period_name, kind, code, title, points, reason, source,
-         recorder, recorder_login, verifier, verifier_login, reverses_id, number, name, branch_name) in (
-            reads.ledger_lines(organization=organization, year=year, with_member=True)):
-        if sheet.row >= MAX_SHEET_ROWS:
-            sheet.autofilter()
-            sheet.done()
-            part += 1
-            sheet = new_sheet(part)
-        sheet.line((branch_name, number, name, occurred_on, period_name, kind_label.get(kind, kind), code, title,
-                    points / 100, reason, source_label.get(source, source), recorder or recorder_login,
-                    verifier or verifier_login or "",
-                    reversal if reverses_id else (reversed_text if entry_id in reversed_ids else "")))
-        written += 1
-        if progress and written % 5000 == 0:
-            progress(written)
+    with _streams() as opened:
+        part, sheet, written = 1, new_sheet(1), 0
+        for (entry_id, _member_id, occurred_on, _pk, _pi, period_name, kind, code, title, points, reason, source,
+             recorder, recorder_login, verifier, verifier_login, reverses_id, number, name, branch_name) in (
+                opened(reads.ledger_lines(organization=organization, year=year, with_member=True))):
+            if sheet.row >= MAX_SHEET_ROWS:
+                sheet.autofilter()
+                sheet.done()
+                part += 1
+                sheet = new_sheet(part)
+            sheet.line((branch_name, number, name, occurred_on, period_name, kind_label.get(kind, kind), code, title,
+                        points / 100, reason, source_label.get(source, source), recorder or recorder_login,
+                        verifier or verifier_login or "",
+                        reversal if reverses_id else (reversed_text if entry_id in reversed_ids else "")))
+            written += 1
+            if progress and written % 5000 == 0:
+                progress(written)
     sheet.autofilter()
     sheet.done()
     book.close()
@@ -761,10 +814,6 @@ FILE_TITLES = {
     "evaluation": N("%(org)s-%(year)s年度民主评议积分结果"),
     "board": N("%(org)s-%(year)s年度积分榜"),
 }
-
-
-def safe_filename(text):
-    return re.sub(r'[\\/:*?"<>|\r\n\t]+', "_", text).strip() or "export"
 
 
 def export_filename(kind, organization, year):

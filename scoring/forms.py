@@ -3,6 +3,7 @@ import json
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from partyscore.filters import FilterForm, IdField, YearField
 from partyscore.forms import BootstrapForm, BootstrapMixin
 
 from .models import OutcomeRule, RuleItem, Scheme
@@ -171,3 +172,19 @@ class PresetForm(BootstrapForm):
         ("B", _("亮化记分管理（示例）")),
     ])
     year = forms.IntegerField(label=_("年度"), min_value=2000, max_value=2100)
+
+
+class LedgerFilterForm(FilterForm):
+    """The ledger page's filters (all optional)."""
+
+    year = YearField()
+    member = IdField(_("党员"))
+    kind = forms.ChoiceField(label=_("类别"), required=False, choices=[("", ""), *RuleItem.Kind.choices])
+    source = forms.ChoiceField(label=_("来源"), required=False)
+    period = IdField(_("周期"))
+
+    def __init__(self, *args, **kwargs):
+        from .models import LedgerEntry
+
+        super().__init__(*args, **kwargs)
+        self.fields["source"].choices = [("", ""), *LedgerEntry.Source.choices]

@@ -18,6 +18,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.files import File
 from django.db import transaction
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -38,6 +39,7 @@ NOT_OWNER = gettext_noop("只有导出人本人可以查看和下载该导出文
 EXPIRED = gettext_noop("该导出文件已超过保留期限并已删除，请重新导出")
 NOT_READY = gettext_noop("导出文件尚未生成完毕")
 FAILED = gettext_noop("导出失败，请重试；如多次失败请联系管理员")
+STOPPED = gettext_noop("导出已中断（%(minutes)s 分钟无进展，后台任务可能已停止），请重新导出")
 
 
 @dataclass
@@ -64,7 +66,7 @@ def export_start(*, actor, kind, organization, year, force_background=False):
         get_user_model().objects.select_for_update(no_key=True).filter(pk=actor.pk).values_list("pk").get()
         queued = ExportJob.objects.filter(owner=actor, kind=kind, organization=organization, year=year,
                                           status__in=(ExportJob.Status.PENDING, ExportJob.Status.RUNNING)).first()
-        if queued is not None:
+        if queued is not None and not export_job_fail_if_stopped(job=queued):
             return queued
         job = ExportJob.objects.create(
             owner=actor, kind=kind, organization=organization, year=year, rows_total=rows,
@@ -104,6 +106,25 @@ def export_jobs_resume(*, older_than_minutes=10):
     return len(pending)
 
 
+def _stopped(jobs, now=None):
+    """Those of `jobs` that have stopped: queued with no worker, or running with no heartbeat, for too long."""
+    cutoff = (now or timezone.now()) - datetime.timedelta(minutes=settings.EXPORT_STALE_MINUTES)
+    return jobs.alias(last_sign=Coalesce("heartbeat_at", "started_at", "created_at")).filter(
+        status__in=(ExportJob.Status.PENDING, ExportJob.Status.RUNNING), last_sign__lt=cutoff)
+
+
+def export_job_fail_if_stopped(*, job, now=None):
+    """Mark `job` failed, with a Chinese reason its owner sees, if it has stopped; True if it had."""
+    message = _(STOPPED) % {"minutes": settings.EXPORT_STALE_MINUTES}
+    failed = _stopped(ExportJob.objects.filter(pk=job.pk), now).update(
+        status=ExportJob.Status.FAILED, error=message[:300], finished_at=timezone.now())
+    if failed:
+        logger.warning("export job %s had stopped (no progress for %s minutes): failed", job.pk,
+                       settings.EXPORT_STALE_MINUTES)
+        job.status, job.error = ExportJob.Status.FAILED, message[:300]
+    return bool(failed)
+
+
 class _Progress:
     """Writes the job's percentage at most once a second: a constant number of queries at any size."""
 
@@ -116,7 +137,7 @@ class _Progress:
         if now - self.last >= PROGRESS_EVERY_SECONDS:
             self.last = now
             percent = min(99, int(done * 100 / max(total or self.total, 1)))
-            ExportJob.objects.filter(pk=self.job.pk).update(progress=percent)
+            ExportJob.objects.filter(pk=self.job.pk).update(progress=percent, heartbeat_at=timezone.now())
 
 
 def export_job_run(*, job_id):
@@ -130,7 +151,7 @@ def export_job_run(*, job_id):
                                                    finished_at=timezone.now())
         return job
     ExportJob.objects.filter(pk=job.pk).update(status=ExportJob.Status.RUNNING, started_at=timezone.now(),
-                                               progress=0)
+                                               heartbeat_at=timezone.now(), progress=0)
     try:
         with tempfile.TemporaryFile(suffix=".xlsx") as handle:
             exports.WRITERS[job.kind](handle, organization=job.organization, year=job.year,
@@ -153,6 +174,8 @@ def export_job_get(*, actor, job_id):
     job = ExportJob.objects.select_related("organization").filter(pk=job_id).first()
     if job is None or job.owner_id != actor.pk:
         raise PermissionDenied(_(NOT_OWNER))
+    if job.status in (ExportJob.Status.PENDING, ExportJob.Status.RUNNING):
+        export_job_fail_if_stopped(job=job)
     return job
 
 

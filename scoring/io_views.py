@@ -5,10 +5,8 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -17,7 +15,9 @@ from members import permissions as perms
 from members import selectors as member_selectors
 from partyscore.access_log import Kind, access_log
 from partyscore.exceptions import ApplicationError
+from partyscore.filenames import attachment
 from partyscore.pending_upload import pending_upload_keep, pending_upload_take
+from partyscore.upload_limit import limit_upload
 
 from . import card_import as cards
 from . import io_services
@@ -32,8 +32,7 @@ ONE_PIECE_BYTES = 8 * 1024 * 1024
 
 
 def _attachment(response, filename):
-    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename)
-    return response
+    return attachment(response, filename)
 
 
 def _file_response(content, filename):
@@ -112,36 +111,10 @@ def export_job_download(request, job_id):
     if job.file.size <= ONE_PIECE_BYTES:
         with job.file.open("rb") as handle:
             return _file_response(handle.read(), job.filename)
-    return FileResponse(job.file.open("rb"), as_attachment=True, filename=job.filename, content_type=XLSX_TYPE)
+    return attachment(FileResponse(job.file.open("rb"), content_type=XLSX_TYPE), job.filename)
 
 
 # ── the score-card import ────────────────────────────────────────────────────────────────────
-
-class _LimitedUpload(FileUploadHandler):
-    """Stops storing an upload as soon as it passes the import limit (the body is read and dropped)."""
-
-    def __init__(self, request, limit):
-        super().__init__(request)
-        self.limit, self.too_large = limit, False
-
-    def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
-        if content_length and content_length > self.limit + 64 * 1024:  # the form's own fields are small
-            self.too_large = True
-
-    def new_file(self, *args, **kwargs):
-        super().new_file(*args, **kwargs)
-        if self.too_large:
-            raise SkipFile()
-
-    def receive_data_chunk(self, raw_data, start):
-        if start + len(raw_data) > self.limit:
-            self.too_large = True
-            raise SkipFile()
-        return raw_data
-
-    def file_complete(self, file_size):
-        return None
-
 
 def _require_recorder(user):
     if not perms.orgs_with_perm(user, perms.ENTRY_RECORD).exists():
@@ -157,8 +130,7 @@ def _import_context(request, form, **extra):
 def card_import_upload(request):
     """Step 1: upload and check every row (nothing is written). The size limit is enforced while
     the body is received, before CSRF and the form read it (Django's documented pattern)."""
-    limiter = _LimitedUpload(request, settings.IMPORT_MAX_UPLOAD_BYTES)
-    request.upload_handlers.insert(0, limiter)
+    limiter = limit_upload(request, settings.IMPORT_MAX_UPLOAD_BYTES)
     return _card_import_upload(request, limiter)
 
 

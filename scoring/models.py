@@ -444,6 +444,9 @@ class ExportJob(models.Model):
     error = models.CharField(_("错误"), max_length=300, blank=True)
     created_at = models.DateTimeField(_("提交时间"), auto_now_add=True)
     started_at = models.DateTimeField(_("开始时间"), null=True, blank=True)
+    # Written with the progress (at most once a second) while a worker builds the file: a running
+    # job whose heartbeat is older than EXPORT_STALE_MINUTES has stopped (scoring.io_services).
+    heartbeat_at = models.DateTimeField(_("最近进展"), null=True, blank=True)
     finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
     expires_at = models.DateTimeField(_("保留至"))
 

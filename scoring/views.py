@@ -17,10 +17,20 @@ from members import permissions as perms
 from members import selectors as member_selectors
 from members.models import Organization
 from partyscore.exceptions import ApplicationError
+from partyscore.filters import list_filters
 from partyscore.shortcuts import posted_object_or_404
 
 from . import selectors, services
-from .forms import CycleOpenForm, EntryForm, OutcomeRuleForm, PresetForm, ReasonForm, RuleItemForm, SchemeForm
+from .forms import (
+    CycleOpenForm,
+    EntryForm,
+    LedgerFilterForm,
+    OutcomeRuleForm,
+    PresetForm,
+    ReasonForm,
+    RuleItemForm,
+    SchemeForm,
+)
 from .models import Cycle, LedgerEntry, OutcomeRule, Period, RuleItem, Scheme
 
 ENTRIES_PER_PAGE = 50
@@ -52,13 +62,13 @@ def _ledger_periods(organization, year):
 
 @login_required
 @require_safe
-def ledger(request, org_id):
+@list_filters(LedgerFilterForm)
+def ledger(request, org_id, filters):
     organization = member_selectors.branch_get(actor=request.user, branch_id=org_id, perm=perms.LEDGER_VIEW)
-    year = _year(request)
+    year = filters["year"] or _year(request)
     entries = selectors.ledger_entries(
-        actor=request.user, organization=organization, year=year, member_id=request.GET.get("member") or None,
-        kind=request.GET.get("kind", ""), source=request.GET.get("source", ""),
-        period_id=request.GET.get("period") or None)
+        actor=request.user, organization=organization, year=year, member_id=filters["member"],
+        kind=filters["kind"], source=filters["source"], period_id=filters["period"])
     context = {
         "organization": organization, "year": year,
         "page": Paginator(entries, ENTRIES_PER_PAGE).get_page(request.GET.get("page")),

@@ -270,6 +270,9 @@ SITE_NAME = _("党员积分管理")
 EXPORT_ASYNC_THRESHOLD = env.int("EXPORT_ASYNC_THRESHOLD", default=20000)
 # A background export's file is kept this long for its owner, then deleted.
 EXPORT_KEEP_HOURS = env.int("EXPORT_KEEP_HOURS", default=24)
+# A queued job no worker took up, or a running one with no progress, for this long has stopped:
+# it is shown failed, and asking again builds it anew.
+EXPORT_STALE_MINUTES = env.int("EXPORT_STALE_MINUTES", default=10)
 # Hostile uploads: refused before parsing when the zip directory promises more than this.
 IMPORT_MAX_UNCOMPRESSED_BYTES = env.int("IMPORT_MAX_UNCOMPRESSED_BYTES", default=50 * 1024 * 1024)
 IMPORT_MAX_COMPRESSION_RATIO = env.int("IMPORT_MAX_COMPRESSION_RATIO", default=100)
