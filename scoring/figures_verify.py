@@ -25,8 +25,8 @@ from .points import format_exact, format_points, from_exact_units
 from .recalculation import branch_figures
 
 # The stored columns of a year total that the recalculation derives, in the order reported.
-TOTAL_FIELDS = ("total", "total_exact", "rank", "base", "bonus", "penalty", "vetoed", "period_scores", "scored", "scheme_id",
-                "branch_id")
+TOTAL_FIELDS = ("total", "total_exact", "rank", "base", "bonus", "penalty", "vetoed", "period_scores", "scored",
+                "scheme_id", "branch_id")
 POINT_FIELDS = {"total", "base", "bonus", "penalty"}
 OUTCOME_FIELDS = ("consequence", "reason", "rule_id", "branch_id")
 
@@ -41,7 +41,8 @@ class FigureDiff:
 
 
 def field_labels():
-    return {"total": _("年度总分"), "total_exact": _("年度总分（精确值）"), "rank": _("支部排名"), "base": _("基础分"), "bonus": _("加分"),
+    return {"total": _("年度总分"), "total_exact": _("年度总分（精确值）"),
+            "rank": _("支部排名"), "base": _("基础分"), "bonus": _("加分"),
             "penalty": _("减分"), "vetoed": _("一票否决"), "period_scores": _("各期得分"), "scored": _("参与记分"),
             "scheme_id": _("评分标准"), "branch_id": _("所在支部"), "row": _("年度积分记录"),
             "consequence": _("结果"), "reason": _("依据"), "rule_id": _("规则")}
