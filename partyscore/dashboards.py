@@ -1125,9 +1125,9 @@ def branch_dashboard(*, actor, branch, year, today=None):
     """The secretary's to-do and the branch table: `reviews.selectors.branch_todo` (reused as is)
     plus the branch's progress, results and fairness flags and each member's outcomes, open
     objections and follow-ups: a fixed number of queries whatever the branch's size."""
-    from reviews.selectors import branch_todo
+    from reviews import selectors as review_selectors
 
-    todo = branch_todo(actor=actor, branch=branch, year=year, today=today)
+    todo = review_selectors.branch_todo(actor=actor, branch=branch, year=year, today=today)
     scope = scope_for(actor=actor, org=branch, year=year, today=today)
     data = figures(scope)
     prog, res, flags = data["progress"], data["results"], data["fairness"]
@@ -1156,36 +1156,48 @@ def branch_dashboard(*, actor, branch, year, today=None):
     report_due = deadlines.get("A-REPORT")
     items = []
 
-    def add(what, count, url, due=None, late=False, detail=""):
+    may_see_follow_ups = review_selectors.may_see_follow_ups(actor=actor)
+    may_write_report = report_permissions(actor, branch)[0]
+
+    def add(what, count, url, due=None, late=False, detail="", perm=perms.MEMBERS_REVIEW, may=True):
+        """`perm` is what acting on the item takes at the branch (the page's own check, as `may`
+        where it is not one permission): the item is another role's work for whoever lacks it."""
         items.append({"what": what, "count": count, "url": url, "due": due,
-                      "late": late or (count and overdue(due, scope_today)), "detail": detail})
+                      "late": late or (count and overdue(due, scope_today)), "detail": detail,
+                      "may_act": may and perms.has_org_perm(actor, perm, branch)})
 
     reviews_url = reverse("branch_reviews", args=[branch.pk])
     add(_("待审核的本人申报"), len(declarations), reviews_url)
     add(_("待审核的承诺"), len(list(todo["pledges"])), reviews_url, row.pledges_submitted.due)
+    add(_("待核实的践诺报告"), len(list(todo["fulfilment"])), reviews_url)
     for period in current:
         if period.kind == "semester":
             add(_("%(p)s未提交自查自评") % {"p": period.name}, len(todo["self_missing"]),
                 scope.drill_url("self_missing", period=period.pk), deadlines.get(f"A-S{period.index}-SELF"))
             add(_("%(p)s考评小组评分待确认") % {"p": period.name}, len(panel_pending),
-                reverse("panel_board", args=[branch.pk, period.pk]), deadlines.get(f"A-S{period.index}-PANEL"))
+                reverse("panel_board", args=[branch.pk, period.pk]), deadlines.get(f"A-S{period.index}-PANEL"),
+                perm=perms.BRANCH_RUN)
     soonest = min((o.due_on for o in objections), default=None)
     add(_("未办结的异议"), len(objections), reviews_url, soonest,
-        late=any(o.due_on < scope_today for o in objections))
+        late=any(o.due_on < scope_today for o in objections), perm=perms.OBJECTIONS_HANDLE)
     missing = [p for p in row.publicity_problems if p[1] == "missing"]
     add(_("应开未开的公示"), len(missing), reviews_url,
-        detail="；".join(f"{title}（{_('截止')} {due:%m-%d}）" for title, _kind, due, _held in missing))
+        detail="；".join(f"{title}（{_('截止')} {due:%m-%d}）" for title, _kind, due, _held in missing),
+        perm=perms.BRANCH_RUN)
     determination = todo["determination"]
     if determination is None or determination.status != Determination.Status.DECIDED:
         add(_("筹备党员大会（年度评定）"), 1, reverse("determination", args=[branch.pk, year]),
-            row.determination.due, detail=row.determination_status)
+            row.determination.due, detail=row.determination_status, perm=perms.BRANCH_RUN)
     talks = [f for f in follow_ups if f.kind in TALKS]
-    add(_("待办谈话"), len(talks), reverse("follow_ups"), min((f.due_on for f in talks), default=None))
+    add(_("待办谈话"), len(talks), reverse("follow_ups"), min((f.due_on for f in talks), default=None),
+        perm=perms.BRANCH_RUN, may=may_see_follow_ups)
     add(_("其他后续处理"), len(follow_ups) - len(talks), reverse("follow_ups"),
-        min((f.due_on for f in follow_ups if f.kind not in TALKS), default=None))
+        min((f.due_on for f in follow_ups if f.kind not in TALKS), default=None), perm=perms.BRANCH_RUN,
+        may=may_see_follow_ups)
     if report is None or report.status != WorkReport.Status.SUBMITTED:
         add(_("年度工作报告"), 1, reverse("work_report", args=[branch.pk, year]), report_due,
-            detail=report.get_status_display() if report else _("未填写"))
+            detail=report.get_status_display() if report else _("未填写"), perm=perms.BRANCH_RUN,
+            may=may_write_report)
     return {"todo": todo, "items": items, "table": table, "progress": prog, "results": res, "flags": flags,
             "row": row, "result": result, "scope": scope, "report": report, "objections": objections,
             "declarations": declarations, "follow_ups": follow_ups,

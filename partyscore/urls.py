@@ -10,6 +10,7 @@ from members.views import PasswordChangeView
 from . import access_log_views, views
 
 handler500 = "partyscore.unavailable.server_error"
+handler403 = "partyscore.views.permission_denied"
 
 urlpatterns = [
     path("", views.home, name="home"),

@@ -134,7 +134,7 @@ def _member_user(member):
     return [member.user] if member.user_id else []
 
 
-def _deadline(period, code, organization):
+def period_deadline(period, code, organization):
     """The date of `code` as it applies at `organization` (a college may have moved it)."""
     found = next((d for d in deadlines_for(organization=organization, cycle=period.cycle) if d.code == code), None)
     return found.due_on if found else period.ends_on
@@ -267,7 +267,7 @@ def annual_report_record(*, actor, member, year, given_on, summary):
 def self_assessment_deadline(period, branch):
     if period.kind != "semester":
         return period.ends_on
-    return _deadline(period, f"A-S{period.index}-SELF", branch)
+    return period_deadline(period, f"A-S{period.index}-SELF", branch)
 
 
 @transaction.atomic
@@ -491,14 +491,19 @@ def panel_confirm(*, actor, member, period, decided=None):
 
 # ── mass evaluation (评绩, A) ───────────────────────────────────────────────────────────────
 
+def mass_deadline(*, branch, year):
+    """The last day of the branch's mass evaluation (收集群众评价意见), or None."""
+    return next((d.due_on for d in deadlines_for(organization=branch, cycle=Cycle.objects.get(year=year))
+                 if d.code == "A-MASSES"), None)
+
+
 @transaction.atomic
 def mass_evaluation_submit(*, actor, branch, year, panel_rating, branch_rating, comments, ratings, today=None):
     """A representative's one form for the branch's year: a rating of each member and of the
     panel's and branch's scoring. The branch only ever sees aggregates."""
     _require(actor, perms.MASS_EVALUATE, branch, _("您不是本支部的群众代表"))
     today = today or timezone.localdate()
-    due = next((d.due_on for d in deadlines_for(organization=branch, cycle=Cycle.objects.get(year=year))
-                if d.code == "A-MASSES"), None)
+    due = mass_deadline(branch=branch, year=year)
     if due and today > due:
         raise ApplicationError(_("群众评议已于 %(due)s 截止") % {"due": due})
     if MassEvaluation.objects.filter(representative=actor, branch=branch, year=year).exists():
