@@ -11,7 +11,7 @@ from django.contrib.auth.signals import user_login_failed
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -26,6 +26,44 @@ ENROL_KEY = "two_factor_enrol_key"
 class LoginView(auth_views.LoginView):
     template_name = "registration/login.html"
     redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "university": settings.UNIVERSITY_NAME}
+
+
+# Forgotten password: Django's reset by e-mail, for accounts that have an e-mail. The page says whom to
+# ask otherwise. Django's form answers the same whether or not the address is known (no probing).
+class PasswordResetView(auth_views.PasswordResetView):
+    template_name = "registration/password_reset_form.html"
+    email_template_name = "registration/password_reset_email.txt"
+    subject_template_name = "registration/password_reset_subject.txt"
+    success_url = reverse_lazy("password_reset_done")
+    http_method_names = ["get", "head", "post"]
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "contact": settings.ACCOUNT_HELP_CONTACT,
+                "university": settings.UNIVERSITY_NAME}
+
+
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    template_name = "registration/password_reset_done.html"
+    http_method_names = ["get", "head"]
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "registration/password_reset_confirm.html"
+    success_url = reverse_lazy("password_reset_complete")
+    http_method_names = ["get", "head", "post"]
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        services.user_password_reset(user=form.user)
+        return response
+
+
+class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
+    template_name = "registration/password_reset_complete.html"
+    http_method_names = ["get", "head"]
 
     def form_valid(self, form):
         user = form.get_user()
