@@ -19,6 +19,7 @@ from import_export.formats.base_formats import XLSX
 
 from partyscore.access_log import Kind, access_log
 from partyscore.exceptions import ApplicationError
+from partyscore.models import ACTION_LABELS
 from partyscore.pending_upload import pending_upload_keep, pending_upload_take
 from scoring.xlsx_safety import formulas_as_text
 
@@ -303,4 +304,5 @@ def audit_list(request):
                                     target_type=request.GET.get("target_type", ""),
                                     target_id=request.GET.get("target_id", ""))
     page = Paginator(events, 50).get_page(request.GET.get("page"))
-    return render(request, "members/audit_list.html", {"page": page})
+    actions = sorted(ACTION_LABELS.items())  # by code, so the actions of one area stay together
+    return render(request, "members/audit_list.html", {"page": page, "actions": actions})

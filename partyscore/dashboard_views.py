@@ -150,6 +150,8 @@ def _drill(request, org_id):
 def drill(request, org_id):
     scope, title, target, members = _drill(request, org_id)
     page = Paginator(members, MEMBERS_PER_PAGE).get_page(request.GET.get("page"))
+    for member in page:
+        member.branch_label = scope.branch_label(member.branch)
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "dashboards/drill.html", {
@@ -170,7 +172,7 @@ def drill_export(request, org_id):
     if members.count() > settings.EXPORT_ASYNC_THRESHOLD:
         messages.error(request, _("人数过多，请在“导出台账”中按组织导出"))
         return redirect(f"{reverse('dashboard_drill', args=[org_id])}?{request.GET.urlencode()}")
-    rows = ([m.branch.name, m.number, m.name, m.get_category_display(), m.get_status_display(),
+    rows = ([scope.branch_label(m.branch), m.number, m.name, m.get_category_display(), m.get_status_display(),
              _points(m.year_total), m.year_rank] for m in members.iterator(chunk_size=2000))
     access_log(request, Kind.EXPORT, {"export": "dashboard_drill", "organization": target.code, "year": scope.year,
                                       "metric": request.GET.get("metric", "")})

@@ -159,6 +159,14 @@ class Scope:
             return Q()
         return Q(**{f"{field_name}__in": self.branch_subquery()})
 
+    def branch_label(self, branch):
+        """A branch's name, with its college's where the scope holds branches of several colleges
+        (the branch's parent is then not the scope's own organization)."""
+        if "_names" not in self.__dict__:
+            self.__dict__["_names"] = {o.pk: o.name for o in self.orgs}
+        college = self.__dict__["_names"].get(branch.parent_id)
+        return f"{college}·{branch.name}" if college and branch.parent_id != self.org.pk else branch.name
+
     def drill_url(self, metric, year=None, **params):
         """The drill-down page listing the members behind a number (reversed once per scope)."""
         if "_drill_base" not in self.__dict__:
@@ -871,35 +879,36 @@ def fairness(scope, facts, progress_data, results_data):
     flags = []
     for branch in scope.branches:
         p, r, f = progress_data["by_id"][branch.pk], results_data["by_id"][branch.pk], facts[branch.pk]
+        where = scope.branch_label(branch)
         compared, same = f["self_compared"], f["self_unchanged"]
         if compared >= minimum and _at_least(same, compared, setting("UNCHANGED_SHARE")):
-            flags.append({"code": "self_unchanged", "branch": branch,
+            flags.append({"code": "self_unchanged", "branch": branch, "where": where,
                           "title": _("自评分未经调整即成为最终得分"),
                           "detail": _("%(same)s/%(all)s 份已考评确认的自评，最终得分与自评分完全相同") % {
                               "same": same, "all": compared},
                           "url": scope.drill_url("self_unchanged", org=branch.pk), "count": same})
         if r.scored >= minimum and _at_least(r.high, r.scored, setting("HIGH_SCORE_SHARE")):
-            flags.append({"code": "high_scores", "branch": branch,
+            flags.append({"code": "high_scores", "branch": branch, "where": where,
                           "title": _("几乎人人 %(at)s 分以上") % {"at": setting("HIGH_SCORE")},
                           "detail": _("%(high)s/%(all)s 名参评党员年度总分不低于 %(at)s 分") % {
                               "high": r.high, "all": r.scored, "at": setting("HIGH_SCORE")},
                           "url": scope.drill_url("high", org=branch.pk), "count": r.high})
         finished = p.branches_decided or overdue(masses_due, scope.today)
         if finished and p.expected and p.objections == 0 and p.mass_forms == 0:
-            flags.append({"code": "silent", "branch": branch, "title": _("全年无异议、无群众评议意见"),
+            flags.append({"code": "silent", "branch": branch, "where": where, "title": _("全年无异议、无群众评议意见"),
                           "detail": _("本年度没有任何异议记录和群众评议表"),
                           "url": scope.drill_url("scored", org=branch.pk), "count": p.expected})
         if p.publicity_problems:
             late = sum(1 for item in p.publicity_problems if item[1] == "late")
             missing = len(p.publicity_problems) - late
-            flags.append({"code": "publicity", "branch": branch, "title": _("公示未按时进行"),
+            flags.append({"code": "publicity", "branch": branch, "where": where, "title": _("公示未按时进行"),
                           "detail": _("未公示 %(missing)s 项，逾期公示 %(late)s 项") % {"missing": missing,
                                                                                   "late": late},
                           "records": p.publicity_problems, "url": reverse("branch_reviews", args=[branch.pk]),
                           "count": len(p.publicity_problems)})
         for check in r.share:
             if not check["ok"]:
-                flags.append({"code": "share_cap", "branch": branch, "title": check["label"],
+                flags.append({"code": "share_cap", "branch": branch, "where": where, "title": check["label"],
                               "detail": _("现有 %(count)s 人，上限 %(limit)s 人") % check, "url": check["url"],
                               "count": check["count"]})
     summary = Counter(f["code"] for f in flags)
@@ -1417,13 +1426,10 @@ def _heatmap(scope, prog):
                      "missing": "panel_missing", "period": period.pk}]
     columns.append({"name": _("年度评定"), "attr": "determination", "metric": "determined", "missing": "determined",
                     "period": None})
-    names = {o.pk: o.name for o in scope.orgs}
     rows, cells = [], []
     for y, branch in enumerate(scope.branches):
         row = prog["by_id"][branch.pk]
-        college = names.get(branch.parent_id)
-        rows.append({"name": f"{college}·{branch.name}" if college and branch.parent_id != scope.org.pk
-                     else branch.name, "org": branch.pk})
+        rows.append({"name": scope.branch_label(branch), "org": branch.pk})
         for x, column in enumerate(columns):
             step = getattr(row, column["attr"])
             if column["period"] is not None:

@@ -28,3 +28,10 @@ def period_scores(total_row):
 def period_score(total_row, index):
     """A stored total's score for period `index` (JSON keys are strings)."""
     return format_points((total_row.period_scores or {}).get(str(index)))
+
+
+@register.filter
+def branch_in(branch, scope):
+    """`branch`'s name as `scope` (a dashboard scope) names it: with its college where the scope holds
+    branches of several colleges."""
+    return scope.branch_label(branch)

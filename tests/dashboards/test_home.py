@@ -164,3 +164,30 @@ def test_home_query_counts_do_not_grow(world, client, django_assert_num_queries,
     client.get(reverse("home"))
     with django_assert_num_queries(queries):
         assert client.get(reverse("home")).status_code == 200
+
+
+def test_branches_of_several_colleges_are_named_with_their_college(dash_world, client):
+    """The committee's drill-down list, its export and its flat ledger name 甲学院党委·甲一支部; a college's
+    own lists, where every branch is its own, just 甲一支部."""
+    import io
+
+    import openpyxl
+
+    from scoring import exports
+
+    world = dash_world
+    client.force_login(world.org_department)
+    drill = client.get(reverse("dashboard_drill", args=[world.U.pk]), {"metric": "scored"}).content.decode()
+    assert "<td>甲学院党委·甲一支部</td>" in drill and "<td>乙学院党委·乙一支部</td>" in drill
+    export = client.get(reverse("dashboard_drill_export", args=[world.U.pk]), {"metric": "scored"})
+    cells = {c for row in openpyxl.load_workbook(io.BytesIO(export.content)).active.iter_rows(values_only=True)
+             for c in row}
+    assert "甲学院党委·甲一支部" in cells
+    client.force_login(world.gb_secretary)
+    drill = client.get(reverse("dashboard_drill", args=[world.A.pk]), {"metric": "scored"}).content.decode()
+    assert "<td>甲一支部</td>" in drill and "甲学院党委·" not in drill
+    buffer = io.BytesIO()
+    exports.WRITERS["flat_ledger"](buffer, organization=world.U, year=world.year)
+    sheet = openpyxl.load_workbook(io.BytesIO(buffer.getvalue())).worksheets[0]
+    branches = {row[0] for row in sheet.iter_rows(min_row=3, values_only=True) if row[0]}
+    assert branches and all("·" in b for b in branches - {"党支部"})
