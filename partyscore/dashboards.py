@@ -912,8 +912,11 @@ def fairness(scope, facts, progress_data, results_data):
                               "detail": _("现有 %(count)s 人，上限 %(limit)s 人") % check, "url": check["url"],
                               "count": check["count"]})
     summary = Counter(f["code"] for f in flags)
-    return {"flags": flags, "summary": [{"code": code, "name": str(title), "value": summary.get(code, 0)}
-                                        for code, title in FLAG_TITLES.items()]}
+    groups = [{"code": code, "name": str(title), "flags": [f for f in flags if f["code"] == code]}
+              for code, title in FLAG_TITLES.items() if summary.get(code)]
+    return {"flags": flags, "groups": groups,
+            "summary": [{"code": code, "name": str(title), "value": summary.get(code, 0)}
+                        for code, title in FLAG_TITLES.items()]}
 
 
 # ── supervision ──────────────────────────────────────────────────────────────────────────────

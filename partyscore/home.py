@@ -96,8 +96,10 @@ def oversight(*, user, year, today):
         escalated = list(Objection.objects.filter(scope.within("branch_id"), year=year, status="escalated")
                          .select_related("member", "branch").order_by("due_on", "pk"))
         dashboard_url = reverse("dashboard_org", args=[org.pk])
-        items = [_item(_("有逾期环节的支部"), len(late), dashboard_url + "#progress", late=True,
-                       detail="、".join(r.org.name for r in late[:ESCALATED_SHOWN]))]
+        named = "、".join(scope.branch_label(r.org) for r in late[:ESCALATED_SHOWN])
+        if len(late) > ESCALATED_SHOWN:
+            named = _("%(names)s 等") % {"names": named}
+        items = [_item(_("有逾期环节的支部"), len(late), dashboard_url + "#progress", late=True, detail=named)]
         for consequence in WARNINGS:
             count = top.consequences.get(consequence, 0)
             items.append(_item(OutcomeRule.Consequence(consequence).label, count,

@@ -21,5 +21,13 @@
     });
   }
 
+  /* A link to a folded section (the fairness signals' "#flag-…") unfolds it. */
+  function unfold() {
+    var target = window.location.hash ? document.getElementById(window.location.hash.slice(1)) : null;
+    if (target && target.tagName === "DETAILS") { target.open = true; }
+  }
+
   window.htmx.onLoad(bind);
+  window.addEventListener("hashchange", unfold);
+  unfold();
 })();
