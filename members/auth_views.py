@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from partyscore.exceptions import ApplicationError
 
 from . import services, two_factor
-from .forms import TwoFactorCodeForm
+from .forms import PasswordResetForm, SetPasswordForm, TwoFactorCodeForm
 
 ENROL_KEY = "two_factor_enrol_key"
 
@@ -37,6 +37,7 @@ class PasswordResetView(auth_views.PasswordResetView):
     template_name = "registration/password_reset_form.html"
     email_template_name = "registration/password_reset_email.txt"
     subject_template_name = "registration/password_reset_subject.txt"
+    form_class = PasswordResetForm
     success_url = reverse_lazy("password_reset_done")
     http_method_names = ["get", "head", "post"]
 
@@ -52,6 +53,7 @@ class PasswordResetDoneView(auth_views.PasswordResetDoneView):
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     template_name = "registration/password_reset_confirm.html"
+    form_class = SetPasswordForm
     success_url = reverse_lazy("password_reset_complete")
     http_method_names = ["get", "head", "post"]
 

@@ -114,6 +114,13 @@ class OutcomeRuleForm(BootstrapMixin, forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["order"].label = _("排序")
+        # page.js shows a parameter's field only for the kinds of rule that use it.
+        for kind, names in PARAM_FIELDS.items():
+            for name in names:
+                kinds = self.fields[name].widget.attrs.get("data-rule-kinds", "").split()
+                self.fields[name].widget.attrs["data-rule-kinds"] = " ".join([*kinds, kind])
+        self.fields["kind"].widget.attrs["data-rule-kind-select"] = "1"
         params = self.instance.params or {}
         if self.instance.pk and not self.is_bound:
             for name in ("lower", "upper", "below", "of", "years", "at_or_above", "every_years", "anchor_year"):

@@ -15,6 +15,18 @@
         button.form.elements[button.getAttribute("data-set-field")].value = button.getAttribute("data-set-value");
       });
     });
+    /* The outcome-rule form: only the parameters the chosen kind of rule uses are shown. */
+    root.querySelectorAll("[data-rule-kind-select]").forEach(function (select) {
+      function show() {
+        select.form.querySelectorAll("[data-rule-kinds]").forEach(function (input) {
+          var wanted = input.getAttribute("data-rule-kinds").split(" ").indexOf(select.value) >= 0;
+          var box = input.closest(".mb-3");
+          if (box) { box.hidden = !wanted; }
+        });
+      }
+      select.addEventListener("change", show);
+      show();
+    });
     /* Progress bars: a width set through the CSSOM is allowed where a style attribute is not. */
     root.querySelectorAll("[data-width]").forEach(function (bar) {
       bar.style.width = bar.getAttribute("data-width") + "%";
