@@ -30,6 +30,13 @@ class LoginView(auth_views.LoginView):
     def get_context_data(self, **kwargs):
         return {**super().get_context_data(**kwargs), "university": settings.UNIVERSITY_NAME}
 
+    def form_valid(self, form):
+        user = form.get_user()
+        if two_factor.device_of(user) is None:
+            return super().form_valid(form)
+        two_factor.pending_start(self.request, user=user, next_url=self.get_success_url())
+        return redirect("login_two_factor")
+
 
 # Forgotten password: Django's reset by e-mail, for accounts that have an e-mail. The page says whom to
 # ask otherwise. Django's form answers the same whether or not the address is known (no probing).
@@ -57,6 +64,12 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     success_url = reverse_lazy("password_reset_complete")
     http_method_names = ["get", "head", "post"]
 
+    def dispatch(self, *args, **kwargs):
+        # Django's view answers a forged link itself, before the method is looked at.
+        if self.request.method.lower() not in self.http_method_names:
+            return self.http_method_not_allowed(self.request, *args, **kwargs)
+        return super().dispatch(*args, **kwargs)
+
     def form_valid(self, form):
         response = super().form_valid(form)
         services.user_password_reset(user=form.user)
@@ -66,13 +79,6 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
     template_name = "registration/password_reset_complete.html"
     http_method_names = ["get", "head"]
-
-    def form_valid(self, form):
-        user = form.get_user()
-        if two_factor.device_of(user) is None:
-            return super().form_valid(form)
-        two_factor.pending_start(self.request, user=user, next_url=self.get_success_url())
-        return redirect("login_two_factor")
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
