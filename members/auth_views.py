@@ -12,14 +12,14 @@ from django.contrib.auth.signals import user_login_failed
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from partyscore.exceptions import ApplicationError
 
 from . import address_throttle, services, two_factor
-from .forms import TwoFactorCodeForm
+from .forms import PasswordResetForm, SetPasswordForm, TwoFactorCodeForm
 
 ENROL_KEY = "two_factor_enrol_key"
 
@@ -49,12 +49,58 @@ class LoginView(auth_views.LoginView):
             response["Retry-After"] = str(form.wait)
         return response
 
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "university": settings.UNIVERSITY_NAME}
+
     def form_valid(self, form):
         user = form.get_user()
         if two_factor.device_of(user) is None:
             return address_throttle.remember_device(self.request, super().form_valid(form), user)
         two_factor.pending_start(self.request, user=user, next_url=self.get_success_url())
         return redirect("login_two_factor")
+
+
+# Forgotten password: Django's reset by e-mail, for accounts that have an e-mail. The page says whom to
+# ask otherwise. Django's form answers the same whether or not the address is known (no probing).
+class PasswordResetView(auth_views.PasswordResetView):
+    template_name = "registration/password_reset_form.html"
+    email_template_name = "registration/password_reset_email.txt"
+    subject_template_name = "registration/password_reset_subject.txt"
+    form_class = PasswordResetForm
+    success_url = reverse_lazy("password_reset_done")
+    http_method_names = ["get", "head", "post"]
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "contact": settings.ACCOUNT_HELP_CONTACT,
+                "university": settings.UNIVERSITY_NAME}
+
+
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    template_name = "registration/password_reset_done.html"
+    http_method_names = ["get", "head"]
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "registration/password_reset_confirm.html"
+    form_class = SetPasswordForm
+    success_url = reverse_lazy("password_reset_complete")
+    http_method_names = ["get", "head", "post"]
+
+    def dispatch(self, *args, **kwargs):
+        # Django's view answers a forged link itself, before the method is looked at.
+        if self.request.method.lower() not in self.http_method_names:
+            return self.http_method_not_allowed(self.request, *args, **kwargs)
+        return super().dispatch(*args, **kwargs)
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        services.user_password_reset(user=form.user)
+        return response
+
+
+class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
+    template_name = "registration/password_reset_complete.html"
+    http_method_names = ["get", "head"]
 
 
 @require_http_methods(["GET", "HEAD", "POST"])

@@ -1,10 +1,11 @@
 from django import forms
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.password_validation import validate_password
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from partyscore.filters import FilterForm
-from partyscore.forms import BootstrapForm
+from partyscore.forms import BootstrapForm, BootstrapMixin
 
 from .models import Member, Organization, RoleAssignment, User
 
@@ -119,3 +120,11 @@ class MemberTransferForm(BootstrapForm):
         super().__init__(*args, **kwargs)
         self.fields["to_branch"].queryset = branches
         self.fields["transferred_on"].initial = timezone.localdate()
+
+
+class PasswordResetForm(BootstrapMixin, auth_forms.PasswordResetForm):
+    """Django's 忘记密码 form (by e-mail), styled like the site's."""
+
+
+class SetPasswordForm(BootstrapMixin, auth_forms.SetPasswordForm):
+    """The new password from a reset link: Django's form and password validators."""

@@ -107,6 +107,11 @@ def has_org_perm(user, perm, org):
     return any(org.path.startswith(prefix) for prefix in _granted_paths(user, perm))
 
 
+def holds_anywhere(user, perm):
+    """Does `user` hold `perm` at some node (answered from the request's one permission query)."""
+    return bool(_granted_paths(user, perm))
+
+
 def orgs_with_perm(user, perm):
     """Every organization where `user` may do `perm` (held there or inherited from above)."""
     paths = _granted_paths(user, perm)

@@ -134,3 +134,33 @@ def mass_representatives_below(*, actor, organization):
                                           organization__kind=Organization.Kind.BRANCH,
                                           role=Role.MASS_REPRESENTATIVE, revoked_at__isnull=True)
             .select_related("organization", "user", "assigned_by").order_by("organization__path", "-created_at"))
+
+
+HELPER_ROLES = {Organization.Kind.BRANCH: Role.BRANCH_SECRETARY,
+                Organization.Kind.GENERAL_BRANCH: Role.GENERAL_BRANCH_SECRETARY,
+                Organization.Kind.COMMITTEE: Role.ORG_DEPARTMENT}
+
+
+def who_can_help(*, user, roles=None):
+    """Whom to ask about access, nearest first: the secretary of the user's own branch, then its
+    general branch, then the organization department; by name. The user's own organization is their
+    branch, else where their first role is held, else the committee. Three or four queries."""
+    member = getattr(user, "member", None) if user.is_authenticated else None
+    if member is not None:
+        org = member.branch
+    else:
+        held = list(roles) if roles is not None else (list(roles_of(user=user)) if user.is_authenticated else [])
+        org = held[0].organization if held else Organization.objects.filter(parent__isnull=True).first()
+    if org is None:
+        return []
+    chain = list(Organization.objects.filter(path__in=org.ancestor_paths()).order_by("-depth"))[:2]
+    kinds = {o.pk: o.kind for o in chain}
+    today = timezone.localdate()
+    holders = {}
+    for assignment in (RoleAssignment.objects.filter(organization__in=chain, revoked_at__isnull=True,
+                                                     starts_on__lte=today, role__in=HELPER_ROLES.values())
+                       .exclude(ends_on__lt=today).exclude(user=user).select_related("user")
+                       .order_by("user__username")):
+        if HELPER_ROLES[kinds[assignment.organization_id]] == assignment.role:
+            holders.setdefault(assignment.organization_id, []).append(assignment.user.get_full_name())
+    return [{"org": o, "role": Role(HELPER_ROLES[o.kind]).label, "names": holders.get(o.pk, [])} for o in chain]

@@ -79,6 +79,16 @@ def user_password_changed(*, user):
 
 
 @transaction.atomic
+def user_password_reset(*, user):
+    """Record a password set through the e-mailed reset link (the user chose it, so it is not an
+    initial password to change)."""
+    if user.must_change_password:
+        user.must_change_password = False
+        user.save(update_fields=["must_change_password"])
+    audit_record(actor=user, action="user.password_reset", target=user)
+
+
+@transaction.atomic
 def member_create(*, actor, member, account_password=None, account_password_hash=None):
     """Save a new member (built by a form or an import row), optionally with a login account.
 

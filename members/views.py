@@ -24,6 +24,7 @@ from partyscore.access_log import Kind, access_log
 from partyscore.exceptions import ApplicationError
 from partyscore.filenames import attachment
 from partyscore.filters import list_filters
+from partyscore.models import ACTION_LABELS
 from partyscore.pending_upload import pending_upload_keep, pending_upload_take
 from partyscore.upload_limit import limit_upload
 from scoring.xlsx_safety import TOO_LARGE, formulas_as_text
@@ -330,4 +331,5 @@ def audit_list(request, filters):
     events = selectors.audit_events(actor=request.user, action=filters["action"],
                                     target_type=filters["target_type"], target_id=filters["target_id"])
     page = Paginator(events, 50).get_page(request.GET.get("page"))
-    return render(request, "members/audit_list.html", {"page": page})
+    actions = sorted(ACTION_LABELS.items())  # by code, so the actions of one area stay together
+    return render(request, "members/audit_list.html", {"page": page, "actions": actions})

@@ -152,6 +152,8 @@ def _drill(request, org_id, filters):
 def drill(request, org_id, filters):
     scope, title, target, members = _drill(request, org_id, filters)
     page = Paginator(members, MEMBERS_PER_PAGE).get_page(request.GET.get("page"))
+    for member in page:
+        member.branch_label = scope.branch_label(member.branch)
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "dashboards/drill.html", {
@@ -177,7 +179,7 @@ def drill_export(request, org_id, filters):
                                       "metric": request.GET.get("metric", "")})
     # Closed however the workbook ends: an unfinished read would keep SQLite locked (scoring.exports._streams).
     with closing(members.iterator(chunk_size=2000)) as stream:
-        rows = ([m.branch.name, m.number, m.name, m.get_category_display(), m.get_status_display(),
+        rows = ([scope.branch_label(m.branch), m.number, m.name, m.get_category_display(), m.get_status_display(),
                  _points(m.year_total), m.year_rank] for m in stream)
         return _xlsx(f"{target.name}-{scope.year}-{title}", f"{target.name} {scope.year} {title}",
                      [(_("名单"), DRILL_COLUMNS, rows)])

@@ -159,6 +159,14 @@ class Scope:
             return Q()
         return Q(**{f"{field_name}__in": self.branch_subquery()})
 
+    def branch_label(self, branch):
+        """A branch's name, with its college's where the scope holds branches of several colleges
+        (the branch's parent is then not the scope's own organization)."""
+        if "_names" not in self.__dict__:
+            self.__dict__["_names"] = {o.pk: o.name for o in self.orgs}
+        college = self.__dict__["_names"].get(branch.parent_id)
+        return f"{college}·{branch.name}" if college and branch.parent_id != self.org.pk else branch.name
+
     def drill_url(self, metric, year=None, **params):
         """The drill-down page listing the members behind a number (reversed once per scope)."""
         if "_drill_base" not in self.__dict__:
@@ -871,40 +879,44 @@ def fairness(scope, facts, progress_data, results_data):
     flags = []
     for branch in scope.branches:
         p, r, f = progress_data["by_id"][branch.pk], results_data["by_id"][branch.pk], facts[branch.pk]
+        where = scope.branch_label(branch)
         compared, same = f["self_compared"], f["self_unchanged"]
         if compared >= minimum and _at_least(same, compared, setting("UNCHANGED_SHARE")):
-            flags.append({"code": "self_unchanged", "branch": branch,
+            flags.append({"code": "self_unchanged", "branch": branch, "where": where,
                           "title": _("自评分未经调整即成为最终得分"),
                           "detail": _("%(same)s/%(all)s 份已考评确认的自评，最终得分与自评分完全相同") % {
                               "same": same, "all": compared},
                           "url": scope.drill_url("self_unchanged", org=branch.pk), "count": same})
         if r.scored >= minimum and _at_least(r.high, r.scored, setting("HIGH_SCORE_SHARE")):
-            flags.append({"code": "high_scores", "branch": branch,
+            flags.append({"code": "high_scores", "branch": branch, "where": where,
                           "title": _("几乎人人 %(at)s 分以上") % {"at": setting("HIGH_SCORE")},
                           "detail": _("%(high)s/%(all)s 名参评党员年度总分不低于 %(at)s 分") % {
                               "high": r.high, "all": r.scored, "at": setting("HIGH_SCORE")},
                           "url": scope.drill_url("high", org=branch.pk), "count": r.high})
         finished = p.branches_decided or overdue(masses_due, scope.today)
         if finished and p.expected and p.objections == 0 and p.mass_forms == 0:
-            flags.append({"code": "silent", "branch": branch, "title": _("全年无异议、无群众评议意见"),
+            flags.append({"code": "silent", "branch": branch, "where": where, "title": _("全年无异议、无群众评议意见"),
                           "detail": _("本年度没有任何异议记录和群众评议表"),
                           "url": scope.drill_url("scored", org=branch.pk), "count": p.expected})
         if p.publicity_problems:
             late = sum(1 for item in p.publicity_problems if item[1] == "late")
             missing = len(p.publicity_problems) - late
-            flags.append({"code": "publicity", "branch": branch, "title": _("公示未按时进行"),
+            flags.append({"code": "publicity", "branch": branch, "where": where, "title": _("公示未按时进行"),
                           "detail": _("未公示 %(missing)s 项，逾期公示 %(late)s 项") % {"missing": missing,
                                                                                   "late": late},
                           "records": p.publicity_problems, "url": reverse("branch_reviews", args=[branch.pk]),
                           "count": len(p.publicity_problems)})
         for check in r.share:
             if not check["ok"]:
-                flags.append({"code": "share_cap", "branch": branch, "title": check["label"],
+                flags.append({"code": "share_cap", "branch": branch, "where": where, "title": check["label"],
                               "detail": _("现有 %(count)s 人，上限 %(limit)s 人") % check, "url": check["url"],
                               "count": check["count"]})
     summary = Counter(f["code"] for f in flags)
-    return {"flags": flags, "summary": [{"code": code, "name": str(title), "value": summary.get(code, 0)}
-                                        for code, title in FLAG_TITLES.items()]}
+    groups = [{"code": code, "name": str(title), "flags": [f for f in flags if f["code"] == code]}
+              for code, title in FLAG_TITLES.items() if summary.get(code)]
+    return {"flags": flags, "groups": groups,
+            "summary": [{"code": code, "name": str(title), "value": summary.get(code, 0)}
+                        for code, title in FLAG_TITLES.items()]}
 
 
 # ── supervision ──────────────────────────────────────────────────────────────────────────────
@@ -1125,9 +1137,9 @@ def branch_dashboard(*, actor, branch, year, today=None):
     """The secretary's to-do and the branch table: `reviews.selectors.branch_todo` (reused as is)
     plus the branch's progress, results and fairness flags and each member's outcomes, open
     objections and follow-ups: a fixed number of queries whatever the branch's size."""
-    from reviews.selectors import branch_todo
+    from reviews import selectors as review_selectors
 
-    todo = branch_todo(actor=actor, branch=branch, year=year, today=today)
+    todo = review_selectors.branch_todo(actor=actor, branch=branch, year=year, today=today)
     scope = scope_for(actor=actor, org=branch, year=year, today=today)
     data = figures(scope)
     prog, res, flags = data["progress"], data["results"], data["fairness"]
@@ -1156,36 +1168,48 @@ def branch_dashboard(*, actor, branch, year, today=None):
     report_due = deadlines.get("A-REPORT")
     items = []
 
-    def add(what, count, url, due=None, late=False, detail=""):
+    may_see_follow_ups = review_selectors.may_see_follow_ups(actor=actor)
+    may_write_report = report_permissions(actor, branch)[0]
+
+    def add(what, count, url, due=None, late=False, detail="", perm=perms.MEMBERS_REVIEW, may=True):
+        """`perm` is what acting on the item takes at the branch (the page's own check, as `may`
+        where it is not one permission): the item is another role's work for whoever lacks it."""
         items.append({"what": what, "count": count, "url": url, "due": due,
-                      "late": late or (count and overdue(due, scope_today)), "detail": detail})
+                      "late": late or (count and overdue(due, scope_today)), "detail": detail,
+                      "may_act": may and perms.has_org_perm(actor, perm, branch)})
 
     reviews_url = reverse("branch_reviews", args=[branch.pk])
     add(_("待审核的本人申报"), len(declarations), reviews_url)
     add(_("待审核的承诺"), len(list(todo["pledges"])), reviews_url, row.pledges_submitted.due)
+    add(_("待核实的践诺报告"), len(list(todo["fulfilment"])), reviews_url)
     for period in current:
         if period.kind == "semester":
             add(_("%(p)s未提交自查自评") % {"p": period.name}, len(todo["self_missing"]),
                 scope.drill_url("self_missing", period=period.pk), deadlines.get(f"A-S{period.index}-SELF"))
             add(_("%(p)s考评小组评分待确认") % {"p": period.name}, len(panel_pending),
-                reverse("panel_board", args=[branch.pk, period.pk]), deadlines.get(f"A-S{period.index}-PANEL"))
+                reverse("panel_board", args=[branch.pk, period.pk]), deadlines.get(f"A-S{period.index}-PANEL"),
+                perm=perms.BRANCH_RUN)
     soonest = min((o.due_on for o in objections), default=None)
     add(_("未办结的异议"), len(objections), reviews_url, soonest,
-        late=any(o.due_on < scope_today for o in objections))
+        late=any(o.due_on < scope_today for o in objections), perm=perms.OBJECTIONS_HANDLE)
     missing = [p for p in row.publicity_problems if p[1] == "missing"]
     add(_("应开未开的公示"), len(missing), reviews_url,
-        detail="；".join(f"{title}（{_('截止')} {due:%m-%d}）" for title, _kind, due, _held in missing))
+        detail="；".join(f"{title}（{_('截止')} {due:%m-%d}）" for title, _kind, due, _held in missing),
+        perm=perms.BRANCH_RUN)
     determination = todo["determination"]
     if determination is None or determination.status != Determination.Status.DECIDED:
         add(_("筹备党员大会（年度评定）"), 1, reverse("determination", args=[branch.pk, year]),
-            row.determination.due, detail=row.determination_status)
+            row.determination.due, detail=row.determination_status, perm=perms.BRANCH_RUN)
     talks = [f for f in follow_ups if f.kind in TALKS]
-    add(_("待办谈话"), len(talks), reverse("follow_ups"), min((f.due_on for f in talks), default=None))
+    add(_("待办谈话"), len(talks), reverse("follow_ups"), min((f.due_on for f in talks), default=None),
+        perm=perms.BRANCH_RUN, may=may_see_follow_ups)
     add(_("其他后续处理"), len(follow_ups) - len(talks), reverse("follow_ups"),
-        min((f.due_on for f in follow_ups if f.kind not in TALKS), default=None))
+        min((f.due_on for f in follow_ups if f.kind not in TALKS), default=None), perm=perms.BRANCH_RUN,
+        may=may_see_follow_ups)
     if report is None or report.status != WorkReport.Status.SUBMITTED:
         add(_("年度工作报告"), 1, reverse("work_report", args=[branch.pk, year]), report_due,
-            detail=report.get_status_display() if report else _("未填写"))
+            detail=report.get_status_display() if report else _("未填写"), perm=perms.BRANCH_RUN,
+            may=may_write_report)
     return {"todo": todo, "items": items, "table": table, "progress": prog, "results": res, "flags": flags,
             "row": row, "result": result, "scope": scope, "report": report, "objections": objections,
             "declarations": declarations, "follow_ups": follow_ups,
@@ -1405,13 +1429,10 @@ def _heatmap(scope, prog):
                      "missing": "panel_missing", "period": period.pk}]
     columns.append({"name": _("年度评定"), "attr": "determination", "metric": "determined", "missing": "determined",
                     "period": None})
-    names = {o.pk: o.name for o in scope.orgs}
     rows, cells = [], []
     for y, branch in enumerate(scope.branches):
         row = prog["by_id"][branch.pk]
-        college = names.get(branch.parent_id)
-        rows.append({"name": f"{college}·{branch.name}" if college and branch.parent_id != scope.org.pk
-                     else branch.name, "org": branch.pk})
+        rows.append({"name": scope.branch_label(branch), "org": branch.pk})
         for x, column in enumerate(columns):
             step = getattr(row, column["attr"])
             if column["period"] is not None:

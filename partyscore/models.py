@@ -4,6 +4,83 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+# Every audit action as the pages name it (tests/test_plain_words.py fails on an action without one).
+ACTION_LABELS = {
+    "annual_report.record": _("记录年终述职"),
+    "board.visibility": _("设置积分榜公开范围"),
+    "branch.commend": _("通报表彰支部"),
+    "branch.criticise": _("通报批评支部"),
+    "cycle.open": _("开启计分年度"),
+    "deadline.move": _("调整时间节点"),
+    "declaration.confirm": _("申报加分确认入账"),
+    "declaration.submit": _("提交加分申报"),
+    "declaration.verify": _("审核加分申报"),
+    "demo.seed": _("载入演示数据"),
+    "determination.decide": _("记录党员大会评定"),
+    "determination.prepare": _("筹备年度评定"),
+    "determination.reopen": _("重新开启年度评定"),
+    "follow_up.done": _("办结后续处理"),
+    "fulfilment.submit": _("提交践诺情况"),
+    "fulfilment.verify": _("核实践诺情况"),
+    "ledger.export": _("导出台账"),
+    "ledger.export_download": _("下载导出文件"),
+    "ledger.import": _("导入积分卡"),
+    "ledger.record": _("记分"),
+    "ledger.reverse": _("冲销记分"),
+    "mass.submit": _("提交群众评议"),
+    "member.create": _("新增党员"),
+    "member.exemption_approve": _("审批免于记分"),
+    "member.exemption_request": _("申请免于记分"),
+    "member.transfer": _("党员转接"),
+    "member.update": _("修改党员信息"),
+    "objection.escalate": _("异议提请组织部核实"),
+    "objection.escalate_overdue": _("异议逾期自动上报"),
+    "objection.raise": _("提出异议"),
+    "objection.resolve": _("组织部核实异议"),
+    "objection.uphold": _("答复异议"),
+    "organization.create": _("新建党组织"),
+    "panel.confirm": _("确认考评得分"),
+    "panel.score": _("考评小组评分"),
+    "period.lock": _("锁定周期"),
+    "period.reopen": _("重新开放周期"),
+    "period.reopen_branch": _("为支部重新开放周期"),
+    "pledge.approve": _("审核承诺"),
+    "pledge.save": _("保存承诺"),
+    "pledge.submit": _("提交承诺"),
+    "publicity.close": _("结束公示"),
+    "publicity.open": _("发布公示"),
+    "role.assign": _("任命职务"),
+    "role.revoke": _("撤销职务"),
+    "rollover.start": _("年度切换"),
+    "roster.export": _("导出名册"),
+    "roster.import": _("导入名册"),
+    "scheme.approve": _("批准评分细则"),
+    "scheme.derive": _("派生评分细则"),
+    "scheme.item_remove": _("删除评分项目"),
+    "scheme.item_save": _("保存评分项目"),
+    "scheme.new_version": _("评分细则新版本"),
+    "scheme.publish": _("发布评分细则"),
+    "scheme.return": _("退回评分细则"),
+    "scheme.rule_remove": _("删除结果规则"),
+    "scheme.rule_save": _("保存结果规则"),
+    "scheme.submit": _("提交评分细则审批"),
+    "scheme.update": _("修改评分细则"),
+    "self_assessment.reopen": _("开放自评补交"),
+    "self_assessment.submit": _("提交自查自评"),
+    "spot_check.close": _("结束抽查"),
+    "spot_check.draw": _("抽取台账抽查"),
+    "spot_check.review": _("审阅抽查记录"),
+    "user.create": _("开通账号"),
+    "user.email_notifications": _("设置邮件通知"),
+    "user.password_change": _("修改密码"),
+    "user.password_reset": _("通过邮件重设密码"),
+    "user.two_factor_disable": _("停用双因素认证"),
+    "user.two_factor_enable": _("启用双因素认证"),
+    "user.two_factor_reset": _("重置双因素认证"),
+    "work_report.return": _("退回工作报告"),
+    "work_report.submit": _("提交工作报告"),
+}
+
 
 class AuditEvent(models.Model):
     """Who did what to which object, when and why, with the state before and after.
@@ -40,6 +117,10 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.target_repr}"
+
+    @property
+    def action_label(self):
+        return ACTION_LABELS.get(self.action) or _("其他操作")
 
 
 # ── supervision and annual work reports (dashboards) ─────────────────────────────────────────

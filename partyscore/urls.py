@@ -10,6 +10,7 @@ from members.views import PasswordChangeView
 from . import access_log_views, views
 
 handler500 = "partyscore.unavailable.server_error"
+handler403 = "partyscore.views.permission_denied"
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -22,6 +23,12 @@ urlpatterns = [
     path("accounts/two-factor/disable/", login_views.two_factor_disable, name="two_factor_disable"),
     path("accounts/logout/", auth_views.LogoutView.as_view(http_method_names=["post"]), name="logout"),
     path("accounts/password/", PasswordChangeView.as_view(), name="password_change"),
+    path("accounts/password/forgotten/", login_views.PasswordResetView.as_view(), name="password_reset"),
+    path("accounts/password/forgotten/sent/", login_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path("accounts/password/reset/<uidb64>/<token>/", login_views.PasswordResetConfirmView.as_view(),
+         name="password_reset_confirm"),
+    path("accounts/password/reset/done/", login_views.PasswordResetCompleteView.as_view(),
+         name="password_reset_complete"),
     # Django's view answers any method; only its POST changes the language.
     path("i18n/setlang/", require_POST(set_language), name="set_language"),
     path("security-log/", access_log_views.access_log_list, name="access_log"),

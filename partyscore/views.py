@@ -2,37 +2,31 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from members import permissions as perms
-from reviews.selectors import member_due
-from scoring.selectors import current_cycle, upcoming_deadlines
+from members.selectors import roles_of, who_can_help
+from scoring.selectors import upcoming_deadlines
 
-from .access_log import may_view_access_log
+from .home import home_for
 
 
 @login_required
 @require_safe
 def home(request):
-    """One page, a section per role the user holds (roles come from the context processor)."""
+    """The user's to-do, a section per role held (see partyscore/home.py), then the pages they work from."""
     user = request.user
+    context = home_for(user=user)
     member = getattr(user, "member", None)
-    context = {
-        "roster_orgs": perms.scope_roots(user, perms.ROSTER_VIEW),
-        "ledger_orgs": perms.scope_roots(user, perms.LEDGER_VIEW),
-        "record_orgs": perms.scope_roots(user, perms.ENTRY_RECORD),
-        "can_import": perms.orgs_with_perm(user, perms.ROSTER_MANAGE).exists(),
-        "can_audit": perms.orgs_with_perm(user, perms.AUDIT_VIEW).exists(),
-        "can_view_access_log": may_view_access_log(user),
-        "can_approve_exemptions": perms.orgs_with_perm(user, perms.EXEMPTION_APPROVE).exists(),
-        "can_manage_cycles": perms.orgs_with_perm(user, perms.CYCLE_MANAGE).exists(),
-        "my_board_open": member is not None and member.branch.show_board_to_members,
-        "review_branches": perms.scope_roots(user, perms.LEDGER_VIEW).filter(kind="branch"),
-        "panel_branches": perms.scope_roots(user, perms.PANEL_SCORE),
-        "mass_branches": perms.scope_roots(user, perms.MASS_EVALUATE),
-        "can_follow_up": perms.orgs_with_perm(user, perms.BRANCH_RUN).exists(),
-    }
-    cycle = current_cycle()
-    unit = member.branch if member is not None else perms.scope_roots(user, perms.LEDGER_VIEW).first()
+    roots = context["links"]["ledger_orgs"]
+    unit = member.branch if member is not None else (roots[0] if roots else None)
+    cycle = context["cycle"]
     context["upcoming"] = upcoming_deadlines(organization=unit, cycle=cycle) if cycle and unit else []
-    if member is not None:
-        context["my_due"] = member_due(member=member, year=cycle.year) if cycle else []
+    if member is None and not roles_of(user=user).exists() and not user.is_superuser:
+        context["no_role"] = True
+        context["helpers"] = who_can_help(user=user, roles=[])
     return render(request, "home.html", context)
+
+
+def permission_denied(request, exception=None):
+    """403 with whom to ask: the secretary and general branch of the user's own organization, by name."""
+    user = getattr(request, "user", None)
+    helpers = who_can_help(user=user) if user is not None and user.is_authenticated else []
+    return render(request, "403.html", {"helpers": helpers}, status=403)

@@ -28,7 +28,7 @@ from .models import (
     Publicity,
     SelfAssessment,
 )
-from .services import mass_window_closes, self_assessment_deadline
+from .services import mass_window_closes, period_deadline, self_assessment_deadline
 
 
 def member_due(*, member, year, today=None):
@@ -147,18 +147,24 @@ def branch_todo(*, actor, branch, year, today=None):
     }
 
 
+def may_see_objection(*, actor, objection):
+    """Who may open an objection (its page and every link to it): whoever raised it, the member it
+    is about, the branch that answers it and those who oversee that branch."""
+    return (
+        objection.raised_by_id == actor.pk
+        or objection.member.user_id == actor.pk
+        or perms.has_org_perm(actor, perms.OBJECTIONS_HANDLE, objection.branch)
+        or perms.has_org_perm(actor, perms.OVERSEE, objection.branch)
+    )
+
+
 def objection_get(*, actor, objection_id):
     objection = (
         Objection.objects.select_related("member__branch", "entry__item", "declaration__item", "raised_by", "branch")
         .filter(pk=objection_id)
         .first()
     )
-    if objection is None or not (
-        objection.raised_by_id == actor.pk
-        or objection.member.user_id == actor.pk
-        or perms.has_org_perm(actor, perms.OBJECTIONS_HANDLE, objection.branch)
-        or perms.has_org_perm(actor, perms.OVERSEE, objection.branch)
-    ):
+    if objection is None or not may_see_objection(actor=actor, objection=objection):
         raise PermissionDenied(_("您无权查看该异议"))
     return objection
 
@@ -203,11 +209,16 @@ def publicity_content(*, publicity):
     return publicity.snapshot  # scores, as they stood when the window opened
 
 
+def may_see_mass_results(*, actor, branch):
+    """The door of the mass-evaluation results (the page and every link to it)."""
+    return perms.has_org_perm(actor, perms.MASS_RESULTS_VIEW, branch)
+
+
 def mass_summary(*, actor, branch, year, result):
     """What the results page shows: the frozen result once the window has closed (`result`, from
     services.mass_results_freeze), before that only how many answered and when it closes. The
     organization department alone also sees each answer, for supervision."""
-    if not perms.has_org_perm(actor, perms.MASS_RESULTS_VIEW, branch):
+    if not may_see_mass_results(actor=actor, branch=branch):
         raise PermissionDenied(_("您无权查看群众评议结果"))
     evaluations = MassEvaluation.objects.filter(branch=branch, year=year)
     summary = {"result": result, "closes": mass_window_closes(branch=branch, year=year)}
@@ -217,6 +228,33 @@ def mass_summary(*, actor, branch, year, result):
         summary["answers"] = (evaluations.select_related("representative").prefetch_related("ratings__member")
                               .order_by("representative__username"))
     return summary
+
+
+def panelist_work(*, actor, branch, year, today=None):
+    """A panelist's work in the branch's current assessed period: the members they have not scored
+    yet (themself and members already confirmed left out), and the panel's deadline. None when the
+    branch has no period to score now."""
+    if not perms.has_org_perm(actor, perms.PANEL_SCORE, branch):
+        raise PermissionDenied(_("您不是本支部考评小组成员"))
+    schemes = [s for s in schemes_in_force(branch=branch, year=year).values() if s.composition == "hundred"]
+    period = current_period(year=year, kind=schemes[0].period_kind, today=today) if schemes else None
+    if period is None:
+        return None
+    members = Member.objects.filter(branch=branch, left_on__isnull=True, exempt=False).exclude(user=actor)
+    done = (PanelScore.objects.filter(panelist=actor, period=period, member__branch=branch).values("member_id")
+            .union(PanelConfirmation.objects.filter(period=period, member__branch=branch).values("member_id")))
+    done_ids = set(done.values_list("member_id", flat=True))
+    ids = list(members.values_list("pk", flat=True))
+    return {"period": period, "left": sum(1 for pk in ids if pk not in done_ids), "members": len(ids),
+            "due": period_deadline(period, f"A-S{period.index}-PANEL", branch)}
+
+
+def mass_work(*, actor, branch, year):
+    """A mass representative's evaluation of the branch's year: submitted or not, and by when."""
+    if not perms.has_org_perm(actor, perms.MASS_EVALUATE, branch):
+        raise PermissionDenied(_("您不是本支部的群众代表"))
+    return {"submitted": MassEvaluation.objects.filter(representative=actor, branch=branch, year=year).first(),
+            "due": mass_window_closes(branch=branch, year=year)}
 
 
 def panel_status(*, branch, period):
@@ -245,6 +283,12 @@ def panel_next_member(*, branch, period, after, panelist):
     members = list(Member.objects.filter(branch=branch, left_on__isnull=True, exempt=False)
                    .exclude(user=panelist).exclude(pk__in=scored).order_by("number"))
     return next((m for m in members if m.number > after.number), members[0] if members else None)
+
+
+def may_see_follow_ups(*, actor):
+    """The door of the follow-up list (the page and every link to it): those who run a branch or
+    oversee."""
+    return perms.holds_anywhere(actor, perms.BRANCH_RUN) or perms.holds_anywhere(actor, perms.OVERSEE)
 
 
 def follow_ups_visible(*, actor):

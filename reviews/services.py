@@ -137,7 +137,7 @@ def _member_user(member):
     return [member.user] if member.user_id else []
 
 
-def _deadline(period, code, organization):
+def period_deadline(period, code, organization):
     """The date of `code` as it applies at `organization` (a college may have moved it)."""
     found = next((d for d in deadlines_for(organization=organization, cycle=period.cycle) if d.code == code), None)
     return found.due_on if found else period.ends_on
@@ -291,7 +291,7 @@ def annual_report_record(*, actor, member, year, given_on, summary):
 def self_assessment_deadline(period, branch):
     if period.kind != "semester":
         return period.ends_on
-    return _deadline(period, f"A-S{period.index}-SELF", branch)
+    return period_deadline(period, f"A-S{period.index}-SELF", branch)
 
 
 def self_assessment_closed(assessment, due, *, today=None):

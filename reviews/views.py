@@ -332,12 +332,17 @@ def branch_reviews(request, org_id):
     branch = _branch(request, org_id, perms.LEDGER_VIEW)
     year = _year()
     todo = selectors.branch_todo(actor=request.user, branch=branch, year=year)
+    todo["objections"] = list(todo["objections"])
+    for objection in todo["objections"]:  # a link only where it opens
+        objection.openable = selectors.may_see_objection(actor=request.user, objection=objection)
     return render(request, "reviews/branch.html", {
         "branch": branch, "year": year, **todo, "decision_form": DecisionForm(),
         "publicity_form": PublicityForm(periods=todo["publicity_periods"], initial={
             "starts_on": timezone.localdate(), "days": services.review_settings(todo["scheme"]).publicity_days}),
         "can_review": perms.has_org_perm(request.user, perms.MEMBERS_REVIEW, branch),
         "can_run": perms.has_org_perm(request.user, perms.BRANCH_RUN, branch),
+        "can_see_mass_results": selectors.may_see_mass_results(actor=request.user, branch=branch),
+        "can_see_follow_ups": selectors.may_see_follow_ups(actor=request.user),
     })
 
 
@@ -648,10 +653,9 @@ def escalations(request):
 @login_required
 @require_safe
 def follow_ups(request):
-    items = selectors.follow_ups_visible(actor=request.user).order_by("status", "due_on")
-    if not perms.orgs_with_perm(request.user, perms.BRANCH_RUN).exists() and not perms.orgs_with_perm(
-            request.user, perms.OVERSEE).exists():
+    if not selectors.may_see_follow_ups(actor=request.user):
         raise PermissionDenied(_("您无权查看后续处理事项"))
+    items = selectors.follow_ups_visible(actor=request.user).order_by("status", "due_on")
     return render(request, "reviews/follow_ups.html", {"items": items})
 
 

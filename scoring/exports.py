@@ -610,6 +610,7 @@ def write_flat_ledger(output, *, organization, year, constant_memory=False, prog
     kind_label, source_label = labels["kind"], labels["source"]
     reversal, reversed_text = labels["reversal"], labels["reversed"]
     reversed_ids = reads.reversed_ids(organization=organization, year=year)
+    several_colleges = organization.kind == "committee"  # branches are then named with their college
     book = Book(output, constant_memory=constant_memory,
                 title=_("%(org)s %(year)s年度积分台账明细") % {"org": organization.name, "year": year})
 
@@ -623,14 +624,15 @@ def write_flat_ledger(output, *, organization, year, constant_memory=False, prog
     with _streams() as opened:
         part, sheet, written = 1, new_sheet(1), 0
         for (entry_id, _member_id, occurred_on, _pk, _pi, period_name, kind, code, title, points, reason, source,
-             recorder, recorder_login, verifier, verifier_login, reverses_id, number, name, branch_name) in (
+             recorder, recorder_login, verifier, verifier_login, reverses_id, number, name, branch_name, college) in (
                 opened(reads.ledger_lines(organization=organization, year=year, with_member=True))):
             if sheet.row >= MAX_SHEET_ROWS:
                 sheet.autofilter()
                 sheet.done()
                 part += 1
                 sheet = new_sheet(part)
-            sheet.line((branch_name, number, name, occurred_on, period_name, kind_label.get(kind, kind), code, title,
+            sheet.line((f"{college}·{branch_name}" if several_colleges else branch_name, number, name, occurred_on,
+                        period_name, kind_label.get(kind, kind), code, title,
                         points / 100, reason, source_label.get(source, source), recorder or recorder_login,
                         verifier or verifier_login or "",
                         reversal if reverses_id else (reversed_text if entry_id in reversed_ids else "")))

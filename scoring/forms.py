@@ -1,4 +1,5 @@
-import json
+import re
+from decimal import Decimal
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -110,12 +111,15 @@ class RuleItemForm(BootstrapMixin, forms.ModelForm):
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
 
 
-PARAMS_HELP = _(
-    "JSON。分数段 band：{\"lower\": 60, \"upper\": 70, \"upper_inclusive\": true}（下限默认含、上限默认不含，"
-    "可加 \"item_codes\": [\"B-BASE-ID\"]）；支部最后一名 rank_last：{\"below\": 80}；连续多年 streak："
-    "{\"of\": \"A-RED\", \"years\": 2}；人数比例上限 share_cap：{\"at_or_above\": 95, \"share\": \"0.05\"}；"
-    "表彰 commendation：{\"at_or_above\": 95, \"every_years\": 2, \"anchor_year\": 2018}"
-)
+# Each kind of rule and the fields that hold its parameters (the form shows one field per parameter,
+# never the stored JSON); the first ones of each are required.
+PARAM_FIELDS = {
+    "band": ("lower", "lower_inclusive", "upper", "upper_inclusive", "item_codes"),
+    "rank_last": ("below",),
+    "streak": ("of", "years"),
+    "share_cap": ("at_or_above", "share"),
+    "commendation": ("at_or_above", "every_years", "anchor_year"),
+}
 REQUIRED_PARAMS = {
     "band": (),
     "rank_last": ("below",),
@@ -123,38 +127,80 @@ REQUIRED_PARAMS = {
     "share_cap": ("at_or_above", "share"),
     "commendation": ("at_or_above",),
 }
+POINTS = {"max_digits": 6, "decimal_places": 2, "required": False}
+
+
+def _plain(value):
+    """A Decimal as the JSON number the rules store (60, not "60.00")."""
+    return int(value) if value == value.to_integral_value() else float(value)
 
 
 class OutcomeRuleForm(BootstrapMixin, forms.ModelForm):
-    params = forms.CharField(label=_("参数"), widget=forms.Textarea(attrs={"rows": 3}), help_text=PARAMS_HELP)
+    lower = forms.DecimalField(label=_("分数段下限（分）"), help_text=_("分数段：不填表示不设下限"), **POINTS)
+    lower_inclusive = forms.BooleanField(label=_("含下限"), required=False, initial=True)
+    upper = forms.DecimalField(label=_("分数段上限（分）"), help_text=_("分数段：不填表示不设上限"), **POINTS)
+    upper_inclusive = forms.BooleanField(label=_("含上限"), required=False)
+    item_codes = forms.CharField(label=_("或记有以下项目"), required=False, max_length=200,
+                                 help_text=_("分数段：项目编号，多个用逗号分隔；记有其中任一项也触发本规则"))
+    below = forms.DecimalField(label=_("低于（分）"), help_text=_("支部最后一名：且低于此分数"), **POINTS)
+    of = forms.CharField(label=_("连续触发的规则（编号）"), required=False, max_length=30,
+                         help_text=_("连续多年：本细则中另一条规则的编号"))
+    years = forms.IntegerField(label=_("连续年数"), required=False, min_value=2, max_value=10)
+    at_or_above = forms.DecimalField(label=_("不低于（分）"), help_text=_("比例上限、表彰：分数线"), **POINTS)
+    share = forms.DecimalField(label=_("人数比例上限（%）"), required=False, min_value=0, max_value=100,
+                               max_digits=5, decimal_places=2, help_text=_("如 5 表示不超过本支部 5%"))
+    every_years = forms.IntegerField(label=_("每几年表彰一次"), required=False, min_value=1, max_value=10)
+    anchor_year = forms.IntegerField(label=_("自哪一年起"), required=False, min_value=2000, max_value=2100)
 
     class Meta:
         model = OutcomeRule
-        fields = ["code", "kind", "consequence", "label", "applies_to", "params", "order"]
+        fields = ["code", "kind", "consequence", "label", "applies_to", "order"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["order"].label = _("排序")
+        # page.js shows a parameter's field only for the kinds of rule that use it.
+        for kind, names in PARAM_FIELDS.items():
+            for name in names:
+                kinds = self.fields[name].widget.attrs.get("data-rule-kinds", "").split()
+                self.fields[name].widget.attrs["data-rule-kinds"] = " ".join([*kinds, kind])
+        self.fields["kind"].widget.attrs["data-rule-kind-select"] = "1"
+        params = self.instance.params or {}
         if self.instance.pk and not self.is_bound:
-            self.initial["params"] = json.dumps(self.instance.params, ensure_ascii=False)
-
-    def clean_params(self):
-        try:
-            params = json.loads(self.cleaned_data["params"] or "{}")
-        except json.JSONDecodeError as error:
-            raise forms.ValidationError(_("参数不是有效的 JSON：%(error)s") % {"error": error.msg}) from error
-        if not isinstance(params, dict):
-            raise forms.ValidationError(_("参数必须是 JSON 对象，如 {\"lower\": 90}"))
-        return params
+            for name in ("lower", "upper", "below", "of", "years", "at_or_above", "every_years", "anchor_year"):
+                if name in params:
+                    self.initial[name] = params[name]
+            self.initial["lower_inclusive"] = params.get("lower_inclusive", True)
+            self.initial["upper_inclusive"] = params.get("upper_inclusive", False)
+            self.initial["item_codes"] = "，".join(params.get("item_codes", []))
+            if "share" in params:
+                self.initial["share"] = (Decimal(str(params["share"])) * 100).normalize()
 
     def clean(self):
         data = super().clean()
-        kind, params = data.get("kind"), data.get("params")
-        if kind and isinstance(params, dict):
-            missing = [k for k in REQUIRED_PARAMS[kind] if k not in params]
-            if kind == "band" and not ({"lower", "upper", "item_codes"} & set(params)):
-                missing.append("lower/upper")
-            if missing:
-                self.add_error("params", _("缺少参数：%(keys)s") % {"keys": "、".join(missing)})
+        kind = data.get("kind")
+        if not kind:
+            return data
+        missing = [self.fields[name].label for name in REQUIRED_PARAMS[kind] if data.get(name) in (None, "")]
+        if kind == "band" and data.get("lower") is None and data.get("upper") is None and not data.get("item_codes"):
+            missing.append(_("分数段下限或上限"))
+        if missing:
+            raise forms.ValidationError(_("缺少参数：%(keys)s") % {"keys": "、".join(str(m) for m in missing)})
+        params = {}
+        for name in PARAM_FIELDS[kind]:
+            value = data.get(name)
+            if name == "item_codes":
+                codes = [c.strip() for c in re.split(r"[,，、\s]+", value or "") if c.strip()]
+                if codes:
+                    params[name] = codes
+            elif name == "share":
+                params[name] = str((value / 100).normalize())
+            elif name in ("lower_inclusive", "upper_inclusive"):
+                if data.get(name.split("_")[0]) is not None:
+                    params[name] = bool(value)
+            elif value not in (None, ""):
+                params[name] = _plain(value) if isinstance(value, Decimal) else value
+        data["params"] = params
         return data
 
 

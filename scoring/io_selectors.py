@@ -30,7 +30,7 @@ TOTAL_FIELDS = ("member_id", "scored", "base", "bonus", "penalty", "vetoed", "pe
 LINE_FIELDS = ("id", "member_id", "occurred_on", "period__kind", "period__index", "period__name", "kind",
                "item__code", "item__title", "points", "reason", "source", "recorded_by__full_name",
                "recorded_by__username", "verified_by__full_name", "verified_by__username", "reverses_id")
-LINE_MEMBER_FIELDS = ("member__number", "member__name", "member__branch__name")
+LINE_MEMBER_FIELDS = ("member__number", "member__name", "member__branch__name", "member__branch__parent__name")
 
 # Which consequences count as what in the committee's figures (kinds of consequence, not thresholds:
 # the thresholds stay in each scheme's outcome rules).

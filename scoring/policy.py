@@ -14,7 +14,7 @@ from fractions import Fraction
 
 from django.utils.translation import gettext as _
 
-from .points import floor_centi, format_exact, to_centi
+from .points import floor_centi, format_exact, format_points, from_exact_units, to_centi
 
 HUNDRED, ADDITIVE = "hundred", "additive"
 MEAN, SUM, LAST = "mean", "sum", "last"
@@ -189,6 +189,51 @@ def describe_band(params: dict) -> str:
     return f"{word} {upper} " + _("分")
 
 
+def _points_text(value) -> str:
+    return format_points(to_centi(value))
+
+
+def describe_params(kind: str, params: dict, *, rule_labels=None, item_titles=None) -> str:
+    """A rule's parameters as a sentence ("60—70 分（含两端）", "≥95 分者不超过本支部 5%"), for pages
+    that show the rules; `rule_labels` and `item_titles` name the rules and items a rule refers to."""
+    rule_labels, item_titles = rule_labels or {}, item_titles or {}
+    lower, upper = params.get("lower"), params.get("upper")
+    if kind == "band":
+        low_in, high_in = params.get("lower_inclusive", True), params.get("upper_inclusive", False)
+        if lower is not None and upper is not None:
+            ends = (_("含两端") if low_in and high_in else _("含 %(n)s 分") % {"n": _points_text(lower)} if low_in
+                    else _("含 %(n)s 分") % {"n": _points_text(upper)} if high_in else _("不含两端"))
+            text = _("%(lower)s—%(upper)s 分（%(ends)s）") % {"lower": _points_text(lower),
+                                                           "upper": _points_text(upper), "ends": ends}
+        elif lower is not None:
+            text = ("≥" if low_in else ">") + _("%(n)s 分") % {"n": _points_text(lower)}
+        elif upper is not None:
+            text = ("≤" if high_in else "<") + _("%(n)s 分") % {"n": _points_text(upper)}
+        else:
+            text = ""
+        codes = params.get("item_codes") or []
+        if codes:
+            named = "、".join(f"「{item_titles.get(c, c)}」" for c in codes)
+            items = _("记有项目 %(items)s") % {"items": named}
+            text = _("%(band)s，或%(items)s") % {"band": text, "items": items} if text else items
+        return text
+    if kind == "rank_last":
+        return _("低于 %(n)s 分且为本支部最后一名") % {"n": _points_text(params["below"])}
+    if kind == "streak":
+        of = params.get("of", "")
+        return _("连续 %(years)s 年触发「%(rule)s」") % {"years": params.get("years", 2),
+                                                      "rule": rule_labels.get(of, of)}
+    if kind == "share_cap":
+        share = Decimal(str(params["share"])) * 100
+        return _("≥%(n)s 分者不超过本支部 %(share)s%%") % {"n": _points_text(params["at_or_above"]),
+                                                         "share": f"{share.normalize():f}"}
+    if kind == "commendation":
+        return _("≥%(n)s 分，每 %(every)s 年表彰一次（自 %(anchor)s 年起）") % {
+            "n": _points_text(params["at_or_above"]), "every": params.get("every_years", 1),
+            "anchor": params.get("anchor_year", "")}
+    return ""
+
+
 def share_cap_check(rule: Rule, totals: list) -> ShareCheck:
     """At most floor(share × scored members) may score at or above the threshold (A: 5% at 95)."""
     threshold = to_centi(rule.params["at_or_above"])
@@ -267,3 +312,43 @@ def evaluate_branch(rules: list, year: int, members: list, history: dict, *, bra
                     "%(label)s：连续 %(years)s 年符合“%(of)s”") % {"label": rule.label, "years": years,
                                                                  "of": rule.params["of"]}))
     return findings
+
+
+def explain_total(scheme, total, period_names) -> list:
+    """How a stored total (MemberYearTotal) is made, in sentences for the points card: Policy A's
+    per-period score and how the periods combine, or Policy B's base ± the year's points.
+    `period_names` maps a period's index to its name."""
+    if scheme is None or total is None or total.total is None:
+        return []
+    base = to_centi(scheme.base_points)
+    deducted, bonus, penalty = -min(total.base, 0), max(total.bonus, 0), -min(total.penalty, 0)
+    if scheme.composition == HUNDRED:
+        cap = _("（每期最多 %(n)s 分）") % {"n": format_points(to_centi(scheme.bonus_cap))} if scheme.bonus_cap else ""
+        lines = [_("每期得分 = 基础积分 %(base)s 分 − 基础扣分 − 减分（最低 0 分）+ 贡献积分%(cap)s。") % {
+            "base": format_points(base), "cap": cap}]
+        scores = total.period_scores or {}
+        parts = "、".join(_("%(period)s %(score)s 分") % {"period": period_names.get(int(k), k),
+                                                        "score": format_points(v)}
+                         for k, v in sorted(scores.items(), key=lambda kv: int(kv[0])))
+        how = {SUM: _("各期相加"), LAST: _("取最后一期")}.get(scheme.aggregation, _("各期平均"))
+        lines.append(_("年度总分 = %(how)s（%(parts)s）= %(total)s 分。") % {
+            "how": how, "parts": parts or _("尚无计分的周期，按基础积分计"),
+            # The exact mean (89.995), so the sentence adds up; the card shows it cut down beside.
+            "total": format_exact(from_exact_units(total.total_exact)) if total.total_exact is not None
+            else format_points(total.total)})
+    else:
+        sentence = _("年度总分 = 基础分 %(base)s − 基础扣分 %(deducted)s + 加分 %(bonus)s − 减分 %(penalty)s "
+                     "= %(total)s 分。")
+        lines = [sentence % {"base": format_points(base), "deducted": format_points(deducted),
+                             "bonus": format_points(bonus), "penalty": format_points(penalty),
+                             "total": format_points(total.total)}]
+    limits = []
+    if scheme.floor:
+        limits.append(_("最低 %(n)s 分") % {"n": format_points(to_centi(scheme.floor))})
+    if scheme.cap is not None:
+        limits.append(_("最高 %(n)s 分") % {"n": format_points(to_centi(scheme.cap))})
+    if limits:
+        lines.append(_("年度总分%(limits)s。") % {"limits": "，".join(limits)})
+    if total.vetoed:
+        lines.append(_("有一票否决情形，年度总分为 0。"))
+    return lines

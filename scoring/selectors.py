@@ -9,7 +9,7 @@ from members import permissions as perms
 from members.models import Member, Organization
 
 from .models import Cycle, Deadline, LedgerEntry, MemberOutcome, MemberYearTotal, OutcomeRule, Period, RuleItem, Scheme
-from .policy import share_cap_check
+from .policy import describe_params, share_cap_check
 from .recalculation import rule_from_row
 
 
@@ -67,8 +67,12 @@ def scheme_get(*, actor, scheme_id):
 
 
 def scheme_detail(*, scheme):
+    """The scheme's items and rules; each rule carries its parameters as a sentence (`sentence`)."""
     items = list(scheme.items.all())
     rules = list(scheme.outcome_rules.all())
+    labels, titles = {r.code: r.label for r in rules}, {i.code: i.title for i in items}
+    for rule in rules:
+        rule.sentence = describe_params(rule.kind, rule.params, rule_labels=labels, item_titles=titles)
     return items, rules
 
 

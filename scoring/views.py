@@ -32,6 +32,7 @@ from .forms import (
     SchemeForm,
 )
 from .models import Cycle, LedgerEntry, OutcomeRule, Period, RuleItem, Scheme
+from .policy import explain_total
 
 ENTRIES_PER_PAGE = 50
 
@@ -152,10 +153,12 @@ def points_card(request, member_id):
     member = member_selectors.member_get(actor=request.user, member_id=member_id)
     year = _year(request)
     total, entries, outcomes = selectors.points_card(actor=request.user, member=member, year=year)
-    periods = Period.objects.filter(cycle__year=year, kind=total.scheme.period_kind) if total and total.scheme else []
+    periods = list(Period.objects.filter(cycle__year=year, kind=total.scheme.period_kind)) if total and total.scheme \
+        else []
     return render(request, "scoring/points_card.html", {
         "member": member, "year": year, "total": total, "entries": entries, "outcomes": outcomes,
-        "periods": periods, "print": "print" in request.GET})
+        "periods": periods, "print": "print" in request.GET,
+        "explanation": explain_total(total.scheme if total else None, total, {p.index: p.name for p in periods})})
 
 
 @login_required

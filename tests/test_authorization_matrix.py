@@ -39,6 +39,12 @@ MATRIX = {
     "login": [Check(allowed=EVERYONE), Check("POST", allowed=EVERYONE)],
     "logout": [Check("POST", ends_at_login=True)],
     "password_change": [Check(allowed=LOGGED_IN), Check("POST", allowed=LOGGED_IN)],
+    # The forgotten-password pages are for everyone; a forged link only shows "invalid link".
+    "password_reset": [Check(allowed=EVERYONE), Check("POST", allowed=EVERYONE, data={"email": "nobody@example.com"})],
+    "password_reset_done": [Check(allowed=EVERYONE)],
+    "password_reset_confirm": [Check(allowed=EVERYONE, kwargs=lambda t, w: {"uidb64": "MQ", "token": "forged"}),
+                               Check("POST", allowed=EVERYONE, kwargs=lambda t, w: {"uidb64": "MQ", "token": "x"})],
+    "password_reset_complete": [Check(allowed=EVERYONE)],
     "login_two_factor": [Check(allowed=LOGGED_IN), Check("POST", allowed=LOGGED_IN, data={"token": "000000"})],
     "two_factor": [Check(allowed=TWO_FACTOR), Check("POST", allowed=TWO_FACTOR, data={"token": "000000"})],
     "two_factor_disable": [Check("POST", allowed=TWO_FACTOR, data={"token": "000000"})],
@@ -141,10 +147,10 @@ URL_KWARG = {"Member": "member_id", "Organization": "org_id", "Scheme": "scheme_
 
 
 def url_for(name, target, kwargs=None, world=None):
-    if target is None:
-        return reverse(name)
     if kwargs is not None:
         return reverse(name, kwargs=kwargs(target, world))
+    if target is None:
+        return reverse(name)
     return reverse(name, kwargs={URL_KWARG[target.__class__.__name__]: target.pk})
 
 

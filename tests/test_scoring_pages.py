@@ -111,8 +111,20 @@ def test_a_branch_derives_edits_submits_and_its_college_approves(scored, login):
     assert draft.items.filter(code="X1").exists()
     bad_rule = secretary.post(reverse("rule_new", args=[draft.pk]), {
         "code": "R1", "kind": "streak", "consequence": "talk", "label": "x", "applies_to": "all",
-        "params": "{\"of\": \"A-RED\"}", "order": 0})
-    assert "缺少参数：years" in bad_rule.content.decode()
+        "of": "A-RED", "order": 0})
+    assert bad_rule.status_code == 400 and "缺少参数：连续年数" in bad_rule.content.decode()
+    assert 'value="A-RED"' in bad_rule.content.decode()  # what was typed is kept
+    secretary.post(reverse("rule_new", args=[draft.pk]), {
+        "code": "R1", "kind": "band", "consequence": "yellow", "label": "黄色预警", "applies_to": "all",
+        "lower": "60", "lower_inclusive": "on", "upper": "70", "upper_inclusive": "on", "order": 0})
+    assert draft.outcome_rules.get(code="R1").params == {"lower": 60, "lower_inclusive": True, "upper": 70,
+                                                         "upper_inclusive": True}
+    secretary.post(reverse("rule_new", args=[draft.pk]), {
+        "code": "R2", "kind": "share_cap", "consequence": "share_cap", "label": "高分比例", "applies_to": "all",
+        "at_or_above": "95", "share": "5", "order": 0})
+    assert draft.outcome_rules.get(code="R2").params == {"at_or_above": 95, "share": "0.05"}
+    edit_page = secretary.get(reverse("rule_edit", args=[draft.pk, draft.outcome_rules.get(code="R2").pk]))
+    assert 'name="share" value="5"' in edit_page.content.decode().replace('class="form-control" ', "")
     secretary.post(reverse("scheme_transition", args=[draft.pk]), {"action": "submit"})
     assert secretary.post(reverse("scheme_transition", args=[draft.pk]), {"action": "approve"}).status_code == 403
     college = login(scored.gb_secretary)

@@ -264,6 +264,10 @@ LOGGING = {
 
 # Translatable names reused by templates and forms.
 SITE_NAME = _("党员积分管理")
+# The university, as the login page names it; and whom a user without an e-mail asks for a new password
+# (a name, office or telephone: shown on the forgotten-password page when set).
+UNIVERSITY_NAME = env("UNIVERSITY_NAME", default="示范大学")
+ACCOUNT_HELP_CONTACT = env("ACCOUNT_HELP_CONTACT", default="")
 
 # Ledger exports and score imports (scoring/exports.py, scoring/card_import.py, scoring/xlsx_safety.py).
 # An export that would write more rows than this (ledger lines + members) runs as a background job.

@@ -60,3 +60,10 @@ def stored_text(value):
         return whole
     label, separator, _detail = value.partition("：")
     return gettext(label) if separator and gettext(label) != label else value
+
+
+@register.filter
+def branch_in(branch, scope):
+    """`branch`'s name as `scope` (a dashboard scope) names it: with its college where the scope holds
+    branches of several colleges."""
+    return scope.branch_label(branch)

@@ -61,7 +61,7 @@
     return column.period ? url + "&period=" + column.period : url;
   }
 
-  function option(spec) {
+  function option(spec, width) {
     var base = {
       color: PALETTE,
       animation: false,
@@ -70,10 +70,16 @@
     };
     if (spec.kind === "heatmap") { return heatmap(spec, base); }
     if (spec.kind === "funnel") {
+      /* Drawn as horizontal bars from the first stage down, so each bar's length is its number
+         (ECharts' own funnel maps values onto 0–100 and draws 800 and 0 almost alike). */
+      var stages = spec.items.map(function (d) { return d.name; });
+      var top = Math.max.apply(null, spec.items.map(function (d) { return d.value; }).concat([1]));
+      base.grid = {left: 8, right: 48, top: 8, bottom: 8, containLabel: true};
+      base.yAxis = {type: "category", inverse: true, data: stages, axisTick: {show: false}};
+      base.xAxis = {type: "value", max: top, minInterval: 1, splitLine: {show: false}, axisLabel: {show: false}};
       base.series = [{
-        type: "funnel", name: spec.name, sort: "none", left: "5%", width: "90%", top: 8, bottom: 8, minSize: "25%",
-        color: ["#b71c1c", "#c62828", "#d84315", "#ef6c00", "#f9a825"],
-        label: {show: true, position: "inside", formatter: "{b}\n{c}"},
+        type: "bar", name: spec.name, barCategoryGap: "25%", cursor: "pointer",
+        itemStyle: {color: "#c62828"}, label: {show: true, position: "right", formatter: "{c}"},
         data: spec.items.map(item)
       }];
       return base;
@@ -90,17 +96,27 @@
       }];
       return base;
     }
-    /* grouped (or stacked) bars over categories */
-    base.legend = {top: 0, type: "scroll"};
+    /* grouped (or stacked) bars over categories; the legend wraps onto as many lines as it needs
+       (never a scrolling legend that hides steps), and the bars carry their numbers. */
+    base.legend = {top: 0, type: "plain", itemGap: 8};
     base.tooltip = {trigger: "axis", confine: true, renderMode: "richText"};
-    base.grid.top = 48;
+    var legendWidth = spec.series.reduce(function (sum, s) { return sum + 34 + 12 * s.name.length; }, 0);
+    var lines = Math.max(1, Math.ceil(legendWidth / Math.max(width - 16, 200)));
+    base.grid.top = 16 + 22 * lines;
+    base.extraHeight = 22 * (lines - 1);
     base.xAxis = {type: "category", data: spec.categories,
                   axisLabel: {interval: 0, rotate: rotation(spec.categories.length)}};
     base.yAxis = {type: "value", minInterval: 1};
     if (spec.max) { base.yAxis.max = spec.max; }
+    var crowded = spec.series.length * spec.categories.length > (narrow() ? 8 : 24);
+    var suffix = spec.max === 100 ? "%" : "";
     base.series = spec.series.map(function (s) {
       return {type: "bar", name: s.name, stack: spec.stack ? "all" : undefined, data: s.data.map(item),
-              itemStyle: s.color ? {color: s.color} : undefined, cursor: "pointer"};
+              itemStyle: s.color ? {color: s.color} : undefined, cursor: "pointer",
+              label: {show: !spec.stack || !crowded, position: spec.stack ? "inside" : "top", fontSize: 10,
+                      rotate: crowded && !spec.stack ? 90 : 0, align: crowded && !spec.stack ? "left" : "center",
+                      verticalAlign: "middle", distance: 4,
+                      formatter: function (p) { return spec.stack && !p.value ? "" : p.value + suffix; }}};
     });
     return base;
   }
@@ -114,8 +130,11 @@
       var spec = charts[element.getAttribute("data-chart")];
       if (!spec) { return; }
       element.style.height = element.getAttribute("data-height");
+      var built = option(spec, element.clientWidth || 600);
+      if (built.extraHeight) { element.style.height = "calc(" + element.getAttribute("data-height") + " + " + built.extraHeight + "px)"; }
+      delete built.extraHeight;
       var chart = window.echarts.init(element, null, {renderer: "canvas"});
-      chart.setOption(option(spec));
+      chart.setOption(built);
       chart.on("click", function (params) {
         if (spec.kind === "heatmap" && params.data) {
           window.location.href = heatmapUrl(spec, params.data);

@@ -112,7 +112,7 @@ def test_english_is_available(world, client):
     client.force_login(world.member)
     client.post(reverse("set_language"), {"language": "en", "next": "/"})
     page = client.get(reverse("home")).content.decode()
-    assert 'lang="en"' in page and "My record" in page
+    assert 'lang="en"' in page and "My points overview" in page
 
 
 @pytest.mark.parametrize("size", [5, 40])
@@ -128,7 +128,15 @@ def test_member_list_query_count_does_not_grow_with_rows(world, login, django_as
 def test_users_with_no_roles_and_no_record_are_told_whom_to_ask(db, client):
     user = User.objects.create_user("lonely", password=PASSWORD)
     client.force_login(user)
-    assert "请联系所在党支部" in client.get(reverse("home")).content.decode()
+    page = client.get(reverse("home")).content.decode()
+    assert "所在党支部或党委组织部" in page and reverse("scheme_list") in page
+
+
+def test_with_an_organization_department_they_are_told_its_name_and_who_is_in_it(world, client):
+    user = User.objects.create_user("lonely", password=PASSWORD)
+    client.force_login(user)
+    page = client.get(reverse("home")).content.decode()
+    assert "测试大学党委组织部工作人员（org）" in page
 
 
 def test_chinese_is_the_default_whatever_the_browser_asks_for(world, client):
