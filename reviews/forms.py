@@ -33,6 +33,7 @@ class DeclarationForm(BootstrapForm):
 class FulfilmentForm(BootstrapForm):
     period = forms.ModelChoiceField(label=_("月份"), queryset=None)
     content = forms.CharField(label=_("践诺情况"), widget=forms.Textarea(attrs={"rows": 4}), max_length=2000)
+    evidence = forms.FileField(label=_("佐证材料（图片或 PDF）"), required=False)
 
     def __init__(self, *args, periods, **kwargs):
         super().__init__(*args, **kwargs)
@@ -41,6 +42,7 @@ class FulfilmentForm(BootstrapForm):
 
 class ObjectionForm(BootstrapForm):
     reason = forms.CharField(label=_("异议理由"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+    evidence = forms.FileField(label=_("佐证材料（图片或 PDF）"), required=False)
 
 
 class ObjectionAnswerForm(BootstrapForm):

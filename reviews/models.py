@@ -106,6 +106,7 @@ class FulfilmentReport(models.Model):
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="fulfilment_reports")
     period = models.ForeignKey(Period, on_delete=models.PROTECT, related_name="+")
     content = models.TextField(_("践诺情况"))
+    evidence = models.FileField(_("佐证材料"), upload_to="fulfilment/%Y/%m/", blank=True)
     status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.SUBMITTED)
     answer = models.TextField(_("核实意见"), blank=True)
     verified_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -424,6 +425,7 @@ class Objection(models.Model):
     determination = models.ForeignKey(Determination, null=True, blank=True, on_delete=models.PROTECT,
                                       related_name="+")
     reason = models.TextField(_("异议理由"))
+    evidence = models.FileField(_("佐证材料"), upload_to="objections/%Y/%m/", blank=True)
     status = models.CharField(_("状态"), max_length=20, choices=Status.choices, default=Status.OPEN)
     due_on = models.DateField(_("答复期限"))
     answer = models.TextField(_("支部答复"), blank=True)

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from members import permissions as perms
 from members.models import Member
 from scoring.models import Cycle, MemberYearTotal, Period
-from scoring.selectors import current_period, schemes_in_force, upcoming_deadlines
+from scoring.selectors import current_period, member_record_visible, schemes_in_force, upcoming_deadlines
 
 from .models import (
     AnnualReport,
@@ -28,6 +28,7 @@ from .models import (
     Pledge,
     Publicity,
     SelfAssessment,
+    SelfClaim,
 )
 from .services import review_settings, self_assessment_deadline
 
@@ -143,6 +144,30 @@ def branch_todo(*, actor, branch, year, today=None):
         "scheme": next(iter(schemes.values()), None),
         "all_periods": Period.objects.filter(cycle__year=year).exclude(kind="month"),
     }
+
+
+def declaration_evidence_get(*, actor, declaration_id):
+    """A declaration with its file, for whoever sees the member's record (the member, the branch's ledger)."""
+    declaration = Declaration.objects.select_related("member__branch").filter(pk=declaration_id).first()
+    if declaration is None or not member_record_visible(actor=actor, member=declaration.member):
+        raise PermissionDenied(_("您无权查看该佐证材料"))
+    return declaration
+
+
+def self_claim_evidence_get(*, actor, claim_id):
+    """A self-assessment line with its file, for whoever sees the member's record."""
+    claim = SelfClaim.objects.select_related("assessment__member__branch").filter(pk=claim_id).first()
+    if claim is None or not member_record_visible(actor=actor, member=claim.assessment.member):
+        raise PermissionDenied(_("您无权查看该佐证材料"))
+    return claim
+
+
+def fulfilment_evidence_get(*, actor, report_id):
+    """A fulfilment report with its file, for whoever sees the member's record."""
+    report = FulfilmentReport.objects.select_related("member__branch").filter(pk=report_id).first()
+    if report is None or not member_record_visible(actor=actor, member=report.member):
+        raise PermissionDenied(_("您无权查看该佐证材料"))
+    return report
 
 
 def objection_get(*, actor, objection_id):

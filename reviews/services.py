@@ -208,16 +208,19 @@ def pledge_decide(*, actor, pledge, approve, reason=""):
 # ── fulfilment reports (践诺, monthly) and the year-end report (述职) ───────────────────────
 
 @transaction.atomic
-def fulfilment_submit(*, actor, member, period, content):
+def fulfilment_submit(*, actor, member, period, content, evidence=None):
     _require_self(actor, member)
     if period.kind != "month":
         raise ApplicationError(_("践诺情况按月报告"))
     content = (content or "").strip()
     if not content:
         raise ApplicationError(_("请填写践诺情况"))
+    if evidence:
+        scoring.evidence_check([evidence])
     report = FulfilmentReport.objects.filter(member=member, period=period).first()
     if report is None:
-        report = _create_once(FulfilmentReport, FULFILMENT_DUPLICATE, member=member, period=period, content=content)
+        report = _create_once(FulfilmentReport, FULFILMENT_DUPLICATE, member=member, period=period, content=content,
+                              evidence=evidence or "")
         before = None
     elif report.status == FulfilmentReport.Status.SUBMITTED:
         raise ApplicationError(_(FULFILMENT_DUPLICATE))
@@ -225,6 +228,8 @@ def fulfilment_submit(*, actor, member, period, content):
         before = report.status
         report.status = _move(report, "resubmit")
         report.content = content
+        if evidence:
+            report.evidence = evidence
         report.save()
     _audit(actor, "fulfilment.submit", report, member, before)
     notify(users_with_perm(organization=member.branch, perm=perms.MEMBERS_REVIEW),
@@ -289,6 +294,8 @@ def self_assessment_save(*, actor, member, period, claims, note="", submit=False
         raise ApplicationError(_("本期无须自查自评"))
     sums = {"base": 0, "bonus": 0, "penalty": 0}
     kept = []
+    # A draft saved again without a new file keeps the file already uploaded for that item.
+    files_on_file = {c.item_id: c.evidence.name for c in assessment.claims.all() if c.evidence}
     for item, points, claim_note, upload in claims:
         if item.scheme_id != scheme.pk:
             raise ApplicationError(_("“%(item)s”不在本支部已批准的评分细则中") % {"item": item})
@@ -301,7 +308,7 @@ def self_assessment_save(*, actor, member, period, claims, note="", submit=False
         if centi and item.kind != "veto":
             sums[item.kind] += item.sign * centi
             kept.append(SelfClaim(assessment=assessment, item=item, points=centi, note=claim_note or "",
-                                  evidence=upload or ""))
+                                  evidence=upload or files_on_file.get(item.pk, "")))
     assessment.claims.all().delete()
     SelfClaim.objects.bulk_create(kept)
     assessment.note = note or ""
@@ -608,7 +615,8 @@ def _objection_target_open(member, entry, declaration, publicity, determination,
 
 
 @transaction.atomic
-def objection_raise(*, actor, member, reason, entry=None, declaration=None, publicity=None, determination=None):
+def objection_raise(*, actor, member, reason, entry=None, declaration=None, publicity=None, determination=None,
+                    evidence=None):
     """The member (or a mass representative of the branch) objects, within the window."""
     if not (member.user_id == actor.pk or perms.has_org_perm(actor, perms.MASS_EVALUATE, member.branch)):
         raise PermissionDenied(_("只有党员本人或本支部群众代表可以提出异议"))
@@ -624,6 +632,8 @@ def objection_raise(*, actor, member, reason, entry=None, declaration=None, publ
     reason = (reason or "").strip()
     if not reason:
         raise ApplicationError(_("请写明异议理由"))
+    if evidence:
+        scoring.evidence_check([evidence])
     now = timezone.now()
     year = (entry.year if entry else declaration.period.cycle.year if declaration else targets[0].year)
     config = review_settings(scheme_for_member(member=member, year=year))
@@ -632,7 +642,7 @@ def objection_raise(*, actor, member, reason, entry=None, declaration=None, publ
     objection = _create_once(
         Objection, OBJECTION_DUPLICATE,
         raised_by=actor, member=member, branch=member.branch, year=year, entry=entry, declaration=declaration,
-        publicity=publicity, determination=determination, reason=reason,
+        publicity=publicity, determination=determination, reason=reason, evidence=evidence or "",
         due_on=timezone.localdate() + datetime.timedelta(days=config.objection_answer_days))
     _audit(actor, "objection.raise", objection, member, reason=reason)
     notify(users_with_perm(organization=member.branch, perm=perms.OBJECTIONS_HANDLE),

@@ -16,12 +16,13 @@ from members import permissions as perms
 from members import selectors as member_selectors
 from members.models import Member, Organization
 from members.services import user_email_notifications_set
+from partyscore.evidence_files import evidence_response
 from partyscore.exceptions import ApplicationError
 from partyscore.shortcuts import posted_int, posted_object_or_404
 from scoring import services as scoring
 from scoring.models import Cycle, LedgerEntry, MemberOutcome, MemberYearTotal, Period, RuleItem, Scheme
 from scoring.points import format_points
-from scoring.selectors import current_cycle, scheme_for_member
+from scoring.selectors import current_cycle, member_record_visible, scheme_for_member
 
 from . import rollover, selectors, services
 from .forms import (
@@ -176,18 +177,18 @@ def declaration_new(request):
 @require_http_methods(["GET", "HEAD", "POST"])
 def fulfilment_new(request):
     member = _my_member(request)
-    form = FulfilmentForm(request.POST or None, periods=Period.objects.filter(
+    form = FulfilmentForm(request.POST or None, request.FILES or None, periods=Period.objects.filter(
         cycle__year=_year(), kind="month", starts_on__lte=timezone.localdate()))
     if request.method == "POST" and form.is_valid():
         try:
             services.fulfilment_submit(actor=request.user, member=member, period=form.cleaned_data["period"],
-                                       content=form.cleaned_data["content"])
+                                       content=form.cleaned_data["content"], evidence=form.cleaned_data["evidence"])
         except ApplicationError as error:
             form.add_error(None, error.message)
         else:
             messages.success(request, _("已提交践诺情况"))
             return redirect("my_reviews")
-    return render(request, "reviews/form.html", {"form": form, "title": _("承诺践诺情况报告")},
+    return render(request, "reviews/form.html", {"form": form, "title": _("承诺践诺情况报告"), "multipart": True},
                   status=400 if form.errors else 200)
 
 
@@ -211,18 +212,19 @@ def objection_new(request):
     owners = {"member_id": member.pk, "branch_id": member.branch_id}
     targets = {name: posted_object_or_404(model, params[name], **{owner: owners[owner]})
                for name, (model, owner) in OBJECTION_TARGETS.items() if params.get(name)}
-    form = ObjectionForm(request.POST or None)
+    form = ObjectionForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
-            objection = services.objection_raise(actor=request.user, member=member,
-                                                 reason=form.cleaned_data["reason"], **targets)
+            objection = services.objection_raise(actor=request.user, member=member, reason=form.cleaned_data["reason"],
+                                                 evidence=form.cleaned_data["evidence"], **targets)
         except ApplicationError as error:
             form.add_error(None, error.message)
         else:
             messages.success(request, _("异议已提交，支部将在 %(due)s 前答复") % {"due": objection.due_on})
             return redirect("objection_detail", objection_id=objection.pk)
     return render(request, "reviews/form.html", {"form": form, "title": _("提出异议"), "subject": member,
-                                                 "targets": targets}, status=400 if form.errors else 200)
+                                                 "targets": targets, "multipart": True},
+                  status=400 if form.errors else 200)
 
 
 @login_required
@@ -250,7 +252,9 @@ def objection_detail(request, objection_id):
     return render(request, "reviews/objection_detail.html", {
         "objection": objection, "form": form, "can_answer": can_answer and objection.status == "open",
         "can_resolve": can_resolve and objection.status == "escalated",
-        "can_escalate": objection.raised_by_id == request.user.pk and objection.status == "rejected"},
+        "can_escalate": objection.raised_by_id == request.user.pk and objection.status == "rejected",
+        # The disputed entry's or declaration's files: for those who see the member's record.
+        "sees_record": member_record_visible(actor=request.user, member=objection.member)},
         status=400 if form.errors else 200)
 
 
@@ -279,6 +283,37 @@ def notifications(request):
         return redirect("notifications")
     items = Notification.objects.filter(user=request.user)[:100]
     return render(request, "reviews/notifications.html", {"items": items})
+
+
+# ── evidence (佐证材料) ─────────────────────────────────────────────────────────────────────
+
+@login_required
+@require_safe
+def evidence_declaration(request, declaration_id):
+    declaration = selectors.declaration_evidence_get(actor=request.user, declaration_id=declaration_id)
+    return evidence_response(declaration.evidence, download="download" in request.GET)
+
+
+@login_required
+@require_safe
+def evidence_self_claim(request, claim_id):
+    claim = selectors.self_claim_evidence_get(actor=request.user, claim_id=claim_id)
+    return evidence_response(claim.evidence, download="download" in request.GET)
+
+
+@login_required
+@require_safe
+def evidence_fulfilment(request, report_id):
+    report = selectors.fulfilment_evidence_get(actor=request.user, report_id=report_id)
+    return evidence_response(report.evidence, download="download" in request.GET)
+
+
+@login_required
+@require_safe
+def evidence_objection(request, objection_id):
+    """An objection's file: for whoever may open the objection itself."""
+    objection = selectors.objection_get(actor=request.user, objection_id=objection_id)
+    return evidence_response(objection.evidence, download="download" in request.GET)
 
 
 # ── branch ───────────────────────────────────────────────────────────────────────────────────

@@ -105,10 +105,11 @@ MATRIX = {
 def _merge_parts():
     """Each capability keeps its own entries in tests/matrix/; all of them must be here."""
     from tests.matrix.dashboards import DASHBOARDS_MATRIX
+    from tests.matrix.evidence import EVIDENCE_MATRIX
     from tests.matrix.io import IO_MATRIX
     from tests.matrix.reviews import REVIEWS_MATRIX
 
-    for part in (IO_MATRIX, REVIEWS_MATRIX, DASHBOARDS_MATRIX):
+    for part in (IO_MATRIX, REVIEWS_MATRIX, DASHBOARDS_MATRIX, EVIDENCE_MATRIX):
         overlap = set(part) & set(MATRIX)
         assert not overlap, f"duplicate matrix entries: {overlap}"
         MATRIX.update(part)
@@ -127,6 +128,12 @@ def url_pattern_names(patterns=None, namespace=""):
             yield from url_pattern_names(pattern.url_patterns, inner)
         elif isinstance(pattern, URLPattern):
             yield f"{namespace}{pattern.name}", pattern
+
+
+@pytest.fixture(autouse=True)
+def _uploads_in_tmp(settings, tmp_path):
+    """The world's evidence files go to a temporary directory, not the project's media/."""
+    settings.MEDIA_ROOT = tmp_path
 
 
 @pytest.fixture
