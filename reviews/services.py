@@ -904,6 +904,31 @@ def follow_up_record(*, actor, follow_up, record, done_on):
     return follow_up
 
 
+# The status change a follow-up may be completed with (members.models.MemberStatusEvent kinds).
+FOLLOW_UP_STATUS_KINDS = {
+    FollowUp.Kind.PROBATION: ("probation_extended", "probation_cancelled", "full_membership"),
+    FollowUp.Kind.UNQUALIFIED: ("persuaded_to_leave", "removed", "expelled", "withdrew"),
+}
+
+
+@transaction.atomic
+def follow_up_complete(*, actor, follow_up, record, done_on, status_kind="", until=None):
+    """Record the follow-up as done and, in the same step, the status change it calls for
+    (延长预备期 or 取消预备党员资格 for a probation proposal, 劝退/除名… for 不合格 disposal)."""
+    from members.services import member_status_record
+
+    if status_kind:
+        if status_kind not in FOLLOW_UP_STATUS_KINDS.get(follow_up.kind, ()):
+            raise ApplicationError(_("该事项不能记录这项身份变化"))
+        reason = _("%(kind)s（%(basis)s）：%(record)s") % {
+            "kind": follow_up.get_kind_display(), "basis": follow_up.reason, "record": (record or "").strip()}
+        if not (record or "").strip():
+            raise ApplicationError(_("请填写办理记录"))
+        member_status_record(actor=actor, member=follow_up.member, kind=status_kind, occurred_on=done_on,
+                             reason=reason[:300], until=until)
+    return follow_up_record(actor=actor, follow_up=follow_up, record=record, done_on=done_on)
+
+
 @transaction.atomic
 def notifications_mark_read(*, actor, ids=None):
     unread = Notification.objects.filter(user=actor, read_at__isnull=True)

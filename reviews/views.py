@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from members import permissions as perms
 from members import selectors as member_selectors
-from members.models import Member, Organization
+from members.models import Member, MemberStatusEvent, Organization
 from members.services import user_email_notifications_set
 from partyscore.evidence_files import evidence_response
 from partyscore.exceptions import ApplicationError
@@ -627,10 +627,12 @@ def follow_up_record(request, follow_up_id):
     follow_up = selectors.follow_ups_visible(actor=request.user).filter(pk=follow_up_id).first()
     if follow_up is None:
         raise PermissionDenied(_("您无权办理该事项"))
-    form = FollowUpForm(request.POST or None, initial={"done_on": timezone.localdate()})
+    kinds = dict(MemberStatusEvent.Kind.choices)
+    form = FollowUpForm(request.POST or None, initial={"done_on": timezone.localdate()}, status_kinds=[
+        (k, kinds[k]) for k in services.FOLLOW_UP_STATUS_KINDS.get(follow_up.kind, ())])
     if request.method == "POST" and form.is_valid():
         try:
-            services.follow_up_record(actor=request.user, follow_up=follow_up, **form.cleaned_data)
+            services.follow_up_complete(actor=request.user, follow_up=follow_up, **form.cleaned_data)
         except ApplicationError as error:
             form.add_error(None, error.message)
         else:

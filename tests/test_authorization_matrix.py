@@ -55,6 +55,11 @@ MATRIX = {
     # Both rosters must be the actor's: a secretary of one branch has nowhere to move anyone.
     "member_transfer": [*member_checks(own=COMMITTEE, same=COMMITTEE, college=COMMITTEE),
                         *member_checks("POST", own=COMMITTEE, same=COMMITTEE, college=COMMITTEE)],
+    # Whoever manages the member's roster: the branch secretary, the organization department.
+    "member_edit": [*member_checks(own=A1_MANAGERS, same=A1_MANAGERS, college=COMMITTEE),
+                    *member_checks("POST", own=A1_MANAGERS, same=A1_MANAGERS, college=COMMITTEE)],
+    "member_status": [*member_checks(own=A1_MANAGERS, same=A1_MANAGERS, college=COMMITTEE),
+                      *member_checks("POST", own=A1_MANAGERS, same=A1_MANAGERS, college=COMMITTEE)],
     # Seen by whoever sees the roster; a college appoints its branches' secretaries, a branch secretary
     # staffs the branch, the organization department appoints anyone (the general-branch secretary too).
     "org_roles": [
