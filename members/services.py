@@ -139,8 +139,10 @@ def member_edit(*, actor, member, data, reason):
     if number is not None:
         holder = Member.objects.filter(number=number).exclude(pk=member.pk).first()
         if holder is not None:
-            raise ApplicationError(_("学号/工号“%(number)s”已被%(name)s（%(branch)s）使用，不能重复") % {
-                "number": number, "name": holder.name, "branch": holder.branch})
+            if perms.can_view_member(actor, holder):  # named only to whoever may see that member anyway
+                raise ApplicationError(_("学号/工号“%(number)s”已被%(name)s（%(branch)s）使用，不能重复") % {
+                    "number": number, "name": holder.name, "branch": holder.branch})
+            raise ApplicationError(_("学号/工号“%(number)s”已被其他党员使用，不能重复") % {"number": number})
         user = member.user
         if user is not None and user.username == member.number:
             if User.objects.filter(username=number).exclude(pk=user.pk).exists():

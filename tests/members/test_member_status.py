@@ -54,11 +54,15 @@ def test_the_secretary_corrects_a_member_and_each_change_is_audited_before_and_a
 
 
 def test_a_duplicate_number_is_refused_in_chinese_and_nothing_changes(world, login):
-    member, other = world.a1_members[3], world.b1_members[0]
-    response = login(world.secretary).post(reverse("member_edit", args=[member.pk]),
-                                           edit_data(member, name="新名字", number=other.number))
-    assert response.status_code == 400
-    assert f"学号/工号“{other.number}”已被{other.name}" in html(response) and "不能重复" in html(response)
+    member, colleague, other = world.a1_members[3], world.a1_members[2], world.b1_members[0]
+    client = login(world.secretary)
+    same_branch = client.post(reverse("member_edit", args=[member.pk]),
+                              edit_data(member, name="新名字", number=colleague.number))
+    assert same_branch.status_code == 400
+    assert f"学号/工号“{colleague.number}”已被{colleague.name}（甲一支部）使用，不能重复" in html(same_branch)
+    # Another college's member is not named to a branch secretary.
+    far = client.post(reverse("member_edit", args=[member.pk]), edit_data(member, name="新名字", number=other.number))
+    assert f"学号/工号“{other.number}”已被其他党员使用，不能重复" in html(far) and other.name not in html(far)
     member.refresh_from_db()
     assert member.name != "新名字" and not AuditEvent.objects.filter(action="member.edit").exists()
 
