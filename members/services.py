@@ -159,7 +159,8 @@ def member_edit(*, actor, member, data, reason):
         member.user.save(update_fields=["full_name"])
     audit_record(actor=actor, action="member.edit", target=member, organization=member.branch,
                  before=before, after=changed, reason=reason)
-    _recalculate_later(member, timezone.localdate().year, timezone.localdate().year)
+    if {"category", "is_cadre"} & set(changed):  # the scheme in force and the cadre rules read these
+        _recalculate_later(member, timezone.localdate().year, timezone.localdate().year)
     return member
 
 
