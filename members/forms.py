@@ -128,3 +128,34 @@ class PasswordResetForm(BootstrapMixin, auth_forms.PasswordResetForm):
 
 class SetPasswordForm(BootstrapMixin, auth_forms.SetPasswordForm):
     """The new password from a reset link: Django's form and password validators."""
+
+
+class MemberEditForm(BootstrapForm):
+    """The member page's corrections (name, numbers, contact, category, cadre), with the reason."""
+
+    name = forms.CharField(label=_("姓名"), max_length=50)
+    number = forms.CharField(label=_("学号/工号"), max_length=32)
+    phone = forms.CharField(label=_("手机"), max_length=20, required=False)
+    email = forms.EmailField(label=_("邮箱"), required=False)
+    category = forms.ChoiceField(label=_("类别"), choices=Member.Category.choices)
+    is_cadre = forms.BooleanField(label=_("党员干部"), required=False)
+    cadre_post = forms.CharField(label=_("干部职务"), max_length=100, required=False,
+                                 help_text=_("党员干部填写，如“学院办公室主任”"))
+    reason = forms.CharField(label=_("修改原因"), max_length=200, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class MemberStatusForm(BootstrapForm):
+    """A dated status change (转正, 延长预备期, 出党, 转出, 毕业…)."""
+
+    kind = forms.ChoiceField(label=_("身份变化"))
+    occurred_on = forms.DateField(label=_("日期"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    until = forms.DateField(label=_("延长至（延长预备期时填写）"), required=False,
+                            widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    reason = forms.CharField(label=_("原因及依据（会议、批复文号等）"), max_length=300,
+                             widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, kinds, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = kinds
+        if "probation_extended" not in dict(kinds):
+            del self.fields["until"]

@@ -123,6 +123,9 @@ class Member(models.Model):
     status = models.CharField(_("党员身份"), max_length=15, choices=Status.choices, default=Status.FULL)
     probation_start = models.DateField(_("预备期开始日期"), null=True, blank=True)
     is_cadre = models.BooleanField(_("党员干部"), default=False)
+    cadre_post = models.CharField(_("干部职务"), max_length=100, blank=True)
+    # 转正日期: set by the 转正 status event; probationary rules apply to the years before it.
+    full_member_on = models.DateField(_("转正日期"), null=True, blank=True)
     branch = models.ForeignKey(
         Organization, verbose_name=_("所属党支部"), on_delete=models.PROTECT, related_name="members",
         limit_choices_to={"kind": Organization.Kind.BRANCH},
@@ -170,6 +173,49 @@ class Member(models.Model):
     @property
     def is_active(self):
         return self.left_on is None
+
+
+class MemberStatusEvent(models.Model):
+    """A dated, reasoned change of a member's party status, shown as the member's history.
+
+    转正 makes a probationary member a full member on its date; 延长预备期 keeps the member
+    probationary; every other kind ends the membership here on its date (`Member.left_on`), which
+    scoring treats by the leave rules (not scored or ranked from that year, no entries after it).
+    """
+
+    class Kind(models.TextChoices):
+        FULL_MEMBERSHIP = "full_membership", _("按期转为正式党员（转正）")
+        PROBATION_EXTENDED = "probation_extended", _("延长预备期")
+        PROBATION_CANCELLED = "probation_cancelled", _("取消预备党员资格")
+        EXPELLED = "expelled", _("开除党籍")
+        REMOVED = "removed", _("除名")
+        PERSUADED_TO_LEAVE = "persuaded_to_leave", _("劝其退党")
+        WITHDREW = "withdrew", _("退党")
+        SUSPENDED = "suspended", _("停止党籍")
+        TRANSFERRED_OUT = "transferred_out", _("组织关系转出学校")
+        GRADUATED = "graduated", _("毕业离校")
+
+    # Kinds that end the membership in this university's party organization on their date.
+    LEAVING = frozenset({"probation_cancelled", "expelled", "removed", "persuaded_to_leave", "withdrew",
+                         "suspended", "transferred_out", "graduated"})
+    # Kinds only a probationary member can have.
+    PROBATION_ONLY = frozenset({"full_membership", "probation_extended", "probation_cancelled"})
+
+    member = models.ForeignKey(Member, verbose_name=_("党员"), on_delete=models.PROTECT, related_name="status_events")
+    kind = models.CharField(_("身份变化"), max_length=24, choices=Kind.choices)
+    occurred_on = models.DateField(_("日期"))
+    until = models.DateField(_("延长至"), null=True, blank=True)
+    reason = models.CharField(_("原因及依据"), max_length=300)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("党员身份变化")
+        verbose_name_plural = _("党员身份变化")
+        ordering = ["-occurred_on", "-id"]
+
+    def __str__(self):
+        return f"{self.member} {self.get_kind_display()} {self.occurred_on}"
 
 
 class MemberTransfer(models.Model):

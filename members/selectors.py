@@ -56,6 +56,20 @@ def member_transfers(*, member):
     return member.transfers.select_related("from_branch", "to_branch", "recorded_by")
 
 
+def member_status_events(*, member):
+    """The member's status history (转正, 延长预备期, 出党…), newest first."""
+    return member.status_events.select_related("recorded_by")
+
+
+def status_kinds_for(*, member):
+    """The status changes that may be recorded for `member` now, as form choices."""
+    from .models import MemberStatusEvent
+
+    probationary = member.status == Member.Status.PROBATIONARY
+    return [(value, label) for value, label in MemberStatusEvent.Kind.choices
+            if probationary or value not in MemberStatusEvent.PROBATION_ONLY]
+
+
 def roles_of(*, user):
     """The user's active role assignments, for the home page and the header."""
     today = timezone.localdate()

@@ -17,12 +17,13 @@ from partyscore.exceptions import ApplicationError
 
 from . import permissions as perms
 from . import two_factor
-from .models import Member, MemberTransfer, Organization, Role, RoleAssignment, User
+from .models import Member, MemberStatusEvent, MemberTransfer, Organization, Role, RoleAssignment, User
 from .signals import role_assigned
 
 MEMBER_AUDIT_FIELDS = [
     "number", "name", "category", "status", "probation_start", "is_cadre", "branch", "joined_party_on",
-    "joined_branch_on", "left_on", "exempt", "exemption_reason", "phone", "email", "user",
+    "joined_branch_on", "left_on", "exempt", "exemption_reason", "phone", "email", "user", "cadre_post",
+    "full_member_on",
 ]
 
 
@@ -125,6 +126,124 @@ def member_update(*, actor, member, data, reason=""):
     audit_record(actor=actor, action="member.update", target=member, organization=member.branch,
                  before=before, after=_member_snapshot(member), reason=reason)
     return member
+
+
+# What the member page's edit form may change (status and dates change by dated events instead).
+MEMBER_EDITABLE = ("name", "number", "phone", "email", "category", "is_cadre", "cadre_post")
+
+
+@transaction.atomic
+def member_edit(*, actor, member, data, reason):
+    """Correct a member's record from the member page, with the reason; audited field by field.
+
+    A new staff/student number must be free; the login account named after the old number follows."""
+    _require(actor, perms.ROSTER_MANAGE, member.branch)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError(_("请写明修改原因"))
+    unknown = set(data) - set(MEMBER_EDITABLE)
+    if unknown:
+        raise ApplicationError(_("不能在此修改：%(fields)s") % {"fields": "、".join(sorted(unknown))})
+    member = Member.objects.select_for_update().select_related("user").get(pk=member.pk)
+    data = {k: v.strip() if isinstance(v, str) else v for k, v in data.items()}
+    if "is_cadre" in data and not data["is_cadre"]:
+        data["cadre_post"] = ""
+    changed = {k: v for k, v in data.items() if getattr(member, k) != v}
+    if not changed:
+        raise ApplicationError(_("没有需要保存的修改"))
+    number = changed.get("number")
+    if number is not None:
+        holder = Member.objects.filter(number=number).exclude(pk=member.pk).first()
+        if holder is not None:
+            if perms.can_view_member(actor, holder):  # named only to whoever may see that member anyway
+                raise ApplicationError(_("学号/工号“%(number)s”已被%(name)s（%(branch)s）使用，不能重复") % {
+                    "number": number, "name": holder.name, "branch": holder.branch})
+            raise ApplicationError(_("学号/工号“%(number)s”已被其他党员使用，不能重复") % {"number": number})
+        user = member.user
+        if user is not None and user.username == member.number:
+            if User.objects.filter(username=number).exclude(pk=user.pk).exists():
+                raise ApplicationError(_("账号“%(username)s”已存在") % {"username": number})
+            user.username = number
+            user.save(update_fields=["username"])
+    before = {k: getattr(member, k) for k in changed}
+    for field, value in changed.items():
+        setattr(member, field, value)
+    member.full_clean()
+    member.save()
+    if "name" in changed and member.user is not None:
+        member.user.full_name = member.name
+        member.user.save(update_fields=["full_name"])
+    audit_record(actor=actor, action="member.edit", target=member, organization=member.branch,
+                 before=before, after=changed, reason=reason)
+    if {"category", "is_cadre"} & set(changed):  # the scheme in force and the cadre rules read these
+        _recalculate_later(member, timezone.localdate().year, timezone.localdate().year)
+    return member
+
+
+def _recalculate_later(member, first_year, last_year):
+    """After the commit, recompute the member's branch for the years a change touches.
+
+    By task name: scoring sits above members and is not imported here. If the broker is away the
+    nightly recalculation catches up (partyscore.tasks.enqueue)."""
+    from celery import current_app
+
+    from partyscore.tasks import enqueue
+
+    task = current_app.signature("scoring.tasks.recalculate_branch_task")
+    for year in range(first_year, last_year + 1):
+        enqueue(task, member.branch_id, year)
+
+
+STATUS_EVENT_REFUSALS = {
+    "probation_only": gettext_lazy("只有预备党员才能记录“%(kind)s”"),
+    "left": gettext_lazy("该党员已于 %(date)s 离开党组织，不能再记录身份变化"),
+}
+
+
+@transaction.atomic
+def member_status_record(*, actor, member, kind, occurred_on, reason, until=None):
+    """Record a dated, reasoned status change (转正, 延长预备期, 出党, 转出, 毕业…) and apply it.
+
+    转正 makes the member a full member from its date (probationary rules apply to the years before);
+    the leaving kinds set `left_on`, after which the leave rules of scoring apply."""
+    _require(actor, perms.ROSTER_MANAGE, member.branch)
+    member = Member.objects.select_for_update().get(pk=member.pk)
+    if kind not in MemberStatusEvent.Kind.values:
+        raise ApplicationError(_("请选择身份变化"))
+    label = MemberStatusEvent.Kind(kind).label
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError(_("请写明原因及依据"))
+    if occurred_on is None:
+        raise ApplicationError(_("请填写日期"))
+    today = timezone.localdate()
+    if occurred_on > today:
+        raise ApplicationError(_("日期不能晚于今天"))
+    if member.left_on is not None:
+        raise ApplicationError(STATUS_EVENT_REFUSALS["left"] % {"date": member.left_on})
+    if kind in MemberStatusEvent.PROBATION_ONLY and member.status != Member.Status.PROBATIONARY:
+        raise ApplicationError(STATUS_EVENT_REFUSALS["probation_only"] % {"kind": label})
+    if member.probation_start and kind in MemberStatusEvent.PROBATION_ONLY and occurred_on < member.probation_start:
+        raise ApplicationError(_("日期不能早于预备期开始日期（%(date)s）") % {"date": member.probation_start})
+    if kind == MemberStatusEvent.Kind.PROBATION_EXTENDED and (until is None or until <= occurred_on):
+        raise ApplicationError(_("延长预备期须填写延长至的日期，且晚于记录日期"))
+    if kind != MemberStatusEvent.Kind.PROBATION_EXTENDED:
+        until = None
+    before = _member_snapshot(member)
+    event = MemberStatusEvent.objects.create(member=member, kind=kind, occurred_on=occurred_on, until=until,
+                                             reason=reason, recorded_by=actor)
+    if kind == MemberStatusEvent.Kind.FULL_MEMBERSHIP:
+        member.status, member.full_member_on = Member.Status.FULL, occurred_on
+    elif kind in MemberStatusEvent.LEAVING:
+        member.left_on = occurred_on
+    member.save()
+    audit_record(actor=actor, action=f"member.status.{kind}", target=member, organization=member.branch,
+                 before={k: before[k] for k in ("status", "full_member_on", "left_on")},
+                 after={"event": event.pk, "kind": kind, "occurred_on": occurred_on, "until": until,
+                        "status": member.status, "full_member_on": member.full_member_on,
+                        "left_on": member.left_on}, reason=reason)
+    _recalculate_later(member, occurred_on.year, today.year)
+    return event
 
 
 @transaction.atomic

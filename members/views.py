@@ -35,7 +35,9 @@ from .forms import (
     AuditFilterForm,
     ExemptionDecisionForm,
     ExemptionRequestForm,
+    MemberEditForm,
     MemberFilterForm,
+    MemberStatusForm,
     MemberTransferForm,
     RoleAssignForm,
     RoleRevokeForm,
@@ -112,6 +114,7 @@ def member_detail(request, member_id):
     context = {
         "member": member,
         "transfers": selectors.member_transfers(member=member),
+        "status_events": selectors.member_status_events(member=member),
         "can_manage": perms.has_org_perm(request.user, perms.ROSTER_MANAGE, member.branch),
         "can_transfer": _transfer_targets(request.user, member).exists(),
         "can_approve": perms.has_org_perm(request.user, perms.EXEMPTION_APPROVE, member.branch),
@@ -119,6 +122,56 @@ def member_detail(request, member_id):
         "exemption_decision_form": ExemptionDecisionForm(),
     }
     return render(request, "members/member_detail.html", context)
+
+
+def _managed_member(request, member_id):
+    member = selectors.member_get(actor=request.user, member_id=member_id)
+    if not perms.has_org_perm(request.user, perms.ROSTER_MANAGE, member.branch):
+        raise PermissionDenied(_("您无权修改该党员的信息"))
+    return member
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def member_edit(request, member_id):
+    """Correct the member's record (name, numbers, contact, category, cadre), with the reason."""
+    member = _managed_member(request, member_id)
+    initial = {field: getattr(member, field) for field in services.MEMBER_EDITABLE}
+    form = MemberEditForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = {k: v for k, v in form.cleaned_data.items() if k != "reason"}
+        try:
+            services.member_edit(actor=request.user, member=member, data=data, reason=form.cleaned_data["reason"])
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("已保存修改"))
+            return redirect("member_detail", member_id=member.pk)
+    return render(request, "members/member_form.html", {"member": member, "form": form, "title": _("修改党员信息")},
+                  status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def member_status(request, member_id):
+    """Record a dated status change: 转正, 延长预备期, 取消预备党员资格, 出党, 转出学校, 毕业离校."""
+    member = _managed_member(request, member_id)
+    form = MemberStatusForm(request.POST or None, kinds=selectors.status_kinds_for(member=member),
+                            initial={"occurred_on": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.member_status_record(actor=request.user, member=member, kind=data["kind"],
+                                          occurred_on=data["occurred_on"], until=data.get("until"),
+                                          reason=data["reason"])
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("已记录身份变化"))
+            return redirect("member_detail", member_id=member.pk)
+    return render(request, "members/member_form.html", {
+        "member": member, "form": form, "title": _("记录党员身份变化"),
+        "left": member.left_on is not None}, status=400 if form.errors else 200)
 
 
 @login_required

@@ -13,3 +13,15 @@ def security_log_retention(app_configs, **kwargs):
                       f"{MIN_SECURITY_LOG_RETENTION_DAYS} days.",
                       hint="Raise SECURITY_LOG_RETENTION_DAYS in the environment.", id="partyscore.E001")]
     return []
+
+
+EVIDENCE_SENDFILE_MODES = ("", "x-accel-redirect", "x-sendfile")
+
+
+@register()
+def evidence_sendfile(app_configs, **kwargs):
+    mode = settings.EVIDENCE_SENDFILE
+    if mode not in EVIDENCE_SENDFILE_MODES:
+        return [Error(f"EVIDENCE_SENDFILE is {mode!r}; it must be empty, 'x-accel-redirect' or 'x-sendfile'.",
+                      hint="Fix EVIDENCE_SENDFILE in the environment (docs/deployment.md).", id="partyscore.E002")]
+    return []

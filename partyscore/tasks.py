@@ -31,3 +31,11 @@ def access_log_purge():
     from .access_log import access_log_purge as purge
 
     return purge()
+
+
+@shared_task(acks_late=True)
+def pending_uploads_purge():
+    """Hourly: delete import files checked but never confirmed (partyscore.pending_upload)."""
+    from .pending_upload import pending_uploads_purge as purge
+
+    return purge()

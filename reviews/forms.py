@@ -33,6 +33,7 @@ class DeclarationForm(BootstrapForm):
 class FulfilmentForm(BootstrapForm):
     period = forms.ModelChoiceField(label=_("月份"), queryset=None)
     content = forms.CharField(label=_("践诺情况"), widget=forms.Textarea(attrs={"rows": 4}), max_length=2000)
+    evidence = forms.FileField(label=_("佐证材料（图片或 PDF）"), required=False)
 
     def __init__(self, *args, periods, **kwargs):
         super().__init__(*args, **kwargs)
@@ -41,7 +42,7 @@ class FulfilmentForm(BootstrapForm):
 
 class ObjectionForm(BootstrapForm):
     reason = forms.CharField(label=_("异议理由"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
-    attachments = forms.FileField(label=_("证明材料（图片或 PDF，可不传）"), required=False)
+    evidence = forms.FileField(label=_("佐证材料（图片或 PDF）"), required=False)
 
 
 class ObjectionAnswerForm(BootstrapForm):
@@ -90,3 +91,13 @@ class FollowUpForm(BootstrapForm):
     done_on = forms.DateField(label=_("办理日期"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     record = forms.CharField(label=_("办理记录（谈话情况等）"), widget=forms.Textarea(attrs={"rows": 3}),
                              max_length=4000)
+
+    def __init__(self, *args, status_kinds=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        if status_kinds:  # a probation proposal or 不合格 disposal: the status change, in the same step
+            self.fields["status_kind"] = forms.ChoiceField(
+                label=_("同时记录党员身份变化"), required=False, choices=[("", _("不记录身份变化")), *status_kinds],
+                help_text=_("以办理日期为身份变化日期，记入该党员的身份变化记录"))
+            self.fields["until"] = forms.DateField(
+                label=_("延长至（延长预备期时填写）"), required=False,
+                widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))

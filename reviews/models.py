@@ -108,6 +108,7 @@ class FulfilmentReport(models.Model):
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="fulfilment_reports")
     period = models.ForeignKey(Period, on_delete=models.PROTECT, related_name="+")
     content = models.TextField(_("践诺情况"))
+    evidence = models.FileField(_("佐证材料"), upload_to="fulfilment/%Y/%m/", blank=True)
     status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.SUBMITTED)
     answer = models.TextField(_("核实意见"), blank=True)
     verified_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from members import permissions as perms
 from members.models import Member
 from scoring.models import Cycle, MemberYearTotal, Period
-from scoring.selectors import current_period, schemes_in_force, upcoming_deadlines
+from scoring.selectors import current_period, member_record_visible, schemes_in_force, upcoming_deadlines
 
 from .models import (
     AnnualReport,
@@ -22,11 +22,13 @@ from .models import (
     MassEvaluation,
     Notification,
     Objection,
+    ObjectionAttachment,
     PanelConfirmation,
     PanelScore,
     Pledge,
     Publicity,
     SelfAssessment,
+    SelfClaim,
 )
 from .services import mass_window_closes, period_deadline, self_assessment_deadline
 
@@ -158,6 +160,30 @@ def may_see_objection(*, actor, objection):
     )
 
 
+def declaration_evidence_get(*, actor, declaration_id):
+    """A declaration with its file, for whoever sees the member's record (the member, the branch's ledger)."""
+    declaration = Declaration.objects.select_related("member__branch").filter(pk=declaration_id).first()
+    if declaration is None or not member_record_visible(actor=actor, member=declaration.member):
+        raise PermissionDenied(_("您无权查看该佐证材料"))
+    return declaration
+
+
+def self_claim_evidence_get(*, actor, claim_id):
+    """A self-assessment line with its file, for whoever sees the member's record."""
+    claim = SelfClaim.objects.select_related("assessment__member__branch").filter(pk=claim_id).first()
+    if claim is None or not member_record_visible(actor=actor, member=claim.assessment.member):
+        raise PermissionDenied(_("您无权查看该佐证材料"))
+    return claim
+
+
+def fulfilment_evidence_get(*, actor, report_id):
+    """A fulfilment report with its file, for whoever sees the member's record."""
+    report = FulfilmentReport.objects.select_related("member__branch").filter(pk=report_id).first()
+    if report is None or not member_record_visible(actor=actor, member=report.member):
+        raise PermissionDenied(_("您无权查看该佐证材料"))
+    return report
+
+
 def objection_get(*, actor, objection_id):
     objection = (
         Objection.objects.select_related("member__branch", "entry__item", "declaration__item", "raised_by", "branch")
@@ -167,6 +193,15 @@ def objection_get(*, actor, objection_id):
     if objection is None or not may_see_objection(actor=actor, objection=objection):
         raise PermissionDenied(_("您无权查看该异议"))
     return objection
+
+
+def objection_attachment_get(*, actor, attachment_id):
+    """An objection's file, for whoever may open the objection itself."""
+    attachment = ObjectionAttachment.objects.filter(pk=attachment_id).first()
+    if attachment is None:
+        raise PermissionDenied(_("您无权查看该佐证材料"))
+    objection_get(actor=actor, objection_id=attachment.objection_id)
+    return attachment
 
 
 def publicity_visible(*, actor, publicity):

@@ -232,16 +232,19 @@ def pledge_decide(*, actor, pledge, approve, reason=""):
 # ── fulfilment reports (践诺, monthly) and the year-end report (述职) ───────────────────────
 
 @transaction.atomic
-def fulfilment_submit(*, actor, member, period, content):
+def fulfilment_submit(*, actor, member, period, content, evidence=None):
     _require_self(actor, member)
     if period.kind != "month":
         raise ApplicationError(_("践诺情况按月报告"))
     content = (content or "").strip()
     if not content:
         raise ApplicationError(_("请填写践诺情况"))
+    if evidence:
+        scoring.evidence_check([evidence])
     report = FulfilmentReport.objects.filter(member=member, period=period).first()
     if report is None:
-        report = _create_once(FulfilmentReport, FULFILMENT_DUPLICATE, member=member, period=period, content=content)
+        report = _create_once(FulfilmentReport, FULFILMENT_DUPLICATE, member=member, period=period, content=content,
+                              evidence=evidence or "")
         before = None
     elif report.status == FulfilmentReport.Status.SUBMITTED:
         raise ApplicationError(_(FULFILMENT_DUPLICATE))
@@ -249,6 +252,8 @@ def fulfilment_submit(*, actor, member, period, content):
         before = report.status
         report.status = _move(report, "resubmit")
         report.content = content
+        if evidence:
+            report.evidence = evidence
         report.save()
     _audit(actor, "fulfilment.submit", report, member, before)
     notify(users_with_perm(organization=member.branch, perm=perms.MEMBERS_REVIEW),
@@ -319,6 +324,8 @@ def self_assessment_save(*, actor, member, period, claims, note="", submit=False
         raise ApplicationError(_("本期无须自查自评"))
     sums = {"base": 0, "bonus": 0, "penalty": 0}
     kept = []
+    # A draft saved again without a new file keeps the file already uploaded for that item.
+    files_on_file = {c.item_id: c.evidence.name for c in assessment.claims.all() if c.evidence}
     for item, points, claim_note, upload in claims:
         if item.scheme_id != scheme.pk:
             raise ApplicationError(_("“%(item)s”不在本支部已批准的评分细则中") % {"item": item})
@@ -331,7 +338,7 @@ def self_assessment_save(*, actor, member, period, claims, note="", submit=False
         if centi and item.kind != "veto":
             sums[item.kind] += item.sign * centi
             kept.append(SelfClaim(assessment=assessment, item=item, points=centi, note=claim_note or "",
-                                  evidence=upload or ""))
+                                  evidence=upload or files_on_file.get(item.pk, "")))
     assessment.claims.all().delete()
     SelfClaim.objects.bulk_create(kept)
     assessment.note = note or ""
@@ -1041,6 +1048,31 @@ def follow_up_record(*, actor, follow_up, record, done_on):
     follow_up.save()
     _audit(actor, "follow_up.done", follow_up, follow_up.member, "open", kind=follow_up.kind)
     return follow_up
+
+
+# The status change a follow-up may be completed with (members.models.MemberStatusEvent kinds).
+FOLLOW_UP_STATUS_KINDS = {
+    FollowUp.Kind.PROBATION: ("probation_extended", "probation_cancelled", "full_membership"),
+    FollowUp.Kind.UNQUALIFIED: ("persuaded_to_leave", "removed", "expelled", "withdrew"),
+}
+
+
+@transaction.atomic
+def follow_up_complete(*, actor, follow_up, record, done_on, status_kind="", until=None):
+    """Record the follow-up as done and, in the same step, the status change it calls for
+    (延长预备期 or 取消预备党员资格 for a probation proposal, 劝退/除名… for 不合格 disposal)."""
+    from members.services import member_status_record
+
+    if status_kind:
+        if status_kind not in FOLLOW_UP_STATUS_KINDS.get(follow_up.kind, ()):
+            raise ApplicationError(_("该事项不能记录这项身份变化"))
+        reason = _("%(kind)s（%(basis)s）：%(record)s") % {
+            "kind": follow_up.get_kind_display(), "basis": follow_up.reason, "record": (record or "").strip()}
+        if not (record or "").strip():
+            raise ApplicationError(_("请填写办理记录"))
+        member_status_record(actor=actor, member=follow_up.member, kind=status_kind, occurred_on=done_on,
+                             reason=reason[:300], until=until)
+    return follow_up_record(actor=actor, follow_up=follow_up, record=record, done_on=done_on)
 
 
 @transaction.atomic

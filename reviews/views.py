@@ -14,14 +14,15 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from members import permissions as perms
 from members import selectors as member_selectors
-from members.models import Member, Organization
+from members.models import Member, MemberStatusEvent, Organization
 from members.services import user_email_notifications_set
+from partyscore.evidence_files import evidence_response
 from partyscore.exceptions import ApplicationError
 from partyscore.shortcuts import posted_int, posted_object_or_404
 from scoring import services as scoring
 from scoring.models import Cycle, LedgerEntry, MemberOutcome, MemberYearTotal, Period, RuleItem, Scheme
 from scoring.points import format_points
-from scoring.selectors import current_cycle, scheme_for_member
+from scoring.selectors import current_cycle, member_record_visible, scheme_for_member
 
 from . import rollover, selectors, services
 from .forms import (
@@ -206,18 +207,18 @@ def declaration_new(request):
 @require_http_methods(["GET", "HEAD", "POST"])
 def fulfilment_new(request):
     member = _my_member(request)
-    form = FulfilmentForm(request.POST or None, periods=Period.objects.filter(
+    form = FulfilmentForm(request.POST or None, request.FILES or None, periods=Period.objects.filter(
         cycle__year=_year(), kind="month", starts_on__lte=timezone.localdate()))
     if request.method == "POST" and form.is_valid():
         try:
             services.fulfilment_submit(actor=request.user, member=member, period=form.cleaned_data["period"],
-                                       content=form.cleaned_data["content"])
+                                       content=form.cleaned_data["content"], evidence=form.cleaned_data["evidence"])
         except ApplicationError as error:
             form.add_error(None, error.message)
         else:
             messages.success(request, _("已提交践诺情况"))
             return redirect("my_reviews")
-    return render(request, "reviews/form.html", {"form": form, "title": _("承诺践诺情况报告")},
+    return render(request, "reviews/form.html", {"form": form, "title": _("承诺践诺情况报告"), "multipart": True},
                   status=400 if form.errors else 200)
 
 
@@ -245,7 +246,7 @@ def objection_new(request):
                                     declaration=targets.get("declaration"))
     form = ObjectionForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        attached = form.cleaned_data["attachments"]
+        attached = form.cleaned_data["evidence"]
         try:
             objection = services.objection_raise(actor=request.user, member=member,
                                                  reason=form.cleaned_data["reason"],
@@ -293,7 +294,9 @@ def objection_detail(request, objection_id):
     return render(request, "reviews/objection_detail.html", {
         "objection": objection, "form": form, "can_answer": can_answer and objection.status == "open",
         "can_resolve": can_resolve and objection.status == "escalated",
-        "can_escalate": objection.raised_by_id == request.user.pk and objection.status == "rejected"},
+        "can_escalate": objection.raised_by_id == request.user.pk and objection.status == "rejected",
+        # The disputed entry's or declaration's files: for those who see the member's record.
+        "sees_record": member_record_visible(actor=request.user, member=objection.member)},
         status=400 if form.errors or refused else 200)
 
 
@@ -322,6 +325,37 @@ def notifications(request):
         return redirect("notifications")
     items = Notification.objects.filter(user=request.user)[:100]
     return render(request, "reviews/notifications.html", {"items": items})
+
+
+# ── evidence (佐证材料) ─────────────────────────────────────────────────────────────────────
+
+@login_required
+@require_safe
+def evidence_declaration(request, declaration_id):
+    declaration = selectors.declaration_evidence_get(actor=request.user, declaration_id=declaration_id)
+    return evidence_response(declaration.evidence, download="download" in request.GET)
+
+
+@login_required
+@require_safe
+def evidence_self_claim(request, claim_id):
+    claim = selectors.self_claim_evidence_get(actor=request.user, claim_id=claim_id)
+    return evidence_response(claim.evidence, download="download" in request.GET)
+
+
+@login_required
+@require_safe
+def evidence_fulfilment(request, report_id):
+    report = selectors.fulfilment_evidence_get(actor=request.user, report_id=report_id)
+    return evidence_response(report.evidence, download="download" in request.GET)
+
+
+@login_required
+@require_safe
+def evidence_objection(request, attachment_id):
+    """An objection's file: for whoever may open the objection itself."""
+    attachment = selectors.objection_attachment_get(actor=request.user, attachment_id=attachment_id)
+    return evidence_response(attachment.file, download="download" in request.GET)
 
 
 # ── branch ───────────────────────────────────────────────────────────────────────────────────
@@ -665,10 +699,12 @@ def follow_up_record(request, follow_up_id):
     follow_up = selectors.follow_ups_visible(actor=request.user).filter(pk=follow_up_id).first()
     if follow_up is None:
         raise PermissionDenied(_("您无权办理该事项"))
-    form = FollowUpForm(request.POST or None, initial={"done_on": timezone.localdate()})
+    kinds = dict(MemberStatusEvent.Kind.choices)
+    form = FollowUpForm(request.POST or None, initial={"done_on": timezone.localdate()}, status_kinds=[
+        (k, kinds[k]) for k in services.FOLLOW_UP_STATUS_KINDS.get(follow_up.kind, ())])
     if request.method == "POST" and form.is_valid():
         try:
-            services.follow_up_record(actor=request.user, follow_up=follow_up, **form.cleaned_data)
+            services.follow_up_complete(actor=request.user, follow_up=follow_up, **form.cleaned_data)
         except ApplicationError as error:
             form.add_error(None, error.message)
         else:

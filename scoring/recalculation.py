@@ -5,6 +5,7 @@ look-up of the items each member has on record, one read of earlier outcomes, th
 rows are replaced in bulk. Running it twice gives the same rows.
 """
 
+import datetime
 from collections import defaultdict
 
 from django.conf import settings
@@ -39,6 +40,16 @@ def branch_members(branch, year):
     """Members belonging to the branch now who were in the party organization during `year`."""
     return list(Member.objects.filter(branch=branch).filter(
         Q(left_on__isnull=True) | Q(left_on__year__gte=year)))
+
+
+def probationary_in(member, year, today):
+    """Whether the probationary rules apply to `member` for `year`: the status at the year's end (or
+    today, for the year in progress). A member who became a full member (转正) on a date is
+    probationary for the years ending before that date and not after it."""
+    if member.status == Member.Status.PROBATIONARY:
+        return True
+    as_of = min(datetime.date(year, 12, 31), today)
+    return member.full_member_on is not None and member.full_member_on > as_of
 
 
 @transaction.atomic
@@ -121,7 +132,7 @@ def _derive_branch_figures(*, branch, year, today=None):
         if scheme is not None:
             facts_by_scheme[scheme.pk].append(policy.MemberFacts(
                 member_id=member.pk, total=exact.get(member.pk), scored=scored, is_cadre=member.is_cadre,
-                is_probationary=member.status == Member.Status.PROBATIONARY, category=member.category,
+                is_probationary=probationary_in(member, year, today), category=member.category,
                 item_codes=frozenset(on_record[member.pk]),
             ))
     # Ranks, last place and the share cap from the exact totals: 89.995 ranks below 90.

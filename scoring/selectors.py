@@ -8,7 +8,18 @@ from django.utils.translation import gettext as _
 from members import permissions as perms
 from members.models import Member, Organization
 
-from .models import Cycle, Deadline, LedgerEntry, MemberOutcome, MemberYearTotal, OutcomeRule, Period, RuleItem, Scheme
+from .models import (
+    Cycle,
+    Deadline,
+    EntryEvidence,
+    LedgerEntry,
+    MemberOutcome,
+    MemberYearTotal,
+    OutcomeRule,
+    Period,
+    RuleItem,
+    Scheme,
+)
 from .policy import describe_params, share_cap_check
 from .recalculation import rule_from_row
 
@@ -85,6 +96,7 @@ def ledger_entries(*, actor, organization, year, member_id=None, kind="", source
     # scope (measured at 5,000 members: 33 ms of SQL for a branch's page instead of 6 ms).
     entries = (LedgerEntry.objects.filter(year=year, member__branch__path__startswith=organization.path)
                .select_related("member", "item", "period", "recorded_by", "verified_by", "reverses")
+               .prefetch_related("evidence")
                .annotate(is_reversed=Q(reversed_by__isnull=False)))
     if member_id:
         entries = entries.filter(member_id=member_id)
@@ -104,13 +116,28 @@ def entry_get(*, actor, entry_id):
     return entry
 
 
+def member_record_visible(*, actor, member):
+    """Who sees a member's scoring record (the card, its entries, declarations, self-assessments and
+    the files behind them): the member, and whoever sees the branch's ledger."""
+    return member.user_id == actor.pk or perms.has_org_perm(actor, perms.LEDGER_VIEW, member.branch)
+
+
+def entry_evidence_get(*, actor, evidence_id):
+    """An entry's file, for whoever sees the member's card (or the branch's ledger)."""
+    evidence = EntryEvidence.objects.select_related("entry__member__branch").filter(pk=evidence_id).first()
+    if evidence is None or not member_record_visible(actor=actor, member=evidence.entry.member):
+        raise PermissionDenied(_("您无权查看该佐证材料"))
+    return evidence
+
+
 def points_card(*, actor, member, year):
     """A member's card (积分卡): the stored total, every ledger line, and the outcomes."""
-    if not (member.user_id == actor.pk or perms.has_org_perm(actor, perms.LEDGER_VIEW, member.branch)):
+    if not member_record_visible(actor=actor, member=member):
         raise PermissionDenied(_("您无权查看该党员的积分"))
     total = MemberYearTotal.objects.filter(member=member, year=year).select_related("scheme").first()
     entries = (LedgerEntry.objects.filter(member=member, year=year)
                .select_related("item", "period", "recorded_by", "verified_by", "reverses")
+               .prefetch_related("evidence")
                .annotate(is_reversed=Exists(LedgerEntry.objects.filter(reverses=OuterRef("pk"))))
                .order_by("period__index", "occurred_on", "id"))
     outcomes = MemberOutcome.objects.filter(member=member, year=year).select_related("rule")

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from members import permissions as perms
 from members import selectors as member_selectors
 from members.models import Organization
+from partyscore.evidence_files import evidence_response
 from partyscore.exceptions import ApplicationError
 from partyscore.filters import list_filters
 from partyscore.shortcuts import posted_object_or_404
@@ -145,6 +146,14 @@ def entry_reverse(request, entry_id):
             return redirect("ledger", org_id=entry.member.branch_id)
     return render(request, "scoring/entry_reverse.html", {"entry": entry, "form": form},
                   status=400 if form.errors else 200)
+
+
+@login_required
+@require_safe
+def evidence_entry(request, evidence_id):
+    """An entry's file (佐证材料): opened by whoever sees the member's card."""
+    evidence = selectors.entry_evidence_get(actor=request.user, evidence_id=evidence_id)
+    return evidence_response(evidence.file, name=evidence.name, download="download" in request.GET)
 
 
 @login_required

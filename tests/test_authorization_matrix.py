@@ -61,6 +61,11 @@ MATRIX = {
     # Both rosters must be the actor's: a secretary of one branch has nowhere to move anyone.
     "member_transfer": [*member_checks(own=COMMITTEE, same=COMMITTEE, college=COMMITTEE),
                         *member_checks("POST", own=COMMITTEE, same=COMMITTEE, college=COMMITTEE)],
+    # Whoever manages the member's roster: the branch secretary, the organization department.
+    "member_edit": [*member_checks(own=A1_MANAGERS, same=A1_MANAGERS, college=COMMITTEE),
+                    *member_checks("POST", own=A1_MANAGERS, same=A1_MANAGERS, college=COMMITTEE)],
+    "member_status": [*member_checks(own=A1_MANAGERS, same=A1_MANAGERS, college=COMMITTEE),
+                      *member_checks("POST", own=A1_MANAGERS, same=A1_MANAGERS, college=COMMITTEE)],
     # Seen by whoever sees the roster; a college appoints its branches' secretaries, a branch secretary
     # staffs the branch, the organization department appoints anyone (the general-branch secretary too).
     "org_roles": [
@@ -111,10 +116,11 @@ MATRIX = {
 def _merge_parts():
     """Each capability keeps its own entries in tests/matrix/; all of them must be here."""
     from tests.matrix.dashboards import DASHBOARDS_MATRIX
+    from tests.matrix.evidence import EVIDENCE_MATRIX
     from tests.matrix.io import IO_MATRIX
     from tests.matrix.reviews import REVIEWS_MATRIX
 
-    for part in (IO_MATRIX, REVIEWS_MATRIX, DASHBOARDS_MATRIX):
+    for part in (IO_MATRIX, REVIEWS_MATRIX, DASHBOARDS_MATRIX, EVIDENCE_MATRIX):
         overlap = set(part) & set(MATRIX)
         assert not overlap, f"duplicate matrix entries: {overlap}"
         MATRIX.update(part)
@@ -133,6 +139,12 @@ def url_pattern_names(patterns=None, namespace=""):
             yield from url_pattern_names(pattern.url_patterns, inner)
         elif isinstance(pattern, URLPattern):
             yield f"{namespace}{pattern.name}", pattern
+
+
+@pytest.fixture(autouse=True)
+def _uploads_in_tmp(settings, tmp_path):
+    """The world's evidence files go to a temporary directory, not the project's media/."""
+    settings.MEDIA_ROOT = tmp_path
 
 
 @pytest.fixture

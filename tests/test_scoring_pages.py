@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from scoring import services as scoring
 from scoring.ledger_chain import ledger_append_many
-from scoring.models import LedgerEntry, MemberYearTotal, Period, Scheme
+from scoring.models import EntryEvidence, LedgerEntry, MemberYearTotal, Period, Scheme
 from tests.builders import add_members
 from tests.test_authorization_matrix import add_scoring
 
@@ -179,10 +179,14 @@ def _grow(world, size):
 @pytest.mark.parametrize("size", [3, 30])
 def test_ledger_board_and_card_query_counts_do_not_grow_with_rows(scored, login, django_assert_num_queries, size):
     _grow(scored, size)
+    # Every line carries a file (previewed on the ledger and the card): one query for all of them.
+    EntryEvidence.objects.bulk_create(
+        EntryEvidence(entry=entry, file=f"evidence/{entry.pk}.png", name=f"{entry.pk}.png", uploaded_by=scored.admin)
+        for entry in LedgerEntry.objects.filter(member__branch=scored.A1))
     client = login(scored.secretary)
     member = scored.a1_members[3]
-    pages = [(reverse("ledger", args=[scored.A1.pk]), 13), (reverse("board", args=[scored.A1.pk]), 11),
-             (reverse("points_card", args=[member.pk]), 12)]
+    pages = [(reverse("ledger", args=[scored.A1.pk]), 14), (reverse("board", args=[scored.A1.pk]), 11),
+             (reverse("points_card", args=[member.pk]), 13)]
     for url, queries in pages:
         client.get(url)
         with django_assert_num_queries(queries):

@@ -171,6 +171,12 @@ STORAGES = {
 }
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 MEDIA_URL = "/media/"
+# Uploaded evidence is never served from MEDIA_URL: the permission-checked views of
+# partyscore/evidence_files.py send it. In production they may hand the bytes to the web server
+# after the check: "x-accel-redirect" (nginx: an `internal` location EVIDENCE_ACCEL_PREFIX aliased
+# to MEDIA_ROOT) or "x-sendfile" (Apache mod_xsendfile); "" streams from Django (docs/deployment.md).
+EVIDENCE_SENDFILE = env.str("EVIDENCE_SENDFILE", default="")
+EVIDENCE_ACCEL_PREFIX = env.str("EVIDENCE_ACCEL_PREFIX", default="/protected-media/")
 
 # Uploads: rosters and score cards are small spreadsheets.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
@@ -282,6 +288,11 @@ IMPORT_MAX_UNCOMPRESSED_BYTES = env.int("IMPORT_MAX_UNCOMPRESSED_BYTES", default
 IMPORT_MAX_COMPRESSION_RATIO = env.int("IMPORT_MAX_COMPRESSION_RATIO", default=100)
 IMPORT_MAX_COLUMNS = env.int("IMPORT_MAX_COLUMNS", default=60)
 CARD_IMPORT_MAX_ROWS = env.int("CARD_IMPORT_MAX_ROWS", default=5000)
+# An import checked but never confirmed leaves its file under MEDIA_ROOT/imports/: deleted hourly
+# once this old (partyscore/pending_upload.py).
+PENDING_UPLOAD_KEEP_HOURS = env.int("PENDING_UPLOAD_KEEP_HOURS", default=24)
+CELERY_BEAT_SCHEDULE["pending-uploads-purge"] = {"task": "partyscore.tasks.pending_uploads_purge",
+                                                 "schedule": 60 * 60}
 CELERY_BEAT_SCHEDULE["export-jobs-purge"] = {"task": "scoring.tasks.export_jobs_purge", "schedule": 60 * 60}
 # Tamper evidence (docs/security.md): both hash chains and the stored figures are checked nightly; a
 # break is notified to the organization department. CHAIN_ANCHOR_FILE, a path off the database server,

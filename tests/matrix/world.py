@@ -7,6 +7,7 @@ from tests.builders import build_university
 
 from .common import ROLES
 from .dashboards import dashboard_targets
+from .evidence import evidence_targets
 from .io import io_targets
 from .reviews import review_targets
 
@@ -49,5 +50,6 @@ def build_matrix_world():
     world.targets.update(io_targets(world))
     world.targets.update(dashboard_targets(world))
     world.targets.update(review_targets(world))
+    world.targets.update(evidence_targets(world))
     assert world.a1_members[4].user == world.member
     return world

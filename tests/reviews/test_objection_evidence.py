@@ -74,7 +74,7 @@ def test_the_objections_own_attachment_is_the_evidence_of_the_correction(a_year,
     w = a_year
     response = login(w.target.user).post(
         reverse("objection_new") + f"?member={w.target.pk}&entry={disputed.pk}",
-        {"reason": "只发表一篇，附录用通知", "attachments": png("录用通知.png")})
+        {"reason": "只发表一篇，附录用通知", "evidence": png("录用通知.png")})
     assert response.status_code == 302
     objection = Objection.objects.get(entry=disputed)
     assert [a.name for a in objection.attachments.all()] == ["录用通知.png"]
@@ -86,7 +86,7 @@ def test_a_bad_attachment_is_refused_in_chinese_and_the_objection_is_not_raised(
     w = a_year
     bad = SimpleUploadedFile("a.exe", b"MZ", content_type="application/x-msdownload")
     response = login(w.target.user).post(reverse("objection_new") + f"?member={w.target.pk}&entry={disputed.pk}",
-                                         {"reason": "理由", "attachments": bad})
+                                         {"reason": "理由", "evidence": bad})
     assert response.status_code == 400 and "类型不支持" in html(response)
     assert not Objection.objects.exists()
 

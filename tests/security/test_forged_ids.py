@@ -26,11 +26,17 @@ ROLES = ("secretary", "member", "panel")
 # Targets that are the acting role's own branch (or shared, like the period): the honest request.
 OWN_TARGETS = {"own_branch", "self", "same_branch", "own_entry", "own_branch_scheme", "period", "export_job",
                "own_objection", "own_publicity", "own_pledge", "own_fulfilment", "own_declaration",
-               "own_determination", "own_follow_up", "own_spot_check", "rollover"}
+               "own_determination", "own_follow_up", "own_spot_check", "rollover", "own_entry_evidence",
+               "own_self_claim"}
 PLACEHOLDERS = (7777777, 2999)  # stand for the forged id (or year) while the URL is built; no object has them
 CHINESE_REFUSAL = {400: ("请求无效", "invalid-feedback", "alert-danger"), 403: ("无权访问",), 404: ("页面不存在",)}
 NOT_COMPARED = {"partyscore.AccessLog"}  # the security log records the refusals themselves
 SHARED = {"period_id", "period", "rollover_id", "year"}  # the whole university's: no other branch's to forge
+
+
+@pytest.fixture(autouse=True)
+def _uploads_in_tmp(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
 
 
 @pytest.fixture
@@ -76,6 +82,9 @@ def foreign_ids(world):
         "job_id": [t["far_export_job"].pk], "follow_up_id": [t["far_follow_up"].pk],
         "assignment": [world.gb_secretary.role_assignments.get().pk, world.org_department.role_assignments.get().pk],
         "to_branch": [world.A2.pk, world.B1.pk, world.B.pk],
+        "evidence_id": [t["other_branch_entry_evidence"].pk, t["other_college_entry_evidence"].pk],
+        "claim_id": [t["far_self_claim"].pk],
+        "attachment_id": [t["far_objection_file"].pk],
     }
 
 
