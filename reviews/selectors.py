@@ -92,6 +92,9 @@ def branch_todo(*, actor, branch, year, today=None):
     members = list(Member.objects.filter(branch=branch, left_on__isnull=True).order_by("number"))
     schemes = schemes_in_force(branch=branch, year=year)
     kinds = {s.period_kind for s in schemes.values()}
+    # The periods the branch reports and publicizes by: Policy B scores by quarter and also reports
+    # fulfilment and publicizes monthly (亮化记分: 每月公示).
+    reported = kinds | ({"month"} if "quarter" in kinds else set())
     periods = {k: current_period(year=year, kind=k, today=today) for k in kinds}
     period_ids = [p.pk for p in periods.values() if p]
     submitted = set(
@@ -141,10 +144,10 @@ def branch_todo(*, actor, branch, year, today=None):
                                                             today=today)][:5],
         # Only the periods of the branch's own policy: Policy B publishes by month and quarter and
         # has no self-assessment; Policy A reopens a semester's self-assessment.
-        "publicity_periods": Period.objects.filter(cycle__year=year, kind__in={"month", "quarter"} & kinds)
+        "publicity_periods": Period.objects.filter(cycle__year=year, kind__in={"month", "quarter"} & reported)
         .order_by("kind", "index"),
         "scheme": next(iter(schemes.values()), None),
-        "all_periods": Period.objects.filter(cycle__year=year, kind__in=kinds).order_by("kind", "index"),
+        "all_periods": Period.objects.filter(cycle__year=year, kind__in=reported).order_by("kind", "index"),
         "self_periods": Period.objects.filter(cycle__year=year, kind__in={"semester"} & kinds).order_by("index"),
     }
 

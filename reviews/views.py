@@ -168,7 +168,7 @@ def self_assessment(request, period_id):
             value, note = posted.get(f"points_{item.pk}", ""), posted.get(f"note_{item.pk}", "")
         else:
             value, note = (format_points(claim.points), claim.note) if claim else ("", "")
-        rows.append({"item": item, "value": value, "note": note,
+        rows.append({"item": item, "claim": claim, "value": value, "note": note,
                      "limit": format_points(services.scoring.period_limit(item))})
     due = services.self_assessment_deadline(period, member.branch)
     return render(request, "reviews/self_assessment.html", {
@@ -355,7 +355,7 @@ def evidence_fulfilment(request, report_id):
 def evidence_objection(request, attachment_id):
     """An objection's file: for whoever may open the objection itself."""
     attachment = selectors.objection_attachment_get(actor=request.user, attachment_id=attachment_id)
-    return evidence_response(attachment.file, download="download" in request.GET)
+    return evidence_response(attachment.file, name=attachment.name, download="download" in request.GET)
 
 
 # ── branch ───────────────────────────────────────────────────────────────────────────────────

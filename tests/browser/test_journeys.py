@@ -157,7 +157,7 @@ def test_policy_a_year_for_every_role(journey, year_db, clock, uploads, browser)
     j.see(".alert-success", "评分已保存")
     j.see("main p.text-muted", "已评分人数：2")
     j.link("返回评分名单")
-    assert j.cells(j.row("table.panel-table tbody tr", M[4].name))[1] == "2"  # panelists who scored
+    assert j.cells(j.row("table.panel-table tbody tr", M[4].name))[2] == "2"  # panelists who scored
     j.shot("panelist-scores")
     j.as_user(w.secretary)
     j.link("甲一支部 · 评议工作")
@@ -167,7 +167,7 @@ def test_policy_a_year_for_every_role(journey, year_db, clock, uploads, browser)
     assert j.row("table.panel-items tbody tr", "A-C02").text.split()[-1] == "3.5"  # the mean of 4 and 3
     j.click("button[name=action][value=confirm]")
     j.see(".alert-success", "已确认本期得分并记入台账")
-    assert j.cells(j.row("table.panel-table tbody tr", M[4].name))[2] == "✔"
+    assert j.cells(j.row("table.panel-table tbody tr", M[4].name))[3] == "✔"
     j.shot("secretary-confirms-panel")
 
     # ── an objection to the deduction: raised on the phone, upheld by the branch ───────────

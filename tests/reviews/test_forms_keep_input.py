@@ -185,3 +185,14 @@ def test_a_policy_b_branch_has_no_self_assessment_reopening(b_year, login):
     w = b_year
     page = html(login(w.secretary).get(reverse("branch_reviews", args=[w.A1.pk])))
     assert reverse("branch_action", args=[w.A1.pk, "reopen"]) not in page
+
+
+def test_a_policy_b_branch_publicizes_by_month_and_by_quarter(b_year, login):
+    """Policy B scores by quarter but reports fulfilment and publicizes monthly: both are offered."""
+    w = b_year
+    page = html(login(w.secretary).get(reverse("branch_reviews", args=[w.A1.pk])))
+    publicity = re.search(r'<select name="period"[^>]*id="id_period"[^>]*>(.*?)</select>', page, re.S)
+    offered = set(re.findall(r'<option value="(\d+)"', publicity.group(1)))
+    for kind in ("month", "quarter"):
+        assert {str(pk) for pk in Period.objects.filter(kind=kind).values_list("pk", flat=True)} <= offered, kind
+    assert not offered & {str(pk) for pk in Period.objects.filter(kind="semester").values_list("pk", flat=True)}

@@ -67,6 +67,7 @@ NOT_SHOWN = {
     "members.User.email": "used only to send mail",
     "scoring.ExportJob.error": "shown for a failed job; the world's job succeeded",
     "scoring.EntryEvidence.name": "kept with the file; the link shows the entry",
+    "reviews.ObjectionAttachment.name": "shown only as a safe file name (the evidence tag strips markup)",
     "scoring.PeriodReopening.reason": "kept for the record (and the audit log)",
     "reviews.PanelScore.note": "kept for the record",
     "scoring.Scheme.returned_reason": "shown once a scheme is returned",
