@@ -7,7 +7,7 @@ decide who may see the record; this module only builds the answer:
   (inline), anything else (an HTML or SVG file that slipped in under an image's declared type, a
   Word file) is sent as a download of type application/octet-stream, so it never renders here;
 - `Content-Disposition` carries the original name as an RFC 5987 `filename*` (Chinese names
-  survive), stripped of control characters and path separators;
+  survive), made safe by `partyscore.filenames.download_name`;
 - `X-Content-Type-Options: nosniff` on every answer and a sandboxing Content-Security-Policy on all
   but PDF (which keeps the site's own policy: Chrome will not show a PDF under `sandbox`);
 - `private, no-store`: a shared cache must not keep a member's evidence;
@@ -17,18 +17,18 @@ decide who may see the record; this module only builds the answer:
 
 import mimetypes
 import posixpath
-import re
 from urllib.parse import quote
 
 from django.conf import settings
 from django.http import FileResponse, Http404, HttpResponse
 from django.utils.http import content_disposition_header
 
+from .filenames import download_name
+
 # Shown in the browser (previews, PDF viewer); everything else is a download.
 INLINE_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf"}
 IMAGE_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp"}
 DOWNLOAD_TYPE = "application/octet-stream"
-UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\]")
 
 
 def file_type(name):
@@ -43,17 +43,11 @@ def is_image(name):
     return file_type(name)[0] in IMAGE_TYPES
 
 
-def safe_filename(name, fallback="evidence"):
-    """The name offered to the browser: the last path part, no control characters, never empty."""
-    base = UNSAFE_NAME.sub("", posixpath.basename((name or "").replace("\\", "/"))).strip().strip(".")
-    return base[:200] or fallback
-
-
 def evidence_response(field_file, *, name="", download=False):
     """The answer for one stored file (a FieldFile); 404 if the file is gone from storage."""
     if not field_file:
         raise Http404
-    filename = safe_filename(name or field_file.name)
+    filename = download_name(name or posixpath.basename(field_file.name))
     content_type, inline = file_type(field_file.name)
     as_attachment = download or not inline
     mode = settings.EVIDENCE_SENDFILE

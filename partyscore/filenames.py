@@ -21,9 +21,13 @@ def safe_filename(text):
     return name or "export"
 
 
+def download_name(filename):
+    """`filename` made safe, its extension kept."""
+    stem, dot, extension = str(filename).rpartition(".")
+    return f"{safe_filename(stem)}.{safe_filename(extension)}" if dot and stem else safe_filename(filename)
+
+
 def attachment(response, filename):
-    """Send `response` as a download named `filename` (its extension kept, the rest made safe)."""
-    stem, dot, extension = filename.rpartition(".")
-    safe = f"{safe_filename(stem)}.{extension}" if dot and stem else safe_filename(filename)
-    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=safe)
+    """Send `response` as a download named `filename`."""
+    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=download_name(filename))
     return response

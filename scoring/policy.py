@@ -334,7 +334,7 @@ def explain_total(scheme, total, period_names) -> list:
         lines.append(_("年度总分 = %(how)s（%(parts)s）= %(total)s 分。") % {
             "how": how, "parts": parts or _("尚无计分的周期，按基础积分计"),
             # The exact mean (89.995), so the sentence adds up; the card shows it cut down beside.
-            "total": format_exact(from_exact_units(total.total_exact)) if total.total_exact is not None
+            "total": format_exact(from_exact_units(exact)) if (exact := getattr(total, "total_exact", None)) is not None
             else format_points(total.total)})
     else:
         sentence = _("年度总分 = 基础分 %(base)s − 基础扣分 %(deducted)s + 加分 %(bonus)s − 减分 %(penalty)s "

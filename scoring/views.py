@@ -167,7 +167,7 @@ def points_card(request, member_id):
     return render(request, "scoring/points_card.html", {
         "member": member, "year": year, "total": total, "entries": entries, "outcomes": outcomes,
         "periods": periods, "print": "print" in request.GET,
-        "explanation": explain_total(total.scheme if total else None, total, {p.index: p.name for p in periods})})
+        "explanation": explain_total(total.scheme if total else None, total, {p.index: p.label for p in periods})})
 
 
 @login_required

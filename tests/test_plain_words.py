@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import pytest
 from django.urls import reverse
 
+from members.models import MemberStatusEvent
 from partyscore.models import ACTION_LABELS, AuditEvent
 from scoring.policy import describe_params, explain_total
 
@@ -76,6 +77,7 @@ def test_every_audit_action_the_code_writes_has_a_chinese_label():
         written |= set(re.findall(r'action="([a-z_]+\.[a-z_]+)"', text))
         written |= set(re.findall(r'_audit\([^,()]+, "([a-z_]+\.[a-z_]+)"', text))
     written |= {"branch.commend", "branch.criticise"}  # partyscore/dashboard_services.py: f"branch.{kind}"
+    written |= {f"member.status.{kind}" for kind in MemberStatusEvent.Kind.values}  # members/services.py
     assert len(written) > 50
     assert written - set(ACTION_LABELS) == set()
 

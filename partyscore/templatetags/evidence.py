@@ -1,12 +1,15 @@
 """{% evidence url name %}: an uploaded file on a review page, a thumbnail for an image, else a link."""
 
+import posixpath
+
 from django import template
 
-from partyscore.evidence_files import is_image, safe_filename
+from partyscore.evidence_files import is_image
+from partyscore.filenames import download_name
 
 register = template.Library()
 
 
 @register.inclusion_tag("_evidence.html")
 def evidence(url, name):
-    return {"url": url, "name": safe_filename(name), "image": is_image(name)}
+    return {"url": url, "name": download_name(posixpath.basename(name or "")), "image": is_image(name)}

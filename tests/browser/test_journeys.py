@@ -206,7 +206,7 @@ def test_policy_a_year_for_every_role(journey, year_db, clock, uploads, browser)
         reviews.mass_evaluation_submit(actor=rep, branch=w.A1, year=YEAR, panel_rating=4, branch_rating=4,
                                        comments="", ratings={m.pk: (3, "") for m in M})
     j.as_user(w.mass_rep, PHONE)
-    j.link("甲一支部 · 群众评议")
+    j.link(f"{YEAR}年度群众评议")
     for m in M:
         j.choose(f"rating_{m.pk}", "4" if m == M[3] else "3")
     j.choose("panel_rating", "4")

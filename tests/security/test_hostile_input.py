@@ -195,7 +195,7 @@ def test_odd_names_make_valid_file_sheet_and_header_names(world, client):
         if not header.isascii() or not header.isprintable():
             failures.append(f"{label}: header not plain ASCII: {header!r}")
         match = re.fullmatch(
-            r"attachment; filename(?:=\"([^\"\\\\/]+)\"|\*=utf-8''([A-Za-z0-9%._~!$&'()*+,;=:@-]+))",
+            r"(?:attachment|inline); filename(?:=\"([^\"\\\\/]+)\"|\*=utf-8''([A-Za-z0-9%._~!$&'()*+,;=:@-]+))",
             header,
             re.IGNORECASE,
         )
