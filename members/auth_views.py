@@ -164,6 +164,7 @@ def two_factor_manage(request):
             form.add_error("token", error.message)
         else:
             del request.session[ENROL_KEY]
+            two_factor.remember_state(request, request.user)
             messages.success(request, _("两步验证已启用：今后登录时须再输入验证器上的 6 位验证码"))
             return redirect("two_factor")
     enrolling = two_factor.new_device(request.user, key)
@@ -185,6 +186,7 @@ def two_factor_disable(request):
     except ApplicationError as error:
         messages.error(request, error.message)
     else:
+        two_factor.remember_state(request, request.user)
         messages.success(request, _("两步验证已关闭"))
     return redirect("two_factor")
 

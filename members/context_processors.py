@@ -12,8 +12,7 @@ def roles(request):
     my_roles = roles_of(user=user)
 
     def two_factor_offered():
-        # Called by the template after the menu has already fetched my_roles: no extra query.
-        return two_factor.offered_to(user, my_roles)
+        return two_factor.state(request)["offered"]  # worked out at login: no query per page
 
     return {"my_roles": my_roles, "my_member": getattr(user, "member", None),
             "unread_notifications": unread_count(user=user), "two_factor_offered": two_factor_offered}

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from partyscore.filters import FilterForm
 from partyscore.forms import BootstrapForm, BootstrapMixin
 
-from .models import Member, Organization, RoleAssignment, User
+from .models import Member, Organization, Role, RoleAssignment, User
 
 
 class MemberFilterForm(FilterForm):
@@ -159,3 +159,11 @@ class MemberStatusForm(BootstrapForm):
         self.fields["kind"].choices = kinds
         if "probation_extended" not in dict(kinds):
             del self.fields["until"]
+
+
+class TwoFactorRequirementForm(BootstrapForm):
+    """The roles whose holders must use the second factor, and why."""
+
+    roles = forms.MultipleChoiceField(label=_("须启用两步验证的角色"), choices=Role.choices, required=False,
+                                      widget=forms.CheckboxSelectMultiple)
+    reason = forms.CharField(label=_("调整原因"), max_length=300, widget=forms.Textarea(attrs={"rows": 2}))

@@ -71,8 +71,9 @@ class ForcePasswordChangeMiddleware:
 
 
 class TwoFactorRequiredMiddleware:
-    """An account the second factor is required of (TWO_FACTOR_REQUIRED, or one of
-    TWO_FACTOR_REQUIRED_ROLES) must enrol before anything else."""
+    """An account the second factor is required of (TWO_FACTOR_REQUIRED, TWO_FACTOR_REQUIRED_ROLES or
+    a role the committee requires) must enrol before anything else: read from the session's state,
+    worked out at login (members.two_factor.remember_state)."""
 
     ALLOWED = ("two_factor", "password_change", "logout", "set_language")
 
@@ -80,7 +81,7 @@ class TwoFactorRequiredMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if two_factor.enforced() and self.must_enrol(request):
+        if self.must_enrol(request):
             return redirect("two_factor")
         return self.get_response(request)
 
@@ -90,4 +91,4 @@ class TwoFactorRequiredMiddleware:
             return False
         if request.path in {reverse(name) for name in self.ALLOWED}:
             return False
-        return two_factor.required_of(user) and two_factor.device_of(user) is None
+        return two_factor.state(request)["must_enrol"]

@@ -284,3 +284,20 @@ class RoleAssignment(models.Model):
 
     def __str__(self):
         return f"{self.user} · {self.organization} · {self.get_role_display()}"
+
+
+class TwoFactorRequirement(models.Model):
+    """A role whose holders must use the second factor (两步验证) before anything else, as the
+    committee's organization department decided; a role the deployment requires
+    (TWO_FACTOR_REQUIRED_ROLES) is required whatever is stored here."""
+
+    role = models.CharField(_("角色"), max_length=30, choices=Role.choices, unique=True)
+    set_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    set_at = models.DateTimeField(_("设置时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("两步验证要求")
+        verbose_name_plural = _("两步验证要求")
+
+    def __str__(self):
+        return self.get_role_display()

@@ -112,6 +112,12 @@ def holds_anywhere(user, perm):
     return bool(_granted_paths(user, perm))
 
 
+def is_committee_officer(user):
+    """The committee's organization department (the audit permission held at the committee): the
+    security log and the university-wide security settings are theirs alone."""
+    return orgs_with_perm(user, AUDIT_VIEW).filter(kind=Organization.Kind.COMMITTEE).exists()
+
+
 def orgs_with_perm(user, perm):
     """Every organization where `user` may do `perm` (held there or inherited from above)."""
     paths = _granted_paths(user, perm)

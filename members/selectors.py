@@ -178,3 +178,25 @@ def who_can_help(*, user, roles=None):
         if HELPER_ROLES[kinds[assignment.organization_id]] == assignment.role:
             holders.setdefault(assignment.organization_id, []).append(assignment.user.get_full_name())
     return [{"org": o, "role": Role(HELPER_ROLES[o.kind]).label, "names": holders.get(o.pk, [])} for o in chain]
+
+
+def two_factor_overview(*, actor):
+    """Per role: whether the second factor is required (by the committee, or by the deployment's
+    TWO_FACTOR_REQUIRED_ROLES), how many accounts hold it now, and how many of them have enrolled."""
+    from django.conf import settings
+
+    from .models import TwoFactorRequirement
+
+    if not perms.is_committee_officer(actor):
+        raise PermissionDenied(_("只有党委组织部可以设置两步验证要求"))
+    today = timezone.localdate()
+    counts = {row["role"]: row for row in (
+        RoleAssignment.objects.filter(revoked_at__isnull=True, starts_on__lte=today).exclude(ends_on__lt=today)
+        .values("role").annotate(holders=Count("user", distinct=True),
+                                 enrolled=Count("user", distinct=True, filter=Q(user__totpdevice__confirmed=True))))}
+    committee = set(TwoFactorRequirement.objects.values_list("role", flat=True))
+    return [{"role": role, "label": role.label, "required": role.value in committee,
+             "by_deployment": role.value in settings.TWO_FACTOR_REQUIRED_ROLES
+             or (settings.TWO_FACTOR_REQUIRED and role.value in settings.TWO_FACTOR_ROLES),
+             "holders": counts.get(role.value, {}).get("holders", 0),
+             "enrolled": counts.get(role.value, {}).get("enrolled", 0)} for role in Role]

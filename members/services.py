@@ -17,7 +17,16 @@ from partyscore.exceptions import ApplicationError
 
 from . import permissions as perms
 from . import two_factor
-from .models import Member, MemberStatusEvent, MemberTransfer, Organization, Role, RoleAssignment, User
+from .models import (
+    Member,
+    MemberStatusEvent,
+    MemberTransfer,
+    Organization,
+    Role,
+    RoleAssignment,
+    TwoFactorRequirement,
+    User,
+)
 from .signals import role_assigned
 
 MEMBER_AUDIT_FIELDS = [
@@ -459,6 +468,30 @@ def two_factor_disable(*, user, token):
     with transaction.atomic():
         TOTPDevice.objects.filter(user=user).delete()
         audit_record(actor=user, action="user.two_factor_disable", target=user)
+
+
+@transaction.atomic
+def two_factor_requirement_set(*, actor, roles, reason):
+    """The committee requires the second factor of the holders of `roles`, and of no other role
+    beyond the deployment's own list. Applies to each account from its next login."""
+    if not perms.is_committee_officer(actor):
+        raise PermissionDenied(_("只有党委组织部可以设置两步验证要求"))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError(_("请写明调整原因"))
+    try:
+        wanted = {Role(role).value for role in roles}
+    except ValueError:
+        raise ApplicationError(_("没有这个角色")) from None
+    before = set(TwoFactorRequirement.objects.select_for_update().values_list("role", flat=True))
+    if wanted == before:
+        raise ApplicationError(_("没有需要保存的修改"))
+    TwoFactorRequirement.objects.exclude(role__in=wanted).delete()
+    TwoFactorRequirement.objects.bulk_create([TwoFactorRequirement(role=role, set_by=actor)
+                                              for role in sorted(wanted - before)])
+    audit_record(actor=actor, action="security.two_factor_roles", target=None,
+                 organization=Organization.objects.filter(kind=Organization.Kind.COMMITTEE).first(),
+                 before={"roles": sorted(before)}, after={"roles": sorted(wanted)}, reason=reason)
 
 
 @transaction.atomic

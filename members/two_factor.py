@@ -17,33 +17,54 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from .selectors import roles_of
 
 PENDING_KEY = "two_factor_pending"
+STATE_KEY = "two_factor_state"
 PENDING_SECONDS = 5 * 60  # the code must follow the password within this time
+
+
+def required_roles():
+    """The roles whose holders must use the second factor: the deployment's list and the committee's."""
+    from .models import TwoFactorRequirement
+
+    return {*settings.TWO_FACTOR_REQUIRED_ROLES, *TwoFactorRequirement.objects.values_list("role", flat=True)}
 
 
 def offered_to(user, roles=None):
     """Accounts that run things (the committee, colleges, branch secretaries, and any role the
-    committee requires it of) may protect themselves with a second factor; others are not offered it.
-    `roles`: the user's assignments when the caller has them already (the menu), saving a query."""
+    committee requires it of) may protect themselves with a second factor; others are not offered it."""
     if user.is_superuser:
         return True
-    offered = {*settings.TWO_FACTOR_ROLES, *settings.TWO_FACTOR_REQUIRED_ROLES}
+    offered = {*settings.TWO_FACTOR_ROLES, *required_roles()}
     return any(a.role in offered for a in (roles_of(user=user) if roles is None else roles))
 
 
-def enforced():
-    """Is the second factor required of anyone? (No query: checked on every request.)"""
-    return settings.TWO_FACTOR_REQUIRED or bool(settings.TWO_FACTOR_REQUIRED_ROLES)
-
-
 def required_of(user, roles=None):
-    """Must `user` use a second factor: TWO_FACTOR_REQUIRED for everyone offered it, or
-    TWO_FACTOR_REQUIRED_ROLES for the holders of those roles."""
-    if not enforced():
-        return False
-    if settings.TWO_FACTOR_REQUIRED:
-        return offered_to(user, roles)
-    return any(a.role in settings.TWO_FACTOR_REQUIRED_ROLES
-               for a in (roles_of(user=user) if roles is None else roles))
+    """Must `user` use a second factor: TWO_FACTOR_REQUIRED for everyone offered it, or a required role."""
+    roles = list(roles_of(user=user)) if roles is None else roles
+    if settings.TWO_FACTOR_REQUIRED and offered_to(user, roles):
+        return True
+    required = required_roles()
+    return any(a.role in required for a in roles)
+
+
+def remember_state(request, user):
+    """Is the second factor offered to `user`, and must they enrol before anything else? Worked out
+    at login and after enrolling, and kept in the session, so the menu and the middleware ask the
+    database nothing on every page; a change of the committee's requirement applies from each
+    account's next login (a session lasts SESSION_ABSOLUTE_TIMEOUT at most)."""
+    roles = list(roles_of(user=user))
+    request.session[STATE_KEY] = {"offered": offered_to(user, roles),
+                                  "must_enrol": required_of(user, roles) and device_of(user) is None}
+    return request.session[STATE_KEY]
+
+
+def state(request):
+    """The signed-in user's {"offered", "must_enrol"}: from the session (worked out once if absent)."""
+    return request.session.get(STATE_KEY) or remember_state(request, request.user)
+
+
+def _remember_at_login(sender, request, user, **kwargs):
+    if request is not None and hasattr(request, "session"):
+        remember_state(request, user)
 
 
 def device_of(user):

@@ -18,4 +18,5 @@ urlpatterns = [
     path("roster/import/confirm/", views.roster_import_confirm, name="roster_import_confirm"),
     path("roster/template/", views.roster_template, name="roster_template"),
     path("audit/", views.audit_list, name="audit_list"),
+    path("security/two-factor/", views.two_factor_requirements, name="two_factor_requirements"),
 ]

@@ -42,6 +42,7 @@ from .forms import (
     RoleAssignForm,
     RoleRevokeForm,
     RosterUploadForm,
+    TwoFactorRequirementForm,
 )
 from .models import Organization
 from .roster import read_spreadsheet, roster_export_dataset, roster_import, roster_template_dataset
@@ -386,3 +387,25 @@ def audit_list(request, filters):
     page = Paginator(events, 50).get_page(request.GET.get("page"))
     actions = sorted(ACTION_LABELS.items())  # by code, so the actions of one area stay together
     return render(request, "members/audit_list.html", {"page": page, "actions": actions})
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def two_factor_requirements(request):
+    """The organization department requires the second factor (两步验证) per role."""
+    roles = selectors.two_factor_overview(actor=request.user)
+    form = TwoFactorRequirementForm(request.POST or None,
+                                    initial={"roles": [r["role"].value for r in roles if r["required"]]})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.two_factor_requirement_set(actor=request.user, roles=form.cleaned_data["roles"],
+                                                reason=form.cleaned_data["reason"])
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("已保存：各账号自下次登录起按新的要求执行"))
+            return redirect("two_factor_requirements")
+    chosen = set(form["roles"].value() or [])
+    return render(request, "members/two_factor_requirements.html", {
+        "form": form, "roles": [{**r, "checked": r["role"].value in chosen} for r in roles]},
+        status=400 if form.errors else 200)

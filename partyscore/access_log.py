@@ -16,7 +16,6 @@ from django.utils.translation import gettext as _
 
 from members import permissions as perms
 from members.client_ip import client_ip
-from members.models import Organization
 
 from .models import AccessLog
 
@@ -65,7 +64,7 @@ def access_log_purge(*, now=None):
 
 def may_view_access_log(user):
     """Only the committee's organization department (the audit permission held at the committee)."""
-    return perms.orgs_with_perm(user, perms.AUDIT_VIEW).filter(kind=Organization.Kind.COMMITTEE).exists()
+    return perms.is_committee_officer(user)
 
 
 def access_log_entries(*, actor, kind="", username="", day_from=None, day_to=None):

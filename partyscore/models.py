@@ -63,6 +63,7 @@ ACTION_LABELS = {
     "publicity.close": _("结束公示"),
     "publicity.open": _("发布公示"),
     "role.assign": _("任命职务"),
+    "security.two_factor_roles": _("调整两步验证要求"),
     "role.revoke": _("撤销职务"),
     "rollover.start": _("年度切换"),
     "roster.export": _("导出名册"),

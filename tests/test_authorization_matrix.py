@@ -81,6 +81,8 @@ MATRIX = {
     "roster_template": [Check(allowed=A1_MANAGERS)],
     "audit_list": [Check(allowed=COMMITTEE)],
     "access_log": [Check(allowed=COMMITTEE)],
+    "two_factor_requirements": [Check(allowed=COMMITTEE),
+                                Check("POST", allowed=COMMITTEE, data={"roles": [], "reason": ""})],
     "ledger": org_checks(),
     "entry_record": [*org_checks(own=RECORDERS_A1, college=COMMITTEE, committee=COMMITTEE)[:3],
                      Check("GET", "own_college", set()),

@@ -6,7 +6,7 @@ import pytest
 import time_machine
 from axes.models import AccessAttempt
 from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
@@ -280,6 +280,42 @@ def test_the_committee_can_require_the_second_factor_per_role(world, login, sett
     with pytest.raises(ApplicationError, match="不能关闭"):
         services.two_factor_disable(user=world.secretary, token="000000")
     assert login(world.secretary).get(reverse("home")).status_code == 200
+
+
+def test_the_organization_department_requires_the_second_factor_per_role_on_a_page(world, login):
+    from members.models import TwoFactorRequirement
+
+    url = reverse("two_factor_requirements")
+    earlier = Client()
+    earlier.force_login(world.recorder)  # logged in before the change
+    client = login(world.org_department)
+    page = client.get(url).content.decode()
+    assert "记分员" in page and "两步验证要求" in page
+    refused = client.post(url, {"roles": ["recorder"], "reason": ""})
+    assert refused.status_code == 400 and "调整原因" in refused.content.decode()
+    assert client.post(url, {"roles": ["no_such_role"], "reason": "测评"}).status_code == 400
+    assert not TwoFactorRequirement.objects.exists()
+    saved = client.post(url, {"roles": ["recorder"], "reason": "等级保护测评要求记分员启用"})
+    assert saved.status_code == 302
+    assert list(TwoFactorRequirement.objects.values_list("role", flat=True)) == ["recorder"]
+    event = AuditEvent.objects.get(action="security.two_factor_roles")
+    assert (event.actor, event.before, event.after) == (world.org_department, {"roles": []}, {"roles": ["recorder"]})
+    assert event.reason == "等级保护测评要求记分员启用"
+    assert "已启用" in client.get(url).content.decode()
+    unchanged = client.post(url, {"roles": ["recorder"], "reason": "再存一次"})
+    assert unchanged.status_code == 400 and "没有需要保存的修改" in unchanged.content.decode()
+    # From the next login: the recorder must enrol first; a session from before runs out as it was.
+    assert earlier.get(reverse("home")).status_code == 200
+    assert login(world.recorder).get(reverse("home"))["Location"] == reverse("two_factor")
+    assert "必须启用两步验证" in login(world.recorder).get(reverse("two_factor")).content.decode()
+    assert login(world.secretary).get(reverse("home")).status_code == 200
+    TOTPDevice.objects.create(user=world.recorder, name="authenticator", confirmed=True)
+    with pytest.raises(ApplicationError, match="不能关闭"):
+        services.two_factor_disable(user=world.recorder, token="000000")
+    # Nobody else sets it.
+    assert login(world.secretary).get(url).status_code == 403
+    with pytest.raises(PermissionDenied):
+        services.two_factor_requirement_set(actor=world.gb_secretary, roles=[], reason="x")
 
 
 def test_enrol_then_log_in_with_the_code(world, login):
