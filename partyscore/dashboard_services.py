@@ -13,7 +13,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from members import permissions as perms
 from members.models import Organization
@@ -101,9 +101,9 @@ def spot_check_close(*, actor, spot_check, conclusion):
     audit_record(actor=actor, action="spot_check.close", target=check, organization=check.branch,
                  before={"status": "open"}, after={"status": "closed", "problems": problems}, reason=conclusion)
     _notify(users_with_perm(organization=check.branch, perm=perms.BRANCH_RUN),
-            _("组织部完成了对%(branch)s台账的随机抽查：%(conclusion)s") % {"branch": check.branch.name,
-                                                                  "conclusion": conclusion[:100]},
-            reverse("spot_check_detail", args=[check.pk]))
+            gettext_noop("组织部完成了对%(branch)s台账的随机抽查：%(conclusion)s"),
+            reverse("spot_check_detail", args=[check.pk]),
+            {"branch": check.branch.name, "conclusion": conclusion[:100]})
     return check
 
 
@@ -129,10 +129,10 @@ def commendation_record(*, actor, branch, year, kind, reason, loses_award_eligib
                  after={"year": year, "kind": kind, "loses_award_eligibility": notice.loses_award_eligibility})
     _notify(users_with_perm(organization=branch, perm=perms.BRANCH_RUN) if branch.is_branch else
             users_with_perm(organization=branch, perm=perms.SCHEME_APPROVE),
-            _("%(kind)s：%(branch)s，%(reason)s") % {"kind": notice.get_kind_display(), "branch": branch.name,
-                                                   "reason": reason[:100]},
+            gettext_noop("%(kind)s：%(branch)s，%(reason)s"),
             reverse("dashboard_branch", args=[branch.pk]) if branch.is_branch else
-            reverse("dashboard_org", args=[branch.pk]))
+            reverse("dashboard_org", args=[branch.pk]),
+            {"kind": BranchCommendation.Kind(kind).label, "branch": branch.name, "reason": reason[:100]})
     return notice
 
 
@@ -180,8 +180,8 @@ def work_report_save(*, actor, organization, year, summary, lock_version=0, subm
                  organization=organization, before={"status": before} if before else None,
                  after={"status": report.status, "year": year})
     if submit:
-        _notify(_receivers(organization), _("%(org)s上报了%(year)s年度工作报告") % {
-            "org": organization.name, "year": year}, reverse("work_report", args=[organization.pk, year]))
+        _notify(_receivers(organization), gettext_noop("%(org)s上报了%(year)s年度工作报告"),
+                reverse("work_report", args=[organization.pk, year]), {"org": organization.name, "year": year})
     return report
 
 
@@ -204,13 +204,13 @@ def work_report_return(*, actor, report, reason):
                  before={"status": "submitted"}, after={"status": "returned"}, reason=reason)
     writer = perms.BRANCH_RUN if report.organization.is_branch else perms.SCHEME_APPROVE
     _notify(users_with_perm(organization=report.organization, perm=writer),
-            _("%(org)s%(year)s年度工作报告被退回：%(reason)s") % {"org": report.organization.name,
-                                                          "year": report.year, "reason": reason[:100]},
-            reverse("work_report", args=[report.organization_id, report.year]))
+            gettext_noop("%(org)s%(year)s年度工作报告被退回：%(reason)s"),
+            reverse("work_report", args=[report.organization_id, report.year]),
+            {"org": report.organization.name, "year": report.year, "reason": reason[:100]})
     return report
 
 
-def _notify(users, message, url):
+def _notify(users, template, url, params):
     from reviews.services import notify
 
-    notify(list(users), message, url)
+    notify(list(users), template, url, params)

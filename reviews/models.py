@@ -547,7 +547,10 @@ class Notification(models.Model):
     """Something a person must act on or should know; also e-mailed when an address is known."""
 
     user = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="notifications")
-    message = models.CharField(_("内容"), max_length=300)
+    message = models.CharField(_("内容"), max_length=300)  # in Chinese, as e-mailed
+    # The sentence's msgid and parameters (reviews/notices.py), shown in the reader's language.
+    template = models.CharField(max_length=300, blank=True)
+    params = models.JSONField(default=dict, blank=True)
     url = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
@@ -560,6 +563,18 @@ class Notification(models.Model):
 
     def __str__(self):
         return self.message
+
+    @property
+    def text(self):
+        """The notice in the reader's language; as stored where it has no template (or it no longer fits)."""
+        from .notices import render
+
+        if not self.template:
+            return self.message
+        try:
+            return render(self.template, self.params)
+        except (KeyError, TypeError, ValueError):
+            return self.message
 
 
 class Reminder(models.Model):

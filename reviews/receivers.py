@@ -1,7 +1,7 @@
 """Reactions to other apps' signals (connected in ReviewsConfig.ready)."""
 
 from django.urls import reverse
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from members.models import Role
 
@@ -18,7 +18,7 @@ def mass_representative_appointed(sender, assignment, actor, **kwargs):
     branch = assignment.organization
     notify(
         general_branch_secretaries(branch=branch),
-        _("%(actor)s 任命 %(user)s 为“%(branch)s”的群众代表")
-        % {"actor": actor or _("系统管理员"), "user": assignment.user, "branch": branch},
+        gettext_noop("%(actor)s 任命 %(user)s 为“%(branch)s”的群众代表"),
         reverse("org_roles", args=[branch.parent_id]) if branch.parent_id else "",
+        {"actor": actor or gettext_lazy("系统管理员"), "user": assignment.user, "branch": branch},
     )

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from members import permissions as perms
 from members.models import Member, Organization, Role, RoleAssignment
@@ -32,6 +33,7 @@ from .models import (
     Reminder,
     SelfAssessment,
 )
+from .notices import Sentence
 from .services import _move, notify
 
 
@@ -258,9 +260,10 @@ def _remind(found, year, today):
 
     users = User.objects.in_bulk(list(digest))
     for user_id, items in digest.items():
-        lines = "；".join(_("%(title)s（%(due)s 截止，还有 %(n)s 天）") % {
-            "title": d.title, "due": d.due_on, "n": (d.due_on - today).days} for d in items)
-        notify([users[user_id]], _("待办提醒：%(lines)s") % {"lines": lines}, items[0].url)
+        lines = [Sentence(gettext_noop("%(title)s（%(due)s 截止，还有 %(n)s 天）"), {
+            "title": gettext_lazy(d.title),  # a preset deadline's title is its msgid
+            "due": d.due_on, "n": (d.due_on - today).days}) for d in items]
+        notify([users[user_id]], gettext_noop("待办提醒：%(lines)s"), items[0].url, {"lines": lines})
     return len(rows)
 
 
@@ -292,8 +295,8 @@ def _escalate(tree, found, year, today):
             perms.SCHEME_APPROVE if org.kind == Organization.Kind.GENERAL_BRANCH else perms.OVERSEE)
         recipients = list(User.objects.in_bulk(list(tree.with_perm(org, perm))).values())
         names = "、".join(sorted({subjects[e.subject_id].get_full_name() for e in items}))
-        notify(recipients, _("逾期未办：%(names)s 的 %(n)s 项事项已过截止日期") % {"names": names, "n": len(items)},
-               reverse("escalations"))
+        notify(recipients, gettext_noop("逾期未办：%(names)s 的 %(n)s 项事项已过截止日期"), reverse("escalations"),
+               {"names": names, "n": len(items)})
     return len(created)
 
 

@@ -15,7 +15,7 @@ from django.db.models import Avg, Count, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from members import permissions as perms
 from members.models import Member, Organization
@@ -29,6 +29,7 @@ from scoring.points import divide_centi, format_points, to_centi
 from scoring.recalculation import recalculate_branch, rule_from_row, terms_of
 from scoring.selectors import deadlines_for, scheme_for_member, schemes_in_force
 
+from . import notices
 from .models import (
     AnnualReport,
     Declaration,
@@ -107,14 +108,20 @@ def _audit(actor, action, obj, member, before=None, reason="", **after):
                  after={"member": member.pk, "status": getattr(obj, "status", None), **after})
 
 
-def notify(users, message, url=""):
-    """In-app notice for each user now; e-mail to those with an address once the change commits."""
+def notify(users, template, url="", params=None):
+    """In-app notice for each user now; e-mail to those with an address once the change commits.
+    `template` is a msgid (gettext_noop) and `params` its values (see reviews/notices.py): each
+    reader reads the notice in their own language; the message stored and e-mailed is Chinese."""
     users = [u for u in users if u is not None]
-    Notification.objects.bulk_create([Notification(user=u, message=message[:300], url=url) for u in users])
+    params = notices.encode(params)
+    message = notices.source_text(template, params)
+    Notification.objects.bulk_create([Notification(user=u, message=message[:300], template=template,
+                                                   params=params, url=url) for u in users])
     addresses = [u.email for u in users if u.email and u.email_notifications]
     if addresses:
+        subject = notices.source_text(gettext_noop("【党员积分管理】%(message)s"), {"message": message[:60]})
         transaction.on_commit(lambda: send_mail(
-            _("【党员积分管理】%(message)s") % {"message": message[:60]}, f"{message}\n{url}",
+            subject, f"{message}\n{url}",
             settings.DEFAULT_FROM_EMAIL, addresses, fail_silently=True))
 
 
@@ -206,8 +213,8 @@ def pledges_submit(*, actor, member, year):
         pledge.save(update_fields=["status"])
         _audit(actor, "pledge.submit", pledge, member, before)
     notify(users_with_perm(organization=member.branch, perm=perms.MEMBERS_REVIEW),
-           _("%(name)s 提交了承诺，请审核") % {"name": member.name},
-           reverse("branch_reviews", args=[member.branch_id]))
+           gettext_noop("%(name)s 提交了承诺，请审核"), reverse("branch_reviews", args=[member.branch_id]),
+           {"name": member.name})
     return drafts
 
 
@@ -223,9 +230,9 @@ def pledge_decide(*, actor, pledge, approve, reason=""):
     pledge.reviewed_by, pledge.reviewed_at = actor, timezone.now()
     pledge.save()
     _audit(actor, "pledge.approve" if approve else "pledge.return", pledge, member, before, reason)
-    notify(_member_user(member), _("您的%(kind)s已%(result)s") % {
-        "kind": pledge.get_kind_display(), "result": _("通过审核") if approve else _("被退回")},
-        reverse("my_pledges"))
+    notify(_member_user(member), gettext_noop("您的%(kind)s已%(result)s"), reverse("my_pledges"), {
+        "kind": Pledge.Kind(pledge.kind).label,
+        "result": gettext_lazy("通过审核") if approve else gettext_lazy("被退回")})
     return pledge
 
 
@@ -257,8 +264,9 @@ def fulfilment_submit(*, actor, member, period, content, evidence=None):
         report.save()
     _audit(actor, "fulfilment.submit", report, member, before)
     notify(users_with_perm(organization=member.branch, perm=perms.MEMBERS_REVIEW),
-           _("%(name)s 报告了%(period)s践诺情况，请核实") % {"name": member.name, "period": period},
-           reverse("branch_reviews", args=[member.branch_id]))
+           gettext_noop("%(name)s 报告了%(period)s践诺情况，请核实"),
+           reverse("branch_reviews", args=[member.branch_id]),
+           {"name": member.name, "period": period})
     return report
 
 
@@ -273,8 +281,8 @@ def fulfilment_decide(*, actor, report, verify, answer=""):
     report.answer, report.verified_by = (answer or "").strip(), actor
     report.save()
     _audit(actor, "fulfilment.verify" if verify else "fulfilment.return", report, member, before, answer)
-    notify(_member_user(member), _("您%(period)s的践诺报告已%(result)s") % {
-        "period": report.period, "result": _("核实") if verify else _("退回")}, reverse("my_reviews"))
+    notify(_member_user(member), gettext_noop("您%(period)s的践诺报告已%(result)s"), reverse("my_reviews"), {
+        "period": report.period, "result": gettext_lazy("核实") if verify else gettext_lazy("退回")})
     return report
 
 
@@ -362,8 +370,8 @@ def self_assessment_reopen(*, actor, member, period, until, reason):
     assessment.status, assessment.reopened_until = SelfAssessment.Status.DRAFT, until
     assessment.save(update_fields=["status", "reopened_until"])
     _audit(actor, "self_assessment.reopen", assessment, member, before, reason, until=until)
-    notify(_member_user(member), _("支部已为您开放%(period)s自查自评补交，截止 %(until)s") % {
-        "period": period, "until": until}, reverse("self_assessment", args=[period.pk]))
+    notify(_member_user(member), gettext_noop("支部已为您开放%(period)s自查自评补交，截止 %(until)s"),
+           reverse("self_assessment", args=[period.pk]), {"period": period, "until": until})
     return assessment
 
 
@@ -389,8 +397,8 @@ def declaration_submit(*, actor, member, item, period, points, reason, evidence=
                                              reason=reason.strip(), evidence=evidence or "")
     _audit(actor, "declaration.submit", declaration, member, item=item.code, points=signed)
     notify(users_with_perm(organization=member.branch, perm=perms.MEMBERS_REVIEW),
-           _("%(name)s 申报了“%(item)s”，请审核") % {"name": member.name, "item": item.title},
-           reverse("branch_reviews", args=[member.branch_id]))
+           gettext_noop("%(name)s 申报了“%(item)s”，请审核"), reverse("branch_reviews", args=[member.branch_id]),
+           {"name": member.name, "item": item.title})
     return declaration
 
 
@@ -405,9 +413,9 @@ def declaration_verify(*, actor, declaration, approve, answer=""):
     declaration.answer, declaration.verified_by = (answer or "").strip(), actor
     declaration.save()
     _audit(actor, "declaration.verify" if approve else "declaration.reject", declaration, member, before, answer)
-    notify(_member_user(member), _("您申报的“%(item)s”%(result)s") % {
-        "item": declaration.item.title, "result": _("已通过审核，将在支部内公示") if approve else _("未通过")},
-        reverse("my_reviews"))
+    notify(_member_user(member), gettext_noop("您申报的“%(item)s”%(result)s"), reverse("my_reviews"), {
+        "item": declaration.item.title,
+        "result": gettext_lazy("已通过审核，将在支部内公示") if approve else gettext_lazy("未通过")})
     return declaration
 
 
@@ -426,8 +434,8 @@ def _declaration_confirm(declaration, now):
     declaration.status = _move(declaration, "confirm")
     declaration.save(update_fields=["entry", "status"])
     _audit(declaration.verified_by, "declaration.confirm", declaration, declaration.member, "publicized")
-    notify(_member_user(declaration.member), _("您申报的“%(item)s”公示无异议，已记入台账") % {
-        "item": declaration.item.title}, reverse("points_card", args=[declaration.member_id]))
+    notify(_member_user(declaration.member), gettext_noop("您申报的“%(item)s”公示无异议，已记入台账"),
+           reverse("points_card", args=[declaration.member_id]), {"item": declaration.item.title})
 
 
 # ── evidence held elsewhere (佐证材料) ──────────────────────────────────────────────────────
@@ -564,8 +572,8 @@ def panel_confirm(*, actor, member, period, decided=None):
         member=member, period=period, confirmed_by=actor, combined={i.code: v for i, v in combined.items()})
     recalculate_branch(branch=member.branch, year=period.cycle.year)
     _audit(actor, "panel.confirm", confirmation, member, period=period.pk, combined=confirmation.combined)
-    notify(_member_user(member), _("您%(period)s的考评得分已确认") % {"period": period},
-           reverse("points_card", args=[member.pk]))
+    notify(_member_user(member), gettext_noop("您%(period)s的考评得分已确认"), reverse("points_card", args=[member.pk]),
+           {"period": period})
     return confirmation
 
 
@@ -682,10 +690,10 @@ def publicity_open(*, actor, branch, year, kind, starts_at, ends_at, period=None
     audience_users = {m.user for m in Member.objects.filter(branch=branch, user__isnull=False).select_related("user")}
     # The branch's mass representatives may object to anyone's line while a window is open: tell them too.
     audience_users |= set(users_with_perm(organization=branch, perm=perms.MASS_EVALUATE))
-    notify(audience_users, _("%(branch)s%(kind)s（%(start)s 至 %(end)s），如有异议请在公示期内提出") % {
-        "branch": branch.name, "kind": publicity.get_kind_display(),
-        "start": timezone.localtime(starts_at).date(), "end": timezone.localtime(ends_at).date()},
-        reverse("publicity_detail", args=[publicity.pk]))
+    notify(audience_users, gettext_noop("%(branch)s%(kind)s（%(start)s 至 %(end)s），如有异议请在公示期内提出"),
+           reverse("publicity_detail", args=[publicity.pk]), {
+               "branch": branch.name, "kind": Publicity.Kind(publicity.kind).label,
+               "start": timezone.localtime(starts_at).date(), "end": timezone.localtime(ends_at).date()})
     return publicity
 
 
@@ -708,10 +716,10 @@ def publicity_close_due(*, now=None):
                     # branch decides by hand; one declaration never stops the others or the window.
                     log.warning("declaration %s not confirmed: %s", declaration.pk, error)
                     notify(users_with_perm(organization=declaration.member.branch, perm=perms.BRANCH_RUN),
-                           _("%(name)s 申报的“%(item)s”公示期满但未能自动记分：%(error)s") % {
+                           gettext_noop("%(name)s 申报的“%(item)s”公示期满但未能自动记分：%(error)s"),
+                           reverse("branch_reviews", args=[declaration.member.branch_id]), {
                                "name": declaration.member.name, "item": declaration.item.title,
-                               "error": getattr(error, "message", error)},
-                           reverse("branch_reviews", args=[declaration.member.branch_id]))
+                               "error": getattr(error, "message", error)})
             publicity.closed_at = now
             publicity.save(update_fields=["closed_at"])
             audit_record(actor=None, action="publicity.close", target=publicity, organization=publicity.branch)
@@ -782,8 +790,9 @@ def objection_raise(*, actor, member, reason, entry=None, declaration=None, publ
     _audit(actor, "objection.raise", objection, member, reason=reason,
            **({"attachments": [upload.name for upload in attachments]} if attachments else {}))
     notify(users_with_perm(organization=member.branch, perm=perms.OBJECTIONS_HANDLE),
-           _("%(name)s 的积分有异议，请在 %(due)s 前调查核实") % {"name": member.name, "due": objection.due_on},
-           reverse("objection_detail", args=[objection.pk]))
+           gettext_noop("%(name)s 的积分有异议，请在 %(due)s 前调查核实"),
+           reverse("objection_detail", args=[objection.pk]),
+           {"name": member.name, "due": objection.due_on})
     return objection
 
 
@@ -839,9 +848,9 @@ def objection_answer(*, actor, objection, uphold, answer, corrected_points=None,
         _declaration_settle(objection)
     _audit(actor, "objection.uphold" if uphold else "objection.reject", objection, objection.member, before, answer,
            **({"evidence": [upload.name for upload in evidence]} if evidence else {}))
-    notify([objection.raised_by], _("您对%(name)s积分的异议，支部答复：%(result)s") % {
-        "name": objection.member.name, "result": objection.get_status_display()},
-        reverse("objection_detail", args=[objection.pk]))
+    notify([objection.raised_by], gettext_noop("您对%(name)s积分的异议，支部答复：%(result)s"),
+           reverse("objection_detail", args=[objection.pk]),
+           {"name": objection.member.name, "result": Objection.Status(objection.status).label})
     return objection
 
 
@@ -861,9 +870,9 @@ def objection_escalate(*, actor, objection, reason):
     _audit(actor, "objection.escalate", objection, objection.member, before, reason)
     committee = Organization.objects.get(path=objection.branch.ancestor_paths()[0])
     notify(users_with_perm(organization=committee, perm=perms.OVERSEE),
-           _("%(name)s 的积分异议已提请组织部核实，期限 %(due)s") % {"name": objection.member.name,
-                                                               "due": objection.due_on},
-           reverse("objection_detail", args=[objection.pk]))
+           gettext_noop("%(name)s 的积分异议已提请组织部核实，期限 %(due)s"),
+           reverse("objection_detail", args=[objection.pk]),
+           {"name": objection.member.name, "due": objection.due_on})
     return objection
 
 
@@ -883,8 +892,8 @@ def objection_resolve(*, actor, objection, uphold, decision, corrected_points=No
         _declaration_settle(objection)
     _audit(actor, "objection.resolve", objection, objection.member, before, decision, upheld=uphold,
            **({"evidence": [upload.name for upload in evidence]} if evidence else {}))
-    notify([objection.raised_by], _("组织部已核实您的异议：%(result)s") % {"result": objection.get_status_display()},
-           reverse("objection_detail", args=[objection.pk]))
+    notify([objection.raised_by], gettext_noop("组织部已核实您的异议：%(result)s"),
+           reverse("objection_detail", args=[objection.pk]), {"result": Objection.Status(objection.status).label})
     return objection
 
 
@@ -1005,9 +1014,8 @@ def determination_decide(*, actor, determination, meeting_date, members_expected
                  before={"status": "draft"}, after={"status": "decided", "checksum": locked.checksum,
                                                     "members": len(snapshot), "follow_ups": len(follow_ups)})
     members = Member.objects.filter(pk__in=[row["member"] for row in snapshot], user__isnull=False)
-    notify([m.user for m in members.select_related("user")],
-           _("%(branch)s党员大会已评定%(year)s年度积分") % {"branch": branch.name, "year": year},
-           reverse("my_reviews"))
+    notify([m.user for m in members.select_related("user")], gettext_noop("%(branch)s党员大会已评定%(year)s年度积分"),
+           reverse("my_reviews"), {"branch": branch.name, "year": year})
     return locked
 
 
@@ -1029,9 +1037,9 @@ def determination_reopen(*, actor, determination, reason):
                  before={"status": "decided"}, after={"status": "reopened", "follow_ups_withdrawn": withdrawn},
                  reason=reason)
     notify(users_with_perm(organization=locked.branch, perm=perms.BRANCH_RUN),
-           _("组织部重新开启了%(branch)s%(year)s年度评定：%(reason)s") % {
-               "branch": locked.branch.name, "year": locked.year, "reason": reason},
-           reverse("determination", args=[locked.branch_id, locked.year]))
+           gettext_noop("组织部重新开启了%(branch)s%(year)s年度评定：%(reason)s"),
+           reverse("determination", args=[locked.branch_id, locked.year]),
+           {"branch": locked.branch.name, "year": locked.year, "reason": reason})
     return locked
 
 

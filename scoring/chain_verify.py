@@ -19,6 +19,7 @@ from django.db.models.functions import Cast
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop, override
 
 from partyscore.audit import event_hash
 from partyscore.models import AuditEvent
@@ -208,18 +209,19 @@ def verify_and_report(*, anchor_path=None):
     if not report.intact:
         first = report.breaks[0]
         log.error("hash chain broken: %s id %s (%s): %s", first.table, first.row_id, first.kind, first.detail)
-        names = {LEDGER: _("台账"), AUDIT: _("审计记录")}
-        messages.append(_(
+        names = {LEDGER: gettext_lazy("台账"), AUDIT: gettext_lazy("审计记录")}
+        with override("zh-hans"):  # the label's msgid, translated again for each reader
+            kind = gettext_lazy(kind_labels()[first.kind])
+        messages.append((gettext_noop(
             "防篡改核验发现%(name)s哈希链断裂：编号 %(id)s，%(kind)s。请立即联系系统管理员运行 "
-            "manage.py verify_ledger 核查") % {"name": names[first.table], "id": first.row_id,
-                                             "kind": kind_labels()[first.kind]})
+            "manage.py verify_ledger 核查"), {"name": names[first.table], "id": first.row_id, "kind": kind}))
     if diffs:
         lines = describe(diffs)
         for line in lines:
             log.error("stored figure differs from the ledger: %s", line)
-        messages.append(_(
+        messages.append((gettext_noop(
             "防篡改核验发现 %(count)s 项存储的年度积分、排名或结果与按台账重算的不符，第一项：%(first)s。"
-            "请立即联系系统管理员运行 manage.py verify_ledger 核查") % {"count": len(diffs), "first": lines[0]})
+            "请立即联系系统管理员运行 manage.py verify_ledger 核查"), {"count": len(diffs), "first": lines[0]}))
     if messages:
         _notify_organization_department(messages)
     return report, diffs
@@ -234,8 +236,8 @@ def _notify_organization_department(messages):
     users = set()
     for committee in Organization.objects.filter(kind=Organization.Kind.COMMITTEE):
         users.update(users_with_perm(organization=committee, perm=perms.AUDIT_VIEW))
-    for message in messages:
-        notify(sorted(users, key=lambda u: u.pk), message, reverse("audit_list"))
+    for template, params in messages:
+        notify(sorted(users, key=lambda u: u.pk), template, reverse("audit_list"), params)
 
 
 # ── the anchor: the chains' heads kept out of the database ─────────────────────────────────────

@@ -17,6 +17,16 @@ def _fresh_local_cache(settings):
         cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _source_language():
+    """Every test starts in Chinese, as a worker or a scheduled job does: a page asked in English
+    leaves English active in the thread (the locale middleware sets it per request and keeps it)."""
+    from django.utils import translation
+
+    with translation.override("zh-hans"):
+        yield
+
+
 @pytest.fixture
 def world(db):
     return build_university()
