@@ -64,6 +64,8 @@ MATRIX = {
     # Whoever manages the member's roster: the branch secretary, the organization department.
     "member_edit": [*member_checks(own=A1_MANAGERS, same=A1_MANAGERS, college=COMMITTEE),
                     *member_checks("POST", own=A1_MANAGERS, same=A1_MANAGERS, college=COMMITTEE)],
+    # POSTed without a reason: refused after the permission check, so no password changes mid-matrix.
+    "member_password_reset": member_checks("POST", own=A1_MANAGERS, same=A1_MANAGERS, college=COMMITTEE),
     "member_status": [*member_checks(own=A1_MANAGERS, same=A1_MANAGERS, college=COMMITTEE),
                       *member_checks("POST", own=A1_MANAGERS, same=A1_MANAGERS, college=COMMITTEE)],
     # Seen by whoever sees the roster; a college appoints its branches' secretaries, a branch secretary
