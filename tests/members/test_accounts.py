@@ -73,8 +73,8 @@ def test_a_member_is_never_closed_with_a_role(world, client):
 def test_the_administrator_opens_the_first_organization_department_account(world, client):
     client.force_login(world.admin)
     response = client.post(reverse("org_roles", args=[world.U.pk]), {
-        "action": "appoint", "role": "org_department", "starts_on": TODAY, "username": "zzb09", "full_name": "组织部干事",
-        "email": "zzb09@example.edu.cn"})
+        "action": "appoint", "role": "org_department", "starts_on": TODAY, "username": "zzb09",
+        "full_name": "组织部干事", "email": "zzb09@example.edu.cn"})
     assert response.status_code == 200
     user = User.objects.get(username="zzb09")
     assert user.email == "zzb09@example.edu.cn"
