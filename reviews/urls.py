@@ -7,6 +7,7 @@ from . import views
 urlpatterns = [
     path("reviews/me/", views.my_reviews, name="my_reviews"),
     path("reviews/pledges/", views.my_pledges, name="my_pledges"),
+    path("reviews/pledges/print/", views.my_pledges_print, name="my_pledges_print"),
     path("reviews/self/<int:period_id>/", views.self_assessment, name="self_assessment"),
     path("reviews/declarations/new/", views.declaration_new, name="declaration_new"),
     path("reviews/fulfilment/new/", views.fulfilment_new, name="fulfilment_new"),

@@ -130,6 +130,17 @@ def my_pledges(request):
 
 
 @login_required
+@require_safe
+def my_pledges_print(request):
+    """承诺书: the year's pledges on paper, with the member's signature line, to hand in or keep."""
+    member = _my_member(request)
+    year = _year()
+    return render(request, "reviews/pledges_print.html", {
+        "member": member, "year": year, "print": True,
+        "pledges": Pledge.objects.filter(member=member, year=year).exclude(status="draft")})
+
+
+@login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def self_assessment(request, period_id):
     """Phone-first: every item of the branch's rules, points and a note each, a running self-score."""

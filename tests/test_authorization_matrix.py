@@ -91,6 +91,7 @@ MATRIX = {
                      *org_checks("POST", own=RECORDERS_A1, college=COMMITTEE, committee=COMMITTEE)[:3]],
     "entry_reverse": [*entry_checks(), *entry_checks("POST")],
     "points_card": member_checks(),
+    "handbook": member_checks(),
     "board": branch_checks(),
     "board_visibility": branch_checks("POST", {"visible": "0"}, own=A1_MANAGERS, college=COMMITTEE),
     "scheme_list": [Check(allowed=LOGGED_IN)],

@@ -45,6 +45,7 @@ def annual_report_of(world, branch):
 REVIEWS_MATRIX = {
     "my_reviews": [Check(allowed=A1_MEMBERS)],
     "my_pledges": [Check(allowed=A1_MEMBERS), Check("POST", allowed=A1_MEMBERS)],
+    "my_pledges_print": [Check(allowed=A1_MEMBERS)],
     "self_assessment": [Check("GET", "period", A1_MEMBERS), Check("POST", "period", A1_MEMBERS)],
     "declaration_new": [Check(allowed=A1_MEMBERS), Check("POST", allowed=A1_MEMBERS)],
     "fulfilment_new": [Check(allowed=A1_MEMBERS), Check("POST", allowed=A1_MEMBERS)],
