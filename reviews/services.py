@@ -900,15 +900,21 @@ def objection_resolve(*, actor, objection, uphold, decision, corrected_points=No
 # ── the year-end determination (定绩) ──────────────────────────────────────────────────────
 
 def share_cap_problems(branch, year):
-    """Chinese descriptions of every share cap the branch's current totals break (A: 5% at ≥95)."""
-    totals = list(MemberYearTotal.objects.filter(branch=branch, year=year, scored=True, total__isnull=False)
-                  .values_list("total", flat=True))
+    """Chinese descriptions of every share cap the branch's current totals break (A: 5% at ≥95):
+    who is in the way, highest first, and what the branch may do about it."""
+    scored = list(MemberYearTotal.objects.filter(branch=branch, year=year, scored=True, total__isnull=False)
+                  .select_related("member").order_by("-total", "member__number"))
+    totals = [t.total for t in scored]
     problems = []
     for scheme in set(schemes_in_force(branch=branch, year=year).values()):
         for row in scheme.outcome_rules.filter(kind=OutcomeRule.Kind.SHARE_CAP):
             check = policy.share_cap_check(rule_from_row(row), totals)
-            sentence = _("%(label)s：现有 %(count)s 人，上限 %(limit)s 人") % {
-                "label": row.label, "count": check.count, "limit": check.limit}
+            above = "、".join(_("%(name)s（%(total)s 分）") % {"name": t.member.name, "total": format_points(t.total)}
+                             for t in scored if t.total >= check.threshold)
+            sentence = _("%(label)s：现有 %(count)s 人，上限 %(limit)s 人（%(members)s）。请支委会逐条核实这些党员的"
+                         "加分记录：不实或超出标准的，在台账中冲销更正（记分变动后比例自动重算）；核实无误仍超出比例的，"
+                         "请报上级党组织研究") % {"label": row.label, "count": check.count, "limit": check.limit,
+                                          "members": above}
             # The cap is judged over the whole branch: a staff and a student scheme carrying the
             # same rule give the same sentence, said once.
             if not check.ok and sentence not in problems:

@@ -631,8 +631,13 @@ def determination(request, org_id, year):
     refused = form is not None
     form = form or DeterminationForm(initial={"meeting_date": timezone.localdate(), "lock_version": current.lock_version
                                               if current else 0, "members_expected": len(rows)})
+    mass = None
+    if selectors.may_see_mass_results(actor=request.user, branch=branch):  # the masses' view, beside the totals
+        mass = selectors.mass_summary(actor=request.user, branch=branch, year=year, result=services.mass_results_freeze(
+            actor=request.user, branch=branch, year=year))
     return render(request, "reviews/determination.html", {
         "branch": branch, "year": year, "current": current, "rows": rows, "form": form, "can_run": can_run,
+        "mass": mass,
         "problems": services.share_cap_problems(branch, year),
         "open_objections": selectors.branch_todo(actor=request.user, branch=branch, year=year)["objections"],
         "can_reopen": perms.has_org_perm(request.user, perms.OVERSEE, branch),
