@@ -54,13 +54,15 @@
         });
       });
     });
-    /* The bulk entry's quick picks: a button ticks the members check boxes whose data-groups carry its
-     * group ("all" ticks every one), leaving the ones already ticked as they are. */
+    /* The bulk entry's quick picks: a button ticks the member check boxes whose data-groups carry its
+     * group, adding to those already ticked; "all" ticks every one and "none" clears them. */
     root.querySelectorAll("[data-pick-group]").forEach(function (button) {
       button.addEventListener("click", function () {
         var group = button.getAttribute("data-pick-group");
         button.form.querySelectorAll('input[type="checkbox"][data-groups]').forEach(function (box) {
-          if (group === "all" || box.getAttribute("data-groups").split(" ").indexOf(group) !== -1) {
+          if (group === "none") {
+            box.checked = false;
+          } else if (group === "all" || box.getAttribute("data-groups").split(" ").indexOf(group) !== -1) {
             box.checked = true;
           }
         });
