@@ -385,6 +385,10 @@ def _branch_page(request, branch, batch=None, status=200):
             row.batch_checked = row.pk in ids
             row.batch_reason = post.get(f"reason_{row.pk}", "")
             row.batch_error = errors.get(row.pk, "")
+        listed = {row.pk for row in todo[list_name]}
+        for pk, message in errors.items():  # a row that left the list meanwhile is named at the top
+            if pk not in listed:
+                messages.error(request, message)
     return render(request, "reviews/branch.html", {
         "branch": branch, "year": year, **todo, "decision_form": DecisionForm(),
         "publicity_form": PublicityForm(periods=todo["publicity_periods"], initial={

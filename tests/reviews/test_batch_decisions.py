@@ -277,3 +277,17 @@ def test_the_branch_page_queries_do_not_grow_with_its_lists(b_year, login, djang
     with django_assert_num_queries(QUERIES):
         page = html(client.get(url))
     assert page.count('name="ids"') == 3 * size
+
+
+def test_a_row_decided_by_someone_else_meanwhile_is_named_at_the_top(b_year, pledges, login):
+    """The committee member approved one pledge after the secretary's page was loaded: it has left
+    the list, so its refusal is named at the top of the page; nothing else is decided."""
+    w = b_year
+    services.pledge_decide(actor=w.committee, pledge=pledges[0], approve=True)
+    response = login(w.secretary).post(batch_url(w, "pledges"), {
+        "ids": [p.pk for p in pledges], "decision": "return", **{f"reason_{p.pk}": "补充" for p in pledges}})
+    assert response.status_code == 400
+    page = html(response)
+    assert f"{w.m[2].name} · 实事承诺：当前状态为“已审核”，不能执行此操作" in page
+    assert f'id="pick-pledges-{pledges[0].pk}"' not in page
+    assert statuses(Pledge, pledges) == ["approved", "submitted", "submitted"]
