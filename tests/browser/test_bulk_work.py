@@ -17,6 +17,7 @@ from tests.builders import add_members, build_university
 from tests.test_authorization_matrix import add_scoring
 
 pytestmark = pytest.mark.browser
+TO_TOP = "arguments[0].scrollIntoView({block: 'start', behavior: 'instant'})"  # for the screenshot
 
 
 @pytest.mark.parametrize("size", [PHONE, DESKTOP], ids=["phone", "desktop"])
@@ -43,7 +44,7 @@ def test_a_secretary_decides_the_pledges_in_bulk(live_server, append_only_flush,
     assert browser.find_element(By.NAME, f"reason_{first.pk}").get_attribute("value") == "请写明具体事项"
     assert all(box.is_selected() for box in browser.find_elements(By.CSS_SELECTOR, "#batch-pledges input[name=ids]"))
     assert no_horizontal_overflow(browser)
-    browser.execute_script("document.getElementById('batch-pledges').scrollIntoView({block: 'start'})")
+    browser.execute_script(TO_TOP, browser.find_element(By.ID, "batch-pledges"))
     screenshot(f"batch-pledges-refused-{name}")
     assert set(Pledge.objects.filter(member__in=pledgers).values_list("status", flat=True)) == {"submitted"}
     click(browser, "#batch-pledges button[value=approve]")
@@ -80,6 +81,7 @@ def test_a_recorder_records_one_item_for_every_staff_member(live_server, append_
     assert browser.find_element(By.ID, "id_reason").get_attribute("value") == "结对帮扶困难学生"
     assert not LedgerEntry.objects.filter(item=item).exists()
     assert no_horizontal_overflow(browser)
+    browser.execute_script(TO_TOP, browser.find_element(By.CSS_SELECTOR, ".member-picker"))
     screenshot(f"bulk-entry-refused-{name}")
     points = browser.find_element(By.ID, "id_points")
     points.clear()
