@@ -361,12 +361,12 @@ def evidence_objection(request, attachment_id):
 
 # ── branch ───────────────────────────────────────────────────────────────────────────────────
 
-# The three lists of the branch page that can be decided in bulk: (list in the page's context,
-# service, message on success).
+# The lists of the branch page that can be decided in bulk, by their name in the page's context:
+# (service, message on success).
 BATCHES = {
-    "pledges": ("pledges", services.pledges_decide_batch, gettext_lazy("已审核 %(n)s 项承诺")),
-    "fulfilment": ("fulfilment", services.fulfilment_decide_batch, gettext_lazy("已核实 %(n)s 份践诺报告")),
-    "declarations": ("declarations", services.declarations_verify_batch, gettext_lazy("已审核 %(n)s 项申报")),
+    "pledges": (services.pledges_decide_batch, gettext_lazy("已审核 %(n)s 项承诺")),
+    "fulfilment": (services.fulfilment_decide_batch, gettext_lazy("已核实 %(n)s 份践诺报告")),
+    "declarations": (services.declarations_verify_batch, gettext_lazy("已审核 %(n)s 项申报")),
 }
 
 
@@ -375,7 +375,7 @@ def _branch_page(request, branch, batch=None, status=200):
     the rows keep their ticks and reasons and show their own refusal."""
     year = _year()
     todo = selectors.branch_todo(actor=request.user, branch=branch, year=year)
-    for name in ("objections", *(batch_list for batch_list, _service, _message in BATCHES.values())):
+    for name in ("objections", *BATCHES):
         todo[name] = list(todo[name])
     for objection in todo["objections"]:  # a link only where it opens
         objection.openable = selectors.may_see_objection(actor=request.user, objection=objection)
@@ -420,7 +420,7 @@ def branch_decide_batch(request, org_id, kind):
     if kind not in BATCHES:
         raise Http404
     branch = _branch(request, org_id, perms.MEMBERS_REVIEW)
-    list_name, service, success = BATCHES[kind]
+    service, success = BATCHES[kind]
     post, ids = request.POST, []
     try:
         ids = _posted_ids(post)
@@ -431,7 +431,7 @@ def branch_decide_batch(request, org_id, kind):
             services.Decision(pk, approve, post.get(f"reason_{pk}", "")) for pk in ids])
     except ApplicationError as error:
         messages.error(request, error.message)  # each refused row's own message stands beside the row
-        return _branch_page(request, branch, batch=(list_name, set(ids), post, getattr(error, "errors", {})),
+        return _branch_page(request, branch, batch=(kind, set(ids), post, getattr(error, "errors", {})),
                             status=400)
     messages.success(request, success % {"n": len(done)})
     return redirect("branch_reviews", org_id=branch.pk)
