@@ -5,6 +5,7 @@ from . import handbook_views, views
 urlpatterns = [
     path("ledger/<int:org_id>/", views.ledger, name="ledger"),
     path("ledger/<int:org_id>/record/", views.entry_record, name="entry_record"),
+    path("ledger/<int:org_id>/record/bulk/", views.entry_bulk, name="entry_bulk"),
     path("ledger/entries/<int:entry_id>/reverse/", views.entry_reverse, name="entry_reverse"),
     path("evidence/entry/<int:evidence_id>/", views.evidence_entry, name="evidence_entry"),
     path("members/<int:member_id>/card/", views.points_card, name="points_card"),
