@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+from typing import NamedTuple
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
@@ -34,24 +35,55 @@ def _plain(value):
     return None if value is None else json.loads(json.dumps(value, cls=DjangoJSONEncoder))
 
 
+class AuditRecord(NamedTuple):
+    """One event for `audit_record_many`: the arguments `audit_record` takes."""
+
+    actor: object
+    action: str
+    target: object
+    organization: object = None
+    before: object = None
+    after: object = None
+    reason: str = ""
+
+
+def _event(record, prev_hash, created_at):
+    actor, target = record.actor, record.target
+    target_type = target._meta.label if target is not None else ""
+    target_id = str(target.pk) if target is not None else ""
+    before, after = _plain(record.before), _plain(record.after)
+    actor_id = actor.pk if actor is not None and actor.is_authenticated else None
+    digest = event_hash(
+        prev_hash=prev_hash, created_at=created_at, actor_id=actor_id, action=record.action,
+        target_type=target_type, target_id=target_id, before=before, after=after, reason=record.reason,
+    )
+    return AuditEvent(
+        actor_id=actor_id, action=record.action, target_type=target_type, target_id=target_id,
+        target_repr=str(target)[:200] if target is not None else "", organization=record.organization,
+        before=before, after=after, reason=record.reason, prev_hash=prev_hash, hash=digest, created_at=created_at,
+    )
+
+
+def _last_hash():
+    chain_lock()
+    return AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first() or ""
+
+
 @transaction.atomic
 def audit_record(*, actor, action, target, organization=None, before=None, after=None, reason=""):
     """Append one event. `target` is a model instance (or None for actions on no single object)."""
-    chain_lock()
-    last = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first() or ""
-    target_type = target._meta.label if target is not None else ""
-    target_id = str(target.pk) if target is not None else ""
-    before, after = _plain(before), _plain(after)
-    created_at = timezone.now()
-    actor_id = actor.pk if actor is not None and actor.is_authenticated else None
-    digest = event_hash(
-        prev_hash=last, created_at=created_at, actor_id=actor_id, action=action,
-        target_type=target_type, target_id=target_id, before=before, after=after, reason=reason,
-    )
-    event = AuditEvent(
-        actor_id=actor_id, action=action, target_type=target_type, target_id=target_id,
-        target_repr=str(target)[:200] if target is not None else "", organization=organization,
-        before=before, after=after, reason=reason, prev_hash=last, hash=digest, created_at=created_at,
-    )
+    event = _event(AuditRecord(actor, action, target, organization, before, after, reason), _last_hash(),
+                   timezone.now())
     event.save(force_insert=True)
     return event
+
+
+@transaction.atomic
+def audit_record_many(records):
+    """Append one event per AuditRecord in one insert (a batch of ledger lines): the same events, in
+    order, as calling `audit_record` for each, in a number of queries that does not grow with them."""
+    events, last, created_at = [], _last_hash(), timezone.now()
+    for record in records:
+        events.append(_event(record, last, created_at))
+        last = events[-1].hash
+    return AuditEvent.objects.bulk_create(events)

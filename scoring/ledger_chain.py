@@ -57,12 +57,20 @@ def ledger_append(entry):
 
 
 @transaction.atomic
+def ledger_append_each(entries, batch_size=5000):
+    """Save many new entries at the end of the chain in one go; the caller audits each (with its hash)."""
+    if entries:
+        LedgerEntry.objects.bulk_create(_chain(entries), batch_size=batch_size)
+    return entries
+
+
+@transaction.atomic
 def ledger_append_many(entries, *, actor, reason, batch_size=5000):
     """Save many new entries at the end of the chain in one go (demo and benchmark data, tests),
     with one audit event that covers them."""
     if not entries:
         return entries
-    LedgerEntry.objects.bulk_create(_chain(entries), batch_size=batch_size)
+    ledger_append_each(entries, batch_size)
     audit_record(actor=actor, action=BULK_ACTION, target=None, reason=reason,
                  after={"first": entries[0].pk, "last": entries[-1].pk, "count": len(entries),
                         "hash": entries[-1].hash})

@@ -1,7 +1,9 @@
 """Every write to schemes, cycles and the ledger: atomic, permission-checked and audited."""
 
 import datetime
+from collections import defaultdict
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -12,11 +14,11 @@ from django.utils.translation import gettext as _
 
 from members import permissions as perms
 from members.models import Organization
-from partyscore.audit import audit_record
+from partyscore.audit import AuditRecord, audit_record, audit_record_many
 from partyscore.exceptions import ApplicationError
 from partyscore.tasks import enqueue
 
-from .ledger_chain import ledger_append
+from .ledger_chain import ledger_append, ledger_append_each
 from .models import (
     AttendanceRule,
     Cycle,
@@ -430,13 +432,27 @@ def entry_check(*, member, item, period, points, evidence_count=0):
     """Every bound on a new entry; returns the signed centipoints or raises ApplicationError."""
     from .selectors import scheme_for_member
 
+    same_item = LedgerEntry.objects.filter(member=member, item=item)
+    return _entry_bounds(
+        member=member, item=item, period=period, points=points, evidence_count=evidence_count,
+        scheme=scheme_for_member(member=member, year=period.cycle.year),
+        period_open=period_open_for(period, member.branch),
+        times=same_item.filter(period=period).aggregate(n=Sum(NET))["n"] or 0,
+        used_period=abs(same_item.filter(period=period).aggregate(s=Sum("points"))["s"] or 0),
+        used_year=abs(same_item.filter(year=period.cycle.year).aggregate(s=Sum("points"))["s"] or 0))
+
+
+def _entry_bounds(*, member, item, period, points, evidence_count, scheme, period_open, times, used_period,
+                  used_year):
+    """The rules of `entry_check` over facts already read: the scheme in force, whether the period
+    takes entries, and the times and points (magnitudes, centipoints) the item already has for the
+    member in the period and the year. One set of rules for a single entry and a batch."""
     if member.left_on is not None and member.left_on < period.starts_on:
         raise ApplicationError(_("该党员已离开党组织，不能记分"))
     if member.exempt:
         raise ApplicationError(_("该党员已免于记分"))
-    if not period_open_for(period, member.branch):
+    if not period_open:
         raise ApplicationError(_("“%(period)s”已锁定，不能再记分") % {"period": period})
-    scheme = scheme_for_member(member=member, year=period.cycle.year)
     if scheme is None or item.scheme_id != scheme.pk:
         raise ApplicationError(_("“%(item)s”不在本支部已批准的评分细则中") % {"item": item})
     if period.kind != scheme.period_kind:
@@ -451,21 +467,104 @@ def entry_check(*, member, item, period, points, evidence_count=0):
             "item": item.title, "low": format_points(low), "high": format_points(high)})
     if item.evidence_required and not evidence_count:
         raise ApplicationError(_("“%(item)s”须上传佐证材料") % {"item": item.title})
-    same_item = LedgerEntry.objects.filter(member=member, item=item)
-    if item.times_per_period is not None:
-        times = same_item.filter(period=period).aggregate(n=Sum(NET))["n"] or 0
-        if times >= item.times_per_period:
-            raise ApplicationError(
-                _("“%(item)s”每期最多记 %(n)s 次") % {"item": item.title, "n": item.times_per_period})
-    for cap, scope, label in ((item.cap_per_period, same_item.filter(period=period), _("本期")),
-                              (item.cap_per_year, same_item.filter(year=period.cycle.year), _("本年"))):
-        if cap is not None:
-            used = abs(scope.aggregate(s=Sum("points"))["s"] or 0)
-            if used + magnitude > to_centi(cap):
-                raise ApplicationError(_("“%(item)s”%(scope)s累计不能超过 %(cap)s 分（已记 %(used)s 分）") % {
-                    "item": item.title, "scope": label, "cap": format_points(to_centi(cap)),
-                    "used": format_points(used)})
+    if item.times_per_period is not None and times >= item.times_per_period:
+        raise ApplicationError(_("“%(item)s”每期最多记 %(n)s 次") % {"item": item.title, "n": item.times_per_period})
+    for cap, used, label in ((item.cap_per_period, used_period, _("本期")), (item.cap_per_year, used_year, _("本年"))):
+        if cap is not None and used + magnitude > to_centi(cap):
+            raise ApplicationError(_("“%(item)s”%(scope)s累计不能超过 %(cap)s 分（已记 %(used)s 分）") % {
+                "item": item.title, "scope": label, "cap": format_points(to_centi(cap)),
+                "used": format_points(used)})
     return item.sign * magnitude
+
+
+class EntryLine(NamedTuple):
+    """One line of a batch for `entries_record_bulk`; `points` is the magnitude, as in entry_record."""
+
+    member: object
+    item: object
+    period: object
+    points: object
+    reason: str
+    occurred_on: datetime.date | None = None
+
+
+class LineError(NamedTuple):
+    index: int  # the line's place in the batch
+    member: object
+    message: str
+
+
+class BulkEntryRefused(ApplicationError):
+    """Some lines of a batch were refused: nothing was written. `errors` names each line's member and rule."""
+
+    def __init__(self, errors):
+        super().__init__(_("有 %(n)s 条记分未通过检查，全部未记入") % {"n": len(errors)})
+        self.errors = errors
+
+
+@transaction.atomic
+def entries_record_bulk(*, actor, lines, source=LedgerEntry.Source.RECORDER, recalculate=True):
+    """Record many ledger lines at once (a meeting's attendance, one item for many members): every
+    line checked as `entry_record` checks one, counting the lines before it in the batch toward the
+    item's times and caps; all or nothing (BulkEntryRefused lists every refused line); one audit event
+    per line; totals refreshed once per branch and year. The queries do not grow with the lines."""
+    from .selectors import schemes_in_force
+
+    lines = list(lines)
+    if not lines:
+        raise ApplicationError(_("请至少选择一名党员"))
+    branches = {line.member.branch_id: line.member.branch for line in lines}
+    for branch in branches.values():
+        _require(actor, perms.ENTRY_RECORD, branch, _("您不能为本支部以外的党员记分"))
+    years = {line.period.cycle.year for line in lines}
+    schemes = {(b, y): schemes_in_force(branch=branch, year=y) for b, branch in branches.items() for y in years}
+    open_for = {(line.period.pk, b): period_open_for(line.period, branches[b])
+                for line in lines for b in [line.member.branch_id]}
+    member_ids, item_ids = {line.member.pk for line in lines}, {line.item.pk for line in lines}
+    already = LedgerEntry.objects.filter(member_id__in=member_ids, item_id__in=item_ids, year__in=years)
+    times, used_period, used_year = defaultdict(int), defaultdict(int), defaultdict(int)
+    for row in already.values("member_id", "item_id", "period_id", "year").annotate(n=Sum(NET), s=Sum("points")):
+        key = (row["member_id"], row["item_id"])
+        times[(*key, row["period_id"])] += row["n"] or 0
+        used_period[(*key, row["period_id"])] += row["s"] or 0
+        used_year[(*key, row["year"])] += row["s"] or 0
+    errors, entries, now = [], [], timezone.now()
+    for index, line in enumerate(lines):
+        member, item, period = line.member, line.item, line.period
+        key = (member.pk, item.pk)
+        reason = (line.reason or "").strip()
+        try:
+            if not reason:
+                raise ApplicationError(_("请填写记分事由"))
+            signed = _entry_bounds(
+                member=member, item=item, period=period, points=line.points, evidence_count=0,
+                scheme=schemes[(member.branch_id, period.cycle.year)].get(member.category),
+                period_open=open_for[(period.pk, member.branch_id)], times=times[(*key, period.pk)],
+                used_period=abs(used_period[(*key, period.pk)]), used_year=abs(used_year[(*key, period.cycle.year)]))
+        except ApplicationError as error:
+            errors.append(LineError(index, member, error.message))
+            continue
+        # This line counts for the lines after it.
+        times[(*key, period.pk)] += 1
+        used_period[(*key, period.pk)] += signed
+        used_year[(*key, period.cycle.year)] += signed
+        entries.append(LedgerEntry(
+            member=member, item=item, period=period, year=period.cycle.year, kind=item.kind, points=signed,
+            reason=reason, source=source, recorded_by=actor, occurred_on=line.occurred_on or timezone.localdate(),
+            recorded_at=now))
+    if errors:
+        raise BulkEntryRefused(errors)
+    ledger_append_each(entries)
+    audit_record_many([
+        AuditRecord(actor=actor, action="ledger.record", target=entry, organization=branches[entry.member.branch_id],
+                    reason=entry.reason, after={"member": entry.member_id, "item": entry.item.code,
+                                                "period": entry.period_id, "points": entry.points, "source": source,
+                                                "hash": entry.hash})
+        for entry in entries])
+    if recalculate:
+        for branch_id, year in sorted({(e.member.branch_id, e.year) for e in entries}):
+            recalculate_branch(branch=branches[branch_id], year=year)
+    return entries
 
 
 @transaction.atomic
