@@ -218,6 +218,9 @@ def attendance_rule_save(*, actor, scheme, data, rule=None):
     for name in ATTENDANCE_FIELDS:
         if name in data:
             setattr(rule, name, data[name])
+    if AttendanceRule.objects.filter(scheme=scheme, meeting_kind=rule.meeting_kind, status=rule.status
+                                     ).exclude(pk=rule.pk).exists():
+        raise ApplicationError(_("该会议类型的这种出勤情况已有规则，请修改原规则"))
     rule.full_clean()
     rule.save()
     audit_record(actor=actor, action="scheme.attendance_rule_save", target=rule, organization=scheme.owner,
