@@ -56,6 +56,8 @@ def meeting_schedule(*, actor, branch, kind, date, starts_at, ends_at, topic, pl
             raise ApplicationError(_("只能选择本支部的党员"))
     if not expected:
         raise ApplicationError(_("请至少选择一名应到党员"))
+    if ends_at <= starts_at:
+        raise ApplicationError(_("结束时间应晚于开始时间"))
     meeting = Meeting(branch=branch, kind=kind, date=date, starts_at=starts_at, ends_at=ends_at,
                       topic=(topic or "").strip(), place=(place or "").strip(), whole_branch=whole_branch,
                       scheduled_by=actor)
