@@ -262,6 +262,8 @@ def meeting_attachment_get(*, actor, attachment_id):
 
 def member_meetings(*, member, year):
     """The meetings of the year a member was expected at, with their attendance (for the points card)."""
+    if not datetime.MINYEAR <= year <= datetime.MAXYEAR:  # the card answers any ?year=, even -1
+        return []
     return list(MeetingAttendee.objects.filter(member=member, meeting__date__year=year).select_related("meeting")
                 .order_by("meeting__date", "meeting__starts_at"))
 

@@ -422,3 +422,24 @@ def test_an_absence_in_a_year_not_opened_is_refused_by_name(a_year):
     Period.objects.filter(cycle__year=YEAR, kind="semester", index=1).update(starts_on=datetime.date(YEAR, 3, 6))
     with pytest.raises(ApplicationError, match=f"尚未开启，不能为{w.m[3].name}记分"):
         meetings.attendance_save(actor=w.secretary, meeting=meeting, marks=marks(w, meeting, m3=("absent", "")))
+
+
+@pytest.mark.parametrize("count", [1, 4])
+def test_the_meeting_pages_the_card_and_the_workbook_take_the_same_queries_at_any_size(
+        a_year, login, django_assert_num_queries, count):
+    w = a_year
+    for n in range(count):
+        meeting = schedule(w, day=(3, 5 + n), topic=f"第{n}次")
+        meetings.attendance_save(actor=w.secretary, meeting=meeting, marks=marks(w, meeting, m3=("absent", "")))
+        meetings.meeting_record_save(actor=w.secretary, meeting=meeting, minutes="记录", files=[
+            SimpleUploadedFile(f"照片{k}.png", PNG, content_type="image/png") for k in range(n + 1)])
+    client = login(w.secretary)
+    pages = [(reverse("meeting_list", args=[w.A1.pk]), 9), (reverse("meeting_detail", args=[meeting.pk]), 9),
+             (reverse("meeting_attendance", args=[meeting.pk]), 8), (reverse("meeting_qr", args=[meeting.pk]), 9),
+             (reverse("points_card", args=[w.m[3].pk]), 14)]
+    for url, queries in pages:
+        client.get(url)
+        with django_assert_num_queries(queries):
+            assert client.get(url).status_code == 200
+    with django_assert_num_queries(12):
+        write_branch_workbook(io.BytesIO(), organization=w.A1, year=YEAR)
