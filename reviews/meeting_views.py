@@ -133,7 +133,7 @@ def meeting_attendance(request, meeting_id):
 
 def _qr(url):
     # segno writes the SVG from our own URL (a path and a hex token): no user text reaches it unescaped.
-    return mark_safe(segno.make(url, error="m").svg_inline(scale=6))  # noqa: S308
+    return mark_safe(segno.make(url, error="m").svg_inline(scale=6, omitsize=True))  # noqa: S308
 
 
 @login_required
