@@ -48,10 +48,9 @@ def meeting_targets(world):
 
     from reviews import meetings
     from reviews.models import MeetingAttachment
+    from scoring.models import AttendanceRule
 
     from .evidence import PNG
-
-    from scoring.models import AttendanceRule
 
     # Kept by id: a page sweep that removes the rules still has a URL to ask (and gets 404).
     world.attendance_rule_of = dict(AttendanceRule.objects.values_list("scheme_id", "pk"))
