@@ -20,6 +20,7 @@ from members import permissions as perms
 from partyscore.audit import audit_record
 from partyscore.exceptions import ApplicationError
 from scoring import services as scoring
+from scoring.exports import DATE, INT, TEXT, WRAP, Column
 from scoring.models import AttendanceRule, AttendanceStatus, LedgerEntry, Period
 from scoring.selectors import schemes_in_force
 
@@ -286,15 +287,15 @@ def _names(attendees, status, with_reason=False):
                     for a in attendees if a.status == status)
 
 
+MEETING_COLUMNS = (Column(N("日期"), DATE, 11), Column(N("时间"), TEXT, 12), Column(N("党支部"), TEXT, 16),
+                   Column(N("会议类型"), TEXT, 12), Column(N("主题"), WRAP, 24), Column(N("地点"), TEXT, 14),
+                   Column(N("应到"), INT, 6), Column(N("实到"), INT, 6), Column(N("出席"), WRAP, 24),
+                   Column(N("请假（理由）"), WRAP, 24), Column(N("缺席"), WRAP, 18), Column(N("会议记录"), WRAP, 40))
+
+
 def write_meetings_sheet(book, *, organization, year):
     """The branch workbook's sheet 会议记录 (registered in ReviewsConfig.ready; docs/formats.md)."""
-    from scoring.exports import DATE, INT, TEXT, WRAP, Column
-
-    columns = (Column(N("日期"), DATE, 11), Column(N("时间"), TEXT, 12), Column(N("党支部"), TEXT, 16),
-               Column(N("会议类型"), TEXT, 12), Column(N("主题"), WRAP, 24), Column(N("地点"), TEXT, 14),
-               Column(N("应到"), INT, 6), Column(N("实到"), INT, 6), Column(N("出席"), WRAP, 24),
-               Column(N("请假（理由）"), WRAP, 24), Column(N("缺席"), WRAP, 18), Column(N("会议记录"), WRAP, 40))
-    sheet = book.sheet(_("会议记录"), columns)
+    sheet = book.sheet(_("会议记录"), MEETING_COLUMNS)
     sheet.title(_("%(org)s %(year)s年度会议记录") % {"org": organization.name, "year": year})
     sheet.header()
     for meeting in workbook_meetings(organization=organization, year=year):

@@ -90,7 +90,8 @@ def test_a_meeting_from_scheduling_to_the_points_cards(live_server, append_only_
 
     # Two members sign in from their phones by the QR code's URL.
     sign_in_by_phone(browser, live_server, m[4].user, url, screenshot)
-    url = live_server.url + f"/meetings/{meeting.pk}/sign-in/{meetings.sign_in_token(meeting.pk, meetings.sign_in_slot())}/"
+    token = meetings.sign_in_token(meeting.pk, meetings.sign_in_slot())
+    url = f"{live_server.url}/meetings/{meeting.pk}/sign-in/{token}/"
     sign_in_by_phone(browser, live_server, m[5].user, url)
     browser.set_window_size(*DESKTOP)
     browser.get(url)
