@@ -14,6 +14,7 @@ from reviews import meetings
 from reviews.models import Meeting, MeetingAttendee
 from scoring.models import LedgerEntry
 from tests.browser.conftest import DESKTOP, PHONE, resources_outside, wait_for_text
+from tests.browser.test_csp import violations
 from tests.browser.test_scoring import log_in
 from tests.browser.test_self_assessment import click, no_horizontal_overflow
 from tests.builders import PASSWORD, build_university
@@ -60,6 +61,7 @@ def test_a_meeting_from_scheduling_to_the_points_cards(live_server, append_only_
     day, start, end = _window()
 
     log_in(browser, live_server, world.secretary, DESKTOP)
+    violations(browser)  # forget what earlier tests of the session logged
     browser.get(f"{live_server.url}/meetings/branch/{world.A1.pk}/")
     click(browser, "main a.btn-party")
     wait_for_text(browser, "h1", "安排会议")
@@ -109,6 +111,7 @@ def test_a_meeting_from_scheduling_to_the_points_cards(live_server, append_only_
     wait_for_text(browser, f"#signed-in-{m[1].pk}", "已签到")
     wait_for_text(browser, "#sign-in-feed", "已扫码签到 3 / 6 人")
     assert browser.find_element(By.ID, f"status-{m[1].pk}-present").is_selected()
+    assert violations(browser) == []  # the QR screen, the sign-in pages, the polling: within the policy
 
     click(browser, "[data-all-present]")
     click(browser, f"#status-{m[3].pk}-excused")
