@@ -10,7 +10,12 @@ MANAGE := $(BIN)/python manage.py
 
 .PHONY: run test install install-test messages static db clean
 
+# The year's schedule runs beside the site: Celery beat runs each due job (reminders, closing
+# publicity windows, confirming declarations, locking periods, the nightly checks) in its own process,
+# eagerly, since the embedded default has no broker; it stops with the server.
 run: install static db
+	@$(BIN)/celery -A partyscore beat --loglevel=info --schedule=.celerybeat-schedule & beat=$$!; \
+	trap 'kill $$beat 2>/dev/null' EXIT INT TERM; \
 	$(MANAGE) runserver 127.0.0.1:$(PORT)
 
 test: install-test messages
@@ -54,4 +59,4 @@ db: install
 	$(MANAGE) seed_demo
 
 clean:
-	rm -rf $(VENV) node_modules staticfiles db.sqlite3
+	rm -rf $(VENV) node_modules staticfiles db.sqlite3 .celerybeat-schedule*

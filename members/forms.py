@@ -72,7 +72,9 @@ class RoleAssignForm(BootstrapForm):
     """Appoint someone, chosen by staff/student number, to one of the roles the actor may give here."""
 
     username = forms.CharField(label=_("学号/工号"), max_length=150,
-                               help_text=_("须已有登录账号；群众代表可以不是党员"))
+                               help_text=_("已有账号的填学号/工号即可；群众代表可以不是党员"))
+    full_name = forms.CharField(label=_("姓名（为尚无账号的人开立账号时填写）"), max_length=150, required=False)
+    email = forms.EmailField(label=_("邮箱（可不填，用于找回密码）"), required=False)
     role = forms.ChoiceField(label=_("角色"))
     starts_on = forms.DateField(label=_("任期开始"), widget=forms.DateInput(attrs={"type": "date"}))
     ends_on = forms.DateField(label=_("任期结束（可不填）"), required=False,
@@ -86,14 +88,17 @@ class RoleAssignForm(BootstrapForm):
         self.fields["starts_on"].initial = timezone.localdate()
 
     def clean_username(self):
-        username = self.cleaned_data["username"].strip()
-        user = User.objects.filter(username=username, is_active=True).first()
-        if user is None:
-            raise forms.ValidationError(_("没有学号/工号为“%(number)s”的账号") % {"number": username})
-        return user
+        return self.cleaned_data["username"].strip()
 
     def clean(self):
+        """`user` is the account appointed, or None: a new account is opened under `username`."""
         data = super().clean()
+        username = data.get("username")
+        if username:
+            data["user"] = User.objects.filter(username=username, is_active=True).first()
+            if data["user"] is None and not data.get("full_name", "").strip():
+                self.add_error("username", _("没有学号/工号为“%(number)s”的账号；如需为其开立账号，请同时填写姓名")
+                               % {"number": username})
         if data.get("starts_on") and data.get("ends_on") and data["ends_on"] < data["starts_on"]:
             self.add_error("ends_on", _("任期结束不能早于任期开始"))
         return data

@@ -1,18 +1,18 @@
 """Who may do what where, derived from role assignments.
 
-A role held at a node grants object permissions (django-guardian) on that node only; they are
-inherited by every node below it through the materialized path. Permissions are never
-hand-assigned and never global: `role_permissions_sync` rewrites a user's rows from their
-active assignments.
+A role held at a node grants its permissions on that node only; they are inherited by every node
+below it through the materialized path. The checks here read the assignments in force today
+(term started, not ended, not revoked), so a term that ends or starts takes effect that day
+whatever the scheduler is doing. The same grants are mirrored as django-guardian object permissions
+(`role_permissions_sync`, at each appointment and revocation and nightly) for guardian's backend;
+they are never hand-assigned and never global.
 """
 
 from django.contrib.auth.models import Permission
-from django.contrib.contenttypes.models import ContentType
-from django.db.models import BigIntegerField, OuterRef, Q, Subquery
-from django.db.models.functions import Cast
-from guardian.models import UserObjectPermission
+from django.db.models import Q
+from django.utils import timezone
 
-from .models import Organization, Role
+from .models import Organization, Role, RoleAssignment
 
 ROSTER_VIEW = "view_roster"
 ROSTER_MANAGE = "manage_roster"
@@ -93,13 +93,11 @@ def _granted_paths(user, perm):
 
 
 def _held_permissions(user):
-    """(codename, node path) for every organization permission `user` holds, in one query.
-    Permissions are only ever user object permissions (`role_permissions_sync`), never groups."""
-    node_path = Organization.objects.filter(pk=Cast(OuterRef("object_pk"), BigIntegerField())).values("path")[:1]
-    return (UserObjectPermission.objects
-            .filter(user=user, content_type=ContentType.objects.get_for_model(Organization))
-            .annotate(path=Subquery(node_path)).exclude(path=None)
-            .values_list("permission__codename", "path"))
+    """(codename, node path) for every organization permission `user` holds today, in one query."""
+    today = timezone.localdate()
+    held = (RoleAssignment.objects.filter(user=user, revoked_at__isnull=True, starts_on__lte=today)
+            .exclude(ends_on__lt=today).values_list("role", "organization__path"))
+    return [(codename, path) for role, path in held for codename in ROLE_PERMISSIONS[Role(role)]]
 
 
 def has_org_perm(user, perm, org):

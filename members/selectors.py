@@ -200,3 +200,15 @@ def two_factor_overview(*, actor):
              or (settings.TWO_FACTOR_REQUIRED and role.value in settings.TWO_FACTOR_ROLES),
              "holders": counts.get(role.value, {}).get("holders", 0),
              "enrolled": counts.get(role.value, {}).get("enrolled", 0)} for role in Role]
+
+
+def role_assignment_at(*, organization, assignment_id):
+    """An assignment held at `organization` (a forged id of another node is a 404)."""
+    from django.http import Http404
+
+    text = str(assignment_id or "")
+    found = (RoleAssignment.objects.filter(organization=organization, pk=text).select_related("user").first()
+             if text.isdigit() else None)
+    if found is None:
+        raise Http404
+    return found

@@ -1,6 +1,7 @@
 """Every write to organizations, members, accounts and roles. Each is atomic and audited."""
 
 import datetime
+import secrets
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -98,6 +99,78 @@ def user_password_reset(*, user):
     audit_record(actor=user, action="user.password_reset", target=user)
 
 
+ONE_TIME_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789"  # no 0/O, 1/l/I to misread
+
+
+def one_time_password():
+    """A password to hand over once (read aloud, written on paper): 10 characters of capitals, small
+    letters and digits, which the complexity rule accepts; the account must change it at first login."""
+    while True:
+        password = "".join(secrets.choice(ONE_TIME_ALPHABET) for _n in range(10))
+        if any(c.isupper() for c in password) and any(c.islower() for c in password) and any(
+                c.isdigit() for c in password):
+            return password
+
+
+def _may_manage_account(actor, user):
+    """The account's manager: for a member, whoever manages the roster of the member's branch; for
+    anyone else (a mass representative who is not a party member), whoever may appoint one of the
+    roles the account holds."""
+    member = Member.objects.filter(user=user).select_related("branch").first()
+    if member is not None:
+        return perms.has_org_perm(actor, perms.ROSTER_MANAGE, member.branch)
+    held = RoleAssignment.objects.filter(user=user, revoked_at__isnull=True).select_related("organization")
+    return any(perms.may_appoint(actor, a.organization, a.role) for a in held)
+
+
+@transaction.atomic
+def user_password_reset_by_manager(*, actor, user, reason):
+    """A forgotten password without an e-mail on file: the account's manager sets a one-time password,
+    shown once to them and kept only as a hash; the account must change it at the next login, and
+    every session it has ends (the stored hash changed)."""
+    if actor is None or not (actor.is_superuser or _may_manage_account(actor, user)):
+        raise PermissionDenied(_("您无权重置该账号的密码"))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError(_("请写明重置原因"))
+    password = one_time_password()
+    user.set_password(password)
+    user.must_change_password = True
+    user.save(update_fields=["password", "must_change_password"])
+    audit_record(actor=actor, action="user.password_reset_by_manager", target=user, reason=reason)
+    return password
+
+
+@transaction.atomic
+def role_assign_new_account(*, actor, username, full_name, email="", organization, role, starts_on, ends_on=None,
+                            reason=""):
+    """Appoint someone who has no account yet (a mass representative who is not a party member, the
+    first organization-department staff): open the account with a one-time password and appoint it,
+    in one step. An account closed earlier under that username is opened again. Returns
+    (assignment, password); the password is shown once and kept only as a hash."""
+    role = Role(role)
+    if not perms.may_appoint(actor, organization, role):
+        raise PermissionDenied(_("您无权在“%(org)s”任命“%(role)s”") % {"org": organization, "role": role.label})
+    username, full_name = (username or "").strip(), (full_name or "").strip()
+    if not username or not full_name:
+        raise ApplicationError(_("开立账号须填写学号/工号（或账号）和姓名"))
+    password = one_time_password()
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        user = user_create(actor=actor, username=username, full_name=full_name, password=password, email=email)
+    elif user.is_active:
+        raise ApplicationError(_("账号“%(username)s”已存在") % {"username": username})
+    else:
+        user.is_active, user.full_name, user.must_change_password = True, full_name, True
+        user.set_password(password)
+        user.save(update_fields=["is_active", "full_name", "must_change_password", "password"])
+        audit_record(actor=actor, action="user.reopen", target=user, reason=reason,
+                     after={"username": username, "full_name": full_name})
+    assignment = role_assign(actor=actor, user=user, organization=organization, role=role, starts_on=starts_on,
+                             ends_on=ends_on, reason=reason)
+    return assignment, password
+
+
 @transaction.atomic
 def member_create(*, actor, member, account_password=None, account_password_hash=None):
     """Save a new member (built by a form or an import row), optionally with a login account.
@@ -153,7 +226,7 @@ def member_edit(*, actor, member, data, reason):
     unknown = set(data) - set(MEMBER_EDITABLE)
     if unknown:
         raise ApplicationError(_("不能在此修改：%(fields)s") % {"fields": "、".join(sorted(unknown))})
-    member = Member.objects.select_for_update().select_related("user").get(pk=member.pk)
+    member = Member.objects.select_for_update(of=("self",)).select_related("user").get(pk=member.pk)
     data = {k: v.strip() if isinstance(v, str) else v for k, v in data.items()}
     if "is_cadre" in data and not data["is_cadre"]:
         data["cadre_post"] = ""
@@ -381,7 +454,22 @@ def role_revoke(*, actor, assignment, reason):
     role_permissions_sync(user=assignment.user)
     audit_record(actor=actor, action="role.revoke", target=assignment, organization=assignment.organization,
                  reason=reason)
+    _close_if_idle(actor=actor, user=assignment.user, reason=reason)
     return assignment
+
+
+def _close_if_idle(*, actor, user, reason):
+    """An account with no member record and no role left (a mass representative whose term was
+    revoked) has nothing to do here: it is closed (deactivated, kept for the record) and can be
+    opened again by appointing it."""
+    if user.is_staff or user.is_superuser or Member.objects.filter(user=user).exists():
+        return
+    today = timezone.localdate()
+    if RoleAssignment.objects.filter(user=user, revoked_at__isnull=True).exclude(ends_on__lt=today).exists():
+        return
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    audit_record(actor=actor, action="user.close", target=user, reason=reason)
 
 
 def active_assignments(*, on=None):

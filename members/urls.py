@@ -10,6 +10,7 @@ urlpatterns = [
     path("members/<int:member_id>/", views.member_detail, name="member_detail"),
     path("members/<int:member_id>/edit/", views.member_edit, name="member_edit"),
     path("members/<int:member_id>/status/", views.member_status, name="member_status"),
+    path("members/<int:member_id>/password/", views.member_password_reset, name="member_password_reset"),
     path("members/<int:member_id>/transfer/", views.member_transfer, name="member_transfer"),
     path("members/<int:member_id>/exemption/request/", views.member_exemption_request, name="member_exemption_request"),
     path("members/<int:member_id>/exemption/decide/", views.member_exemption_decide, name="member_exemption_decide"),

@@ -13,7 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
@@ -220,6 +220,10 @@ def org_roles(request, org_id):
     if request.method == "POST":
         if not roles:
             raise PermissionDenied(_("您无权在“%(org)s”任命角色") % {"org": organization})
+        if request.POST.get("action") == "reset_password":
+            assignment = selectors.role_assignment_at(organization=organization,
+                                                      assignment_id=request.POST.get("assignment"))
+            return _password_reset(request, assignment.user, reverse("org_roles", args=[organization.pk]))
         if request.POST.get("action") == "revoke":
             revoke_form = RoleRevokeForm(request.POST, organization=organization)
             if revoke_form.is_valid():
@@ -238,12 +242,20 @@ def org_roles(request, org_id):
             assign_form = RoleAssignForm(request.POST, roles=roles)
             if assign_form.is_valid():
                 data = assign_form.cleaned_data
+                term = {"organization": organization, "role": data["role"], "starts_on": data["starts_on"],
+                        "ends_on": data["ends_on"], "reason": data["reason"]}
                 try:
-                    services.role_assign(actor=request.user, user=data["username"], organization=organization,
-                                         role=data["role"], starts_on=data["starts_on"], ends_on=data["ends_on"],
-                                         reason=data["reason"])
-                    messages.success(request, _("已任命"))
-                    return redirect("org_roles", org_id=organization.pk)
+                    if data["user"] is not None:
+                        services.role_assign(actor=request.user, user=data["user"], **term)
+                        messages.success(request, _("已任命"))
+                        return redirect("org_roles", org_id=organization.pk)
+                    assignment, password = services.role_assign_new_account(
+                        actor=request.user, username=data["username"], full_name=data["full_name"],
+                        email=data["email"], **term)
+                    # Shown once, in this answer only: nothing but its hash is kept.
+                    return render(request, "members/one_time_password.html", {
+                        "account": assignment.user, "password": password, "opened": True,
+                        "back": reverse("org_roles", args=[organization.pk])})
                 except ApplicationError as error:
                     assign_form.add_error(None, error.message)
         status = 400
@@ -409,3 +421,26 @@ def two_factor_requirements(request):
     return render(request, "members/two_factor_requirements.html", {
         "form": form, "roles": [{**r, "checked": r["role"].value in chosen} for r in roles]},
         status=400 if form.errors else 200)
+
+
+def _password_reset(request, user, back):
+    """Set a one-time password for `user` (permission checked by the service) and show it once."""
+    try:
+        password = services.user_password_reset_by_manager(actor=request.user, user=user,
+                                                           reason=request.POST.get("reason", ""))
+    except ApplicationError as error:
+        messages.error(request, error.message)
+        return redirect(back)
+    return render(request, "members/one_time_password.html", {"account": user, "password": password, "back": back})
+
+
+@login_required
+@require_POST
+def member_password_reset(request, member_id):
+    """The roster's manager resets a member's forgotten password (no e-mail on file): a one-time
+    password shown once, to be changed at the next login."""
+    member = _managed_member(request, member_id)
+    if member.user is None:
+        messages.error(request, _("该党员尚未开通账号"))
+        return redirect("member_detail", member_id=member.pk)
+    return _password_reset(request, member.user, reverse("member_detail", args=[member.pk]))

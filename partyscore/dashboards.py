@@ -59,7 +59,17 @@ from reviews.models import (
     SelfAssessment,
 )
 from scoring.io_selectors import schemes_by_branch
-from scoring.models import Cycle, Deadline, LedgerEntry, MemberOutcome, MemberYearTotal, OutcomeRule, Period, Scheme
+from scoring.models import (
+    QUARTERS,
+    Cycle,
+    Deadline,
+    LedgerEntry,
+    MemberOutcome,
+    MemberYearTotal,
+    OutcomeRule,
+    Period,
+    Scheme,
+)
 from scoring.points import format_points, to_centi
 
 from .models import BranchCommendation, SpotCheck, SpotCheckItem, WorkReport
@@ -528,7 +538,7 @@ def _publicity_expectations(policies, deadlines, periods_by_key, determination, 
         for quarter in range(1, 5):
             due = deadlines.get(f"B-Q{quarter}")
             if due is not None:
-                expected.append((_("第%(q)s季度记分情况公开") % {"q": quarter}, Publicity.Kind.SCORES,
+                expected.append((_("%(quarter)s记分情况公开") % {"quarter": QUARTERS[quarter]}, Publicity.Kind.SCORES,
                                  periods_by_key.get(("quarter", quarter)), due))
     if determination is not None and determination["status"] == Determination.Status.DECIDED \
             and determination["decided_on"]:

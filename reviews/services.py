@@ -6,6 +6,7 @@ import datetime
 import hashlib
 import json
 import logging
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -148,6 +149,83 @@ def period_deadline(period, code, organization):
     """The date of `code` as it applies at `organization` (a college may have moved it)."""
     found = next((d for d in deadlines_for(organization=organization, cycle=period.cycle) if d.code == code), None)
     return found.due_on if found else period.ends_on
+
+
+# ── decisions in bulk (批量审核) ─────────────────────────────────────────────────────────────
+
+class Decision(NamedTuple):
+    """One row of a batch decision: the object's id, pass or return, and the row's own reason."""
+
+    id: int
+    approve: bool
+    reason: str = ""
+
+
+class BatchRefused(ApplicationError):
+    """Some rows of a batch decision were refused, so nothing was decided. `errors` maps each refused
+    row's id to a message that names the row."""
+
+    def __init__(self, errors):
+        super().__init__(_("有 %(n)s 项未能办理，全部未作决定") % {"n": len(errors)})
+        self.errors = errors
+
+
+def _decide_batch(*, actor, branch, objects, decisions, decide, describe):
+    """Take each decision through the single-decision service `decide(obj, decision)`, so each is
+    checked, audited and notified exactly as if taken alone; all or nothing. `objects` is the branch's
+    queryset: an id outside it (another branch's, forged, gone) refuses the batch."""
+    _require(actor, perms.MEMBERS_REVIEW, branch)
+    decisions = list(decisions)
+    if not decisions:
+        raise ApplicationError(_("请至少选择一项"))
+    ids = [d.id for d in decisions]
+    if len(set(ids)) != len(ids):
+        raise ApplicationError(_("同一项不能重复选择"))
+    found = objects.filter(member__branch=branch).in_bulk(ids)
+    if len(found) != len(ids):
+        raise ApplicationError(_("所选的 %(n)s 项不在本支部的待审核列表中，全部未作决定") % {
+            "n": len(ids) - len(found)})
+    errors, done = {}, []
+    for decision in decisions:
+        obj = found[decision.id]
+        try:  # each service is atomic on its own: a refusal rolls back its savepoint and the next row runs
+            done.append(decide(obj, decision))
+        except ApplicationError as error:
+            errors[decision.id] = _("%(row)s：%(message)s") % {"row": describe(obj), "message": error.message}
+    if errors:
+        raise BatchRefused(errors)
+    return done
+
+
+@transaction.atomic
+def pledges_decide_batch(*, actor, branch, decisions):
+    """Approve or return many pledges of `branch` at once (see `_decide_batch`)."""
+    return _decide_batch(
+        actor=actor, branch=branch, decisions=decisions,
+        objects=Pledge.objects.select_related("member__branch", "member__user"),
+        decide=lambda pledge, d: pledge_decide(actor=actor, pledge=pledge, approve=d.approve, reason=d.reason),
+        describe=lambda pledge: f"{pledge.member.name} · {pledge.get_kind_display()}")
+
+
+@transaction.atomic
+def fulfilment_decide_batch(*, actor, branch, decisions):
+    """Verify or return many fulfilment reports (践诺情况) of `branch` at once."""
+    return _decide_batch(
+        actor=actor, branch=branch, decisions=decisions,
+        objects=FulfilmentReport.objects.select_related("member__branch", "member__user", "period"),
+        decide=lambda report, d: fulfilment_decide(actor=actor, report=report, verify=d.approve, answer=d.reason),
+        describe=lambda report: f"{report.member.name} · {report.period}")
+
+
+@transaction.atomic
+def declarations_verify_batch(*, actor, branch, decisions):
+    """Pass or refuse many declarations (加分申报) of `branch` at once."""
+    return _decide_batch(
+        actor=actor, branch=branch, decisions=decisions,
+        objects=Declaration.objects.select_related("member__branch", "member__user", "item"),
+        decide=lambda declaration, d: declaration_verify(actor=actor, declaration=declaration, approve=d.approve,
+                                                         answer=d.reason),
+        describe=lambda declaration: f"{declaration.member.name} · {declaration.item.title}")
 
 
 # ── pledges (公开承诺 / 先锋承诺书) ──────────────────────────────────────────────────────────
@@ -900,15 +978,21 @@ def objection_resolve(*, actor, objection, uphold, decision, corrected_points=No
 # ── the year-end determination (定绩) ──────────────────────────────────────────────────────
 
 def share_cap_problems(branch, year):
-    """Chinese descriptions of every share cap the branch's current totals break (A: 5% at ≥95)."""
-    totals = list(MemberYearTotal.objects.filter(branch=branch, year=year, scored=True, total__isnull=False)
-                  .values_list("total", flat=True))
+    """Chinese descriptions of every share cap the branch's current totals break (A: 5% at ≥95):
+    who is in the way, highest first, and what the branch may do about it."""
+    scored = list(MemberYearTotal.objects.filter(branch=branch, year=year, scored=True, total__isnull=False)
+                  .select_related("member").order_by("-total", "member__number"))
+    totals = [t.total for t in scored]
     problems = []
     for scheme in set(schemes_in_force(branch=branch, year=year).values()):
         for row in scheme.outcome_rules.filter(kind=OutcomeRule.Kind.SHARE_CAP):
             check = policy.share_cap_check(rule_from_row(row), totals)
-            sentence = _("%(label)s：现有 %(count)s 人，上限 %(limit)s 人") % {
-                "label": row.label, "count": check.count, "limit": check.limit}
+            above = "、".join(_("%(name)s（%(total)s 分）") % {"name": t.member.name, "total": format_points(t.total)}
+                             for t in scored if t.total >= check.threshold)
+            sentence = _("%(label)s：现有 %(count)s 人，上限 %(limit)s 人（%(members)s）。请支委会逐条核实这些党员的"
+                         "加分记录：不实或超出标准的，在台账中冲销更正（记分变动后比例自动重算）；核实无误仍超出比例的，"
+                         "请报上级党组织研究") % {"label": row.label, "count": check.count, "limit": check.limit,
+                                          "members": above}
             # The cap is judged over the whole branch: a staff and a student scheme carrying the
             # same rule give the same sentence, said once.
             if not check.ok and sentence not in problems:

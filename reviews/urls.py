@@ -7,6 +7,7 @@ from . import meeting_views, views
 urlpatterns = [
     path("reviews/me/", views.my_reviews, name="my_reviews"),
     path("reviews/pledges/", views.my_pledges, name="my_pledges"),
+    path("reviews/pledges/print/", views.my_pledges_print, name="my_pledges_print"),
     path("reviews/self/<int:period_id>/", views.self_assessment, name="self_assessment"),
     path("reviews/declarations/new/", views.declaration_new, name="declaration_new"),
     path("reviews/fulfilment/new/", views.fulfilment_new, name="fulfilment_new"),
@@ -19,6 +20,7 @@ urlpatterns = [
     path("reviews/publicity/<int:publicity_id>/", views.publicity_detail, name="publicity_detail"),
     path("notifications/", views.notifications, name="notifications"),
     path("reviews/branch/<int:org_id>/", views.branch_reviews, name="branch_reviews"),
+    path("reviews/branch/<int:org_id>/batch/<str:kind>/", views.branch_decide_batch, name="branch_decide_batch"),
     path("reviews/branch/<int:org_id>/<str:action>/", views.branch_action, name="branch_action"),
     path("reviews/pledges/<int:pledge_id>/decide/", views.pledge_decide, name="pledge_decide"),
     path("reviews/fulfilment/<int:report_id>/decide/", views.fulfilment_decide, name="fulfilment_decide"),

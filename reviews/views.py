@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from members import permissions as perms
@@ -127,6 +128,17 @@ def my_pledges(request):
         "form": form, "pledges": pledges, "year": year, "member": member, "editing": editing,
         "can_add": services.pledges_open(member=member, year=year),
         "has_drafts": editable.exists()}, status=400 if form.errors else 200)
+
+
+@login_required
+@require_safe
+def my_pledges_print(request):
+    """承诺书: the year's pledges on paper, with the member's signature line, to hand in or keep."""
+    member = _my_member(request)
+    year = _year()
+    return render(request, "reviews/pledges_print.html", {
+        "member": member, "year": year, "print": True,
+        "pledges": Pledge.objects.filter(member=member, year=year).exclude(status="draft")})
 
 
 @login_required
@@ -360,15 +372,34 @@ def evidence_objection(request, attachment_id):
 
 # ── branch ───────────────────────────────────────────────────────────────────────────────────
 
-@login_required
-@require_safe
-def branch_reviews(request, org_id):
-    branch = _branch(request, org_id, perms.LEDGER_VIEW)
+# The lists of the branch page that can be decided in bulk, by their name in the page's context:
+# (service, message on success).
+BATCHES = {
+    "pledges": (services.pledges_decide_batch, gettext_lazy("已审核 %(n)s 项承诺")),
+    "fulfilment": (services.fulfilment_decide_batch, gettext_lazy("已核实 %(n)s 份践诺报告")),
+    "declarations": (services.declarations_verify_batch, gettext_lazy("已审核 %(n)s 项申报")),
+}
+
+
+def _branch_page(request, branch, batch=None, status=200):
+    """The secretary's page; after a refused batch, `batch` = (list, posted ids, posted form, errors):
+    the rows keep their ticks and reasons and show their own refusal."""
     year = _year()
     todo = selectors.branch_todo(actor=request.user, branch=branch, year=year)
-    todo["objections"] = list(todo["objections"])
+    for name in ("objections", *BATCHES):
+        todo[name] = list(todo[name])
     for objection in todo["objections"]:  # a link only where it opens
         objection.openable = selectors.may_see_objection(actor=request.user, objection=objection)
+    if batch:
+        list_name, ids, post, errors = batch
+        for row in todo[list_name]:
+            row.batch_checked = row.pk in ids
+            row.batch_reason = post.get(f"reason_{row.pk}", "")
+            row.batch_error = errors.get(row.pk, "")
+        listed = {row.pk for row in todo[list_name]}
+        for pk, message in errors.items():  # a row that left the list meanwhile is named at the top
+            if pk not in listed:
+                messages.error(request, message)
     return render(request, "reviews/branch.html", {
         "branch": branch, "year": year, **todo, "decision_form": DecisionForm(),
         "publicity_form": PublicityForm(periods=todo["publicity_periods"], initial={
@@ -377,7 +408,44 @@ def branch_reviews(request, org_id):
         "can_run": perms.has_org_perm(request.user, perms.BRANCH_RUN, branch),
         "can_see_mass_results": selectors.may_see_mass_results(actor=request.user, branch=branch),
         "can_see_follow_ups": selectors.may_see_follow_ups(actor=request.user),
-    })
+    }, status=status)
+
+
+@login_required
+@require_safe
+def branch_reviews(request, org_id):
+    return _branch_page(request, _branch(request, org_id, perms.LEDGER_VIEW))
+
+
+def _posted_ids(post):
+    try:
+        return [int(raw) for raw in post.getlist("ids")]
+    except ValueError:
+        raise ApplicationError(_("所选的项目无效")) from None
+
+
+@login_required
+@require_POST
+def branch_decide_batch(request, org_id, kind):
+    """批量通过 / 批量退回 on one of the branch page's lists: the ticked rows, each with its own reason."""
+    if kind not in BATCHES:
+        raise Http404
+    branch = _branch(request, org_id, perms.MEMBERS_REVIEW)
+    service, success = BATCHES[kind]
+    post, ids = request.POST, []
+    try:
+        ids = _posted_ids(post)
+        if post.get("decision") not in ("approve", "return"):
+            raise ApplicationError(_("请选择批量通过或批量退回"))
+        approve = post["decision"] == "approve"
+        done = service(actor=request.user, branch=branch, decisions=[
+            services.Decision(pk, approve, post.get(f"reason_{pk}", "")) for pk in ids])
+    except ApplicationError as error:
+        messages.error(request, error.message)  # each refused row's own message stands beside the row
+        return _branch_page(request, branch, batch=(kind, set(ids), post, getattr(error, "errors", {})),
+                            status=400)
+    messages.success(request, success % {"n": len(done)})
+    return redirect("branch_reviews", org_id=branch.pk)
 
 
 def _decide(request, obj, branch, call, success):
@@ -620,8 +688,13 @@ def determination(request, org_id, year):
     refused = form is not None
     form = form or DeterminationForm(initial={"meeting_date": timezone.localdate(), "lock_version": current.lock_version
                                               if current else 0, "members_expected": len(rows)})
+    mass = None
+    if selectors.may_see_mass_results(actor=request.user, branch=branch):  # the masses' view, beside the totals
+        mass = selectors.mass_summary(actor=request.user, branch=branch, year=year, result=services.mass_results_freeze(
+            actor=request.user, branch=branch, year=year))
     return render(request, "reviews/determination.html", {
         "branch": branch, "year": year, "current": current, "rows": rows, "form": form, "can_run": can_run,
+        "mass": mass,
         "problems": services.share_cap_problems(branch, year),
         "open_objections": selectors.branch_todo(actor=request.user, branch=branch, year=year)["objections"],
         "can_reopen": perms.has_org_perm(request.user, perms.OVERSEE, branch),

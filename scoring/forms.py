@@ -47,6 +47,19 @@ class CategorySelect(forms.Select):
         return option
 
 
+def _offer_items(field, schemes, items):
+    """Offer in `field` only `items` (a queryset) of `schemes` (a member category → its scheme),
+    each option marked with the categories it serves; named with its scheme when there are several."""
+    items = list(items.filter(scheme__in={s.pk for s in schemes.values()}).select_related("scheme")
+                 .order_by("scheme__member_category", "order", "code"))
+    field.widget = CategorySelect(attrs={"class": "form-select"}, category_of={
+        i.pk: " ".join(c for c, s in schemes.items() if s.pk == i.scheme_id) for i in items})
+    field.queryset = RuleItem.objects.filter(pk__in=[i.pk for i in items]).select_related("scheme") \
+        .order_by("scheme__member_category", "order", "code")
+    several = len({s.pk for s in schemes.values()}) > 1
+    field.label_from_instance = (lambda i: f"{i.scheme.name}：{item_label(i)}") if several else item_label
+
+
 class EntryForm(BootstrapForm):
     member = forms.ModelChoiceField(label=_("党员"), queryset=None)
     item = forms.ModelChoiceField(label=_("项目"), queryset=None)
@@ -65,18 +78,11 @@ class EntryForm(BootstrapForm):
         super().__init__(*args, **kwargs)
         self.schemes = schemes
         members = members.filter(category__in=schemes.keys())
-        items = list(RuleItem.objects.filter(scheme__in={s.pk for s in schemes.values()}).select_related("scheme")
-                     .order_by("scheme__member_category", "order", "code"))
-        member_field, item_field = self.fields["member"], self.fields["item"]
+        member_field = self.fields["member"]
         member_field.widget = CategorySelect(attrs={"class": "form-select", "data-filters": "id_item"},
                                              category_of=dict(members.values_list("pk", "category")))
         member_field.queryset = members
-        item_field.widget = CategorySelect(attrs={"class": "form-select"}, category_of={
-            i.pk: " ".join(c for c, s in schemes.items() if s.pk == i.scheme_id) for i in items})
-        item_field.queryset = RuleItem.objects.filter(pk__in=[i.pk for i in items]).select_related("scheme") \
-            .order_by("scheme__member_category", "order", "code")
-        several = len({s.pk for s in schemes.values()}) > 1
-        item_field.label_from_instance = (lambda i: f"{i.scheme.name}：{item_label(i)}") if several else item_label
+        _offer_items(self.fields["item"], schemes, RuleItem.objects.all())
         self.fields["period"].queryset = periods
 
     def clean(self):
@@ -91,6 +97,32 @@ class EntryForm(BootstrapForm):
                 self.add_error("period", _("%(member)s按%(kind)s记分，请选择相应的周期") % {
                     "member": member.name, "kind": scheme.get_period_kind_display()})
         return data
+
+
+class EntryBulkForm(BootstrapForm):
+    """One item for many members (批量记分). Items that need evidence are recorded one by one, with
+    their files, on the single entry form. Whether the item fits each ticked member (their scheme,
+    the period, the item's bounds and caps) is checked line by line by `entries_record_bulk`."""
+
+    item = forms.ModelChoiceField(label=_("项目"), queryset=None)
+    period = forms.ModelChoiceField(label=_("周期"), queryset=None)
+    points = forms.DecimalField(label=_("分值（正数，加减由项目类别决定）"), min_value=0, max_digits=6,
+                                decimal_places=2)
+    occurred_on = forms.DateField(label=_("发生日期"),
+                                  widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    reason = forms.CharField(label=_("事由"), widget=forms.Textarea(attrs={"rows": 2}), max_length=500)
+    members = forms.ModelMultipleChoiceField(label=_("党员"), queryset=None,
+                                             error_messages={"required": _("请至少选择一名党员")})
+
+    def __init__(self, *args, members, schemes, periods, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["members"].queryset = members.filter(category__in=schemes.keys())
+        _offer_items(self.fields["item"], schemes, RuleItem.objects.filter(evidence_required=False))
+        self.fields["period"].queryset = periods
+
+    def ticked(self):
+        """The member ids ticked in the posted form (kept on a refusal), as strings."""
+        return set(self["members"].value() or []) if self.is_bound else set()
 
 
 class ReasonForm(BootstrapForm):

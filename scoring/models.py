@@ -278,6 +278,14 @@ class Cycle(models.Model):
         return f"{self.year}"
 
 
+# 第一季度 … 第四季度, as the documents write them (not 第1季度).
+QUARTERS = {1: _("第一季度"), 2: _("第二季度"), 3: _("第三季度"), 4: _("第四季度")}
+
+
+def quarter_name(year, quarter):
+    return _("%(y)s年%(quarter)s") % {"y": year, "quarter": QUARTERS[quarter]}
+
+
 class Period(models.Model):
     """A semester, quarter or month of a cycle. Entries are recorded against a period."""
 
@@ -311,7 +319,7 @@ class Period(models.Model):
         if self.kind == PeriodKind.SEMESTER:
             return (_("%(y)s年第一学期") if self.index == 1 else _("%(y)s年第二学期")) % {"y": year}
         if self.kind == PeriodKind.QUARTER:
-            return _("%(y)s年第%(q)s季度") % {"y": year, "q": self.index}
+            return quarter_name(year, self.index)
         if self.kind == PeriodKind.MONTH:
             return _("%(y)s年%(m)s月") % {"y": year, "m": self.index}
         if self.kind == PeriodKind.YEAR:

@@ -31,6 +31,7 @@ from .models import (
     PeriodReopening,
     RuleItem,
     Scheme,
+    quarter_name,
 )
 from .points import format_points, to_centi
 from .presets import DEADLINES, PRESETS
@@ -315,7 +316,7 @@ def _periods_for(year):
                (PeriodKind.YEAR, 1, _("%(y)s年度") % {"y": year}, d(year, 1, 1), d(year, 12, 31))]
     for q in range(1, 5):
         end = d(year, 3 * q, 30 if 3 * q in (6, 9) else 31)
-        periods.append((PeriodKind.QUARTER, q, _("%(y)s年第%(q)s季度") % {"y": year, "q": q},
+        periods.append((PeriodKind.QUARTER, q, quarter_name(year, q),
                         d(year, 3 * q - 2, 1), end))
     for m in range(1, 13):
         end = (d(year + 1, 1, 1) if m == 12 else d(year, m + 1, 1)) - datetime.timedelta(days=1)

@@ -1,13 +1,15 @@
 from django.urls import path
 
-from . import views
+from . import handbook_views, views
 
 urlpatterns = [
     path("ledger/<int:org_id>/", views.ledger, name="ledger"),
     path("ledger/<int:org_id>/record/", views.entry_record, name="entry_record"),
+    path("ledger/<int:org_id>/record/bulk/", views.entry_bulk, name="entry_bulk"),
     path("ledger/entries/<int:entry_id>/reverse/", views.entry_reverse, name="entry_reverse"),
     path("evidence/entry/<int:evidence_id>/", views.evidence_entry, name="evidence_entry"),
     path("members/<int:member_id>/card/", views.points_card, name="points_card"),
+    path("members/<int:member_id>/handbook/", handbook_views.handbook, name="handbook"),
     path("board/<int:org_id>/", views.board, name="board"),
     path("board/<int:org_id>/visibility/", views.board_visibility, name="board_visibility"),
     path("schemes/", views.scheme_list, name="scheme_list"),

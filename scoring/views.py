@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from members import permissions as perms
 from members import selectors as member_selectors
-from members.models import Organization
+from members.models import Member, Organization
 from partyscore.evidence_files import evidence_response
 from partyscore.exceptions import ApplicationError
 from partyscore.filters import list_filters
@@ -25,6 +25,7 @@ from . import selectors, services
 from .forms import (
     AttendanceRuleForm,
     CycleOpenForm,
+    EntryBulkForm,
     EntryForm,
     LedgerFilterForm,
     OutcomeRuleForm,
@@ -85,25 +86,41 @@ def ledger(request, org_id, filters):
     return render(request, "scoring/ledger.html", context)
 
 
-@login_required
-@require_http_methods(["GET", "HEAD", "POST"])
-def entry_record(request, org_id):
+def _entry_setting(request, org_id):
+    """What both entry forms offer in a branch this year: (branch, cycle, schemes in force, periods
+    open to entries, members who may be scored); cycle is None before the committee opens a year."""
     branch = member_selectors.branch_get(actor=request.user, branch_id=org_id, perm=perms.ENTRY_RECORD)
     if not branch.is_branch:
         raise PermissionDenied(_("只能在党支部记分"))
     cycle = selectors.current_cycle()
     if cycle is None:
-        messages.error(request, _("尚未开启计分年度，请联系组织部"))
-        return redirect("ledger", org_id=branch.pk)
+        return branch, None, {}, Period.objects.none(), branch.members.none()
     schemes = selectors.schemes_in_force(branch=branch, year=cycle.year)
     kinds = {s.period_kind for s in schemes.values()}
     periods = Period.objects.filter(cycle=cycle, kind__in=kinds).filter(
         Q(locked_at__isnull=True) | Q(reopenings__branch=branch, reopenings__until__gte=timezone.localdate()))
     members = branch.members.filter(left_on__isnull=True, exempt=False).order_by("number")
-    initial = {"occurred_on": timezone.localdate(), "member": request.GET.get("member")}
-    current = [selectors.current_period(year=cycle.year, kind=k) for k in kinds]
-    if current and current[0] is not None:
-        initial["period"] = current[0].pk
+    return branch, cycle, schemes, periods, members
+
+
+def _current_period(cycle, schemes):
+    current = [selectors.current_period(year=cycle.year, kind=k) for k in {s.period_kind for s in schemes.values()}]
+    return current[0].pk if current and current[0] is not None else None
+
+
+def _no_cycle(request, branch):
+    messages.error(request, _("尚未开启计分年度，请联系组织部"))
+    return redirect("ledger", org_id=branch.pk)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def entry_record(request, org_id):
+    branch, cycle, schemes, periods, members = _entry_setting(request, org_id)
+    if cycle is None:
+        return _no_cycle(request, branch)
+    initial = {"occurred_on": timezone.localdate(), "member": request.GET.get("member"),
+               "period": _current_period(cycle, schemes)}
     chosen = members.filter(pk=request.GET["member"]).first() if request.GET.get("member", "").isdigit() else None
     offered = {chosen.category: schemes[chosen.category]} if chosen and chosen.category in schemes else schemes
     if chosen is not None and chosen.category in schemes:
@@ -128,6 +145,38 @@ def entry_record(request, org_id):
         status = 400
     context = {"branch": branch, "form": form, "schemes": schemes, "year": cycle.year}
     return render(request, "scoring/entry_form.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def entry_bulk(request, org_id):
+    """批量记分: one item, period, points and reason for every ticked member, all or nothing."""
+    branch, cycle, schemes, periods, members = _entry_setting(request, org_id)
+    if cycle is None:
+        return _no_cycle(request, branch)
+    form = EntryBulkForm(request.POST or None, members=members, schemes=schemes, periods=periods,
+                         initial={"occurred_on": timezone.localdate(), "period": _current_period(cycle, schemes)})
+    refused = {}
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            entries = services.entries_record_bulk(actor=request.user, lines=[
+                services.EntryLine(member, data["item"], data["period"], data["points"], data["reason"],
+                                   data["occurred_on"]) for member in data["members"]])
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+            refused = {line.member.pk: line.message for line in getattr(error, "errors", [])}
+        else:
+            messages.success(request, _("已为 %(n)s 名党员记分：%(item)s") % {"n": len(entries),
+                                                                      "item": data["item"].title})
+            return redirect("ledger", org_id=branch.pk)
+    ticked = form.ticked()
+    rows = [{"member": m, "ticked": str(m.pk) in ticked, "error": refused.get(m.pk, ""),
+             "groups": " ".join([m.category, *(["cadre"] if m.is_cadre else [])])}
+            for m in form.fields["members"].queryset]
+    context = {"branch": branch, "form": form, "rows": rows, "year": cycle.year,
+               "categories": [(c, label) for c, label in Member.Category.choices if c in schemes]}
+    return render(request, "scoring/entry_bulk.html", context, status=400 if request.method == "POST" else 200)
 
 
 @login_required

@@ -8,13 +8,19 @@ APPEND_ONLY_TABLES = ["scoring_ledgerentry", "partyscore_auditevent"]
 
 
 @pytest.fixture(autouse=True)
-def _fresh_local_cache(settings):
-    """The in-process cache starts empty for every test (login counters per address live there);
-    a shared Redis cache is left alone."""
+def _fresh_cache(settings):
+    """Every test starts with an empty cache (login counters per address live there): the in-process
+    cache is cleared; on a shared Redis, which the other test worker uses at the same time, each test
+    gets keys of its own (a prefix) instead."""
     if "locmem" in settings.CACHES["default"]["BACKEND"]:
         from django.core.cache import cache
 
         cache.clear()
+    else:
+        import uuid
+
+        settings.CACHES = {**settings.CACHES, "default": {**settings.CACHES["default"],
+                                                         "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}}
 
 
 @pytest.fixture(autouse=True)

@@ -64,6 +64,8 @@ MATRIX = {
     # Whoever manages the member's roster: the branch secretary, the organization department.
     "member_edit": [*member_checks(own=A1_MANAGERS, same=A1_MANAGERS, college=COMMITTEE),
                     *member_checks("POST", own=A1_MANAGERS, same=A1_MANAGERS, college=COMMITTEE)],
+    # POSTed without a reason: refused after the permission check, so no password changes mid-matrix.
+    "member_password_reset": member_checks("POST", own=A1_MANAGERS, same=A1_MANAGERS, college=COMMITTEE),
     "member_status": [*member_checks(own=A1_MANAGERS, same=A1_MANAGERS, college=COMMITTEE),
                       *member_checks("POST", own=A1_MANAGERS, same=A1_MANAGERS, college=COMMITTEE)],
     # Seen by whoever sees the roster; a college appoints its branches' secretaries, a branch secretary
@@ -87,8 +89,12 @@ MATRIX = {
     "entry_record": [*org_checks(own=RECORDERS_A1, college=COMMITTEE, committee=COMMITTEE)[:3],
                      Check("GET", "own_college", set()),
                      *org_checks("POST", own=RECORDERS_A1, college=COMMITTEE, committee=COMMITTEE)[:3]],
+    "entry_bulk": [*org_checks(own=RECORDERS_A1, college=COMMITTEE, committee=COMMITTEE)[:3],
+                   Check("GET", "own_college", set()),
+                   *org_checks("POST", own=RECORDERS_A1, college=COMMITTEE, committee=COMMITTEE)[:3]],
     "entry_reverse": [*entry_checks(), *entry_checks("POST")],
     "points_card": member_checks(),
+    "handbook": member_checks(),
     "board": branch_checks(),
     "board_visibility": branch_checks("POST", {"visible": "0"}, own=A1_MANAGERS, college=COMMITTEE),
     "scheme_list": [Check(allowed=LOGGED_IN)],

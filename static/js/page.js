@@ -65,6 +65,28 @@
       var present = row && row.querySelector("input[type=radio][value=present]");
       if (present && !row.hasAttribute("data-touched")) { present.checked = true; }
     });
+    /* 全选: a check box that ticks or clears every "ids" check box of its form (batch decisions). */
+    root.querySelectorAll("[data-check-all]").forEach(function (all) {
+      all.addEventListener("change", function () {
+        all.form.querySelectorAll('input[type="checkbox"][name="ids"]').forEach(function (box) {
+          box.checked = all.checked;
+        });
+      });
+    });
+    /* The bulk entry's quick picks: a button ticks the member check boxes whose data-groups carry its
+     * group, adding to those already ticked; "all" ticks every one and "none" clears them. */
+    root.querySelectorAll("[data-pick-group]").forEach(function (button) {
+      button.addEventListener("click", function () {
+        var group = button.getAttribute("data-pick-group");
+        button.form.querySelectorAll('input[type="checkbox"][data-groups]').forEach(function (box) {
+          if (group === "none") {
+            box.checked = false;
+          } else if (group === "all" || box.getAttribute("data-groups").split(" ").indexOf(group) !== -1) {
+            box.checked = true;
+          }
+        });
+      });
+    });
     /* Progress bars: a width set through the CSSOM is allowed where a style attribute is not. */
     root.querySelectorAll("[data-width]").forEach(function (bar) {
       bar.style.width = bar.getAttribute("data-width") + "%";

@@ -157,6 +157,13 @@ class Journey:
                 return element
         raise AssertionError(f"no {css} shows {text!r}")
 
+    def approve_all(self, title, message):
+        """批量通过 every row of a list on the branch's review page: 全选, then the button."""
+        card = self.card(title)
+        self.element("[data-check-all]", card).click()
+        self.click("button[value=approve]", within=card)
+        self.see(".alert-success", message)
+
     def card(self, title):
         """A card of the branch's review page by its heading (without the count badge)."""
         for card in self.browser.find_elements(By.CSS_SELECTOR, ".todo .card"):

@@ -114,8 +114,7 @@ def test_policy_a_year_for_every_role(journey, year_db, clock, uploads, browser)
     j.link("甲一支部 · 评议工作")
     card = j.card("待审核承诺")
     assert "立足岗位作表率" in card.text
-    j.click("button", within=card)
-    j.see(".alert-success", "已审核")
+    j.approve_all("待审核承诺", "已审核 1 项承诺")
     assert "立足岗位作表率" not in j.card("待审核承诺").text
     j.shot("secretary-pledge-approved")
     j.menu("首页")
@@ -321,9 +320,7 @@ def test_policy_b_year_for_every_role(journey, year_db, clock, uploads, browser)
     clock(1, 7)
     j.as_user(w.committee)
     j.link("甲一支部 · 评议工作")
-    for _pledge in range(3):
-        j.click("button", within=j.card("待审核承诺").find_element(By.TAG_NAME, "form"))
-        j.see(".alert-success", "已审核")
+    j.approve_all("待审核承诺", "已审核 3 项承诺")
     assert j.card("待审核承诺").find_element(By.CLASS_NAME, "badge").text == "0"
     j.shot("committee-pledges-approved")
 
@@ -340,7 +337,7 @@ def test_policy_b_year_for_every_role(journey, year_db, clock, uploads, browser)
     clock(2, 4)
     j.as_user(w.committee)
     j.link("甲一支部 · 评议工作")
-    j.click("button", within=j.card("待核实的践诺报告"))
+    j.approve_all("待核实的践诺报告", "已核实 1 份践诺报告")
     assert j.card("待核实的践诺报告").find_element(By.CLASS_NAME, "badge").text == "0"
     j.as_user(w.secretary)
     j.link("甲一支部 · 评议工作")
@@ -372,8 +369,7 @@ def test_policy_b_year_for_every_role(journey, year_db, clock, uploads, browser)
     clock(2, 12)
     j.as_user(w.committee)
     j.link("甲一支部 · 评议工作")
-    for _declaration in range(2):
-        j.click("button", within=j.card("待审核的本人申报").find_element(By.TAG_NAME, "form"))
+    j.approve_all("待审核的本人申报", "已审核 2 项申报")
     assert "已审核，待公示" in j.card("待审核的本人申报").text
     j.as_user(w.secretary)
     j.link("甲一支部 · 评议工作")

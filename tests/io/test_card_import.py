@@ -58,7 +58,7 @@ def bad_cases(w):
         "out of scope": ([card(w, b1)], "学号/工号", "不在您的记分范围内"),
         "name mismatch": ([card(w, a1, name="张冠李戴")], "姓名", "与学号/工号不符"),
         "unknown period": ([card(w, a1, period="2099年第九学期")], "周期", "找不到周期"),
-        "wrong period kind": ([card(w, a1, period=f"{w.year}年第1季度")], "周期", "本细则按学期记分"),
+        "wrong period kind": ([card(w, a1, period=f"{w.year}年第一季度")], "周期", "本细则按学期记分"),
         "item not in scheme": ([card(w, a1, "B-ADD-01 宣传落实党的路线方针政策")], "项目",
                                "不在本支部已批准的评分细则中"),
         "category mismatch": ([card(w, a1, kind="减分")], "类别", "与项目不符"),

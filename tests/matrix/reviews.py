@@ -45,6 +45,7 @@ def annual_report_of(world, branch):
 REVIEWS_MATRIX = {
     "my_reviews": [Check(allowed=A1_MEMBERS)],
     "my_pledges": [Check(allowed=A1_MEMBERS), Check("POST", allowed=A1_MEMBERS)],
+    "my_pledges_print": [Check(allowed=A1_MEMBERS)],
     "self_assessment": [Check("GET", "period", A1_MEMBERS), Check("POST", "period", A1_MEMBERS)],
     "declaration_new": [Check(allowed=A1_MEMBERS), Check("POST", allowed=A1_MEMBERS)],
     "fulfilment_new": [Check(allowed=A1_MEMBERS), Check("POST", allowed=A1_MEMBERS)],
@@ -63,6 +64,9 @@ REVIEWS_MATRIX = {
     "branch_reviews": _branches(),
     "branch_action": _branches("POST", own=REVIEWERS_A1, college=COMMITTEE, data=annual_report_of,
                                kwargs=lambda b, w: {"org_id": b.pk, "action": "annual-report"}),
+    # Without ticked rows: an allowed reviewer gets the refusal (400), nothing of the world is decided.
+    "branch_decide_batch": _branches("POST", own=REVIEWERS_A1, college=COMMITTEE, data={"decision": "approve"},
+                                     kwargs=lambda b, w: {"org_id": b.pk, "kind": "pledges"}),
     "pledge_decide": _own_and_far("POST", "own_pledge", "far_pledge", REVIEWERS_A1, COMMITTEE,
                                   data={"approve": "0", "reason": ""}),
     "fulfilment_decide": _own_and_far("POST", "own_fulfilment", "far_fulfilment", REVIEWERS_A1, COMMITTEE,

@@ -159,8 +159,12 @@ def test_a_branch_with_a_staff_and_a_student_scheme_names_a_broken_share_cap_onc
     for member in w.m[:2]:
         contribute(w, member, w.s1, 35)
         contribute(w, member, w.s2, 35)
-    problem = "95分以上人数不得超过本支部5%：现有 2 人，上限 0 人"
-    assert services.share_cap_problems(w.A1, w.year) == [problem]
+    [problem] = services.share_cap_problems(w.A1, w.year)
+    # Who is in the way, highest first, and what the branch may do.
+    first, second = sorted(w.m[:2], key=lambda m: m.number)
+    assert problem.startswith(f"95分以上人数不得超过本支部5%：现有 2 人，上限 0 人（{first.name}（95 分）、"
+                              f"{second.name}（95 分））。请支委会逐条核实这些党员的加分记录")
+    assert "在台账中冲销更正" in problem
     secretary = login(w.secretary)
     secretary.post(determination_url(w), {"action": "prepare"})
     determination = Determination.objects.get()

@@ -210,3 +210,18 @@ def test_the_college_list_of_mass_representatives_query_count_is_flat(
 RESULTS_QUERIES = 13
 RESULTS_QUERIES_AUDIT = 16
 ROLES_QUERIES = 9  # one more than a branch's roles page: the list of the branches' representatives
+
+
+def test_the_determination_page_shows_the_frozen_mass_results(a_year, clock, login):
+    w = a_year
+    url = reverse("determination", args=[w.A1.pk, w.year])
+    clock(12, 1)
+    for rep in w.reps:
+        answer(w, rep, (4, 4, 3, 3, 2), comments=f"{rep.username}：意见")
+    during = html(login(w.secretary).get(url))
+    assert "群众评议结果" in during and "已有 5 位群众代表提交" in during and figures(during) == ("", "")
+    clock(12, 15)
+    after = html(login(w.secretary).get(url))
+    assert "determination-mass" in after and figures(after)[0] == figures(html(login(w.secretary).get(
+        reverse("mass_results", args=[w.A1.pk]))))[0]
+    assert "逐份答卷" not in html(login(w.org_department).get(url))  # each answer stays on the results page
