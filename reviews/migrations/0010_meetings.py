@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('members', '0006_two_factor_requirement'),
         ('reviews', '0009_notification_template'),
-        ('scoring', '0009_attendancerule'),
+        ('scoring', '0010_attendancerule'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

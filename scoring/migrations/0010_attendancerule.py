@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('scoring', '0008_exportjob_heartbeat'),
+        ('scoring', '0009_quarter_names'),
     ]
 
     operations = [
