@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from members.models import Member, Organization
-from scoring.models import LedgerEntry, Period, RuleItem, Scheme
+from scoring.models import AttendanceStatus, LedgerEntry, MeetingKind, Period, RuleItem, Scheme
 
 USER = settings.AUTH_USER_MODEL
 
@@ -650,3 +650,76 @@ class RolloverBranch(models.Model):
 
     def __str__(self):
         return f"{self.rollover} {self.branch_id}"
+
+
+class Meeting(models.Model):
+    """A branch meeting (三会一课: 支部党员大会, 支委会, 党小组会, 党课; 主题党日; 组织生活会) with the members
+    expected at it, their attendance and the meeting record (会议记录: minutes and attachments)."""
+
+    branch = models.ForeignKey(Organization, verbose_name=_("党支部"), on_delete=models.PROTECT,
+                               related_name="meetings")
+    kind = models.CharField(_("会议类型"), max_length=12, choices=MeetingKind.choices)
+    date = models.DateField(_("日期"))
+    starts_at = models.TimeField(_("开始时间"))
+    ends_at = models.TimeField(_("结束时间"))
+    topic = models.CharField(_("主题"), max_length=200)
+    place = models.CharField(_("地点"), max_length=200, blank=True)
+    whole_branch = models.BooleanField(_("全体党员参加"), default=True)
+    minutes = models.TextField(_("会议记录"), blank=True)
+    scheduled_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    scheduled_at = models.DateTimeField(auto_now_add=True)
+    attendance_saved_at = models.DateTimeField(_("出勤保存时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("支部会议")
+        verbose_name_plural = _("支部会议")
+        ordering = ["-date", "-starts_at", "-id"]
+        indexes = [models.Index(fields=["branch", "date"])]
+        constraints = [models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")),
+                                              name="meeting_ends_after_start",
+                                              violation_error_message=_("结束时间应晚于开始时间"))]
+
+    def __str__(self):
+        return f"{self.date:%Y-%m-%d} {self.get_kind_display()}：{self.topic}"
+
+
+class MeetingAttendee(models.Model):
+    """A member expected at a meeting. `status` is the attendance as it stands (a QR sign-in sets it to
+    present); `recorded_status` and `entry` are what the ledger holds since the last save: the line
+    written for it, if its scheme's attendance rule wrote one."""
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="attendees")
+    member = models.ForeignKey(Member, verbose_name=_("党员"), on_delete=models.PROTECT,
+                               related_name="meeting_attendance")
+    status = models.CharField(_("出勤情况"), max_length=10, choices=AttendanceStatus.choices, blank=True)
+    reason = models.CharField(_("请假理由"), max_length=200, blank=True)
+    signed_in_at = models.DateTimeField(_("签到时间"), null=True, blank=True)
+    recorded_status = models.CharField(max_length=10, choices=AttendanceStatus.choices, blank=True)
+    entry = models.OneToOneField(LedgerEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name = _("应到党员")
+        verbose_name_plural = _("应到党员")
+        ordering = ["meeting", "member__number"]
+        constraints = [models.UniqueConstraint(fields=["meeting", "member"], name="attendee_once")]
+
+    def __str__(self):
+        return f"{self.meeting_id} {self.member}"
+
+
+class MeetingAttachment(models.Model):
+    """A file (photo or PDF) kept with the meeting record."""
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.PROTECT, related_name="attachments")
+    file = models.FileField(_("文件"), upload_to="meetings/%Y/%m/")
+    name = models.CharField(_("文件名"), max_length=200)
+    uploaded_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("会议附件")
+        verbose_name_plural = _("会议附件")
+        ordering = ["uploaded_at", "id"]
+
+    def __str__(self):
+        return self.name

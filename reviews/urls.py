@@ -2,7 +2,7 @@ from django.urls import path
 
 from partyscore import converters  # noqa: F401 (registers <year:…>)
 
-from . import views
+from . import meeting_views, views
 
 urlpatterns = [
     path("reviews/me/", views.my_reviews, name="my_reviews"),
@@ -37,4 +37,11 @@ urlpatterns = [
     path("cycles/rollover/", views.rollover_start, name="rollover_start"),
     path("cycles/rollover/<int:rollover_id>/", views.rollover_progress, name="rollover_progress"),
     path("reviews/follow-ups/<int:follow_up_id>/", views.follow_up_record, name="follow_up_record"),
+    path("meetings/branch/<int:org_id>/", meeting_views.meeting_list, name="meeting_list"),
+    path("meetings/branch/<int:org_id>/new/", meeting_views.meeting_new, name="meeting_new"),
+    path("meetings/<int:meeting_id>/", meeting_views.meeting_detail, name="meeting_detail"),
+    path("meetings/<int:meeting_id>/attendance/", meeting_views.meeting_attendance, name="meeting_attendance"),
+    path("meetings/<int:meeting_id>/qr/", meeting_views.meeting_qr, name="meeting_qr"),
+    path("meetings/<int:meeting_id>/sign-in/<str:token>/", meeting_views.meeting_sign_in, name="meeting_sign_in"),
+    path("evidence/meeting/<int:attachment_id>/", meeting_views.evidence_meeting, name="evidence_meeting"),
 ]

@@ -87,6 +87,10 @@ BOARD_HEAD = (Column(N("排名"), INT, 6), Column(N("姓名"), TEXT, 10), Column
               Column(N("党支部"), TEXT, 18), Column(N("年度总分"), POINTS, 10))
 BOARD_TAIL = (Column(N("积分结果"), WRAP, 30),)
 
+# Sheets that apps above scoring add at the end of the branch workbook (reviews: 会议记录), each a
+# callable(book, organization=, year=) writing one sheet in a constant number of queries.
+BRANCH_WORKBOOK_SHEETS = []
+
 CATEGORY = dict(Member.Category.choices)
 STATUS = dict(Member.Status.choices)
 KINDS = [k for k, _label in RuleItem.Kind.choices]
@@ -585,6 +589,8 @@ def write_branch_workbook(output, *, organization, year, constant_memory=False, 
                                name=names[member["id"]])
             if progress:
                 progress(done, len(names))
+    for write_sheet in BRANCH_WORKBOOK_SHEETS:
+        write_sheet(book, organization=organization, year=year)
     book.close()
     return len(names)
 

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from partyscore.filters import FilterForm, IdField, YearField
 from partyscore.forms import BootstrapForm, BootstrapMixin
 
-from .models import OutcomeRule, RuleItem, Scheme
+from .models import AttendanceRule, OutcomeRule, RuleItem, Scheme
 from .points import format_points, to_centi
 
 
@@ -141,6 +141,20 @@ class RuleItemForm(BootstrapMixin, forms.ModelForm):
         fields = ["kind", "code", "title", "description", "points_min", "points_max", "cap_per_period",
                   "cap_per_year", "times_per_period", "evidence_required", "member_may_declare", "order"]
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+
+
+class AttendanceRuleForm(BootstrapMixin, forms.ModelForm):
+    """What a status at a kind of meeting records: the item is one of this scheme's."""
+
+    class Meta:
+        model = AttendanceRule
+        fields = ["meeting_kind", "status", "item", "points"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["meeting_kind"].choices = [("", _("所有会议")), *self.fields["meeting_kind"].choices[1:]]
+        self.fields["item"].queryset = self.instance.scheme.items.order_by("order", "code")
+        self.fields["item"].label_from_instance = item_label
 
 
 # Each kind of rule and the fields that hold its parameters (the form shows one field per parameter,

@@ -202,6 +202,64 @@ class OutcomeRule(models.Model):
         return f"{self.code} {self.label}"
 
 
+class MeetingKind(models.TextChoices):
+    """The branch meetings of 三会一课 and organizational life (the meetings live in reviews; the kinds are
+    here so that a scheme's attendance rules can name them)."""
+
+    GENERAL = "general", _("支部党员大会")
+    COMMITTEE = "committee", _("支委会")
+    GROUP = "group", _("党小组会")
+    LECTURE = "lecture", _("党课")
+    THEME_DAY = "theme_day", _("主题党日")
+    LIFE = "life", _("组织生活会")
+
+
+class AttendanceStatus(models.TextChoices):
+    PRESENT = "present", _("出席")
+    EXCUSED = "excused", _("请假")
+    ABSENT = "absent", _("缺席")
+
+
+class AttendanceRule(models.Model):
+    """What a meeting's attendance writes to the ledger under a scheme, as data: a status (at one kind of
+    meeting, or at any when `meeting_kind` is blank) records `points` on one of the scheme's items.
+    The rule for the meeting's own kind wins over the one for any kind; no rule, no line."""
+
+    scheme = models.ForeignKey(Scheme, on_delete=models.CASCADE, related_name="attendance_rules")
+    meeting_kind = models.CharField(_("会议类型"), max_length=12, choices=MeetingKind.choices, blank=True,
+                                    help_text=_("不选表示所有会议"))
+    status = models.CharField(_("出勤情况"), max_length=10, choices=AttendanceStatus.choices)
+    item = models.ForeignKey(RuleItem, verbose_name=_("记分项目"), on_delete=models.PROTECT,
+                             related_name="attendance_rules")
+    points = models.DecimalField(_("每次分值"), max_digits=6, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("会议考勤记分规则")
+        verbose_name_plural = _("会议考勤记分规则")
+        ordering = ["scheme", "meeting_kind", "status"]
+        constraints = [
+            models.UniqueConstraint(fields=["scheme", "meeting_kind", "status"], name="attendance_rule_unique"),
+            models.CheckConstraint(condition=Q(points__gte=0), name="attendance_rule_points_magnitude"),
+        ]
+
+    def __str__(self):
+        kind = self.get_meeting_kind_display() if self.meeting_kind else _("所有会议")
+        return f"{kind} {self.get_status_display()} → {self.item.code}"
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        from .points import format_points, to_centi
+
+        if self.item_id is not None and self.scheme_id is not None and self.item.scheme_id != self.scheme_id:
+            raise ValidationError({"item": _("只能选择本评分标准中的项目")})
+        if self.item_id is not None and self.points is not None and not (
+                self.item.points_min <= self.points <= self.item.points_max):
+            raise ValidationError({"points": _("“%(item)s”每次分值应在 %(low)s—%(high)s 分之间") % {
+                "item": self.item.title, "low": format_points(to_centi(self.item.points_min)),
+                "high": format_points(to_centi(self.item.points_max))}})
+
+
 class Cycle(models.Model):
     """A scoring year (年度). Scoring starts afresh each year."""
 

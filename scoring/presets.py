@@ -16,6 +16,12 @@ def item(kind, code, title, low, high, **extra):
     return {"kind": kind, "code": code, "title": title, "points_min": low, "points_max": high, **extra}
 
 
+def absence(item_code, points):
+    """An unexcused absence from any meeting deducts `points` on a base item; presence and leave record
+    nothing until a branch adds a rule for them."""
+    return {"meeting_kind": "", "status": "absent", "item_code": item_code, "points": points}
+
+
 def rule(code, kind, consequence, label, applies_to="all", **params):
     """`label` is stored in Chinese (it becomes each outcome's reason) and marked for translation, so
     the `stored_text` filter shows a preset's wording in English to an English reader."""
@@ -72,6 +78,7 @@ POLICY_A_STAFF = {
              gettext_noop("结合“七一”每两年表彰95分以上教职工优秀党员"),
              "staff", at_or_above=95, every_years=2, anchor_year=2018),
     ],
+    "attendance": [absence("A-B01", 2)],
 }
 
 POLICY_A_STUDENT = {
@@ -96,6 +103,7 @@ POLICY_A_STUDENT = {
         rule("A-COMMEND-STUDENT", "commendation", C.COMMENDATION, gettext_noop("每年下半年表彰95分以上学生优秀党员"),
              "student", at_or_above=95, every_years=1),
     ],
+    "attendance": [absence("A-B01", 2)],
 }
 
 POLICY_B = {
@@ -125,6 +133,7 @@ POLICY_B = {
         rule("B-UNQUALIFIED", "band", C.UNQUALIFIED,
              gettext_noop("记分低于60分，认定为不合格党员的，按规定稳慎处置"), upper=60),
     ],
+    "attendance": [absence("B-BASE-LIFE", 1)],
 }
 
 PRESETS = {"A-staff": POLICY_A_STAFF, "A-student": POLICY_A_STUDENT, "B": POLICY_B}

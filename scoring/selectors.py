@@ -130,6 +130,11 @@ def entry_evidence_get(*, actor, evidence_id):
     return evidence
 
 
+# Sections that apps above scoring add to the points card (reviews: the meetings the member was
+# expected at): (template, callable(member=, year=) → its context), each in a constant number of queries.
+POINTS_CARD_SECTIONS = []
+
+
 def points_card(*, actor, member, year):
     """A member's card (积分卡): the stored total, every ledger line, and the outcomes."""
     if not member_record_visible(actor=actor, member=member):

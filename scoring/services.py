@@ -20,6 +20,7 @@ from partyscore.tasks import enqueue
 
 from .ledger_chain import ledger_append, ledger_append_each
 from .models import (
+    AttendanceRule,
     Cycle,
     Deadline,
     EntryEvidence,
@@ -41,6 +42,7 @@ SCHEME_FIELDS = ["name", "year", "member_category", "composition", "base_points"
 ITEM_FIELDS = ["kind", "code", "title", "description", "points_min", "points_max", "cap_per_period", "cap_per_year",
                "times_per_period", "evidence_required", "member_may_declare", "order"]
 RULE_FIELDS = ["code", "kind", "consequence", "label", "applies_to", "params", "order"]
+ATTENDANCE_FIELDS = ["meeting_kind", "status", "item", "points"]
 
 EVIDENCE_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf"}
 EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
@@ -54,10 +56,26 @@ def _require(actor, perm, org, message=None):
 # ── schemes ──────────────────────────────────────────────────────────────────────────────────
 
 def _copy_children(source, target):
-    RuleItem.objects.bulk_create([RuleItem(scheme=target, **model_to_dict(i, fields=ITEM_FIELDS))
-                                  for i in source.items.all()])
+    items = RuleItem.objects.bulk_create([RuleItem(scheme=target, **model_to_dict(i, fields=ITEM_FIELDS))
+                                          for i in source.items.all()])
     OutcomeRule.objects.bulk_create([OutcomeRule(scheme=target, **model_to_dict(r, fields=RULE_FIELDS))
                                      for r in source.outcome_rules.all()])
+    _create_attendance_rules(target, items, [
+        {"meeting_kind": r.meeting_kind, "status": r.status, "item_code": r.item.code, "points": r.points}
+        for r in source.attendance_rules.select_related("item")])
+
+
+def _create_attendance_rules(scheme, items, rules):
+    """Attendance rules name their item by code, so a copied scheme's rules point at its own items."""
+    by_code = {i.code: i for i in items}
+    AttendanceRule.objects.bulk_create([
+        AttendanceRule(scheme=scheme, meeting_kind=r["meeting_kind"], status=r["status"],
+                       item=by_code[r["item_code"]], points=r["points"]) for r in rules])
+
+
+def _attendance_dict(rule):
+    return {"meeting_kind": rule.meeting_kind, "status": rule.status, "item": rule.item.code,
+            "points": str(rule.points)}
 
 
 @transaction.atomic
@@ -66,15 +84,16 @@ def scheme_preset_load(*, actor, preset, year, owner):
     _require(actor, perms.SCHEME_MANAGE, owner)
     _require(actor, perms.SCHEME_APPROVE, owner)
     data = dict(PRESETS[preset])
-    items, rules = data.pop("items"), data.pop("rules")
+    items, rules, attendance = data.pop("items"), data.pop("rules"), data.pop("attendance")
     version = (Scheme.objects.filter(owner=owner, year=year, member_category=data["member_category"])
                .order_by("-version").values_list("version", flat=True).first() or 0) + 1
     scheme = Scheme(owner=owner, year=year, version=version, is_sample=True, status=Scheme.Status.APPROVED,
                     created_by=actor, decided_by=actor, decided_at=timezone.now(), **data)
     scheme.full_clean()
     scheme.save()
-    RuleItem.objects.bulk_create([RuleItem(scheme=scheme, order=n, **i) for n, i in enumerate(items)])
+    created = RuleItem.objects.bulk_create([RuleItem(scheme=scheme, order=n, **i) for n, i in enumerate(items)])
     OutcomeRule.objects.bulk_create([OutcomeRule(scheme=scheme, order=n, **r) for n, r in enumerate(rules)])
+    _create_attendance_rules(scheme, created, attendance)
     audit_record(actor=actor, action="scheme.publish", target=scheme, organization=owner,
                  after={**model_to_dict(scheme, fields=SCHEME_FIELDS), "preset": preset})
     return scheme
@@ -160,6 +179,8 @@ def item_remove(*, actor, item):
     _require_editable(actor, item.scheme)
     if item.entries.exists():
         raise ApplicationError(_("该项目已有记分记录，不能删除"))
+    if item.attendance_rules.exists():
+        raise ApplicationError(_("会议考勤记分规则用到该项目，请先修改或删除那条规则"))
     before = model_to_dict(item, fields=ITEM_FIELDS)
     audit_record(actor=actor, action="scheme.item_remove", target=item, organization=item.scheme.owner,
                  before=before)
@@ -186,6 +207,33 @@ def outcome_rule_remove(*, actor, rule):
     _require_editable(actor, rule.scheme)
     audit_record(actor=actor, action="scheme.rule_remove", target=rule, organization=rule.scheme.owner,
                  before=model_to_dict(rule, fields=RULE_FIELDS))
+    rule.delete()
+
+
+@transaction.atomic
+def attendance_rule_save(*, actor, scheme, data, rule=None):
+    """Add or change what a meeting's attendance records under a draft scheme."""
+    _require_editable(actor, scheme)
+    before = _attendance_dict(rule) if rule else None
+    rule = rule or AttendanceRule(scheme=scheme)
+    for name in ATTENDANCE_FIELDS:
+        if name in data:
+            setattr(rule, name, data[name])
+    if AttendanceRule.objects.filter(scheme=scheme, meeting_kind=rule.meeting_kind, status=rule.status
+                                     ).exclude(pk=rule.pk).exists():
+        raise ApplicationError(_("该会议类型的这种出勤情况已有规则，请修改原规则"))
+    rule.full_clean()
+    rule.save()
+    audit_record(actor=actor, action="scheme.attendance_rule_save", target=rule, organization=scheme.owner,
+                 before=before, after=_attendance_dict(rule))
+    return rule
+
+
+@transaction.atomic
+def attendance_rule_remove(*, actor, rule):
+    _require_editable(actor, rule.scheme)
+    audit_record(actor=actor, action="scheme.attendance_rule_remove", target=rule, organization=rule.scheme.owner,
+                 before=_attendance_dict(rule))
     rule.delete()
 
 

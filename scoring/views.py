@@ -23,6 +23,7 @@ from partyscore.shortcuts import posted_object_or_404
 
 from . import selectors, services
 from .forms import (
+    AttendanceRuleForm,
     CycleOpenForm,
     EntryBulkForm,
     EntryForm,
@@ -33,7 +34,7 @@ from .forms import (
     RuleItemForm,
     SchemeForm,
 )
-from .models import Cycle, LedgerEntry, OutcomeRule, Period, RuleItem, Scheme
+from .models import AttendanceRule, Cycle, LedgerEntry, OutcomeRule, Period, RuleItem, Scheme
 from .policy import explain_total
 
 ENTRIES_PER_PAGE = 50
@@ -216,6 +217,8 @@ def points_card(request, member_id):
     return render(request, "scoring/points_card.html", {
         "member": member, "year": year, "total": total, "entries": entries, "outcomes": outcomes,
         "periods": periods, "print": "print" in request.GET,
+        "sections": [(template, context(member=member, year=year))
+                     for template, context in selectors.POINTS_CARD_SECTIONS],
         "explanation": explain_total(total.scheme if total else None, total, {p.index: p.label for p in periods})})
 
 
@@ -272,11 +275,13 @@ def scheme_preset_load(request):
 def scheme_detail(request, scheme_id):
     scheme = selectors.scheme_get(actor=request.user, scheme_id=scheme_id)
     items, rules = selectors.scheme_detail(scheme=scheme)
+    attendance_rules = scheme.attendance_rules.select_related("item")
     derive_targets = [o for o in perms.orgs_with_perm(request.user, perms.SCHEME_MANAGE)
                       if o.path.startswith(scheme.owner.path) and o.pk != scheme.owner_id]
     parent = scheme.owner.parent
     return render(request, "scoring/scheme_detail.html", {
-        "scheme": scheme, "items": items, "rules": rules, "derive_targets": derive_targets,
+        "scheme": scheme, "items": items, "rules": rules, "attendance_rules": attendance_rules,
+        "derive_targets": derive_targets,
         "can_edit": not scheme.is_frozen and perms.has_org_perm(request.user, perms.SCHEME_MANAGE, scheme.owner),
         "can_manage": perms.has_org_perm(request.user, perms.SCHEME_MANAGE, scheme.owner),
         "can_decide": parent is not None and perms.has_org_perm(request.user, perms.SCHEME_APPROVE, parent),
@@ -371,14 +376,30 @@ def rule_edit(request, scheme_id, rule_id=None):
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def attendance_rule_edit(request, scheme_id, rule_id=None):
+    scheme = _editable_scheme(request, scheme_id)
+    rule = get_object_or_404(AttendanceRule, pk=rule_id, scheme=scheme) if rule_id else None
+    form = AttendanceRuleForm(request.POST or None, instance=AttendanceRule(scheme=scheme) if rule is None else
+                              AttendanceRule.objects.get(pk=rule.pk))
+    return _save_form(request, scheme, form,
+                      lambda data: services.attendance_rule_save(actor=request.user, scheme=scheme, data=data,
+                                                                 rule=rule),
+                      "scoring/scheme_form.html", _("会议考勤记分规则"))
+
+
+@login_required
 @require_POST
 def scheme_part_remove(request, scheme_id, part, part_id):
     scheme = _editable_scheme(request, scheme_id)
-    if part not in ("item", "rule"):
+    if part not in ("item", "rule", "attendance"):
         raise Http404
     try:
         if part == "item":
             services.item_remove(actor=request.user, item=get_object_or_404(RuleItem, pk=part_id, scheme=scheme))
+        elif part == "attendance":
+            services.attendance_rule_remove(actor=request.user,
+                                            rule=get_object_or_404(AttendanceRule, pk=part_id, scheme=scheme))
         else:
             services.outcome_rule_remove(actor=request.user,
                                          rule=get_object_or_404(OutcomeRule, pk=part_id, scheme=scheme))

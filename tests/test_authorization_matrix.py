@@ -126,9 +126,10 @@ def _merge_parts():
     from tests.matrix.dashboards import DASHBOARDS_MATRIX
     from tests.matrix.evidence import EVIDENCE_MATRIX
     from tests.matrix.io import IO_MATRIX
+    from tests.matrix.meetings import MEETINGS_MATRIX
     from tests.matrix.reviews import REVIEWS_MATRIX
 
-    for part in (IO_MATRIX, REVIEWS_MATRIX, DASHBOARDS_MATRIX, EVIDENCE_MATRIX):
+    for part in (IO_MATRIX, REVIEWS_MATRIX, DASHBOARDS_MATRIX, EVIDENCE_MATRIX, MEETINGS_MATRIX):
         overlap = set(part) & set(MATRIX)
         assert not overlap, f"duplicate matrix entries: {overlap}"
         MATRIX.update(part)

@@ -46,6 +46,25 @@
       select.addEventListener("change", show);
       show();
     });
+    /* The attendance sheet: "全部出席" marks everyone present; a QR sign-in arriving by polling marks
+     * that member present, unless the secretary has already chosen for them by hand. */
+    root.querySelectorAll("[data-all-present]").forEach(function (button) {
+      button.addEventListener("click", function () {
+        button.form.querySelectorAll("input[type=radio][value=present]").forEach(function (radio) {
+          radio.checked = true;
+        });
+      });
+    });
+    root.querySelectorAll(".attendance-table input[type=radio]").forEach(function (radio) {
+      radio.addEventListener("change", function () { radio.closest("tr").setAttribute("data-touched", "1"); });
+    });
+    var signedIn = Array.prototype.slice.call(root.querySelectorAll("[data-signed-in]"));
+    if (root.matches && root.matches("[data-signed-in]")) { signedIn.push(root); }
+    signedIn.forEach(function (cell) {
+      var row = cell.closest("tr");
+      var present = row && row.querySelector("input[type=radio][value=present]");
+      if (present && !row.hasAttribute("data-touched")) { present.checked = true; }
+    });
     /* 全选: a check box that ticks or clears every "ids" check box of its form (batch decisions). */
     root.querySelectorAll("[data-check-all]").forEach(function (all) {
       all.addEventListener("change", function () {

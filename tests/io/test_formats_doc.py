@@ -6,6 +6,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from reviews.meetings import MEETING_COLUMNS
 from scoring import card_import, exports
 from scoring import xlsx_safety as safety
 
@@ -27,6 +28,7 @@ SPECS = {
     "publicity": headers(exports.PUBLICITY_COLUMNS),
     "evaluation": headers(exports.EVALUATION_COLUMNS),
     "board": [*headers(exports.BOARD_HEAD), PERIODS, *headers(exports.BOARD_TAIL)],
+    "meetings": headers(MEETING_COLUMNS),
 }
 EXAMPLES = {  # file → (table, sheet, the header's first cell)
     "card-import-template.xlsx": ("card_import", "积分卡", "学号/工号"),

@@ -9,6 +9,7 @@ from .common import ROLES
 from .dashboards import dashboard_targets
 from .evidence import evidence_targets
 from .io import io_targets
+from .meetings import meeting_targets
 from .reviews import review_targets
 
 
@@ -51,5 +52,6 @@ def build_matrix_world():
     world.targets.update(dashboard_targets(world))
     world.targets.update(review_targets(world))
     world.targets.update(evidence_targets(world))
+    world.targets.update(meeting_targets(world))
     assert world.a1_members[4].user == world.member
     return world

@@ -69,6 +69,7 @@ NOT_SHOWN = {
     "scoring.ExportJob.error": "shown for a failed job; the world's job succeeded",
     "scoring.EntryEvidence.name": "kept with the file; the link shows the entry",
     "reviews.ObjectionAttachment.name": "shown only as a safe file name (the evidence tag strips markup)",
+    "reviews.MeetingAttachment.name": "shown only as a safe file name (the evidence tag strips markup)",
     "scoring.PeriodReopening.reason": "kept for the record (and the audit log)",
     "reviews.PanelScore.note": "kept for the record",
     "scoring.Scheme.returned_reason": "shown once a scheme is returned",
@@ -229,11 +230,12 @@ def test_a_payload_in_every_text_field_is_rendered_inert(matrix_world, client): 
 def test_no_template_or_view_turns_escaping_off(template_filter):
     """What the sweep cannot see (a page it does not reach) is held by this rule: nothing is marked
     safe except the fixed markup of partyscore/dashboard_views.py (format_html escapes what it puts
-    in) and the two-factor QR code, an SVG of paths that segno draws from our own otpauth:// URL."""
+    in) and the QR codes, SVGs of paths that segno draws from our own URLs: the two-factor otpauth:// URL and
+    the meeting sign-in URL (a meeting id and a hex token)."""
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2]
-    allowed = {"partyscore/dashboard_views.py", "members/two_factor.py"}
+    allowed = {"partyscore/dashboard_views.py", "members/two_factor.py", "reviews/meeting_views.py"}
     found = []
     for path in [*root.glob("templates/**/*.html"), *root.glob("*/templates/**/*.html"),
                  *(p for app in APPS for p in (root / app).rglob("*.py"))]:
