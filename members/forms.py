@@ -146,6 +146,8 @@ class MemberEditForm(BootstrapForm):
     is_cadre = forms.BooleanField(label=_("党员干部"), required=False)
     cadre_post = forms.CharField(label=_("干部职务"), max_length=100, required=False,
                                  help_text=_("党员干部填写，如“学院办公室主任”"))
+    party_group = forms.CharField(label=_("党小组"), max_length=50, required=False,
+                                  help_text=_("支部设党小组的填写，如“第一党小组”"))
     reason = forms.CharField(label=_("修改原因"), max_length=200, widget=forms.Textarea(attrs={"rows": 2}))
 
 

@@ -124,6 +124,8 @@ class Member(models.Model):
     probation_start = models.DateField(_("预备期开始日期"), null=True, blank=True)
     is_cadre = models.BooleanField(_("党员干部"), default=False)
     cadre_post = models.CharField(_("干部职务"), max_length=100, blank=True)
+    # 党小组: the party group within the branch, where the branch has them (meetings, bulk entry).
+    party_group = models.CharField(_("党小组"), max_length=50, blank=True)
     # 转正日期: set by the 转正 status event; probationary rules apply to the years before it.
     full_member_on = models.DateField(_("转正日期"), null=True, blank=True)
     branch = models.ForeignKey(

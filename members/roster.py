@@ -132,11 +132,12 @@ class MemberResource(resources.ModelResource):
     joined_branch_on = fields.Field("joined_branch_on", "转入本支部日期", widget=ChineseDateWidget())
     phone = fields.Field("phone", "手机", widget=TextWidget())
     email = fields.Field("email", "邮箱", widget=TextWidget())
+    party_group = fields.Field("party_group", "党小组", widget=TextWidget())
 
     class Meta:
         model = Member
         fields = ("number", "name", "branch", "category", "status", "probation_start", "is_cadre",
-                  "joined_party_on", "joined_branch_on", "phone", "email")
+                  "joined_party_on", "joined_branch_on", "phone", "email", "party_group")
         import_id_fields = ("number",)
         skip_diff = True
         use_transactions = True
@@ -180,7 +181,7 @@ def roster_template_dataset():
     """An empty roster with the headers and one example row, for download."""
     dataset = MemberResource(actor=None).export(queryset=Member.objects.none())
     dataset.append(["20240001", "张三", "BR-EXAMPLE", "学生", "预备党员", "2024-06-01", "否",
-                    "2024-06-01", "2024-09-01", "13800000000", "zhangsan@example.edu.cn"])
+                    "2024-06-01", "2024-09-01", "13800000000", "zhangsan@example.edu.cn", "第一党小组"])
     return dataset
 
 

@@ -211,7 +211,7 @@ def member_update(*, actor, member, data, reason=""):
 
 
 # What the member page's edit form may change (status and dates change by dated events instead).
-MEMBER_EDITABLE = ("name", "number", "phone", "email", "category", "is_cadre", "cadre_post")
+MEMBER_EDITABLE = ("name", "number", "phone", "email", "category", "is_cadre", "cadre_post", "party_group")
 
 
 @transaction.atomic

@@ -171,11 +171,17 @@ def entry_bulk(request, org_id):
                                                                       "item": data["item"].title})
             return redirect("ledger", org_id=branch.pk)
     ticked = form.ticked()
+    offered = list(form.fields["members"].queryset)
+    # Party groups (党小组) by a token each: a group's name may hold spaces, data-groups may not.
+    party_groups = {name: f"group-{i}" for i, name in enumerate(sorted({m.party_group for m in offered
+                                                                        if m.party_group}))}
     rows = [{"member": m, "ticked": str(m.pk) in ticked, "error": refused.get(m.pk, ""),
-             "groups": " ".join([m.category, *(["cadre"] if m.is_cadre else [])])}
-            for m in form.fields["members"].queryset]
+             "groups": " ".join([m.category, *(["cadre"] if m.is_cadre else []),
+                                 *([party_groups[m.party_group]] if m.party_group else [])])}
+            for m in offered]
     context = {"branch": branch, "form": form, "rows": rows, "year": cycle.year,
-               "categories": [(c, label) for c, label in Member.Category.choices if c in schemes]}
+               "categories": [(c, label) for c, label in Member.Category.choices if c in schemes],
+               "party_groups": [(token, name) for name, token in party_groups.items()]}
     return render(request, "scoring/entry_bulk.html", context, status=400 if request.method == "POST" else 200)
 
 

@@ -11,7 +11,7 @@ from partyscore.exceptions import ApplicationError
 from partyscore.models import AuditEvent
 
 HEADERS = ["学号/工号", "姓名", "所属党支部", "类别", "党员身份", "预备期开始日期", "是否党员干部", "入党日期",
-           "转入本支部日期", "手机", "邮箱"]
+           "转入本支部日期", "手机", "邮箱", "党小组"]
 GOOD = [
     ["N001", "李明", "A1", "教职工", "正式党员", "", "是", "2010-07-01", "", "13800000001", "lm@x.edu.cn"],
     ["N002", "王芳", "甲一支部", "学生", "预备党员", "2024/6/1", "否", "2024-06-01", "", "", ""],
@@ -143,3 +143,14 @@ def test_the_template_downloads_with_chinese_headers(world, login):
     response = login(world.secretary).get(reverse("roster_template"))
     sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
     assert [c.value for c in sheet[1]] == HEADERS
+
+
+def test_the_party_group_column_is_read_and_exported(world, login):
+    rows = [[*GOOD[0], "第一党小组"], [*GOOD[1], ""], GOOD[2]]  # a short row leaves the column empty
+    assert run(world.secretary, rows).ok
+    assert dict(Member.objects.filter(number__in=["N001", "N002"]).values_list("number", "party_group")) == {
+        "N001": "第一党小组", "N002": ""}
+    response = login(world.secretary).get(reverse("member_export", args=[world.A1.pk]))
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    column = [c.value for c in sheet[1]].index("党小组")
+    assert "第一党小组" in [row[column].value for row in sheet.iter_rows(min_row=2)]

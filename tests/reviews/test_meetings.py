@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from members.models import Member
 from partyscore.exceptions import ApplicationError
 from partyscore.models import AuditEvent
 from reviews import meetings
@@ -78,7 +79,7 @@ def test_the_schedule_page_keeps_what_was_typed_on_a_refusal_and_schedules(a_yea
     url = reverse("meeting_new", args=[w.A1.pk])
     assert client.get(url).status_code == 200
     data = {"kind": "lecture", "date": f"{YEAR}-03-05", "starts_at": "14:00", "ends_at": "13:00",
-            "topic": "专题党课", "place": "报告厅", "whole_branch": "0", "members": []}
+            "topic": "专题党课", "place": "报告厅", "expected": "chosen", "members": []}
     page = client.post(url, data)
     assert page.status_code == 400
     assert "请至少选择一名应到党员" in html(page) and "专题党课" in html(page)
@@ -443,3 +444,27 @@ def test_the_meeting_pages_the_card_and_the_workbook_take_the_same_queries_at_an
             assert client.get(url).status_code == 200
     with django_assert_num_queries(12):
         write_branch_workbook(io.BytesIO(), organization=w.A1, year=YEAR)
+
+
+def test_a_meeting_of_one_party_group_expects_its_members(a_year, login):
+    """党小组会: the branch's party groups are offered; choosing one expects its members (not exempted)."""
+    w = a_year
+    Member.objects.filter(pk__in=[w.m[1].pk, w.m[3].pk]).update(party_group="第一党小组")
+    Member.objects.filter(pk=w.m[4].pk).update(party_group="第二党小组")
+    client = login(w.secretary)
+    url = reverse("meeting_new", args=[w.A1.pk])
+    page = html(client.get(url))
+    assert "一个党小组" in page and "第一党小组" in page and "第二党小组" in page
+    data = {"kind": "group", "date": f"{YEAR}-03-05", "starts_at": "14:00", "ends_at": "15:00",
+            "topic": "小组学习", "expected": "group", "party_group": ""}
+    refused = client.post(url, data)
+    assert refused.status_code == 400 and "请选择有党员的党小组" in html(refused) and not Meeting.objects.exists()
+    data["party_group"] = "第一党小组"
+    assert client.post(url, data).status_code == 302
+    meeting = Meeting.objects.get()
+    assert {a.member for a in meeting.attendees.all()} == {w.m[1], w.m[3]} and not meeting.whole_branch
+
+
+def test_a_branch_without_party_groups_is_not_offered_them(a_year, login):
+    page = html(login(a_year.secretary).get(reverse("meeting_new", args=[a_year.A1.pk])))
+    assert "一个党小组" not in page

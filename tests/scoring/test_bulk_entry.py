@@ -134,3 +134,14 @@ def test_a_bulk_save_takes_the_same_queries_for_10_and_40_members(scoring_world,
     with django_assert_num_queries(41):
         response = client.post(url(w), data(w, members))
     assert response.status_code == 302 and LedgerEntry.objects.filter(member__in=members).count() == size
+
+
+def test_a_party_group_is_one_quick_pick(scoring_world, login):
+    w = scoring_world
+    Member.objects.filter(pk__in=[w.a1_members[1].pk, w.a1_members[3].pk]).update(party_group="第一 党小组")
+    page = login(w.recorder).get(url(w)).content.decode()
+    token = re.search(r'data-pick-group="(group-\d+)">第一 党小组</button>', page).group(1)
+    for member in w.a1_members:
+        groups = re.search(r'data-groups="([^"]*)"', member_row(page, member)).group(1).split()
+        assert (token in groups) is (member.party_group == "第一 党小组" or member.pk in (
+            w.a1_members[1].pk, w.a1_members[3].pk))
