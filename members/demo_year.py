@@ -78,11 +78,37 @@ def seed_year_in_progress(*, year, rng):
                 bulk["fulfilment_reports"] = _fulfilment_bulk(rest, secretary, month, share, rng)
         audit_record(actor=secretary, action="demo.seed", target=branch, organization=branch, after=bulk,
                      reason="演示数据：其余党员的承诺、自查自评和践诺报告（批量）")
+        _meetings(branch, secretary, members, year, today)
         if ahead:
             start = timezone.make_aware(datetime.datetime.combine(today - datetime.timedelta(days=2), datetime.time()))
             reviews.publicity_open(actor=secretary, branch=branch, year=year, kind="pledges", starts_at=start,
                                    ends_at=start + datetime.timedelta(days=5))
     _objection(reviews, next((b for b in branches if b.code == "LAW-01"), branches[0]), year)
+
+
+def _meetings(branch, secretary, members, year, today):
+    """Last month's branch general meeting with its attendance saved (one member on leave, one absent
+    without leave, whose scheme records it), and next week's theme party day still to come."""
+    from reviews import meetings
+    from scoring.models import MeetingKind
+
+    held_on = today - datetime.timedelta(days=20)
+    if held_on.year == year:
+        held = meetings.meeting_schedule(
+            actor=secretary, branch=branch, kind=MeetingKind.GENERAL, date=held_on, starts_at=datetime.time(14, 30),
+            ends_at=datetime.time(16, 30), topic="学习贯彻党的二十届四中全会精神", place="党员活动室")
+        marks = {m.pk: ("present", "") for m in members}
+        if len(members) > 2:
+            marks[members[-2].pk] = ("excused", "出差")
+            marks[members[-1].pk] = ("absent", "")
+        meetings.attendance_save(actor=secretary, meeting=held, marks=marks)
+        meetings.meeting_record_save(actor=secretary, meeting=held, minutes=(
+            "一、集体学习全会公报；二、支部书记领学；三、党员交流发言；四、布置本月“三会一课”安排。"))
+    coming = today + datetime.timedelta(days=7)
+    if coming.year == year:
+        meetings.meeting_schedule(actor=secretary, branch=branch, kind=MeetingKind.THEME_DAY, date=coming,
+                                  starts_at=datetime.time(15), ends_at=datetime.time(17),
+                                  topic="主题党日：志愿服务进社区", place="社区服务中心")
 
 
 def _pledges(reviews, members, secretary, year, share, policy_a, rng):

@@ -13,7 +13,7 @@ from partyscore.audit import audit_record
 from partyscore.exceptions import ApplicationError
 from partyscore.tasks import enqueue
 from scoring import services as scoring
-from scoring.models import Cycle, Deadline, OutcomeRule, RuleItem, Scheme
+from scoring.models import Cycle, Deadline, Scheme
 from scoring.recalculation import recalculate_branch
 
 from .models import Rollover, RolloverBranch
@@ -34,10 +34,7 @@ def _carry_schemes(actor, from_year, to_year):
         copy = Scheme.objects.create(owner=scheme.owner, derived_from=None, created_by=actor, decided_by=None
                                      if is_branch else actor, decided_at=None if is_branch else timezone.now(),
                                      **fields)
-        RuleItem.objects.bulk_create([RuleItem(scheme=copy, **model_to_dict(i, fields=scoring.ITEM_FIELDS))
-                                      for i in scheme.items.all()])
-        OutcomeRule.objects.bulk_create([OutcomeRule(scheme=copy, **model_to_dict(r, fields=scoring.RULE_FIELDS))
-                                         for r in scheme.outcome_rules.all()])
+        scoring.scheme_copy_children(scheme, copy)
         carried += 1
     return carried
 

@@ -55,7 +55,9 @@ def _require(actor, perm, org, message=None):
 
 # ── schemes ──────────────────────────────────────────────────────────────────────────────────
 
-def _copy_children(source, target):
+def scheme_copy_children(source, target):
+    """Copy a scheme's items, outcome rules and attendance rules onto `target` (a derived scheme, a
+    new version, next year's scheme): one copy, so nothing a scheme holds is left behind."""
     items = RuleItem.objects.bulk_create([RuleItem(scheme=target, **model_to_dict(i, fields=ITEM_FIELDS))
                                           for i in source.items.all()])
     OutcomeRule.objects.bulk_create([OutcomeRule(scheme=target, **model_to_dict(r, fields=RULE_FIELDS))
@@ -113,7 +115,7 @@ def scheme_derive(*, actor, source, owner):
     fields.update(status=Scheme.Status.DRAFT, version=version, is_sample=False,
                   name=f"{owner.name}{source.get_member_category_display()}党员评分细则")
     scheme = Scheme.objects.create(owner=owner, derived_from=source, created_by=actor, **fields)
-    _copy_children(source, scheme)
+    scheme_copy_children(source, scheme)
     audit_record(actor=actor, action="scheme.derive", target=scheme, organization=owner,
                  after={"from": source.pk, "version": version})
     return scheme
@@ -130,7 +132,7 @@ def scheme_new_version(*, actor, scheme):
     fields = model_to_dict(scheme, fields=SCHEME_FIELDS)
     fields.update(status=Scheme.Status.DRAFT, version=latest + 1)
     draft = Scheme.objects.create(owner=scheme.owner, derived_from=scheme.derived_from, created_by=actor, **fields)
-    _copy_children(scheme, draft)
+    scheme_copy_children(scheme, draft)
     audit_record(actor=actor, action="scheme.new_version", target=draft, organization=scheme.owner,
                  after={"from": scheme.pk, "version": draft.version})
     return draft

@@ -10,6 +10,7 @@ from members import permissions as perms
 from members.demo import DEMO_PASSWORD
 from members.models import Member, Organization, Role, RoleAssignment, User
 from scoring.chain_verify import verify
+from scoring.models import LedgerEntry
 
 
 def test_seed_demo_builds_the_documented_university_once_quietly(append_only_flush, caplog):
@@ -46,6 +47,7 @@ def _year_in_progress(year):
         Determination,
         FulfilmentReport,
         MassEvaluation,
+        Meeting,
         Objection,
         PanelConfirmation,
         PanelScore,
@@ -67,6 +69,12 @@ def _year_in_progress(year):
     assert MassEvaluation.objects.filter(year=year).exists()
     assert FulfilmentReport.objects.filter(period__cycle__year=year).exists() or timezone.localdate().month == 1
     assert Publicity.objects.filter(year=year, starts_at__lte=timezone.now(), ends_at__gt=timezone.now()).exists()
+    # Each branch held last month's general meeting (attendance saved, an absence on the ledger) and
+    # has next week's theme party day to come (both fall in the year on the days these tests use).
+    held = Meeting.objects.filter(date__lt=timezone.localdate(), attendance_saved_at__isnull=False)
+    assert held.count() == branches and held.filter(attendees__status="absent").distinct().count() == branches
+    assert LedgerEntry.objects.filter(year=year, reason__startswith="缺席支部党员大会").exists()
+    assert Meeting.objects.filter(date__gt=timezone.localdate(), attendance_saved_at__isnull=True).count() == branches
     # Some branches ahead, some behind: the share of members with pledges differs widely.
     shares = sorted(
         n / size for n, size in Organization.objects.filter(kind="branch").annotate(

@@ -27,6 +27,14 @@ def test_the_committee_opens_the_next_year_in_the_background(world, login, djang
     # The committee's reference stays approved; a branch's own rules must be approved again.
     assert Scheme.objects.get(year=year + 1, owner=world.U).status == "approved"
     assert Scheme.objects.get(year=year + 1, owner=world.A1).status == "draft"
+    # Everything a scheme holds comes along: items, outcome rules and attendance rules (on its own items).
+    for old, new in ((Scheme.objects.get(year=year, owner=o), Scheme.objects.get(year=year + 1, owner=o))
+                     for o in (world.U, world.A1)):
+        assert new.items.count() == old.items.count() and new.outcome_rules.count() == old.outcome_rules.count()
+        carried = [(r.meeting_kind, r.status, r.item.code, r.points) for r in new.attendance_rules.all()]
+        assert carried and carried == [(r.meeting_kind, r.status, r.item.code, r.points)
+                                       for r in old.attendance_rules.all()]
+        assert {r.item.scheme_id for r in new.attendance_rules.all()} == {new.pk}
     # Last year's outcomes (the streak rules' history) are untouched.
     assert set(MemberOutcome.objects.filter(year=year).values_list("member_id", "rule_code")) == before
     page = client.get(reverse("rollover_progress", args=[job.pk])).content.decode()
