@@ -197,17 +197,24 @@ def _publish_schemes(admin, university, year):
 
 def _determine_year(year):
     """Each branch's meeting decided `year` in late December: totals frozen and archived."""
+    from reviews import selectors as review_selectors
     from reviews import services as reviews
-    from scoring.models import MemberYearTotal
+    from reviews.models import EvaluationGrade
 
     for branch in Organization.objects.filter(kind=Organization.Kind.BRANCH).order_by("code"):
         secretary = RoleAssignment.objects.get(organization=branch, role=Role.BRANCH_SECRETARY).user
         draft = reviews.determination_prepare(actor=secretary, branch=branch, year=year)
-        expected = MemberYearTotal.objects.filter(branch=branch, year=year).count()
+        rows = review_selectors.determination_rows(branch=branch, year=year, posted={})
+        # The meeting keeps the proposed grades and rates the best-placed member who may be 优秀 so.
+        grades = {r["total"].member_id: r["grade"] for r in rows}
+        for r in rows:
+            if r["total"].scored and not r["bar"]:
+                grades[r["total"].member_id] = EvaluationGrade.EXCELLENT
+                break
         reviews.determination_decide(actor=secretary, determination=draft, meeting_date=datetime.date(year, 12, 20),
-                                     members_expected=expected, members_present=expected - expected // 10,
+                                     members_expected=len(rows), members_present=len(rows) - len(rows) // 10,
                                      decision="经党员大会评议，同意支部委员会提出的年度积分及评定意见",
-                                     lock_version=draft.lock_version)
+                                     lock_version=draft.lock_version, grades=grades)
 
 
 def _seed_ledger(admin, year, rng, *, upto, recalculate=True):

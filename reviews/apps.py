@@ -11,11 +11,14 @@ class ReviewsConfig(AppConfig):
         from scoring.exports import BRANCH_WORKBOOK_SHEETS
         from scoring.selectors import POINTS_CARD_SECTIONS
 
+        from .grades import points_card_determination, write_grades_sheet
         from .meetings import points_card_meetings, write_meetings_sheet
         from .receivers import mass_representative_appointed
 
         role_assigned.connect(mass_representative_appointed, dispatch_uid="reviews.mass_representative_appointed")
-        # The meetings a member was expected at on their points card; the year's meetings in the branch workbook.
+        # On the points card and as sheets of the branch workbook: the branch meeting's decision with the
+        # member's grade, and the meetings the member was expected at.
         if write_meetings_sheet not in BRANCH_WORKBOOK_SHEETS:
-            BRANCH_WORKBOOK_SHEETS.append(write_meetings_sheet)
-            POINTS_CARD_SECTIONS.append(("reviews/meeting_card.html", points_card_meetings))
+            BRANCH_WORKBOOK_SHEETS.extend([write_grades_sheet, write_meetings_sheet])
+            POINTS_CARD_SECTIONS.extend([("reviews/determination_card.html", points_card_determination),
+                                         ("reviews/meeting_card.html", points_card_meetings)])

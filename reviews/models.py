@@ -401,6 +401,15 @@ class Determination(models.Model):
         return f"{self.branch} {self.year} v{self.version}"
 
 
+class EvaluationGrade(models.TextChoices):
+    """The democratic-evaluation grade (民主评议等次) the branch meeting gives each member."""
+
+    EXCELLENT = "excellent", _("优秀")
+    QUALIFIED = "qualified", _("合格")
+    BASIC = "basic", _("基本合格")
+    UNQUALIFIED = "unqualified", _("不合格")
+
+
 class DeterminationLine(models.Model):
     """A member's archived annual result (存入党员日常管理档案)."""
 
@@ -409,6 +418,8 @@ class DeterminationLine(models.Model):
     total = models.IntegerField(_("年度总分"), null=True)
     rank = models.PositiveIntegerField(_("排名"), null=True)
     outcomes = models.JSONField(_("结果"), default=list)
+    # Blank for a member who was not scored (exempted, left) and for decisions taken before grades.
+    grade = models.CharField(_("民主评议等次"), max_length=12, choices=EvaluationGrade.choices, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["determination", "member"], name="one_line_per_member")]

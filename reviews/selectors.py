@@ -10,13 +10,15 @@ from django.utils.translation import gettext as _
 
 from members import permissions as perms
 from members.models import Member
-from scoring.models import Cycle, MemberYearTotal, Period
+from scoring.models import Cycle, MemberOutcome, MemberYearTotal, Period
 from scoring.selectors import current_period, member_record_visible, schemes_in_force, upcoming_deadlines
 
+from . import grades
 from .models import (
     AnnualReport,
     Declaration,
     Determination,
+    EvaluationGrade,
     FollowUp,
     FulfilmentReport,
     MassEvaluation,
@@ -321,6 +323,28 @@ def panel_next_member(*, branch, period, after, panelist):
     members = list(Member.objects.filter(branch=branch, left_on__isnull=True, exempt=False)
                    .exclude(user=panelist).exclude(pk__in=scored).order_by("number"))
     return next((m for m in members if m.number > after.number), members[0] if members else None)
+
+
+def determination_rows(*, branch, year, posted):
+    """The proposed totals for the branch meeting, each with the grades it may record (no 优秀 where
+    an outcome forbids it, grades.py) and the one selected: `posted` (member id → grade) after a
+    refused submission, else the proposal. Three queries at any size."""
+    totals = list(MemberYearTotal.objects.filter(branch=branch, year=year).select_related("member")
+                  .order_by("rank", "member__number"))
+    outcomes = {}
+    for o in MemberOutcome.objects.filter(branch=branch, year=year):
+        outcomes.setdefault(o.member_id, []).append(o)
+    naming_excellence = grades.schemes_naming_excellence({t.scheme_id for t in totals})
+    rows = []
+    for t in totals:
+        mine = outcomes.get(t.member_id, [])
+        consequences = [o.consequence for o in mine]
+        bar = grades.excellent_bar(consequences, scheme_names_excellence=t.scheme_id in naming_excellence)
+        rows.append({"total": t, "outcomes": mine, "bar": bar,
+                     "grades": [(v, label) for v, label in EvaluationGrade.choices
+                                if not (bar and v == EvaluationGrade.EXCELLENT)],
+                     "grade": posted.get(t.member_id) or grades.proposed_grade(consequences)})
+    return rows
 
 
 def may_see_follow_ups(*, actor):

@@ -30,6 +30,7 @@ from scoring.points import divide_centi, format_points, to_centi
 from scoring.recalculation import recalculate_branch, rule_from_row, terms_of
 from scoring.selectors import deadlines_for, scheme_for_member, schemes_in_force
 
+from . import grades as grading
 from . import notices
 from .models import (
     AnnualReport,
@@ -1052,9 +1053,11 @@ def _follow_ups_for(outcome):
 
 @transaction.atomic
 def determination_decide(*, actor, determination, meeting_date, members_expected, members_present, decision,
-                         lock_version):
-    """Record the branch meeting's decision: totals frozen with a checksum, archived per member,
-    follow-ups created. Refused while objections are open or a share cap is broken."""
+                         lock_version, grades):
+    """Record the branch meeting's decision: totals and each scored member's democratic-evaluation
+    grade (`grades`: member id → EvaluationGrade) frozen with a checksum, archived per member,
+    follow-ups created. Refused while objections are open, a share cap is broken or a grade is
+    missing or forbidden by the outcomes (grades.py)."""
     branch, year = determination.branch, determination.year
     _require(actor, perms.BRANCH_RUN, branch)
     locked = Determination.objects.select_for_update().get(pk=determination.pk)
@@ -1072,6 +1075,13 @@ def determination_decide(*, actor, determination, meeting_date, members_expected
     if problems:
         raise ApplicationError(_("不符合比例要求，不能作出评定：%(problems)s") % {"problems": "；".join(problems)})
     snapshot = _snapshot(branch, year)
+    schemes = grading.member_schemes(branch, year)
+    problems = grading.grade_problems(snapshot, grades, schemes=schemes,
+                                      naming_excellence=grading.schemes_naming_excellence(set(schemes.values())))
+    if problems:
+        raise ApplicationError(_("不能作出评定：%(problems)s") % {"problems": "；".join(problems)})
+    for row in snapshot:
+        row["grade"] = grades[row["member"]] if row["scored"] else ""
     locked.snapshot, locked.checksum = snapshot, snapshot_checksum(snapshot)
     locked.meeting_date, locked.members_expected, locked.members_present = (meeting_date, members_expected,
                                                                             members_present)
@@ -1081,7 +1091,7 @@ def determination_decide(*, actor, determination, meeting_date, members_expected
     locked.save()
     DeterminationLine.objects.bulk_create([
         DeterminationLine(determination=locked, member_id=row["member"], total=row["total"], rank=row["rank"],
-                          outcomes=row["outcomes"]) for row in snapshot])
+                          outcomes=row["outcomes"], grade=row["grade"]) for row in snapshot])
     committee = Organization.objects.get(path=branch.ancestor_paths()[0])
     due = meeting_date + datetime.timedelta(days=FOLLOW_UP_DAYS)
     # A follow-up already done under an earlier, reopened version of this year's decision is not repeated.
@@ -1096,11 +1106,20 @@ def determination_decide(*, actor, determination, meeting_date, members_expected
     FollowUp.objects.bulk_create(follow_ups, ignore_conflicts=True)
     audit_record(actor=actor, action="determination.decide", target=locked, organization=branch,
                  before={"status": "draft"}, after={"status": "decided", "checksum": locked.checksum,
-                                                    "members": len(snapshot), "follow_ups": len(follow_ups)})
+                                                    "members": len(snapshot), "follow_ups": len(follow_ups),
+                                                    "grades": _grade_counts(snapshot)})
     members = Member.objects.filter(pk__in=[row["member"] for row in snapshot], user__isnull=False)
     notify([m.user for m in members.select_related("user")], gettext_noop("%(branch)s党员大会已评定%(year)s年度积分"),
            reverse("my_reviews"), {"branch": branch.name, "year": year})
     return locked
+
+
+def _grade_counts(snapshot):
+    counts = {}
+    for row in snapshot:
+        if row["grade"]:
+            counts[row["grade"]] = counts.get(row["grade"], 0) + 1
+    return counts
 
 
 @transaction.atomic

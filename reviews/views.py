@@ -21,7 +21,7 @@ from partyscore.evidence_files import evidence_response
 from partyscore.exceptions import ApplicationError
 from partyscore.shortcuts import posted_int, posted_object_or_404
 from scoring import services as scoring
-from scoring.models import Cycle, LedgerEntry, MemberOutcome, MemberYearTotal, Period, RuleItem, Scheme
+from scoring.models import Cycle, LedgerEntry, MemberYearTotal, Period, RuleItem, Scheme
 from scoring.points import format_points
 from scoring.selectors import current_cycle, member_record_visible, scheme_for_member
 
@@ -41,6 +41,7 @@ from .forms import (
 from .models import (
     Declaration,
     Determination,
+    EvaluationGrade,
     FulfilmentReport,
     Notification,
     PanelScore,
@@ -669,7 +670,8 @@ def determination(request, org_id, year):
             return redirect(request.path)
         if form.is_valid():
             try:
-                services.determination_decide(actor=request.user, determination=current, **form.cleaned_data)
+                services.determination_decide(actor=request.user, determination=current,
+                                              grades=_posted_grades(request.POST), **form.cleaned_data)
             except ApplicationError as error:
                 messages.error(request, error.message)  # over the bound form: the meeting's details stay
             else:
@@ -679,13 +681,9 @@ def determination(request, org_id, year):
             messages.error(request, _("请完整填写党员大会信息"))
     else:
         form = None
-    proposed = MemberYearTotal.objects.filter(branch=branch, year=year).select_related("member").order_by(
-        "rank", "member__number")
-    outcomes = {}
-    for o in MemberOutcome.objects.filter(branch=branch, year=year):
-        outcomes.setdefault(o.member_id, []).append(o)
-    rows = [{"total": t, "outcomes": outcomes.get(t.member_id, [])} for t in proposed]
     refused = form is not None
+    rows = selectors.determination_rows(branch=branch, year=year,
+                                        posted=_posted_grades(request.POST) if refused else {})
     form = form or DeterminationForm(initial={"meeting_date": timezone.localdate(), "lock_version": current.lock_version
                                               if current else 0, "members_expected": len(rows)})
     mass = None
@@ -698,8 +696,19 @@ def determination(request, org_id, year):
         "problems": services.share_cap_problems(branch, year),
         "open_objections": selectors.branch_todo(actor=request.user, branch=branch, year=year)["objections"],
         "can_reopen": perms.has_org_perm(request.user, perms.OVERSEE, branch),
+        "grade_labels": dict(EvaluationGrade.choices),
         "history": Determination.objects.filter(branch=branch, year=year).order_by("-version")},
         status=400 if refused else 200)
+
+
+def _posted_grades(post):
+    """member id → grade from the determination form's `grade-<member id>` selects."""
+    grades = {}
+    for key, value in post.items():
+        prefix, _dash, member_id = key.partition("-")
+        if prefix == "grade" and member_id.isdigit():
+            grades[int(member_id)] = value
+    return grades
 
 
 @login_required

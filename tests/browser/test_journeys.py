@@ -21,7 +21,7 @@ from selenium.webdriver.common.by import By
 from reviews import services as reviews
 from reviews.models import Declaration, Objection, ObjectionAttachment
 from scoring.models import EntryEvidence, Period
-from tests.browser.journey_steps import PHONE, YEAR, Journey, year_world
+from tests.browser.journey_steps import DESKTOP, PHONE, YEAR, Journey, year_world
 
 pytestmark = pytest.mark.browser
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
@@ -235,10 +235,12 @@ def test_policy_a_year_for_every_role(journey, year_db, clock, uploads, browser)
     j.type("members_expected", "5")
     j.type("members_present", "5")
     j.type("decision", "经党员大会综合评定，确定全体党员年度积分")
+    j.choose(f"grade-{M[4].pk}", "basic")  # 民主评议等次; below 90 no 优秀 is offered
+    assert 'value="excellent"' not in j.element(f"select[name='grade-{M[4].pk}']").get_attribute("innerHTML")
     j.click("main form button")
     j.see(".determination-decided", f"党员大会于 {YEAR}-12-20 评定")
     line = j.row("table.determination-lines tbody tr", M[4].name)
-    assert "63.5" in line.text and "黄色预警" in line.text, line.text  # (67 + 60) / 2
+    assert "63.5" in line.text and "基本合格" in line.text and "黄色预警" in line.text, line.text  # (67 + 60) / 2
     j.shot("secretary-determination")
     j.visit(f"/reviews/branch/{w.A1.pk}/")
     j.choose("kind", "annual")
@@ -494,13 +496,20 @@ def test_policy_b_year_for_every_role(journey, year_db, clock, uploads, browser)
     j.type("members_expected", "5")
     j.type("members_present", "4")
     j.type("decision", "党员大会评定年度记分")
+    j.choose(f"grade-{M[3].pk}", "excellent")  # 85: may be rated 优秀; 82 may not
+    assert 'value="excellent"' not in j.element(f"select[name='grade-{M[4].pk}']").get_attribute("innerHTML")
+    j.browser.set_window_size(*PHONE)
+    j.fits()
+    j.shot("secretary-grades-phone")
+    j.browser.set_window_size(*DESKTOP)
     j.click("main form button")
     j.see(".determination-decided", "应到 5 人，实到 4 人")
     ranks = {name: j.cells(j.row("table.determination-lines tbody tr", name)) for name in (M[3].name, M[4].name,
                                                                                             M[1].name)}
     assert [ranks[M[i].name][:3] for i in (3, 4, 1)] == [["1", M[3].name, "85"], ["2", M[4].name, "82"],
                                                          ["5", M[1].name, "79"]]
-    assert "诫勉谈话" in ranks[M[1].name][3]  # not showing identity, although 79 ≥ 75
+    assert ranks[M[3].name][3] == "优秀" and ranks[M[4].name][3] == "合格"
+    assert "诫勉谈话" in ranks[M[1].name][4]  # not showing identity, although 79 ≥ 75
     j.shot("secretary-determination")
     j.visit(f"/reviews/branch/{w.A1.pk}/")
     publish = j.card("公示").find_element(By.TAG_NAME, "form")

@@ -40,8 +40,9 @@ def test_a_large_export_becomes_a_job_that_its_owner_downloads(io_world, login, 
     download = client.get(reverse("export_job_download", args=[job.pk]))
     assert download.status_code == 200
     book = open_xlsx(download.content)
-    # A1 and A2, four members each, then the year's meetings
-    assert book.sheetnames[0] == "汇总" and len(book.sheetnames) == 1 + 8 + 1 and book.sheetnames[-1] == "会议记录"
+    # A1 and A2, four members each, then the year's determinations and meetings
+    assert book.sheetnames[0] == "汇总" and len(book.sheetnames) == 1 + 8 + 2
+    assert book.sheetnames[-2:] == ["年度评定", "会议记录"]
     assert AuditEvent.objects.filter(action="ledger.export", actor=w.gb_secretary,
                                      after__job=job.pk).exists()
     assert AuditEvent.objects.filter(action="ledger.export_download", target_id=str(job.pk)).exists()

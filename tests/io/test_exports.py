@@ -49,7 +49,7 @@ def test_the_branch_workbook_has_a_summary_and_a_ledger_per_member(io_world, con
     book = build("branch_workbook", w.A1, w.year, constant_memory=constant_memory)
     members = list(Member.objects.filter(branch=w.A1).order_by("number"))
     # The year's meetings follow the members' ledgers (reviews adds the sheet; tests/reviews/test_meetings.py).
-    assert book.sheetnames == ["汇总", *[f"{m.number} {m.name}" for m in members], "会议记录"]
+    assert book.sheetnames == ["汇总", *[f"{m.number} {m.name}" for m in members], "年度评定", "会议记录"]
     summary = book["汇总"]
     head = header_row(summary, "序号")
     headers = rows(summary)[head - 1]
@@ -257,7 +257,7 @@ def _grow(world, branch, count):
 
 
 @pytest.mark.parametrize(("kind", "queries"), [
-    ("branch_workbook", 10), ("flat_ledger", 2), ("committee", 7), ("publicity", 4), ("evaluation", 4),
+    ("branch_workbook", 11), ("flat_ledger", 2), ("committee", 7), ("publicity", 4), ("evaluation", 4),
     ("board", 4)])
 def test_an_export_takes_the_same_queries_at_any_size(io_world, django_assert_num_queries, kind, queries):
     w = io_world

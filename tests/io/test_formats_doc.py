@@ -6,6 +6,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from reviews.grades import GRADE_COLUMNS
 from reviews.meetings import MEETING_COLUMNS
 from scoring import card_import, exports
 from scoring import xlsx_safety as safety
@@ -29,6 +30,7 @@ SPECS = {
     "evaluation": headers(exports.EVALUATION_COLUMNS),
     "board": [*headers(exports.BOARD_HEAD), PERIODS, *headers(exports.BOARD_TAIL)],
     "meetings": headers(MEETING_COLUMNS),
+    "grades": headers(GRADE_COLUMNS),
 }
 EXAMPLES = {  # file → (table, sheet, the header's first cell)
     "card-import-template.xlsx": ("card_import", "积分卡", "学号/工号"),

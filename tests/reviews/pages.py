@@ -36,3 +36,11 @@ def branch_action(world, action):
 
 def determination_url(world):
     return reverse("determination", args=[world.A1.pk, world.year])
+
+
+def proposed_grades(branch, year):
+    """The determination form's grade selects as the page proposes them: {"grade-<member id>": grade}."""
+    from reviews.selectors import determination_rows
+
+    return {f"grade-{r['total'].member_id}": r["grade"] for r in determination_rows(branch=branch, year=year, posted={})
+            if r["total"].scored}

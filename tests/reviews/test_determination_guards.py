@@ -15,12 +15,13 @@ from scoring import services as scoring
 from scoring.models import MemberYearTotal
 from tests.builders import add_members
 
-from .pages import determination_url, html, item
+from .pages import determination_url, html, item, proposed_grades
 
 
 def meeting(determination, expected):
     return {"meeting_date": "2030-12-20", "members_expected": str(expected), "members_present": str(expected),
-            "decision": "党员大会评定", "lock_version": str(determination.lock_version)}
+            "decision": "党员大会评定", "lock_version": str(determination.lock_version),
+            **proposed_grades(determination.branch, determination.year)}
 
 
 def contribute(w, member, period, total):

@@ -439,12 +439,12 @@ def test_the_meeting_pages_the_card_and_the_workbook_take_the_same_queries_at_an
     client = login(w.secretary)
     pages = [(reverse("meeting_list", args=[w.A1.pk]), 9), (reverse("meeting_detail", args=[meeting.pk]), 9),
              (reverse("meeting_attendance", args=[meeting.pk]), 8), (reverse("meeting_qr", args=[meeting.pk]), 9),
-             (reverse("points_card", args=[w.m[3].pk]), 14)]
+             (reverse("points_card", args=[w.m[3].pk]), 15)]
     for url, queries in pages:
         client.get(url)
         with django_assert_num_queries(queries):
             assert client.get(url).status_code == 200
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(13):
         write_branch_workbook(io.BytesIO(), organization=w.A1, year=YEAR)
 
 

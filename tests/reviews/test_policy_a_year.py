@@ -42,7 +42,7 @@ from reviews.models import (
 )
 from scoring.models import LedgerEntry, MemberOutcome, MemberYearTotal
 
-from .pages import branch_action, determination_url, html, item, objection_url, panel_url, points
+from .pages import branch_action, determination_url, html, item, objection_url, panel_url, points, proposed_grades
 
 EXPECTED_TOTALS = {0: 6000, 1: 6000, 2: 5250, 3: 9400, 4: 7000}  # hundredths of a point
 EXPECTED_OUTCOMES = {
@@ -270,7 +270,8 @@ def test_policy_a_whole_year_for_one_branch(a_year, clock, login):
     secretary.post(determination_url(w), {"action": "prepare"})
     determination = Determination.objects.get(branch=w.A1, year=w.year)
     meeting = {"meeting_date": "2030-12-20", "members_expected": "5", "members_present": "5",
-               "decision": "经党员大会综合评定，确定全体党员年度积分", "lock_version": str(determination.lock_version)}
+               "decision": "经党员大会综合评定，确定全体党员年度积分", "lock_version": str(determination.lock_version),
+               **proposed_grades(w.A1, w.year)}
     page = html(secretary.post(determination_url(w), meeting, follow=True))
     assert "还有 1 项异议未办结，不能作出评定" in page  # the C05 objection is still open
     determination.refresh_from_db()

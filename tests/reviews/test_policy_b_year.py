@@ -38,7 +38,7 @@ from reviews.models import (
 )
 from scoring.models import LedgerEntry, MemberOutcome, MemberYearTotal
 
-from .pages import SHANGHAI, branch_action, determination_url, html, item, objection_url
+from .pages import SHANGHAI, branch_action, determination_url, html, item, objection_url, proposed_grades
 
 EXPECTED_TOTALS = {0: 8200, 1: 7900, 2: 0, 3: 8800, 4: 7500}  # hundredths of a point
 EXPECTED_OUTCOMES = {0: set(), 1: {"B-ADMONISH"}, 2: {"B-ADMONISH", "B-UNQUALIFIED"}, 3: {"B-EXCELLENT"},
@@ -230,7 +230,8 @@ def test_policy_b_whole_year_for_one_branch(b_year, clock, login):
     determination = Determination.objects.get(branch=w.A1, year=w.year)
     page = html(secretary.post(determination_url(w), {
         "meeting_date": "2030-12-20", "members_expected": "5", "members_present": "4",
-        "decision": "党员大会评定年度记分", "lock_version": str(determination.lock_version)}, follow=True))
+        "decision": "党员大会评定年度记分", "lock_version": str(determination.lock_version),
+        **proposed_grades(w.A1, w.year)}, follow=True))
     assert "已记录党员大会评定" in page
     determination.refresh_from_db()
     assert determination.status == "decided"

@@ -25,7 +25,17 @@ from scoring.models import LedgerEntry, MemberYearTotal, Period
 from tests.builders import make_user
 
 from .conftest import give
-from .pages import SHANGHAI, branch_action, determination_url, html, item, objection_url, panel_url, points
+from .pages import (
+    SHANGHAI,
+    branch_action,
+    determination_url,
+    html,
+    item,
+    objection_url,
+    panel_url,
+    points,
+    proposed_grades,
+)
 
 
 def elsewhere(w, role):
@@ -340,7 +350,8 @@ def test_mass_evaluation_closes_on_its_deadline_and_stays_in_its_branch(a_year, 
 
 def meeting(determination, expected=5, present=5, lock=None):
     return {"meeting_date": "2030-12-20", "members_expected": str(expected), "members_present": str(present),
-            "decision": "评定", "lock_version": str(determination.lock_version if lock is None else lock)}
+            "decision": "评定", "lock_version": str(determination.lock_version if lock is None else lock),
+            **proposed_grades(determination.branch, determination.year)}
 
 
 def test_a_stale_lock_version_is_refused_with_a_conflict_message(a_year, clock, login):
@@ -388,7 +399,7 @@ def test_only_the_secretary_records_the_meeting(a_year, clock, login):
         assert login(user).post(determination_url(w), meeting(determination)).status_code == 403
         with pytest.raises(PermissionDenied):
             services.determination_decide(actor=user, determination=determination, meeting_date=datetime.date(
-                2030, 12, 20), members_expected=5, members_present=5, decision="", lock_version=0)
+                2030, 12, 20), members_expected=5, members_present=5, decision="", lock_version=0, grades={})
     assert Determination.objects.get().status == "draft"
 
 

@@ -72,7 +72,7 @@ def test_any_member_name_makes_valid_unique_sheet_names(io_world, login):
     response = client.post(reverse("export_org", args=[w.A1.pk]), {"kind": "branch_workbook", "year": w.year})
     assert response.status_code == 200
     names = open_xlsx(response.content).sheetnames
-    assert len(names) == 1 + len(members) + 3 + 1  # 汇总, the members, 会议记录
+    assert len(names) == 1 + len(members) + 3 + 2  # 汇总, the members, 年度评定, 会议记录
     assert len({name.casefold() for name in names}) == len(names)
     for name in names:
         assert 0 < len(name.encode("utf-16-le")) // 2 <= 31, name

@@ -35,6 +35,7 @@ from scoring import io_services
 from scoring import services as scoring
 from scoring.models import ExportJob, LedgerEntry, Period
 from tests.builders import build_university, make_user
+from tests.reviews.pages import proposed_grades
 
 pytestmark = pytest.mark.usefixtures("append_only_flush")
 
@@ -139,7 +140,8 @@ def test_two_secretaries_deciding_one_determination_one_wins_the_other_is_told(y
 
         def decide(client, text):
             return client.post(url, {"meeting_date": f"{YEAR}-12-20", "members_expected": 5, "members_present": 4,
-                                     "decision": text, "lock_version": determination.lock_version}, follow=True)
+                                     "decision": text, "lock_version": determination.lock_version,
+                                     **proposed_grades(w.A1, YEAR)}, follow=True)
 
         results = at_once(lambda: decide(first, "书记记录的决定"), lambda: decide(second, "副书记记录的决定"))
     assert [kind for kind, _value in results] == ["ok", "ok"], results
