@@ -11,6 +11,7 @@ ACTION_LABELS = {
     "branch.commend": _("通报表彰支部"),
     "branch.criticise": _("通报批评支部"),
     "cycle.open": _("开启计分年度"),
+    "cycle.semesters": _("调整学期起止日期"),
     "deadline.move": _("调整时间节点"),
     "declaration.confirm": _("申报加分确认入账"),
     "declaration.submit": _("提交加分申报"),

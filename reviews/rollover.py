@@ -13,7 +13,7 @@ from partyscore.audit import audit_record
 from partyscore.exceptions import ApplicationError
 from partyscore.tasks import enqueue
 from scoring import services as scoring
-from scoring.models import Cycle, Deadline, Scheme
+from scoring.models import Cycle, Deadline, Period, PeriodKind, Scheme
 from scoring.recalculation import recalculate_branch
 
 from .models import Rollover, RolloverBranch
@@ -39,6 +39,11 @@ def _carry_schemes(actor, from_year, to_year):
     return carried
 
 
+def _same_day(date, year):
+    """`date`'s month and day in `year`; the year after a leap year has no 29 February: the 28th."""
+    return date.replace(year=year, day=28) if (date.month, date.day) == (2, 29) else date.replace(year=year)
+
+
 @transaction.atomic
 def rollover_start(*, actor, committee, from_year):
     """Open `from_year + 1` with the same deadline sets, carry the schemes over, and create every
@@ -50,7 +55,10 @@ def rollover_start(*, actor, committee, from_year):
     to_year = from_year + 1
     codes = set(Deadline.objects.filter(cycle__year=from_year).values_list("code", flat=True))
     deadline_sets = [key for key in ("A", "B") if any(code.startswith(f"{key}-") for code in codes)] or ["A", "B"]
-    scoring.cycle_open(actor=actor, year=to_year, committee=committee, deadline_sets=deadline_sets)
+    # The new year's semesters split where this year's did (a 春季/秋季 university keeps its date).
+    boundary = Period.objects.get(cycle__year=from_year, kind=PeriodKind.SEMESTER, index=2).starts_on
+    scoring.cycle_open(actor=actor, year=to_year, committee=committee, deadline_sets=deadline_sets,
+                       second_semester_starts=_same_day(boundary, to_year))
     carried = _carry_schemes(actor, from_year, to_year)
     branches = list(Organization.objects.filter(kind=Organization.Kind.BRANCH).values_list("pk", flat=True))
     try:

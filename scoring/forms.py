@@ -250,11 +250,31 @@ class OutcomeRuleForm(BootstrapMixin, forms.ModelForm):
         return data
 
 
+SECOND_SEMESTER_HELP = _("第一学期自1月1日起至此日前一天，第二学期自此日起至12月31日；不填为8月1日。"
+                         "春季/秋季学期制的学校可填秋季学期开学前的日期，如9月1日")
+
+
 class CycleOpenForm(BootstrapForm):
     year = forms.IntegerField(label=_("年度"), min_value=2000, max_value=2100)
     deadline_sets = forms.MultipleChoiceField(
         label=_("默认时间节点"), widget=forms.CheckboxSelectMultiple,
         choices=[("A", _("先锋亮绩、积分管理")), ("B", _("亮化记分管理"))], initial=["A", "B"])
+    second_semester_starts = forms.DateField(label=_("第二学期开始日期"), required=False,
+                                             help_text=SECOND_SEMESTER_HELP,
+                                             widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+
+    def clean(self):
+        data = super().clean()
+        year, starts = data.get("year"), data.get("second_semester_starts")
+        if year and starts and starts.year != year:
+            self.add_error("second_semester_starts", _("第二学期开始日期须在%(y)s年内") % {"y": year})
+        return data
+
+
+class SemestersForm(BootstrapForm):
+    second_semester_starts = forms.DateField(label=_("第二学期开始日期"), help_text=SECOND_SEMESTER_HELP,
+                                             widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    reason = forms.CharField(label=_("理由"), max_length=200)
 
 
 class PresetForm(BootstrapForm):

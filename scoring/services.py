@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.forms.models import model_to_dict
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -310,11 +310,24 @@ def recalculate_later(*, organization, year):
 
 # ── cycles and periods ───────────────────────────────────────────────────────────────────────
 
-def _periods_for(year):
-    """Semesters (Jan–Jul, Aug–Dec), quarters and months of a calendar year."""
+def second_semester_default(year):
+    """第二学期 starts on 1 August unless the committee sets another date for the year."""
+    return datetime.date(year, 8, 1)
+
+
+def _second_semester_check(year, starts_on):
+    """Both semesters of the scoring year keep at least a month: the second starts from 1 February
+    to 1 December of the year (a 春季/秋季 university sets, say, 1 September)."""
+    if not datetime.date(year, 2, 1) <= starts_on <= datetime.date(year, 12, 1):
+        raise ApplicationError(_("第二学期开始日期须在%(y)s年2月1日至12月1日之间") % {"y": year})
+
+
+def _periods_for(year, second_semester_starts):
+    """Semesters (by default Jan–Jul and Aug–Dec), quarters and months of a calendar year."""
     d = datetime.date
-    periods = [(PeriodKind.SEMESTER, 1, _("%(y)s年第一学期") % {"y": year}, d(year, 1, 1), d(year, 7, 31)),
-               (PeriodKind.SEMESTER, 2, _("%(y)s年第二学期") % {"y": year}, d(year, 8, 1), d(year, 12, 31)),
+    first_ends = second_semester_starts - datetime.timedelta(days=1)
+    periods = [(PeriodKind.SEMESTER, 1, _("%(y)s年第一学期") % {"y": year}, d(year, 1, 1), first_ends),
+               (PeriodKind.SEMESTER, 2, _("%(y)s年第二学期") % {"y": year}, second_semester_starts, d(year, 12, 31)),
                (PeriodKind.YEAR, 1, _("%(y)s年度") % {"y": year}, d(year, 1, 1), d(year, 12, 31))]
     for q in range(1, 5):
         end = d(year, 3 * q, 30 if 3 * q in (6, 9) else 31)
@@ -327,22 +340,64 @@ def _periods_for(year):
 
 
 @transaction.atomic
-def cycle_open(*, actor, year, committee, deadline_sets=("A", "B")):
-    """Open a scoring year with every period and the default deadlines of the chosen policies."""
+def cycle_open(*, actor, year, committee, deadline_sets=("A", "B"), second_semester_starts=None):
+    """Open a scoring year with every period and the default deadlines of the chosen policies;
+    the second semester starts on `second_semester_starts` (default 1 August)."""
     _require(actor, perms.CYCLE_MANAGE, committee)
     if Cycle.objects.filter(year=year).exists():
         raise ApplicationError(_("%(y)s年度已经开启") % {"y": year})
+    second_semester_starts = second_semester_starts or second_semester_default(year)
+    _second_semester_check(year, second_semester_starts)
     cycle = Cycle.objects.create(year=year, opened_by=actor)
     Period.objects.bulk_create([Period(cycle=cycle, kind=k, index=i, name=n, starts_on=s, ends_on=e)
-                                for k, i, n, s, e in _periods_for(year)])
+                                for k, i, n, s, e in _periods_for(year, second_semester_starts)])
     Deadline.objects.bulk_create([
         Deadline(cycle=cycle, organization=committee, code=code, title=title,
                  due_on=datetime.date(year + (1 if next_year else 0), month, day))
         for key in deadline_sets for code, title, month, day, next_year in DEADLINES[key]
     ])
     audit_record(actor=actor, action="cycle.open", target=cycle, organization=committee,
-                 after={"year": year, "deadlines": list(deadline_sets)})
+                 after={"year": year, "deadlines": list(deadline_sets),
+                        "second_semester_starts": second_semester_starts.isoformat()})
     return cycle
+
+
+@transaction.atomic
+def semesters_set(*, actor, cycle, committee, second_semester_starts, reason):
+    """The committee moves the boundary between the year's two semesters (学期起止). Refused once a
+    semester is locked, and while a ledger line dated within its semester would fall outside it
+    (it must be reversed and recorded again first). Deadlines stay where they are: they move on the
+    deadlines page."""
+    _require(actor, perms.CYCLE_MANAGE, committee)
+    if not (reason or "").strip():
+        raise ApplicationError(_("调整学期起止日期须写明理由"))
+    _second_semester_check(cycle.year, second_semester_starts)
+    first, second = Period.objects.select_for_update().filter(cycle=cycle, kind=PeriodKind.SEMESTER).order_by("index")
+    if second.starts_on == second_semester_starts:
+        raise ApplicationError(_("第二学期开始日期没有变化"))
+    if first.is_locked or second.is_locked:
+        raise ApplicationError(_("学期已锁定，不能再调整起止日期"))
+    first_ends = second_semester_starts - datetime.timedelta(days=1)
+    # Lines dated within their semester that the move would leave outside it (a line recorded late
+    # for an earlier semester, 补录, is dated outside it already and stays as it is).
+    stray = (LedgerEntry.objects.filter(Q(period=first, occurred_on__gt=first_ends, occurred_on__lte=first.ends_on)
+                                        | Q(period=second, occurred_on__gte=second.starts_on,
+                                            occurred_on__lt=second_semester_starts))
+             .select_related("member").order_by("occurred_on", "id"))
+    count = stray.count()
+    if count:
+        example = stray.first()
+        raise ApplicationError(_("有 %(n)s 条记分记录的发生日期将落在所属学期之外（如%(member)s %(date)s的记录），"
+                                 "请先冲销并按新的学期重新记录，再调整起止日期") % {
+            "n": count, "member": example.member.name, "date": example.occurred_on.isoformat()})
+    before = {"first_ends_on": first.ends_on.isoformat(), "second_starts_on": second.starts_on.isoformat()}
+    first.ends_on, second.starts_on = first_ends, second_semester_starts
+    first.save(update_fields=["ends_on"])
+    second.save(update_fields=["starts_on"])
+    audit_record(actor=actor, action="cycle.semesters", target=cycle, organization=committee, before=before,
+                 after={"first_ends_on": first.ends_on.isoformat(), "second_starts_on": second.starts_on.isoformat()},
+                 reason=reason)
+    return first, second
 
 
 @transaction.atomic

@@ -26,6 +26,7 @@ urlpatterns = [
     path("schemes/<int:scheme_id>/<str:part>/<int:part_id>/remove/", views.scheme_part_remove,
          name="scheme_part_remove"),
     path("cycles/", views.cycle_list, name="cycle_list"),
+    path("cycles/<int:cycle_id>/semesters/", views.cycle_semesters, name="cycle_semesters"),
     path("deadlines/", views.deadlines, name="deadlines"),
     path("periods/<int:period_id>/lock/", views.period_lock, name="period_lock"),
 ]

@@ -33,8 +33,9 @@ from .forms import (
     ReasonForm,
     RuleItemForm,
     SchemeForm,
+    SemestersForm,
 )
-from .models import AttendanceRule, Cycle, LedgerEntry, OutcomeRule, Period, RuleItem, Scheme
+from .models import AttendanceRule, Cycle, LedgerEntry, OutcomeRule, Period, PeriodKind, RuleItem, Scheme
 from .policy import explain_total
 
 ENTRIES_PER_PAGE = 50
@@ -427,15 +428,48 @@ def cycle_list(request):
     if request.method == "POST" and form.is_valid():
         try:
             services.cycle_open(actor=request.user, year=form.cleaned_data["year"], committee=committee,
-                                deadline_sets=form.cleaned_data["deadline_sets"])
+                                deadline_sets=form.cleaned_data["deadline_sets"],
+                                second_semester_starts=form.cleaned_data["second_semester_starts"])
         except ApplicationError as error:
             form.add_error("year", error.message)
         else:
             messages.success(request, _("已开启%(year)s年度") % {"year": form.cleaned_data["year"]})
             return redirect("cycle_list")
-    cycles = Cycle.objects.prefetch_related("periods", "deadlines")
+    return _cycle_page(request, form, status=400 if form.errors else 200)
+
+
+def _cycle_page(request, form, *, semesters_form=None, semesters_cycle=None, status=200):
+    cycles = list(Cycle.objects.prefetch_related("periods", "deadlines"))
+    for cycle in cycles:
+        second = next((p for p in cycle.periods.all() if p.kind == PeriodKind.SEMESTER and p.index == 2), None)
+        cycle.semesters_form = (semesters_form if cycle == semesters_cycle else
+                                SemestersForm(initial={"second_semester_starts": second.starts_on if second else None},
+                                              prefix=f"cycle{cycle.pk}"))
     return render(request, "scoring/cycle_list.html", {"cycles": cycles, "form": form, "reason_form": ReasonForm()},
-                  status=400 if form.errors else 200)
+                  status=status)
+
+
+@login_required
+@require_POST
+def cycle_semesters(request, cycle_id):
+    """The committee moves the boundary between the year's semesters."""
+    cycle = get_object_or_404(Cycle, pk=cycle_id)
+    committee = _committee()
+    if not perms.has_org_perm(request.user, perms.CYCLE_MANAGE, committee):
+        raise PermissionDenied(_("只有组织部可以管理计分年度"))
+    form = SemestersForm(request.POST, prefix=f"cycle{cycle.pk}")
+    if form.is_valid():
+        try:
+            services.semesters_set(actor=request.user, cycle=cycle, committee=committee,
+                                   second_semester_starts=form.cleaned_data["second_semester_starts"],
+                                   reason=form.cleaned_data["reason"])
+        except ApplicationError as error:
+            form.add_error("second_semester_starts", error.message)
+        else:
+            messages.success(request, _("已调整%(year)s年度的学期起止日期") % {"year": cycle.year})
+            return redirect("cycle_list")
+    opening = CycleOpenForm(initial={"year": timezone.localdate().year})
+    return _cycle_page(request, opening, semesters_form=form, semesters_cycle=cycle, status=400)
 
 
 @login_required

@@ -111,6 +111,8 @@ MATRIX = {
     "scheme_part_remove": scheme_checks("POST", **SCHEME_MANAGERS, kwargs=lambda s, w: {
         "scheme_id": s.pk, "part": "item", "part_id": s.items.first().pk}),
     "cycle_list": [Check(allowed=COMMITTEE), Check("POST", allowed=COMMITTEE)],
+    "cycle_semesters": [Check("POST", "cycle", COMMITTEE, lambda w, cycle: {
+        f"cycle{cycle.pk}-second_semester_starts": f"{cycle.year}-09-01", f"cycle{cycle.pk}-reason": ""})],
     "period_lock": [Check("POST", "period", COMMITTEE, {"action": "reopen", "reason": ""})],
     "deadlines": [
         Check(allowed=LOGGED_IN),
@@ -164,7 +166,7 @@ def matrix_world(db):
 URL_KWARG = {"Member": "member_id", "Organization": "org_id", "Scheme": "scheme_id", "LedgerEntry": "entry_id",
              "Period": "period_id", "Objection": "objection_id", "Publicity": "publicity_id", "Pledge": "pledge_id",
              "FulfilmentReport": "report_id", "Declaration": "declaration_id", "Determination": "determination_id",
-             "FollowUp": "follow_up_id", "Rollover": "rollover_id"}
+             "FollowUp": "follow_up_id", "Rollover": "rollover_id", "Cycle": "cycle_id"}
 
 
 def url_for(name, target, kwargs=None, world=None):

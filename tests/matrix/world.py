@@ -46,7 +46,7 @@ def build_matrix_world():
         "other_branch_member": world.a2_members[0], "other_college_member": world.b1_members[0],
         "reference_scheme": reference, "own_branch_scheme": schemes["A1"], "other_branch_scheme": schemes["A2"],
         "other_college_scheme": schemes["B1"], "own_entry": entries["A1"], "other_branch_entry": entries["A2"],
-        "other_college_entry": entries["B1"], "period": period,
+        "other_college_entry": entries["B1"], "period": period, "cycle": period.cycle,
     }
     world.targets.update(io_targets(world))
     world.targets.update(dashboard_targets(world))
