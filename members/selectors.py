@@ -20,9 +20,10 @@ def organization_tree(*, actor):
     visible = perms.orgs_with_perm(actor, perms.ROSTER_VIEW)
     orgs = list(visible.annotate(
         member_count=Count("members", filter=Q(members__left_on__isnull=True))
-    ).select_related("parent"))
+    ).select_related("parent").order_by("path"))  # Meta.ordering does not apply to a GROUP BY query
     for org in orgs:
-        org.can_adjust = org.parent is not None and perms.has_org_perm(actor, perms.TREE_MANAGE, org.parent)
+        org.can_adjust = (org.closed_on is None and org.parent is not None
+                          and perms.has_org_perm(actor, perms.TREE_MANAGE, org.parent))
         org.can_add = (org.closed_on is None and org.kind in CHILD_KIND
                        and perms.has_org_perm(actor, perms.TREE_MANAGE, org))
     return orgs

@@ -23,8 +23,8 @@ from .services import (
     CHILD_KIND,
     member_move,
     organization_snapshot,
-    refuse_closed,
     recalculate_branch_later,
+    refuse_closed,
     refuse_name_taken,
 )
 
@@ -68,8 +68,15 @@ def organization_rename(*, actor, organization, name, reason):
     before = organization_snapshot(org)
     org.name = name
     org.save(update_fields=["name"])
-    audit_record(actor=actor, action="organization.rename", target=org, organization=org, before=before,
-                 after=organization_snapshot(org), reason=reason)
+    audit_record(
+        actor=actor,
+        action="organization.rename",
+        target=org,
+        organization=org,
+        before=before,
+        after=organization_snapshot(org),
+        reason=reason,
+    )
     return org
 
 
@@ -92,18 +99,27 @@ def organization_move(*, actor, organization, new_parent, reason):
     if new_parent.path.startswith(org.path):
         raise ApplicationError(_("不能移到自己或自己的下级组织之下"))
     if CHILD_KIND.get(new_parent.kind) != org.kind:
-        raise ApplicationError(_("%(kind)s不能设在“%(parent)s”下") % {"kind": org.get_kind_display(),
-                                                                    "parent": new_parent})
+        raise ApplicationError(
+            _("%(kind)s不能设在“%(parent)s”下") % {"kind": org.get_kind_display(), "parent": new_parent}
+        )
     refuse_name_taken(parent=new_parent, name=org.name)
     before = organization_snapshot(org)
     old_path, new_path = org.path, f"{new_parent.path}{org.pk:06d}/"
     Organization.objects.filter(pk=org.pk).update(parent=new_parent)
     Organization.objects.filter(path__startswith=old_path).update(
         path=Concat(Value(new_path), Substr("path", len(old_path) + 1)),
-        depth=F("depth") + (new_parent.depth + 1 - org.depth))
+        depth=F("depth") + (new_parent.depth + 1 - org.depth),
+    )
     org.refresh_from_db()
-    audit_record(actor=actor, action="organization.move", target=org, organization=org, before=before,
-                 after=organization_snapshot(org), reason=reason)
+    audit_record(
+        actor=actor,
+        action="organization.move",
+        target=org,
+        organization=org,
+        before=before,
+        after=organization_snapshot(org),
+        reason=reason,
+    )
     return org
 
 
@@ -127,15 +143,23 @@ def organization_close(*, actor, organization, closed_on, reason):
         raise ApplicationError(_("撤销日期不能晚于今天"))
     active = _active_members(org).count()
     if active:
-        raise ApplicationError(_("“%(org)s”还有 %(n)s 名党员，请先将他们转入其他支部（或合并支部）") % {
-            "org": org, "n": active})
+        raise ApplicationError(
+            _("“%(org)s”还有 %(n)s 名党员，请先将他们转入其他支部（或合并支部）") % {"org": org, "n": active}
+        )
     if org.children.filter(closed_on__isnull=True).exists():
         raise ApplicationError(_("“%(org)s”下还有未撤销的党支部，请先撤销或移走") % {"org": org})
     before = organization_snapshot(org)
     org.closed_on = closed_on
     org.save(update_fields=["closed_on"])
-    audit_record(actor=actor, action="organization.close", target=org, organization=org, before=before,
-                 after=organization_snapshot(org), reason=reason)
+    audit_record(
+        actor=actor,
+        action="organization.close",
+        target=org,
+        organization=org,
+        before=before,
+        after=organization_snapshot(org),
+        reason=reason,
+    )
     return org
 
 
@@ -158,12 +182,23 @@ def organization_merge(*, actor, source, target, merged_on, reason):
     refuse_closed(target, merged_on)
     moving = list(_active_members(source).select_related("branch").order_by("number"))
     for member in moving:
-        member_move(actor=actor, member=member, to_branch=target, transferred_on=merged_on,
-                    reason=_("支部合并：%(reason)s") % {"reason": reason})
+        member_move(
+            actor=actor,
+            member=member,
+            to_branch=target,
+            transferred_on=merged_on,
+            reason=_("支部合并：%(reason)s") % {"reason": reason},
+        )
     closed = organization_close(actor=actor, organization=source, closed_on=merged_on, reason=reason)
-    audit_record(actor=actor, action="organization.merge", target=closed, organization=target,
-                 before={"source": source.pk, "members": len(moving)},
-                 after={"target": target.pk, "members": [m.pk for m in moving]}, reason=reason)
+    audit_record(
+        actor=actor,
+        action="organization.merge",
+        target=closed,
+        organization=target,
+        before={"source": source.pk, "members": len(moving)},
+        after={"target": target.pk, "members": [m.pk for m in moving]},
+        reason=reason,
+    )
     if moving:  # both branches' totals of the years from the merge to today
         for branch in (source, target):
             recalculate_branch_later(branch.pk, merged_on.year, timezone.localdate().year)

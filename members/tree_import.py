@@ -31,6 +31,9 @@ ROLE_COLUMNS = ("学号/工号", "姓名", "组织代码", "角色", "任期开�
 ROLE_REQUIRED = ("学号/工号", "组织代码", "角色", "任期开始")
 IMPORTED_KINDS = [(k, label) for k, label in Organization.Kind.choices if k != Organization.Kind.COMMITTEE]
 NO_DATA = gettext_lazy("文件中没有“组织架构”或“角色任命”工作表")
+PARENT_MISSING = gettext_lazy("找不到组织代码“%(code)s”（须已在系统中或写在本表上方）")
+CODE_TAKEN = gettext_lazy("组织代码“%(code)s”已被使用；更名或调整隶属请在组织架构页面办理")
+NO_ACCOUNT = gettext_lazy("没有学号/工号为“%(number)s”的账号；如需为其开立账号，请填写姓名")
 
 
 @dataclass
@@ -61,8 +64,11 @@ def read_tree_workbook(data):
     tables = {}
     for name in present:
         table = read_sheet(data, max_rows=settings.IMPORT_MAX_ROWS, sheet_name=name)
-        rows = [dict(zip(table.headers, row, strict=True)) for row in table.rows
-                if not all(cell in (None, "") for cell in row)]
+        rows = [
+            dict(zip(table.headers, row, strict=True))
+            for row in table.rows
+            if not all(cell in (None, "") for cell in row)
+        ]
         tables[name] = (table.headers, rows)
     return tables
 
@@ -114,7 +120,7 @@ def _tree_rows(actor, rows, result):
             seen[code] = number
         parent = Organization.objects.filter(code=parent_code).first() if parent_code else None
         if parent_code and parent is None:
-            row.error("上级组织代码", _("找不到组织代码“%(code)s”（须已在系统中或写在本表上方）") % {"code": parent_code})
+            row.error("上级组织代码", PARENT_MISSING % {"code": parent_code})
         if row.failed:
             continue
         existing = Organization.objects.filter(code=code).first()
@@ -122,26 +128,30 @@ def _tree_rows(actor, rows, result):
             if (existing.name, existing.kind, existing.parent_id) == (name, kind, parent.pk):
                 result.unchanged += 1
             else:
-                row.error("组织代码", _("组织代码“%(code)s”已被使用；更名或调整隶属请在组织架构页面办理") % {"code": code})
+                row.error("组织代码", CODE_TAKEN % {"code": code})
             continue
         if not perms.has_org_perm(actor, perms.TREE_MANAGE, parent):
             row.error("上级组织代码", _("“%(org)s”不在您的管理范围内") % {"org": parent})
             continue
         if services.CHILD_KIND.get(parent.kind) != kind:
-            row.error("层级", _("“%(parent)s”下不能设立%(kind)s") % {
-                "parent": parent, "kind": Organization.Kind(kind).label})
-            continue
-        for column, check in (("上级组织代码", lambda: services.refuse_closed(parent)),
-                              ("组织名称", lambda: services.refuse_name_taken(parent=parent, name=name))):
-            try:
-                check()
-            except ApplicationError as error:
-                row.error(column, error.message)
-        if row.failed:
+            row.error(
+                "层级", _("“%(parent)s”下不能设立%(kind)s") % {"parent": parent, "kind": Organization.Kind(kind).label}
+            )
             continue
         try:
-            services.organization_create(actor=actor, parent=parent, name=name, code=code, kind=kind,
-                                         category=category, reason=_("导入组织架构"))
+            services.refuse_closed(parent)
+        except ApplicationError as error:
+            row.error("上级组织代码", error.message)
+            continue
+        try:
+            services.refuse_name_taken(parent=parent, name=name)
+        except ApplicationError as error:
+            row.error("组织名称", error.message)
+            continue
+        try:
+            services.organization_create(
+                actor=actor, parent=parent, name=name, code=code, kind=kind, category=category, reason=_("导入组织架构")
+            )
         except (ApplicationError, PermissionDenied) as error:
             row.error("—", getattr(error, "message", error))
             continue
@@ -166,10 +176,11 @@ def _role_rows(actor, rows, result):
             row.error("任期结束", _("任期结束不能早于任期开始"))
         user = User.objects.filter(username=username, is_active=True).first() if username else None
         if username and user is None and not full_name:
-            row.error("姓名", _("没有学号/工号为“%(number)s”的账号；如需为其开立账号，请填写姓名") % {"number": username})
+            row.error("姓名", NO_ACCOUNT % {"number": username})
         if user is not None and full_name and user.full_name and full_name != user.full_name:
-            row.error("姓名", _("与账号“%(number)s”的姓名“%(name)s”不一致") % {"number": username,
-                                                                        "name": user.full_name})
+            row.error(
+                "姓名", _("与账号“%(number)s”的姓名“%(name)s”不一致") % {"number": username, "name": user.full_name}
+            )
         if row.failed:
             continue
         role = Role(role)
@@ -180,15 +191,21 @@ def _role_rows(actor, rows, result):
         if not perms.may_appoint(actor, organization, role):
             row.error("角色", _("您无权在“%(org)s”任命“%(role)s”") % {"org": organization, "role": role.label})
             continue
-        term = {"organization": organization, "role": role, "starts_on": starts_on, "ends_on": ends_on,
-                "reason": _("导入角色任命")}
+        term = {
+            "organization": organization,
+            "role": role,
+            "starts_on": starts_on,
+            "ends_on": ends_on,
+            "reason": _("导入角色任命"),
+        }
         try:
             with transaction.atomic():
                 if user is not None:
                     services.role_assign(actor=actor, user=user, **term)
                 else:
                     assignment, password = services.role_assign_new_account(
-                        actor=actor, username=username, full_name=full_name, **term)
+                        actor=actor, username=username, full_name=full_name, **term
+                    )
                     result.passwords.append((assignment.user, password))
         except (ApplicationError, PermissionDenied) as error:
             row.error("—", getattr(error, "message", error))
@@ -219,9 +236,16 @@ def tree_import(*, actor, tables, confirm):
             result.passwords = []
             perms.forget_cached_perms(actor)
         else:
-            audit_record(actor=actor, action="organization.tree_import", target=None,
-                         after={"organizations": len(result.organizations), "appointments": len(result.appointments),
-                                "accounts_opened": len(result.passwords)})
+            audit_record(
+                actor=actor,
+                action="organization.tree_import",
+                target=None,
+                after={
+                    "organizations": len(result.organizations),
+                    "appointments": len(result.appointments),
+                    "accounts_opened": len(result.passwords),
+                },
+            )
     result.errors.sort(key=lambda e: (e.sheet != TREE_SHEET, e.row, e.column))
     return result
 

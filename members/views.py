@@ -489,7 +489,8 @@ def _tree_import_upload(request, limiter):
     if request.method == "POST" and limiter.too_large:
         form = TreeUploadForm(request.POST, {})
         form.full_clean()
-        form.errors["file"] = form.error_class([_(TOO_LARGE) % {"mb": settings.IMPORT_MAX_UPLOAD_BYTES // 1024 // 1024}])
+        limit = settings.IMPORT_MAX_UPLOAD_BYTES // 1024 // 1024
+        form.errors["file"] = form.error_class([_(TOO_LARGE) % {"mb": limit}])
         return render(request, "members/tree_import.html", {"form": form}, status=413)
     form = TreeUploadForm(request.POST or None, files or None)
     context = {"form": form}

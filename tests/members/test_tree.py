@@ -32,12 +32,15 @@ def test_the_organization_department_adds_a_general_branch_and_a_secretary_a_bra
     assert event.reason == "新设" and event.after["name"] == "甲三支部"
 
 
-@pytest.mark.parametrize("who, parent, kind", [
-    ("gb_secretary", "U", Organization.Kind.GENERAL_BRANCH),  # never a general branch
-    ("gb_secretary", "B", Organization.Kind.BRANCH),  # never outside its own college
-    ("secretary", "A", Organization.Kind.BRANCH),
-    ("org_department", None, Organization.Kind.COMMITTEE),
-])
+@pytest.mark.parametrize(
+    "who, parent, kind",
+    [
+        ("gb_secretary", "U", Organization.Kind.GENERAL_BRANCH),  # never a general branch
+        ("gb_secretary", "B", Organization.Kind.BRANCH),  # never outside its own college
+        ("secretary", "A", Organization.Kind.BRANCH),
+        ("org_department", None, Organization.Kind.COMMITTEE),
+    ],
+)
 def test_adding_outside_ones_scope_is_refused(world, who, parent, kind):
     with pytest.raises(PermissionDenied):
         add(world, getattr(world, who), getattr(world, parent) if parent else None, "新组织", "NEW", kind)
@@ -69,12 +72,14 @@ def test_rename_is_audited_before_and_after_with_its_reason(world):
         tree.organization_rename(actor=world.gb_secretary, organization=world.A1, name="甲一", reason=" ")
 
 
-@pytest.mark.parametrize("who, org", [("gb_secretary", "A"), ("gb_secretary", "B1"), ("secretary", "A1"),
-                                      ("org_department", "U")])
+@pytest.mark.parametrize(
+    "who, org", [("gb_secretary", "A"), ("gb_secretary", "B1"), ("secretary", "A1"), ("org_department", "U")]
+)
 def test_renaming_outside_ones_scope_is_refused(world, who, org):
     with pytest.raises(PermissionDenied):
-        tree.organization_rename(actor=getattr(world, who), organization=getattr(world, org), name="新名称",
-                                 reason="更名")
+        tree.organization_rename(
+            actor=getattr(world, who), organization=getattr(world, org), name="新名称", reason="更名"
+        )
 
 
 def test_moving_a_branch_rewrites_its_path_and_keeps_its_members_and_roles(world):
@@ -117,8 +122,9 @@ def test_closing_a_branch_with_members_is_refused_until_they_move(world):
     with pytest.raises(ApplicationError, match="还有 4 名党员"):
         tree.organization_close(actor=world.gb_secretary, organization=world.A2, closed_on=TODAY, reason="撤销")
     for member in world.a2_members:
-        services.member_transfer(actor=world.org_department, member=member, to_branch=world.A1,
-                                 transferred_on=TODAY, reason="调整")
+        services.member_transfer(
+            actor=world.org_department, member=member, to_branch=world.A1, transferred_on=TODAY, reason="调整"
+        )
     tree.organization_close(actor=world.gb_secretary, organization=world.A2, closed_on=TODAY, reason="撤销")
     world.A2.refresh_from_db()
     assert world.A2.closed_on == TODAY
@@ -130,10 +136,15 @@ def test_closing_a_branch_with_members_is_refused_until_they_move(world):
 
 def test_a_college_with_open_branches_is_not_closed_and_a_date_ahead_is_refused(world):
     with pytest.raises(ApplicationError, match="撤销日期不能晚于今天"):
-        tree.organization_close(actor=world.org_department, organization=world.A2,
-                                closed_on=TODAY + datetime.timedelta(days=1), reason="撤销")
-    tree.organization_merge(actor=world.org_department, source=world.B1, target=world.A1, merged_on=TODAY,
-                            reason="合并")
+        tree.organization_close(
+            actor=world.org_department,
+            organization=world.A2,
+            closed_on=TODAY + datetime.timedelta(days=1),
+            reason="撤销",
+        )
+    tree.organization_merge(
+        actor=world.org_department, source=world.B1, target=world.A1, merged_on=TODAY, reason="合并"
+    )
     with pytest.raises(ApplicationError, match="还有 12 名党员"):
         tree.organization_close(actor=world.org_department, organization=world.A, closed_on=TODAY, reason="撤销")
     college = add(world, world.org_department, world.U, "丙学院党委", "C", Organization.Kind.GENERAL_BRANCH)
@@ -144,29 +155,38 @@ def test_a_college_with_open_branches_is_not_closed_and_a_date_ahead_is_refused(
 
 
 def test_a_closed_branch_takes_no_new_members_transfers_or_appointments(world):
-    tree.organization_merge(actor=world.org_department, source=world.A2, target=world.A1, merged_on=TODAY,
-                            reason="合并")
+    tree.organization_merge(
+        actor=world.org_department, source=world.A2, target=world.A1, merged_on=TODAY, reason="合并"
+    )
     world.A2.refresh_from_db()
     new = Member(number="N-1", name="新党员", category=Member.Category.STAFF, branch=world.A2)
-    with pytest.raises(ApplicationError, match="已于 .* 撤销"):
+    with pytest.raises(ApplicationError, match=r"已于 .* 撤销"):
         services.member_create(actor=world.org_department, member=new)
-    with pytest.raises(ApplicationError, match="已于 .* 撤销"):
-        services.member_transfer(actor=world.org_department, member=world.a1_members[3], to_branch=world.A2,
-                                 transferred_on=TODAY, reason="调整")
-    with pytest.raises(ApplicationError, match="已于 .* 撤销"):
-        services.role_assign(actor=world.org_department, user=world.member, organization=world.A2,
-                             role=Role.RECORDER, starts_on=TODAY)
-    tree.organization_merge(actor=world.org_department, source=world.B1, target=world.A1, merged_on=TODAY,
-                            reason="合并")
+    with pytest.raises(ApplicationError, match=r"已于 .* 撤销"):
+        services.member_transfer(
+            actor=world.org_department,
+            member=world.a1_members[3],
+            to_branch=world.A2,
+            transferred_on=TODAY,
+            reason="调整",
+        )
+    with pytest.raises(ApplicationError, match=r"已于 .* 撤销"):
+        services.role_assign(
+            actor=world.org_department, user=world.member, organization=world.A2, role=Role.RECORDER, starts_on=TODAY
+        )
+    tree.organization_merge(
+        actor=world.org_department, source=world.B1, target=world.A1, merged_on=TODAY, reason="合并"
+    )
     tree.organization_close(actor=world.org_department, organization=world.B, closed_on=TODAY, reason="撤销")
     world.B.refresh_from_db()
-    with pytest.raises(ApplicationError, match="“乙学院党委”已于 .* 撤销"):
+    with pytest.raises(ApplicationError, match=r"“乙学院党委”已于 .* 撤销"):
         add(world, world.org_department, world.B, "乙二支部", "B2")
 
 
 def test_a_merge_moves_every_member_by_a_transfer_and_closes_the_branch(world):
-    moved = tree.organization_merge(actor=world.gb_secretary, source=world.A2, target=world.A1, merged_on=TODAY,
-                                    reason="支部调整")
+    moved = tree.organization_merge(
+        actor=world.gb_secretary, source=world.A2, target=world.A1, merged_on=TODAY, reason="支部调整"
+    )
     assert {m.pk for m in moved} == {m.pk for m in world.a2_members}
     assert set(Member.objects.filter(branch=world.A1)) >= set(world.a2_members)
     transfers = MemberTransfer.objects.filter(from_branch=world.A2, to_branch=world.A1)
@@ -179,25 +199,35 @@ def test_a_merge_moves_every_member_by_a_transfer_and_closes_the_branch(world):
 
 def test_a_merge_is_refused_outside_ones_scope_and_into_itself(world):
     with pytest.raises(PermissionDenied):
-        tree.organization_merge(actor=world.gb_secretary, source=world.A2, target=world.B1, merged_on=TODAY,
-                                reason="合并")
+        tree.organization_merge(
+            actor=world.gb_secretary, source=world.A2, target=world.B1, merged_on=TODAY, reason="合并"
+        )
     with pytest.raises(ApplicationError, match="不能并入自己"):
-        tree.organization_merge(actor=world.org_department, source=world.A2, target=world.A2, merged_on=TODAY,
-                                reason="合并")
+        tree.organization_merge(
+            actor=world.org_department, source=world.A2, target=world.A2, merged_on=TODAY, reason="合并"
+        )
     with pytest.raises(ApplicationError, match="只能将党支部并入另一个党支部"):
-        tree.organization_merge(actor=world.org_department, source=world.A2, target=world.B, merged_on=TODAY,
-                                reason="合并")
+        tree.organization_merge(
+            actor=world.org_department, source=world.A2, target=world.B, merged_on=TODAY, reason="合并"
+        )
     assert Member.objects.filter(branch=world.A2).count() == 4
 
 
 def test_the_merged_members_ledger_counts_for_them_in_their_new_branch(world):
     open_year(world, YEAR)
     member = world.a2_members[0]
-    scoring.entry_record(actor=world.org_department, member=member, item=item_in_force(member, "A-C02"),
-                         period=period(1), points=2, reason="志愿服务")
+    scoring.entry_record(
+        actor=world.org_department,
+        member=member,
+        item=item_in_force(member, "A-C02"),
+        period=period(1),
+        points=2,
+        reason="志愿服务",
+    )
     before = {t.member_id: t.total for t in branch_figures(branch=world.A2, year=YEAR)[0]}
-    tree.organization_merge(actor=world.org_department, source=world.A2, target=world.A1, merged_on=TODAY,
-                            reason="合并")
+    tree.organization_merge(
+        actor=world.org_department, source=world.A2, target=world.A1, merged_on=TODAY, reason="合并"
+    )
     after = {t.member_id: t.total for t in branch_figures(branch=world.A1, year=YEAR)[0]}
     assert after[member.pk] == before[member.pk] and after[member.pk] > after[world.a1_members[3].pk]
 
@@ -208,25 +238,46 @@ def test_a_closed_branch_refuses_entries_from_its_closing_date(world):
     open_year(world, YEAR)
     left = world.a2_members[3]
     closing = period(1).starts_on + datetime.timedelta(days=40)
-    services.member_status_record(actor=world.org_department, member=left, kind="graduated",
-                                  occurred_on=closing - datetime.timedelta(days=5), reason="毕业")
-    tree.organization_merge(actor=world.org_department, source=world.A2, target=world.A1, merged_on=closing,
-                            reason="合并")
+    services.member_status_record(
+        actor=world.org_department,
+        member=left,
+        kind="graduated",
+        occurred_on=closing - datetime.timedelta(days=5),
+        reason="毕业",
+    )
+    tree.organization_merge(
+        actor=world.org_department, source=world.A2, target=world.A1, merged_on=closing, reason="合并"
+    )
     left = Member.objects.select_related("branch").get(pk=left.pk)
     item = item_in_force(left, "A-C02")
     message = f"该党员所在的“甲二支部”已于 {closing} 撤销，不能再记分"
     with pytest.raises(ApplicationError, match=message):
-        scoring.entry_record(actor=world.org_department, member=left, item=item, period=period(1), points=2,
-                             reason="志愿服务", occurred_on=closing)
+        scoring.entry_record(
+            actor=world.org_department,
+            member=left,
+            item=item,
+            period=period(1),
+            points=2,
+            reason="志愿服务",
+            occurred_on=closing,
+        )
     with pytest.raises(scoring.BulkEntryRefused) as refused:
-        scoring.entries_record_bulk(actor=world.org_department, lines=[
-            scoring.EntryLine(left, item, period(1), 2, "志愿服务", closing + datetime.timedelta(days=1))])
+        scoring.entries_record_bulk(
+            actor=world.org_department,
+            lines=[scoring.EntryLine(left, item, period(1), 2, "志愿服务", closing + datetime.timedelta(days=1))],
+        )
     assert [e.message for e in refused.value.errors] == [message]
-    scoring.entry_record(actor=world.org_department, member=left, item=item, period=period(1), points=2,
-                         reason="志愿服务", occurred_on=closing - datetime.timedelta(days=10))
+    scoring.entry_record(
+        actor=world.org_department,
+        member=left,
+        item=item,
+        period=period(1),
+        points=2,
+        reason="志愿服务",
+        occurred_on=closing - datetime.timedelta(days=10),
+    )
 
 
 def test_the_tree_permission_is_held_by_the_organization_department_and_general_branch_secretaries():
     holders = {role for role, granted in perms.ROLE_PERMISSIONS.items() if perms.TREE_MANAGE in granted}
     assert holders == {Role.ORG_DEPARTMENT, Role.GENERAL_BRANCH_SECRETARY}
-

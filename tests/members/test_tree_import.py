@@ -72,17 +72,20 @@ def test_a_node_already_on_file_as_written_is_left_alone(world):
     assert result.ok and result.unchanged == 1 and len(result.organizations) == 1
 
 
-@pytest.mark.parametrize(("row", "column", "message"), [
-    (["", "某支部", "党支部", "A", ""], "组织代码", "不能为空"),
-    (["A9", "", "党支部", "A", ""], "组织名称", "不能为空"),
-    (["A9", "某支部", "支部", "A", ""], "层级", "不是有效选项"),
-    (["A9", "某支部", "党委", "A", ""], "层级", "不是有效选项"),
-    (["A9", "某支部", "党支部", "Z", ""], "上级组织代码", "找不到组织代码“Z”"),
-    (["A9", "某支部", "党支部", "U", ""], "层级", "下不能设立党支部"),
-    (["A9", "甲二支部", "党支部", "A", ""], "组织名称", "已有名为“甲二支部”的组织"),
-    (["A2", "别的名字", "党支部", "A", ""], "组织代码", "已被使用"),
-    (["A9", "某支部", "党支部", "A", "工人"], "党员类别", "不是有效选项"),
-])
+@pytest.mark.parametrize(
+    ("row", "column", "message"),
+    [
+        (["", "某支部", "党支部", "A", ""], "组织代码", "不能为空"),
+        (["A9", "", "党支部", "A", ""], "组织名称", "不能为空"),
+        (["A9", "某支部", "支部", "A", ""], "层级", "不是有效选项"),
+        (["A9", "某支部", "党委", "A", ""], "层级", "不是有效选项"),
+        (["A9", "某支部", "党支部", "Z", ""], "上级组织代码", "找不到组织代码“Z”"),
+        (["A9", "某支部", "党支部", "U", ""], "层级", "下不能设立党支部"),
+        (["A9", "甲二支部", "党支部", "A", ""], "组织名称", "已有名为“甲二支部”的组织"),
+        (["A2", "别的名字", "党支部", "A", ""], "组织代码", "已被使用"),
+        (["A9", "某支部", "党支部", "A", "工人"], "党员类别", "不是有效选项"),
+    ],
+)
 def test_a_bad_tree_row_is_named_by_row_and_column_and_nothing_is_written(world, row, column, message):
     before = Organization.objects.count()
     result = run(world.org_department, tree=[TREE[0], row], roles=ROLES[:1])
@@ -91,16 +94,19 @@ def test_a_bad_tree_row_is_named_by_row_and_column_and_nothing_is_written(world,
     assert Organization.objects.count() == before and not User.objects.filter(username="T2001").exists()
 
 
-@pytest.mark.parametrize(("row", "column", "message"), [
-    (["nobody", "", "A1", "记分员", "2026-01-01", ""], "姓名", "没有学号/工号为“nobody”的账号"),
-    (["recorder", "", "Z9", "记分员", "2026-01-01", ""], "组织代码", "找不到组织代码“Z9”"),
-    (["recorder", "", "A1", "书记", "2026-01-01", ""], "角色", "不是有效选项"),
-    (["recorder", "", "A", "记分员", "2026-01-01", ""], "角色", "只能在党支部任命"),
-    (["recorder", "", "A1", "记分员", "明天", ""], "任期开始", "无法识别"),
-    (["recorder", "", "A1", "记分员", "2026-01-01", "2025-01-01"], "任期结束", "不能早于任期开始"),
-    (["recorder", "张三", "A1", "支委委员", "2026-01-01", ""], "姓名", "不一致"),
-    (["recorder", "", "A1", "记分员", "2026-01-01", ""], "—", "已是“甲一支部”的记分员"),
-])
+@pytest.mark.parametrize(
+    ("row", "column", "message"),
+    [
+        (["nobody", "", "A1", "记分员", "2026-01-01", ""], "姓名", "没有学号/工号为“nobody”的账号"),
+        (["recorder", "", "Z9", "记分员", "2026-01-01", ""], "组织代码", "找不到组织代码“Z9”"),
+        (["recorder", "", "A1", "书记", "2026-01-01", ""], "角色", "不是有效选项"),
+        (["recorder", "", "A", "记分员", "2026-01-01", ""], "角色", "只能在党支部任命"),
+        (["recorder", "", "A1", "记分员", "明天", ""], "任期开始", "无法识别"),
+        (["recorder", "", "A1", "记分员", "2026-01-01", "2025-01-01"], "任期结束", "不能早于任期开始"),
+        (["recorder", "张三", "A1", "支委委员", "2026-01-01", ""], "姓名", "不一致"),
+        (["recorder", "", "A1", "记分员", "2026-01-01", ""], "—", "已是“甲一支部”的记分员"),
+    ],
+)
 def test_a_bad_role_row_is_named_by_row_and_column_and_nothing_is_written(world, row, column, message):
     before = Organization.objects.count(), RoleAssignment.objects.count()
     result = run(world.org_department, tree=TREE, roles=[ROLES[0], row])
@@ -110,10 +116,16 @@ def test_a_bad_role_row_is_named_by_row_and_column_and_nothing_is_written(world,
 
 
 def test_a_general_branch_secretary_imports_inside_its_own_college_only(world):
-    result = run(world.gb_secretary, tree=TREE, roles=[["recorder", "", "A3", "记分员", "2026-01-01", ""],
-                                                       ["recorder", "", "B1", "记分员", "2026-01-01", ""]])
+    result = run(
+        world.gb_secretary,
+        tree=TREE,
+        roles=[["recorder", "", "A3", "记分员", "2026-01-01", ""], ["recorder", "", "B1", "记分员", "2026-01-01", ""]],
+    )
     assert [(e.sheet, e.row, e.column) for e in result.errors] == [
-        ("组织架构", 2, "上级组织代码"), ("组织架构", 3, "上级组织代码"), ("角色任命", 3, "角色")]
+        ("组织架构", 2, "上级组织代码"),
+        ("组织架构", 3, "上级组织代码"),
+        ("角色任命", 3, "角色"),
+    ]
     assert "找不到组织代码“C”" in result.errors[1].message
 
 

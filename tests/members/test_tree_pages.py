@@ -41,8 +41,10 @@ def test_renaming_on_the_node_page(world, login):
 
 def test_a_refusal_is_shown_in_chinese_and_keeps_what_was_typed(world, login):
     client = login(world.gb_secretary)
-    response = client.post(reverse("org_manage", args=[world.A1.pk]),
-                           {"action": "rename", "rename-name": "甲二支部", "rename-reason": "我写的原因"})
+    response = client.post(
+        reverse("org_manage", args=[world.A1.pk]),
+        {"action": "rename", "rename-name": "甲二支部", "rename-reason": "我写的原因"},
+    )
     page = response.content.decode()
     assert response.status_code == 400
     assert "“甲学院党委”下已有名为“甲二支部”的组织" in page and "我写的原因" in page
@@ -53,12 +55,19 @@ def test_closing_is_refused_while_members_remain_and_a_merge_moves_them(world, l
     url = reverse("org_manage", args=[world.A2.pk])
     refused = client.post(url, {"action": "close", "close-closed_on": TODAY.isoformat(), "close-reason": "撤销"})
     assert refused.status_code == 400 and "还有 4 名党员" in refused.content.decode()
-    merged = client.post(url, {"action": "merge", "merge-target": world.A1.pk,
-                               "merge-merged_on": TODAY.isoformat(), "merge-reason": "支部调整"})
+    merged = client.post(
+        url,
+        {
+            "action": "merge",
+            "merge-target": world.A1.pk,
+            "merge-merged_on": TODAY.isoformat(),
+            "merge-reason": "支部调整",
+        },
+    )
     assert merged.status_code == 302
     assert Member.objects.filter(branch=world.A1).count() == 8
     tree_page = client.get(reverse("org_tree")).content.decode()
-    assert f"已撤销（{TODAY.isoformat()}）" in tree_page
+    assert f"已撤销（{TODAY.isoformat()}）" in tree_page and reverse("org_manage", args=[world.A2.pk]) not in tree_page
     closed_page = client.get(url).content.decode()
     assert "已于" in closed_page and 'name="action"' not in closed_page
 
@@ -75,8 +84,10 @@ def test_moving_on_the_node_page_offers_only_the_other_general_branches(world, l
 
 def test_a_forged_target_outside_ones_scope_is_not_a_choice(world, login):
     client = login(world.gb_secretary)
-    response = client.post(reverse("org_manage", args=[world.A2.pk]), {
-        "action": "merge", "merge-target": world.B1.pk, "merge-merged_on": TODAY.isoformat(), "merge-reason": "x"})
+    response = client.post(
+        reverse("org_manage", args=[world.A2.pk]),
+        {"action": "merge", "merge-target": world.B1.pk, "merge-merged_on": TODAY.isoformat(), "merge-reason": "x"},
+    )
     assert response.status_code == 400
     assert Member.objects.filter(branch=world.A2).count() == 4
 
@@ -95,11 +106,13 @@ def test_adding_a_branch_on_the_add_page(world, login):
 
 def _grow(world, colleges):
     for c in range(colleges):
-        college = services.organization_create(actor=world.admin, parent=world.U, name=f"增{c}学院",
-                                               code=f"G{c}", kind="general_branch")
+        college = services.organization_create(
+            actor=world.admin, parent=world.U, name=f"增{c}学院", code=f"G{c}", kind="general_branch"
+        )
         for b in range(3):
-            services.organization_create(actor=world.admin, parent=college, name=f"增{c}-{b}支部",
-                                         code=f"G{c}-{b}", kind="branch")
+            services.organization_create(
+                actor=world.admin, parent=college, name=f"增{c}-{b}支部", code=f"G{c}-{b}", kind="branch"
+            )
 
 
 @pytest.mark.parametrize("colleges", [1, 8])
@@ -111,3 +124,9 @@ def test_the_tree_page_queries_do_not_grow_with_the_tree(world, login, django_as
     with django_assert_num_queries(7):
         page = client.get(url).content.decode()
     assert page.count("/manage/") == 5 + 4 * colleges
+
+
+def test_the_tree_lists_each_node_under_its_parent(world, login):
+    page = login(world.org_department).get(reverse("org_tree")).content.decode()
+    order = [page.index(f'data-org="{code}"') for code in ("U", "A", "A1", "A2", "B", "B1")]
+    assert order == sorted(order)
