@@ -7,18 +7,19 @@ general branch's secretary adjusts the branches of its own general branch only, 
 general branch nor moves a branch out of its subtree.
 """
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat, Substr
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from partyscore.audit import audit_record
 from partyscore.exceptions import ApplicationError
 
 from . import permissions as perms
-from .models import Member, Organization
+from .models import Member, MemberTransfer, Organization
 from .services import (
     CHILD_KIND,
     member_move,
@@ -181,13 +182,15 @@ def organization_merge(*, actor, source, target, merged_on, reason):
     refuse_closed(source)
     refuse_closed(target, merged_on)
     moving = list(_active_members(source).select_related("branch").order_by("number"))
+    with translation.override(settings.LANGUAGE_CODE):  # kept in each member's history in Chinese
+        note = (_("支部合并：%(reason)s") % {"reason": reason})[: MemberTransfer._meta.get_field("reason").max_length]
     for member in moving:
         member_move(
             actor=actor,
             member=member,
             to_branch=target,
             transferred_on=merged_on,
-            reason=_("支部合并：%(reason)s") % {"reason": reason},
+            reason=note,
         )
     closed = organization_close(actor=actor, organization=source, closed_on=merged_on, reason=reason)
     audit_record(

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -30,6 +31,8 @@ TREE_REQUIRED = ("组织代码", "组织名称", "层级", "上级组织代码")
 ROLE_COLUMNS = ("学号/工号", "姓名", "组织代码", "角色", "任期开始", "任期结束")
 ROLE_REQUIRED = ("学号/工号", "组织代码", "角色", "任期开始")
 IMPORTED_KINDS = [(k, label) for k, label in Organization.Kind.choices if k != Organization.Kind.COMMITTEE]
+# The reasons written into the audit record, in Chinese whoever imports (shown by `stored_text`).
+TREE_REASON, ROLES_REASON = gettext_lazy("导入组织架构"), gettext_lazy("导入角色任命")
 NO_DATA = gettext_lazy("文件中没有“组织架构”或“角色任命”工作表")
 PARENT_MISSING = gettext_lazy("找不到组织代码“%(code)s”（须已在系统中或写在本表上方）")
 CODE_TAKEN = gettext_lazy("组织代码“%(code)s”已被使用；更名或调整隶属请在组织架构页面办理")
@@ -71,6 +74,11 @@ def read_tree_workbook(data):
         ]
         tables[name] = (table.headers, rows)
     return tables
+
+
+def _stored(text):
+    with translation.override(settings.LANGUAGE_CODE):
+        return str(text)
 
 
 class _Row:
@@ -150,7 +158,13 @@ def _tree_rows(actor, rows, result):
             continue
         try:
             services.organization_create(
-                actor=actor, parent=parent, name=name, code=code, kind=kind, category=category, reason=_("导入组织架构")
+                actor=actor,
+                parent=parent,
+                name=name,
+                code=code,
+                kind=kind,
+                category=category,
+                reason=_stored(TREE_REASON),
             )
         except (ApplicationError, PermissionDenied) as error:
             row.error("—", getattr(error, "message", error))
@@ -196,7 +210,7 @@ def _role_rows(actor, rows, result):
             "role": role,
             "starts_on": starts_on,
             "ends_on": ends_on,
-            "reason": _("导入角色任命"),
+            "reason": _stored(ROLES_REASON),
         }
         try:
             with transaction.atomic():
