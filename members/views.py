@@ -123,6 +123,9 @@ def org_manage(request, org_id):
         action = None
     move_targets = selectors.tree_move_targets(actor=request.user, org=org)
     merge_targets = selectors.tree_merge_targets(actor=request.user, org=org)
+    offered = {"rename": True, "move": move_targets.exists(), "merge": merge_targets.exists(), "close": True}
+    if action is not None and not offered[action]:  # nowhere within the actor's scope to move or merge it to
+        raise PermissionDenied(_("您无权调整“%(org)s”") % {"org": org})
 
     def bound(name):
         return request.POST if action == name else None
@@ -158,7 +161,7 @@ def org_manage(request, org_id):
         else:
             return redirect("org_tree")
     return render(request, "members/org_manage.html", {
-        "org": org, "forms": forms, "can_move": move_targets.exists(), "can_merge": merge_targets.exists(),
+        "org": org, "forms": forms, "can_move": offered["move"], "can_merge": offered["merge"],
         "active_members": org.members.filter(left_on__isnull=True).count() if org.is_branch else None,
     }, status=400 if request.method == "POST" else 200)
 
