@@ -13,6 +13,7 @@ from members.models import Organization, Role, RoleAssignment, User
 from members.tree_import import ROLE_COLUMNS, TREE_COLUMNS, read_tree_workbook, tree_import
 from partyscore.exceptions import ApplicationError
 from partyscore.models import AuditEvent
+from tests.io.test_hostile_files import hostile_files, prefix
 
 TREE = [
     ["C", "丙学院党委", "党总支/二级党委", "U", "混合"],
@@ -170,3 +171,24 @@ def test_the_template_is_a_workbook_the_import_accepts(world, login):
     assert tables["组织架构"][0] == list(TREE_COLUMNS) and tables["角色任命"][0] == list(ROLE_COLUMNS)
     result = tree_import(actor=world.org_department, tables=tables, confirm=False)
     assert result.ok, result.errors
+
+
+@pytest.mark.parametrize("case", ["XML bomb", "zip bomb (ratio)", "encrypted (OLE)", "macro inside an .xlsx"])
+def test_the_tree_import_is_hardened_as_the_other_imports(world, login, case):
+    name, content, message = hostile_files()[case]
+    response = login(world.org_department).post(reverse("tree_import"), {"file": SimpleUploadedFile(name, content)})
+    assert response.status_code == 400 and prefix(message) in response.content.decode()
+
+
+def test_an_oversized_file_is_refused_while_it_arrives(world, login, settings):
+    settings.IMPORT_MAX_UPLOAD_BYTES = 1024 * 1024
+    big = SimpleUploadedFile("big.xlsx", b"PK" + b"\0" * (3 * 1024 * 1024))
+    response = login(world.org_department).post(reverse("tree_import"), {"file": big})
+    assert response.status_code == 413 and "文件过大（上限 1 MB）" in response.content.decode()
+
+
+def test_a_formula_in_a_sheet_is_refused(world, login):
+    data = workbook(tree=[["C", '=HYPERLINK("http://x")', "党总支/二级党委", "U", ""]])
+    response = login(world.org_department).post(reverse("tree_import"), {"file": upload(data)})
+    assert response.status_code == 400 and "表格中有公式（B2）" in response.content.decode()
+    assert not Organization.objects.filter(code="C").exists()
