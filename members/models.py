@@ -111,6 +111,13 @@ class Organization(models.Model):
         return ["/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
 
 
+# The kind of node each kind holds below it: the tree is committee → general branch → branch.
+CHILD_KIND = {
+    Organization.Kind.COMMITTEE: Organization.Kind.GENERAL_BRANCH,
+    Organization.Kind.GENERAL_BRANCH: Organization.Kind.BRANCH,
+}
+
+
 class Member(models.Model):
     """A party member (党员) in a branch; scored under the scheme for their category."""
 

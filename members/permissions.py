@@ -159,6 +159,13 @@ def may_appoint(user, organization, role):
     return role in BRANCH_DELEGABLE_ROLES
 
 
+def may_adjust_tree(user, org):
+    """May `user` rename, move, merge or close `org` (members/tree.py): TREE_MANAGE held at its parent
+    or above, so a general branch's secretary adjusts its branches, not its general branch; the root
+    (the committee) is never adjusted here."""
+    return org.parent_id is not None and has_org_perm(user, TREE_MANAGE, org.parent)
+
+
 def appointable_roles(user, organization):
     """The roles `user` may give at `organization`, in the order of Role."""
     return [role for role in Role if ROLE_ORG_KIND[role] == organization.kind and may_appoint(user, organization, role)]

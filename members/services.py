@@ -19,6 +19,7 @@ from partyscore.exceptions import ApplicationError
 from . import permissions as perms
 from . import two_factor
 from .models import (
+    CHILD_KIND,
     Member,
     MemberStatusEvent,
     MemberTransfer,
@@ -46,11 +47,6 @@ def _require(actor, perm, org):
         raise PermissionDenied(_("您无权对“%(org)s”执行此操作") % {"org": org})
 
 
-# The kind of node each kind holds below it.
-CHILD_KIND = {
-    Organization.Kind.COMMITTEE: Organization.Kind.GENERAL_BRANCH,
-    Organization.Kind.GENERAL_BRANCH: Organization.Kind.BRANCH,
-}
 ORGANIZATION_AUDIT_FIELDS = ["name", "code", "kind", "parent", "category", "path", "depth", "closed_on"]
 
 

@@ -19,9 +19,8 @@ from partyscore.audit import audit_record
 from partyscore.exceptions import ApplicationError
 
 from . import permissions as perms
-from .models import Member, MemberTransfer, Organization
+from .models import CHILD_KIND, Member, MemberTransfer, Organization
 from .services import (
-    CHILD_KIND,
     member_move,
     organization_snapshot,
     recalculate_branch_later,
@@ -30,15 +29,8 @@ from .services import (
 )
 
 
-def may_adjust(actor, org):
-    """May `actor` rename, move, merge or close `org` (never the committee itself)."""
-    if actor.is_superuser:
-        return org.parent_id is not None
-    return org.parent is not None and perms.has_org_perm(actor, perms.TREE_MANAGE, org.parent)
-
-
 def _require_adjust(actor, org):
-    if not may_adjust(actor, org):
+    if not perms.may_adjust_tree(actor, org):
         raise PermissionDenied(_("您无权调整“%(org)s”") % {"org": org})
 
 
@@ -88,7 +80,7 @@ def organization_move(*, actor, organization, new_parent, reason):
     The materialized path and depth of the node and of everything below it are rewritten in one
     statement, inside this transaction."""
     _require_adjust(actor, organization)
-    if not (actor.is_superuser or perms.has_org_perm(actor, perms.TREE_MANAGE, new_parent)):
+    if not perms.has_org_perm(actor, perms.TREE_MANAGE, new_parent):
         raise PermissionDenied(_("您无权调整“%(org)s”") % {"org": new_parent})
     reason = _require_reason(reason)
     org = _locked(organization)

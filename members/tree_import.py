@@ -22,7 +22,7 @@ from partyscore.exceptions import ApplicationError
 
 from . import permissions as perms
 from . import services
-from .models import Organization, Role, User
+from .models import CHILD_KIND, Organization, Role, User
 from .roster import ChineseDateWidget, LabelWidget, RowError, TextWidget
 
 TREE_SHEET, ROLES_SHEET = "组织架构", "角色任命"
@@ -141,7 +141,7 @@ def _tree_rows(actor, rows, result):
         if not perms.has_org_perm(actor, perms.TREE_MANAGE, parent):
             row.error("上级组织代码", _("“%(org)s”不在您的管理范围内") % {"org": parent})
             continue
-        if services.CHILD_KIND.get(parent.kind) != kind:
+        if CHILD_KIND.get(parent.kind) != kind:
             row.error(
                 "层级", _("“%(parent)s”下不能设立%(kind)s") % {"parent": parent, "kind": Organization.Kind(kind).label}
             )

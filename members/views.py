@@ -50,7 +50,7 @@ from .forms import (
     TreeUploadForm,
     TwoFactorRequirementForm,
 )
-from .models import Organization
+from .models import CHILD_KIND, Organization
 from .roster import read_spreadsheet, roster_export_dataset, roster_import, roster_template_dataset
 from .tree_import import read_tree_workbook, tree_import, tree_template_workbook
 
@@ -98,13 +98,13 @@ def org_add(request, org_id):
         try:
             org = services.organization_create(
                 actor=request.user, parent=parent, name=data["name"], code=data["code"],
-                kind=services.CHILD_KIND[parent.kind], category=data["category"], reason=data["reason"])
+                kind=CHILD_KIND[parent.kind], category=data["category"], reason=data["reason"])
         except ApplicationError as error:
             form.add_error(None, error.message)
         else:
             messages.success(request, _("已新增%(org)s") % {"org": org})
             return redirect("org_tree")
-    kind = Organization.Kind(services.CHILD_KIND[parent.kind]).label
+    kind = Organization.Kind(CHILD_KIND[parent.kind]).label
     return render(request, "members/org_add.html", {"parent": parent, "form": form, "kind": kind},
                   status=400 if form.errors else 200)
 
