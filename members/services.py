@@ -82,6 +82,8 @@ def organization_create(*, actor, name, code, kind, parent=None, category=Organi
         if kind != CHILD_KIND.get(parent.kind):
             raise ApplicationError(_("“%(parent)s”下不能设立%(kind)s") % {
                 "parent": parent, "kind": Organization.Kind(kind).label})
+        if not (reason or "").strip():
+            raise ApplicationError(_("请写明原因"))
     if parent is not None:
         refuse_closed(parent)
         refuse_name_taken(parent=parent, name=name)

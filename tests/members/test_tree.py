@@ -47,6 +47,13 @@ def test_adding_outside_ones_scope_is_refused(world, who, parent, kind):
     assert not Organization.objects.filter(code="NEW").exists()
 
 
+def test_adding_takes_a_reason(world):
+    with pytest.raises(ApplicationError, match="请写明原因"):
+        services.organization_create(
+            actor=world.gb_secretary, parent=world.A, name="甲三支部", code="A3", kind="branch", reason=" "
+        )
+
+
 def test_a_branch_goes_only_under_a_general_branch(world):
     with pytest.raises(ApplicationError, match="下不能设立党支部"):
         add(world, world.org_department, world.U, "直属支部", "U1")
