@@ -174,3 +174,51 @@ class TwoFactorRequirementForm(BootstrapForm):
     roles = forms.MultipleChoiceField(label=_("须启用两步验证的角色"), choices=Role.choices, required=False,
                                       widget=forms.CheckboxSelectMultiple)
     reason = forms.CharField(label=_("调整原因"), max_length=300, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class OrganizationAddForm(BootstrapForm):
+    name = forms.CharField(label=_("组织名称"), max_length=100)
+    code = forms.CharField(label=_("组织代码"), max_length=32, help_text=_("全校唯一，如“A03”"))
+    category = forms.ChoiceField(label=_("党员类别"), choices=Organization.Category.choices,
+                                 initial=Organization.Category.MIXED)
+    reason = forms.CharField(label=_("原因"), max_length=300, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class OrganizationRenameForm(BootstrapForm):
+    name = forms.CharField(label=_("新名称"), max_length=100)
+    reason = forms.CharField(label=_("原因"), max_length=300, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class OrganizationMoveForm(BootstrapForm):
+    new_parent = forms.ModelChoiceField(label=_("改隶属于"), queryset=Organization.objects.none(),
+                                        empty_label=_("请选择"))
+    reason = forms.CharField(label=_("原因"), max_length=300, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, targets, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["new_parent"].queryset = targets
+
+
+class OrganizationMergeForm(BootstrapForm):
+    target = forms.ModelChoiceField(label=_("并入党支部"), queryset=Organization.objects.none(),
+                                    empty_label=_("请选择"))
+    merged_on = forms.DateField(label=_("合并日期"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    reason = forms.CharField(label=_("原因"), max_length=300, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, targets, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["target"].queryset = targets
+        self.fields["merged_on"].initial = timezone.localdate()
+
+
+class OrganizationCloseForm(BootstrapForm):
+    closed_on = forms.DateField(label=_("撤销日期"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    reason = forms.CharField(label=_("原因"), max_length=300, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["closed_on"].initial = timezone.localdate()
+
+
+class TreeUploadForm(BootstrapForm):
+    file = forms.FileField(label=_("组织架构与任命文件（.xlsx）"))

@@ -59,6 +59,8 @@ class Organization(models.Model):
     path = models.CharField(max_length=255, db_index=True, editable=False)
     depth = models.PositiveSmallIntegerField(default=0, editable=False)
     show_board_to_members = models.BooleanField(_("向本支部党员公开积分榜"), default=False)
+    # 撤销: from this date the node takes no new members, entries or roles; its history stays.
+    closed_on = models.DateField(_("撤销日期"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("党组织")
@@ -82,6 +84,7 @@ class Organization(models.Model):
             ("mass_evaluate", _("群众评议")),
             ("view_mass_results", _("查看群众评议汇总")),
             ("oversee", _("组织部督查")),
+            ("manage_tree", _("调整组织架构")),
         ]
         constraints = [
             models.UniqueConstraint(fields=["parent", "name"], name="org_unique_name_under_parent"),
@@ -98,10 +101,21 @@ class Organization(models.Model):
     def is_branch(self):
         return self.kind == self.Kind.BRANCH
 
+    def is_closed_on(self, day):
+        """Closed (撤销) on or before `day`."""
+        return self.closed_on is not None and self.closed_on <= day
+
     def ancestor_paths(self):
         """The paths of this node and every node above it, nearest last."""
         parts = self.path.rstrip("/").split("/")
         return ["/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
+
+
+# The kind of node each kind holds below it: the tree is committee → general branch → branch.
+CHILD_KIND = {
+    Organization.Kind.COMMITTEE: Organization.Kind.GENERAL_BRANCH,
+    Organization.Kind.GENERAL_BRANCH: Organization.Kind.BRANCH,
+}
 
 
 class Member(models.Model):

@@ -31,13 +31,15 @@ OBJECTIONS_HANDLE = "handle_objections"
 MASS_EVALUATE = "mass_evaluate"
 MASS_RESULTS_VIEW = "view_mass_results"
 OVERSEE = "oversee"  # escalated objections, reopening determinations, auditing mass answers
+TREE_MANAGE = "manage_tree"  # add, rename, move, merge and close the nodes below where it is held
 
 # Rules as data: what each role may do at (and below) the node where it is held.
 ROLE_PERMISSIONS = {
     Role.ORG_DEPARTMENT: {ROSTER_VIEW, ROSTER_MANAGE, AUDIT_VIEW, EXEMPTION_APPROVE, ROLES_MANAGE, LEDGER_VIEW,
                           ENTRY_RECORD, SCHEME_MANAGE, SCHEME_APPROVE, CYCLE_MANAGE, MEMBERS_REVIEW, BRANCH_RUN,
-                          OBJECTIONS_HANDLE, MASS_RESULTS_VIEW, OVERSEE},
-    Role.GENERAL_BRANCH_SECRETARY: {ROSTER_VIEW, ROLES_MANAGE, LEDGER_VIEW, SCHEME_APPROVE, MASS_RESULTS_VIEW},
+                          OBJECTIONS_HANDLE, MASS_RESULTS_VIEW, OVERSEE, TREE_MANAGE},
+    Role.GENERAL_BRANCH_SECRETARY: {ROSTER_VIEW, ROLES_MANAGE, LEDGER_VIEW, SCHEME_APPROVE, MASS_RESULTS_VIEW,
+                                    TREE_MANAGE},
     Role.BRANCH_SECRETARY: {ROSTER_VIEW, ROSTER_MANAGE, ROLES_MANAGE, LEDGER_VIEW, ENTRY_RECORD, SCHEME_MANAGE,
                             MEMBERS_REVIEW, BRANCH_RUN, OBJECTIONS_HANDLE, MASS_RESULTS_VIEW},
     Role.BRANCH_COMMITTEE: {ROSTER_VIEW, LEDGER_VIEW, ENTRY_RECORD, MEMBERS_REVIEW, OBJECTIONS_HANDLE,
@@ -155,6 +157,13 @@ def may_appoint(user, organization, role):
     if role == Role.BRANCH_SECRETARY:
         return _held_above(user, ROLES_MANAGE, organization)
     return role in BRANCH_DELEGABLE_ROLES
+
+
+def may_adjust_tree(user, org):
+    """May `user` rename, move, merge or close `org` (members/tree.py): TREE_MANAGE held at its parent
+    or above, so a general branch's secretary adjusts its branches, not its general branch; the root
+    (the committee) is never adjusted here."""
+    return org.parent_id is not None and has_org_perm(user, TREE_MANAGE, org.parent)
 
 
 def appointable_roles(user, organization):

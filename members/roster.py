@@ -20,7 +20,7 @@ from partyscore.exceptions import ApplicationError
 
 from . import permissions as perms
 from .models import Member, Organization
-from .services import member_create
+from .services import member_create, refuse_closed
 
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日")
 REQUIRED_COLUMNS = ("学号/工号", "姓名", "所属党支部", "类别", "党员身份")
@@ -114,6 +114,10 @@ class BranchWidget(widgets.Widget):
         branch = matches[0]
         if not perms.has_org_perm(self.actor, perms.ROSTER_MANAGE, branch):
             raise ValueError(_("党支部“%(value)s”不在您的管理范围内") % {"value": text})
+        try:
+            refuse_closed(branch)
+        except ApplicationError as error:
+            raise ValueError(error.message) from None
         return branch
 
     def render(self, value, obj=None, **kwargs):

@@ -8,15 +8,58 @@ from django.utils.translation import gettext as _
 from partyscore.models import AuditEvent
 
 from . import permissions as perms
-from .models import Member, Organization, Role, RoleAssignment, User
+from .models import CHILD_KIND, Member, Organization, Role, RoleAssignment, User
 
 
 def organization_tree(*, actor):
-    """The nodes `actor` may see, in tree order, each with its count of current members."""
+    """The nodes `actor` may see, in tree order, each with its count of current members, and
+    `can_adjust` (rename, move, merge, close) and `can_add` (add a node below) for `actor`; the
+    permissions come from the request's one permission query, so the queries do not grow with the tree."""
     visible = perms.orgs_with_perm(actor, perms.ROSTER_VIEW)
-    return visible.annotate(
+    orgs = list(visible.annotate(
         member_count=Count("members", filter=Q(members__left_on__isnull=True))
-    ).select_related("parent")
+    ).select_related("parent").order_by("path"))  # Meta.ordering does not apply to a GROUP BY query
+    for org in orgs:
+        org.can_adjust = org.closed_on is None and perms.may_adjust_tree(actor, org)
+        org.can_add = (org.closed_on is None and org.kind in CHILD_KIND
+                       and perms.has_org_perm(actor, perms.TREE_MANAGE, org))
+    return orgs
+
+
+def tree_node_get(*, actor, org_id):
+    """A node `actor` may adjust (members/tree.py), or PermissionDenied (a forged id included)."""
+    org = Organization.objects.select_related("parent").filter(pk=org_id).first()
+    if org is None or not perms.may_adjust_tree(actor, org):
+        raise PermissionDenied(_("您无权调整该党组织"))
+    return org
+
+
+def tree_parent_get(*, actor, org_id):
+    """A node below which `actor` may add one."""
+    org = Organization.objects.filter(pk=org_id).first()
+    if org is None or org.kind not in CHILD_KIND or not perms.has_org_perm(actor, perms.TREE_MANAGE, org):
+        raise PermissionDenied(_("您无权在该党组织下新增组织"))
+    return org
+
+
+def _open_in_tree_scope(actor):
+    """Open nodes below a node where `actor` may adjust the tree."""
+    return Organization.objects.filter(
+        closed_on__isnull=True, parent__in=perms.orgs_with_perm(actor, perms.TREE_MANAGE))
+
+
+def tree_move_targets(*, actor, org):
+    """The open nodes `org` may be moved under: of the kind that holds it, within the actor's scope."""
+    kinds = [parent for parent, child in CHILD_KIND.items() if child == org.kind]
+    return (perms.orgs_with_perm(actor, perms.TREE_MANAGE).filter(kind__in=kinds, closed_on__isnull=True)
+            .exclude(pk=org.parent_id).exclude(path__startswith=org.path))
+
+
+def tree_merge_targets(*, actor, org):
+    """The open branches `org` may be merged into."""
+    if not org.is_branch:
+        return Organization.objects.none()
+    return _open_in_tree_scope(actor).filter(kind=Organization.Kind.BRANCH).exclude(pk=org.pk)
 
 
 def branch_get(*, actor, branch_id, perm=perms.ROSTER_VIEW):

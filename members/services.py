@@ -19,6 +19,7 @@ from partyscore.exceptions import ApplicationError
 from . import permissions as perms
 from . import two_factor
 from .models import (
+    CHILD_KIND,
     Member,
     MemberStatusEvent,
     MemberTransfer,
@@ -46,11 +47,48 @@ def _require(actor, perm, org):
         raise PermissionDenied(_("您无权对“%(org)s”执行此操作") % {"org": org})
 
 
+ORGANIZATION_AUDIT_FIELDS = ["name", "code", "kind", "parent", "category", "path", "depth", "closed_on"]
+
+
+def organization_snapshot(org):
+    return model_to_dict(org, fields=ORGANIZATION_AUDIT_FIELDS)
+
+
+def refuse_name_taken(*, parent, name, exclude=None):
+    """The constraint org_unique_name_under_parent, said in words before the database says it."""
+    taken = Organization.objects.filter(parent=parent, name=name)
+    if exclude is not None:
+        taken = taken.exclude(pk=exclude.pk)
+    if taken.exists():
+        raise ApplicationError(_("“%(parent)s”下已有名为“%(name)s”的组织") % {"parent": parent, "name": name})
+
+
+def refuse_closed(org, day=None):
+    """A node closed (撤销) on or before `day` (today) takes nothing new."""
+    day = day or timezone.localdate()
+    if org.is_closed_on(day):
+        raise ApplicationError(_("“%(org)s”已于 %(date)s 撤销") % {"org": org, "date": org.closed_on})
+
+
 @transaction.atomic
-def organization_create(*, actor, name, code, kind, parent=None, category=Organization.Category.MIXED):
-    """Add a node to the tree. Only the system administrator builds the tree."""
+def organization_create(*, actor, name, code, kind, parent=None, category=Organization.Category.MIXED, reason=""):
+    """Add a node to the tree. The system administrator builds the root (the committee); below it,
+    whoever may adjust the tree at the parent (perms.TREE_MANAGE) adds a node of the kind it holds:
+    the organization department a general branch, a general branch's secretary a branch."""
+    name, code = (name or "").strip(), (code or "").strip()
     if actor is not None and not actor.is_superuser:
-        raise PermissionDenied(_("只有系统管理员可以调整组织架构"))
+        if parent is None or not perms.has_org_perm(actor, perms.TREE_MANAGE, parent):
+            raise PermissionDenied(_("您无权调整该处的组织架构"))
+        if kind != CHILD_KIND.get(parent.kind):
+            raise ApplicationError(_("“%(parent)s”下不能设立%(kind)s") % {
+                "parent": parent, "kind": Organization.Kind(kind).label})
+        if not (reason or "").strip():
+            raise ApplicationError(_("请写明原因"))
+    if parent is not None:
+        refuse_closed(parent)
+        refuse_name_taken(parent=parent, name=name)
+    if Organization.objects.filter(code=code).exists():
+        raise ApplicationError(_("组织代码“%(code)s”已被使用") % {"code": code})
     org = Organization(name=name, code=code, kind=kind, parent=parent, category=category, path="pending/")
     org.full_clean()
     org.save()
@@ -58,7 +96,7 @@ def organization_create(*, actor, name, code, kind, parent=None, category=Organi
     org.depth = parent.depth + 1 if parent else 0
     org.save(update_fields=["path", "depth"])
     audit_record(actor=actor, action="organization.create", target=org, organization=org,
-                 after=model_to_dict(org, fields=["name", "code", "kind", "parent", "category"]))
+                 after=model_to_dict(org, fields=["name", "code", "kind", "parent", "category"]), reason=reason)
     return org
 
 
@@ -180,6 +218,7 @@ def member_create(*, actor, member, account_password=None, account_password_hash
     _require(actor, perms.ROSTER_MANAGE, member.branch)
     if not member.branch.is_branch:
         raise ApplicationError(_("党员只能属于党支部"))
+    refuse_closed(member.branch)
     member.full_clean()
     if account_password or account_password_hash:
         member.user = user_create(actor=actor, username=member.number, full_name=member.name,
@@ -267,13 +306,19 @@ def _recalculate_later(member, first_year, last_year):
 
     By task name: scoring sits above members and is not imported here. If the broker is away the
     nightly recalculation catches up (partyscore.tasks.enqueue)."""
+    recalculate_branch_later(member.branch_id, first_year, last_year)
+
+
+def recalculate_branch_later(branch_id, first_year, last_year):
+    """After the commit, recompute a branch's totals for `first_year` to `last_year` (by task name:
+    scoring sits above members and is not imported here)."""
     from celery import current_app
 
     from partyscore.tasks import enqueue
 
     task = current_app.signature("scoring.tasks.recalculate_branch_task")
     for year in range(first_year, last_year + 1):
-        enqueue(task, member.branch_id, year)
+        enqueue(task, branch_id, year)
 
 
 STATUS_EVENT_REFUSALS = {
@@ -331,12 +376,19 @@ def member_status_record(*, actor, member, kind, occurred_on, reason, until=None
 @transaction.atomic
 def member_transfer(*, actor, member, to_branch, transferred_on, reason=""):
     """Move a member to another branch. The actor must manage both branches' rosters."""
+    _require(actor, perms.ROSTER_MANAGE, member.branch)
+    _require(actor, perms.ROSTER_MANAGE, to_branch)
+    return member_move(actor=actor, member=member, to_branch=to_branch, transferred_on=transferred_on, reason=reason)
+
+
+def member_move(*, actor, member, to_branch, transferred_on, reason):
+    """The move itself, for a caller that has checked the actor's scope (a transfer, a merge of
+    branches): the MemberTransfer row of the member's history, the new branch, the audit event."""
     if not to_branch.is_branch:
         raise ApplicationError(_("只能转入党支部"))
     if to_branch.pk == member.branch_id:
         raise ApplicationError(_("该党员已在此支部"))
-    _require(actor, perms.ROSTER_MANAGE, member.branch)
-    _require(actor, perms.ROSTER_MANAGE, to_branch)
+    refuse_closed(to_branch, transferred_on)
     from_branch = member.branch
     MemberTransfer.objects.create(member=member, from_branch=from_branch, to_branch=to_branch,
                                   transferred_on=transferred_on, reason=reason, recorded_by=actor)
@@ -399,6 +451,7 @@ def role_assign(*, actor, user, organization, role, starts_on, ends_on=None, rea
         raise ApplicationError(_("“%(role)s”只能在%(kind)s任命") % {"role": role.label, "kind": kind})
     if not perms.may_appoint(actor, organization, role):
         raise PermissionDenied(_("您无权在“%(org)s”任命“%(role)s”") % {"org": organization, "role": role.label})
+    refuse_closed(organization, starts_on)
     if RoleAssignment.objects.filter(user=user, organization=organization, role=role, revoked_at__isnull=True).exists():
         raise ApplicationError(
             _("%(user)s 已是“%(org)s”的%(role)s") % {"user": user, "org": organization, "role": role.label}

@@ -4,6 +4,11 @@ from . import views
 
 urlpatterns = [
     path("orgs/", views.org_tree, name="org_tree"),
+    path("orgs/import/", views.tree_import_upload, name="tree_import"),
+    path("orgs/import/confirm/", views.tree_import_confirm, name="tree_import_confirm"),
+    path("orgs/import/template/", views.tree_template, name="tree_template"),
+    path("orgs/<int:org_id>/add/", views.org_add, name="org_add"),
+    path("orgs/<int:org_id>/manage/", views.org_manage, name="org_manage"),
     path("orgs/<int:org_id>/members/", views.member_list, name="member_list"),
     path("orgs/<int:org_id>/members/export/", views.member_export, name="member_export"),
     path("orgs/<int:org_id>/roles/", views.org_roles, name="org_roles"),

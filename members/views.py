@@ -27,10 +27,10 @@ from partyscore.filters import list_filters
 from partyscore.models import ACTION_LABELS
 from partyscore.pending_upload import pending_upload_keep, pending_upload_take
 from partyscore.upload_limit import limit_upload
-from scoring.xlsx_safety import TOO_LARGE, formulas_as_text
+from scoring.xlsx_safety import TOO_LARGE, formulas_as_text, read_upload
 
 from . import permissions as perms
-from . import selectors, services
+from . import selectors, services, tree
 from .forms import (
     AuditFilterForm,
     ExemptionDecisionForm,
@@ -39,13 +39,20 @@ from .forms import (
     MemberFilterForm,
     MemberStatusForm,
     MemberTransferForm,
+    OrganizationAddForm,
+    OrganizationCloseForm,
+    OrganizationMergeForm,
+    OrganizationMoveForm,
+    OrganizationRenameForm,
     RoleAssignForm,
     RoleRevokeForm,
     RosterUploadForm,
+    TreeUploadForm,
     TwoFactorRequirementForm,
 )
-from .models import Organization
+from .models import CHILD_KIND, Organization
 from .roster import read_spreadsheet, roster_export_dataset, roster_import, roster_template_dataset
+from .tree_import import read_tree_workbook, tree_import, tree_template_workbook
 
 MEMBERS_PER_PAGE = 50
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -75,7 +82,88 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 @login_required
 @require_safe
 def org_tree(request):
-    return render(request, "members/org_tree.html", {"orgs": selectors.organization_tree(actor=request.user)})
+    orgs = selectors.organization_tree(actor=request.user)
+    return render(request, "members/org_tree.html", {
+        "orgs": orgs, "can_import": perms.holds_anywhere(request.user, perms.TREE_MANAGE)})
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def org_add(request, org_id):
+    """Add a node below `org`: a general branch below the committee, a branch below a general branch."""
+    parent = selectors.tree_parent_get(actor=request.user, org_id=org_id)
+    form = OrganizationAddForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            org = services.organization_create(
+                actor=request.user, parent=parent, name=data["name"], code=data["code"],
+                kind=CHILD_KIND[parent.kind], category=data["category"], reason=data["reason"])
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("已新增%(org)s") % {"org": org})
+            return redirect("org_tree")
+    kind = Organization.Kind(CHILD_KIND[parent.kind]).label
+    return render(request, "members/org_add.html", {"parent": parent, "form": form, "kind": kind},
+                  status=400 if form.errors else 200)
+
+
+# The adjustments of the node page, each a form of its own (prefixed: one page holds all of them).
+ORG_ACTIONS = ("rename", "move", "merge", "close")
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def org_manage(request, org_id):
+    """Rename, move, merge or close one node, each with its reason."""
+    org = selectors.tree_node_get(actor=request.user, org_id=org_id)
+    action = request.POST.get("action") if request.method == "POST" else None
+    if action is not None and action not in ORG_ACTIONS:
+        action = None
+    move_targets = selectors.tree_move_targets(actor=request.user, org=org)
+    merge_targets = selectors.tree_merge_targets(actor=request.user, org=org)
+    offered = {"rename": True, "move": move_targets.exists(), "merge": merge_targets.exists(), "close": True}
+    if action is not None and not offered[action]:  # nowhere within the actor's scope to move or merge it to
+        raise PermissionDenied(_("您无权调整“%(org)s”") % {"org": org})
+
+    def bound(name):
+        return request.POST if action == name else None
+
+    forms = {
+        "rename": OrganizationRenameForm(bound("rename"), prefix="rename", initial={"name": org.name}),
+        "move": OrganizationMoveForm(bound("move"), prefix="move", targets=move_targets),
+        "merge": OrganizationMergeForm(bound("merge"), prefix="merge", targets=merge_targets),
+        "close": OrganizationCloseForm(bound("close"), prefix="close"),
+    }
+    if action is not None and forms[action].is_valid():
+        data = forms[action].cleaned_data
+        try:
+            if action == "rename":
+                tree.organization_rename(actor=request.user, organization=org, name=data["name"],
+                                         reason=data["reason"])
+                messages.success(request, _("已更名为%(name)s") % {"name": data["name"]})
+            elif action == "move":
+                tree.organization_move(actor=request.user, organization=org, new_parent=data["new_parent"],
+                                       reason=data["reason"])
+                messages.success(request, _("已改隶属于%(org)s") % {"org": data["new_parent"]})
+            elif action == "merge":
+                moved = tree.organization_merge(actor=request.user, source=org, target=data["target"],
+                                                merged_on=data["merged_on"], reason=data["reason"])
+                messages.success(request, _("已并入%(org)s，转入 %(n)s 名党员") % {
+                    "org": data["target"], "n": len(moved)})
+            else:
+                tree.organization_close(actor=request.user, organization=org, closed_on=data["closed_on"],
+                                        reason=data["reason"])
+                messages.success(request, _("已撤销%(org)s") % {"org": org})
+        except ApplicationError as error:
+            forms[action].add_error(None, error.message)
+        else:
+            return redirect("org_tree")
+    return render(request, "members/org_manage.html", {
+        "org": org, "forms": forms, "can_move": offered["move"], "can_merge": offered["merge"],
+        "active_members": org.members.filter(left_on__isnull=True).count() if org.is_branch else None,
+    }, status=400 if request.method == "POST" else 200)
 
 
 @login_required
@@ -381,6 +469,76 @@ def roster_import_confirm(request):
                       {"form": RosterUploadForm(), "result": result, "headers": dataset.headers}, status=400)
     messages.success(request, _("已导入 %(n)s 名党员") % {"n": result.created})
     return redirect("org_tree")
+
+
+def _require_tree_manager(user):
+    if not perms.holds_anywhere(user, perms.TREE_MANAGE):
+        raise PermissionDenied(_("您无权导入组织架构"))
+
+
+@csrf_exempt
+def tree_import_upload(request):
+    """Step 1 of the tree import: upload and check every row of both sheets (nothing is kept)."""
+    limiter = limit_upload(request, settings.IMPORT_MAX_UPLOAD_BYTES)
+    return _tree_import_upload(request, limiter)
+
+
+@csrf_protect
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def _tree_import_upload(request, limiter):
+    _require_tree_manager(request.user)
+    files = request.FILES  # reads the body through the limiter
+    if request.method == "POST" and limiter.too_large:
+        form = TreeUploadForm(request.POST, {})
+        form.full_clean()
+        limit = settings.IMPORT_MAX_UPLOAD_BYTES // 1024 // 1024
+        form.errors["file"] = form.error_class([_(TOO_LARGE) % {"mb": limit}])
+        return render(request, "members/tree_import.html", {"form": form}, status=413)
+    form = TreeUploadForm(request.POST or None, files or None)
+    context = {"form": form}
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            data = read_upload(upload)
+            result = tree_import(actor=request.user, tables=read_tree_workbook(data), confirm=False)
+        except ApplicationError as error:
+            form.add_error("file", error.message)
+            return render(request, "members/tree_import.html", context, status=400)
+        context["result"] = result
+        if result.ok:
+            context["token"] = pending_upload_keep(request, "tree_import", data)
+        return render(request, "members/tree_import.html", context, status=200 if result.ok else 400)
+    return render(request, "members/tree_import.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def tree_import_confirm(request):
+    """Step 2: write the checked workbook, all or nothing; one-time passwords shown once."""
+    _require_tree_manager(request.user)
+    pending = pending_upload_take(request, "tree_import")
+    try:
+        if pending is None:
+            raise ApplicationError(_("导入已过期，请重新上传文件"))
+        result = tree_import(actor=request.user, tables=read_tree_workbook(pending[0]), confirm=True)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+        return redirect("tree_import")
+    access_log(request, Kind.IMPORT, {"import": "tree", "organizations": len(result.organizations),
+                                      "appointments": len(result.appointments), "errors": len(result.errors)})
+    if not result.ok:
+        return render(request, "members/tree_import.html", {"form": TreeUploadForm(), "result": result},
+                      status=400)
+    return render(request, "members/tree_import.html", {"result": result, "done": True})
+
+
+@login_required
+@require_safe
+def tree_template(request):
+    _require_tree_manager(request.user)
+    response = HttpResponse(tree_template_workbook(), content_type=XLSX_TYPE)
+    return attachment(response, "org-tree-template.xlsx")
 
 
 @login_required

@@ -52,10 +52,12 @@ class Duty:
 # ── the organization and its schemes, read once per run ─────────────────────────────────────
 
 class Tree:
-    def __init__(self, year):
+    def __init__(self, year, on=None):
         self.orgs = {o.pk: o for o in Organization.objects.all()}
         self.by_path = {o.path: o for o in self.orgs.values()}
-        self.branches = [o for o in self.orgs.values() if o.kind == Organization.Kind.BRANCH]
+        # A branch closed (撤销, merged) by the run's day `on` has no more duties, reminders or escalations.
+        self.branches = [o for o in self.orgs.values()
+                         if o.kind == Organization.Kind.BRANCH and not o.is_closed_on(on or timezone.localdate())]
         schemes = Scheme.objects.filter(year=year, status=Scheme.Status.APPROVED).select_related("owner")
         self.schemes = sorted(schemes, key=lambda s: (-s.owner.depth, s.member_category == "all", -s.version))
         today = timezone.localdate()
@@ -228,7 +230,7 @@ def run_reminders(*, today=None):
     today = today or timezone.localdate()
     sent, escalated = 0, 0
     for cycle in Cycle.objects.filter(is_open=True):
-        tree = Tree(cycle.year)
+        tree = Tree(cycle.year, today)
         found = duties(tree, cycle, effective_deadlines(tree, cycle)) + objection_duties(tree, cycle.year)
         with transaction.atomic():
             sent += _remind(found, cycle.year, today)

@@ -11,6 +11,7 @@ from django.db.models import Q, Sum
 from django.forms.models import model_to_dict
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from members import permissions as perms
 from members.models import Organization
@@ -489,7 +490,7 @@ def period_limit(item):
     return to_centi(item.points_max) * (item.times_per_period or 1)
 
 
-def entry_check(*, member, item, period, points, evidence_count=0):
+def entry_check(*, member, item, period, points, evidence_count=0, occurred_on=None):
     """Every bound on a new entry; returns the signed centipoints or raises ApplicationError."""
     from .selectors import scheme_for_member
 
@@ -500,16 +501,23 @@ def entry_check(*, member, item, period, points, evidence_count=0):
         period_open=period_open_for(period, member.branch),
         times=same_item.filter(period=period).aggregate(n=Sum(NET))["n"] or 0,
         used_period=abs(same_item.filter(period=period).aggregate(s=Sum("points"))["s"] or 0),
-        used_year=abs(same_item.filter(year=period.cycle.year).aggregate(s=Sum("points"))["s"] or 0))
+        used_year=abs(same_item.filter(year=period.cycle.year).aggregate(s=Sum("points"))["s"] or 0),
+        occurred_on=occurred_on)
+
+
+# Lazy: said in the language of the request that records the entry.
+BRANCH_CLOSED = gettext_lazy("该党员所在的“%(branch)s”已于 %(date)s 撤销，不能再记分")
 
 
 def _entry_bounds(*, member, item, period, points, evidence_count, scheme, period_open, times, used_period,
-                  used_year):
+                  used_year, occurred_on=None):
     """The rules of `entry_check` over facts already read: the scheme in force, whether the period
     takes entries, and the times and points (magnitudes, centipoints) the item already has for the
     member in the period and the year. One set of rules for a single entry and a batch."""
     if member.left_on is not None and member.left_on < period.starts_on:
         raise ApplicationError(_("该党员已离开党组织，不能记分"))
+    if member.branch.is_closed_on(occurred_on or timezone.localdate()):
+        raise ApplicationError(BRANCH_CLOSED % {"branch": member.branch, "date": member.branch.closed_on})
     if member.exempt:
         raise ApplicationError(_("该党员已免于记分"))
     if not period_open:
@@ -601,7 +609,8 @@ def entries_record_bulk(*, actor, lines, source=LedgerEntry.Source.RECORDER, rec
                 member=member, item=item, period=period, points=line.points, evidence_count=0,
                 scheme=schemes[(member.branch_id, period.cycle.year)].get(member.category),
                 period_open=open_for[(period.pk, member.branch_id)], times=times[(*key, period.pk)],
-                used_period=abs(used_period[(*key, period.pk)]), used_year=abs(used_year[(*key, period.cycle.year)]))
+                used_period=abs(used_period[(*key, period.pk)]), used_year=abs(used_year[(*key, period.cycle.year)]),
+                occurred_on=line.occurred_on)
         except ApplicationError as error:
             errors.append(LineError(index, member, error.message))
             continue
@@ -645,7 +654,7 @@ def entry_record(*, actor, member, item, period, points, reason, source=LedgerEn
     evidence_check(evidence)
     evidence_files = _distinct_files(evidence_files)
     signed = entry_check(member=member, item=item, period=period, points=points,
-                         evidence_count=len(evidence) + len(evidence_files) + evidence_on_file)
+                         evidence_count=len(evidence) + len(evidence_files) + evidence_on_file, occurred_on=occurred_on)
     entry = ledger_append(LedgerEntry(
         member=member, item=item, period=period, year=period.cycle.year, kind=item.kind, points=signed,
         reason=reason, source=source, recorded_by=actor, verified_by=verified_by,

@@ -245,6 +245,16 @@ def _check_dimension(sheet, max_rows, max_cols):
         raise ApplicationError(_(DIMENSIONS) % {"ref": ref, "rows": max_rows, "cols": max_cols})
 
 
+def sheet_names(data):
+    """The worksheet names of a checked package, in order."""
+    check_package(data)
+    book = _open_workbook(data)
+    try:
+        return list(book.sheetnames)
+    finally:
+        book.close()
+
+
 def read_sheet(data, *, max_rows, max_cols=None, sheet_name=None):
     """The first (or named) worksheet of a checked package as headers and rows of plain values."""
     from openpyxl.utils import get_column_letter

@@ -77,6 +77,20 @@ MATRIX = {
         Check("POST", "own_branch", A1_APPOINTERS, lambda w, t: {
             "action": "revoke", "assignment": w.panel.role_assignments.get().pk, "reason": ""}),
     ],
+    # The tree (members/tree.py): adjusted at a node by whoever holds manage_tree at its parent, so a
+    # general branch's secretary adjusts its own branches and the organization department everything
+    # below the committee; a node is added below the committee only by the organization department.
+    "org_manage": [check for method in ("GET", "POST") for check in (
+        Check(method, "own_branch", COLLEGE_A), Check(method, "other_branch", COLLEGE_A),
+        Check(method, "other_college", COMMITTEE), Check(method, "own_college", COMMITTEE))],
+    "org_add": [check for method in ("GET", "POST") for check in (
+        Check(method, "own_college", COLLEGE_A),
+        Check(method, "other_college", COMMITTEE, kwargs=lambda t, w: {"org_id": w.B.pk}),
+        Check(method, "own_college", COMMITTEE, kwargs=lambda t, w: {"org_id": w.U.pk}),
+        Check(method, "own_branch", set()))],  # a branch holds no node below it
+    "tree_import": [Check(allowed=COLLEGE_A), Check("POST", allowed=COLLEGE_A)],
+    "tree_import_confirm": [Check("POST", allowed=COLLEGE_A, data={"token": "none"})],
+    "tree_template": [Check(allowed=COLLEGE_A)],
     "exemption_queue": [Check(allowed=COMMITTEE)],
     "roster_import": [Check(allowed=A1_MANAGERS), Check("POST", allowed=A1_MANAGERS)],
     "roster_import_confirm": [Check("POST", allowed=A1_MANAGERS, data={"token": "none"})],

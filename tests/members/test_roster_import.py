@@ -1,3 +1,4 @@
+import datetime
 import io
 
 import openpyxl
@@ -5,6 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from members import tree
 from members.models import Member, User
 from members.roster import read_spreadsheet, roster_import
 from partyscore.exceptions import ApplicationError
@@ -154,3 +156,12 @@ def test_the_party_group_column_is_read_and_exported(world, login):
     sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
     column = [c.value for c in sheet[1]].index("党小组")
     assert "第一党小组" in [row[column].value for row in sheet.iter_rows(min_row=2)]
+
+
+def test_a_closed_branch_takes_no_imported_members(world):
+    tree.organization_merge(actor=world.org_department, source=world.A2, target=world.A1,
+                            merged_on=datetime.date.today(), reason="合并")
+    result = run(world.org_department, [GOOD[0], ["N009", "某人", "A2", "教职工", "正式党员"]])
+    assert [(e.row, e.column) for e in result.errors] == [(3, "所属党支部")]
+    assert "已于" in result.errors[0].message and "撤销" in result.errors[0].message
+    assert not Member.objects.filter(number__in=["N001", "N009"]).exists()

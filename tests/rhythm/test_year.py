@@ -9,11 +9,12 @@ import pytest
 import time_machine
 
 from members import services as member_services
+from members import tree
 from members.models import Role
 from reviews import rhythm, services
 from reviews.models import Escalation, Notification, Objection, Reminder
 from scoring import services as scoring
-from scoring.models import Period
+from scoring.models import Cycle, Period
 from scoring.selectors import scheme_for_member
 from tests.builders import make_user
 
@@ -156,3 +157,20 @@ def test_periods_lock_after_their_grace_and_refuse_new_entries(year_world, setti
         rhythm.lock_ended_periods()
     assert Period.objects.get(cycle__year=YEAR, kind="semester", index=1).is_locked
     assert not Period.objects.get(cycle__year=YEAR, kind="semester", index=2).is_locked
+
+
+
+def test_a_closed_branch_has_no_more_duties_from_its_closing_day(year_world):
+    """B1 is merged into A1 on 1 June: the day before, its secretary still owes the quarterly
+    publicity (college B runs Policy B); from that day nothing is asked of the closed branch."""
+    w = year_world
+    closing = datetime.date(YEAR, 6, 1)
+    with at(closing):
+        tree.organization_merge(actor=w.org_department, source=w.B1, target=w.A1, merged_on=closing, reason="合并")
+    cycle = Cycle.objects.get(year=YEAR)
+    for day, expected in ((closing - datetime.timedelta(days=1), True), (closing, False)):
+        with at(day):
+            found = rhythm.Tree(YEAR, day)
+            owed = rhythm.duties(found, cycle, rhythm.effective_deadlines(found, cycle))
+        assert (w.B1.pk in {b.pk for b in found.branches}) is expected
+        assert any(d.user_id == w.b1_secretary.pk for d in owed) is expected
