@@ -90,6 +90,9 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["ENGINE"] = "partyscore.sqlite"  # bulk writes batched to SQLite's real limit
+    # Tests in memory, as Django does for SQLite; said outright, since pytest-django recognizes SQLite
+    # by the stock engine's name and would give each test worker a file named after the database path.
+    DATABASES["default"]["TEST"] = {"NAME": ":memory:"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "members.User"
