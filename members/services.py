@@ -502,6 +502,12 @@ def role_revoke(*, actor, assignment, reason):
         raise PermissionDenied(_("您无权撤销此任命"))
     if assignment.revoked_at is not None:
         raise ApplicationError(_("该任命已撤销"))
+    return role_assignment_end(actor=actor, assignment=assignment, reason=reason)
+
+
+def role_assignment_end(*, actor, assignment, reason):
+    """End a term now, audited; the caller has checked the actor may (a revocation, or the closing of
+    the node the role is held at)."""
     assignment.revoked_at = timezone.now()
     assignment.save(update_fields=["revoked_at"])
     role_permissions_sync(user=assignment.user)

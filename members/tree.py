@@ -19,13 +19,14 @@ from partyscore.audit import audit_record
 from partyscore.exceptions import ApplicationError
 
 from . import permissions as perms
-from .models import CHILD_KIND, Member, MemberTransfer, Organization
+from .models import CHILD_KIND, Member, MemberTransfer, Organization, RoleAssignment
 from .services import (
     member_move,
     organization_snapshot,
     recalculate_branch_later,
     refuse_closed,
     refuse_name_taken,
+    role_assignment_end,
 )
 
 
@@ -153,6 +154,9 @@ def organization_close(*, actor, organization, closed_on, reason):
         after=organization_snapshot(org),
         reason=reason,
     )
+    # Nobody keeps a role at a closed node (its secretary, panel, mass representatives).
+    for assignment in RoleAssignment.objects.filter(organization=org, revoked_at__isnull=True).select_related("user"):
+        role_assignment_end(actor=actor, assignment=assignment, reason=reason)
     return org
 
 

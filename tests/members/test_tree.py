@@ -288,3 +288,18 @@ def test_a_closed_branch_refuses_entries_from_its_closing_date(world):
 def test_the_tree_permission_is_held_by_the_organization_department_and_general_branch_secretaries():
     holders = {role for role, granted in perms.ROLE_PERMISSIONS.items() if perms.TREE_MANAGE in granted}
     assert holders == {Role.ORG_DEPARTMENT, Role.GENERAL_BRANCH_SECRETARY}
+
+
+def test_closing_a_branch_ends_every_role_held_there(world):
+    rep, _password = services.role_assign_new_account(
+        actor=world.org_department, username="R-900", full_name="群众代表甲", organization=world.A2,
+        role=Role.MASS_REPRESENTATIVE, starts_on=TODAY)
+    held = list(world.A2.role_assignments.filter(revoked_at__isnull=True))
+    assert len(held) >= 1
+    tree.organization_merge(actor=world.gb_secretary, source=world.A2, target=world.A1, merged_on=TODAY,
+                            reason="两支部合并")
+    assert not world.A2.role_assignments.filter(revoked_at__isnull=True).exists()
+    assert AuditEvent.objects.filter(action="role.revoke", reason="两支部合并").count() == len(held)
+    rep.user.refresh_from_db()
+    assert not rep.user.is_active  # a mass representative with no other role has nothing left to do
+    assert not perms.has_org_perm(rep.user, perms.MASS_EVALUATE, world.A2)
