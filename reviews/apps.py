@@ -9,13 +9,18 @@ class ReviewsConfig(AppConfig):
     def ready(self):
         from members.signals import role_assigned
         from scoring.exports import BRANCH_WORKBOOK_SHEETS
+        from scoring.services import SCHEME_COPY_EXTRAS
         from scoring.selectors import POINTS_CARD_SECTIONS
 
         from .meetings import points_card_meetings, write_meetings_sheet
         from .receivers import mass_representative_appointed
+        from .services import review_settings_copy
 
         role_assigned.connect(mass_representative_appointed, dispatch_uid="reviews.mass_representative_appointed")
         # The meetings a member was expected at on their points card; the year's meetings in the branch workbook.
         if write_meetings_sheet not in BRANCH_WORKBOOK_SHEETS:
             BRANCH_WORKBOOK_SHEETS.append(write_meetings_sheet)
             POINTS_CARD_SECTIONS.append(("reviews/meeting_card.html", points_card_meetings))
+        # A derived scheme, a new version and next year's scheme keep the scheme's 评议流程设置.
+        if review_settings_copy not in SCHEME_COPY_EXTRAS:
+            SCHEME_COPY_EXTRAS.append(review_settings_copy)
