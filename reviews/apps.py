@@ -9,8 +9,8 @@ class ReviewsConfig(AppConfig):
     def ready(self):
         from members.signals import role_assigned
         from scoring.exports import BRANCH_WORKBOOK_SHEETS
-        from scoring.services import SCHEME_COPY_EXTRAS
         from scoring.selectors import POINTS_CARD_SECTIONS
+        from scoring.services import SCHEME_COPY_EXTRAS
 
         from .meetings import points_card_meetings, write_meetings_sheet
         from .receivers import mass_representative_appointed

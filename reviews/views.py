@@ -28,7 +28,6 @@ from scoring.selectors import current_cycle, member_record_visible, scheme_for_m
 
 from . import rollover, selectors, services
 from .forms import (
-    ReviewSettingsForm,
     DecisionForm,
     DeclarationForm,
     DeterminationForm,
@@ -39,6 +38,7 @@ from .forms import (
     ObjectionForm,
     PledgeForm,
     PublicityForm,
+    ReviewSettingsForm,
 )
 from .models import (
     Declaration,

@@ -5,25 +5,37 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('reviews', '0010_meetings'),
+        ("reviews", "0010_meetings"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='declaration',
-            name='verifier',
-            field=models.CharField(blank=True, choices=[('committee', '支委会'), ('meeting', '支部党员大会')], max_length=10, verbose_name='审核组织'),
+            model_name="declaration",
+            name="verifier",
+            field=models.CharField(
+                blank=True,
+                choices=[("committee", "支委会"), ("meeting", "支部党员大会")],
+                max_length=10,
+                verbose_name="审核组织",
+            ),
         ),
         migrations.AlterField(
-            model_name='reviewsettings',
-            name='objection_answer_days',
-            field=models.PositiveSmallIntegerField(default=7, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(60)], verbose_name='异议答复期限（天）'),
+            model_name="reviewsettings",
+            name="objection_answer_days",
+            field=models.PositiveSmallIntegerField(
+                default=7,
+                validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(60)],
+                verbose_name="异议答复期限（天）",
+            ),
         ),
         migrations.AlterField(
-            model_name='reviewsettings',
-            name='publicity_days',
-            field=models.PositiveSmallIntegerField(default=5, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(30)], verbose_name='公示天数'),
+            model_name="reviewsettings",
+            name="publicity_days",
+            field=models.PositiveSmallIntegerField(
+                default=5,
+                validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(30)],
+                verbose_name="公示天数",
+            ),
         ),
     ]
