@@ -557,8 +557,8 @@ def declaration_verify(*, actor, declaration, approve, answer=""):
                                ).declaration_verifier
     answer = (answer or "").strip()
     if verifier == ReviewSettings.Verifier.MEETING:
-        _require(actor, perms.BRANCH_RUN, member.branch,
-                 _("本支部的本人申报由支部党员大会审核，请由支部书记登记大会的决定"))
+        if not perms.has_org_perm(actor, perms.BRANCH_RUN, member.branch):  # a committee member: told, not 403
+            raise ApplicationError(_("本支部的本人申报由支部党员大会审核，请由支部书记登记大会的决定"))
         if not answer:
             raise ApplicationError(_("本人申报由支部党员大会审核：请填写大会的日期和决定"))
     if not approve and not answer:

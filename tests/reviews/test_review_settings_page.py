@@ -173,8 +173,9 @@ def test_with_the_general_meeting_the_secretary_records_the_meetings_decision(b_
     w = b_year
     ReviewSettings.objects.create(scheme=w.scheme, declaration_verifier="meeting")
     declaration = _declared(w)
-    with pytest.raises(PermissionDenied):
-        services.declaration_verify(actor=w.committee, declaration=declaration, approve=True)
+    with pytest.raises(ApplicationError, match="请由支部书记登记大会的决定"):
+        services.declaration_verify(actor=w.committee, declaration=declaration, approve=True,
+                                    answer="支委会同意")
     with pytest.raises(ApplicationError, match="请填写大会的日期和决定"):
         services.declaration_verify(actor=w.secretary, declaration=declaration, approve=True)
     assert Declaration.objects.get(pk=declaration.pk).status == "submitted"
