@@ -75,6 +75,7 @@ ACTION_LABELS = {
     "role.assign": _("任命职务"),
     "security.two_factor_roles": _("调整两步验证要求"),
     "role.revoke": _("撤销职务"),
+    "review_settings.save": _("修改评议流程设置"),
     "rollover.start": _("年度切换"),
     "roster.export": _("导出名册"),
     "roster.import": _("导入名册"),

@@ -60,7 +60,8 @@ class ObjectionAnswerForm(BootstrapForm):
 class PublicityForm(BootstrapForm):
     kind = forms.ChoiceField(label=_("公示内容"), choices=Publicity.Kind.choices)
     period = forms.ModelChoiceField(label=_("月份/周期（按月公示时必选）"), queryset=None, required=False)
-    audience = forms.ChoiceField(label=_("公示范围"), choices=ReviewSettings.Audience.choices)
+    audience = forms.ChoiceField(label=_("公示范围"), choices=ReviewSettings.Audience.choices,
+                                 help_text=_("公示承诺时按评议流程设置的承诺公示范围"))
     starts_on = forms.DateField(label=_("开始日期"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     days = forms.IntegerField(label=_("公示天数"), min_value=1, max_value=30, initial=5)
 
@@ -101,3 +102,39 @@ class FollowUpForm(BootstrapForm):
             self.fields["until"] = forms.DateField(
                 label=_("延长至（延长预备期时填写）"), required=False,
                 widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+
+
+def _days(label, low, high, help_text):
+    return forms.IntegerField(label=label, min_value=low, max_value=high, help_text=help_text, error_messages={
+        "required": _("请填写天数"), "invalid": _("请填写整数"),
+        "min_value": _("不能少于 %(limit_value)s"), "max_value": _("不能多于 %(limit_value)s")})
+
+
+class ReviewSettingsForm(BootstrapForm):
+    """A scheme's 评议流程设置 with the reason of the change; the committee's reserved fields are
+    disabled on a college's or branch's scheme (the posted value of a disabled field is ignored)."""
+
+    panel_combination = forms.ChoiceField(
+        label=_("考评小组多人评分合成方式"), choices=ReviewSettings.PanelCombination.choices,
+        help_text=_("几位考评小组成员对同一项目的评分如何合成为本期得分；支部可自行选择"))
+    declaration_verifier = forms.ChoiceField(
+        label=_("本人申报审核"), choices=ReviewSettings.Verifier.choices,
+        help_text=_("支委会：书记或支委审核；支部党员大会：由支部书记登记大会的决定，须写明大会日期和决定。"
+                    "支部可自行选择"))
+    pledge_audience = forms.ChoiceField(
+        label=_("承诺公示范围"), choices=ReviewSettings.Audience.choices,
+        help_text=_("支部公开承诺公示给谁看；支部可自行选择"))
+    mass_min_answers = forms.IntegerField(
+        label=_("群众评议结果公开所需最少人数"), min_value=2, max_value=50,
+        help_text=_("少于此数时支部只看到答卷份数，保护群众代表匿名；由校党委统一规定"),
+        error_messages={"required": _("请填写人数"), "invalid": _("请填写整数"),
+                        "min_value": _("不能少于 %(limit_value)s 人"), "max_value": _("不能多于 %(limit_value)s 人")})
+    publicity_days = _days(_("公示天数"), 1, 30, _("发布公示时默认的公示天数；由校党委统一规定"))
+    objection_answer_days = _days(_("异议答复期限（天）"), 1, 60, _("支部答复异议的期限；由校党委统一规定"))
+    reason = forms.CharField(label=_("修改理由"), widget=forms.Textarea(attrs={"rows": 2}), max_length=500,
+                             error_messages={"required": _("请填写修改理由")})
+
+    def __init__(self, *args, reserved=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in reserved:
+            self.fields[name].disabled = True

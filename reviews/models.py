@@ -8,7 +8,7 @@ year-end public report (述职). Both end in a determination, its publicity and 
 """
 
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -21,7 +21,11 @@ USER = settings.AUTH_USER_MODEL
 
 
 class ReviewSettings(models.Model):
-    """How a scheme's pipeline runs; a scheme without a row uses the defaults."""
+    """How a scheme's pipeline runs; a scheme without a row uses the defaults. The committee fixes
+    RESERVED for the schemes derived from its own; a college or branch chooses the others."""
+
+    RESERVED = ("mass_min_answers", "publicity_days", "objection_answer_days")
+    FIELDS = ("panel_combination", "declaration_verifier", "pledge_audience", *RESERVED)
 
     class PanelCombination(models.TextChoices):
         MEAN = "mean", _("取平均")
@@ -46,8 +50,10 @@ class ReviewSettings(models.Model):
                                             default=Verifier.COMMITTEE)
     pledge_audience = models.CharField(_("承诺公示范围"), max_length=10, choices=Audience.choices,
                                        default=Audience.BRANCH)
-    publicity_days = models.PositiveSmallIntegerField(_("公示天数"), default=5)
-    objection_answer_days = models.PositiveSmallIntegerField(_("异议答复期限（天）"), default=7)
+    publicity_days = models.PositiveSmallIntegerField(_("公示天数"), default=5,
+                                                      validators=[MinValueValidator(1), MaxValueValidator(30)])
+    objection_answer_days = models.PositiveSmallIntegerField(_("异议答复期限（天）"), default=7,
+                                                             validators=[MinValueValidator(1), MaxValueValidator(60)])
 
     class Meta:
         verbose_name = _("评议流程设置")
@@ -203,6 +209,8 @@ class Declaration(models.Model):
     status = models.CharField(_("状态"), max_length=12, choices=Status.choices, default=Status.SUBMITTED)
     answer = models.TextField(_("审核意见"), blank=True)
     verified_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # Who took the decision (评议流程设置「本人申报审核」when it was taken): 支委会 or 支部党员大会.
+    verifier = models.CharField(_("审核组织"), max_length=10, choices=ReviewSettings.Verifier.choices, blank=True)
     publicity = models.ForeignKey("Publicity", null=True, blank=True, on_delete=models.PROTECT,
                                   related_name="declarations")
     entry = models.OneToOneField(LedgerEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+")

@@ -32,7 +32,7 @@ from .models import (
     SelfAssessment,
     SelfClaim,
 )
-from .services import mass_window_closes, period_deadline, self_assessment_deadline
+from .services import mass_window_closes, period_deadline, pledge_audience, self_assessment_deadline
 
 
 def member_due(*, member, year, today=None):
@@ -210,16 +210,22 @@ def objection_attachment_get(*, actor, attachment_id):
 
 
 def publicity_visible(*, actor, publicity):
+    """Who sees a window: the branch's own people always; others by its audience, which for the
+    branch's pledges is the scheme's 承诺公示范围 as it stands now (a narrowed setting hides
+    windows already open)."""
     if perms.has_org_perm(actor, perms.LEDGER_VIEW, publicity.branch):
         return True
     if not publicity.has_started():
         return False
-    if publicity.audience == "university":
+    audience = publicity.audience
+    if publicity.kind == Publicity.Kind.PLEDGES:
+        audience = pledge_audience(branch=publicity.branch, year=publicity.year)
+    if audience == "university":
         return True
     member = getattr(actor, "member", None)
     if member is None and not perms.has_org_perm(actor, perms.MASS_EVALUATE, publicity.branch):
         return False
-    if publicity.audience == "college" and member is not None:
+    if audience == "college" and member is not None:
         return member.branch.parent_id == publicity.branch.parent_id
     return (member is not None and member.branch_id == publicity.branch_id) or perms.has_org_perm(
         actor, perms.MASS_EVALUATE, publicity.branch
@@ -233,10 +239,12 @@ def publicity_get(*, actor, publicity_id):
     return publicity
 
 
-def publicity_content(*, publicity):
-    """The results the window shows, by kind."""
+def publicity_content(*, actor, publicity):
+    """The results the window shows, by kind: nothing to an actor outside its audience."""
     branch, year, kind = publicity.branch, publicity.year, publicity.kind
     if kind == Publicity.Kind.PLEDGES:
+        if not publicity_visible(actor=actor, publicity=publicity):
+            return Pledge.objects.none()
         return Pledge.objects.filter(member__branch=branch, year=year, status="approved").select_related("member")
     if kind == Publicity.Kind.FULFILMENT:
         return FulfilmentReport.objects.filter(

@@ -134,6 +134,72 @@ def review_settings(scheme):
     return found or ReviewSettings(scheme=scheme)
 
 
+def review_settings_reserved(scheme):
+    """The fields the committee fixes: read-only on a college's or branch's scheme."""
+    return () if scheme.owner.kind == Organization.Kind.COMMITTEE else ReviewSettings.RESERVED
+
+
+def review_settings_copy(source, target):
+    """A derived scheme, a new version and next year's scheme start with the source's settings
+    (registered in ReviewsConfig.ready as one of scoring.SCHEME_COPY_EXTRAS)."""
+    found = ReviewSettings.objects.filter(scheme=source).first()
+    if found is not None:
+        ReviewSettings.objects.create(scheme=target, **{f: getattr(found, f) for f in ReviewSettings.FIELDS})
+
+
+def _derivatives(scheme):
+    """Every scheme derived from `scheme`, at any depth (college, then branch)."""
+    found, layer = [], [scheme.pk]
+    while layer:
+        layer = list(Scheme.objects.filter(derived_from_id__in=layer).values_list("pk", flat=True))
+        found += layer
+    return found
+
+
+@transaction.atomic
+def review_settings_save(*, actor, scheme, data, reason):
+    """Change a scheme's 评议流程设置, for whoever manages the scheme at its level. A college or
+    branch may choose only what the policies leave to it; the committee's values of the reserved
+    fields go down to every scheme derived from its own."""
+    _require(actor, perms.SCHEME_MANAGE, scheme.owner)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError(_("请填写修改理由"))
+    current = review_settings(scheme)
+    before = {f: getattr(current, f) for f in ReviewSettings.FIELDS}
+    reserved = review_settings_reserved(scheme)
+    changed_reserved = [f for f in reserved if f in data and data[f] != before[f]]
+    if changed_reserved:
+        raise ApplicationError(_("“%(field)s”由校党委统一规定，学院和支部不能修改") % {
+            "field": ReviewSettings._meta.get_field(changed_reserved[0]).verbose_name})
+    for field in ReviewSettings.FIELDS:
+        if field in data and field not in reserved:
+            setattr(current, field, data[field])
+    current.full_clean()
+    after = {f: getattr(current, f) for f in ReviewSettings.FIELDS}
+    if after == before:
+        raise ApplicationError(_("设置没有变化"))
+    current.save()
+    passed_down = 0
+    if not reserved:
+        values = {f: after[f] for f in ReviewSettings.RESERVED}
+        derived = _derivatives(scheme)
+        existing = set(ReviewSettings.objects.filter(scheme_id__in=derived).values_list("scheme_id", flat=True))
+        passed_down = ReviewSettings.objects.filter(scheme_id__in=existing).update(**values)
+        missing = [pk for pk in derived if pk not in existing]
+        ReviewSettings.objects.bulk_create([ReviewSettings(scheme_id=pk, **{
+            **{f: before[f] for f in ReviewSettings.FIELDS}, **values}) for pk in missing])
+        passed_down += len(missing)
+    audit_record(actor=actor, action="review_settings.save", target=scheme, organization=scheme.owner,
+                 before=before, after={**after, "derived_schemes_updated": passed_down}, reason=reason)
+    return current
+
+
+def pledge_audience(*, branch, year):
+    """承诺公示范围 of the branch's scheme in force: branch, college or university."""
+    return review_settings(next(iter(schemes_in_force(branch=branch, year=year).values()), None)).pledge_audience
+
+
 def policy_of(member, year):
     """'A' (百分制, 先锋亮绩) or 'B' (亮化记分) by the member's scheme in force."""
     scheme = scheme_for_member(member=member, year=year)
@@ -483,15 +549,27 @@ def declaration_submit(*, actor, member, item, period, points, reason, evidence=
 
 @transaction.atomic
 def declaration_verify(*, actor, declaration, approve, answer=""):
+    """The branch committee (支委会) verifies, or, where the scheme's settings say 支部党员大会, the
+    secretary records the general meeting's decision with the meeting's record (Policy B: verified
+    by the branch committee or the branch general meeting)."""
     member = declaration.member
     _require(actor, perms.MEMBERS_REVIEW, member.branch)
-    if not approve and not (answer or "").strip():
+    verifier = review_settings(scheme_for_member(member=member, year=declaration.period.cycle.year)
+                               ).declaration_verifier
+    answer = (answer or "").strip()
+    if verifier == ReviewSettings.Verifier.MEETING:
+        if not perms.has_org_perm(actor, perms.BRANCH_RUN, member.branch):  # a committee member: told, not 403
+            raise ApplicationError(_("本支部的本人申报由支部党员大会审核，请由支部书记登记大会的决定"))
+        if not answer:
+            raise ApplicationError(_("本人申报由支部党员大会审核：请填写大会的日期和决定"))
+    if not approve and not answer:
         raise ApplicationError(_("不予通过时请写明理由"))
     before = declaration.status
     declaration.status = _move(declaration, "verify" if approve else "refuse")
-    declaration.answer, declaration.verified_by = (answer or "").strip(), actor
+    declaration.answer, declaration.verified_by, declaration.verifier = answer, actor, verifier
     declaration.save()
-    _audit(actor, "declaration.verify" if approve else "declaration.reject", declaration, member, before, answer)
+    _audit(actor, "declaration.verify" if approve else "declaration.reject", declaration, member, before, answer,
+           verifier=verifier)
     notify(_member_user(member), gettext_noop("您申报的“%(item)s”%(result)s"), reverse("my_reviews"), {
         "item": declaration.item.title,
         "result": gettext_lazy("已通过审核，将在支部内公示") if approve else gettext_lazy("未通过")})
@@ -740,6 +818,8 @@ def publicity_open(*, actor, branch, year, kind, starts_at, ends_at, period=None
     _require(actor, perms.BRANCH_RUN, branch)
     if ends_at <= starts_at:
         raise ApplicationError(_("公示结束时间须晚于开始时间"))
+    if kind == Publicity.Kind.PLEDGES:  # the scheme's setting decides who sees the branch's pledges
+        audience = pledge_audience(branch=branch, year=year)
     publicity = Publicity(branch=branch, year=year, kind=kind, period=period, audience=audience,
                           starts_at=starts_at, ends_at=ends_at, created_by=actor)
     if kind == Publicity.Kind.ANNUAL:

@@ -44,4 +44,5 @@ urlpatterns = [
     path("meetings/<int:meeting_id>/qr/", meeting_views.meeting_qr, name="meeting_qr"),
     path("meetings/<int:meeting_id>/sign-in/<str:token>/", meeting_views.meeting_sign_in, name="meeting_sign_in"),
     path("evidence/meeting/<int:attachment_id>/", meeting_views.evidence_meeting, name="evidence_meeting"),
+    path("schemes/<int:scheme_id>/review-settings/", views.review_settings_edit, name="review_settings"),
 ]

@@ -20,6 +20,7 @@ from members.services import user_email_notifications_set
 from partyscore.evidence_files import evidence_response
 from partyscore.exceptions import ApplicationError
 from partyscore.shortcuts import posted_int, posted_object_or_404
+from scoring import selectors as scoring_selectors
 from scoring import services as scoring
 from scoring.models import Cycle, LedgerEntry, MemberYearTotal, Period, RuleItem, Scheme
 from scoring.points import format_points
@@ -37,6 +38,7 @@ from .forms import (
     ObjectionForm,
     PledgeForm,
     PublicityForm,
+    ReviewSettingsForm,
 )
 from .models import (
     Declaration,
@@ -319,7 +321,7 @@ def publicity_detail(request, publicity_id):
     publicity = selectors.publicity_get(actor=request.user, publicity_id=publicity_id)
     member = getattr(request.user, "member", None)
     return render(request, "reviews/publicity_detail.html", {
-        "publicity": publicity, "content": selectors.publicity_content(publicity=publicity),
+        "publicity": publicity, "content": selectors.publicity_content(actor=request.user, publicity=publicity),
         "open": publicity.is_open(), "my_member": member,
         "can_object": publicity.is_open() and member is not None and member.branch_id == publicity.branch_id,
         # A mass representative of the branch may object to anyone's result; a member only to their own.
@@ -795,3 +797,30 @@ def follow_up_record(request, follow_up_id):
     return render(request, "reviews/form.html", {"form": form, "title": _("办理记录"), "follow_up": follow_up},
                   status=400 if form.errors else 200)
 
+
+
+# ── review settings (评议流程设置) ─────────────────────────────────────────────────────────────
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def review_settings_edit(request, scheme_id):
+    """A scheme's 评议流程设置, for whoever manages the scheme at its level."""
+    scheme = scoring_selectors.scheme_get(actor=request.user, scheme_id=scheme_id)
+    if not perms.has_org_perm(request.user, perms.SCHEME_MANAGE, scheme.owner):
+        raise PermissionDenied(_("您无权修改该评分标准的评议流程设置"))
+    current = services.review_settings(scheme)
+    reserved = services.review_settings_reserved(scheme)
+    initial = {f: getattr(current, f) for f in current.FIELDS}
+    form = ReviewSettingsForm(request.POST or None, initial=initial, reserved=reserved)
+    if request.method == "POST" and form.is_valid():
+        data = {f: form.cleaned_data[f] for f in current.FIELDS if f not in reserved}
+        try:
+            services.review_settings_save(actor=request.user, scheme=scheme, data=data,
+                                          reason=form.cleaned_data["reason"])
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("评议流程设置已保存"))
+            return redirect("review_settings", scheme_id=scheme.pk)
+    return render(request, "reviews/review_settings.html", {
+        "scheme": scheme, "form": form, "derived": bool(reserved)})

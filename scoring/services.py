@@ -56,6 +56,11 @@ def _require(actor, perm, org, message=None):
 
 # ── schemes ──────────────────────────────────────────────────────────────────────────────────
 
+# What the apps above scoring keep per scheme, copied with it: functions (source, target), appended
+# in their AppConfig.ready (reviews: the scheme's 评议流程设置).
+SCHEME_COPY_EXTRAS = []
+
+
 def scheme_copy_children(source, target):
     """Copy a scheme's items, outcome rules and attendance rules onto `target` (a derived scheme, a
     new version, next year's scheme): one copy, so nothing a scheme holds is left behind."""
@@ -66,6 +71,8 @@ def scheme_copy_children(source, target):
     _create_attendance_rules(target, items, [
         {"meeting_kind": r.meeting_kind, "status": r.status, "item_code": r.item.code, "points": r.points}
         for r in source.attendance_rules.select_related("item")])
+    for copy_extra in SCHEME_COPY_EXTRAS:
+        copy_extra(source, target)
 
 
 def _create_attendance_rules(scheme, items, rules):

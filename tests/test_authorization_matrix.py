@@ -116,6 +116,7 @@ MATRIX = {
     "scheme_detail": scheme_checks(),
     "scheme_transition": scheme_checks("POST", {"action": "submit"}, **SCHEME_MANAGERS),
     "scheme_edit": [*scheme_checks(**SCHEME_MANAGERS), *scheme_checks("POST", **SCHEME_MANAGERS)],
+    "review_settings": [*scheme_checks(**SCHEME_MANAGERS), *scheme_checks("POST", **SCHEME_MANAGERS)],
     "item_new": [*scheme_checks(**SCHEME_MANAGERS), *scheme_checks("POST", **SCHEME_MANAGERS)],
     "item_edit": [check for method in ("GET", "POST") for check in scheme_checks(
         method, **SCHEME_MANAGERS, kwargs=lambda s, w: {"scheme_id": s.pk, "item_id": s.items.first().pk})],
