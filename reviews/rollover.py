@@ -22,8 +22,12 @@ from .models import Rollover, RolloverBranch
 def _carry_schemes(actor, from_year, to_year):
     """Approved schemes move to the new year: those of the committee and colleges stay approved
     (they were published), a branch's detailed rules come back as a draft to be approved again."""
-    carried = 0
-    for scheme in Scheme.objects.filter(year=from_year, status=Scheme.Status.APPROVED).select_related("owner"):
+    # From the top of the tree down, so that each copy derives from next year's copy of its source
+    # (the committee's later changes to its reserved review settings reach it as they did this year).
+    copies = {}  # (owner, category) → the new year's copy
+    schemes = (Scheme.objects.filter(year=from_year, status=Scheme.Status.APPROVED)
+               .select_related("owner", "derived_from").order_by("owner__depth", "owner__path"))
+    for scheme in schemes:
         newer = Scheme.objects.filter(owner=scheme.owner, year=from_year, member_category=scheme.member_category,
                                       status=Scheme.Status.APPROVED, version__gt=scheme.version).exists()
         if newer:
@@ -31,12 +35,14 @@ def _carry_schemes(actor, from_year, to_year):
         fields = model_to_dict(scheme, fields=scoring.SCHEME_FIELDS)
         is_branch = scheme.owner.kind == Organization.Kind.BRANCH
         fields.update(year=to_year, version=1, status=Scheme.Status.DRAFT if is_branch else Scheme.Status.APPROVED)
-        copy = Scheme.objects.create(owner=scheme.owner, derived_from=None, created_by=actor, decided_by=None
-                                     if is_branch else actor, decided_at=None if is_branch else timezone.now(),
-                                     **fields)
+        source = scheme.derived_from
+        derived_from = copies.get((source.owner_id, source.member_category)) if source else None
+        copy = Scheme.objects.create(owner=scheme.owner, derived_from=derived_from, created_by=actor,
+                                     decided_by=None if is_branch else actor,
+                                     decided_at=None if is_branch else timezone.now(), **fields)
         scoring.scheme_copy_children(scheme, copy)
-        carried += 1
-    return carried
+        copies[(scheme.owner_id, scheme.member_category)] = copy
+    return len(copies)
 
 
 def _same_day(date, year):

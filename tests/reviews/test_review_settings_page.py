@@ -135,6 +135,17 @@ def test_next_years_scheme_keeps_the_settings(a_year, django_capture_on_commit_c
     _assert_carried(Scheme.objects.get(owner=w.A1, year=w.year + 1))
 
 
+def test_next_years_branch_scheme_still_takes_the_committees_fixed_values(a_year, django_capture_on_commit_callbacks):
+    w = a_year
+    with django_capture_on_commit_callbacks(execute=True):
+        rollover.rollover_start(actor=w.org_department, committee=w.U, from_year=w.year)
+    reference, branch = (Scheme.objects.get(owner=owner, year=w.year + 1) for owner in (w.U, w.A1))
+    assert branch.derived_from == reference  # as this year's was
+    services.review_settings_save(actor=w.org_department, scheme=reference, reason="统一规定",
+                                  data={"mass_min_answers": 8})
+    assert ReviewSettings.objects.get(scheme=branch).mass_min_answers == 8
+
+
 # ── each setting changes what the pipeline does ──────────────────────────────────────────────
 # panel_combination and mass_min_answers: tests/reviews/test_review_settings.py.
 
