@@ -38,8 +38,9 @@ def updated_roster(world, path):
 
 
 @pytest.mark.parametrize(("size", "label"), [(PHONE, "phone"), (DESKTOP, "desktop")])
-def test_the_secretary_checks_an_update_then_confirms_it(live_server, append_only_flush, browser, screenshot,
-                                                         tmp_path, size, label):
+def test_the_secretary_checks_an_update_then_confirms_it(
+    live_server, append_only_flush, browser, screenshot, tmp_path, size, label
+):
     world = build_university(size=6)
     upload = updated_roster(world, tmp_path / "roster.xlsx")
     log_in(browser, live_server, world.secretary, size)

@@ -30,8 +30,12 @@ def test_graduates_left_by_the_import_are_neither_scored_nor_ranked(scoring_worl
     w = scoring_world
     cadre, gone, _resting, plain = w.a1_members
     record(gone, "A-B04", "20", index=1)
-    result = roster_update(actor=w.secretary, dataset=graduates_file(w, [gone], f"{YEAR}-09-01"), confirm=True,
-                           reason=f"{YEAR} 届毕业生离校")
+    result = roster_update(
+        actor=w.secretary,
+        dataset=graduates_file(w, [gone], f"{YEAR}-09-01"),
+        confirm=True,
+        reason=f"{YEAR} 届毕业生离校",
+    )
     assert result.ok and result.left == 1, result.errors
     recalculate_branch(branch=w.A1, year=YEAR)
     total = MemberYearTotal.objects.get(member=gone, year=YEAR)
