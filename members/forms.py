@@ -28,7 +28,14 @@ class AuditFilterForm(FilterForm):
 
 
 class RosterUploadForm(BootstrapForm):
+    ADD, UPDATE = "add", "update"
+
+    mode = forms.ChoiceField(label=_("导入方式"), initial=ADD, required=False, widget=forms.RadioSelect, choices=[
+        (ADD, _("新增党员")), (UPDATE, _("更新已有党员"))],
+        help_text=_("更新时按学号/工号对应：名册中没有的学号/工号新增，已有的按表中各列修改"))
     file = forms.FileField(label=_("名册文件（.xlsx）"))
+    reason = forms.CharField(label=_("修改原因"), max_length=200, required=False,
+                             help_text=_("更新已有党员时必填，记入每位党员的修改记录"))
     create_accounts = forms.BooleanField(label=_("为每位党员创建登录账号（账号为学号/工号）"), required=False)
     initial_password = forms.CharField(
         label=_("初始密码"), required=False, widget=forms.PasswordInput(render_value=True),
@@ -46,6 +53,9 @@ class RosterUploadForm(BootstrapForm):
                     validate_password(password)
                 except forms.ValidationError as error:
                     self.add_error("initial_password", error)
+        data["mode"] = data.get("mode") or self.ADD  # as before the update mode existed
+        if data["mode"] == self.UPDATE and not (data.get("reason") or "").strip():
+            self.add_error("reason", _("请写明修改原因"))
         return data
 
 

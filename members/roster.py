@@ -1,10 +1,14 @@
 """The roster spreadsheet (党员名册): import and export with Chinese column headers.
 
-An import only adds members: a number already on file is an error (a move between branches
-is a transfer, with its history). The whole file is checked first (dry run), every bad row is
-reported by row, column and reason, and nothing is written unless every row is good.
+The add mode only adds members: a number already on file is an error (a move between branches
+is a transfer, with its history). The update mode (roster_update) matches rows by number: new
+numbers are added as in the add mode, known ones are corrected through the member page's edit
+service and may record a leaving (毕业离校, 组织关系转出学校) through the status service.
+The whole file is checked first (dry run), every bad row is reported by row, column and reason,
+and nothing is written unless every row is good.
 """
 
+import copy
 import datetime
 from dataclasses import dataclass, field
 
@@ -12,6 +16,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from import_export import fields, resources, widgets
 
@@ -19,8 +24,15 @@ from partyscore.audit import audit_record
 from partyscore.exceptions import ApplicationError
 
 from . import permissions as perms
-from .models import Member, Organization
-from .services import member_create, refuse_closed
+from .models import Member, MemberStatusEvent, Organization
+from .services import (
+    MEMBER_EDITABLE,
+    STATUS_EVENT_REFUSALS,
+    member_create,
+    member_edit,
+    member_status_record,
+    refuse_closed,
+)
 
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日")
 REQUIRED_COLUMNS = ("学号/工号", "姓名", "所属党支部", "类别", "党员身份")
@@ -137,11 +149,12 @@ class MemberResource(resources.ModelResource):
     phone = fields.Field("phone", "手机", widget=TextWidget())
     email = fields.Field("email", "邮箱", widget=TextWidget())
     party_group = fields.Field("party_group", "党小组", widget=TextWidget())
+    cadre_post = fields.Field("cadre_post", "干部职务", widget=TextWidget())
 
     class Meta:
         model = Member
         fields = ("number", "name", "branch", "category", "status", "probation_start", "is_cadre",
-                  "joined_party_on", "joined_branch_on", "phone", "email", "party_group")
+                  "joined_party_on", "joined_branch_on", "phone", "email", "party_group", "cadre_post")
         import_id_fields = ("number",)
         skip_diff = True
         use_transactions = True
@@ -185,7 +198,7 @@ def roster_template_dataset():
     """An empty roster with the headers and one example row, for download."""
     dataset = MemberResource(actor=None).export(queryset=Member.objects.none())
     dataset.append(["20240001", "张三", "BR-EXAMPLE", "学生", "预备党员", "2024-06-01", "否",
-                    "2024-06-01", "2024-09-01", "13800000000", "zhangsan@example.edu.cn", "第一党小组"])
+                    "2024-06-01", "2024-09-01", "13800000000", "zhangsan@example.edu.cn", "第一党小组", ""])
     return dataset
 
 
@@ -299,3 +312,213 @@ def roster_import(*, actor, dataset, confirm, account_password=None, account_pas
             audit_record(actor=actor, action="roster.import", target=None,
                          after={"created": result.created, "with_accounts": bool(account_password_hash)})
     return result
+
+
+# An update may change what the member page's edit form changes, except the number (it matches
+# the row to its member). The branch, the status and the dates change by dated events instead.
+UPDATE_EDITABLE = tuple(f for f in MEMBER_EDITABLE if f != "number")
+LEAVE_KIND_COLUMN, LEAVE_DATE_COLUMN = "离开原因", "离开日期"
+# The leavings a graduating class or a moving-out list brings; the disciplinary ones are recorded
+# one by one on the member page, with their decision.
+IMPORT_LEAVING = (MemberStatusEvent.Kind.GRADUATED, MemberStatusEvent.Kind.TRANSFERRED_OUT)
+
+
+@dataclass
+class RowChange:
+    """A row matched to a member on file: what it changes (column, old, new) and any leaving."""
+
+    row: int
+    member: Member
+    data: dict = field(default_factory=dict)  # as member_edit takes it: every editable column given
+    differences: list = field(default_factory=list)
+    leaving: tuple | None = None  # (kind, date)
+
+
+@dataclass
+class RosterUpdateResult(RosterImportResult):
+    new: list = field(default_factory=list)  # (row, the row as given)
+    changed: list = field(default_factory=list)
+    unchanged: list = field(default_factory=list)
+    updated: int = 0
+    left: int = 0
+
+
+class _RowRefused(Exception):
+    def __init__(self, error):
+        super().__init__(error.message)
+        self.error = error
+
+
+def _leaving(raw, member, row, errors):
+    """The (kind, date) a row's 离开原因 and 离开日期 record, or None; a bad cell is an error."""
+    kind_text = str(raw.get(LEAVE_KIND_COLUMN) or "").strip()
+    date_value = raw.get(LEAVE_DATE_COLUMN)
+    if not kind_text and date_value in (None, ""):
+        return None
+    kind = next((k for k in IMPORT_LEAVING if kind_text in (str(k.label), k.value)), None)
+    if not kind_text:
+        errors.append(RowError(row, LEAVE_KIND_COLUMN, _("不能为空")))
+    elif kind is None:
+        allowed = "、".join(str(k.label) for k in IMPORT_LEAVING)
+        errors.append(RowError(row, LEAVE_KIND_COLUMN, _("“%(value)s”不是有效选项，应为：%(allowed)s") % {
+            "value": kind_text, "allowed": allowed}))
+    try:
+        occurred_on = ChineseDateWidget().clean(date_value)
+    except ValueError as error:
+        errors.append(RowError(row, LEAVE_DATE_COLUMN, str(error)))
+        return None
+    if occurred_on is None:
+        errors.append(RowError(row, LEAVE_DATE_COLUMN, _("不能为空")))
+    elif occurred_on > timezone.localdate():
+        errors.append(RowError(row, LEAVE_DATE_COLUMN, _("日期不能晚于今天")))
+    if member is None:
+        errors.append(RowError(row, LEAVE_KIND_COLUMN, _("名册中没有该党员，不能记录离开")))
+    elif member.left_on is not None:
+        errors.append(RowError(row, LEAVE_KIND_COLUMN, STATUS_EVENT_REFUSALS["left"] % {"date": member.left_on}))
+    if kind is None or occurred_on is None:
+        return None
+    return kind, occurred_on
+
+
+def _refusal(resource, attribute, current):
+    if attribute == "branch":
+        return _("所属党支部不能在更新中修改；转到其他支部请在党员页面办理“组织关系转接”")
+    if attribute == "status":
+        return _("党员身份不能在更新中修改；转正请在党员页面“记录身份变化”中办理（须有日期和依据）")
+    shown = resource.fields[attribute].widget.render(current)
+    return _("该列不能在更新中修改（名册中为“%(value)s”）") % {"value": shown}
+
+
+def _row_change(resource, columns, raw, member, row, errors):
+    """Compare one row with its member: the editable columns that differ go to member_edit; a
+    different branch or status is refused (those are a transfer and a status event)."""
+    change = RowChange(row=row, member=member)
+    values = {}
+    for fld in resource.get_import_fields():
+        if fld.column_name not in raw or fld.attribute == "number":
+            continue
+        try:
+            values[fld.attribute] = fld.widget.clean(raw[fld.column_name], row=raw)
+        except ValueError as error:
+            errors.append(RowError(row, fld.column_name, str(error)))
+    for attribute, value in values.items():
+        current = member.branch if attribute == "branch" else getattr(member, attribute)
+        if attribute in UPDATE_EDITABLE:
+            change.data[attribute] = value
+        elif value != current:
+            errors.append(RowError(row, columns[attribute], _refusal(resource, attribute, current)))
+    if "is_cadre" in change.data and not change.data["is_cadre"]:
+        change.data["cadre_post"] = ""  # as member_edit does: not a cadre, no post
+    changed = {k: v for k, v in change.data.items() if getattr(member, k) != v}
+    for attribute, value in changed.items():
+        widget = resource.fields[attribute].widget
+        change.differences.append((columns[attribute], widget.render(getattr(member, attribute)),
+                                   widget.render(value)))
+    if changed:
+        candidate = copy.copy(member)
+        for attribute, value in changed.items():
+            setattr(candidate, attribute, value)
+        try:
+            candidate.full_clean(validate_unique=False, validate_constraints=False)
+        except ValidationError as invalid:
+            for attribute, messages in invalid.message_dict.items():
+                for message in messages:
+                    column, message = _documented(attribute, message, columns)
+                    errors.append(RowError(row, column, message))
+    change.leaving = _leaving(raw, member, row, errors)
+    if change.leaving is not None:
+        kind, occurred_on = change.leaving
+        change.differences.append((LEAVE_KIND_COLUMN, "", str(kind.label)))
+        change.differences.append((LEAVE_DATE_COLUMN, "", occurred_on.isoformat()))
+    return change
+
+
+def roster_update(*, actor, dataset, confirm, reason, account_password_hash=None):
+    """The update mode: every row matched by 学号/工号 is new, changed or unchanged; all or nothing.
+
+    A new number is added as in the add mode; a changed member is corrected by member_edit and a
+    leaving recorded by member_status_record, each with `reason`, so the audit and the scoring
+    follow as for the same change made on the member page."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError(_("请写明修改原因"))
+    result = RosterUpdateResult()
+    missing = [c for c in REQUIRED_COLUMNS if c not in dataset.headers]
+    if missing:
+        result.errors.append(RowError(1, "、".join(missing), _("缺少必填列")))
+        return result
+    if len(dataset) == 0:
+        result.errors.append(RowError(2, "—", _("文件中没有党员数据")))
+        return result
+    resource = MemberResource(actor=actor)
+    columns = {f.attribute: f.column_name for f in resource.get_import_fields()}
+    numbers = [TextWidget().clean(value) for value in dataset["学号/工号"]]
+    known = {m.number: m for m in Member.objects.filter(number__in=[n for n in numbers if n])
+             .select_related("branch")}
+    errors = _repeated_numbers(dataset)
+    new_rows = []
+    for row, (number, values) in enumerate(zip(numbers, dataset, strict=True), start=2):
+        raw = dict(zip(dataset.headers, values, strict=True))
+        member = known.get(number)
+        if member is None:
+            _leaving(raw, None, row, errors)
+            new_rows.append((row, raw))
+        elif not perms.has_org_perm(actor, perms.ROSTER_MANAGE, member.branch):
+            errors.append(RowError(row, "学号/工号", _("学号/工号“%(number)s”的党员不在您的管理范围内") % {
+                "number": number}))
+        else:
+            change = _row_change(resource, columns, raw, member, row, errors)
+            (result.changed if change.differences else result.unchanged).append(change)
+    result.new = new_rows
+    added = _new_rows_dataset(dataset, new_rows)
+    if added is not None:
+        checked = roster_import(actor=actor, dataset=added, confirm=False, account_password_hash=account_password_hash)
+        errors += [RowError(new_rows[e.row - 2][0], e.column, e.message) for e in checked.errors]
+    found = {}
+    for error in errors:
+        found.setdefault((error.row, error.column, error.message), error)
+    result.errors = sorted(found.values(), key=lambda e: (e.row, e.column))
+    if result.ok and confirm:
+        try:
+            _update_write(actor, result, added, reason, account_password_hash)
+        except _RowRefused as refused:
+            result.errors, result.created, result.updated, result.left = [refused.error], 0, 0, 0
+    return result
+
+
+def _new_rows_dataset(dataset, new_rows):
+    import tablib
+
+    if not new_rows:
+        return None
+    added = tablib.Dataset(headers=dataset.headers)
+    for _row, raw in new_rows:
+        added.append([raw[h] for h in dataset.headers])
+    return added
+
+
+@transaction.atomic
+def _update_write(actor, result, added, reason, account_password_hash):
+    """Write a checked update: a refusal now (a concurrent change) undoes every row."""
+    if added is not None:
+        written = roster_import(actor=actor, dataset=added, confirm=True, account_password_hash=account_password_hash)
+        if not written.ok:
+            first = written.errors[0]
+            raise _RowRefused(RowError(result.new[first.row - 2][0], first.column, first.message))
+        result.created = written.created
+    for change in result.changed:
+        try:
+            if any(getattr(change.member, k) != v for k, v in change.data.items()):
+                member_edit(actor=actor, member=change.member, data=change.data, reason=reason)
+                result.updated += 1
+            if change.leaving is not None:
+                kind, occurred_on = change.leaving
+                member_status_record(actor=actor, member=change.member, kind=kind, occurred_on=occurred_on,
+                                     reason=reason)
+                result.left += 1
+        except (ApplicationError, PermissionDenied, ValidationError) as error:
+            message = getattr(error, "message", None) or "；".join(getattr(error, "messages", [str(error)]))
+            raise _RowRefused(RowError(change.row, "—", str(message))) from error
+    audit_record(actor=actor, action="roster.update", target=None, reason=reason,
+                 after={"created": result.created, "updated": result.updated, "left": result.left,
+                        "unchanged": len(result.unchanged)})

@@ -51,7 +51,7 @@ from .forms import (
     TwoFactorRequirementForm,
 )
 from .models import CHILD_KIND, Organization
-from .roster import read_spreadsheet, roster_export_dataset, roster_import, roster_template_dataset
+from .roster import read_spreadsheet, roster_export_dataset, roster_import, roster_template_dataset, roster_update
 from .tree_import import read_tree_workbook, tree_import, tree_template_workbook
 
 MEMBERS_PER_PAGE = 50
@@ -430,18 +430,18 @@ def _roster_import_upload(request, limiter):
         password = form.cleaned_data["initial_password"] if form.cleaned_data["create_accounts"] else None
         password_hash = make_password(password) if password else None
         upload = form.cleaned_data["file"]
+        mode, reason = form.cleaned_data["mode"], form.cleaned_data["reason"]
         try:
             dataset = read_spreadsheet(upload)
-            result = roster_import(actor=request.user, dataset=dataset, confirm=False,
-                                   account_password_hash=password_hash)
+            result = _roster_check(request.user, dataset, mode, reason, password_hash, confirm=False)
         except ApplicationError as error:
             form.add_error("file", error.message)
             return render(request, "members/roster_import.html", context, status=400)
-        context.update(result=result, headers=dataset.headers)
+        context.update(result=result, headers=dataset.headers, mode=mode)
         if result.ok:
             upload.seek(0)
             context["token"] = pending_upload_keep(request, "roster_import", upload.read(),
-                                                   password_hash=password_hash)
+                                                   password_hash=password_hash, mode=mode, reason=reason)
         return render(request, "members/roster_import.html", context, status=200 if result.ok else 400)
     return render(request, "members/roster_import.html", context, status=400 if form.errors else 200)
 
@@ -457,17 +457,22 @@ def roster_import_confirm(request):
             raise ApplicationError(_("导入已过期，请重新上传文件"))
         data, extra = pending
         dataset = read_spreadsheet(SimpleUploadedFile("roster.xlsx", data))
-        result = roster_import(actor=request.user, dataset=dataset, confirm=True,
-                               account_password_hash=extra["password_hash"])
+        mode = extra.get("mode", RosterUploadForm.ADD)
+        result = _roster_check(request.user, dataset, mode, extra.get("reason", ""), extra["password_hash"],
+                               confirm=True)
     except ApplicationError as error:
         messages.error(request, error.message)
         return redirect("roster_import")
-    access_log(request, Kind.IMPORT, {"import": "roster", "rows": len(dataset), "created": result.created,
-                                      "errors": len(result.errors)})
+    access_log(request, Kind.IMPORT, {"import": "roster", "mode": mode, "rows": len(dataset),
+                                      "created": result.created, "errors": len(result.errors)})
     if not result.ok:
-        return render(request, "members/roster_import.html",
-                      {"form": RosterUploadForm(), "result": result, "headers": dataset.headers}, status=400)
-    messages.success(request, _("已导入 %(n)s 名党员") % {"n": result.created})
+        return render(request, "members/roster_import.html", {
+            "form": RosterUploadForm(), "result": result, "headers": dataset.headers, "mode": mode}, status=400)
+    if mode == RosterUploadForm.UPDATE:
+        messages.success(request, _("已新增 %(new)s 名、修改 %(changed)s 名党员，记录离开 %(left)s 名") % {
+            "new": result.created, "changed": result.updated, "left": result.left})
+    else:
+        messages.success(request, _("已导入 %(n)s 名党员") % {"n": result.created})
     return redirect("org_tree")
 
 
@@ -539,6 +544,13 @@ def tree_template(request):
     _require_tree_manager(request.user)
     response = HttpResponse(tree_template_workbook(), content_type=XLSX_TYPE)
     return attachment(response, "org-tree-template.xlsx")
+
+
+def _roster_check(actor, dataset, mode, reason, password_hash, *, confirm):
+    if mode == RosterUploadForm.UPDATE:
+        return roster_update(actor=actor, dataset=dataset, confirm=confirm, reason=reason,
+                             account_password_hash=password_hash)
+    return roster_import(actor=actor, dataset=dataset, confirm=confirm, account_password_hash=password_hash)
 
 
 @login_required

@@ -79,6 +79,7 @@ ACTION_LABELS = {
     "rollover.start": _("年度切换"),
     "roster.export": _("导出名册"),
     "roster.import": _("导入名册"),
+    "roster.update": _("按名册更新党员信息"),
     "scheme.approve": _("批准评分细则"),
     "scheme.derive": _("派生评分细则"),
     "scheme.item_remove": _("删除评分项目"),

@@ -64,7 +64,7 @@ def test_imports_and_exports_are_logged_with_what_and_how_many(world, login):
     client.post(reverse("roster_import_confirm"), {"token": checked.context["token"]})
     imported = last(Kind.IMPORT)
     assert imported.user == world.secretary
-    assert imported.detail == {"import": "roster", "rows": 3, "created": 3, "errors": 0}
+    assert imported.detail == {"import": "roster", "mode": "add", "rows": 3, "created": 3, "errors": 0}
 
 
 def test_only_the_organization_department_reads_the_log_with_filters_and_pages(world, client):
