@@ -48,8 +48,8 @@ def _http(method, url, *, params=None, body=None, headers=None):
     if params:
         url = f"{url}?{urllib.parse.urlencode(params)}"
     data = json.dumps(body, ensure_ascii=False).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data,  # noqa: S310 (scheme checked above) method=method,
-                                     headers={"Content-Type": "application/json; charset=utf-8", **(headers or {})})
+    headers = {"Content-Type": "application/json; charset=utf-8", **(headers or {})}
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310 (checked)
     try:
         with urllib.request.urlopen(request, timeout=settings.NOTIFY_HTTP_TIMEOUT) as response:  # noqa: S310
             status, raw = response.status, response.read()
@@ -170,20 +170,31 @@ class WeCom(TokenChannel):
         return user.wecom_userid
 
     def fetch_token(self):
-        _status, answer = _http("GET", f"{settings.WECOM_API_BASE}/cgi-bin/gettoken",
-                                params={"corpid": settings.WECOM_CORP_ID, "corpsecret": settings.WECOM_SECRET})
+        _status, answer = _http(
+            "GET",
+            f"{settings.WECOM_API_BASE}/cgi-bin/gettoken",
+            params={"corpid": settings.WECOM_CORP_ID, "corpsecret": settings.WECOM_SECRET},
+        )
         answer = self.check(answer, "gettoken")
         return answer["access_token"], answer.get("expires_in", 7200)
 
     def call(self, token, address, message):
         body = {"touser": address, "agentid": int(settings.WECOM_AGENT_ID)}
         if message.link:
-            body |= {"msgtype": "textcard", "textcard": {
-                "title": message.subject, "description": message.text, "url": message.link, "btntxt": "详情"}}
+            body |= {
+                "msgtype": "textcard",
+                "textcard": {
+                    "title": message.subject,
+                    "description": message.text,
+                    "url": message.link,
+                    "btntxt": "详情",
+                },
+            }
         else:
             body |= {"msgtype": "text", "text": {"content": message.text}}
-        _status, answer = _http("POST", f"{settings.WECOM_API_BASE}/cgi-bin/message/send",
-                                params={"access_token": token}, body=body)
+        _status, answer = _http(
+            "POST", f"{settings.WECOM_API_BASE}/cgi-bin/message/send", params={"access_token": token}, body=body
+        )
         return answer
 
     def send(self, address, message):
@@ -207,22 +218,34 @@ class DingTalk(TokenChannel):
         return user.dingtalk_userid
 
     def fetch_token(self):
-        _status, answer = _http("GET", f"{settings.DINGTALK_API_BASE}/gettoken",
-                                params={"appkey": settings.DINGTALK_APP_KEY, "appsecret": settings.DINGTALK_APP_SECRET})
+        _status, answer = _http(
+            "GET",
+            f"{settings.DINGTALK_API_BASE}/gettoken",
+            params={"appkey": settings.DINGTALK_APP_KEY, "appsecret": settings.DINGTALK_APP_SECRET},
+        )
         answer = self.check(answer, "gettoken")
         return answer["access_token"], answer.get("expires_in", 7200)
 
     def call(self, token, address, message):
         if message.link:
-            msg = {"msgtype": "action_card", "action_card": {
-                "title": message.subject, "markdown": message.text, "single_title": "详情",
-                "single_url": message.link}}
+            msg = {
+                "msgtype": "action_card",
+                "action_card": {
+                    "title": message.subject,
+                    "markdown": message.text,
+                    "single_title": "详情",
+                    "single_url": message.link,
+                },
+            }
         else:
             msg = {"msgtype": "text", "text": {"content": message.text}}
         body = {"agent_id": int(settings.DINGTALK_AGENT_ID), "userid_list": address, "msg": msg}
         _status, answer = _http(
-            "POST", f"{settings.DINGTALK_API_BASE}/topapi/message/corpconversation/asyncsend_v2",
-            params={"access_token": token}, body=body)
+            "POST",
+            f"{settings.DINGTALK_API_BASE}/topapi/message/corpconversation/asyncsend_v2",
+            params={"access_token": token},
+            body=body,
+        )
         return answer
 
 
@@ -242,8 +265,12 @@ class Sms(Channel):
 
     def send(self, address, message):
         text = f"{message.text} {message.link}" if message.link else message.text
-        status, answer = _http("POST", settings.SMS_GATEWAY_URL, body={"phone": address, "text": text},
-                               headers={settings.SMS_API_KEY_HEADER: settings.SMS_API_KEY})
+        status, answer = _http(
+            "POST",
+            settings.SMS_GATEWAY_URL,
+            body={"phone": address, "text": text},
+            headers={settings.SMS_API_KEY_HEADER: settings.SMS_API_KEY},
+        )
         if not 200 <= status < 300:
             detail = answer.get("error", "") if isinstance(answer, dict) else ""
             raise Refused(f"HTTP {status} {detail}".strip())

@@ -21,8 +21,11 @@ def deliveries_plan(notifications):
     """A pending Delivery for each channel each notice takes; sent once the transaction commits."""
     from .tasks import notification_deliver_task
 
-    rows = [Delivery(notification=n, channel=channel.name, address=address[:254])
-            for n in notifications for channel, address in channels.channels_for(n.user, n.template)]
+    rows = [
+        Delivery(notification=n, channel=channel.name, address=address[:254])
+        for n in notifications
+        for channel, address in channels.channels_for(n.user, n.template)
+    ]
     if not rows:
         return []
     Delivery.objects.bulk_create(rows)
