@@ -122,6 +122,34 @@ def notify(users, template, url="", params=None):
     deliveries_plan(created)
 
 
+@transaction.atomic
+def notification_channels_set(*, user, channels, wecom_userid=None, dingtalk_userid=None):
+    """Each person chooses where else their notices reach them, among the channels the deployment
+    switched on and for which they have an address (the phone number is the roster's)."""
+    from .channels import choosable_channels
+
+    available = {c.name: c for c in choosable_channels()}
+    if set(channels) - set(available):
+        raise ApplicationError(_("所选通知渠道未开通"))
+    before = {"notify_channels": user.notify_channels, "wecom_userid": user.wecom_userid,
+              "dingtalk_userid": user.dingtalk_userid}
+    if wecom_userid is not None:
+        user.wecom_userid = wecom_userid.strip()
+    if dingtalk_userid is not None:
+        user.dingtalk_userid = dingtalk_userid.strip()
+    for name in channels:
+        if not available[name].address(user):
+            if name == "sms":
+                raise ApplicationError(_("花名册中没有您的手机号，请联系支部书记填写后再选择短信"))
+            raise ApplicationError(_("请填写您的%(channel)s账号") % {"channel": available[name].label})
+    user.notify_channels = sorted(set(channels))
+    user.save(update_fields=["notify_channels", "wecom_userid", "dingtalk_userid"])
+    audit_record(actor=user, action="user.notify_channels", target=user, before=before,
+                 after={"notify_channels": user.notify_channels, "wecom_userid": user.wecom_userid,
+                        "dingtalk_userid": user.dingtalk_userid})
+    return user
+
+
 def review_settings(scheme):
     if scheme is None:
         return ReviewSettings()
