@@ -5,6 +5,8 @@ enqueues the sending once it commits; `deliver` is the task's body: one attempt,
 here touches the notice itself, so a channel that fails never costs the person their in-app notice.
 """
 
+import datetime
+
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_noop, override
@@ -15,6 +17,9 @@ from . import channels, notices
 from .models import Delivery
 
 SUBJECT = gettext_noop("【党员积分管理】%(message)s")
+# A delivery still pending this long after it was written lost its task (the broker was down when
+# the change committed): the sweep enqueues it again.
+STALE_PENDING = datetime.timedelta(minutes=10)
 
 
 def deliveries_plan(notifications):
@@ -57,6 +62,15 @@ def deliver(*, delivery_id, final):
     row = Delivery.objects.select_related("notification__user").filter(pk=delivery_id).first()
     if row is None or row.status in (Delivery.Status.SENT, Delivery.Status.FAILED):
         return None
+    # Claim this attempt: a twin task (the sweep's, or one delivered again) that read the same row
+    # finds the attempt taken and does nothing, so no message goes out twice.
+    claimed = (
+        Delivery.objects.filter(pk=row.pk, attempts=row.attempts)
+        .exclude(status__in=[Delivery.Status.SENT, Delivery.Status.FAILED])
+        .update(attempts=row.attempts + 1, updated_at=timezone.now())
+    )
+    if not claimed:
+        return None
     channel = channels.CHANNELS.get(row.channel)
     row.attempts += 1
     wait = None
@@ -77,3 +91,16 @@ def deliver(*, delivery_id, final):
         row.status, row.last_error, row.sent_at = Delivery.Status.SENT, "", timezone.now()
     row.save(update_fields=["attempts", "status", "last_error", "sent_at", "updated_at"])
     return wait
+
+
+def deliveries_resume():
+    """Scheduled: enqueue again the deliveries whose task never started. Returns how many."""
+    from .tasks import notification_deliver_task
+
+    stale = Delivery.objects.filter(
+        status=Delivery.Status.PENDING, attempts=0, updated_at__lt=timezone.now() - STALE_PENDING
+    )
+    ids = list(stale.values_list("pk", flat=True))
+    for pk in ids:
+        enqueue(notification_deliver_task, pk)
+    return len(ids)

@@ -58,3 +58,11 @@ def notification_deliver_task(self, delivery_id):
     if self.request.is_eager:  # no worker (tests, the embedded default): the next attempt follows at once
         return self.retry(countdown=wait, throw=False)
     raise self.retry(countdown=wait)
+
+
+@shared_task(acks_late=True)
+def notification_deliveries_resume_task():
+    """Every 15 minutes: deliveries whose task was lost while the broker was down are sent again."""
+    from .delivery import deliveries_resume
+
+    return deliveries_resume()

@@ -225,6 +225,8 @@ CELERY_BEAT_SCHEDULE = {
     "sync-role-permissions": {"task": "members.tasks.role_permissions_sync_all",
                               "schedule": crontab(hour=1, minute=0)},
     "publicity-close": {"task": "reviews.tasks.publicity_close_task", "schedule": 15 * 60},
+    "notification-deliveries-resume": {"task": "reviews.tasks.notification_deliveries_resume_task",
+                                       "schedule": 15 * 60},
 }
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")

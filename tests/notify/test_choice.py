@@ -123,3 +123,27 @@ def test_failed_deliveries_page_query_count(world, login, sms, send, django_asse
     with django_assert_num_queries(9):
         response = client.get(reverse("delivery_failures"))
     assert response.content.decode().count("HTTP 400 invalid phone") == n
+
+
+def test_a_delivery_whose_task_was_lost_is_sent_by_the_sweep_once(
+    world, sms, broker_down, send, django_capture_on_commit_callbacks
+):
+    import datetime
+
+    from django.utils import timezone
+
+    from reviews.delivery import deliver, deliveries_resume
+
+    choose(world.member, "sms", phone="13800138000")
+    send([world.member])  # Redis is down: the request succeeds, the task is not sent
+    row = Delivery.objects.get()
+    assert row.status == "pending" and sms.requests == []
+    broker_down()  # Redis is back
+    with django_capture_on_commit_callbacks(execute=True):
+        assert deliveries_resume() == 0  # not yet stale: its task may still be on its way
+    Delivery.objects.update(updated_at=timezone.now() - datetime.timedelta(minutes=11))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert deliveries_resume() == 1
+    row.refresh_from_db()
+    assert row.status == "sent" and row.attempts == 1 and len(sms.sent) == 1
+    assert deliver(delivery_id=row.pk, final=False) is None and len(sms.sent) == 1  # a twin sends nothing
