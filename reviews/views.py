@@ -339,7 +339,9 @@ def notifications(request):
                "dingtalk_userid": user.dingtalk_userid}
     form = NotificationChannelsForm(initial=initial, available=available) if available else None
     if request.method == "POST":
-        if "channels_form" in request.POST and available:
+        if "channels_form" in request.POST:
+            if not available:  # the deployment switched every channel off meanwhile
+                return redirect("notifications")
             form = NotificationChannelsForm(request.POST, available=available)
             if form.is_valid():
                 try:
