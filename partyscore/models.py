@@ -101,6 +101,7 @@ ACTION_LABELS = {
     "user.close": _("停用账号"),
     "user.create": _("开通账号"),
     "user.email_notifications": _("设置邮件通知"),
+    "user.notify_channels": _("设置通知渠道"),
     "user.password_change": _("修改密码"),
     "user.password_reset": _("通过邮件重设密码"),
     "user.password_reset_by_manager": _("重置密码（一次性密码）"),

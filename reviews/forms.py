@@ -138,3 +138,22 @@ class ReviewSettingsForm(BootstrapForm):
         super().__init__(*args, **kwargs)
         for name in reserved:
             self.fields[name].disabled = True
+
+
+class NotificationChannelsForm(BootstrapForm):
+    """Where else a person's notices reach them, among the channels the deployment switched on."""
+
+    channels = forms.MultipleChoiceField(label=_("同时通过以下渠道接收"), required=False,
+                                         widget=forms.CheckboxSelectMultiple)
+    wecom_userid = forms.CharField(label=_("企业微信账号"), max_length=64, required=False,
+                                   help_text=_("企业微信通讯录中的账号（UserID），通常是工号或学号"))
+    dingtalk_userid = forms.CharField(label=_("钉钉账号"), max_length=64, required=False,
+                                      help_text=_("钉钉通讯录中的 userid"))
+
+    def __init__(self, *args, available, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["channels"].choices = [(c.name, c.label) for c in available]
+        names = {c.name for c in available}
+        for name, field in (("wecom", "wecom_userid"), ("dingtalk", "dingtalk_userid")):
+            if name not in names:
+                del self.fields[field]

@@ -596,6 +596,37 @@ class Notification(models.Model):
             return self.message
 
 
+class Delivery(models.Model):
+    """One notice on its way through one channel other than the in-app list (reviews/delivery.py):
+    what was tried, how often, and how it ended. The notice itself never depends on it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("待发送")
+        RETRYING = "retrying", _("重试中")
+        SENT = "sent", _("已送达")
+        FAILED = "failed", _("发送失败")
+
+    notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="deliveries")
+    channel = models.CharField(_("渠道"), max_length=20)
+    address = models.CharField(_("接收地址"), max_length=254)
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("尝试次数"), default=0)
+    last_error = models.CharField(_("最近错误"), max_length=300, blank=True)
+    sent_at = models.DateTimeField(_("送达时间"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("通知投递")
+        verbose_name_plural = _("通知投递")
+        ordering = ["-updated_at", "-pk"]
+        constraints = [models.UniqueConstraint(fields=["notification", "channel"], name="delivery_once_per_channel")]
+        indexes = [models.Index(fields=["status", "-updated_at"])]
+
+    def __str__(self):
+        return f"{self.channel} → {self.address}: {self.status}"
+
+
 class Reminder(models.Model):
     """A reminder sent to a person about a deadline at one lead time. Unique, so a run that
     is repeated (or resumed after Redis or the worker was down) never sends it twice."""

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from members import permissions as perms
-from members.models import Member
+from members.models import Member, Organization
 from scoring.models import Cycle, MemberOutcome, MemberYearTotal, Period
 from scoring.selectors import current_period, member_record_visible, schemes_in_force, upcoming_deadlines
 
@@ -17,6 +17,7 @@ from . import grades
 from .models import (
     AnnualReport,
     Declaration,
+    Delivery,
     Determination,
     EvaluationGrade,
     FollowUp,
@@ -387,3 +388,18 @@ def escalations_for(*, units):
 
     return Escalation.objects.filter(organization__in=units).select_related("subject", "organization").order_by(
         "resolved_on", "due_on")
+
+
+def sees_delivery_failures(*, actor):
+    """The organization department (the committee's audit readers) sees notices that failed to go out."""
+    if actor.is_superuser:
+        return True
+    return perms.orgs_with_perm(actor, perms.AUDIT_VIEW).filter(kind=Organization.Kind.COMMITTEE).exists()
+
+
+def delivery_failures(*, actor):
+    """Deliveries that failed or are still being retried, newest first, with their notice and person."""
+    if not sees_delivery_failures(actor=actor):
+        raise PermissionDenied(_("您无权查看通知发送记录"))
+    return (Delivery.objects.filter(status__in=[Delivery.Status.FAILED, Delivery.Status.RETRYING])
+            .select_related("notification__user"))

@@ -8,9 +8,7 @@ import json
 import logging
 from typing import NamedTuple
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Avg, Count, Q
 from django.urls import reverse
@@ -32,6 +30,7 @@ from scoring.selectors import deadlines_for, scheme_for_member, schemes_in_force
 
 from . import grades as grading
 from . import notices
+from .delivery import deliveries_plan
 from .models import (
     AnnualReport,
     Declaration,
@@ -111,20 +110,44 @@ def _audit(actor, action, obj, member, before=None, reason="", **after):
 
 
 def notify(users, template, url="", params=None):
-    """In-app notice for each user now; e-mail to those with an address once the change commits.
+    """In-app notice for each user now; through each other channel they chose (e-mail, WeCom,
+    DingTalk, SMS: reviews/channels.py) once the change commits, one recorded task per channel.
     `template` is a msgid (gettext_noop) and `params` its values (see reviews/notices.py): each
-    reader reads the notice in their own language; the message stored and e-mailed is Chinese."""
+    reader reads the notice in their own language; the message stored and sent is Chinese."""
     users = [u for u in users if u is not None]
     params = notices.encode(params)
     message = notices.source_text(template, params)
-    Notification.objects.bulk_create([Notification(user=u, message=message[:300], template=template,
-                                                   params=params, url=url) for u in users])
-    addresses = [u.email for u in users if u.email and u.email_notifications]
-    if addresses:
-        subject = notices.source_text(gettext_noop("【党员积分管理】%(message)s"), {"message": message[:60]})
-        transaction.on_commit(lambda: send_mail(
-            subject, f"{message}\n{url}",
-            settings.DEFAULT_FROM_EMAIL, addresses, fail_silently=True))
+    created = Notification.objects.bulk_create([Notification(user=u, message=message[:300], template=template,
+                                                             params=params, url=url) for u in users])
+    deliveries_plan(created)
+
+
+@transaction.atomic
+def notification_channels_set(*, user, channels, wecom_userid=None, dingtalk_userid=None):
+    """Each person chooses where else their notices reach them, among the channels the deployment
+    switched on and for which they have an address (the phone number is the roster's)."""
+    from .channels import choosable_channels
+
+    available = {c.name: c for c in choosable_channels()}
+    if set(channels) - set(available):
+        raise ApplicationError(_("所选通知渠道未开通"))
+    before = {"notify_channels": user.notify_channels, "wecom_userid": user.wecom_userid,
+              "dingtalk_userid": user.dingtalk_userid}
+    if wecom_userid is not None:
+        user.wecom_userid = wecom_userid.strip()
+    if dingtalk_userid is not None:
+        user.dingtalk_userid = dingtalk_userid.strip()
+    for name in channels:
+        if not available[name].address(user):
+            if name == "sms":
+                raise ApplicationError(_("花名册中没有您的手机号，请联系支部书记填写后再选择短信"))
+            raise ApplicationError(_("请填写您的%(channel)s账号") % {"channel": available[name].label})
+    user.notify_channels = sorted(set(channels))
+    user.save(update_fields=["notify_channels", "wecom_userid", "dingtalk_userid"])
+    audit_record(actor=user, action="user.notify_channels", target=user, before=before,
+                 after={"notify_channels": user.notify_channels, "wecom_userid": user.wecom_userid,
+                        "dingtalk_userid": user.dingtalk_userid})
+    return user
 
 
 def review_settings(scheme):

@@ -19,6 +19,7 @@ urlpatterns = [
     path("reviews/objections/<int:objection_id>/", views.objection_detail, name="objection_detail"),
     path("reviews/publicity/<int:publicity_id>/", views.publicity_detail, name="publicity_detail"),
     path("notifications/", views.notifications, name="notifications"),
+    path("notifications/failed/", views.delivery_failures, name="delivery_failures"),
     path("reviews/branch/<int:org_id>/", views.branch_reviews, name="branch_reviews"),
     path("reviews/branch/<int:org_id>/batch/<str:kind>/", views.branch_decide_batch, name="branch_decide_batch"),
     path("reviews/branch/<int:org_id>/<str:action>/", views.branch_action, name="branch_action"),

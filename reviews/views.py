@@ -5,6 +5,7 @@ import datetime
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -27,6 +28,7 @@ from scoring.points import format_points
 from scoring.selectors import current_cycle, member_record_visible, scheme_for_member
 
 from . import rollover, selectors, services
+from .channels import CHANNELS, choosable_channels
 from .forms import (
     DecisionForm,
     DeclarationForm,
@@ -34,6 +36,7 @@ from .forms import (
     FollowUpForm,
     FulfilmentForm,
     MassForm,
+    NotificationChannelsForm,
     ObjectionAnswerForm,
     ObjectionForm,
     PledgeForm,
@@ -332,14 +335,50 @@ def publicity_detail(request, publicity_id):
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def notifications(request):
+    user = request.user
+    available = choosable_channels()
+    initial = {"channels": user.notify_channels, "wecom_userid": user.wecom_userid,
+               "dingtalk_userid": user.dingtalk_userid}
+    form = NotificationChannelsForm(initial=initial, available=available) if available else None
     if request.method == "POST":
-        if "email" in request.POST:
-            user_email_notifications_set(user=request.user, enabled=request.POST["email"] == "1")
+        if "channels_form" in request.POST:
+            if not available:  # the deployment switched every channel off meanwhile
+                return redirect("notifications")
+            form = NotificationChannelsForm(request.POST, available=available)
+            if form.is_valid():
+                try:
+                    services.notification_channels_set(
+                        user=user, channels=form.cleaned_data["channels"],
+                        wecom_userid=form.cleaned_data.get("wecom_userid"),
+                        dingtalk_userid=form.cleaned_data.get("dingtalk_userid"))
+                except ApplicationError as error:
+                    form.add_error(None, error.message)
+                else:
+                    messages.success(request, _("通知渠道已保存"))
+                    return redirect("notifications")
+        elif "email" in request.POST:
+            user_email_notifications_set(user=user, enabled=request.POST["email"] == "1")
+            return redirect("notifications")
         else:
-            services.notifications_mark_read(actor=request.user)
-        return redirect("notifications")
-    items = Notification.objects.filter(user=request.user)[:100]
-    return render(request, "reviews/notifications.html", {"items": items})
+            services.notifications_mark_read(actor=user)
+            return redirect("notifications")
+    items = Notification.objects.filter(user=user)[:100]
+    phone = getattr(getattr(user, "member", None), "phone", "") if any(c.name == "sms" for c in available) else ""
+    return render(request, "reviews/notifications.html", {
+        "items": items, "channels_form": form, "phone": phone,
+        "sees_failures": selectors.sees_delivery_failures(actor=user)},
+        status=400 if form is not None and form.errors else 200)
+
+
+@login_required
+@require_safe
+def delivery_failures(request):
+    """The organization department's list of notices that did not reach a channel."""
+    page = Paginator(selectors.delivery_failures(actor=request.user), 50).get_page(request.GET.get("page"))
+    labels = {name: channel.label for name, channel in CHANNELS.items()}
+    for row in page:
+        row.channel_label = labels.get(row.channel, row.channel)
+    return render(request, "reviews/delivery_failures.html", {"page": page})
 
 
 # ── evidence (佐证材料) ─────────────────────────────────────────────────────────────────────

@@ -230,10 +230,33 @@ CELERY_BEAT_SCHEDULE = {
     "sync-role-permissions": {"task": "members.tasks.role_permissions_sync_all",
                               "schedule": crontab(hour=1, minute=0)},
     "publicity-close": {"task": "reviews.tasks.publicity_close_task", "schedule": 15 * 60},
+    "notification-deliveries-resume": {"task": "reviews.tasks.notification_deliveries_resume_task",
+                                       "schedule": 15 * 60},
 }
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="partyscore@localhost")
+
+# Notices beyond the in-app list and e-mail (reviews/channels.py, docs/deployment.md): each channel is
+# on when its credentials are set; none is needed to run. The API bases are settable for a campus
+# proxy (and for the tests' local stubs).
+SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")  # links in messages are absolute
+WECOM_CORP_ID = env("WECOM_CORP_ID", default="")
+WECOM_AGENT_ID = env("WECOM_AGENT_ID", default="")
+WECOM_SECRET = env("WECOM_SECRET", default="")
+WECOM_API_BASE = env("WECOM_API_BASE", default="https://qyapi.weixin.qq.com")
+DINGTALK_APP_KEY = env("DINGTALK_APP_KEY", default="")
+DINGTALK_APP_SECRET = env("DINGTALK_APP_SECRET", default="")
+DINGTALK_AGENT_ID = env("DINGTALK_AGENT_ID", default="")
+DINGTALK_API_BASE = env("DINGTALK_API_BASE", default="https://oapi.dingtalk.com")
+SMS_GATEWAY_URL = env("SMS_GATEWAY_URL", default="")
+SMS_API_KEY = env("SMS_API_KEY", default="")
+SMS_API_KEY_HEADER = env("SMS_API_KEY_HEADER", default="X-API-Key")
+# Which channels each kind of notice may take, by its sentence (the msgid given to notify()), "*" for
+# every other kind; in-app always. Empty: every kind may take every channel.
+NOTIFY_CHANNELS_BY_KIND = env.json("NOTIFY_CHANNELS_BY_KIND", default={})
+NOTIFY_MAX_RETRIES = env.int("NOTIFY_MAX_RETRIES", default=5)
+NOTIFY_HTTP_TIMEOUT = env.int("NOTIFY_HTTP_TIMEOUT", default=10)
 
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -61,6 +61,8 @@ REVIEWS_MATRIX = {
     ],
     "publicity_detail": _own_and_far("GET", "own_publicity", "far_publicity", LOGGED_IN, COMMITTEE),
     "notifications": [Check(allowed=LOGGED_IN), Check("POST", allowed=LOGGED_IN)],
+    # Notices that did not reach their channel: the organization department, beside the audit log.
+    "delivery_failures": [Check(allowed=COMMITTEE)],
     "branch_reviews": _branches(),
     "branch_action": _branches("POST", own=REVIEWERS_A1, college=COMMITTEE, data=annual_report_of,
                                kwargs=lambda b, w: {"org_id": b.pk, "action": "annual-report"}),
