@@ -174,3 +174,11 @@ class TwoFactorRequirementForm(BootstrapForm):
     roles = forms.MultipleChoiceField(label=_("须启用两步验证的角色"), choices=Role.choices, required=False,
                                       widget=forms.CheckboxSelectMultiple)
     reason = forms.CharField(label=_("调整原因"), max_length=300, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class PasswordLoginPolicyForm(BootstrapForm):
+    """The committee's switch: party members log in only through 统一身份认证."""
+
+    members_use_campus_login = forms.BooleanField(
+        label=_("党员只能通过统一身份认证登录（没有党员档案的群众代表仍可用密码登录）"), required=False)
+    reason = forms.CharField(label=_("调整原因"), max_length=300, widget=forms.Textarea(attrs={"rows": 2}))
