@@ -22,7 +22,10 @@ def start_peer(kind, workdir, site):
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
     process = subprocess.Popen(  # noqa: S603 (our own script, fixed arguments)
         [sys.executable, str(PEER), kind, str(workdir), site],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     line = process.stdout.readline()
     if not line:
@@ -37,7 +40,8 @@ def peers(tmp_path_factory, live_server):
     started = {kind: start_peer(kind, workdir, live_server.url) for kind in ("cas", "oidc")}
     facts = {kind: info for kind, (_process, info) in started.items()}
     facts["oidc"]["discovery"] = requests.get(
-        f"{facts['oidc']['url']}/o/.well-known/openid-configuration", timeout=10).json()
+        f"{facts['oidc']['url']}/o/.well-known/openid-configuration", timeout=10
+    ).json()
     yield facts
     for process, _info in started.values():
         process.terminate()
@@ -53,8 +57,9 @@ def world(append_only_flush):
 def _csp_with(settings, *urls):
     directives = settings.CONTENT_SECURITY_POLICY["DIRECTIVES"]
     origins = [f"{urlsplit(url).scheme}://{urlsplit(url).netloc}" for url in urls]
-    settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {**directives,
-                                                       "form-action": [*directives["form-action"], *origins]}}
+    settings.CONTENT_SECURITY_POLICY = {
+        "DIRECTIVES": {**directives, "form-action": [*directives["form-action"], *origins]}
+    }
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from members.models import User
 from partyscore.models import AccessLog
+
 from .conftest import campus_sign_in, path_of
 
 
@@ -91,10 +92,12 @@ def test_the_cas_servers_single_logout_ends_the_session(world, client, cas_on):
     client.get(path_of(back))
     ticket = parse_qs(urlsplit(back).query)["ticket"][0]
     key = client.session.session_key
-    slo = (f'<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="x" Version="2.0" '
-           f'IssueInstant="{timezone.now():%Y-%m-%dT%H:%M:%SZ}"><saml:NameID '
-           f'xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion">zhangsan</saml:NameID>'
-           f"<samlp:SessionIndex>{ticket}</samlp:SessionIndex></samlp:LogoutRequest>")
+    slo = (
+        f'<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="x" Version="2.0" '
+        f'IssueInstant="{timezone.now():%Y-%m-%dT%H:%M:%SZ}"><saml:NameID '
+        f'xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion">zhangsan</saml:NameID>'
+        f"<samlp:SessionIndex>{ticket}</samlp:SessionIndex></samlp:LogoutRequest>"
+    )
     assert client.post("/accounts/campus/cas/", {"logoutRequest": slo}).status_code == 302
     assert not Session.objects.filter(session_key=key).exists()
 
