@@ -12,6 +12,7 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 import requests
 
+from tests.browser.conftest import browser, screenshot  # noqa: F401 (the chromium fixtures, for test_browser.py)
 from tests.builders import build_university
 
 PEER = Path(__file__).with_name("peer.py")

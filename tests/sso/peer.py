@@ -103,6 +103,9 @@ def configure(kind, workdir):
         USE_TZ=True,
         PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
         LANGUAGE_CODE="en",
+        # Cookies do not tell ports apart: the peers' must not overwrite the site's in the test browser.
+        SESSION_COOKIE_NAME=f"{kind}_sessionid",
+        CSRF_COOKIE_NAME=f"{kind}_csrftoken",
         **extra,
     )
 
@@ -117,7 +120,10 @@ def populate(kind, site):
         from cas_server.models import ReplaceAttributName, ServicePattern
 
         pattern = ServicePattern.objects.create(
-            pos=1, name="partyscore", pattern=r"^http://(127\.0\.0\.1:\d+|testserver)/.*", single_log_out=True
+            pos=1,
+            name="partyscore",
+            pattern=r"^http://(127\.0\.0\.1|localhost|testserver)(:\d+)?/.*",
+            single_log_out=True,
         )
         ReplaceAttributName.objects.create(name="last_name", replace="employeeNumber", service_pattern=pattern)
         return {}
