@@ -107,3 +107,13 @@ def test_campus_login_is_absent_unless_configured(world, client):
     assert "统一身份认证" not in page
     assert client.get("/accounts/campus/cas/").status_code == 404
     assert client.get("/accounts/campus/oidc/").status_code == 404
+
+
+def test_an_account_with_a_second_factor_still_gives_its_code(world, client, cas_on):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    TOTPDevice.objects.create(user=world.member, name="authenticator", confirmed=True)
+    response = client.get(path_of(ticket_for(client, "zhangsan")))
+    assert response.status_code == 302 and response["Location"] == "/accounts/verify/"
+    assert "_auth_user_id" not in client.session  # only the six-digit code logs in now
+    assert client.get("/accounts/verify/").status_code == 200
