@@ -5,12 +5,13 @@ from axes.helpers import get_lockout_response
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
+from django.contrib.auth import logout as auth_logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.signals import user_login_failed
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext as _
@@ -18,7 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from partyscore.exceptions import ApplicationError
 
-from . import address_throttle, services, two_factor
+from . import address_throttle, campus_login, services, two_factor
 from .forms import PasswordResetForm, SetPasswordForm, TwoFactorCodeForm
 
 ENROL_KEY = "two_factor_enrol_key"
@@ -36,6 +37,13 @@ class ThrottledAuthenticationForm(AuthenticationForm):
                 % {"seconds": wait}, code="address_throttled")
         return super().clean()
 
+    def confirm_login_allowed(self, user):
+        """After the password was right: a party member's account while the committee has switched
+        password login off for them (members/campus_login.py) is sent to 统一身份认证."""
+        super().confirm_login_allowed(user)
+        if campus_login.password_login_refused(user):
+            raise ValidationError(_("党员账号须通过统一身份认证登录，请点击“统一身份认证登录”"), code="campus_only")
+
 
 class LoginView(auth_views.LoginView):
     template_name = "registration/login.html"
@@ -50,7 +58,10 @@ class LoginView(auth_views.LoginView):
         return response
 
     def get_context_data(self, **kwargs):
-        return {**super().get_context_data(**kwargs), "university": settings.UNIVERSITY_NAME}
+        context = super().get_context_data(**kwargs)
+        return {**context, "university": settings.UNIVERSITY_NAME,
+                "campus_cas": campus_login.cas_enabled(), "campus_oidc": campus_login.oidc_enabled(),
+                "campus_only": context["form"].has_error(NON_FIELD_ERRORS, "campus_only")}
 
     def form_valid(self, form):
         user = form.get_user()
@@ -131,6 +142,14 @@ def login_two_factor(request):
             two_factor.pending_end(request)
         form.add_error("token", services.TWO_FACTOR_WRONG_CODE)
     return render(request, "registration/login_two_factor.html", {"form": form})
+
+
+@require_POST
+def logout(request):
+    """Ends the session here, and the campus session too when the user came through 统一身份认证."""
+    campus = campus_login.logout_redirect(request)
+    auth_logout(request)
+    return redirect(campus or settings.LOGOUT_REDIRECT_URL)
 
 
 def lockout_response(request, original_response=None, credentials=None):

@@ -232,3 +232,11 @@ class OrganizationCloseForm(BootstrapForm):
 
 class TreeUploadForm(BootstrapForm):
     file = forms.FileField(label=_("组织架构与任命文件（.xlsx）"))
+
+
+class PasswordLoginPolicyForm(BootstrapForm):
+    """The committee's switch: party members log in only through 统一身份认证."""
+
+    members_use_campus_login = forms.BooleanField(
+        label=_("党员只能通过统一身份认证登录（没有党员档案的群众代表仍可用密码登录）"), required=False)
+    reason = forms.CharField(label=_("调整原因"), max_length=300, widget=forms.Textarea(attrs={"rows": 2}))

@@ -323,3 +323,20 @@ class TwoFactorRequirement(models.Model):
 
     def __str__(self):
         return self.get_role_display()
+
+
+class PasswordLoginPolicy(models.Model):
+    """The committee's switch (one row): while a campus single sign-on is configured and this is on,
+    accounts of party members log in only through 统一身份认证; accounts without a member record
+    (mass representatives, who have no campus identity) keep their password login."""
+
+    members_use_campus_login = models.BooleanField(_("党员只能通过统一身份认证登录"), default=False)
+    set_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    set_at = models.DateTimeField(_("设置时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("密码登录范围")
+        verbose_name_plural = _("密码登录范围")
+
+    def __str__(self):
+        return str(self.members_use_campus_login)

@@ -16,14 +16,15 @@ from guardian.models import UserObjectPermission
 from partyscore.audit import audit_record
 from partyscore.exceptions import ApplicationError
 
+from . import campus_login, two_factor
 from . import permissions as perms
-from . import two_factor
 from .models import (
     CHILD_KIND,
     Member,
     MemberStatusEvent,
     MemberTransfer,
     Organization,
+    PasswordLoginPolicy,
     Role,
     RoleAssignment,
     TwoFactorRequirement,
@@ -652,3 +653,27 @@ def two_factor_reset(*, actor, user, reason):
     if not deleted:
         raise ApplicationError(_("该账号未启用两步验证"))
     audit_record(actor=actor, action="user.two_factor_reset", target=user, reason=reason)
+
+
+@transaction.atomic
+def password_login_policy_set(*, actor, members_use_campus_login, reason):
+    """The committee switches password login off (or on again) for accounts of party members; accounts
+    without a member record keep it. Refused while no campus single sign-on is configured, which would
+    leave those members no way in."""
+    if not perms.is_committee_officer(actor):
+        raise PermissionDenied(_("只有党委组织部可以设置密码登录范围"))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError(_("请写明调整原因"))
+    if members_use_campus_login and not campus_login.enabled():
+        raise ApplicationError(_("本系统尚未接入统一身份认证，不能关闭党员的密码登录"))
+    policy, _created = PasswordLoginPolicy.objects.select_for_update().get_or_create(pk=1)
+    if policy.members_use_campus_login == members_use_campus_login:
+        raise ApplicationError(_("没有需要保存的修改"))
+    before = policy.members_use_campus_login
+    policy.members_use_campus_login, policy.set_by = members_use_campus_login, actor
+    policy.save()
+    audit_record(actor=actor, action="security.password_login", target=None,
+                 organization=Organization.objects.filter(kind=Organization.Kind.COMMITTEE).first(),
+                 before={"members_use_campus_login": before},
+                 after={"members_use_campus_login": members_use_campus_login}, reason=reason)

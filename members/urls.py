@@ -25,4 +25,5 @@ urlpatterns = [
     path("roster/template/", views.roster_template, name="roster_template"),
     path("audit/", views.audit_list, name="audit_list"),
     path("security/two-factor/", views.two_factor_requirements, name="two_factor_requirements"),
+    path("security/password-login/", views.password_login_policy, name="password_login_policy"),
 ]

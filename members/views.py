@@ -29,8 +29,8 @@ from partyscore.pending_upload import pending_upload_keep, pending_upload_take
 from partyscore.upload_limit import limit_upload
 from scoring.xlsx_safety import TOO_LARGE, formulas_as_text, read_upload
 
+from . import campus_login, selectors, services, tree
 from . import permissions as perms
-from . import selectors, services, tree
 from .forms import (
     AuditFilterForm,
     ExemptionDecisionForm,
@@ -44,6 +44,7 @@ from .forms import (
     OrganizationMergeForm,
     OrganizationMoveForm,
     OrganizationRenameForm,
+    PasswordLoginPolicyForm,
     RoleAssignForm,
     RoleRevokeForm,
     RosterUploadForm,
@@ -591,6 +592,27 @@ def two_factor_requirements(request):
     return render(request, "members/two_factor_requirements.html", {
         "form": form, "roles": [{**r, "checked": r["role"].value in chosen} for r in roles]},
         status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def password_login_policy(request):
+    """The organization department switches password login off for party members (统一身份认证 only)."""
+    if not perms.is_committee_officer(request.user):
+        raise PermissionDenied(_("只有党委组织部可以设置密码登录范围"))
+    form = PasswordLoginPolicyForm(request.POST or None,
+                                   initial={"members_use_campus_login": campus_login.members_use_campus_login()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.password_login_policy_set(actor=request.user, reason=form.cleaned_data["reason"],
+                                               members_use_campus_login=form.cleaned_data["members_use_campus_login"])
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("已保存：自下次登录起执行"))
+            return redirect("password_login_policy")
+    return render(request, "members/password_login_policy.html",
+                  {"form": form, "campus": campus_login.enabled()}, status=400 if form.errors else 200)
 
 
 def _password_reset(request, user, back):

@@ -36,7 +36,9 @@ def access_log(request, kind, detail=None, *, user=None, username=""):
 
 @receiver(user_logged_in, dispatch_uid="access_log_login")
 def _logged_in(sender, request, user, **kwargs):
-    access_log(request, Kind.LOGIN, user=user)
+    # A campus single sign-on (members/campus_login.py) says which: {"via": "cas"} or {"via": "oidc"}.
+    via = getattr(user, "campus_via", "")
+    access_log(request, Kind.LOGIN, {"via": via} if via else None, user=user)
 
 
 @receiver(user_logged_out, dispatch_uid="access_log_logout")
@@ -51,8 +53,14 @@ def _login_failed(sender, credentials, request=None, **kwargs):
         return
     username = str(credentials.get("username", ""))[:150]
     # django-axes marks the request when it refused the attempt because the name + address is locked.
-    access_log(request, Kind.LOGIN_FAILED, {"locked_out": bool(getattr(request, "axes_locked_out", False))},
-               username=username)
+    detail = {"locked_out": bool(getattr(request, "axes_locked_out", False))}
+    # A refused campus login (members/campus_login.py) says which way and why: a refused ticket or token,
+    # an unknown number, a closed account; and the number the campus gave, if it got that far.
+    campus = getattr(request, "campus_refusal", None)
+    if campus:
+        detail.update(via=campus["via"], reason=campus["reason"])
+        username = campus["number"][:150]
+    access_log(request, Kind.LOGIN_FAILED, detail, username=username)
 
 
 def access_log_purge(*, now=None):

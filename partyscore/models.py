@@ -74,6 +74,7 @@ ACTION_LABELS = {
     "publicity.open": _("发布公示"),
     "role.assign": _("任命职务"),
     "security.two_factor_roles": _("调整两步验证要求"),
+    "security.password_login": _("调整密码登录范围"),
     "role.revoke": _("撤销职务"),
     "review_settings.save": _("修改评议流程设置"),
     "rollover.start": _("年度切换"),

@@ -1,10 +1,10 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.i18n import set_language
 
 from members import auth_views as login_views
+from members import campus_login
 from members.views import PasswordChangeView
 
 from . import access_log_views, views
@@ -21,7 +21,9 @@ urlpatterns = [
     path("accounts/verify/", login_views.login_two_factor, name="login_two_factor"),
     path("accounts/two-factor/", login_views.two_factor_manage, name="two_factor"),
     path("accounts/two-factor/disable/", login_views.two_factor_disable, name="two_factor_disable"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(http_method_names=["post"]), name="logout"),
+    path("accounts/logout/", login_views.logout, name="logout"),
+    # Campus single sign-on (统一身份认证): present only when configured (docs/deployment.md).
+    *campus_login.urlpatterns(),
     path("accounts/password/", PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/forgotten/", login_views.PasswordResetView.as_view(), name="password_reset"),
     path("accounts/password/forgotten/sent/", login_views.PasswordResetDoneView.as_view(), name="password_reset_done"),

@@ -99,6 +99,8 @@ MATRIX = {
     "access_log": [Check(allowed=COMMITTEE)],
     "two_factor_requirements": [Check(allowed=COMMITTEE),
                                 Check("POST", allowed=COMMITTEE, data={"roles": [], "reason": ""})],
+    "password_login_policy": [Check(allowed=COMMITTEE),
+                              Check("POST", allowed=COMMITTEE, data={"members_use_campus_login": "", "reason": ""})],
     "ledger": org_checks(),
     "entry_record": [*org_checks(own=RECORDERS_A1, college=COMMITTEE, committee=COMMITTEE)[:3],
                      Check("GET", "own_college", set()),

@@ -6,6 +6,7 @@ Setting DATABASE_URL / REDIS_URL switches to PostgreSQL / Redis.
 
 import datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from celery.schedules import crontab
@@ -37,6 +38,7 @@ INSTALLED_APPS = [
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_cas_ng",  # its table maps CAS tickets to sessions, for single logout (unused while CAS is off)
     "partyscore",
     "members",
     "scoring",
@@ -100,6 +102,9 @@ AUTHENTICATION_BACKENDS = [
     # First: refuses a locked-out username + address before the password is even checked.
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # Campus single sign-on (members/campus_login.py): each answers only while configured below.
+    "members.campus_login.CampusCASBackend",
+    "members.campus_login.CampusOIDCBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -142,6 +147,42 @@ TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=30 * 60)
 SESSION_ABSOLUTE_TIMEOUT = env.int("SESSION_ABSOLUTE_TIMEOUT", default=12 * 60 * 60)
 SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT  # one limit: the cookie lasts exactly as long as the session may
+
+# Campus single sign-on (统一身份认证, docs/deployment.md), both off unless configured here. The person
+# is matched to the existing account whose username is their staff/student number, taken from the CAS
+# attribute / OIDC claim named below; no account is ever created by a campus login.
+# CAS 2.0/3.0 (django-cas-ng): the server's root URL, e.g. https://cas.example.edu.cn/cas/.
+CAS_SERVER_URL = env("CAS_SERVER_URL", default="")
+CAS_VERSION = env("CAS_VERSION", default="3")
+# The attribute holding the staff/student number; "" = the CAS user id itself is the number.
+CAS_NUMBER_ATTRIBUTE = env("CAS_NUMBER_ATTRIBUTE", default="")
+CAS_CREATE_USER = False
+CAS_STORE_NEXT = False
+CAS_CHECK_NEXT = True
+CAS_LOGOUT_COMPLETELY = True  # the site's logout ends the CAS session too
+CAS_VERIFY_SSL_CERTIFICATE = True
+CAS_REDIRECT_URL = LOGIN_REDIRECT_URL
+CAS_IGNORE_REFERER = True  # the service URL (with its next page) must be the same at login and at validation
+CAS_LOGIN_MSG = None
+CAS_LOGGED_MSG = None
+# OpenID Connect (mozilla-django-oidc), authorization code flow with an RS256-signed ID token.
+OIDC_OP_AUTHORIZATION_ENDPOINT = env("OIDC_OP_AUTHORIZATION_ENDPOINT", default="")
+OIDC_OP_TOKEN_ENDPOINT = env("OIDC_OP_TOKEN_ENDPOINT", default="")
+OIDC_OP_USER_ENDPOINT = env("OIDC_OP_USER_ENDPOINT", default="")
+OIDC_OP_JWKS_ENDPOINT = env("OIDC_OP_JWKS_ENDPOINT", default="")
+OIDC_OP_LOGOUT_ENDPOINT = env("OIDC_OP_LOGOUT_ENDPOINT", default="")  # end_session_endpoint; "" = none
+OIDC_OP_ISSUER = env("OIDC_OP_ISSUER", default="")  # checked against the ID token's iss when set
+OIDC_RP_CLIENT_ID = env("OIDC_RP_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env("OIDC_RP_CLIENT_SECRET", default="")
+OIDC_RP_SIGN_ALGO = env("OIDC_RP_SIGN_ALGO", default="RS256")
+OIDC_RP_SCOPES = env("OIDC_RP_SCOPES", default="openid profile")
+OIDC_NUMBER_CLAIM = env("OIDC_NUMBER_CLAIM", default="sub")  # the claim holding the staff/student number
+OIDC_CREATE_USER = False
+OIDC_STORE_ID_TOKEN = True  # the id_token_hint of the provider's logout
+OIDC_USE_PKCE = True
+OIDC_AUTHENTICATION_CALLBACK_URL = "campus_oidc_callback"
+# Whom a person with a campus identity but no account here is told to ask (shown on the refusal page).
+CAMPUS_ACCOUNT_CONTACT = env("CAMPUS_ACCOUNT_CONTACT", default="所在党支部书记或党委组织部")
 
 # Optional TOTP second factor for accounts holding these roles (and the system administrator);
 # TWO_FACTOR_REQUIRED makes all of them enrol before using the site, TWO_FACTOR_REQUIRED_ROLES only
@@ -278,6 +319,9 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": [NONE],
     },
 }
+# The logout form's redirect to the campus server's logout page is a form action too (browsers check it).
+CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"] += sorted(
+    {f"{url.scheme}://{url.netloc}" for url in map(urlsplit, [CAS_SERVER_URL, OIDC_OP_LOGOUT_ENDPOINT]) if url.netloc})
 # Browser features no page uses, switched off for any script that might get in.
 PERMISSIONS_POLICY = ("accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
                       "microphone=(), payment=(), usb=()")
