@@ -161,16 +161,21 @@ def test_periods_lock_after_their_grace_and_refuse_new_entries(year_world, setti
 
 
 def test_a_closed_branch_has_no_more_duties_from_its_closing_day(year_world):
-    """B1 is merged into A1 on 1 June: the day before, its secretary still owes the quarterly
-    publicity (college B runs Policy B); from that day nothing is asked of the closed branch."""
+    """B1 is merged into A1 on 1 June: the day before, its secretary owes the quarterly publicity
+    (college B runs Policy B); from that day nothing is asked of the closed branch (and the roles
+    held there ended with it)."""
     w = year_world
     closing = datetime.date(YEAR, 6, 1)
-    with at(closing):
-        tree.organization_merge(actor=w.org_department, source=w.B1, target=w.A1, merged_on=closing, reason="合并")
     cycle = Cycle.objects.get(year=YEAR)
-    for day, expected in ((closing - datetime.timedelta(days=1), True), (closing, False)):
+
+    def owed_on(day):
         with at(day):
             found = rhythm.Tree(YEAR, day)
             owed = rhythm.duties(found, cycle, rhythm.effective_deadlines(found, cycle))
-        assert (w.B1.pk in {b.pk for b in found.branches}) is expected
-        assert any(d.user_id == w.b1_secretary.pk for d in owed) is expected
+        return w.B1.pk in {b.pk for b in found.branches}, any(d.user_id == w.b1_secretary.pk for d in owed)
+
+    assert owed_on(closing - datetime.timedelta(days=1)) == (True, True)
+    with at(closing):
+        tree.organization_merge(actor=w.org_department, source=w.B1, target=w.A1, merged_on=closing, reason="合并")
+    assert owed_on(closing - datetime.timedelta(days=1))[0] is True  # the branch's past stays
+    assert owed_on(closing) == (False, False)
