@@ -174,3 +174,7 @@ class TwoFactorRequirementForm(BootstrapForm):
     roles = forms.MultipleChoiceField(label=_("须启用两步验证的角色"), choices=Role.choices, required=False,
                                       widget=forms.CheckboxSelectMultiple)
     reason = forms.CharField(label=_("调整原因"), max_length=300, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ApiTokenForm(BootstrapForm):
+    name = forms.CharField(label=_("令牌名称"), max_length=60, help_text=_("用途，例如“微信小程序”或“智慧党建平台”"))
