@@ -134,7 +134,7 @@ class SelfAssessmentInSerializer(serializers.Serializer):
 
 class ObjectionInSerializer(serializers.Serializer):
     member = serializers.IntegerField(min_value=1, help_text=_("异议涉及的党员（本人，或群众代表所在支部的党员）"))
-    reason = serializers.CharField(max_length=2000)
+    reason = serializers.CharField(max_length=2000, allow_blank=True)
     entry = serializers.IntegerField(min_value=1, required=False)
     declaration = serializers.IntegerField(min_value=1, required=False)
     publicity = serializers.IntegerField(min_value=1, required=False)
@@ -166,7 +166,7 @@ class EntryInSerializer(serializers.Serializer):
     points = serializers.DecimalField(
         max_digits=7, decimal_places=2, min_value=0, help_text=_("分值（绝对值，加减由项目类别决定）")
     )
-    reason = serializers.CharField(max_length=2000)
+    reason = serializers.CharField(max_length=2000, allow_blank=True)
     occurred_on = serializers.DateField(required=False)
 
 
