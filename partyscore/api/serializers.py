@@ -172,3 +172,4 @@ class EntryInSerializer(serializers.Serializer):
 
 class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
+    errors = serializers.JSONField(required=False, help_text=_("各字段的错误（数据校验不通过时）"))

@@ -38,6 +38,11 @@ def exception_handler(exc, context):
     """DRF's answers, plus the application's refusal as 400 {"detail": "…"} in Chinese."""
     if isinstance(exc, ApplicationError):
         return Response({"detail": exc.message}, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, ValidationError):
+        # One sentence for the caller to show, and the fields' own messages beside it.
+        return Response(
+            {"detail": _("提交的数据有误，请检查后重试"), "errors": exc.detail}, status=status.HTTP_400_BAD_REQUEST
+        )
     return drf_exception_handler(exc, context)
 
 

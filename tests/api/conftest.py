@@ -33,3 +33,9 @@ def api_as(client):
         return TokenClient(client, raw)
 
     return _as
+
+
+@pytest.fixture
+def api_token(a_year):  # noqa: F811 (the fixture imported above)
+    """A token of A1's secretary, who records, reviews and is a member too."""
+    return api_token_create(user=a_year.secretary, name="模糊测试")[1]

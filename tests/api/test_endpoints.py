@@ -15,8 +15,9 @@ from .conftest import TokenClient  # noqa: F401 (the type the fixtures hand out)
 
 def _record(world, member, points="2"):
     item = world.scheme.items.get(code="A-C02")
-    return scoring.entry_record(actor=world.secretary, member=member, item=item, period=world.s1, points=points,
-                                reason="志愿服务")
+    return scoring.entry_record(
+        actor=world.secretary, member=member, item=item, period=world.s1, points=points, reason="志愿服务"
+    )
 
 
 def test_my_card_shows_my_total_lines_and_todos(a_year, api_as):
@@ -140,16 +141,25 @@ def test_objection_to_my_own_entry(a_year, api_as):
     assert Objection.objects.get(pk=response.json()["id"]).entry == entry
     # Another member's entry: refused, and someone else's entry is not found under my name.
     other = _record(w, w.m[3])
-    assert api_as(w.member).post(reverse("api_objections"), {**data, "member": w.m[3].pk,
-                                                             "entry": other.pk}).status_code == 403
+    assert (
+        api_as(w.member).post(reverse("api_objections"), {**data, "member": w.m[3].pk, "entry": other.pk}).status_code
+        == 403
+    )
     assert api_as(w.member).post(reverse("api_objections"), {**data, "entry": other.pk}).status_code == 404
 
 
 def test_meeting_sign_in(a_year, api_as, clock):
     w = a_year
     clock(3, 5, 14)
-    meeting = meetings.meeting_schedule(actor=w.secretary, branch=w.A1, kind="general", date=datetime.date(w.year, 3, 5),
-                                        starts_at=datetime.time(14, 0), ends_at=datetime.time(16, 0), topic="党员大会")
+    meeting = meetings.meeting_schedule(
+        actor=w.secretary,
+        branch=w.A1,
+        kind="general",
+        date=datetime.date(w.year, 3, 5),
+        starts_at=datetime.time(14, 0),
+        ends_at=datetime.time(16, 0),
+        topic="党员大会",
+    )
     token = meetings.sign_in_token(meeting.pk, meetings.sign_in_slot())
     url = reverse("api_meeting_sign_in", args=[meeting.pk])
     forged = api_as(w.member).post(url, {"token": "forged"})

@@ -13,14 +13,22 @@ def _grow(world, extra):
     members = add_members(world.A1, extra, with_accounts=False, start=100) if extra else []
     item = world.scheme.items.get(code="A-C02")
     for member in [*world.a1_members, *members]:
-        scoring.entry_record(actor=world.secretary, member=member, item=item, period=world.s1, points=1,
-                             reason="志愿服务", recalculate=False)
+        scoring.entry_record(
+            actor=world.secretary,
+            member=member,
+            item=item,
+            period=world.s1,
+            points=1,
+            reason="志愿服务",
+            recalculate=False,
+        )
     recalculate_branch(branch=world.A1, year=world.year)
 
 
 @pytest.mark.parametrize("extra", [0, 20])
-@pytest.mark.parametrize(("name", "queries"), [("api_branch_members", 6), ("api_branch_ledger", 7),
-                                              ("api_branch_totals", 7)])
+@pytest.mark.parametrize(
+    ("name", "queries"), [("api_branch_members", 6), ("api_branch_ledger", 7), ("api_branch_totals", 7)]
+)
 def test_list_queries_do_not_grow(a_year, api_as, django_assert_num_queries, extra, name, queries):
     w = a_year
     _grow(w, extra)
