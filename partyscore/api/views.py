@@ -76,9 +76,9 @@ def _my_member(user):
     return member
 
 
+# Only the methods a view defines: no OPTIONS (as every page of the site). (A comment, not a docstring:
+# the schema would show it as every operation's description.)
 class ApiView(APIView):
-    """Only the methods a view defines: no OPTIONS (as every page of the site)."""
-
     http_method_names = ["get", "head", "post"]
 
 
@@ -104,17 +104,20 @@ class MyCard(ApiView):
 
 class BranchMembers(ApiView):
     http_method_names = ["get", "head"]
+    pagination_class = Pagination  # also read by the schema: documented as a page of results
 
     @extend_schema(summary=gettext_lazy("支部名册"), responses={200: s.MemberSerializer(many=True), **REFUSALS})
     def get(self, request, org_id):
         organization = member_selectors.branch_get(actor=request.user, branch_id=org_id)
         members = member_selectors.member_list(actor=request.user, organization=organization)
-        paginator = Pagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(members, request, view=self)
         return paginator.get_paginated_response(s.MemberSerializer(page, many=True).data)
 
 
 class BranchLedger(ApiView):
+    pagination_class = Pagination
+
     @extend_schema(
         summary=gettext_lazy("支部积分台账"),
         parameters=[YEAR],
@@ -123,7 +126,7 @@ class BranchLedger(ApiView):
     def get(self, request, org_id):
         organization = member_selectors.branch_get(actor=request.user, branch_id=org_id, perm=perms.LEDGER_VIEW)
         entries = scoring_selectors.ledger_entries(actor=request.user, organization=organization, year=_year(request))
-        paginator = Pagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(entries, request, view=self)
         return paginator.get_paginated_response(s.LineSerializer(page, many=True).data)
 
