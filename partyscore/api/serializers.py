@@ -164,9 +164,9 @@ class EntryInSerializer(serializers.Serializer):
     item = serializers.IntegerField(min_value=1)
     period = serializers.IntegerField(min_value=1)
     points = serializers.DecimalField(
-        max_digits=7, decimal_places=2, min_value=0, help_text=_("分值（绝对值，加减由项目类别决定）")
+        max_digits=6, decimal_places=2, min_value=0, help_text=_("分值（绝对值，加减由项目类别决定）")
     )
-    reason = serializers.CharField(max_length=2000, allow_blank=True)
+    reason = serializers.CharField(max_length=500, allow_blank=True)
     occurred_on = serializers.DateField(required=False)
 
 

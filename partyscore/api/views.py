@@ -189,8 +189,11 @@ class MySelfAssessment(ApiView):
         member = _my_member(request.user)
         period = posted_object_or_404(Period.objects.select_related("cycle"), period_id)
         data = _valid(s.SelfAssessmentInSerializer, request)
-        items = {item.pk: item for item in RuleItem.objects.filter(pk__in=[c["item"] for c in data["claims"]])}
-        if len(items) != len({c["item"] for c in data["claims"]}):
+        asked = [c["item"] for c in data["claims"]]
+        if len(set(asked)) != len(asked):
+            raise ValidationError({"claims": [_("每个项目只能填写一次")]})
+        items = {item.pk: item for item in RuleItem.objects.filter(pk__in=asked)}
+        if len(items) != len(asked):
             raise ValidationError({"claims": [_("项目不存在")]})
         claims = [(items[c["item"]], c["points"], c["note"], None) for c in data["claims"]]
         assessment = review_services.self_assessment_save(

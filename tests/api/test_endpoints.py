@@ -125,6 +125,14 @@ def test_self_assessment_draft_then_submission(a_year, api_as, clock):
     assert again.json() == {"detail": "本期自查自评已提交"}
 
 
+def test_self_assessment_names_each_item_once(a_year, api_as):
+    w = a_year
+    response = api_as(w.member).post(reverse("api_self_assessment", args=[w.s1.pk]), {"claims": [_claim(w), _claim(w)]})
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"claims": ["每个项目只能填写一次"]}
+    assert not SelfAssessment.objects.exists()
+
+
 def test_self_assessment_only_by_a_member(a_year, api_as):
     w = a_year
     response = api_as(w.mass_rep).post(reverse("api_self_assessment", args=[w.s1.pk]), {"claims": []})
@@ -176,3 +184,13 @@ def test_anonymous_gets_401(a_year, client):
     response = client.get(reverse("api_my_card"))
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == "Bearer"
+
+
+def test_markup_in_names_travels_escaped(a_year, api_as):
+    w = a_year
+    w.m[3].name = "<b>张三</b> & 李四"
+    w.m[3].save(update_fields=["name"])
+    response = api_as(w.secretary).get(reverse("api_branch_members", args=[w.A1.pk]))
+    assert b"<b>" not in response.content
+    assert "\\u003cb\\u003e" in response.content.decode()
+    assert "<b>张三</b> & 李四" in {row["name"] for row in response.json()["results"]}
