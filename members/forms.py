@@ -240,3 +240,7 @@ class PasswordLoginPolicyForm(BootstrapForm):
     members_use_campus_login = forms.BooleanField(
         label=_("党员只能通过统一身份认证登录（没有党员档案的群众代表仍可用密码登录）"), required=False)
     reason = forms.CharField(label=_("调整原因"), max_length=300, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ApiTokenForm(BootstrapForm):
+    name = forms.CharField(label=_("令牌名称"), max_length=60, help_text=_("用途，例如“微信小程序”或“智慧党建平台”"))

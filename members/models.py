@@ -340,3 +340,24 @@ class PasswordLoginPolicy(models.Model):
 
     def __str__(self):
         return str(self.members_use_campus_login)
+
+
+class ApiToken(models.Model):
+    """A personal token for the REST API (接口令牌): only its SHA-256 digest is kept; the token itself is
+    shown once when made. Revoking sets `revoked_at`, and the next request with it is refused."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("名称"), max_length=60)
+    digest = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(_("前缀"), max_length=8)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("最近使用"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("撤销时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("接口令牌")
+        verbose_name_plural = _("接口令牌")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"

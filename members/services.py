@@ -1,6 +1,7 @@
 """Every write to organizations, members, accounts and roles. Each is atomic and audited."""
 
 import datetime
+import hashlib
 import secrets
 
 from django.core.exceptions import PermissionDenied
@@ -20,6 +21,7 @@ from . import campus_login, two_factor
 from . import permissions as perms
 from .models import (
     CHILD_KIND,
+    ApiToken,
     Member,
     MemberStatusEvent,
     MemberTransfer,
@@ -677,3 +679,52 @@ def password_login_policy_set(*, actor, members_use_campus_login, reason):
                  organization=Organization.objects.filter(kind=Organization.Kind.COMMITTEE).first(),
                  before={"members_use_campus_login": before},
                  after={"members_use_campus_login": members_use_campus_login}, reason=reason)
+# ── API tokens (接口令牌) ─────────────────────────────────────────────────────────────────────
+
+API_TOKEN_LIMIT = 10
+
+
+def api_token_digest(raw):
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@transaction.atomic
+def api_token_create(*, user, name):
+    """A new token for the user's own API calls: (token row, the raw token, shown this once)."""
+    name = (name or "").strip()
+    if not name:
+        raise ApplicationError(_("请为令牌起一个名称，例如“微信小程序”"))
+    if ApiToken.objects.filter(user=user, revoked_at__isnull=True).count() >= API_TOKEN_LIMIT:
+        raise ApplicationError(_("有效令牌最多 %(limit)s 个，请先撤销不用的令牌") % {"limit": API_TOKEN_LIMIT})
+    raw = "ps_" + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(user=user, name=name[:60], digest=api_token_digest(raw), prefix=raw[3:11])
+    audit_record(actor=user, action="user.api_token_create", target=user, after={"name": token.name,
+                                                                                  "prefix": token.prefix})
+    return token, raw
+
+
+@transaction.atomic
+def api_token_revoke(*, user, token_id):
+    """Revoke one of the user's own tokens; a request carrying it is refused from now on."""
+    token = ApiToken.objects.select_for_update().filter(pk=token_id, user=user).first()
+    if token is None:
+        raise PermissionDenied(_("没有找到该令牌"))
+    if token.revoked_at is not None:
+        raise ApplicationError(_("该令牌已撤销"))
+    token.revoked_at = timezone.now()
+    token.save(update_fields=["revoked_at"])
+    audit_record(actor=user, action="user.api_token_revoke", target=user, before={"name": token.name,
+                                                                                   "prefix": token.prefix})
+    return token
+
+
+def api_token_authenticate(raw):
+    """The user of an active token, or None; the token's last use is noted (at most once a minute)."""
+    token = ApiToken.objects.select_related("user").filter(digest=api_token_digest(raw or ""),
+                                                           revoked_at__isnull=True).first()
+    if token is None or not token.user.is_active:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > datetime.timedelta(minutes=1):
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user

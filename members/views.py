@@ -32,6 +32,7 @@ from scoring.xlsx_safety import TOO_LARGE, formulas_as_text, read_upload
 from . import campus_login, selectors, services, tree
 from . import permissions as perms
 from .forms import (
+    ApiTokenForm,
     AuditFilterForm,
     ExemptionDecisionForm,
     ExemptionRequestForm,
@@ -636,3 +637,39 @@ def member_password_reset(request, member_id):
         messages.error(request, _("该党员尚未开通账号"))
         return redirect("member_detail", member_id=member.pk)
     return _password_reset(request, member.user, reverse("member_detail", args=[member.pk]))
+
+
+# ── API tokens (接口令牌) ─────────────────────────────────────────────────────────────────────
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def api_tokens(request):
+    """The user's own tokens for the REST API: a new one is shown once, then only its first letters."""
+    form = ApiTokenForm(request.POST or None)
+    created, status = None, 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                _token, created = services.api_token_create(user=request.user, name=form.cleaned_data["name"])
+            except ApplicationError as error:
+                form.add_error("name", error.message)
+            else:
+                form = ApiTokenForm()
+        if created is None:
+            status = 400
+    tokens = request.user.api_tokens.all()
+    return render(request, "members/api_tokens.html", {"form": form, "tokens": tokens, "created": created},
+                  status=status)
+
+
+@login_required
+@require_POST
+def api_token_revoke(request, token_id):
+    try:
+        token = services.api_token_revoke(user=request.user, token_id=token_id)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("已撤销令牌“%(name)s”，使用它的请求将立即被拒绝") % {"name": token.name})
+    return redirect("api_tokens")

@@ -100,6 +100,8 @@ ACTION_LABELS = {
     "spot_check.draw": _("抽取台账抽查"),
     "spot_check.review": _("审阅抽查记录"),
     "user.close": _("停用账号"),
+    "user.api_token_create": _("创建接口令牌"),
+    "user.api_token_revoke": _("撤销接口令牌"),
     "user.create": _("开通账号"),
     "user.email_notifications": _("设置邮件通知"),
     "user.notify_channels": _("设置通知渠道"),

@@ -39,5 +39,6 @@ urlpatterns = [
     path("", include("scoring.io_urls")),
     path("", include("reviews.urls")),
     path("", include("partyscore.dashboard_urls")),
+    path("api/", include("partyscore.api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -142,13 +142,14 @@ MATRIX = {
 
 def _merge_parts():
     """Each capability keeps its own entries in tests/matrix/; all of them must be here."""
+    from tests.matrix.api import API_MATRIX
     from tests.matrix.dashboards import DASHBOARDS_MATRIX
     from tests.matrix.evidence import EVIDENCE_MATRIX
     from tests.matrix.io import IO_MATRIX
     from tests.matrix.meetings import MEETINGS_MATRIX
     from tests.matrix.reviews import REVIEWS_MATRIX
 
-    for part in (IO_MATRIX, REVIEWS_MATRIX, DASHBOARDS_MATRIX, EVIDENCE_MATRIX, MEETINGS_MATRIX):
+    for part in (IO_MATRIX, REVIEWS_MATRIX, DASHBOARDS_MATRIX, EVIDENCE_MATRIX, MEETINGS_MATRIX, API_MATRIX):
         overlap = set(part) & set(MATRIX)
         assert not overlap, f"duplicate matrix entries: {overlap}"
         MATRIX.update(part)
@@ -195,6 +196,9 @@ def url_for(name, target, kwargs=None, world=None):
 
 
 def sent_to_login(response):
+    """The login page for a page; 401 (log in first) for the API."""
+    if response.status_code == 401 and response.request["PATH_INFO"].startswith("/api/"):
+        return True
     return response.status_code == 302 and response["Location"].startswith(reverse("login"))
 
 

@@ -39,10 +39,13 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_cas_ng",  # its table maps CAS tickets to sessions, for single logout (unused while CAS is off)
+    "rest_framework",
+    "drf_spectacular",
     "partyscore",
     "members",
     "scoring",
     "reviews",
+    "partyscore.api",
 ]
 
 MIDDLEWARE = [
@@ -210,6 +213,7 @@ STATICFILES_DIRS = [
     ("vendor/bootstrap", BASE_DIR / "node_modules/bootstrap/dist"),
     ("vendor/bootstrap-icons", BASE_DIR / "node_modules/bootstrap-icons/font"),
     ("vendor/echarts", BASE_DIR / "node_modules/echarts/dist"),
+    ("vendor/swagger-ui", BASE_DIR / "node_modules/swagger-ui-dist"),
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -330,6 +334,38 @@ PERMISSIONS_POLICY = ("accelerometer=(), camera=(), geolocation=(), gyroscope=()
 SECURITY_LOG_RETENTION_DAYS = env.int("SECURITY_LOG_RETENTION_DAYS", default=365)
 CELERY_BEAT_SCHEDULE["access-log-purge"] = {"task": "partyscore.tasks.access_log_purge",
                                             "schedule": crontab(hour=3, minute=15)}
+
+# The REST API (partyscore/api, docs/api.md): per-user tokens (members.models.ApiToken) or the
+# browser's session (with its CSRF check); every view checks scope through the same selectors and
+# services as the pages. The documentation page's assets are local (vendor/swagger-ui).
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "partyscore.api.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["partyscore.api.renderers.SafeJSONRenderer"],
+    # JSON, and form posts as a browser or a simple client sends them.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser", "rest_framework.parsers.FormParser",
+                               "rest_framework.parsers.MultiPartParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "partyscore.api.pagination.Pagination",
+    "EXCEPTION_HANDLER": "partyscore.api.views.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "PartyScore API",
+    "DESCRIPTION": "党员积分管理接口（/api/v1/）：本人积分卡与待办、支部名册、台账与总分，自评、异议、签到与记分。",
+    "VERSION": "1",
+    "SCHEMA_PATH_PREFIX": "/api/v1/",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SWAGGER_UI_DIST": "/static/vendor/swagger-ui",
+    "SWAGGER_UI_FAVICON_HREF": "/static/vendor/swagger-ui/favicon-32x32.png",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Django's <int:…> matches digits only: a negative id never reaches a view.
+    "PATH_CONVERTER_OVERRIDES": {"int": {"type": "integer", "minimum": 0}},
+}
 
 LOGGING = {
     "version": 1,

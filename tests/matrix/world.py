@@ -5,6 +5,7 @@ import datetime
 
 from tests.builders import build_university
 
+from .api import api_targets
 from .common import ROLES
 from .dashboards import dashboard_targets
 from .evidence import evidence_targets
@@ -53,5 +54,6 @@ def build_matrix_world():
     world.targets.update(review_targets(world))
     world.targets.update(evidence_targets(world))
     world.targets.update(meeting_targets(world))
+    world.targets.update(api_targets(world))
     assert world.a1_members[4].user == world.member
     return world

@@ -178,6 +178,10 @@ def refusal_problems(response, out_of_scope):
     problems = [f"hands over {text}" for text in leaked(response, out_of_scope)]
     if response.status_code not in CHINESE_REFUSAL:
         return [f"answered {response.status_code}", *problems]
+    if response.get("Content-Type", "").startswith("application/json"):  # the API: {"detail": "…"}
+        if not re.search("[\u4e00-\u9fff]", response.json().get("detail", "")):
+            problems.append(f"{response.status_code} without a Chinese detail")
+        return problems
     body = response.content.decode(errors="ignore")
     if not any(marker in body for marker in CHINESE_REFUSAL[response.status_code]) or \
             not re.search("[\u4e00-\u9fff]", body):

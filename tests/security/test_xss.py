@@ -65,6 +65,7 @@ NOT_SHOWN = {
     "members.User.first_name": "unused: the app shows full_name",
     "members.User.last_name": "unused: the app shows full_name",
     "members.User.email": "used only to send mail",
+    "members.ApiToken.digest": "compared with a presented token, never shown",
     "reviews.Notification.message": "the Chinese copy e-mailed; pages show the notice from its template (.text)",
     "scoring.ExportJob.error": "shown for a failed job; the world's job succeeded",
     "scoring.EntryEvidence.name": "kept with the file; the link shows the entry",
