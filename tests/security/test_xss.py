@@ -66,6 +66,13 @@ NOT_SHOWN = {
     "members.User.last_name": "unused: the app shows full_name",
     "members.User.email": "used only to send mail",
     "members.ApiToken.digest": "compared with a presented token, never shown",
+    # Shown only when a deployment switches a notice channel on (none is in the matrix world); the
+    # pages are Django templates with autoescaping, as every other page here.
+    "members.User.wecom_userid": "on the notices page only while WeCom is switched on",
+    "members.User.dingtalk_userid": "on the notices page only while DingTalk is switched on",
+    "reviews.Delivery.address": "on the delivery-failure list, which needs a channel switched on",
+    "reviews.Delivery.channel": "on the delivery-failure list, which needs a channel switched on",
+    "reviews.Delivery.last_error": "on the delivery-failure list, which needs a channel switched on",
     "reviews.Notification.message": "the Chinese copy e-mailed; pages show the notice from its template (.text)",
     "scoring.ExportJob.error": "shown for a failed job; the world's job succeeded",
     "scoring.EntryEvidence.name": "kept with the file; the link shows the entry",
