@@ -35,6 +35,12 @@ def _require_adjust(actor, org):
         raise PermissionDenied(_("您无权调整“%(org)s”") % {"org": org})
 
 
+def _audited(actor, org, action, before, reason):
+    """Record a change of `org` with its state before and now."""
+    audit_record(actor=actor, action=action, target=org, organization=org, before=before,
+                 after=organization_snapshot(org), reason=reason)
+
+
 def _require_reason(reason):
     reason = (reason or "").strip()
     if not reason:
@@ -62,15 +68,7 @@ def organization_rename(*, actor, organization, name, reason):
     before = organization_snapshot(org)
     org.name = name
     org.save(update_fields=["name"])
-    audit_record(
-        actor=actor,
-        action="organization.rename",
-        target=org,
-        organization=org,
-        before=before,
-        after=organization_snapshot(org),
-        reason=reason,
-    )
+    _audited(actor, org, "organization.rename", before, reason)
     return org
 
 
@@ -105,15 +103,7 @@ def organization_move(*, actor, organization, new_parent, reason):
         depth=F("depth") + (new_parent.depth + 1 - org.depth),
     )
     org.refresh_from_db()
-    audit_record(
-        actor=actor,
-        action="organization.move",
-        target=org,
-        organization=org,
-        before=before,
-        after=organization_snapshot(org),
-        reason=reason,
-    )
+    _audited(actor, org, "organization.move", before, reason)
     return org
 
 
@@ -145,15 +135,7 @@ def organization_close(*, actor, organization, closed_on, reason):
     before = organization_snapshot(org)
     org.closed_on = closed_on
     org.save(update_fields=["closed_on"])
-    audit_record(
-        actor=actor,
-        action="organization.close",
-        target=org,
-        organization=org,
-        before=before,
-        after=organization_snapshot(org),
-        reason=reason,
-    )
+    _audited(actor, org, "organization.close", before, reason)
     # Nobody keeps a role at a closed node (its secretary, panel, mass representatives).
     for assignment in RoleAssignment.objects.filter(organization=org, revoked_at__isnull=True).select_related("user"):
         role_assignment_end(actor=actor, assignment=assignment, reason=reason)
