@@ -51,7 +51,7 @@ def build(members_total, branches_total, year, rng):
 
     from members.models import Role
     from members.services import role_assign
-    from partyscore.models import BranchCommendation, SpotCheck
+    from partyscore.core.models import BranchCommendation, SpotCheck
     from reviews.models import (
         Determination,
         DeterminationLine,
@@ -184,7 +184,7 @@ def measure(connection, client, url, actor, committee, branches, year):
     from members.models import User
     from partyscore import dashboard_services as services
     from partyscore import dashboards
-    from partyscore.models import BranchYearFacts
+    from partyscore.core.models import BranchYearFacts
 
     def get():
         assert client.get(url).status_code == 200

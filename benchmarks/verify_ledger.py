@@ -54,8 +54,8 @@ def main():
     from django.db import connection
     from django.utils import timezone
 
-    from partyscore.db import append_only_guard, append_only_lift
-    from partyscore.models import AuditEvent
+    from partyscore.core.db import append_only_guard, append_only_lift
+    from partyscore.core.models import AuditEvent
     from scoring.models import LedgerEntry
 
     started = time.perf_counter()

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
 
-from .client_ip import client_ip
+from partyscore.core.client_ip import client_ip
 
 DEVICE_COOKIE = "ps_known_device"
 DEVICE_SALT = "members.address_throttle.device"

@@ -6,20 +6,11 @@ The one exception is adding a node to the organization tree, which calls the ser
 from django.contrib import admin
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from partyscore.core.admin import ReadOnlyAdmin
+
 from . import services
 from .auth_views import admin_login
 from .models import Member, MemberTransfer, Organization, RoleAssignment, User
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Organization)

@@ -17,7 +17,7 @@ from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from partyscore.exceptions import ApplicationError
+from partyscore.core.exceptions import ApplicationError
 
 from . import address_throttle, campus_login, services, two_factor
 from .forms import PasswordResetForm, SetPasswordForm, TwoFactorCodeForm

@@ -63,7 +63,7 @@ def password_login_refused(user):
 
 def _refuse(request, via, reason, number=""):
     """Say why on the request: for the refusal page, and for the security log's entry, which Django's
-    user_login_failed signal makes once every backend has said no (partyscore/access_log.py)."""
+    user_login_failed signal makes once every backend has said no (partyscore/core/access_log.py)."""
     if request is not None:
         setattr(request, REFUSAL, {"via": via, "reason": reason, "number": number})
 

@@ -11,7 +11,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
 
-from partyscore.audit import audit_record
+from partyscore.core.audit import audit_record
 
 from .models import Member, Organization, Role, RoleAssignment, User
 from .services import organization_create, role_permissions_sync

@@ -16,7 +16,7 @@ import datetime
 
 from django.utils import timezone
 
-from partyscore.audit import audit_record
+from partyscore.core.audit import audit_record
 
 from .models import Member, Organization, Role, RoleAssignment
 

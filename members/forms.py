@@ -4,8 +4,8 @@ from django.contrib.auth.password_validation import validate_password
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from partyscore.filters import FilterForm
-from partyscore.forms import BootstrapForm, BootstrapMixin
+from partyscore.core.filters import FilterForm
+from partyscore.core.forms import BootstrapForm, BootstrapMixin
 
 from .models import Member, Organization, Role, RoleAssignment, User
 

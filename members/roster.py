@@ -20,8 +20,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from import_export import fields, resources, widgets
 
-from partyscore.audit import audit_record
-from partyscore.exceptions import ApplicationError
+from partyscore.core.audit import audit_record
+from partyscore.core.exceptions import ApplicationError
 
 from . import permissions as perms
 from .models import Member, MemberStatusEvent, Organization
@@ -207,7 +207,7 @@ def roster_export_dataset(queryset):
     is shown as "\ufffd" instead of failing the whole export."""
     import tablib
 
-    from scoring.xlsx_safety import writable
+    from partyscore.core.xlsx_safety import writable
 
     exported = MemberResource(actor=None).export(queryset=queryset.select_related("branch"))
     cleaned = tablib.Dataset(headers=exported.headers)
@@ -219,12 +219,12 @@ def roster_export_dataset(queryset):
 def read_spreadsheet(uploaded_file):
     """Read an uploaded .xlsx into a tablib Dataset, or raise ApplicationError in Chinese.
 
-    The file is checked as untrusted first (scoring.xlsx_safety): size, type, encryption, macros,
+    The file is checked as untrusted first (partyscore.core.xlsx_safety): size, type, encryption, macros,
     zip and XML bombs, dimensions and formulas are refused before or while the sheet is read.
     """
     import tablib
 
-    from scoring.xlsx_safety import read_sheet, read_upload
+    from partyscore.core.xlsx_safety import read_sheet, read_upload
 
     table = read_sheet(read_upload(uploaded_file), max_rows=settings.IMPORT_MAX_ROWS)
     dataset = tablib.Dataset(headers=table.headers) if table.headers else tablib.Dataset()

@@ -1,11 +1,13 @@
 """Reads shared by views and exports. Each takes the acting user and returns only what they may see."""
 
+from datetime import datetime, time, timedelta
+
 from django.core.exceptions import PermissionDenied
 from django.db.models import Case, Count, F, IntegerField, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from partyscore.models import AuditEvent
+from partyscore.core.models import AccessLog, AuditEvent
 
 from . import permissions as perms
 from .models import CHILD_KIND, Member, Organization, Role, RoleAssignment, User
@@ -255,3 +257,29 @@ def role_assignment_at(*, organization, assignment_id):
     if found is None:
         raise Http404
     return found
+
+
+def may_view_access_log(user):
+    """Only the committee's organization department (the audit permission held at the committee)."""
+    return perms.is_committee_officer(user)
+
+
+def access_log_entries(*, actor, kind="", username="", day_from=None, day_to=None):
+    """The security log, newest first, filtered; refused to anyone but the organization department."""
+    if not may_view_access_log(actor):
+        raise PermissionDenied(_("只有党委组织部可以查看安全日志"))
+    entries = AccessLog.objects.select_related("user")
+    if kind:
+        entries = entries.filter(kind=kind)
+    if username:
+        entries = entries.filter(username=username)
+    # Whole local days, as a range on the indexed timestamp.
+    if day_from:
+        entries = entries.filter(created_at__gte=_start_of(day_from))
+    if day_to:
+        entries = entries.filter(created_at__lt=_start_of(day_to + timedelta(days=1)))
+    return entries
+
+
+def _start_of(day):
+    return timezone.make_aware(datetime.combine(day, time.min))

@@ -14,8 +14,8 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from guardian.models import UserObjectPermission
 
-from partyscore.audit import audit_record
-from partyscore.exceptions import ApplicationError
+from partyscore.core.audit import audit_record
+from partyscore.core.exceptions import ApplicationError
 
 from . import campus_login, two_factor
 from . import permissions as perms
@@ -308,7 +308,7 @@ def _recalculate_later(member, first_year, last_year):
     """After the commit, recompute the member's branch for the years a change touches.
 
     By task name: scoring sits above members and is not imported here. If the broker is away the
-    nightly recalculation catches up (partyscore.tasks.enqueue)."""
+    nightly recalculation catches up (partyscore.core.tasks.enqueue)."""
     recalculate_branch_later(member.branch_id, first_year, last_year)
 
 
@@ -317,7 +317,7 @@ def recalculate_branch_later(branch_id, first_year, last_year):
     scoring sits above members and is not imported here)."""
     from celery import current_app
 
-    from partyscore.tasks import enqueue
+    from partyscore.core.tasks import enqueue
 
     task = current_app.signature("scoring.tasks.recalculate_branch_task")
     for year in range(first_year, last_year + 1):

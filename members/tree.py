@@ -15,8 +15,8 @@ from django.db.models.functions import Concat, Substr
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from partyscore.audit import audit_record
-from partyscore.exceptions import ApplicationError
+from partyscore.core.audit import audit_record
+from partyscore.core.exceptions import ApplicationError
 
 from . import permissions as perms
 from .models import CHILD_KIND, Member, MemberTransfer, Organization, RoleAssignment

@@ -17,8 +17,8 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from partyscore.audit import audit_record
-from partyscore.exceptions import ApplicationError
+from partyscore.core.audit import audit_record
+from partyscore.core.exceptions import ApplicationError
 
 from . import permissions as perms
 from . import services
@@ -59,7 +59,7 @@ class TreeImportResult:
 
 def read_tree_workbook(data):
     """{sheet name: tablib-like (headers, rows)} of the sheets present; ApplicationError otherwise."""
-    from scoring.xlsx_safety import read_sheet, sheet_names
+    from partyscore.core.xlsx_safety import read_sheet, sheet_names
 
     present = [name for name in (TREE_SHEET, ROLES_SHEET) if name in sheet_names(data)]
     if not present:

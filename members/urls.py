@@ -3,6 +3,7 @@ from django.urls import path
 from . import views
 
 urlpatterns = [
+    path("security-log/", views.access_log_list, name="access_log"),
     path("orgs/", views.org_tree, name="org_tree"),
     path("orgs/import/", views.tree_import_upload, name="tree_import"),
     path("orgs/import/confirm/", views.tree_import_confirm, name="tree_import_confirm"),

@@ -20,14 +20,15 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from import_export.formats.base_formats import XLSX
 
-from partyscore.access_log import Kind, access_log
-from partyscore.exceptions import ApplicationError
-from partyscore.filenames import attachment
-from partyscore.filters import list_filters
-from partyscore.models import ACTION_LABELS
-from partyscore.pending_upload import pending_upload_keep, pending_upload_take
-from partyscore.upload_limit import limit_upload
-from scoring.xlsx_safety import TOO_LARGE, formulas_as_text, read_upload
+from partyscore.core.access_log import Kind, access_log
+from partyscore.core.exceptions import ApplicationError
+from partyscore.core.filenames import attachment
+from partyscore.core.filters import list_filters
+from partyscore.core.forms import AccessLogFilterForm
+from partyscore.core.models import ACTION_LABELS
+from partyscore.core.pending_upload import pending_upload_keep, pending_upload_take
+from partyscore.core.upload_limit import limit_upload
+from partyscore.core.xlsx_safety import TOO_LARGE, formulas_as_text, read_upload
 
 from . import campus_login, selectors, services, tree
 from . import permissions as perms
@@ -673,3 +674,21 @@ def api_token_revoke(request, token_id):
     else:
         messages.success(request, _("已撤销令牌“%(name)s”，使用它的请求将立即被拒绝") % {"name": token.name})
     return redirect("api_tokens")
+
+
+SECURITY_LOG_ENTRIES_PER_PAGE = 50
+
+
+@login_required
+@require_safe
+@list_filters(AccessLogFilterForm)
+def access_log_list(request, filters):
+    """The security log with its filters; a malformed filter is named under its field (400)."""
+    entries = selectors.access_log_entries(actor=request.user, kind=filters["kind"], username=filters["username"],
+                                           day_from=filters["day_from"], day_to=filters["day_to"])
+    query = request.GET.copy()
+    query.pop("page", None)
+    page = Paginator(entries, SECURITY_LOG_ENTRIES_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "access_log.html", {"form": AccessLogFilterForm(request.GET), "page": page,
+                                               "query": query.urlencode(),
+                                               "retention_days": settings.SECURITY_LOG_RETENTION_DAYS})

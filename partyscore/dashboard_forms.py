@@ -3,10 +3,10 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from .core.filters import FilterForm, IdField, YearField
+from .core.forms import BootstrapForm
+from .core.models import BranchCommendation, SpotCheckItem
 from .dashboards import setting
-from .filters import FilterForm, IdField, YearField
-from .forms import BootstrapForm
-from .models import BranchCommendation, SpotCheckItem
 
 
 class SpotCheckForm(BootstrapForm):

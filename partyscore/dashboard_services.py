@@ -21,9 +21,9 @@ from members.selectors import users_with_perm
 from scoring.models import LedgerEntry
 
 from . import dashboards
-from .audit import audit_record
-from .exceptions import ApplicationError
-from .models import BranchCommendation, SpotCheck, SpotCheckItem, WorkReport
+from .core.audit import audit_record
+from .core.exceptions import ApplicationError
+from .core.models import BranchCommendation, SpotCheck, SpotCheckItem, WorkReport
 
 SPOT_CHECK_EMPTY = gettext_lazy("该支部本年度没有台账记录，无法抽查")
 SPOT_CHECK_CLOSED = gettext_lazy("该抽查已完成，不能再修改")

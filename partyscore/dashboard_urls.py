@@ -2,8 +2,8 @@
 
 from django.urls import path
 
-from . import converters  # noqa: F401 (registers <year:…>)
 from . import dashboard_views as views
+from .core import converters  # noqa: F401 (registers <year:…>)
 
 urlpatterns = [
     path("dashboard/", views.dashboard_home, name="dashboard"),

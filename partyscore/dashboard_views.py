@@ -24,7 +24,11 @@ from scoring.exports import INT, POINTS, TEXT, WRAP, XLSX_TYPE, Book, Column
 
 from . import dashboard_services as services
 from . import dashboards as reads
-from .access_log import Kind, access_log
+from .core.access_log import Kind, access_log
+from .core.exceptions import ApplicationError
+from .core.filenames import attachment
+from .core.filters import list_filters
+from .core.models import SpotCheckItem, WorkReport
 from .dashboard_forms import (
     CommendationForm,
     DrillFilterForm,
@@ -34,10 +38,6 @@ from .dashboard_forms import (
     SpotCheckReviewForm,
     WorkReportForm,
 )
-from .exceptions import ApplicationError
-from .filenames import attachment
-from .filters import list_filters
-from .models import SpotCheckItem, WorkReport
 
 MEMBERS_PER_PAGE = 50
 

@@ -14,13 +14,13 @@ from django.utils.translation import gettext as _
 
 from members import permissions as perms
 from members.models import Organization
+from members.selectors import may_view_access_log
 from reviews import selectors as review_selectors
 from reviews.models import Escalation, Objection
 from scoring.models import OutcomeRule
 from scoring.selectors import current_cycle
 
 from . import dashboards
-from .access_log import may_view_access_log
 
 BRANCH_WORK = (perms.MEMBERS_REVIEW, perms.BRANCH_RUN, perms.OBJECTIONS_HANDLE)
 WARNINGS = (OutcomeRule.Consequence.YELLOW, OutcomeRule.Consequence.RED, OutcomeRule.Consequence.UNQUALIFIED)

@@ -7,9 +7,9 @@ from members import auth_views as login_views
 from members import campus_login
 from members.views import PasswordChangeView
 
-from . import access_log_views, views
+from . import views
 
-handler500 = "partyscore.unavailable.server_error"
+handler500 = "partyscore.core.unavailable.server_error"
 handler403 = "partyscore.views.permission_denied"
 
 urlpatterns = [
@@ -33,12 +33,11 @@ urlpatterns = [
          name="password_reset_complete"),
     # Django's view answers any method; only its POST changes the language.
     path("i18n/setlang/", require_POST(set_language), name="set_language"),
-    path("security-log/", access_log_views.access_log_list, name="access_log"),
     path("", include("members.urls")),
     path("", include("scoring.urls")),
     path("", include("scoring.io_urls")),
     path("", include("reviews.urls")),
     path("", include("partyscore.dashboard_urls")),
-    path("api/", include("partyscore.api.urls")),
+    path("api/", include("api.urls")),
     path("admin/", admin.site.urls),
 ]

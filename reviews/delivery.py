@@ -11,7 +11,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_noop, override
 
-from partyscore.tasks import enqueue
+from partyscore.core.tasks import enqueue
 
 from . import channels, notices
 from .models import Delivery

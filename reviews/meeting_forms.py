@@ -3,7 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from partyscore.forms import BootstrapForm
+from partyscore.core.forms import BootstrapForm
 from scoring.forms import MultipleFileField
 from scoring.models import MeetingKind
 

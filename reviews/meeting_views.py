@@ -15,8 +15,8 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from members import permissions as perms
 from members import selectors as member_selectors
-from partyscore.evidence_files import evidence_response
-from partyscore.exceptions import ApplicationError
+from partyscore.core.evidence_files import evidence_response
+from partyscore.core.exceptions import ApplicationError
 from scoring.models import AttendanceStatus
 from scoring.selectors import current_cycle
 

@@ -17,8 +17,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop as N
 
 from members import permissions as perms
-from partyscore.audit import audit_record
-from partyscore.exceptions import ApplicationError
+from partyscore.core.audit import audit_record
+from partyscore.core.exceptions import ApplicationError
 from scoring import services as scoring
 from scoring.exports import DATE, INT, TEXT, WRAP, Column
 from scoring.models import AttendanceRule, AttendanceStatus, LedgerEntry, Period

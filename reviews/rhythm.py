@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy, gettext_noop
 
 from members import permissions as perms
 from members.models import Member, Organization, Role, RoleAssignment
-from partyscore.audit import audit_record
+from partyscore.core.audit import audit_record
 from scoring.models import Cycle, Deadline, Period, Scheme
 
 from .models import (

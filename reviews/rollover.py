@@ -9,9 +9,9 @@ from django.utils.translation import gettext as _
 
 from members import permissions as perms
 from members.models import Organization
-from partyscore.audit import audit_record
-from partyscore.exceptions import ApplicationError
-from partyscore.tasks import enqueue
+from partyscore.core.audit import audit_record
+from partyscore.core.exceptions import ApplicationError
+from partyscore.core.tasks import enqueue
 from scoring import services as scoring
 from scoring.models import Cycle, Deadline, Period, PeriodKind, Scheme
 from scoring.recalculation import recalculate_branch

@@ -19,8 +19,8 @@ from django.utils.translation import gettext_lazy, gettext_noop
 from members import permissions as perms
 from members.models import Member, Organization
 from members.selectors import users_with_perm
-from partyscore.audit import audit_record
-from partyscore.exceptions import ApplicationError
+from partyscore.core.audit import audit_record
+from partyscore.core.exceptions import ApplicationError
 from scoring import policy
 from scoring import services as scoring
 from scoring.models import Cycle, LedgerEntry, MemberOutcome, MemberYearTotal, OutcomeRule, Scheme

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from partyscore import converters  # noqa: F401 (registers <year:…>)
+from partyscore.core import converters  # noqa: F401 (registers <year:…>)
 
 from . import meeting_views, views
 

@@ -18,9 +18,9 @@ from members import permissions as perms
 from members import selectors as member_selectors
 from members.models import Member, MemberStatusEvent, Organization
 from members.services import user_email_notifications_set
-from partyscore.evidence_files import evidence_response
-from partyscore.exceptions import ApplicationError
-from partyscore.shortcuts import posted_int, posted_object_or_404
+from partyscore.core.evidence_files import evidence_response
+from partyscore.core.exceptions import ApplicationError
+from partyscore.core.shortcuts import posted_int, posted_object_or_404
 from scoring import selectors as scoring_selectors
 from scoring import services as scoring
 from scoring.models import Cycle, LedgerEntry, MemberYearTotal, Period, RuleItem, Scheme

@@ -24,15 +24,15 @@ from django.utils.translation import gettext_noop as N
 from members import permissions as perms
 from members.models import Member
 from members.roster import DATE_FORMATS
-from partyscore.audit import audit_record
-from partyscore.exceptions import ApplicationError
+from partyscore.core.audit import audit_record
+from partyscore.core.exceptions import ApplicationError
+from partyscore.core.xlsx_safety import formulas_as_text, writable
 
 from .models import Cycle, LedgerEntry, Period, RuleItem
 from .points import format_points, to_centi
 from .recalculation import NET, recalculate_branch
 from .selectors import current_cycle, schemes_in_force
 from .services import entry_record
-from .xlsx_safety import formulas_as_text, writable
 
 NUMBER, NAME, PERIOD, KIND, ITEM, POINTS, REASON, DATE = (
     N("学号/工号"), N("姓名"), N("周期"), N("类别"), N("项目"), N("分值"), N("事由"), N("发生日期"))

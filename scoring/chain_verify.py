@@ -21,8 +21,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop, override
 
-from partyscore.audit import event_hash
-from partyscore.models import AuditEvent
+from partyscore.core.audit import event_hash
+from partyscore.core.models import AuditEvent
 
 from .ledger_chain import BULK_ACTION, HASHED_FIELDS, entry_hash
 from .models import LedgerEntry

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop as N
 
 from members.models import Member
-from partyscore.filenames import safe_filename
+from partyscore.core.filenames import safe_filename
 
 from . import io_selectors as reads
 from .models import LedgerEntry, OutcomeRule, RuleItem, consequence_label

@@ -4,8 +4,8 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from partyscore.filters import FilterForm, IdField, YearField
-from partyscore.forms import BootstrapForm, BootstrapMixin
+from partyscore.core.filters import FilterForm, IdField, YearField
+from partyscore.core.forms import BootstrapForm, BootstrapMixin
 
 from .models import AttendanceRule, OutcomeRule, RuleItem, Scheme
 from .points import format_points, to_centi

@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from partyscore.forms import BootstrapForm
+from partyscore.core.forms import BootstrapForm
 
 from .models import ExportJob
 

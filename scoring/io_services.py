@@ -24,9 +24,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from members import permissions as perms
-from partyscore.audit import audit_record
-from partyscore.exceptions import ApplicationError
-from partyscore.tasks import enqueue
+from partyscore.core.audit import audit_record
+from partyscore.core.exceptions import ApplicationError
+from partyscore.core.tasks import enqueue
 
 from . import exports
 from . import io_selectors as reads

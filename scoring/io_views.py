@@ -13,11 +13,12 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from members import permissions as perms
 from members import selectors as member_selectors
-from partyscore.access_log import Kind, access_log
-from partyscore.exceptions import ApplicationError
-from partyscore.filenames import attachment
-from partyscore.pending_upload import pending_upload_keep, pending_upload_take
-from partyscore.upload_limit import limit_upload
+from partyscore.core.access_log import Kind, access_log
+from partyscore.core.exceptions import ApplicationError
+from partyscore.core.filenames import attachment
+from partyscore.core.pending_upload import pending_upload_keep, pending_upload_take
+from partyscore.core.upload_limit import limit_upload
+from partyscore.core.xlsx_safety import TOO_LARGE, read_sheet, read_upload
 
 from . import card_import as cards
 from . import io_services
@@ -25,7 +26,6 @@ from .exports import XLSX_TYPE
 from .io_forms import CardUploadForm, ExportForm, YearForm
 from .models import ExportJob
 from .views import _year
-from .xlsx_safety import TOO_LARGE, read_sheet, read_upload
 
 # A kept export at most this large is sent in one piece; a larger one is streamed from disk.
 ONE_PIECE_BYTES = 8 * 1024 * 1024

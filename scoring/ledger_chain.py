@@ -13,7 +13,7 @@ import json
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
-from partyscore.audit import audit_record, chain_lock
+from partyscore.core.audit import audit_record, chain_lock
 
 from .models import LedgerEntry
 

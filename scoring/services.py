@@ -15,9 +15,9 @@ from django.utils.translation import gettext_lazy
 
 from members import permissions as perms
 from members.models import Organization
-from partyscore.audit import AuditRecord, audit_record, audit_record_many
-from partyscore.exceptions import ApplicationError
-from partyscore.tasks import enqueue
+from partyscore.core.audit import AuditRecord, audit_record, audit_record_many
+from partyscore.core.exceptions import ApplicationError
+from partyscore.core.tasks import enqueue
 
 from .ledger_chain import ledger_append, ledger_append_each
 from .models import (

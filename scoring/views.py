@@ -16,10 +16,10 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from members import permissions as perms
 from members import selectors as member_selectors
 from members.models import Member, Organization
-from partyscore.evidence_files import evidence_response
-from partyscore.exceptions import ApplicationError
-from partyscore.filters import list_filters
-from partyscore.shortcuts import posted_object_or_404
+from partyscore.core.evidence_files import evidence_response
+from partyscore.core.exceptions import ApplicationError
+from partyscore.core.filters import list_filters
+from partyscore.core.shortcuts import posted_object_or_404
 
 from . import selectors, services
 from .forms import (
@@ -361,7 +361,7 @@ def scheme_edit(request, scheme_id):
 @require_http_methods(["GET", "HEAD", "POST"])
 def item_edit(request, scheme_id, item_id=None):
     scheme = _editable_scheme(request, scheme_id)
-    item = get_object_or_404(RuleItem, pk=item_id, scheme=scheme) if item_id else None
+    item = get_object_or_404(RuleItem, pk=item_id, scheme=scheme) if item_id is not None else None
     form = RuleItemForm(request.POST or None, instance=RuleItem(scheme=scheme) if item is None else
                         RuleItem.objects.get(pk=item.pk))
     return _save_form(request, scheme, form,
@@ -373,7 +373,7 @@ def item_edit(request, scheme_id, item_id=None):
 @require_http_methods(["GET", "HEAD", "POST"])
 def rule_edit(request, scheme_id, rule_id=None):
     scheme = _editable_scheme(request, scheme_id)
-    rule = get_object_or_404(OutcomeRule, pk=rule_id, scheme=scheme) if rule_id else None
+    rule = get_object_or_404(OutcomeRule, pk=rule_id, scheme=scheme) if rule_id is not None else None
     form = OutcomeRuleForm(request.POST or None, instance=OutcomeRule(scheme=scheme) if rule is None else
                            OutcomeRule.objects.get(pk=rule.pk))
     return _save_form(request, scheme, form,
@@ -386,7 +386,7 @@ def rule_edit(request, scheme_id, rule_id=None):
 @require_http_methods(["GET", "HEAD", "POST"])
 def attendance_rule_edit(request, scheme_id, rule_id=None):
     scheme = _editable_scheme(request, scheme_id)
-    rule = get_object_or_404(AttendanceRule, pk=rule_id, scheme=scheme) if rule_id else None
+    rule = get_object_or_404(AttendanceRule, pk=rule_id, scheme=scheme) if rule_id is not None else None
     form = AttendanceRuleForm(request.POST or None, instance=AttendanceRule(scheme=scheme) if rule is None else
                               AttendanceRule.objects.get(pk=rule.pk))
     return _save_form(request, scheme, form,

@@ -1,6 +1,6 @@
 import pytest
 
-from partyscore.db import append_only_guard, append_only_lift
+from partyscore.core.db import append_only_guard, append_only_lift
 
 from .builders import PASSWORD, build_university
 

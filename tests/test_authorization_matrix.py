@@ -347,7 +347,7 @@ def test_every_other_http_method(matrix_world, client):
 
 
 def audit_and_ledger_rows():
-    from partyscore.models import AuditEvent
+    from partyscore.core.models import AuditEvent
     from scoring.models import LedgerEntry
 
     return AuditEvent.objects.count() + LedgerEntry.objects.count()

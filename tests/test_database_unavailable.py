@@ -6,7 +6,7 @@ from django.db import OperationalError, connections
 from django.http import HttpResponse
 from django.urls import path
 
-from partyscore import unavailable
+from partyscore.core import unavailable
 
 NOTICE = "数据库暂时不可用"
 

@@ -11,7 +11,7 @@ import pytest
 from django.urls import reverse
 
 from members.models import MemberStatusEvent
-from partyscore.models import ACTION_LABELS, AuditEvent
+from partyscore.core.models import ACTION_LABELS, AuditEvent
 from scoring.policy import describe_params, explain_total
 
 from .test_authorization_matrix import (

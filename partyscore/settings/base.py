@@ -41,26 +41,26 @@ INSTALLED_APPS = [
     "django_cas_ng",  # its table maps CAS tickets to sessions, for single logout (unused while CAS is off)
     "rest_framework",
     "drf_spectacular",
-    "partyscore",
+    "partyscore.core",
     "members",
     "scoring",
     "reviews",
-    "partyscore.api",
+    "api",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
-    "partyscore.middleware.PermissionsPolicyMiddleware",
+    "partyscore.core.middleware.PermissionsPolicyMiddleware",
     # Before the session and the user are read: a 503 page while the database is unreachable.
-    "partyscore.unavailable.DatabaseUnavailableMiddleware",
+    "partyscore.core.unavailable.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "partyscore.middleware.ChineseFirstLocaleMiddleware",
+    "partyscore.core.middleware.ChineseFirstLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "partyscore.middleware.DeniedAccessLogMiddleware",
+    "partyscore.core.middleware.DeniedAccessLogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "members.middleware.SessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -94,7 +94,7 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["ENGINE"] = "partyscore.sqlite"  # bulk writes batched to SQLite's real limit
+    DATABASES["default"]["ENGINE"] = "partyscore.core.sqlite"  # bulk writes batched to SQLite's real limit
     # Tests in memory, as Django does for SQLite; said outright, since pytest-django recognizes SQLite
     # by the stock engine's name and would give each test worker a file named after the database path.
     DATABASES["default"]["TEST"] = {"NAME": ":memory:"}
@@ -136,7 +136,7 @@ AXES_LOCKOUT_CALLABLE = "members.auth_views.lockout_response"  # a Chinese page,
 # Successes and failures are logged once, by the security log (partyscore), not again by axes.
 AXES_DISABLE_ACCESS_LOG = True
 AXES_VERBOSE = False  # no start-up banner on every manage.py command
-AXES_CLIENT_IP_CALLABLE = "members.client_ip.client_ip"
+AXES_CLIENT_IP_CALLABLE = "partyscore.core.client_ip.client_ip"
 # Across usernames (members/address_throttle.py): past this many failed logins from one address
 # within the window, that address's password checks are spaced by a doubling delay (1 s, 2 s, …, the
 # maximum). Browsers that logged in before as the same username are never slowed (a NAT's own users).
@@ -222,7 +222,7 @@ STORAGES = {
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 MEDIA_URL = "/media/"
 # Uploaded evidence is never served from MEDIA_URL: the permission-checked views of
-# partyscore/evidence_files.py send it. In production they may hand the bytes to the web server
+# partyscore/core/evidence_files.py send it. In production they may hand the bytes to the web server
 # after the check: "x-accel-redirect" (nginx: an `internal` location EVIDENCE_ACCEL_PREFIX aliased
 # to MEDIA_ROOT) or "x-sendfile" (Apache mod_xsendfile); "" streams from Django (docs/deployment.md).
 EVIDENCE_SENDFILE = env.str("EVIDENCE_SENDFILE", default="")
@@ -329,28 +329,28 @@ CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"] += sorted(
 # Browser features no page uses, switched off for any script that might get in.
 PERMISSIONS_POLICY = ("accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
                       "microphone=(), payment=(), usb=()")
-# Security log (partyscore.models.AccessLog): logins, denials, imports and exports are kept this
-# many days, then purged daily; partyscore/checks.py refuses less than 180.
+# Security log (partyscore.core.models.AccessLog): logins, denials, imports and exports are kept this
+# many days, then purged daily; partyscore/core/checks.py refuses less than 180.
 SECURITY_LOG_RETENTION_DAYS = env.int("SECURITY_LOG_RETENTION_DAYS", default=365)
-CELERY_BEAT_SCHEDULE["access-log-purge"] = {"task": "partyscore.tasks.access_log_purge",
+CELERY_BEAT_SCHEDULE["access-log-purge"] = {"task": "partyscore.core.tasks.access_log_purge",
                                             "schedule": crontab(hour=3, minute=15)}
 
-# The REST API (partyscore/api, docs/api.md): per-user tokens (members.models.ApiToken) or the
+# The REST API (api, docs/api.md): per-user tokens (members.models.ApiToken) or the
 # browser's session (with its CSRF check); every view checks scope through the same selectors and
 # services as the pages. The documentation page's assets are local (vendor/swagger-ui).
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "partyscore.api.authentication.ApiTokenAuthentication",
+        "api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["partyscore.api.renderers.SafeJSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["api.renderers.SafeJSONRenderer"],
     # JSON, and form posts as a browser or a simple client sends them.
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser", "rest_framework.parsers.FormParser",
                                "rest_framework.parsers.MultiPartParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "partyscore.api.pagination.Pagination",
-    "EXCEPTION_HANDLER": "partyscore.api.views.exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.Pagination",
+    "EXCEPTION_HANDLER": "api.views.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
@@ -383,7 +383,7 @@ SITE_NAME = _("党员积分管理")
 UNIVERSITY_NAME = env("UNIVERSITY_NAME", default="示范大学")
 ACCOUNT_HELP_CONTACT = env("ACCOUNT_HELP_CONTACT", default="")
 
-# Ledger exports and score imports (scoring/exports.py, scoring/card_import.py, scoring/xlsx_safety.py).
+# Ledger exports and score imports (scoring/exports.py, scoring/card_import.py, partyscore/core/xlsx_safety.py).
 # An export that would write more rows than this (ledger lines + members) runs as a background job.
 EXPORT_ASYNC_THRESHOLD = env.int("EXPORT_ASYNC_THRESHOLD", default=20000)
 # A background export's file is kept this long for its owner, then deleted.
@@ -397,9 +397,9 @@ IMPORT_MAX_COMPRESSION_RATIO = env.int("IMPORT_MAX_COMPRESSION_RATIO", default=1
 IMPORT_MAX_COLUMNS = env.int("IMPORT_MAX_COLUMNS", default=60)
 CARD_IMPORT_MAX_ROWS = env.int("CARD_IMPORT_MAX_ROWS", default=5000)
 # An import checked but never confirmed leaves its file under MEDIA_ROOT/imports/: deleted hourly
-# once this old (partyscore/pending_upload.py).
+# once this old (partyscore/core/pending_upload.py).
 PENDING_UPLOAD_KEEP_HOURS = env.int("PENDING_UPLOAD_KEEP_HOURS", default=24)
-CELERY_BEAT_SCHEDULE["pending-uploads-purge"] = {"task": "partyscore.tasks.pending_uploads_purge",
+CELERY_BEAT_SCHEDULE["pending-uploads-purge"] = {"task": "partyscore.core.tasks.pending_uploads_purge",
                                                  "schedule": 60 * 60}
 CELERY_BEAT_SCHEDULE["export-jobs-purge"] = {"task": "scoring.tasks.export_jobs_purge", "schedule": 60 * 60}
 # Tamper evidence (docs/security.md): both hash chains and the stored figures are checked nightly; a

@@ -9,8 +9,8 @@ import django.utils.timezone
 from django.db import migrations, models
 from django.utils import timezone
 
-from partyscore.audit import event_hash
-from partyscore.db import append_only_guard, append_only_lift
+from partyscore.core.audit import event_hash
+from partyscore.core.db import append_only_guard, append_only_lift
 
 TABLE = "scoring_ledgerentry"
 

@@ -4,7 +4,7 @@ import datetime
 
 from django.urls import reverse
 
-from partyscore.models import AuditEvent
+from partyscore.core.models import AuditEvent
 from reviews import meetings
 from reviews.models import MeetingAttendee, Objection, SelfAssessment
 from scoring import services as scoring

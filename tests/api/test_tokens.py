@@ -5,7 +5,7 @@ import hashlib
 from django.urls import reverse
 
 from members.models import ApiToken
-from partyscore.models import AuditEvent
+from partyscore.core.models import AuditEvent
 
 
 def _create(client, name="微信小程序"):

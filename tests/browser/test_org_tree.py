@@ -5,7 +5,7 @@ from selenium.webdriver.common.by import By
 
 from members import services
 from members.models import Organization
-from partyscore.models import AuditEvent
+from partyscore.core.models import AuditEvent
 from tests.browser.conftest import DESKTOP, PHONE, wait_for_text
 from tests.browser.test_scoring import log_in
 from tests.browser.test_self_assessment import click, no_horizontal_overflow

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from partyscore import dashboards
-from partyscore.models import BranchYearFacts
+from partyscore.core.models import BranchYearFacts
 from reviews import services as reviews
 from reviews.models import Pledge
 

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from members.models import Organization
 from partyscore import dashboard_services as services
-from partyscore.models import BranchYearFacts
+from partyscore.core.models import BranchYearFacts
 
 from .conftest import populate
 

@@ -5,8 +5,8 @@ from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
 from partyscore import dashboard_services as services
-from partyscore.exceptions import ApplicationError
-from partyscore.models import AuditEvent, BranchCommendation, SpotCheck
+from partyscore.core.exceptions import ApplicationError
+from partyscore.core.models import AuditEvent, BranchCommendation, SpotCheck
 from scoring.models import LedgerEntry
 
 

@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from partyscore import dashboard_services as services
 from partyscore import dashboards
-from partyscore.exceptions import ApplicationError
-from partyscore.models import WorkReport
+from partyscore.core.exceptions import ApplicationError
+from partyscore.core.models import WorkReport
 from reviews.models import Notification
 
 from .helpers import of, sheet_values, workbook

@@ -4,11 +4,11 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
-from partyscore.models import AuditEvent
+from partyscore.core.models import AuditEvent
+from partyscore.core.xlsx_safety import read_sheet
 from scoring import card_import as cards
 from scoring import services as scoring
 from scoring.models import LedgerEntry, MemberYearTotal
-from scoring.xlsx_safety import read_sheet
 
 from .conftest import open_xlsx, xlsx_upload
 

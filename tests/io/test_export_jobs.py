@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from partyscore.models import AuditEvent
+from partyscore.core.models import AuditEvent
 from scoring import exports, io_services
 from scoring.models import ExportJob
 

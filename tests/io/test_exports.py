@@ -10,7 +10,7 @@ from django.db.models import Sum
 from django.urls import reverse
 
 from members.models import Member
-from partyscore.models import AuditEvent
+from partyscore.core.models import AuditEvent
 from scoring import exports, io_services
 from scoring import services as scoring_services
 from scoring.ledger_chain import ledger_append_many

@@ -6,10 +6,10 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from partyscore.core import xlsx_safety as safety
 from reviews.grades import GRADE_COLUMNS
 from reviews.meetings import MEETING_COLUMNS
 from scoring import card_import, exports
-from scoring import xlsx_safety as safety
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 FORMATS = (DOCS / "formats.md").read_text()

@@ -11,8 +11,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from members.roster import read_spreadsheet
-from partyscore.exceptions import ApplicationError
-from scoring import xlsx_safety as safety
+from partyscore.core import xlsx_safety as safety
+from partyscore.core.exceptions import ApplicationError
 from scoring.card_import import COLUMNS
 from scoring.models import LedgerEntry
 

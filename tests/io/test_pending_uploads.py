@@ -8,8 +8,8 @@ import pytest
 from django.conf import settings as django_settings
 from django.test import RequestFactory
 
-from partyscore import tasks
-from partyscore.pending_upload import pending_upload_keep, pending_upload_take, pending_uploads_purge
+from partyscore.core import tasks
+from partyscore.core.pending_upload import pending_upload_keep, pending_upload_take, pending_uploads_purge
 
 
 class Session(dict):
@@ -44,7 +44,7 @@ def test_an_unconfirmed_upload_older_than_the_setting_is_purged_and_logged(media
     _request2, _token2, fresh = kept("card_import")
     age(old, 7)
     age(fresh, 5)
-    with caplog.at_level(logging.INFO, logger="partyscore.pending_upload"):
+    with caplog.at_level(logging.INFO, logger="partyscore.core.pending_upload"):
         assert pending_uploads_purge() == 1
     assert not os.path.exists(old) and os.path.exists(fresh)
     assert os.path.basename(old) in caplog.text and "not confirmed within 6 hours" in caplog.text
@@ -71,7 +71,7 @@ def test_nothing_to_purge_without_the_folder(media):
 
 def test_the_purge_runs_hourly_from_celery_beat(media):
     entry = django_settings.CELERY_BEAT_SCHEDULE["pending-uploads-purge"]
-    assert entry["task"] == "partyscore.tasks.pending_uploads_purge" and entry["schedule"] == 3600
+    assert entry["task"] == "partyscore.core.tasks.pending_uploads_purge" and entry["schedule"] == 3600
     _request, _token, path = kept()
     age(path, 25)
     assert tasks.pending_uploads_purge.apply().get() == 1

@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from members.models import RoleAssignment, User
-from partyscore.models import AuditEvent
+from partyscore.core.models import AuditEvent
 from tests.builders import PASSWORD
 
 TODAY = datetime.date.today().isoformat()

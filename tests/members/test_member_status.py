@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from members import services
 from members.models import Member, MemberStatusEvent
-from partyscore.models import AuditEvent
+from partyscore.core.models import AuditEvent
 from reviews import services as review_services
 from reviews.models import Determination, FollowUp
 

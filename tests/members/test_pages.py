@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 
 from members.models import Member, User
-from partyscore.models import AuditEvent
+from partyscore.core.models import AuditEvent
 from tests.builders import PASSWORD, add_members
 
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from members.models import Member, MemberTransfer, Role, RoleAssignment
 from members.services import role_permissions_sync
-from partyscore.models import AuditEvent
+from partyscore.core.models import AuditEvent
 from tests.builders import make_user
 
 

@@ -9,8 +9,8 @@ from django.urls import reverse
 from members import tree
 from members.models import Member, User
 from members.roster import read_spreadsheet, roster_import
-from partyscore.exceptions import ApplicationError
-from partyscore.models import AuditEvent
+from partyscore.core.exceptions import ApplicationError
+from partyscore.core.models import AuditEvent
 
 HEADERS = ["学号/工号", "姓名", "所属党支部", "类别", "党员身份", "预备期开始日期", "是否党员干部", "入党日期",
            "转入本支部日期", "手机", "邮箱", "党小组", "干部职务"]

@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from members.models import Member, MemberStatusEvent, User
 from members.roster import read_spreadsheet, roster_update
-from partyscore.exceptions import ApplicationError
-from partyscore.models import AuditEvent
+from partyscore.core.exceptions import ApplicationError
+from partyscore.core.models import AuditEvent
 
 REASON = "2026 年秋季名册核对"
 

@@ -10,9 +10,9 @@ from guardian.models import UserObjectPermission
 from members import permissions as perms
 from members import services
 from members.models import Member, Role, User
-from partyscore.audit import event_hash
-from partyscore.exceptions import ApplicationError
-from partyscore.models import AuditEvent
+from partyscore.core.audit import event_hash
+from partyscore.core.exceptions import ApplicationError
+from partyscore.core.models import AuditEvent
 
 
 def test_permissions_inherit_down_the_tree_and_stop_at_siblings(world):

@@ -9,8 +9,8 @@ from django.core.exceptions import PermissionDenied
 from members import permissions as perms
 from members import services, tree
 from members.models import Member, MemberTransfer, Organization, Role
-from partyscore.exceptions import ApplicationError
-from partyscore.models import AuditEvent
+from partyscore.core.exceptions import ApplicationError
+from partyscore.core.models import AuditEvent
 from scoring import services as scoring
 from scoring.recalculation import branch_figures
 

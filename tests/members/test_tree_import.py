@@ -11,8 +11,8 @@ from django.urls import reverse
 from members import permissions as perms
 from members.models import Organization, Role, RoleAssignment, User
 from members.tree_import import ROLE_COLUMNS, TREE_COLUMNS, read_tree_workbook, tree_import
-from partyscore.exceptions import ApplicationError
-from partyscore.models import AuditEvent
+from partyscore.core.exceptions import ApplicationError
+from partyscore.core.models import AuditEvent
 from tests.io.test_hostile_files import hostile_files, prefix
 
 TREE = [

@@ -5,7 +5,7 @@ import pytest
 from django.db import transaction
 from django.urls import reverse
 
-from partyscore.models import AuditEvent
+from partyscore.core.models import AuditEvent
 from reviews.models import Delivery, Notification
 from reviews.services import notify
 

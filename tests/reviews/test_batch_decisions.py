@@ -10,8 +10,8 @@ from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
 from members.models import Role
-from partyscore.exceptions import ApplicationError
-from partyscore.models import AuditEvent
+from partyscore.core.exceptions import ApplicationError
+from partyscore.core.models import AuditEvent
 from reviews import services
 from reviews.models import Declaration, FulfilmentReport, Notification, Pledge
 from reviews.services import BatchRefused, Decision

@@ -8,7 +8,7 @@ organization department reopens a decided determination, with a reason, and that
 import pytest
 from django.urls import reverse
 
-from partyscore.models import AuditEvent
+from partyscore.core.models import AuditEvent
 from reviews import services
 from reviews.models import Determination, FollowUp, Objection
 from scoring import services as scoring

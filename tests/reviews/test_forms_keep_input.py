@@ -6,7 +6,7 @@ import re
 from django.urls import reverse
 
 from members.models import Member
-from partyscore.models import AuditEvent
+from partyscore.core.models import AuditEvent
 from reviews import services
 from reviews.models import PanelScore, Pledge, SelfAssessment
 from scoring import services as scoring

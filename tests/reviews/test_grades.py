@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 from django.urls import reverse
 
-from partyscore.models import AuditEvent
+from partyscore.core.models import AuditEvent
 from reviews import grades, services
 from reviews.models import Determination, DeterminationLine, EvaluationGrade
 from scoring import services as scoring

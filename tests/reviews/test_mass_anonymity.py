@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from members import services as member_services
 from members.models import Member, Role
-from partyscore.exceptions import ApplicationError
+from partyscore.core.exceptions import ApplicationError
 from reviews import services
 from reviews.models import MassEvaluation, MassResult, Notification
 from scoring.models import Deadline

@@ -13,8 +13,8 @@ from django.db import connection
 from django.urls import reverse
 
 from members.models import Member
-from partyscore.exceptions import ApplicationError
-from partyscore.models import AuditEvent
+from partyscore.core.exceptions import ApplicationError
+from partyscore.core.models import AuditEvent
 from reviews import meetings
 from reviews.models import Meeting, MeetingAttendee
 from scoring import services as scoring

@@ -27,7 +27,7 @@ import datetime
 from django.urls import reverse
 
 from members import services as member_services
-from partyscore.models import AuditEvent
+from partyscore.core.models import AuditEvent
 from reviews.models import (
     Determination,
     DeterminationLine,

@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from members.models import Role
-from partyscore.models import AuditEvent
+from partyscore.core.models import AuditEvent
 from reviews import services
 from reviews.models import (
     Determination,

@@ -11,8 +11,8 @@ from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
 from members.models import Role
-from partyscore.exceptions import ApplicationError
-from partyscore.models import AuditEvent
+from partyscore.core.exceptions import ApplicationError
+from partyscore.core.models import AuditEvent
 from reviews import rollover, selectors, services
 from reviews.models import Declaration, Pledge, ReviewSettings
 from scoring import services as scoring

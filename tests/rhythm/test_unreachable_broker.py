@@ -19,7 +19,7 @@ def test_approving_a_scheme_with_redis_down_answers_within_a_second(world, login
     MemberYearTotal.objects.filter(branch=world.A1).delete()
     client = login(world.gb_secretary)
     started = time.monotonic()
-    with caplog.at_level("ERROR", logger="partyscore.tasks"), django_capture_on_commit_callbacks(execute=True):
+    with caplog.at_level("ERROR", logger="partyscore.core.tasks"), django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("scheme_transition", args=[draft.pk]), {"action": "approve"})
     elapsed = time.monotonic() - started
     assert response.status_code == 302 and elapsed < 1.0, elapsed

@@ -9,7 +9,7 @@ from django.db import connection
 from django.urls import reverse
 
 from members.models import Member
-from partyscore.models import AuditEvent
+from partyscore.core.models import AuditEvent
 from scoring import services
 from scoring.models import LedgerEntry
 

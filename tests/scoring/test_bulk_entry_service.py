@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from partyscore.models import AuditEvent
+from partyscore.core.models import AuditEvent
 from scoring import chain_verify, services
 from scoring.models import LedgerEntry, MemberYearTotal
 from scoring.services import BulkEntryRefused, EntryLine

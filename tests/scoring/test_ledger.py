@@ -15,7 +15,7 @@ from django.forms.models import model_to_dict
 from members import services as member_services
 from members.models import Member
 from partyscore import celery_app
-from partyscore.exceptions import ApplicationError
+from partyscore.core.exceptions import ApplicationError
 from scoring import services
 from scoring.models import EntryEvidence, LedgerEntry, MemberOutcome, MemberYearTotal, PeriodKind, Scheme
 from scoring.recalculation import recalculate_branch

@@ -8,8 +8,8 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from partyscore.exceptions import ApplicationError
-from partyscore.models import AuditEvent
+from partyscore.core.exceptions import ApplicationError
+from partyscore.core.models import AuditEvent
 from reviews import rollover
 from scoring import services
 from scoring.models import Period, PeriodKind

@@ -7,7 +7,7 @@ import pytest
 
 from members import services as member_services
 from members.models import Member
-from partyscore.exceptions import ApplicationError
+from partyscore.core.exceptions import ApplicationError
 from scoring.models import MemberOutcome, MemberYearTotal
 from scoring.recalculation import probationary_in, recalculate_branch
 

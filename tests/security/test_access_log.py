@@ -9,10 +9,10 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from partyscore import checks
-from partyscore.access_log import access_log_purge
-from partyscore.models import AccessLog
-from partyscore.tasks import access_log_purge as access_log_purge_task
+from partyscore.core import checks
+from partyscore.core.access_log import access_log_purge
+from partyscore.core.models import AccessLog
+from partyscore.core.tasks import access_log_purge as access_log_purge_task
 from tests.builders import PASSWORD
 from tests.members.test_roster_import import GOOD, xlsx
 
@@ -103,7 +103,7 @@ def test_rows_older_than_the_retention_are_purged_daily(db, settings):
         assert access_log_purge_task.delay().get() == 1
     assert list(AccessLog.objects.values_list("username", flat=True)) == ["recent"]
     schedule = settings.CELERY_BEAT_SCHEDULE["access-log-purge"]
-    assert schedule["task"] == "partyscore.tasks.access_log_purge"
+    assert schedule["task"] == "partyscore.core.tasks.access_log_purge"
 
 
 def test_the_system_check_refuses_a_retention_below_180_days(settings):

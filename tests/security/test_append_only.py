@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 
 from members.models import Member
-from partyscore.models import AuditEvent
+from partyscore.core.models import AuditEvent
 from scoring.ledger_chain import ledger_append_many
 from scoring.models import LedgerEntry
 from scoring.services import entry_reverse
@@ -125,7 +125,7 @@ def test_a_test_flush_empties_the_guarded_tables_only_once_their_rows_are_gone(a
     """What the `append_only_flush` fixture relies on, on either database: the flush (DELETE on
     SQLite, TRUNCATE on PostgreSQL) is refused while the guarded tables hold rows, and goes through
     with the guard lifted (and put back)."""
-    from partyscore.db import append_only_guard, append_only_lift
+    from partyscore.core.db import append_only_guard, append_only_lift
     from tests.builders import build_university
 
     world = build_university()

@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from members.models import Member, MemberTransfer, Organization
-from partyscore.models import AuditEvent
+from partyscore.core.models import AuditEvent
 
 TODAY = datetime.date.today().isoformat()
 

@@ -2,7 +2,7 @@
 
 Every URL pattern of the authorization matrix is asked with GET, as a role allowed there, with
 a query string that gives every parameter any list page reads (the fields of every `filter_form`,
-see partyscore/filters.py) a malformed value. Pages with a filter form must refuse with the
+see partyscore/core/filters.py) a malformed value. Pages with a filter form must refuse with the
 Chinese 400 page naming the field; every other page must ignore what it does not read. A list
 view that reads `request.GET` without a filter form fails the test that scans the views' source.
 """

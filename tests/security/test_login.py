@@ -14,10 +14,10 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from members import services
-from members.client_ip import client_ip
 from members.validators import PasswordComplexityValidator
-from partyscore.exceptions import ApplicationError
-from partyscore.models import AuditEvent
+from partyscore.core.client_ip import client_ip
+from partyscore.core.exceptions import ApplicationError
+from partyscore.core.models import AuditEvent
 from tests.builders import PASSWORD
 
 START = datetime.datetime(2026, 3, 2, 9, 0, tzinfo=datetime.UTC)

@@ -6,7 +6,7 @@ import re
 from django.core import mail
 from django.urls import reverse
 
-from partyscore.models import AuditEvent
+from partyscore.core.models import AuditEvent
 from tests.builders import PASSWORD
 
 NEW_PASSWORD = "Xin@Mima-2026q"

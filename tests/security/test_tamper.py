@@ -19,9 +19,9 @@ from django.db import connection, transaction
 from django.db.models import F
 
 from members.models import Member, User
-from partyscore.audit import event_hash
-from partyscore.db import append_only_lift
-from partyscore.models import AuditEvent
+from partyscore.core.audit import event_hash
+from partyscore.core.db import append_only_lift
+from partyscore.core.models import AuditEvent
 from reviews.models import Notification
 from scoring import services as scoring
 from scoring.chain_verify import AUDIT, LEDGER, verify

@@ -89,8 +89,8 @@ def test_a_row_wider_than_the_column_limit_is_refused_while_streaming(settings, 
     """A one-row sheet of 2.8 million cells in 4 MB passed every check and cost 25 s of CPU."""
     import time
 
-    from partyscore.exceptions import ApplicationError
-    from scoring import xlsx_safety as safety
+    from partyscore.core import xlsx_safety as safety
+    from partyscore.core.exceptions import ApplicationError
 
     data = one_wide_row(cells)
     started = time.process_time()
@@ -102,8 +102,8 @@ def test_a_row_wider_than_the_column_limit_is_refused_while_streaming(settings, 
 def test_a_cell_referenced_beyond_the_column_limit_is_refused():
     from openpyxl.utils import get_column_letter
 
-    from partyscore.exceptions import ApplicationError
-    from scoring import xlsx_safety as safety
+    from partyscore.core import xlsx_safety as safety
+    from partyscore.core.exceptions import ApplicationError
     from tests.io.test_hostile_files import workbook
 
     far = workbook(far_cell=f"{get_column_letter(61)}2")

@@ -21,7 +21,7 @@ from django.db import connection, models
 from django.db.models import CharField, Value
 from django.db.models.functions import Cast, Concat, Substr
 
-from partyscore.db import append_only_guard, append_only_lift
+from partyscore.core.db import append_only_guard, append_only_lift
 from scoring.models import ExportJob
 from tests.conftest import APPEND_ONLY_TABLES
 from tests.test_authorization_matrix import (
@@ -127,7 +127,7 @@ def add_the_rows_the_matrix_world_lacks(world):
     from django.utils import timezone
 
     from members.models import MemberStatusEvent, MemberTransfer
-    from partyscore.models import AccessLog, BranchCommendation, WorkReport
+    from partyscore.core.models import AccessLog, BranchCommendation, WorkReport
     from reviews.models import (
         AnnualReport,
         Escalation,

@@ -17,8 +17,8 @@ from django.urls import reverse
 
 from members.models import Role
 from members.services import role_assign
-from partyscore.exceptions import ApplicationError
-from partyscore.models import AuditEvent
+from partyscore.core.exceptions import ApplicationError
+from partyscore.core.models import AuditEvent
 from reviews import services
 from reviews.models import (
     Declaration,

@@ -9,7 +9,7 @@ from django.contrib.sessions.models import Session
 from django.utils import timezone
 
 from members.models import User
-from partyscore.models import AccessLog
+from partyscore.core.models import AccessLog
 
 from .conftest import campus_sign_in, path_of
 

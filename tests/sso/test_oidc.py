@@ -8,7 +8,7 @@ import requests
 
 from members.campus_login import CampusOIDCBackend
 from members.models import User
-from partyscore.models import AccessLog
+from partyscore.core.models import AccessLog
 
 from .conftest import campus_sign_in, path_of
 

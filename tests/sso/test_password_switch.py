@@ -6,8 +6,8 @@ from django.core.exceptions import PermissionDenied
 
 from members import services
 from members.models import PasswordLoginPolicy
-from partyscore.exceptions import ApplicationError
-from partyscore.models import AuditEvent
+from partyscore.core.exceptions import ApplicationError
+from partyscore.core.models import AuditEvent
 from tests.builders import PASSWORD, build_university
 
 

@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from members import services
 from members.models import User
-from partyscore.exceptions import ApplicationError
+from partyscore.core.exceptions import ApplicationError
 
 
 class Command(BaseCommand):

@@ -20,8 +20,8 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from members import permissions as perms
 from members import selectors as member_selectors
 from members.models import Member, Organization
-from partyscore.exceptions import ApplicationError
-from partyscore.shortcuts import posted_object_or_404
+from partyscore.core.exceptions import ApplicationError
+from partyscore.core.shortcuts import posted_object_or_404
 from reviews import meetings
 from reviews import selectors as review_selectors
 from reviews import services as review_services

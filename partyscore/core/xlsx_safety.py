@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from openpyxl.utils import range_boundaries
 
-from partyscore.exceptions import ApplicationError
+from partyscore.core.exceptions import ApplicationError
 
 OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # encrypted .xlsx and legacy .xls are OLE files
 OLE_ENCRYPTION_STREAM = "EncryptionInfo".encode("utf-16-le")

@@ -3,7 +3,8 @@ from django.utils.translation import gettext_lazy as _
 
 
 class PartyScoreConfig(AppConfig):
-    name = "partyscore"
+    name = "partyscore.core"
+    label = "partyscore"  # the tables and migrations keep the name they were created under
     verbose_name = _("平台")
 
     def ready(self):

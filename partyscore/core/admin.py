@@ -1,8 +1,17 @@
 from django.contrib import admin
 
-from members.admin import ReadOnlyAdmin
-
 from .models import AuditEvent
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(AuditEvent)

@@ -35,7 +35,7 @@ def access_log_purge():
 
 @shared_task(acks_late=True)
 def pending_uploads_purge():
-    """Hourly: delete import files checked but never confirmed (partyscore.pending_upload)."""
+    """Hourly: delete import files checked but never confirmed (partyscore.core.pending_upload)."""
     from .pending_upload import pending_uploads_purge as purge
 
     return purge()

@@ -7,7 +7,7 @@ decide who may see the record; this module only builds the answer:
   (inline), anything else (an HTML or SVG file that slipped in under an image's declared type, a
   Word file) is sent as a download of type application/octet-stream, so it never renders here;
 - `Content-Disposition` carries the original name as an RFC 5987 `filename*` (Chinese names
-  survive), made safe by `partyscore.filenames.download_name`;
+  survive), made safe by `partyscore.core.filenames.download_name`;
 - `X-Content-Type-Options: nosniff` on every answer and a sandboxing Content-Security-Policy on all
   but PDF (which keeps the site's own policy: Chrome will not show a PDF under `sandbox`);
 - `private, no-store`: a shared cache must not keep a member's evidence;

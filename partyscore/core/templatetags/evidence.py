@@ -4,8 +4,8 @@ import posixpath
 
 from django import template
 
-from partyscore.evidence_files import is_image
-from partyscore.filenames import download_name
+from partyscore.core.evidence_files import is_image
+from partyscore.core.filenames import download_name
 
 register = template.Library()
 

@@ -319,7 +319,7 @@ class BranchYearFacts(models.Model):
 # ── security log ─────────────────────────────────────────────────────────────────────────────
 
 class AccessLog(models.Model):
-    """Sign-ins, sign-in failures, sign-outs, refused requests, imports and exports (partyscore/access_log.py).
+    """Sign-ins, sign-in failures, sign-outs, refused requests, imports and exports (partyscore/core/access_log.py).
 
     Not the audit log: that one proves who changed which score and is kept for good; this one
     shows who came and what they took, and is purged after SECURITY_LOG_RETENTION_DAYS.

@@ -2,6 +2,6 @@ from django.apps import AppConfig
 
 
 class ApiConfig(AppConfig):
-    name = "partyscore.api"
+    name = "api"
     label = "api"
     verbose_name = "REST API"

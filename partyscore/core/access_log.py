@@ -5,18 +5,14 @@ imports and exports from one `access_log` call in each view that moves a file in
 Rows are kept SECURITY_LOG_RETENTION_DAYS days and deleted by the daily `access_log_purge` task.
 """
 
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
-from django.core.exceptions import PermissionDenied
 from django.dispatch import receiver
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
-from members import permissions as perms
-from members.client_ip import client_ip
-
+from .client_ip import client_ip
 from .models import AccessLog
 
 Kind = AccessLog.Kind
@@ -68,29 +64,3 @@ def access_log_purge(*, now=None):
     cutoff = (now or timezone.now()) - timedelta(days=settings.SECURITY_LOG_RETENTION_DAYS)
     deleted, _per_model = AccessLog.objects.filter(created_at__lt=cutoff).delete()
     return deleted
-
-
-def may_view_access_log(user):
-    """Only the committee's organization department (the audit permission held at the committee)."""
-    return perms.is_committee_officer(user)
-
-
-def access_log_entries(*, actor, kind="", username="", day_from=None, day_to=None):
-    """The security log, newest first, filtered; refused to anyone but the organization department."""
-    if not may_view_access_log(actor):
-        raise PermissionDenied(_("只有党委组织部可以查看安全日志"))
-    entries = AccessLog.objects.select_related("user")
-    if kind:
-        entries = entries.filter(kind=kind)
-    if username:
-        entries = entries.filter(username=username)
-    # Whole local days, as a range on the indexed timestamp.
-    if day_from:
-        entries = entries.filter(created_at__gte=_start_of(day_from))
-    if day_to:
-        entries = entries.filter(created_at__lt=_start_of(day_to + timedelta(days=1)))
-    return entries
-
-
-def _start_of(day):
-    return timezone.make_aware(datetime.combine(day, time.min))
