@@ -51,7 +51,7 @@ def build(members_total, branches_total, year, rng):
 
     from members.models import Role
     from members.services import role_assign
-    from partyscore.core.models import BranchCommendation, SpotCheck
+    from partyscore.dashboards.models import BranchCommendation, SpotCheck
     from reviews.models import (
         Determination,
         DeterminationLine,
@@ -182,9 +182,9 @@ def measure(connection, client, url, actor, committee, branches, year):
     """Cold (nothing stored), warm (stored counts current) and after a change in one branch; the
     selector alone; and the baseline: the aggregate SQL a cold page runs, replayed raw."""
     from members.models import User
-    from partyscore import dashboard_services as services
-    from partyscore import dashboards
-    from partyscore.core.models import BranchYearFacts
+    from partyscore.dashboards import selectors as dashboards
+    from partyscore.dashboards import services as services
+    from partyscore.dashboards.models import BranchYearFacts
 
     def get():
         assert client.get(url).status_code == 200

@@ -20,7 +20,7 @@ from reviews.models import Escalation, Objection
 from scoring.models import OutcomeRule
 from scoring.selectors import current_cycle
 
-from . import dashboards
+from .dashboards import selectors as dashboards
 
 BRANCH_WORK = (perms.MEMBERS_REVIEW, perms.BRANCH_RUN, perms.OBJECTIONS_HANDLE)
 WARNINGS = (OutcomeRule.Consequence.YELLOW, OutcomeRule.Consequence.RED, OutcomeRule.Consequence.UNQUALIFIED)

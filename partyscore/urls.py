@@ -37,7 +37,7 @@ urlpatterns = [
     path("", include("scoring.urls")),
     path("", include("scoring.io_urls")),
     path("", include("reviews.urls")),
-    path("", include("partyscore.dashboard_urls")),
+    path("", include("partyscore.dashboards.urls")),
     path("api/", include("api.urls")),
     path("admin/", admin.site.urls),
 ]

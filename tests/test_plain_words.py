@@ -76,7 +76,7 @@ def test_every_audit_action_the_code_writes_has_a_chinese_label():
         text = path.read_text()
         written |= set(re.findall(r'action="([a-z_]+\.[a-z_]+)"', text))
         written |= set(re.findall(r'_audit\([^,()]+, "([a-z_]+\.[a-z_]+)"', text))
-    written |= {"branch.commend", "branch.criticise"}  # partyscore/dashboard_services.py: f"branch.{kind}"
+    written |= {"branch.commend", "branch.criticise"}  # partyscore/dashboards/services.py: f"branch.{kind}"
     written |= {f"member.status.{kind}" for kind in MemberStatusEvent.Kind.values}  # members/services.py
     assert len(written) > 50
     assert written - set(ACTION_LABELS) == set()

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "members",
     "scoring",
     "reviews",
+    "partyscore.dashboards",
     "api",
 ]
 

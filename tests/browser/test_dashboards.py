@@ -51,7 +51,7 @@ def assert_fits(browser):
 
 @pytest.fixture
 def university(transactional_db, append_only_flush):
-    from partyscore.core.models import SpotCheck, SpotCheckItem
+    from partyscore.dashboards.models import SpotCheck, SpotCheckItem
 
     world = build_university(size=6)
     populate(world)

@@ -6,8 +6,8 @@ import datetime
 from django.urls import reverse
 from django.utils import timezone
 
-from partyscore import dashboards
-from partyscore.core.models import BranchYearFacts
+from partyscore.dashboards import selectors as dashboards
+from partyscore.dashboards.models import BranchYearFacts
 from reviews import services as reviews
 from reviews.models import Pledge
 
@@ -36,7 +36,7 @@ def test_a_change_at_the_college_recounts_its_branches_only(dash_world, login):
     client = login(w.org_department)
     client.get(reverse("dashboard_org", args=[w.U.pk]))
     marks = dict(BranchYearFacts.objects.values_list("branch_id", "audit_mark"))
-    from partyscore.dashboard_services import commendation_record
+    from partyscore.dashboards.services import commendation_record
 
     commendation_record(actor=w.org_department, branch=w.A, year=w.year, kind="commend", reason="学院工作扎实")
     client.get(reverse("dashboard_org", args=[w.U.pk]))

@@ -5,7 +5,7 @@ import datetime
 import pytest
 from django.urls import reverse
 
-from partyscore import dashboards
+from partyscore.dashboards import selectors as dashboards
 from scoring.models import OutcomeRule
 
 from .helpers import (

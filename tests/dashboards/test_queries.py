@@ -11,8 +11,8 @@ import pytest
 from django.urls import reverse
 
 from members.models import Organization
-from partyscore import dashboard_services as services
-from partyscore.core.models import BranchYearFacts
+from partyscore.dashboards import services as services
+from partyscore.dashboards.models import BranchYearFacts
 
 from .conftest import populate
 

@@ -4,9 +4,10 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
-from partyscore import dashboard_services as services
 from partyscore.core.exceptions import ApplicationError
-from partyscore.core.models import AuditEvent, BranchCommendation, SpotCheck
+from partyscore.core.models import AuditEvent
+from partyscore.dashboards import services as services
+from partyscore.dashboards.models import BranchCommendation, SpotCheck
 from scoring.models import LedgerEntry
 
 
@@ -32,7 +33,7 @@ def test_a_spot_check_samples_the_branchs_own_lines_and_records_each_review(dash
     client.post(reverse("spot_check_detail", args=[check.pk]), {"action": "close", "conclusion": "一条记录缺佐证"})
     check.refresh_from_db()
     assert check.status == "closed" and check.conclusion == "一条记录缺佐证"
-    actions = list(AuditEvent.objects.filter(target_type__startswith="partyscore.SpotCheck")
+    actions = list(AuditEvent.objects.filter(target_type__startswith="dashboards.SpotCheck")
                    .values_list("action", flat=True))
     assert actions.count("spot_check.review") == len(sampled) and "spot_check.draw" in actions
     assert "spot_check.close" in actions

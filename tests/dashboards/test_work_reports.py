@@ -7,10 +7,10 @@ from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils import timezone
 
-from partyscore import dashboard_services as services
-from partyscore import dashboards
 from partyscore.core.exceptions import ApplicationError
-from partyscore.core.models import WorkReport
+from partyscore.dashboards import selectors as dashboards
+from partyscore.dashboards import services as services
+from partyscore.dashboards.models import WorkReport
 from reviews.models import Notification
 
 from .helpers import of, sheet_values, workbook

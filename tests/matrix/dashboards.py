@@ -76,7 +76,7 @@ DASHBOARDS_MATRIX = {
 
 def dashboard_targets(world):
     """Extra objects the entries above name as targets (added to the matrix world)."""
-    from partyscore.dashboard_services import spot_check_draw, work_report_save
+    from partyscore.dashboards.services import spot_check_draw, work_report_save
 
     year = world.targets["period"].cycle.year
     own = spot_check_draw(actor=world.org_department, branch=world.A1, year=year, size=2)

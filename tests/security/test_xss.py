@@ -36,7 +36,7 @@ PAYLOAD = "<script>alert(1)</script>\"'><img src=x onerror=alert(1)>"
 SHORT_PAYLOAD = "<img src=x>"
 # Markup that no page of ours contains on its own: its presence means a value went out unescaped.
 RAW = ("<script>", "<img src=x")
-APPS = ("partyscore", "members", "scoring", "reviews")
+APPS = ("partyscore", "members", "scoring", "reviews", "dashboards")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 # Written by code, never typed by a person, and the code depends on their values.
@@ -46,7 +46,7 @@ MACHINE_WRITTEN = {
     "partyscore.AuditEvent.target_id": "a primary key",
     "partyscore.AuditEvent.prev_hash": "hash chain",
     "partyscore.AuditEvent.hash": "hash chain",
-    "partyscore.SpotCheck.seed": "the random seed of the sample",
+    "dashboards.SpotCheck.seed": "the random seed of the sample",
     "members.User.password": "a password hash",
     "members.Organization.path": "the materialized path of the tree",
     "scoring.LedgerEntry.prev_hash": "hash chain",
@@ -84,8 +84,8 @@ NOT_SHOWN = {
     "reviews.FulfilmentReport.answer": "shown once a report is decided",
     "reviews.Determination.decision": "shown once a determination is decided",
     "reviews.Determination.reopen_reason": "shown once a determination is reopened",
-    "partyscore.SpotCheck.conclusion": "shown once a spot check is closed",
-    "partyscore.WorkReport.returned_reason": "shown once a report is returned",
+    "dashboards.SpotCheck.conclusion": "shown once a spot check is closed",
+    "dashboards.WorkReport.returned_reason": "shown once a report is returned",
 }
 
 
@@ -127,7 +127,8 @@ def add_the_rows_the_matrix_world_lacks(world):
     from django.utils import timezone
 
     from members.models import MemberStatusEvent, MemberTransfer
-    from partyscore.core.models import AccessLog, BranchCommendation, WorkReport
+    from partyscore.core.models import AccessLog
+    from partyscore.dashboards.models import BranchCommendation, WorkReport
     from reviews.models import (
         AnnualReport,
         Escalation,
@@ -237,13 +238,13 @@ def test_a_payload_in_every_text_field_is_rendered_inert(matrix_world, client): 
 @pytest.mark.parametrize("template_filter", ["|safe", "mark_safe(", "{% autoescape off"])
 def test_no_template_or_view_turns_escaping_off(template_filter):
     """What the sweep cannot see (a page it does not reach) is held by this rule: nothing is marked
-    safe except the fixed markup of partyscore/dashboard_views.py (format_html escapes what it puts
+    safe except the fixed markup of partyscore/dashboards/views.py (format_html escapes what it puts
     in) and the QR codes, SVGs of paths that segno draws from our own URLs: the two-factor otpauth:// URL and
     the meeting sign-in URL (a meeting id and a hex token)."""
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2]
-    allowed = {"partyscore/dashboard_views.py", "members/two_factor.py", "reviews/meeting_views.py"}
+    allowed = {"partyscore/dashboards/views.py", "members/two_factor.py", "reviews/meeting_views.py"}
     found = []
     for path in [*root.glob("templates/**/*.html"), *root.glob("*/templates/**/*.html"),
                  *(p for app in APPS for p in (root / app).rglob("*.py"))]:

@@ -3,10 +3,11 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .core.filters import FilterForm, IdField, YearField
-from .core.forms import BootstrapForm
-from .core.models import BranchCommendation, SpotCheckItem
-from .dashboards import setting
+from partyscore.core.filters import FilterForm, IdField, YearField
+from partyscore.core.forms import BootstrapForm
+
+from .models import BranchCommendation, SpotCheckItem
+from .selectors import setting
 
 
 class SpotCheckForm(BootstrapForm):

@@ -18,12 +18,12 @@ from django.utils.translation import gettext_lazy, gettext_noop
 from members import permissions as perms
 from members.models import Organization
 from members.selectors import users_with_perm
+from partyscore.core.audit import audit_record
+from partyscore.core.exceptions import ApplicationError
 from scoring.models import LedgerEntry
 
-from . import dashboards
-from .core.audit import audit_record
-from .core.exceptions import ApplicationError
-from .core.models import BranchCommendation, SpotCheck, SpotCheckItem, WorkReport
+from . import selectors as dashboards
+from .models import BranchCommendation, SpotCheck, SpotCheckItem, WorkReport
 
 SPOT_CHECK_EMPTY = gettext_lazy("该支部本年度没有台账记录，无法抽查")
 SPOT_CHECK_CLOSED = gettext_lazy("该抽查已完成，不能再修改")

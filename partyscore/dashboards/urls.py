@@ -2,8 +2,9 @@
 
 from django.urls import path
 
-from . import dashboard_views as views
-from .core import converters  # noqa: F401 (registers <year:…>)
+from partyscore.core import converters  # noqa: F401 (registers <year:…>)
+
+from . import views as views
 
 urlpatterns = [
     path("dashboard/", views.dashboard_home, name="dashboard"),

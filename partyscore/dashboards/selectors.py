@@ -72,7 +72,7 @@ from scoring.models import (
 )
 from scoring.points import format_points, to_centi
 
-from .core.models import BranchCommendation, SpotCheck, SpotCheckItem, WorkReport
+from .models import BranchCommendation, SpotCheck, SpotCheckItem, WorkReport
 
 # ── settings (each a number the committee may change in settings.DASHBOARD_SETTINGS) ───────────
 
@@ -386,7 +386,7 @@ def _thresholds(in_force):
 def _stale(scope, rows):
     """Branch ids of `rows` whose stored counts miss a later change (from the audit log), plus
     the mark to store with fresh counts. At most three queries."""
-    from .core.models import AuditEvent
+    from partyscore.core.models import AuditEvent
 
     mark = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
     oldest = timezone.now() - datetime.timedelta(minutes=setting("FACTS_MAX_AGE_MINUTES"))
@@ -418,7 +418,7 @@ def _stale(scope, rows):
 def branch_facts(scope, in_force):
     """branch id → facts for every branch of the scope, recomputing only the stale ones. Three to
     five queries when nothing changed; about twenty more when something did."""
-    from .core.models import BranchYearFacts
+    from .models import BranchYearFacts
 
     rows = {r.branch_id: r for r in BranchYearFacts.objects.filter(scope.within("branch_id"), year=scope.year)}
     stale, mark = _stale(scope, rows)

@@ -20,16 +20,15 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from members import permissions as perms
 from members.models import Organization
+from partyscore.core.access_log import Kind, access_log
+from partyscore.core.exceptions import ApplicationError
+from partyscore.core.filenames import attachment
+from partyscore.core.filters import list_filters
 from scoring.exports import INT, POINTS, TEXT, WRAP, XLSX_TYPE, Book, Column
 
-from . import dashboard_services as services
-from . import dashboards as reads
-from .core.access_log import Kind, access_log
-from .core.exceptions import ApplicationError
-from .core.filenames import attachment
-from .core.filters import list_filters
-from .core.models import SpotCheckItem, WorkReport
-from .dashboard_forms import (
+from . import selectors as reads
+from . import services as services
+from .forms import (
     CommendationForm,
     DrillFilterForm,
     ReasonForm,
@@ -38,6 +37,7 @@ from .dashboard_forms import (
     SpotCheckReviewForm,
     WorkReportForm,
 )
+from .models import SpotCheckItem, WorkReport
 
 MEMBERS_PER_PAGE = 50
 
