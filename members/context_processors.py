@@ -7,7 +7,7 @@ def roles(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    from reviews.selectors import unread_count
+    from partyscore.core.notifications import unread_count
 
     my_roles = roles_of(user=user)
 

@@ -20,7 +20,7 @@ class User(AbstractUser):
     full_name = models.CharField(_("姓名"), max_length=50, blank=True)
     must_change_password = models.BooleanField(_("首次登录须修改密码"), default=False)
     email_notifications = models.BooleanField(_("同时通过邮件接收通知"), default=True)
-    # Where else notices reach this person (reviews/channels.py): the channels they chose among those
+    # Where else notices reach this person (partyscore/core/channels.py): the channels they chose among those
     # the deployment switched on, and their account in each messaging service (the phone number is
     # the roster's, Member.phone).
     notify_channels = models.JSONField(_("通知渠道"), default=list, blank=True)

@@ -16,6 +16,7 @@ from guardian.models import UserObjectPermission
 
 from partyscore.core.audit import audit_record
 from partyscore.core.exceptions import ApplicationError
+from partyscore.core.queue import enqueue
 
 from . import campus_login, two_factor
 from . import permissions as perms
@@ -308,20 +309,15 @@ def _recalculate_later(member, first_year, last_year):
     """After the commit, recompute the member's branch for the years a change touches.
 
     By task name: scoring sits above members and is not imported here. If the broker is away the
-    nightly recalculation catches up (partyscore.core.tasks.enqueue)."""
+    nightly recalculation catches up (partyscore.core.queue.enqueue)."""
     recalculate_branch_later(member.branch_id, first_year, last_year)
 
 
 def recalculate_branch_later(branch_id, first_year, last_year):
     """After the commit, recompute a branch's totals for `first_year` to `last_year` (by task name:
     scoring sits above members and is not imported here)."""
-    from celery import current_app
-
-    from partyscore.core.tasks import enqueue
-
-    task = current_app.signature("scoring.tasks.recalculate_branch_task")
     for year in range(first_year, last_year + 1):
-        enqueue(task, branch_id, year)
+        enqueue("scoring.tasks.recalculate_branch_task", branch_id, year)
 
 
 STATUS_EVENT_REFUSALS = {

@@ -12,8 +12,7 @@ def mass_representative_appointed(sender, assignment, actor, **kwargs):
     if assignment.role != Role.MASS_REPRESENTATIVE:
         return
     from members.selectors import general_branch_secretaries
-
-    from .services import notify
+    from partyscore.core.notifications import notify
 
     branch = assignment.organization
     notify(

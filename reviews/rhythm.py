@@ -19,6 +19,8 @@ from django.utils.translation import gettext_lazy, gettext_noop
 from members import permissions as perms
 from members.models import Member, Organization, Role, RoleAssignment
 from partyscore.core.audit import audit_record
+from partyscore.core.notices import Sentence
+from partyscore.core.notifications import notify
 from scoring.models import Cycle, Deadline, Period, Scheme
 
 from .models import (
@@ -33,8 +35,7 @@ from .models import (
     Reminder,
     SelfAssessment,
 )
-from .notices import Sentence
-from .services import _move, notify
+from .services import _move
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from members import permissions as perms
 from members.models import Organization
 from partyscore.core.audit import audit_record
 from partyscore.core.exceptions import ApplicationError
-from partyscore.core.tasks import enqueue
+from partyscore.core.queue import enqueue
 from scoring import services as scoring
 from scoring.models import Cycle, Deadline, Period, PeriodKind, Scheme
 from scoring.recalculation import recalculate_branch
@@ -75,10 +75,8 @@ def rollover_start(*, actor, committee, from_year):
         raise ApplicationError(_("%(y)s年度已经切换") % {"y": to_year}) from error
     audit_record(actor=actor, action="rollover.start", target=job, organization=committee,
                  after={"to_year": to_year, "schemes": carried, "branches": len(branches)})
-    from .tasks import rollover_branch_task
-
     for branch_id in branches:
-        enqueue(rollover_branch_task, job.pk, branch_id)
+        enqueue("reviews.tasks.rollover_branch_task", job.pk, branch_id)
     return job
 
 
@@ -97,14 +95,12 @@ def rollover_branch(*, rollover_id, branch_id):
 def rollover_resume():
     """Scheduled: send again whatever branches an unfinished rollover is missing (the broker or
     a worker may have lost them)."""
-    from .tasks import rollover_branch_task
-
     sent = 0
     for job in Rollover.objects.filter(finished_at__isnull=True):
         done = set(job.branches_done.values_list("branch_id", flat=True))
         for branch_id in Organization.objects.filter(kind=Organization.Kind.BRANCH).exclude(
                 pk__in=done).values_list("pk", flat=True):
-            enqueue(rollover_branch_task, job.pk, branch_id)
+            enqueue("reviews.tasks.rollover_branch_task", job.pk, branch_id)
             sent += 1
     return sent
 

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from members import permissions as perms
 from members.models import Member, Organization
+from partyscore.core.models import Delivery
 from scoring.models import Cycle, MemberOutcome, MemberYearTotal, Period
 from scoring.selectors import current_period, member_record_visible, schemes_in_force, upcoming_deadlines
 
@@ -17,13 +18,11 @@ from . import grades
 from .models import (
     AnnualReport,
     Declaration,
-    Delivery,
     Determination,
     EvaluationGrade,
     FollowUp,
     FulfilmentReport,
     MassEvaluation,
-    Notification,
     Objection,
     ObjectionAttachment,
     PanelConfirmation,
@@ -370,10 +369,6 @@ def follow_ups_visible(*, actor):
         .select_related("member__branch", "responsible", "done_by")
         .distinct()
     )
-
-
-def unread_count(*, user):
-    return Notification.objects.filter(user=user, read_at__isnull=True).count()
 
 
 def escalation_units(*, actor):

@@ -21,6 +21,7 @@ from members.models import Member, Organization
 from members.selectors import users_with_perm
 from partyscore.core.audit import audit_record
 from partyscore.core.exceptions import ApplicationError
+from partyscore.core.notifications import notify
 from scoring import policy
 from scoring import services as scoring
 from scoring.models import Cycle, LedgerEntry, MemberOutcome, MemberYearTotal, OutcomeRule, Scheme
@@ -29,8 +30,6 @@ from scoring.recalculation import recalculate_branch, rule_from_row, terms_of
 from scoring.selectors import deadlines_for, scheme_for_member, schemes_in_force
 
 from . import grades as grading
-from . import notices
-from .delivery import deliveries_plan
 from .models import (
     AnnualReport,
     Declaration,
@@ -41,7 +40,6 @@ from .models import (
     MassEvaluation,
     MassRating,
     MassResult,
-    Notification,
     Objection,
     ObjectionAttachment,
     PanelConfirmation,
@@ -107,47 +105,6 @@ def _audit(actor, action, obj, member, before=None, reason="", **after):
     audit_record(actor=actor, action=action, target=obj, organization=member.branch, reason=reason,
                  before={"status": before} if before else None,
                  after={"member": member.pk, "status": getattr(obj, "status", None), **after})
-
-
-def notify(users, template, url="", params=None):
-    """In-app notice for each user now; through each other channel they chose (e-mail, WeCom,
-    DingTalk, SMS: reviews/channels.py) once the change commits, one recorded task per channel.
-    `template` is a msgid (gettext_noop) and `params` its values (see reviews/notices.py): each
-    reader reads the notice in their own language; the message stored and sent is Chinese."""
-    users = [u for u in users if u is not None]
-    params = notices.encode(params)
-    message = notices.source_text(template, params)
-    created = Notification.objects.bulk_create([Notification(user=u, message=message[:300], template=template,
-                                                             params=params, url=url) for u in users])
-    deliveries_plan(created)
-
-
-@transaction.atomic
-def notification_channels_set(*, user, channels, wecom_userid=None, dingtalk_userid=None):
-    """Each person chooses where else their notices reach them, among the channels the deployment
-    switched on and for which they have an address (the phone number is the roster's)."""
-    from .channels import choosable_channels
-
-    available = {c.name: c for c in choosable_channels()}
-    if set(channels) - set(available):
-        raise ApplicationError(_("所选通知渠道未开通"))
-    before = {"notify_channels": user.notify_channels, "wecom_userid": user.wecom_userid,
-              "dingtalk_userid": user.dingtalk_userid}
-    if wecom_userid is not None:
-        user.wecom_userid = wecom_userid.strip()
-    if dingtalk_userid is not None:
-        user.dingtalk_userid = dingtalk_userid.strip()
-    for name in channels:
-        if not available[name].address(user):
-            if name == "sms":
-                raise ApplicationError(_("花名册中没有您的手机号，请联系支部书记填写后再选择短信"))
-            raise ApplicationError(_("请填写您的%(channel)s账号") % {"channel": available[name].label})
-    user.notify_channels = sorted(set(channels))
-    user.save(update_fields=["notify_channels", "wecom_userid", "dingtalk_userid"])
-    audit_record(actor=user, action="user.notify_channels", target=user, before=before,
-                 after={"notify_channels": user.notify_channels, "wecom_userid": user.wecom_userid,
-                        "dingtalk_userid": user.dingtalk_userid})
-    return user
 
 
 def review_settings(scheme):
@@ -1288,11 +1245,4 @@ def follow_up_complete(*, actor, follow_up, record, done_on, status_kind="", unt
                              reason=reason[:300], until=until)
     return follow_up_record(actor=actor, follow_up=follow_up, record=record, done_on=done_on)
 
-
-@transaction.atomic
-def notifications_mark_read(*, actor, ids=None):
-    unread = Notification.objects.filter(user=actor, read_at__isnull=True)
-    if ids is not None:
-        unread = unread.filter(pk__in=ids)
-    return unread.update(read_at=timezone.now())
 

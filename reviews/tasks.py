@@ -3,7 +3,6 @@
 import logging
 
 from celery import shared_task
-from django.conf import settings
 
 from scoring.models import Cycle
 
@@ -44,25 +43,3 @@ def rollover_branch_task(rollover_id, branch_id):
     from .rollover import rollover_branch
 
     rollover_branch(rollover_id=rollover_id, branch_id=branch_id)
-
-
-@shared_task(bind=True, acks_late=True, max_retries=None)
-def notification_deliver_task(self, delivery_id):
-    """One notice through one channel; tried again with backoff while the service defers it, up to
-    NOTIFY_MAX_RETRIES times, then recorded as failed."""
-    from .delivery import deliver
-
-    wait = deliver(delivery_id=delivery_id, final=self.request.retries >= settings.NOTIFY_MAX_RETRIES)
-    if wait is None:
-        return None
-    if self.request.is_eager:  # no worker (tests, the embedded default): the next attempt follows at once
-        return self.retry(countdown=wait, throw=False)
-    raise self.retry(countdown=wait)
-
-
-@shared_task(acks_late=True)
-def notification_deliveries_resume_task():
-    """Every 15 minutes: deliveries whose task was lost while the broker was down are sent again."""
-    from .delivery import deliveries_resume
-
-    return deliveries_resume()

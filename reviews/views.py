@@ -18,8 +18,11 @@ from members import permissions as perms
 from members import selectors as member_selectors
 from members.models import Member, MemberStatusEvent, Organization
 from members.services import user_email_notifications_set
+from partyscore.core.channels import CHANNELS, choosable_channels
 from partyscore.core.evidence_files import evidence_response
 from partyscore.core.exceptions import ApplicationError
+from partyscore.core.models import Notification
+from partyscore.core.notifications import notification_channels_set, notifications_mark_read
 from partyscore.core.shortcuts import posted_int, posted_object_or_404
 from scoring import selectors as scoring_selectors
 from scoring import services as scoring
@@ -28,7 +31,6 @@ from scoring.points import format_points
 from scoring.selectors import current_cycle, member_record_visible, scheme_for_member
 
 from . import rollover, selectors, services
-from .channels import CHANNELS, choosable_channels
 from .forms import (
     DecisionForm,
     DeclarationForm,
@@ -48,7 +50,6 @@ from .models import (
     Determination,
     EvaluationGrade,
     FulfilmentReport,
-    Notification,
     PanelScore,
     Pledge,
     Publicity,
@@ -347,7 +348,7 @@ def notifications(request):
             form = NotificationChannelsForm(request.POST, available=available)
             if form.is_valid():
                 try:
-                    services.notification_channels_set(
+                    notification_channels_set(
                         user=user, channels=form.cleaned_data["channels"],
                         wecom_userid=form.cleaned_data.get("wecom_userid"),
                         dingtalk_userid=form.cleaned_data.get("dingtalk_userid"))
@@ -360,7 +361,7 @@ def notifications(request):
             user_email_notifications_set(user=user, enabled=request.POST["email"] == "1")
             return redirect("notifications")
         else:
-            services.notifications_mark_read(actor=user)
+            notifications_mark_read(actor=user)
             return redirect("notifications")
     items = Notification.objects.filter(user=user)[:100]
     phone = getattr(getattr(user, "member", None), "phone", "") if any(c.name == "sms" for c in available) else ""

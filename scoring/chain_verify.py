@@ -231,7 +231,7 @@ def _notify_organization_department(messages):
     from members import permissions as perms
     from members.models import Organization
     from members.selectors import users_with_perm
-    from reviews.services import notify
+    from partyscore.core.notifications import notify
 
     users = set()
     for committee in Organization.objects.filter(kind=Organization.Kind.COMMITTEE):

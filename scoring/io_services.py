@@ -26,7 +26,7 @@ from django.utils.translation import gettext_noop
 from members import permissions as perms
 from partyscore.core.audit import audit_record
 from partyscore.core.exceptions import ApplicationError
-from partyscore.core.tasks import enqueue
+from partyscore.core.queue import enqueue
 
 from . import exports
 from . import io_selectors as reads
@@ -73,9 +73,7 @@ def export_start(*, actor, kind, organization, year, force_background=False):
             filename=exports.export_filename(kind, organization, year),
             expires_at=timezone.now() + datetime.timedelta(hours=settings.EXPORT_KEEP_HOURS))
         _audit(actor, kind, organization, year, rows=rows, job=job.pk)
-        from .tasks import export_job_task
-
-        enqueue(export_job_task, job.pk)
+        enqueue("scoring.tasks.export_job_task", job.pk)
         return job
     buffer = io.BytesIO()
     exports.WRITERS[kind](buffer, organization=organization, year=year)
@@ -96,13 +94,11 @@ def member_ledger_export(*, actor, member, year):
 
 def export_jobs_resume(*, older_than_minutes=10):
     """Scheduled: send again the jobs still queued after a while (the broker may have lost them)."""
-    from .tasks import export_job_task
-
     cutoff = timezone.now() - datetime.timedelta(minutes=older_than_minutes)
     pending = list(ExportJob.objects.filter(status=ExportJob.Status.PENDING, created_at__lt=cutoff)
                    .values_list("pk", flat=True))
     for job_id in pending:
-        enqueue(export_job_task, job_id)
+        enqueue("scoring.tasks.export_job_task", job_id)
     return len(pending)
 
 

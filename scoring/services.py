@@ -17,7 +17,7 @@ from members import permissions as perms
 from members.models import Organization
 from partyscore.core.audit import AuditRecord, audit_record, audit_record_many
 from partyscore.core.exceptions import ApplicationError
-from partyscore.core.tasks import enqueue
+from partyscore.core.queue import enqueue
 
 from .ledger_chain import ledger_append, ledger_append_each
 from .models import (
@@ -309,11 +309,9 @@ def scheme_return(*, actor, scheme, reason):
 def recalculate_later(*, organization, year):
     """One background task per branch under `organization`, sent when the transaction commits.
     If the broker is down the nightly recalculation of open years catches up."""
-    from .tasks import recalculate_branch_task
-
     for branch_id in Organization.objects.filter(path__startswith=organization.path,
                                                  kind=Organization.Kind.BRANCH).values_list("pk", flat=True):
-        enqueue(recalculate_branch_task, branch_id, year)
+        enqueue("scoring.tasks.recalculate_branch_task", branch_id, year)
 
 
 # ── cycles and periods ───────────────────────────────────────────────────────────────────────

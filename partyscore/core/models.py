@@ -192,3 +192,70 @@ class AccessLog(models.Model):
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.kind} {self.username}"
+
+
+# ── notices (通知) and their deliveries ───────────────────────────────────────────────────────
+
+class Notification(models.Model):
+    """Something a person must act on or should know; also e-mailed when an address is known."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    message = models.CharField(_("内容"), max_length=300)  # in Chinese, as e-mailed
+    # The sentence's msgid and parameters (partyscore/core/notices.py), shown in the reader's language.
+    template = models.CharField(max_length=300, blank=True)
+    params = models.JSONField(default=dict, blank=True)
+    url = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("通知")
+        verbose_name_plural = _("通知")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user", "read_at"])]
+
+    def __str__(self):
+        return self.message
+
+    @property
+    def text(self):
+        """The notice in the reader's language; as stored where it has no template (or it no longer fits)."""
+        from .notices import render
+
+        if not self.template:
+            return self.message
+        try:
+            return render(self.template, self.params)
+        except (KeyError, TypeError, ValueError):
+            return self.message
+
+
+class Delivery(models.Model):
+    """One notice on its way through one channel other than the in-app list (partyscore/core/delivery.py):
+    what was tried, how often, and how it ended. The notice itself never depends on it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("待发送")
+        RETRYING = "retrying", _("重试中")
+        SENT = "sent", _("已送达")
+        FAILED = "failed", _("发送失败")
+
+    notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="deliveries")
+    channel = models.CharField(_("渠道"), max_length=20)
+    address = models.CharField(_("接收地址"), max_length=254)
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("尝试次数"), default=0)
+    last_error = models.CharField(_("最近错误"), max_length=300, blank=True)
+    sent_at = models.DateTimeField(_("送达时间"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("通知投递")
+        verbose_name_plural = _("通知投递")
+        ordering = ["-updated_at", "-pk"]
+        constraints = [models.UniqueConstraint(fields=["notification", "channel"], name="delivery_once_per_channel")]
+        indexes = [models.Index(fields=["status", "-updated_at"])]
+
+    def __str__(self):
+        return f"{self.channel} → {self.address}: {self.status}"

@@ -1,28 +1,7 @@
-"""Enqueueing work: after the transaction commits, and never at the cost of the request.
-
-When Redis is unreachable the request still succeeds and the failure is logged; the work itself
-is recorded in the database (a job row, a stale total, a due reminder) and a scheduled sweep or
-the next daily run picks it up.
-"""
-
-import logging
+"""The platform's scheduled and queued work: purges, and each notice's delivery through a channel."""
 
 from celery import shared_task
-from django.db import transaction
-
-log = logging.getLogger(__name__)
-
-
-def enqueue(task, *args):
-    """Send `task(*args)` once the current transaction commits; swallow and log broker failures."""
-
-    def send():
-        try:
-            task.apply_async(args=args)
-        except Exception:  # kombu/redis raise many kinds; none may reach the user
-            log.exception("could not enqueue %s%r; it will be picked up from the database later", task.name, args)
-
-    transaction.on_commit(send)
+from django.conf import settings
 
 
 @shared_task(acks_late=True)
@@ -39,3 +18,25 @@ def pending_uploads_purge():
     from .pending_upload import pending_uploads_purge as purge
 
     return purge()
+
+
+@shared_task(bind=True, acks_late=True, max_retries=None)
+def notification_deliver_task(self, delivery_id):
+    """One notice through one channel; tried again with backoff while the service defers it, up to
+    NOTIFY_MAX_RETRIES times, then recorded as failed."""
+    from .delivery import deliver
+
+    wait = deliver(delivery_id=delivery_id, final=self.request.retries >= settings.NOTIFY_MAX_RETRIES)
+    if wait is None:
+        return None
+    if self.request.is_eager:  # no worker (tests, the embedded default): the next attempt follows at once
+        return self.retry(countdown=wait, throw=False)
+    raise self.retry(countdown=wait)
+
+
+@shared_task(acks_late=True)
+def notification_deliveries_resume_task():
+    """Every 15 minutes: deliveries whose task was lost while the broker was down are sent again."""
+    from .delivery import deliveries_resume
+
+    return deliveries_resume()

@@ -211,6 +211,6 @@ def work_report_return(*, actor, report, reason):
 
 
 def _notify(users, template, url, params):
-    from reviews.services import notify
+    from partyscore.core.notifications import notify
 
     notify(list(users), template, url, params)

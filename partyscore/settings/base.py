@@ -276,14 +276,14 @@ CELERY_BEAT_SCHEDULE = {
     "sync-role-permissions": {"task": "members.tasks.role_permissions_sync_all",
                               "schedule": crontab(hour=1, minute=0)},
     "publicity-close": {"task": "reviews.tasks.publicity_close_task", "schedule": 15 * 60},
-    "notification-deliveries-resume": {"task": "reviews.tasks.notification_deliveries_resume_task",
+    "notification-deliveries-resume": {"task": "partyscore.core.tasks.notification_deliveries_resume_task",
                                        "schedule": 15 * 60},
 }
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="partyscore@localhost")
 
-# Notices beyond the in-app list and e-mail (reviews/channels.py, docs/deployment.md): each channel is
+# Notices beyond the in-app list and e-mail (partyscore/core/channels.py, docs/deployment.md): each channel is
 # on when its credentials are set; none is needed to run. The API bases are settable for a campus
 # proxy (and for the tests' local stubs).
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")  # links in messages are absolute

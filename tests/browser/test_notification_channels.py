@@ -5,8 +5,8 @@ import pytest
 from django.db import transaction
 from selenium.webdriver.common.by import By
 
-from reviews.models import Delivery
-from reviews.services import notify
+from partyscore.core.models import Delivery
+from partyscore.core.notifications import notify
 from tests.browser.conftest import DESKTOP, PHONE, wait_for_text
 from tests.browser.test_scoring import log_in
 from tests.browser.test_self_assessment import click, no_horizontal_overflow

@@ -8,10 +8,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from partyscore.core.exceptions import ApplicationError
+from partyscore.core.models import Notification
 from partyscore.dashboards import selectors as dashboards
 from partyscore.dashboards import services as services
 from partyscore.dashboards.models import WorkReport
-from reviews.models import Notification
 
 from .helpers import of, sheet_values, workbook
 

@@ -5,8 +5,8 @@ import pytest
 from django.core import mail
 from django.db import transaction
 
-from reviews.models import Delivery, Notification
-from reviews.services import notify
+from partyscore.core.models import Delivery, Notification
+from partyscore.core.notifications import notify
 
 
 @pytest.fixture

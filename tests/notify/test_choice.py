@@ -5,9 +5,8 @@ import pytest
 from django.db import transaction
 from django.urls import reverse
 
-from partyscore.core.models import AuditEvent
-from reviews.models import Delivery, Notification
-from reviews.services import notify
+from partyscore.core.models import AuditEvent, Delivery, Notification
+from partyscore.core.notifications import notify
 
 from .test_channels import choose
 
@@ -132,7 +131,7 @@ def test_a_delivery_whose_task_was_lost_is_sent_by_the_sweep_once(
 
     from django.utils import timezone
 
-    from reviews.delivery import deliver, deliveries_resume
+    from partyscore.core.delivery import deliver, deliveries_resume
 
     choose(world.member, "sms", phone="13800138000")
     send([world.member])  # Redis is down: the request succeeds, the task is not sent

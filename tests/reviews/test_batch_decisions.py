@@ -11,9 +11,9 @@ from django.urls import reverse
 
 from members.models import Role
 from partyscore.core.exceptions import ApplicationError
-from partyscore.core.models import AuditEvent
+from partyscore.core.models import AuditEvent, Notification
 from reviews import services
-from reviews.models import Declaration, FulfilmentReport, Notification, Pledge
+from reviews.models import Declaration, FulfilmentReport, Pledge
 from reviews.services import BatchRefused, Decision
 from tests.builders import add_members, make_user
 

@@ -16,8 +16,9 @@ from django.urls import reverse
 from members import services as member_services
 from members.models import Member, Role
 from partyscore.core.exceptions import ApplicationError
+from partyscore.core.models import Notification
 from reviews import services
-from reviews.models import MassEvaluation, MassResult, Notification
+from reviews.models import MassEvaluation, MassResult
 from scoring.models import Deadline
 from tests.builders import make_user
 

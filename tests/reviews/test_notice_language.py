@@ -7,8 +7,9 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import translation
 
-from reviews import notices, services
-from reviews.models import Notification
+from partyscore.core import notices
+from partyscore.core.models import Notification
+from reviews import services
 from scoring.models import Period
 
 from .pages import html

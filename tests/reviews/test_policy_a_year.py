@@ -27,13 +27,12 @@ import datetime
 from django.urls import reverse
 
 from members import services as member_services
-from partyscore.core.models import AuditEvent
+from partyscore.core.models import AuditEvent, Notification
 from reviews.models import (
     Determination,
     DeterminationLine,
     FollowUp,
     MassEvaluation,
-    Notification,
     Objection,
     PanelConfirmation,
     Pledge,

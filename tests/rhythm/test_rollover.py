@@ -75,7 +75,7 @@ def test_only_the_organization_department_rolls_the_year_over(world, login):
 
 
 def test_each_person_chooses_whether_notices_also_come_by_email(world, login, mailoutbox):
-    from reviews.services import notify
+    from partyscore.core.notifications import notify
 
     world.member.email = "m@example.edu.cn"
     world.member.save()

@@ -11,8 +11,9 @@ import time_machine
 from members import services as member_services
 from members import tree
 from members.models import Role
+from partyscore.core.models import Notification
 from reviews import rhythm, services
-from reviews.models import Escalation, Notification, Objection, Reminder
+from reviews.models import Escalation, Objection, Reminder
 from scoring import services as scoring
 from scoring.models import Cycle, Period
 from scoring.selectors import scheme_for_member

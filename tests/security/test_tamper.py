@@ -21,8 +21,7 @@ from django.db.models import F
 from members.models import Member, User
 from partyscore.core.audit import event_hash
 from partyscore.core.db import append_only_lift
-from partyscore.core.models import AuditEvent
-from reviews.models import Notification
+from partyscore.core.models import AuditEvent, Notification
 from scoring import services as scoring
 from scoring.chain_verify import AUDIT, LEDGER, verify
 from scoring.ledger_chain import HASHED_FIELDS, entry_hash, ledger_append_many

@@ -6,7 +6,7 @@ messages, DingTalk work notices and an SMS gateway. Each channel is one small cl
 - `send(address, message)`: sends one message, or raises `Deferred` (try again later: rate limit,
   network, a busy service) or `Refused` (it will not go through: a wrong account, a refused request).
 
-reviews/delivery.py decides which channels a notice takes and records how each delivery went.
+partyscore/core/delivery.py decides which channels a notice takes and records how each delivery went.
 """
 
 import json

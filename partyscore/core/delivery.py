@@ -11,10 +11,9 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_noop, override
 
-from partyscore.core.tasks import enqueue
-
 from . import channels, notices
 from .models import Delivery
+from .queue import enqueue
 
 SUBJECT = gettext_noop("【党员积分管理】%(message)s")
 # A delivery still pending this long after it was written lost its task (the broker was down when
@@ -24,8 +23,6 @@ STALE_PENDING = datetime.timedelta(minutes=10)
 
 def deliveries_plan(notifications):
     """A pending Delivery for each channel each notice takes; sent once the transaction commits."""
-    from .tasks import notification_deliver_task
-
     rows = [
         Delivery(notification=n, channel=channel.name, address=address[:254])
         for n in notifications
@@ -35,7 +32,7 @@ def deliveries_plan(notifications):
         return []
     Delivery.objects.bulk_create(rows)
     for row in rows:
-        enqueue(notification_deliver_task, row.pk)
+        enqueue("partyscore.core.tasks.notification_deliver_task", row.pk)
     return rows
 
 
@@ -95,12 +92,10 @@ def deliver(*, delivery_id, final):
 
 def deliveries_resume():
     """Scheduled: enqueue again the deliveries whose task never started. Returns how many."""
-    from .tasks import notification_deliver_task
-
     stale = Delivery.objects.filter(
         status=Delivery.Status.PENDING, attempts=0, updated_at__lt=timezone.now() - STALE_PENDING
     )
     ids = list(stale.values_list("pk", flat=True))
     for pk in ids:
-        enqueue(notification_deliver_task, pk)
+        enqueue("partyscore.core.tasks.notification_deliver_task", pk)
     return len(ids)
