@@ -14,7 +14,8 @@ import pytest
 from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = ["manage.py", "partyscore", "members", "scoring", "reviews", "api", "templates", "static/js", "locale"]
+SOURCES = ["manage.py", "partyscore", "members", "scoring", "reviews", "api", "demo", "templates", "static/js",
+           "locale"]
 
 
 def test_every_marked_string_has_an_english_translation(tmp_path):

@@ -10,7 +10,7 @@ import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from members.demo import DEMO_PASSWORD
+from demo.university import DEMO_PASSWORD
 from members.models import Member, Organization, Role, RoleAssignment, User
 from members.services import role_assign
 from reviews import services as reviews

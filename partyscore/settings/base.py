@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "reviews",
     "partyscore.dashboards",
     "api",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -6,8 +6,8 @@ import time_machine
 from django.core.management import call_command
 from django.utils import timezone
 
+from demo.university import DEMO_PASSWORD
 from members import permissions as perms
-from members.demo import DEMO_PASSWORD
 from members.models import Member, Organization, Role, RoleAssignment, User
 from scoring.chain_verify import verify
 from scoring.models import LedgerEntry

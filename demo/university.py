@@ -11,10 +11,9 @@ from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
 
+from members.models import Member, Organization, Role, RoleAssignment, User
+from members.services import organization_create, role_permissions_sync
 from partyscore.core.audit import audit_record
-
-from .models import Member, Organization, Role, RoleAssignment, User
-from .services import organization_create, role_permissions_sync
 
 DEMO_PASSWORD = "Demo@2026"  # noqa: S105 — the documented password of the demo accounts
 UNIVERSITY_CODE = "UNI"
@@ -175,7 +174,7 @@ def _seed_scoring(admin, university, year, rng):
     scoring.scheme_submit(actor=admin, scheme=carried)
     scoring.scheme_approve(actor=admin, scheme=carried)
     entries += _seed_ledger(admin, year, rng, upto=timezone.localdate())
-    from .demo_year import seed_year_in_progress
+    from .year import seed_year_in_progress
 
     seed_year_in_progress(year=year, rng=rng)
     return entries

@@ -16,9 +16,8 @@ import datetime
 
 from django.utils import timezone
 
+from members.models import Member, Organization, Role, RoleAssignment
 from partyscore.core.audit import audit_record
-
-from .models import Member, Organization, Role, RoleAssignment
 
 # Per branch: the share of members who have done each step. Half the branches are ahead of the
 # rhythm, half behind it, so the colleges' progress charts and the overdue lists have something to say.
