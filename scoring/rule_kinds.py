@@ -70,7 +70,8 @@ AT_OR_ABOVE = Param("at_or_above", POINTS, gettext_lazy("分数线：不低于�
 SHARE_PARAM = Param("share", SHARE, gettext_lazy("人数比例上限"),
                     gettext_lazy("达到分数线的人数不超过本支部参评党员的这一比例"))
 EVERY_YEARS = Param("every_years", WHOLE, gettext_lazy("每几年表彰一次"), minimum=1, maximum=10, default=1)
-ANCHOR_YEAR = Param("anchor_year", WHOLE, gettext_lazy("自哪一年起"), gettext_lazy("不填为每年都可表彰的起点年"),
+ANCHOR_YEAR = Param("anchor_year", WHOLE, gettext_lazy("自哪一年起"),
+                    gettext_lazy("与“每几年表彰一次”一起确定表彰年度；不填则每年都是表彰年度"),
                     minimum=2000, maximum=2100)
 
 RULE_KINDS = {kind.code: kind for kind in (
