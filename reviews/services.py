@@ -26,7 +26,7 @@ from scoring import policy
 from scoring import services as scoring
 from scoring.models import Cycle, LedgerEntry, MemberOutcome, MemberYearTotal, OutcomeRule, Scheme
 from scoring.points import divide_centi, format_points, to_centi
-from scoring.recalculation import recalculate_branch, rule_from_row, terms_of
+from scoring.recalculation import recalculate_branch, terms_of
 from scoring.selectors import deadlines_for, scheme_for_member, schemes_in_force
 
 from . import grades as grading
@@ -1047,7 +1047,7 @@ def share_cap_problems(branch, year):
     problems = []
     for scheme in set(schemes_in_force(branch=branch, year=year).values()):
         for row in scheme.outcome_rules.filter(kind=OutcomeRule.Kind.SHARE_CAP):
-            check = policy.share_cap_check(rule_from_row(row), totals)
+            check = policy.share_cap_check(row, totals)
             above = "、".join(_("%(name)s（%(total)s 分）") % {"name": t.member.name, "total": format_points(t.total)}
                              for t in scored if t.total >= check.threshold)
             sentence = _("%(label)s：现有 %(count)s 人，上限 %(limit)s 人（%(members)s）。请支委会逐条核实这些党员的"

@@ -508,13 +508,12 @@ def summary_values(number, member, total, outcomes, period_columns, labels):
 
 def _share_checks(totals, scheme_ids):
     """The share caps of the schemes in force for a branch, over its stored totals."""
-    from .policy import Rule, share_cap_check
+    from .policy import share_cap_check
 
     rules = {r.code: r for r in OutcomeRule.objects.filter(scheme_id__in=scheme_ids,
                                                            kind=OutcomeRule.Kind.SHARE_CAP)}
     for rule in rules.values():
-        check = share_cap_check(Rule(code=rule.code, kind=rule.kind, consequence=rule.consequence,
-                                     label=rule.label, params=rule.params), totals)
+        check = share_cap_check(rule, totals)
         yield rule.label, check.count, check.limit
 
 

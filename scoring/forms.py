@@ -2,13 +2,16 @@ import re
 from decimal import Decimal
 
 from django import forms
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from partyscore.core.filters import FilterForm, IdField, YearField
 from partyscore.core.forms import BootstrapForm, BootstrapMixin
 
+from . import rule_kinds
 from .models import AttendanceRule, OutcomeRule, RuleItem, Scheme
 from .points import format_points, to_centi
+from .rule_kinds import RULE_KINDS
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -157,23 +160,34 @@ class AttendanceRuleForm(BootstrapMixin, forms.ModelForm):
         self.fields["item"].label_from_instance = item_label
 
 
-# Each kind of rule and the fields that hold its parameters (the form shows one field per parameter,
-# never the stored JSON); the first ones of each are required.
-PARAM_FIELDS = {
-    "band": ("lower", "lower_inclusive", "upper", "upper_inclusive", "item_codes"),
-    "rank_last": ("below",),
-    "streak": ("of", "years"),
-    "share_cap": ("at_or_above", "share"),
-    "commendation": ("at_or_above", "every_years", "anchor_year"),
-}
-REQUIRED_PARAMS = {
-    "band": (),
-    "rank_last": ("below",),
-    "streak": ("of", "years"),
-    "share_cap": ("at_or_above", "share"),
-    "commendation": ("at_or_above",),
-}
-POINTS = {"max_digits": 6, "decimal_places": 2, "required": False}
+class RuleKindSelect(forms.Select):
+    """The kinds of rule, each option carrying what the kind does (page.js shows the chosen one's)."""
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        kind = RULE_KINDS.get(getattr(value, "value", value))
+        if kind is not None:
+            option["attrs"]["data-summary"] = str(kind.summary)
+        return option
+
+
+def _param_field(param):
+    """The form field of one declared parameter: points and shares as numbers (a share in percent),
+    whole numbers, a tick box, codes as text. Never required here: which are depends on the kind."""
+    common = {"label": param.label, "help_text": param.help, "required": False}
+    numbers = {**common, "error_messages": {"invalid": _("请填写数字")}}
+    if param.type == rule_kinds.POINTS:
+        return forms.DecimalField(max_digits=6, decimal_places=2, min_value=param.minimum, max_value=param.maximum,
+                                  **numbers)
+    if param.type == rule_kinds.SHARE:
+        return forms.DecimalField(min_value=Decimal("0.01"), max_value=100, max_digits=5, decimal_places=2,
+                                  **{**numbers, "label": format_lazy("{}（%）", param.label),
+                                     "help_text": format_lazy("{}（{}）", param.help, _("填 5 表示 5%"))})
+    if param.type == rule_kinds.WHOLE:
+        return forms.IntegerField(min_value=param.minimum, max_value=param.maximum, **numbers)
+    if param.type == rule_kinds.FLAG:
+        return forms.BooleanField(initial=param.default, **common)
+    return forms.CharField(max_length=30 if param.type == rule_kinds.RULE_CODE else 200, **common)
 
 
 def _plain(value):
@@ -181,74 +195,82 @@ def _plain(value):
     return int(value) if value == value.to_integral_value() else float(value)
 
 
+def _stored(param, value, data):
+    """A field's cleaned value as the rule stores it; None leaves the parameter out."""
+    if param.type == rule_kinds.ITEM_CODES:
+        return [c.strip() for c in re.split(r"[,，、\s]+", value or "") if c.strip()] or None
+    if param.type == rule_kinds.FLAG:
+        return bool(value) if data.get(param.qualifies) is not None else None
+    if value in (None, ""):
+        return None
+    if param.type == rule_kinds.SHARE:
+        return str((value / 100).normalize())
+    return _plain(value) if isinstance(value, Decimal) else value
+
+
+def _shown(param, value):
+    """A stored parameter as its field shows it."""
+    if param.type == rule_kinds.ITEM_CODES:
+        return "，".join(value)
+    if param.type == rule_kinds.SHARE:
+        return (Decimal(str(value)) * 100).normalize()
+    return value
+
+
+def _param_fields():
+    """One field per parameter name the registry declares (kinds share `at_or_above`), each marked
+    with the kinds that use it (data-rule-kinds: page.js shows only the chosen kind's)."""
+    params, fields = {}, {}
+    for kind in RULE_KINDS.values():
+        for param in kind.params:
+            if param.name not in fields:
+                params[param.name], fields[param.name] = param, _param_field(param)
+            attrs = fields[param.name].widget.attrs
+            attrs["data-rule-kinds"] = " ".join([*attrs.get("data-rule-kinds", "").split(), kind.code])
+    return params, fields
+
+
 class OutcomeRuleForm(BootstrapMixin, forms.ModelForm):
-    lower = forms.DecimalField(label=_("分数段下限（分）"), help_text=_("分数段：不填表示不设下限"), **POINTS)
-    lower_inclusive = forms.BooleanField(label=_("含下限"), required=False, initial=True)
-    upper = forms.DecimalField(label=_("分数段上限（分）"), help_text=_("分数段：不填表示不设上限"), **POINTS)
-    upper_inclusive = forms.BooleanField(label=_("含上限"), required=False)
-    item_codes = forms.CharField(label=_("或记有以下项目"), required=False, max_length=200,
-                                 help_text=_("分数段：项目编号，多个用逗号分隔；记有其中任一项也触发本规则"))
-    below = forms.DecimalField(label=_("低于（分）"), help_text=_("支部最后一名：且低于此分数"), **POINTS)
-    of = forms.CharField(label=_("连续触发的规则（编号）"), required=False, max_length=30,
-                         help_text=_("连续多年：本细则中另一条规则的编号"))
-    years = forms.IntegerField(label=_("连续年数"), required=False, min_value=2, max_value=10)
-    at_or_above = forms.DecimalField(label=_("不低于（分）"), help_text=_("比例上限、表彰：分数线"), **POINTS)
-    share = forms.DecimalField(label=_("人数比例上限（%）"), required=False, min_value=0, max_value=100,
-                               max_digits=5, decimal_places=2, help_text=_("如 5 表示不超过本支部 5%"))
-    every_years = forms.IntegerField(label=_("每几年表彰一次"), required=False, min_value=1, max_value=10)
-    anchor_year = forms.IntegerField(label=_("自哪一年起"), required=False, min_value=2000, max_value=2100)
+    """A rule and, as fields of their own, the parameters `scoring.rule_kinds` declares for its kind
+    (the parameter fields are added below the class); each parameter's error is shown beside its field."""
 
     class Meta:
         model = OutcomeRule
         fields = ["code", "kind", "consequence", "label", "applies_to", "order"]
+        widgets = {"kind": RuleKindSelect}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["order"].label = _("排序")
-        # page.js shows a parameter's field only for the kinds of rule that use it.
-        for kind, names in PARAM_FIELDS.items():
-            for name in names:
-                kinds = self.fields[name].widget.attrs.get("data-rule-kinds", "").split()
-                self.fields[name].widget.attrs["data-rule-kinds"] = " ".join([*kinds, kind])
-        self.fields["kind"].widget.attrs["data-rule-kind-select"] = "1"
+        kind_field = self.fields["kind"]
+        kind_field.widget.attrs["data-rule-kind-select"] = "1"
+        chosen = RULE_KINDS.get(self["kind"].value())
+        kind_field.help_text = chosen.summary if chosen else ""
         params = self.instance.params or {}
         if self.instance.pk and not self.is_bound:
-            for name in ("lower", "upper", "below", "of", "years", "at_or_above", "every_years", "anchor_year"):
+            for name, param in PARAMS.items():
                 if name in params:
-                    self.initial[name] = params[name]
-            self.initial["lower_inclusive"] = params.get("lower_inclusive", True)
-            self.initial["upper_inclusive"] = params.get("upper_inclusive", False)
-            self.initial["item_codes"] = "，".join(params.get("item_codes", []))
-            if "share" in params:
-                self.initial["share"] = (Decimal(str(params["share"])) * 100).normalize()
+                    self.initial[name] = _shown(param, params[name])
 
     def clean(self):
         data = super().clean()
-        kind = data.get("kind")
-        if not kind:
+        kind = RULE_KINDS.get(data.get("kind"))
+        if kind is None or any(self.has_error(p.name) for p in kind.params):
             return data
-        missing = [self.fields[name].label for name in REQUIRED_PARAMS[kind] if data.get(name) in (None, "")]
-        if kind == "band" and data.get("lower") is None and data.get("upper") is None and not data.get("item_codes"):
-            missing.append(_("分数段下限或上限"))
-        if missing:
-            raise forms.ValidationError(_("缺少参数：%(keys)s") % {"keys": "、".join(str(m) for m in missing)})
         params = {}
-        for name in PARAM_FIELDS[kind]:
-            value = data.get(name)
-            if name == "item_codes":
-                codes = [c.strip() for c in re.split(r"[,，、\s]+", value or "") if c.strip()]
-                if codes:
-                    params[name] = codes
-            elif name == "share":
-                params[name] = str((value / 100).normalize())
-            elif name in ("lower_inclusive", "upper_inclusive"):
-                if data.get(name.split("_")[0]) is not None:
-                    params[name] = bool(value)
-            elif value not in (None, ""):
-                params[name] = _plain(value) if isinstance(value, Decimal) else value
+        for param in kind.params:
+            value = _stored(param, data.get(param.name), data)
+            if value is not None:
+                params[param.name] = value
+        for name, messages in rule_kinds.param_errors(kind.code, params).items():
+            for message in messages:
+                self.add_error(name, message)
         data["params"] = params
         return data
 
+
+PARAMS, PARAM_FIELDS = _param_fields()
+OutcomeRuleForm.base_fields.update(PARAM_FIELDS)
 
 SECOND_SEMESTER_HELP = _("第一学期自1月1日起至此日前一天，第二学期自此日起至12月31日；不填为8月1日。"
                          "春季/秋季学期制的学校可填秋季学期开学前的日期，如9月1日")

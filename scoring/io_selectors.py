@@ -227,7 +227,7 @@ def schemes_by_branch(branches, year):
 
 def committee_figures(*, organization, year):
     """Per general branch and branch under `organization`: a constant number of queries."""
-    from .policy import Rule, share_cap_check
+    from .policy import share_cap_check
 
     orgs = list(Organization.objects.filter(path__startswith=organization.path).order_by("path"))
     branches = [o for o in orgs if o.kind == Organization.Kind.BRANCH]
@@ -273,8 +273,7 @@ def committee_figures(*, organization, year):
             target.scheme_state = _("沿用上级评分标准")
         rules = {r.code: r for s in schemes.values() for r in share_rules[s.pk]}
         for rule in rules.values():
-            check = share_cap_check(Rule(code=rule.code, kind=rule.kind, consequence=rule.consequence,
-                                         label=rule.label, params=rule.params), target.totals)
+            check = share_cap_check(rule, target.totals)
             target.share.append((rule.label, check.count, check.limit))
     return orgs, figures
 

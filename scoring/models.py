@@ -6,12 +6,15 @@ derived from it; 基础积分/基础分 base; 贡献积分/加分 contribution/b
 """
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from members.models import Member, Organization
+
+from .rule_kinds import param_errors
 
 
 class MemberCategory(models.TextChoices):
@@ -146,13 +149,33 @@ def consequence_label(consequence, rule_kind=None):
     return OutcomeRule.Consequence(consequence).label if consequence in OutcomeRule.Consequence.values else ""
 
 
+class OutcomeRuleQuerySet(models.QuerySet):
+    """Bulk writes check every rule's parameters as `OutcomeRule.save` does (scheme copies, presets)."""
+
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        for rule in objs:
+            rule.validate_params()
+        return super().bulk_create(objs, *args, **kwargs)
+
+    def bulk_update(self, objs, fields, *args, **kwargs):
+        objs = list(objs)
+        if {"kind", "params"} & set(fields):
+            for rule in objs:
+                rule.validate_params()
+        return super().bulk_update(objs, fields, *args, **kwargs)
+
+    def update(self, **kwargs):
+        if {"kind", "params"} & set(kwargs):
+            raise ValueError("an outcome rule's kind and parameters are changed rule by rule (save), checked")
+        return super().update(**kwargs)
+
+
 class OutcomeRule(models.Model):
     """A consequence of the annual total, as data; `scoring.policy` evaluates each kind.
 
-    `params` by kind — band: lower / lower_inclusive / upper / upper_inclusive (points) and
-    optionally item_codes (a recorded entry on any of them also triggers the rule);
-    rank_last: below; streak: of (another rule's code), years; share_cap: at_or_above, share;
-    commendation: at_or_above, every_years, anchor_year.
+    `params` hold the parameters `scoring.rule_kinds` declares for the kind, checked there on every
+    save, bulk write and full_clean, so no path stores a rule that recalculation cannot read.
     """
 
     class Kind(models.TextChoices):
@@ -192,6 +215,8 @@ class OutcomeRule(models.Model):
     params = models.JSONField(_("参数"), default=dict)
     order = models.PositiveSmallIntegerField(default=0)
 
+    objects = OutcomeRuleQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("结果规则")
         verbose_name_plural = _("结果规则")
@@ -200,6 +225,32 @@ class OutcomeRule(models.Model):
 
     def __str__(self):
         return f"{self.code} {self.label}"
+
+    def save(self, *args, **kwargs):
+        self.validate_params()
+        super().save(*args, **kwargs)
+
+    def validate_params(self):
+        """Raise a ValidationError on `params` naming each wrong parameter."""
+        errors = param_errors(self.kind, self.params)
+        if errors:
+            raise ValidationError({"params": [m for messages in errors.values() for m in messages]})
+
+    def clean_fields(self, exclude=None):
+        # With the fields, as `params` is one: a form that edits the parameters as fields of its own
+        # excludes it and reports each error beside its field.
+        errors = {}
+        try:
+            super().clean_fields(exclude=exclude)
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+        if not ({"kind", "params"} & set(exclude or ())):
+            try:
+                self.validate_params()
+            except ValidationError as error:
+                errors = error.update_error_dict(errors)
+        if errors:
+            raise ValidationError(errors)
 
 
 class MeetingKind(models.TextChoices):

@@ -196,49 +196,93 @@ def _points_text(value) -> str:
 def describe_params(kind: str, params: dict, *, rule_labels=None, item_titles=None) -> str:
     """A rule's parameters as a sentence ("60—70 分（含两端）", "≥95 分者不超过本支部 5%"), for pages
     that show the rules; `rule_labels` and `item_titles` name the rules and items a rule refers to."""
-    rule_labels, item_titles = rule_labels or {}, item_titles or {}
+    from .rule_kinds import RULE_KINDS  # the registry names this module's functions
+
+    rule_kind = RULE_KINDS.get(kind)
+    return rule_kind.describe(params, rule_labels or {}, item_titles or {}) if rule_kind else ""
+
+
+def describe_band_params(params, rule_labels, item_titles):
     lower, upper = params.get("lower"), params.get("upper")
-    if kind == "band":
-        low_in, high_in = params.get("lower_inclusive", True), params.get("upper_inclusive", False)
-        if lower is not None and upper is not None:
-            ends = (_("含两端") if low_in and high_in else _("含 %(n)s 分") % {"n": _points_text(lower)} if low_in
-                    else _("含 %(n)s 分") % {"n": _points_text(upper)} if high_in else _("不含两端"))
-            text = _("%(lower)s—%(upper)s 分（%(ends)s）") % {"lower": _points_text(lower),
-                                                           "upper": _points_text(upper), "ends": ends}
-        elif lower is not None:
-            text = ("≥" if low_in else ">") + _("%(n)s 分") % {"n": _points_text(lower)}
-        elif upper is not None:
-            text = ("≤" if high_in else "<") + _("%(n)s 分") % {"n": _points_text(upper)}
-        else:
-            text = ""
-        codes = params.get("item_codes") or []
-        if codes:
-            named = "、".join(f"「{item_titles.get(c, c)}」" for c in codes)
-            items = _("记有项目 %(items)s") % {"items": named}
-            text = _("%(band)s，或%(items)s") % {"band": text, "items": items} if text else items
-        return text
-    if kind == "rank_last":
-        return _("低于 %(n)s 分且为本支部最后一名") % {"n": _points_text(params["below"])}
-    if kind == "streak":
-        of = params.get("of", "")
-        return _("连续 %(years)s 年触发「%(rule)s」") % {"years": params.get("years", 2),
-                                                      "rule": rule_labels.get(of, of)}
-    if kind == "share_cap":
-        share = Decimal(str(params["share"])) * 100
-        return _("≥%(n)s 分者不超过本支部 %(share)s%%") % {"n": _points_text(params["at_or_above"]),
-                                                         "share": f"{share.normalize():f}"}
-    if kind == "commendation":
-        return _("≥%(n)s 分，每 %(every)s 年表彰一次（自 %(anchor)s 年起）") % {
-            "n": _points_text(params["at_or_above"]), "every": params.get("every_years", 1),
-            "anchor": params.get("anchor_year", "")}
-    return ""
+    low_in, high_in = params.get("lower_inclusive", True), params.get("upper_inclusive", False)
+    if lower is not None and upper is not None:
+        ends = (_("含两端") if low_in and high_in else _("含 %(n)s 分") % {"n": _points_text(lower)} if low_in
+                else _("含 %(n)s 分") % {"n": _points_text(upper)} if high_in else _("不含两端"))
+        text = _("%(lower)s—%(upper)s 分（%(ends)s）") % {"lower": _points_text(lower),
+                                                       "upper": _points_text(upper), "ends": ends}
+    elif lower is not None:
+        text = ("≥" if low_in else ">") + _("%(n)s 分") % {"n": _points_text(lower)}
+    elif upper is not None:
+        text = ("≤" if high_in else "<") + _("%(n)s 分") % {"n": _points_text(upper)}
+    else:
+        text = ""
+    codes = params.get("item_codes") or []
+    if codes:
+        named = "、".join(f"「{item_titles.get(c, c)}」" for c in codes)
+        items = _("记有项目 %(items)s") % {"items": named}
+        text = _("%(band)s，或%(items)s") % {"band": text, "items": items} if text else items
+    return text
 
 
-def share_cap_check(rule: Rule, totals: list) -> ShareCheck:
-    """At most floor(share × scored members) may score at or above the threshold (A: 5% at 95)."""
-    threshold = to_centi(rule.params["at_or_above"])
-    limit = math.floor(Decimal(str(rule.params["share"])) * len(totals))
-    return ShareCheck(threshold=threshold, limit=limit, count=sum(1 for t in totals if t >= threshold))
+def describe_rank_last_params(params, rule_labels, item_titles):
+    return _("低于 %(n)s 分且为本支部最后一名") % {"n": _points_text(params["below"])}
+
+
+def describe_streak_params(params, rule_labels, item_titles):
+    of = params.get("of", "")
+    return _("连续 %(years)s 年触发「%(rule)s」") % {"years": params.get("years", 2), "rule": rule_labels.get(of, of)}
+
+
+def describe_share_cap_params(params, rule_labels, item_titles):
+    share = Decimal(str(params["share"])) * 100
+    return _("≥%(n)s 分者不超过本支部 %(share)s%%") % {"n": _points_text(params["at_or_above"]),
+                                                     "share": f"{share.normalize():f}"}
+
+
+def describe_commendation_params(params, rule_labels, item_titles):
+    return _("≥%(n)s 分，每 %(every)s 年表彰一次（自 %(anchor)s 年起）") % {
+        "n": _points_text(params["at_or_above"]), "every": params.get("every_years", 1),
+        "anchor": params.get("anchor_year", "")}
+
+
+@dataclass(frozen=True)
+class CountedTotals:
+    """A branch's scored totals where only counts are kept (the dashboards' stored branch facts):
+    how many members are scored, and how many are at or above each line (centipoints → count)."""
+
+    scored: int
+    at_or_above: dict
+
+
+def share_cap_line(params: dict) -> int:
+    """A share cap's line in centipoints (A: 95)."""
+    return to_centi(params["at_or_above"])
+
+
+def share_cap_check(rule, totals) -> ShareCheck:
+    """The one reading of a share cap: at most floor(share × scored members) may score at or above
+    the line (A: 5% at 95). `rule` is a `Rule` or a stored OutcomeRule; `totals` the branch's scored
+    totals, or their `CountedTotals`."""
+    line = share_cap_line(rule.params)
+    if isinstance(totals, CountedTotals):
+        scored, count = totals.scored, totals.at_or_above.get(line, 0)
+    else:
+        scored, count = len(totals), sum(1 for t in totals if t >= line)
+    limit = math.floor(Decimal(str(rule.params["share"])) * scored)
+    return ShareCheck(threshold=line, limit=limit, count=count)
+
+
+@dataclass(frozen=True)
+class BranchYear:
+    """What the rules of one branch's year see besides a member's own facts: the exact totals of
+    every scored member (last place, the share cap), earlier years' rule codes and this year's
+    findings so far (streaks)."""
+
+    year: int
+    totals: list
+    lowest: int | Fraction | None
+    history: dict
+    findings: dict
 
 
 def _band_finding(rule, facts):
@@ -253,64 +297,79 @@ def _band_finding(rule, facts):
     return None
 
 
+# Each kind's evaluation: (member_id, reason) for the scored members the rule applies to.
+
+def evaluate_band(rule, members, branch):
+    for m in members:
+        reason = _band_finding(rule, m)
+        if reason:
+            yield m.member_id, reason
+
+
+def evaluate_rank_last(rule, members, branch):
+    below = to_centi(rule.params["below"])
+    for m in members:
+        if m.total < below and m.total == branch.lowest:
+            yield m.member_id, _("%(label)s：年度总分 %(total)s，低于 %(below)s 分且为本支部最后一名") % {
+                "label": rule.label, "total": format_exact(m.total), "below": rule.params["below"]}
+
+
+def evaluate_commendation(rule, members, branch):
+    every = int(rule.params.get("every_years", 1))
+    anchor = int(rule.params.get("anchor_year", branch.year))
+    if (branch.year - anchor) % every != 0:
+        return
+    for m in members:
+        if m.total >= to_centi(rule.params["at_or_above"]):
+            yield m.member_id, _("%(label)s：年度总分 %(total)s，不低于 %(at)s 分") % {
+                "label": rule.label, "total": format_exact(m.total), "at": rule.params["at_or_above"]}
+
+
+def evaluate_share_cap(rule, members, branch):
+    check = share_cap_check(rule, branch.totals)
+    if check.ok:
+        return
+    reason = _("%(label)s：本支部 %(at)s 分以上 %(count)s 人，超过上限 %(limit)s 人") % {
+        "label": rule.label, "at": rule.params["at_or_above"], "count": check.count, "limit": check.limit}
+    for m in members:
+        if m.total >= check.threshold:
+            yield m.member_id, reason
+
+
+def evaluate_streak(rule, members, branch):
+    years, of = int(rule.params.get("years", 2)), rule.params["of"]
+    for m in members:
+        this_year = any(f.rule_code == of for f in branch.findings[m.member_id])
+        earlier = all(of in branch.history.get((m.member_id, branch.year - k), set()) for k in range(1, years))
+        if this_year and earlier:
+            yield m.member_id, _("%(label)s：连续 %(years)s 年符合“%(of)s”") % {
+                "label": rule.label, "years": years, "of": of}
+
+
 def evaluate_branch(rules: list, year: int, members: list, history: dict, *, branch_totals=None) -> dict:
-    """Every rule for every member of one branch's year.
+    """Every rule for every member of one branch's year, each by its kind's evaluation (`rule_kinds`).
 
     `history` maps (member_id, year) to the set of rule codes found in that earlier year.
     `branch_totals` are the totals of every scored member of the branch, when `members` are only
     some of them (one scheme's members in a mixed branch): last place and the share cap are judged
-    over the whole branch. Returns member_id → [Finding]. Streak rules look at this year's findings
-    and the history.
+    over the whole branch. Returns member_id → [Finding]. Streak rules come last: they look at this
+    year's findings and the history.
     """
+    from .rule_kinds import RULE_KINDS  # the registry names this module's functions
+
     scored = [m for m in members if m.scored and m.total is not None]
     if branch_totals is None:
         branch_totals = [m.total for m in scored]
-    lowest = min(branch_totals, default=None)
     findings = {m.member_id: [] for m in members}
-    for rule in rules:
-        if rule.kind == "share_cap":
-            check = share_cap_check(rule, branch_totals)
-            if not check.ok:
-                reason = _("%(label)s：本支部 %(at)s 分以上 %(count)s 人，超过上限 %(limit)s 人") % {
-                    "label": rule.label, "at": rule.params["at_or_above"], "count": check.count, "limit": check.limit}
-                for m in scored:
-                    if m.total >= check.threshold and applies(rule, m):
-                        findings[m.member_id].append(Finding(rule.code, rule.consequence, reason))
-            continue
-        if rule.kind == "streak":
-            continue
-        for m in scored:
-            if not applies(rule, m):
+    branch = BranchYear(year=year, totals=branch_totals, lowest=min(branch_totals, default=None),
+                        history=history, findings=findings)
+    for after_others in (False, True):
+        for rule in rules:
+            kind = RULE_KINDS[rule.kind]
+            if kind.after_others is not after_others:
                 continue
-            reason = None
-            if rule.kind == "band":
-                reason = _band_finding(rule, m)
-            elif rule.kind == "rank_last":
-                below = to_centi(rule.params["below"])
-                if m.total < below and m.total == lowest:
-                    reason = _("%(label)s：年度总分 %(total)s，低于 %(below)s 分且为本支部最后一名") % {
-                        "label": rule.label, "total": format_exact(m.total), "below": rule.params["below"]}
-            elif rule.kind == "commendation":
-                every = int(rule.params.get("every_years", 1))
-                anchor = int(rule.params.get("anchor_year", year))
-                if (year - anchor) % every == 0 and m.total >= to_centi(rule.params["at_or_above"]):
-                    reason = _("%(label)s：年度总分 %(total)s，不低于 %(at)s 分") % {
-                        "label": rule.label, "total": format_exact(m.total), "at": rule.params["at_or_above"]}
-            if reason:
-                findings[m.member_id].append(Finding(rule.code, rule.consequence, reason))
-    for rule in rules:
-        if rule.kind != "streak":
-            continue
-        years = int(rule.params.get("years", 2))
-        for m in scored:
-            if not applies(rule, m):
-                continue
-            this_year = any(f.rule_code == rule.params["of"] for f in findings[m.member_id])
-            earlier = all(rule.params["of"] in history.get((m.member_id, year - k), set()) for k in range(1, years))
-            if this_year and earlier:
-                findings[m.member_id].append(Finding(rule.code, rule.consequence, _(
-                    "%(label)s：连续 %(years)s 年符合“%(of)s”") % {"label": rule.label, "years": years,
-                                                                 "of": rule.params["of"]}))
+            for member_id, reason in kind.evaluate(rule, [m for m in scored if applies(rule, m)], branch):
+                findings[member_id].append(Finding(rule.code, rule.consequence, reason))
     return findings
 
 

@@ -21,7 +21,6 @@ from .models import (
     Scheme,
 )
 from .policy import describe_params, share_cap_check
-from .recalculation import rule_from_row
 
 
 def schemes_in_force(*, branch, year):
@@ -172,7 +171,7 @@ def branch_board(*, actor, branch, year):
     scored = [r.total for r in rows if r.scored and r.total is not None]
     # One check per rule code: a staff and a student scheme carrying the same cap judge the same branch.
     unique = {rule.code: rule for rule in share_rules.order_by("scheme_id")}
-    checks = [(rule, share_cap_check(rule_from_row(rule), scored)) for rule in unique.values()]
+    checks = [(rule, share_cap_check(rule, scored)) for rule in unique.values()]
     return rows, checks
 
 

@@ -16,7 +16,6 @@ Definitions used everywhere (the drill-down lists use the same ones):
 """
 
 import datetime
-import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -71,6 +70,7 @@ from scoring.models import (
     Scheme,
 )
 from scoring.points import format_points, to_centi
+from scoring.policy import CountedTotals, share_cap_check, share_cap_line
 
 from .models import BranchCommendation, SpotCheck, SpotCheckItem, WorkReport
 
@@ -378,7 +378,7 @@ def compute_facts(scope, branch_ids, in_force):
 def _thresholds(in_force):
     """Every share cap's line in force (A: 95) and the high-score signal's, in centipoints."""
     scheme_ids = {s.pk for schemes in in_force.values() for s in schemes.values()}
-    lines = {to_centi(params["at_or_above"]) for params in OutcomeRule.objects.filter(
+    lines = {share_cap_line(params) for params in OutcomeRule.objects.filter(
         scheme_id__in=scheme_ids, kind=OutcomeRule.Kind.SHARE_CAP).values_list("params", flat=True)}
     return sorted(lines | {to_centi(setting("HIGH_SCORE"))})
 
@@ -776,17 +776,16 @@ def results(scope, facts, in_force, rules):
         row.commended, row.criticised = notices.get("commend", 0), notices.get("criticise", 0)
         row.loses_awards = bool(notices.get("loses"))
         seen = set()
+        counted = CountedTotals(scored=row.scored, at_or_above={int(at): n for at, n in f["at"].items()})
         for scheme in in_force.get(branch.pk, {}).values():
             for rule in rules.get(scheme.pk, ()):
                 if rule.code in seen:
                     continue
                 seen.add(rule.code)
-                threshold = to_centi(rule.params["at_or_above"])
-                limit = math.floor(Decimal(str(rule.params["share"])) * row.scored)
-                count = f["at"].get(str(threshold), 0)
-                row.share.append({"label": rule.label, "threshold": threshold, "count": count, "limit": limit,
-                                  "ok": count <= limit,
-                                  "url": scope.drill_url("share", org=branch.pk, at=format_points(threshold))})
+                check = share_cap_check(rule, counted)
+                row.share.append({"label": rule.label, "threshold": check.threshold, "count": check.count,
+                                  "limit": check.limit, "ok": check.ok,
+                                  "url": scope.drill_url("share", org=branch.pk, at=format_points(check.threshold))})
         row.share_broken = int(any(not s["ok"] for s in row.share))
     in_scope = {o.pk for o in scope.orgs}
     for org in sorted(scope.orgs, key=lambda o: -o.depth):

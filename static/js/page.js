@@ -34,7 +34,8 @@
       select.addEventListener("change", narrow);
       narrow();
     });
-    /* The outcome-rule form: only the parameters the chosen kind of rule uses are shown. */
+    /* The outcome-rule form: only the parameters the chosen kind of rule uses are shown, and under
+     * the kind what it does (its option's data-summary). */
     root.querySelectorAll("[data-rule-kind-select]").forEach(function (select) {
       function show() {
         select.form.querySelectorAll("[data-rule-kinds]").forEach(function (input) {
@@ -42,6 +43,15 @@
           var box = input.closest(".mb-3");
           if (box) { box.hidden = !wanted; }
         });
+        var option = select.options[select.selectedIndex];
+        var box = select.closest(".mb-3");
+        var help = box && box.querySelector(".form-text");
+        if (box && !help) {
+          help = document.createElement("div");
+          help.className = "form-text";
+          select.insertAdjacentElement("afterend", help);
+        }
+        if (help) { help.textContent = (option && option.getAttribute("data-summary")) || ""; }
       }
       select.addEventListener("change", show);
       show();

@@ -86,3 +86,48 @@ def test_the_entry_form_offers_only_the_chosen_members_own_items(live_server, ap
     Select(browser.find_element(By.ID, "id_member")).select_by_value(str(student.pk))
     assert offered() == student_items
     screenshot("entry-form-student-items-phone")
+
+
+def test_a_secretary_edits_an_outcome_rule_parameter_by_parameter_on_a_phone(live_server, append_only_flush,
+                                                                              browser, screenshot):
+    """The rule editor shows the chosen kind's parameters as number fields, says what the kind does,
+    and shows a wrong parameter's error beside its field, at 375 px."""
+    from django.urls import reverse
+
+    from scoring import services as scoring
+
+    world = build_university(size=6)
+    reference, _schemes, _entries, _period = add_scoring(world)
+    draft = scoring.scheme_derive(actor=world.secretary, source=reference, owner=world.A1)
+    log_in(browser, live_server, world.secretary, PHONE)
+    browser.get(live_server.url + reverse("rule_new", args=[draft.pk]))
+    Select(browser.find_element(By.ID, "id_kind")).select_by_value("share_cap")
+
+    def shown(name):
+        return browser.find_element(By.NAME, name).is_displayed()
+
+    assert shown("at_or_above") and shown("share")
+    assert not any(shown(name) for name in ("lower", "below", "of", "years", "every_years"))
+    assert "比例上限" in browser.find_element(By.CSS_SELECTOR, "#id_kind + .form-text").text
+    screenshot("secretary-outcome-rule-phone")
+    for name, value in (("code", "X-SHARE"), ("label", "高分比例"), ("at_or_above", "95"), ("share", "150")):
+        browser.find_element(By.NAME, name).send_keys(value)
+    Select(browser.find_element(By.ID, "id_consequence")).select_by_value("share_cap")
+    button = browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", button)
+    button.click()
+    wait_for_text(browser, ".invalid-feedback", "100")
+    share_box = browser.find_element(By.NAME, "share").find_element(By.XPATH, "./ancestor::div[@class='mb-3']")
+    assert "100" in share_box.find_element(By.CSS_SELECTOR, ".invalid-feedback").text
+    assert shown("share") and not shown("lower")  # the posted kind's fields stay the ones shown
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", share_box)
+    screenshot("secretary-outcome-rule-error-phone")
+    assert browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth") <= 0
+    field = browser.find_element(By.NAME, "share")
+    field.clear()
+    field.send_keys("5")
+    button = browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", button)
+    button.click()
+    wait_for_text(browser, ".alert-success", "已保存")
+    assert draft.outcome_rules.get(code="X-SHARE").params == {"at_or_above": 95, "share": "0.05"}
