@@ -193,15 +193,6 @@ def _points_text(value) -> str:
     return format_points(to_centi(value))
 
 
-def describe_params(kind: str, params: dict, *, rule_labels=None, item_titles=None) -> str:
-    """A rule's parameters as a sentence ("60—70 分（含两端）", "≥95 分者不超过本支部 5%"), for pages
-    that show the rules; `rule_labels` and `item_titles` name the rules and items a rule refers to."""
-    from .rule_kinds import RULE_KINDS  # the registry names this module's functions
-
-    rule_kind = RULE_KINDS.get(kind)
-    return rule_kind.describe(params, rule_labels or {}, item_titles or {}) if rule_kind else ""
-
-
 def describe_band_params(params, rule_labels, item_titles):
     lower, upper = params.get("lower"), params.get("upper")
     low_in, high_in = params.get("lower_inclusive", True), params.get("upper_inclusive", False)
@@ -344,33 +335,6 @@ def evaluate_streak(rule, members, branch):
         if this_year and earlier:
             yield m.member_id, _("%(label)s：连续 %(years)s 年符合“%(of)s”") % {
                 "label": rule.label, "years": years, "of": of}
-
-
-def evaluate_branch(rules: list, year: int, members: list, history: dict, *, branch_totals=None) -> dict:
-    """Every rule for every member of one branch's year, each by its kind's evaluation (`rule_kinds`).
-
-    `history` maps (member_id, year) to the set of rule codes found in that earlier year.
-    `branch_totals` are the totals of every scored member of the branch, when `members` are only
-    some of them (one scheme's members in a mixed branch): last place and the share cap are judged
-    over the whole branch. Returns member_id → [Finding]. Streak rules come last: they look at this
-    year's findings and the history.
-    """
-    from .rule_kinds import RULE_KINDS  # the registry names this module's functions
-
-    scored = [m for m in members if m.scored and m.total is not None]
-    if branch_totals is None:
-        branch_totals = [m.total for m in scored]
-    findings = {m.member_id: [] for m in members}
-    branch = BranchYear(year=year, totals=branch_totals, lowest=min(branch_totals, default=None),
-                        history=history, findings=findings)
-    for after_others in (False, True):
-        for rule in rules:
-            kind = RULE_KINDS[rule.kind]
-            if kind.after_others is not after_others:
-                continue
-            for member_id, reason in kind.evaluate(rule, [m for m in scored if applies(rule, m)], branch):
-                findings[member_id].append(Finding(rule.code, rule.consequence, reason))
-    return findings
 
 
 def explain_total(scheme, total, period_names) -> list:

@@ -15,7 +15,7 @@ from django.utils import timezone, translation
 
 from members.models import Member
 
-from . import policy
+from . import policy, rule_kinds
 from .models import LedgerEntry, MemberOutcome, MemberYearTotal, Period
 from .points import to_centi, to_exact_units
 
@@ -148,7 +148,7 @@ def _derive_branch_figures(*, branch, year, today=None):
     outcomes = []
     for scheme_id, facts in facts_by_scheme.items():
         rules = [rule_from_row(r) for r in rule_rows[scheme_id].values()]
-        findings = policy.evaluate_branch(rules, year, facts, history, branch_totals=list(ranked.values()))
+        findings = rule_kinds.evaluate_branch(rules, year, facts, history, branch_totals=list(ranked.values()))
         for member_id, found in findings.items():
             outcomes += [MemberOutcome(member_id=member_id, year=year, branch=branch,
                                        rule=rule_rows[scheme_id][f.rule_code],

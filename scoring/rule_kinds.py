@@ -37,7 +37,7 @@ class Param:
 @dataclass(frozen=True)
 class RuleKind:
     """`evaluate(rule, members, branch)` gives (member_id, reason) for the members the rule applies to
-    (`policy.evaluate_branch`); `after_others` kinds look at the findings of the rest (streaks).
+    (`evaluate_branch`); `after_others` kinds look at the findings of the rest (streaks).
     `describe(params, rule_labels, item_titles)` is the parameters as a sentence."""
 
     code: str
@@ -174,3 +174,34 @@ def _band_errors(params):
             return {"upper": [_("「%(param)s」须高于分数段下限") % {"param": UPPER.label}]}
     return {}
 
+
+def evaluate_branch(rules: list, year: int, members: list, history: dict, *, branch_totals=None) -> dict:
+    """Every rule for every member of one branch's year, each by its kind's evaluation (`rule_kinds`).
+
+    `history` maps (member_id, year) to the set of rule codes found in that earlier year.
+    `branch_totals` are the totals of every scored member of the branch, when `members` are only
+    some of them (one scheme's members in a mixed branch): last place and the share cap are judged
+    over the whole branch. Returns member_id → [Finding]. Streak rules come last: they look at this
+    year's findings and the history.
+    """
+    scored = [m for m in members if m.scored and m.total is not None]
+    if branch_totals is None:
+        branch_totals = [m.total for m in scored]
+    findings = {m.member_id: [] for m in members}
+    branch = policy.BranchYear(year=year, totals=branch_totals, lowest=min(branch_totals, default=None),
+                        history=history, findings=findings)
+    for after_others in (False, True):
+        for rule in rules:
+            kind = RULE_KINDS[rule.kind]
+            if kind.after_others is not after_others:
+                continue
+            for member_id, reason in kind.evaluate(rule, [m for m in scored if policy.applies(rule, m)], branch):
+                findings[member_id].append(policy.Finding(rule.code, rule.consequence, reason))
+    return findings
+
+
+def describe_params(kind: str, params: dict, *, rule_labels=None, item_titles=None) -> str:
+    """A rule's parameters as a sentence ("60—70 分（含两端）", "≥95 分者不超过本支部 5%"), for pages
+    that show the rules; `rule_labels` and `item_titles` name the rules and items a rule refers to."""
+    rule_kind = RULE_KINDS.get(kind)
+    return rule_kind.describe(params, rule_labels or {}, item_titles or {}) if rule_kind else ""

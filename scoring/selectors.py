@@ -20,7 +20,8 @@ from .models import (
     RuleItem,
     Scheme,
 )
-from .policy import describe_params, share_cap_check
+from .policy import share_cap_check
+from .rule_kinds import describe_params
 
 
 def schemes_in_force(*, branch, year):

@@ -12,7 +12,8 @@ from django.urls import reverse
 
 from members.models import MemberStatusEvent
 from partyscore.core.models import ACTION_LABELS, AuditEvent
-from scoring.policy import describe_params, explain_total
+from scoring.policy import explain_total
+from scoring.rule_kinds import describe_params
 
 from .test_authorization_matrix import (
     MATRIX,

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scoring import policy
+from scoring import policy, rule_kinds
 from scoring.models import MemberOutcome, MemberYearTotal
 from scoring.points import EXACT_PER_CENTI, format_exact, from_exact_units
 from scoring.presets import PRESETS
@@ -83,7 +83,7 @@ def consequences(findings):
 
 
 def one_member(rules, total, **facts):
-    return policy.evaluate_branch(rules, YEAR, [policy.MemberFacts(member_id=1, total=total, **facts)], {})[1]
+    return rule_kinds.evaluate_branch(rules, YEAR, [policy.MemberFacts(member_id=1, total=total, **facts)], {})[1]
 
 
 # ── the worked example of the issue ───────────────────────────────────────────────────────────
@@ -158,7 +158,7 @@ def test_the_5_percent_share_at_95_counts_exact_means(pairs):
         result = a_total([9500 + d1, 9500 + d2])
         exact_totals[number] = Fraction(9500 * 2 + d1 + d2, 200)
         members.append(policy.MemberFacts(member_id=number, total=result.exact))
-    findings = policy.evaluate_branch(rules_of("A-staff"), YEAR, members, {})
+    findings = rule_kinds.evaluate_branch(rules_of("A-staff"), YEAR, members, {})
     at_or_above = [n for n, t in exact_totals.items() if t >= 95]
     limit = math.floor(Fraction(5, 100) * len(pairs))
     flagged = {n for n, found in findings.items() if "share_cap" in consequences(found)}

@@ -13,7 +13,7 @@ import pytest
 
 from members import services as member_services
 from members.models import Member
-from scoring import policy
+from scoring import policy, rule_kinds
 from scoring.models import MemberOutcome, MemberYearTotal
 from scoring.points import to_centi
 from scoring.presets import PRESETS
@@ -34,7 +34,7 @@ def member(member_id=1, total="80", **facts):
 
 def findings_for(preset, members, year=YEAR, history=None):
     """member_id → set of rule codes found."""
-    found = policy.evaluate_branch(rules_of(preset), year, members, history or {})
+    found = rule_kinds.evaluate_branch(rules_of(preset), year, members, history or {})
     return {member_id: {f.rule_code for f in fs} for member_id, fs in found.items()}
 
 
@@ -228,7 +228,7 @@ def test_b_admonishment_for_not_showing_identity_even_at_75_or_above(total):
 
 
 def test_b_admonishment_reason_names_the_item():
-    found = policy.evaluate_branch(rules_of("B"), YEAR, [member(1, "80", item_codes=frozenset({"B-BASE-ID"}))], {})
+    found = rule_kinds.evaluate_branch(rules_of("B"), YEAR, [member(1, "80", item_codes=frozenset({"B-BASE-ID"}))], {})
     (finding,) = [f for f in found[1] if f.rule_code == "B-ADMONISH"]
     assert "B-BASE-ID" in finding.reason
     assert finding.consequence == "talk"
@@ -246,7 +246,7 @@ def test_b_has_no_policy_a_rules():
 
 
 def test_reasons_are_chinese_and_carry_the_total():
-    found = policy.evaluate_branch(rules_of("A-staff"), YEAR, [member(1, "65.5")], {})
+    found = rule_kinds.evaluate_branch(rules_of("A-staff"), YEAR, [member(1, "65.5")], {})
     reasons = {f.rule_code: f.reason for f in found[1]}
     assert "65.5" in reasons["A-YELLOW"]
     assert "黄色预警" in reasons["A-YELLOW"]
@@ -458,7 +458,7 @@ def test_branch_totals_let_a_schemes_members_be_judged_against_the_whole_branch(
     staff = [member(1, "70", is_cadre=True), member(2, "95")]
     alone = findings_for("A-staff", staff)
     assert "A-CADRE-TALK" in alone[1] and "A-SHARE-95" in alone[2]  # 2 members: nobody may be at 95
-    whole = policy.evaluate_branch(rules_of("A-staff"), YEAR, staff, {},
+    whole = rule_kinds.evaluate_branch(rules_of("A-staff"), YEAR, staff, {},
                                    branch_totals=[7000, 9500, 6500, *[8000] * 17])  # 20 scored, one at 65
     assert "A-CADRE-TALK" not in {f.rule_code for f in whole[1]}
     assert "A-SHARE-95" not in {f.rule_code for f in whole[2]}

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scoring import policy
+from scoring import policy, rule_kinds
 from scoring.points import format_points, to_centi
 from scoring.presets import PRESETS
 
@@ -235,14 +235,14 @@ def branches(draw):
 def test_outcomes_depend_on_totals_and_history_alone_not_on_member_order(branch, seed):
     preset, year, members, history = branch
     rules = rules_of(preset)
-    first = policy.evaluate_branch(rules, year, members, history)
-    again = policy.evaluate_branch(rules, year, list(members), {k: set(v) for k, v in history.items()})
+    first = rule_kinds.evaluate_branch(rules, year, members, history)
+    again = rule_kinds.evaluate_branch(rules, year, list(members), {k: set(v) for k, v in history.items()})
     shuffled = list(members)
     random.Random(seed).shuffle(shuffled)
-    in_other_order = policy.evaluate_branch(rules, year, shuffled, history)
+    in_other_order = rule_kinds.evaluate_branch(rules, year, shuffled, history)
     assert first == again == in_other_order
     # nor on the order of the rules: streaks are judged after every rule of this year
-    reversed_rules = policy.evaluate_branch(list(reversed(rules)), year, shuffled, history)
+    reversed_rules = rule_kinds.evaluate_branch(list(reversed(rules)), year, shuffled, history)
     assert {m: set(f) for m, f in reversed_rules.items()} == {m: set(f) for m, f in first.items()}
 
 
@@ -251,12 +251,12 @@ def test_outcomes_depend_on_totals_and_history_alone_not_on_member_order(branch,
 def test_unscored_members_get_nothing_and_do_not_change_the_others(branch):
     preset, year, members, history = branch
     rules = rules_of(preset)
-    findings = policy.evaluate_branch(rules, year, members, history)
+    findings = rule_kinds.evaluate_branch(rules, year, members, history)
     for m in members:
         if not m.scored or m.total is None:
             assert findings[m.member_id] == []
     only_scored = [m for m in members if m.scored and m.total is not None]
-    without = policy.evaluate_branch(rules, year, only_scored, history)
+    without = rule_kinds.evaluate_branch(rules, year, only_scored, history)
     assert {k: v for k, v in findings.items() if k in without} == without
 
 
@@ -264,7 +264,7 @@ def test_unscored_members_get_nothing_and_do_not_change_the_others(branch):
 @given(total=st.integers(0, 10000))
 def test_policy_a_bands_partition_the_scale(total):
     member = policy.MemberFacts(member_id=1, total=total)
-    codes = {f.rule_code for f in policy.evaluate_branch(rules_of("A-staff"), 2025, [member], {})[1]}
+    codes = {f.rule_code for f in rule_kinds.evaluate_branch(rules_of("A-staff"), 2025, [member], {})[1]}
     assert ("A-NOT-EXCELLENT" in codes) != ("A-PRIORITY" in codes)
     assert ("A-NOT-EXCELLENT" in codes) == (total < 9000)
     assert not {"A-YELLOW", "A-RED"} <= codes
