@@ -159,9 +159,9 @@ MASS_EVALUATION = Step("mass_evaluation", _("群众评议"), {VANGUARD: (Due("A-
 BRANCH_RULES = Step("branch_rules", _("支部评分细则"), {VANGUARD: (Due("A-RULES"),)}, BRANCH, BY_SECRETARY,
                     _own_rules, "scheme_list")
 # Both policies end in the branch meeting's determination, by the one date the committee sets.
-DETERMINATION = Step("determination", _("党员大会年度评定"), {VANGUARD: (Due("A-MEETING"),), TALLY: (Due("A-MEETING"),)},
-                     BRANCH, BY_SECRETARY,
-                     _decided, "determination", lambda branch, period, year: (branch.pk, year))
+DETERMINATION = Step("determination", _("党员大会年度评定"),
+                     {VANGUARD: (Due("A-MEETING"),), TALLY: (Due("A-MEETING"),)}, BRANCH, BY_SECRETARY, _decided,
+                     "determination", lambda branch, period, year: (branch.pk, year))
 FULFILMENT = Step("fulfilment", _("%(period)s践诺情况报告"), {TALLY: MONTHS}, MEMBER, BY_MEMBER,
                   _fulfilment_reported, "fulfilment_new")
 FULFILMENT_PUBLICITY = Step("fulfilment_publicity", _("%(period)s践诺情况公示"), {TALLY: MONTHS}, BRANCH,
@@ -204,3 +204,8 @@ def reminder_title(step, deadline, period):
     (a month's code closes the members' 践诺 reports and the branch's publicity): then the step's."""
     shared = sum(1 for other in STEPS if any(d.code == deadline.code for ds in other.deadlines.values() for d in ds))
     return step.todo_title(period) if shared > 1 else deadline.title
+
+
+def runs_in(step, scheme, period):
+    """Whether `scheme`'s members go through `step` in `period` (False without a scheme)."""
+    return scheme is not None and due_for(step, {scheme.pipeline}, period) is not None

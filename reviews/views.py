@@ -23,11 +23,11 @@ from partyscore.exceptions import ApplicationError
 from partyscore.shortcuts import posted_int, posted_object_or_404
 from scoring import selectors as scoring_selectors
 from scoring import services as scoring
-from scoring.models import Cycle, LedgerEntry, MemberYearTotal, Period, RuleItem, Scheme
+from scoring.models import Cycle, LedgerEntry, MemberYearTotal, Period, RuleItem
 from scoring.points import format_points
 from scoring.selectors import current_cycle, member_record_visible, scheme_for_member
 
-from . import rollover, selectors, services
+from . import pipeline, rollover, selectors, services
 from .channels import CHANNELS, choosable_channels
 from .forms import (
     DecisionForm,
@@ -154,7 +154,7 @@ def self_assessment(request, period_id):
     member = _my_member(request)
     period = get_object_or_404(Period, pk=period_id)
     scheme = scheme_for_member(member=member, year=period.cycle.year)
-    if scheme is None or scheme.period_kind != period.kind or scheme.composition != Scheme.Composition.HUNDRED:
+    if not pipeline.runs_in(pipeline.SELF_ASSESSMENT, scheme, period):
         raise Http404
     assessment = SelfAssessment.objects.filter(member=member, period=period).first()
     claims = {c.item_id: c for c in assessment.claims.all()} if assessment else {}
