@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 
 from members import permissions as perms
 from members.models import Member, Organization
-from scoring.models import Cycle, MemberOutcome, MemberYearTotal, Period
+from scoring.models import Cycle, MemberOutcome, MemberYearTotal, Period, Scheme
 from scoring.selectors import (
     current_period,
     deadlines_for,
@@ -51,9 +51,13 @@ def member_due(*, member, year, today=None):
         return due
     cycle = Cycle.objects.filter(year=year).first()
     deadlines = {d.code: d.due_on for d in deadlines_for(organization=member.branch, cycle=cycle)}
+    current = {}  # period kind → the period running today
     for step in pipeline.steps_of({scheme.pipeline}, responsible=pipeline.BY_MEMBER):
         for code in pipeline.dues_of(step, {scheme.pipeline}):
-            period = current_period(year=year, kind=code.period[0], today=today) if code.period else None
+            kind = code.period[0] if code.period else None
+            if kind and kind not in current:
+                current[kind] = current_period(year=year, kind=kind, today=today)
+            period = current.get(kind)
             if code.period and (period is None or period.index != code.period[1]):
                 continue
             if member.pk in step.done_subjects(year=year, period=period, branch_ids=[member.branch_id]):
@@ -62,6 +66,13 @@ def member_due(*, member, year, today=None):
                                                                          year=year),
                         "when": deadlines.get(code.code, period.ends_on if period else None)})
     return due
+
+
+def member_steps(*, member, year):
+    """The keys of the steps of the member's pipeline, so a page offers only their buttons (no 践诺
+    under Policy A)."""
+    scheme = schemes_in_force(branch=member.branch, year=year).get(member.category)
+    return {s.key for s in pipeline.steps_of({scheme.pipeline} if scheme else set())}
 
 
 def my_pipeline(*, member, year):
@@ -78,6 +89,15 @@ def my_pipeline(*, member, year):
         "annual_report": AnnualReport.objects.filter(member=member, year=year).first(),
         "publicities": Publicity.objects.filter(branch=member.branch, year=year, starts_at__lte=timezone.now()),
     }
+
+
+def deadlines_ahead(*, organization, cycle, today=None):
+    """The deadlines ahead at `organization` (scoring.selectors.upcoming_deadlines) without the codes of
+    pipelines its schemes do not run: a Policy A branch never sees Policy B's monthly 践诺 dates."""
+    pipelines = {s.pipeline for s in schemes_in_force(branch=organization, year=cycle.year).values()}
+    foreign = pipeline.codes_of(set(Scheme.Pipeline.values) - pipelines) - pipeline.codes_of(pipelines)
+    return [(d, days) for d, days in upcoming_deadlines(organization=organization, cycle=cycle, today=today)
+            if d.code not in foreign]
 
 
 def branch_todo(*, actor, branch, year, today=None):
@@ -139,7 +159,7 @@ def branch_todo(*, actor, branch, year, today=None):
             determination__branch=branch, determination__year=year, status="open"
         ).select_related("member"),
         "self_missing": [m for m in members if m.pk not in submitted and not m.exempt],
-        "deadlines": [d for d, _days in upcoming_deadlines(organization=branch, cycle=Cycle.objects.get(year=year),
+        "deadlines": [d for d, _days in deadlines_ahead(organization=branch, cycle=Cycle.objects.get(year=year),
                                                             today=today)][:5],
         # Only the periods of the branch's own policy: Policy B publishes by month and quarter and
         # has no self-assessment; Policy A reopens a semester's self-assessment.

@@ -94,6 +94,7 @@ def my_reviews(request):
     member = _my_member(request)
     year = _year()
     context = {"member": member, "year": year, "due": selectors.member_due(member=member, year=year),
+               "my_steps": selectors.member_steps(member=member, year=year),
                **selectors.my_pipeline(member=member, year=year)}
     return render(request, "reviews/my_reviews.html", context)
 
