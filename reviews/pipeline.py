@@ -41,7 +41,7 @@ class Due:
     period: tuple | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # a step is itself: compared and hashed by identity
 class Step:
     key: str
     title: str  # the to-do line; %(period)s is the period's name
