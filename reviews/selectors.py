@@ -91,10 +91,14 @@ def my_pipeline(*, member, year):
     }
 
 
-def deadlines_ahead(*, organization, cycle, today=None):
+def pipelines_at(*, organization, year):
+    """The review pipelines of the schemes in force at `organization`."""
+    return {s.pipeline for s in schemes_in_force(branch=organization, year=year).values()}
+
+
+def deadlines_ahead(*, organization, cycle, pipelines, today=None):
     """The deadlines ahead at `organization` (scoring.selectors.upcoming_deadlines) without the codes of
-    pipelines its schemes do not run: a Policy A branch never sees Policy B's monthly 践诺 dates."""
-    pipelines = {s.pipeline for s in schemes_in_force(branch=organization, year=cycle.year).values()}
+    pipelines other than `pipelines`: a Policy A branch never sees Policy B's monthly 践诺 dates."""
     foreign = pipeline.codes_of(set(Scheme.Pipeline.values) - pipelines) - pipeline.codes_of(pipelines)
     return [(d, days) for d, days in upcoming_deadlines(organization=organization, cycle=cycle, today=today)
             if d.code not in foreign]
@@ -160,6 +164,7 @@ def branch_todo(*, actor, branch, year, today=None):
         ).select_related("member"),
         "self_missing": [m for m in members if m.pk not in submitted and not m.exempt],
         "deadlines": [d for d, _days in deadlines_ahead(organization=branch, cycle=Cycle.objects.get(year=year),
+                                                        pipelines=pipelines,
                                                             today=today)][:5],
         # Only the periods of the branch's own policy: Policy B publishes by month and quarter and
         # has no self-assessment; Policy A reopens a semester's self-assessment.
