@@ -156,7 +156,8 @@ def _require_editable(actor, scheme):
 def scheme_update(*, actor, scheme, data):
     _require_editable(actor, scheme)
     before = model_to_dict(scheme, fields=SCHEME_FIELDS)
-    for name in ("name", "composition", "pipeline", "base_points", "bonus_cap", "floor", "cap", "aggregation", "period_kind"):
+    for name in ("name", "composition", "pipeline", "base_points", "bonus_cap", "floor", "cap", "aggregation",
+                 "period_kind"):
         if name in data:
             setattr(scheme, name, data[name])
     scheme.full_clean()
