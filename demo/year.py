@@ -45,7 +45,7 @@ def _holder(branch, role):
 
 def seed_year_in_progress(*, year, rng):
     from reviews import services as reviews
-    from scoring.models import Period
+    from scoring.models import Period, Scheme
     from scoring.selectors import schemes_in_force
 
     today = timezone.localdate()
@@ -59,7 +59,7 @@ def seed_year_in_progress(*, year, rng):
         panelists = [a.user for a in _holder(branch, Role.PANEL_MEMBER)]
         reps = [a.user for a in _holder(branch, Role.MASS_REPRESENTATIVE)]
         schemes = schemes_in_force(branch=branch, year=year)
-        policy_a = all(s.composition == "hundred" for s in schemes.values())
+        policy_a = all(s.pipeline == Scheme.Pipeline.VANGUARD for s in schemes.values())
         members = list(Member.objects.filter(branch=branch, left_on__isnull=True)
                        .select_related("user", "branch").order_by("number"))
         showcase, rest = members[:SHOWCASE], members[SHOWCASE:]

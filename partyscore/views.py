@@ -3,7 +3,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from members.selectors import roles_of, who_can_help
-from scoring.selectors import upcoming_deadlines
+from reviews.selectors import deadlines_ahead, pipelines_at
 
 from .home import home_for
 
@@ -18,7 +18,8 @@ def home(request):
     roots = context["links"]["ledger_orgs"]
     unit = member.branch if member is not None else (roots[0] if roots else None)
     cycle = context["cycle"]
-    context["upcoming"] = upcoming_deadlines(organization=unit, cycle=cycle) if cycle and unit else []
+    context["upcoming"] = deadlines_ahead(organization=unit, cycle=cycle, pipelines=pipelines_at(
+        organization=unit, year=cycle.year)) if cycle and unit else []
     if member is None and not roles_of(user=user).exists() and not user.is_superuser:
         context["no_role"] = True
         context["helpers"] = who_can_help(user=user, roles=[])

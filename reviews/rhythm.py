@@ -23,18 +23,8 @@ from partyscore.core.notices import Sentence
 from partyscore.core.notifications import notify
 from scoring.models import Cycle, Deadline, Period, Scheme
 
-from .models import (
-    Determination,
-    Escalation,
-    FulfilmentReport,
-    MassEvaluation,
-    Objection,
-    PanelConfirmation,
-    Pledge,
-    Publicity,
-    Reminder,
-    SelfAssessment,
-)
+from . import pipeline
+from .models import Escalation, Objection, Reminder
 from .services import _move
 
 
@@ -76,12 +66,17 @@ class Tree:
         return next((s for s in self.schemes if s.owner.path in paths and s.member_category in (category, "all")),
                     None)
 
-    def policy(self, branch):
-        """'A' or 'B' for the branch (by its staff scheme, else student), None without a scheme."""
-        scheme = self.scheme(branch, "staff") or self.scheme(branch, "student")
-        if scheme is None:
-            return None
-        return "A" if scheme.composition == Scheme.Composition.HUNDRED else "B"
+    def pipelines(self, branch, category=None):
+        """The review pipelines the branch's schemes in force run (of `category`'s scheme when given)."""
+        schemes = [self.scheme(branch, c) for c in ((category,) if category else ("staff", "student"))]
+        return {s.pipeline for s in schemes if s is not None}
+
+    def responsible(self, branch, who):
+        """The users who act on a step at `branch` (reviews.pipeline's BY_… values)."""
+        roles = {pipeline.BY_SECRETARY: (Role.BRANCH_SECRETARY,),
+                 pipeline.BY_PANEL: (Role.PANEL_MEMBER, Role.BRANCH_SECRETARY),
+                 pipeline.BY_MASS_REPRESENTATIVE: (Role.MASS_REPRESENTATIVE,)}[who]
+        return set().union(*(self.at(branch, role) for role in roles))
 
     def with_perm(self, org, perm):
         """Users holding `perm` at `org` through a role there or above."""
@@ -121,89 +116,43 @@ def _members_by_branch(branch_ids):
 
 
 def duties(tree, cycle, deadlines_by_branch):
-    """Every outstanding duty of the cycle whose deadline is within reach, set-based per code."""
+    """Every outstanding duty of the cycle, step by step of the pipeline registry: one done query
+    per step and deadline code, whatever the number of branches."""
     year = cycle.year
     found = []
-    groups = defaultdict(list)  # code → [(branch, deadline)]
-    for branch in tree.branches:
-        for code, deadline in deadlines_by_branch[branch.pk].items():
-            groups[code].append((branch, deadline))
     members = _members_by_branch([b.pk for b in tree.branches])
     periods = {(p.kind, p.index): p for p in Period.objects.filter(cycle=cycle)}
-
-    def members_of(branch, policy):
-        return members[branch.pk] if tree.policy(branch) == policy else []
 
     def add(user_id, deadline, title, url, escalate_to):
         found.append(Duty(user_id, deadline.code, title, deadline.due_on, url, escalate_to.pk))
 
-    for code, targets in groups.items():
-        branch_ids = [b.pk for b, _d in targets]
-        if code in ("A-PLEDGES", "B-PLEDGES"):
-            pledged = set(Pledge.objects.filter(member__branch_id__in=branch_ids, year=year, status__in=(
-                "submitted", "approved")).values_list("member_id", flat=True))
+    for step in pipeline.STEPS:
+        for due in pipeline.dues_of(step, step.pipelines):
+            period = periods.get(due.period) if due.period else None
+            targets = [(b, deadlines_by_branch[b.pk][due.code]) for b in tree.branches
+                       if due.code in deadlines_by_branch[b.pk] and due in pipeline.dues_of(step, tree.pipelines(b))]
+            if not targets or (due.period and period is None):
+                continue
+            done = step.done_subjects(year=year, period=period, branch_ids=[b.pk for b, _d in targets])
             for branch, deadline in targets:
-                for m in members_of(branch, code[0]):
-                    if m.pk not in pledged:
-                        add(m.user_id, deadline, deadline.title, reverse("my_pledges"), branch)
-        elif code.startswith("A-S") and code.endswith("-SELF"):
-            period = periods.get(("semester", int(code[3])))
-            done = set(SelfAssessment.objects.filter(period=period, status="submitted").values_list("member_id",
-                                                                                                     flat=True))
-            for branch, deadline in targets:
-                for m in members_of(branch, "A"):
-                    if m.pk not in done:
-                        add(m.user_id, deadline, deadline.title, reverse("self_assessment", args=[period.pk]), branch)
-        elif code.startswith("A-S") and code.endswith("-PANEL"):
-            period = periods.get(("semester", int(code[3])))
-            confirmed = set(PanelConfirmation.objects.filter(period=period).values_list("member_id", flat=True))
-            for branch, deadline in targets:
-                if any(m.pk not in confirmed for m in members_of(branch, "A")):
-                    url = reverse("panel_board", args=[branch.pk, period.pk])
-                    for user_id in tree.at(branch, Role.PANEL_MEMBER) | tree.at(branch, Role.BRANCH_SECRETARY):
-                        add(user_id, deadline, deadline.title, url, tree.parent(branch))
-        elif code == "A-MASSES":
-            answered = set(MassEvaluation.objects.filter(year=year).values_list("representative_id", "branch_id"))
-            for branch, deadline in targets:
-                if tree.policy(branch) == "A":
-                    for user_id in tree.at(branch, Role.MASS_REPRESENTATIVE):
-                        if (user_id, branch.pk) not in answered:
-                            add(user_id, deadline, deadline.title, reverse("mass_form", args=[branch.pk]), branch)
-        elif code == "A-MEETING":
-            decided = set(Determination.objects.filter(year=year, status="decided").values_list("branch_id",
-                                                                                                 flat=True))
-            for branch, deadline in targets:
-                if branch.pk not in decided:
-                    for user_id in tree.at(branch, Role.BRANCH_SECRETARY):
-                        add(user_id, deadline, deadline.title, reverse("determination", args=[branch.pk, year]),
-                            tree.parent(branch))
-        elif code == "A-RULES":
-            own = {s.owner_id for s in tree.schemes}
-            for branch, deadline in targets:
-                if tree.policy(branch) == "A" and branch.pk not in own:
-                    for user_id in tree.at(branch, Role.BRANCH_SECRETARY):
-                        add(user_id, deadline, deadline.title, reverse("scheme_list"), tree.parent(branch))
-        elif code.startswith("B-M"):
-            month = periods.get(("month", int(code[3:])))
-            reported = set(FulfilmentReport.objects.filter(period=month).values_list("member_id", flat=True))
-            held = set(Publicity.objects.filter(period=month, kind="fulfilment").values_list("branch_id", flat=True))
-            for branch, deadline in targets:
-                for m in members_of(branch, "B"):
-                    if m.pk not in reported:
-                        add(m.user_id, deadline, _("%(m)s践诺情况报告") % {"m": month}, reverse("fulfilment_new"),
-                            branch)
-                if tree.policy(branch) == "B" and branch.pk not in held:
-                    for user_id in tree.at(branch, Role.BRANCH_SECRETARY):
-                        add(user_id, deadline, deadline.title, reverse("branch_reviews", args=[branch.pk]),
-                            tree.parent(branch))
-        elif code.startswith("B-Q"):
-            quarter = periods.get(("quarter", int(code[3])))
-            held = set(Publicity.objects.filter(period=quarter, kind="scores").values_list("branch_id", flat=True))
-            for branch, deadline in targets:
-                if tree.policy(branch) == "B" and branch.pk not in held:
-                    for user_id in tree.at(branch, Role.BRANCH_SECRETARY):
-                        add(user_id, deadline, deadline.title, reverse("branch_reviews", args=[branch.pk]),
-                            tree.parent(branch))
+                url = step.url(branch=branch, period=period, year=year)
+                title = pipeline.reminder_title(step, deadline, period)
+                if step.subject == pipeline.MEMBER:
+                    missing = [m for m in members[branch.pk] if m.pk not in done
+                               and due in pipeline.dues_of(step, tree.pipelines(branch, m.category))]
+                    if step.responsible == pipeline.BY_MEMBER:
+                        for m in missing:
+                            add(m.user_id, deadline, title, url, branch)
+                    elif missing:
+                        for user_id in tree.responsible(branch, step.responsible):
+                            add(user_id, deadline, title, url, tree.parent(branch))
+                elif step.subject == pipeline.REPRESENTATIVE:
+                    for user_id in tree.responsible(branch, step.responsible):
+                        if (user_id, branch.pk) not in done:
+                            add(user_id, deadline, title, url, branch)
+                elif branch.pk not in done:
+                    for user_id in tree.responsible(branch, step.responsible):
+                        add(user_id, deadline, title, url, tree.parent(branch))
     return found
 
 

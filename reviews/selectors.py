@@ -4,17 +4,22 @@ from collections import Counter
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from members import permissions as perms
 from members.models import Member, Organization
 from partyscore.core.models import Delivery
-from scoring.models import Cycle, MemberOutcome, MemberYearTotal, Period
-from scoring.selectors import current_period, member_record_visible, schemes_in_force, upcoming_deadlines
+from scoring.models import Cycle, MemberOutcome, MemberYearTotal, Period, Scheme
+from scoring.selectors import (
+    current_period,
+    deadlines_for,
+    member_record_visible,
+    schemes_in_force,
+    upcoming_deadlines,
+)
 
-from . import grades
+from . import grades, pipeline
 from .models import (
     AnnualReport,
     Declaration,
@@ -32,42 +37,41 @@ from .models import (
     SelfAssessment,
     SelfClaim,
 )
-from .services import mass_window_closes, period_deadline, pledge_audience, self_assessment_deadline
+from .services import mass_window_closes, period_deadline, pledge_audience
 
 
 def member_due(*, member, year, today=None):
-    """What the member has to do next, with dates: the phone home page's list."""
+    """What the member has to do next, with dates: the phone home page's list. The steps of the
+    member's pipeline they act on (reviews/pipeline.py), in the current period, not yet done."""
     today = today or timezone.localdate()
-    schemes = schemes_in_force(branch=member.branch, year=year)
-    scheme = schemes.get(member.category)
+    scheme = schemes_in_force(branch=member.branch, year=year).get(member.category)
     due = []
     if scheme is None or member.exempt:
         return due
-    pledges = list(Pledge.objects.filter(member=member, year=year))
-    if not pledges or any(p.status in ("draft", "returned") for p in pledges):
-        due.append({"what": _("提交年度承诺"), "url": reverse("my_pledges"), "when": None})
-    period = current_period(year=year, kind=scheme.period_kind, today=today)
-    if scheme.composition == "hundred" and period is not None:
-        done = SelfAssessment.objects.filter(member=member, period=period, status="submitted").exists()
-        if not done:
-            due.append(
-                {
-                    "what": _("%(period)s自查自评") % {"period": period},
-                    "url": reverse("self_assessment", args=[period.pk]),
-                    "when": self_assessment_deadline(period, member.branch),
-                }
-            )
-    if scheme.composition == "additive":
-        month = current_period(year=year, kind="month", today=today)
-        if month and not FulfilmentReport.objects.filter(member=member, period=month).exists():
-            due.append(
-                {
-                    "what": _("%(period)s践诺情况报告") % {"period": month},
-                    "url": reverse("fulfilment_new"),
-                    "when": month.ends_on,
-                }
-            )
+    cycle = Cycle.objects.filter(year=year).first()
+    deadlines = {d.code: d.due_on for d in deadlines_for(organization=member.branch, cycle=cycle)}
+    current = {}  # period kind → the period running today
+    for step in pipeline.steps_of({scheme.pipeline}, responsible=pipeline.BY_MEMBER):
+        for code in pipeline.dues_of(step, {scheme.pipeline}):
+            kind = code.period[0] if code.period else None
+            if kind and kind not in current:
+                current[kind] = current_period(year=year, kind=kind, today=today)
+            period = current.get(kind)
+            if code.period and (period is None or period.index != code.period[1]):
+                continue
+            if member.pk in step.done_subjects(year=year, period=period, branch_ids=[member.branch_id]):
+                continue
+            due.append({"what": step.todo_title(period), "url": step.url(branch=member.branch, period=period,
+                                                                         year=year),
+                        "when": deadlines.get(code.code, period.ends_on if period else None)})
     return due
+
+
+def member_steps(*, member, year):
+    """The keys of the steps of the member's pipeline, so a page offers only their buttons (no 践诺
+    under Policy A)."""
+    scheme = schemes_in_force(branch=member.branch, year=year).get(member.category)
+    return {s.key for s in pipeline.steps_of({scheme.pipeline} if scheme else set())}
 
 
 def my_pipeline(*, member, year):
@@ -86,6 +90,19 @@ def my_pipeline(*, member, year):
     }
 
 
+def pipelines_at(*, organization, year):
+    """The review pipelines of the schemes in force at `organization`."""
+    return {s.pipeline for s in schemes_in_force(branch=organization, year=year).values()}
+
+
+def deadlines_ahead(*, organization, cycle, pipelines, today=None):
+    """The deadlines ahead at `organization` (scoring.selectors.upcoming_deadlines) without the codes of
+    pipelines other than `pipelines`: a Policy A branch never sees Policy B's monthly 践诺 dates."""
+    foreign = pipeline.codes_of(set(Scheme.Pipeline.values) - pipelines) - pipeline.codes_of(pipelines)
+    return [(d, days) for d, days in upcoming_deadlines(organization=organization, cycle=cycle, today=today)
+            if d.code not in foreign]
+
+
 def branch_todo(*, actor, branch, year, today=None):
     """The secretary's to-do for the branch's year, and every member's status in each step."""
     if not perms.has_org_perm(actor, perms.LEDGER_VIEW, branch):
@@ -93,11 +110,14 @@ def branch_todo(*, actor, branch, year, today=None):
     today = today or timezone.localdate()
     members = list(Member.objects.filter(branch=branch, left_on__isnull=True).order_by("number"))
     schemes = schemes_in_force(branch=branch, year=year)
+    pipelines = {s.pipeline for s in schemes.values()}
     kinds = {s.period_kind for s in schemes.values()}
     # The periods the branch reports and publicizes by: Policy B scores by quarter and also reports
     # fulfilment and publicizes monthly (亮化记分: 每月公示).
-    reported = kinds | ({"month"} if "quarter" in kinds else set())
-    periods = {k: current_period(year=year, kind=k, today=today) for k in kinds}
+    reported = kinds | set().union(*(pipeline.period_kinds(s, pipelines) for s in pipeline.steps_of(pipelines)))
+    # The panel scores only in its own pipeline's periods (Policy A's semesters, none under B).
+    periods = {k: current_period(year=year, kind=k, today=today)
+               for k in pipeline.period_kinds(pipeline.PANEL_SCORING, pipelines)}
     period_ids = [p.pk for p in periods.values() if p]
     submitted = set(
         SelfAssessment.objects.filter(member__branch=branch, period_id__in=period_ids, status="submitted").values_list(
@@ -142,7 +162,8 @@ def branch_todo(*, actor, branch, year, today=None):
             determination__branch=branch, determination__year=year, status="open"
         ).select_related("member"),
         "self_missing": [m for m in members if m.pk not in submitted and not m.exempt],
-        "deadlines": [d for d, _days in upcoming_deadlines(organization=branch, cycle=Cycle.objects.get(year=year),
+        "deadlines": [d for d, _days in deadlines_ahead(organization=branch, cycle=Cycle.objects.get(year=year),
+                                                        pipelines=pipelines,
                                                             today=today)][:5],
         # Only the periods of the branch's own policy: Policy B publishes by month and quarter and
         # has no self-assessment; Policy A reopens a semester's self-assessment.
@@ -150,7 +171,8 @@ def branch_todo(*, actor, branch, year, today=None):
         .order_by("kind", "index"),
         "scheme": next(iter(schemes.values()), None),
         "all_periods": Period.objects.filter(cycle__year=year, kind__in=reported).order_by("kind", "index"),
-        "self_periods": Period.objects.filter(cycle__year=year, kind__in={"semester"} & kinds).order_by("index"),
+        "self_periods": Period.objects.filter(
+            cycle__year=year, kind__in=pipeline.period_kinds(pipeline.SELF_ASSESSMENT, pipelines)).order_by("index"),
     }
 
 
@@ -284,8 +306,9 @@ def panelist_work(*, actor, branch, year, today=None):
     branch has no period to score now."""
     if not perms.has_org_perm(actor, perms.PANEL_SCORE, branch):
         raise PermissionDenied(_("您不是本支部考评小组成员"))
-    schemes = [s for s in schemes_in_force(branch=branch, year=year).values() if s.composition == "hundred"]
-    period = current_period(year=year, kind=schemes[0].period_kind, today=today) if schemes else None
+    pipelines = {s.pipeline for s in schemes_in_force(branch=branch, year=year).values()}
+    kinds = sorted(pipeline.period_kinds(pipeline.PANEL_SCORING, pipelines))
+    period = current_period(year=year, kind=kinds[0], today=today) if kinds else None
     if period is None:
         return None
     members = Member.objects.filter(branch=branch, left_on__isnull=True, exempt=False).exclude(user=actor)
@@ -294,7 +317,7 @@ def panelist_work(*, actor, branch, year, today=None):
     done_ids = set(done.values_list("member_id", flat=True))
     ids = list(members.values_list("pk", flat=True))
     return {"period": period, "left": sum(1 for pk in ids if pk not in done_ids), "members": len(ids),
-            "due": period_deadline(period, f"A-S{period.index}-PANEL", branch)}
+            "due": period_deadline(period, pipeline.due_for(pipeline.PANEL_SCORING, pipelines, period), branch)}
 
 
 def mass_work(*, actor, branch, year):

@@ -30,6 +30,7 @@ from scoring.recalculation import recalculate_branch, terms_of
 from scoring.selectors import deadlines_for, scheme_for_member, schemes_in_force
 
 from . import grades as grading
+from . import pipeline
 from .models import (
     AnnualReport,
     Declaration,
@@ -180,12 +181,12 @@ def pledge_audience(*, branch, year):
     return review_settings(next(iter(schemes_in_force(branch=branch, year=year).values()), None)).pledge_audience
 
 
-def policy_of(member, year):
-    """'A' (百分制, 先锋亮绩) or 'B' (亮化记分) by the member's scheme in force."""
+def pipeline_of(member, year):
+    """The review pipeline of the member's scheme in force (先锋亮绩 or 亮化记分)."""
     scheme = scheme_for_member(member=member, year=year)
     if scheme is None:
         raise ApplicationError(_("本支部尚无已批准的评分细则"))
-    return "A" if scheme.composition == Scheme.Composition.HUNDRED else "B"
+    return scheme.pipeline
 
 
 def _member_user(member):
@@ -328,9 +329,10 @@ def pledges_submit(*, actor, member, year):
     if not drafts:
         raise ApplicationError(_("没有待提交的承诺"))
     kinds = {p.kind for p in pledges}
-    if policy_of(member, year) == "B" and Pledge.Kind.DEED not in kinds:
+    member_pipeline = pipeline_of(member, year)
+    if member_pipeline == Scheme.Pipeline.TALLY and Pledge.Kind.DEED not in kinds:
         raise ApplicationError(_("每名党员至少要作出 1 件实事承诺"))
-    if policy_of(member, year) == "A" and Pledge.Kind.VANGUARD not in kinds:
+    if member_pipeline == Scheme.Pipeline.VANGUARD and Pledge.Kind.VANGUARD not in kinds:
         raise ApplicationError(_("请填写先锋承诺书"))
     for pledge in drafts:
         before = pledge.status
@@ -427,9 +429,8 @@ def annual_report_record(*, actor, member, year, given_on, summary):
 # ── self-assessment (自查自评) ──────────────────────────────────────────────────────────────
 
 def self_assessment_deadline(period, branch):
-    if period.kind != "semester":
-        return period.ends_on
-    return period_deadline(period, f"A-S{period.index}-SELF", branch)
+    code = pipeline.due_for(pipeline.SELF_ASSESSMENT, pipeline.SELF_ASSESSMENT.pipelines, period)
+    return period_deadline(period, code, branch) if code else period.ends_on
 
 
 def self_assessment_closed(assessment, due, *, today=None):
@@ -453,7 +454,7 @@ def self_assessment_save(*, actor, member, period, claims, note="", submit=False
         raise ApplicationError(_("已过自查自评截止日期（%(due)s），请联系支部书记开放补交") % {"due": due})
     scheme = scheme_for_member(member=member, year=period.cycle.year)
     # Self-assessment is Policy A's step (亮绩: each semester); Policy B members declare instead.
-    if scheme is None or scheme.period_kind != period.kind or scheme.composition != Scheme.Composition.HUNDRED:
+    if not pipeline.runs_in(pipeline.SELF_ASSESSMENT, scheme, period):
         raise ApplicationError(_("本期无须自查自评"))
     sums = {"base": 0, "bonus": 0, "penalty": 0}
     kept = []

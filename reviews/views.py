@@ -26,11 +26,11 @@ from partyscore.core.notifications import notification_channels_set, notificatio
 from partyscore.core.shortcuts import posted_int, posted_object_or_404
 from scoring import selectors as scoring_selectors
 from scoring import services as scoring
-from scoring.models import Cycle, LedgerEntry, MemberYearTotal, Period, RuleItem, Scheme
+from scoring.models import Cycle, LedgerEntry, MemberYearTotal, Period, RuleItem
 from scoring.points import format_points
 from scoring.selectors import current_cycle, member_record_visible, scheme_for_member
 
-from . import rollover, selectors, services
+from . import pipeline, rollover, selectors, services
 from .forms import (
     DecisionForm,
     DeclarationForm,
@@ -95,6 +95,7 @@ def my_reviews(request):
     member = _my_member(request)
     year = _year()
     context = {"member": member, "year": year, "due": selectors.member_due(member=member, year=year),
+               "my_steps": selectors.member_steps(member=member, year=year),
                **selectors.my_pipeline(member=member, year=year)}
     return render(request, "reviews/my_reviews.html", context)
 
@@ -155,7 +156,7 @@ def self_assessment(request, period_id):
     member = _my_member(request)
     period = get_object_or_404(Period, pk=period_id)
     scheme = scheme_for_member(member=member, year=period.cycle.year)
-    if scheme is None or scheme.period_kind != period.kind or scheme.composition != Scheme.Composition.HUNDRED:
+    if not pipeline.runs_in(pipeline.SELF_ASSESSMENT, scheme, period):
         raise Http404
     assessment = SelfAssessment.objects.filter(member=member, period=period).first()
     claims = {c.item_id: c for c in assessment.claims.all()} if assessment else {}

@@ -135,7 +135,8 @@ class ReasonForm(BootstrapForm):
 class SchemeForm(BootstrapMixin, forms.ModelForm):
     class Meta:
         model = Scheme
-        fields = ["name", "composition", "base_points", "bonus_cap", "floor", "cap", "aggregation", "period_kind"]
+        fields = ["name", "composition", "pipeline", "base_points", "bonus_cap", "floor", "cap", "aggregation",
+                  "period_kind"]
 
 
 class RuleItemForm(BootstrapMixin, forms.ModelForm):

@@ -38,6 +38,12 @@ class Scheme(models.Model):
         HUNDRED = "hundred", _("百分制：基础积分 + 贡献积分（按期计分）")
         ADDITIVE = "additive", _("基础分 + 加分 − 减分（按年计分）")
 
+    class Pipeline(models.TextChoices):
+        """Which review steps the scheme's members go through (reviews/pipeline.py holds each step)."""
+
+        VANGUARD = "vanguard", _("先锋亮绩：承诺、自查自评、考评小组评分、群众评议、党员大会定绩")
+        TALLY = "tally", _("亮化记分：承诺、每月践诺公示、本人申报、每季度记分公开")
+
     class Aggregation(models.TextChoices):
         MEAN = "mean", _("各期平均")
         SUM = "sum", _("各期相加")
@@ -56,6 +62,7 @@ class Scheme(models.Model):
     member_category = models.CharField(_("适用党员"), max_length=10, choices=MemberCategory.choices,
                                        default=MemberCategory.ALL)
     composition = models.CharField(_("计分方式"), max_length=10, choices=Composition.choices)
+    pipeline = models.CharField(_("评议流程"), max_length=10, choices=Pipeline.choices)
     base_points = models.DecimalField(_("基础分"), max_digits=6, decimal_places=2)
     bonus_cap = models.DecimalField(_("每期贡献积分上限"), max_digits=6, decimal_places=2, null=True, blank=True)
     floor = models.DecimalField(_("最低分"), max_digits=6, decimal_places=2, default=0)

@@ -57,7 +57,8 @@ POLICY_A_RULES = [
 POLICY_A_STAFF = {
     "name": "教职工党员“先锋亮绩、积分管理”评分参考标准（示例）",
     "member_category": MemberCategory.STAFF,
-    "composition": Scheme.Composition.HUNDRED, "base_points": 60, "bonus_cap": 40, "floor": 0, "cap": 100,
+    "composition": Scheme.Composition.HUNDRED, "pipeline": Scheme.Pipeline.VANGUARD,
+    "base_points": 60, "bonus_cap": 40, "floor": 0, "cap": 100,
     "aggregation": Scheme.Aggregation.MEAN, "period_kind": PeriodKind.SEMESTER,
     "items": [
         item(BASE, "A-B01", "按时参加组织生活和“三会一课”", 1, 5, cap_per_period=20),
@@ -84,7 +85,8 @@ POLICY_A_STAFF = {
 POLICY_A_STUDENT = {
     "name": "学生党员“先锋亮绩、积分管理”评分参考标准（示例）",
     "member_category": MemberCategory.STUDENT,
-    "composition": Scheme.Composition.HUNDRED, "base_points": 60, "bonus_cap": 40, "floor": 0, "cap": 100,
+    "composition": Scheme.Composition.HUNDRED, "pipeline": Scheme.Pipeline.VANGUARD,
+    "base_points": 60, "bonus_cap": 40, "floor": 0, "cap": 100,
     "aggregation": Scheme.Aggregation.MEAN, "period_kind": PeriodKind.SEMESTER,
     "items": [
         item(BASE, "A-B01", "按时参加组织生活和“三会一课”", 1, 5, cap_per_period=20),
@@ -109,7 +111,8 @@ POLICY_A_STUDENT = {
 POLICY_B = {
     "name": "党员亮化记分参考标准（示例）",
     "member_category": MemberCategory.ALL,
-    "composition": Scheme.Composition.ADDITIVE, "base_points": 80, "bonus_cap": None, "floor": 0, "cap": None,
+    "composition": Scheme.Composition.ADDITIVE, "pipeline": Scheme.Pipeline.TALLY,
+    "base_points": 80, "bonus_cap": None, "floor": 0, "cap": None,
     "aggregation": Scheme.Aggregation.SUM, "period_kind": PeriodKind.QUARTER,
     "items": [
         item(BASE, "B-BASE-ID", "亮明身份（工作期间和集体活动佩戴党徽）", 1, 2),

@@ -38,8 +38,8 @@ from .points import format_points, to_centi
 from .presets import DEADLINES, PRESETS
 from .recalculation import NET, recalculate_branch
 
-SCHEME_FIELDS = ["name", "year", "member_category", "composition", "base_points", "bonus_cap", "floor", "cap",
-                 "aggregation", "period_kind", "status", "version", "is_sample"]
+SCHEME_FIELDS = ["name", "year", "member_category", "composition", "pipeline", "base_points", "bonus_cap", "floor",
+                 "cap", "aggregation", "period_kind", "status", "version", "is_sample"]
 ITEM_FIELDS = ["kind", "code", "title", "description", "points_min", "points_max", "cap_per_period", "cap_per_year",
                "times_per_period", "evidence_required", "member_may_declare", "order"]
 RULE_FIELDS = ["code", "kind", "consequence", "label", "applies_to", "params", "order"]
@@ -156,7 +156,8 @@ def _require_editable(actor, scheme):
 def scheme_update(*, actor, scheme, data):
     _require_editable(actor, scheme)
     before = model_to_dict(scheme, fields=SCHEME_FIELDS)
-    for name in ("name", "composition", "base_points", "bonus_cap", "floor", "cap", "aggregation", "period_kind"):
+    for name in ("name", "composition", "pipeline", "base_points", "bonus_cap", "floor", "cap", "aggregation",
+                 "period_kind"):
         if name in data:
             setattr(scheme, name, data[name])
     scheme.full_clean()

@@ -9,9 +9,9 @@ docs/performance.md). Deadlines and "today" are applied when a page is drawn.
 
 Definitions used everywhere (the drill-down lists use the same ones):
 - an *expected* member is active (has not left) and not exempted, in a branch with a scheme in force;
-- a member *submitted pledges* when at least one of their pledges of the year is submitted or
-  approved, and *has approved pledges* when at least one is approved and none is still a draft,
-  submitted or returned;
+- a step is done as its one query in reviews/pipeline.py says: a member *submitted pledges* when
+  every pledge of the year is submitted or approved (a returned one is not), and *has approved
+  pledges* when at least one is approved and none is still a draft, submitted or returned;
 - the histogram's bins include their lower edge and exclude their upper edge.
 """
 
@@ -45,14 +45,13 @@ from django.utils.translation import gettext_lazy
 
 from members import permissions as perms
 from members.models import Member, Organization
+from reviews import pipeline
 from reviews.models import (
     Determination,
     DeterminationLine,
     FollowUp,
-    MassEvaluation,
     Objection,
     PanelConfirmation,
-    Pledge,
     Publicity,
     ReviewSettings,
     SelfAssessment,
@@ -105,7 +104,6 @@ RESULT_CONSEQUENCES = [
 ]
 TALKS = [FollowUp.Kind.TALK_SECRETARY, FollowUp.Kind.TALK_ADMONISH, FollowUp.Kind.TALK_REMINDER]
 DONE = "done"
-PLEDGE_PENDING = ("draft", "submitted", "returned")
 
 
 def bin_label(index):
@@ -239,7 +237,7 @@ def overdue(due, today):
 # transaction of its change, so the audit log is the change feed. Deadlines and "today" are
 # applied when the page is drawn, never stored.
 
-FACTS_VERSION = 1
+FACTS_VERSION = 2  # 2: pledges counted by the pipeline registry (a returned pledge is not handed in)
 # Audit actions that change nothing a dashboard counts (exports, accounts, roles, the dashboards'
 # own supervision and report records, which are read live).
 QUIET_ACTIONS = ("ledger.export", "roster.export", "user.", "role.", "spot_check.", "work_report.")
@@ -286,19 +284,18 @@ def compute_facts(scope, branch_ids, in_force):
     # which both databases evaluate once, as a hash or an index): no join of the pledges with the
     # members, which PostgreSQL without statistics ran as a nested loop of every pledge against
     # every member, and no per-member probe, which it ran 90,000 times with statistics.
-    def pledged(*statuses):
-        return Q(pk__in=Pledge.objects.filter(where("member__branch_id"), year=year, status__in=statuses)
-                 .values("member_id"))
+    def did(step):
+        return Q(pk__in=step.done(year=year).filter(where("member__branch_id")).values("member_id"))
 
     for row in (Member.objects.filter(where("branch_id"), left_on__isnull=True, exempt=False).values("branch_id")
-                .annotate(submitted=Count("id", filter=pledged("submitted", "approved")),
-                          approved=Count("id", filter=pledged("approved") & ~pledged(*PLEDGE_PENDING)))):
+                .annotate(submitted=Count("id", filter=did(pipeline.PLEDGES)),
+                          approved=Count("id", filter=did(pipeline.PLEDGE_REVIEW)))):
         facts[row["branch_id"]]["pledges"] = [row["submitted"], row["approved"]]
-    for model, key, extra in ((SelfAssessment, "self", Q(status="submitted")), (PanelConfirmation, "panel", Q())):
-        for row in (model.objects.filter(where("member__branch_id"), active, extra, period__cycle__year=year)
+    for step, key in ((pipeline.SELF_ASSESSMENT, "self"), (pipeline.PANEL_SCORING, "panel")):
+        for row in (step.done(year=year).filter(where("member__branch_id"), active)
                     .values("member__branch_id", "period_id").annotate(n=Count("id"))):
             facts[row["member__branch_id"]][key][str(row["period_id"])] = row["n"]
-    for row in MassEvaluation.objects.filter(where("branch_id"), year=year).values("branch_id").annotate(
+    for row in pipeline.MASS_EVALUATION.done(year=year).filter(where("branch_id")).values("branch_id").annotate(
             n=Count("id")):
         facts[row["branch_id"]]["mass_forms"] = row["n"]
     for row in (Publicity.objects.filter(where("branch_id"), year=year)
@@ -350,7 +347,8 @@ def compute_facts(scope, branch_ids, in_force):
     own_score = Subquery(SelfAssessment.objects.filter(member_id=OuterRef("member_id"), period_id=OuterRef("period_id"),
                                                        status="submitted").values("self_score")[:1])
     indexes = sorted({i for schemes in in_force.values() for scheme in schemes.values()
-                      if scheme.composition == Scheme.Composition.HUNDRED for i in PERIOD_INDEXES[scheme.period_kind]})
+                      if pipeline.period_kinds(pipeline.PANEL_SCORING, {scheme.pipeline})
+                      for i in PERIOD_INDEXES[scheme.period_kind]})
     assessed = (PanelConfirmation.objects.filter(where("member__year_totals__branch_id"), period__cycle__year=year,
                                                  member__year_totals__year=year)
                 if indexes else PanelConfirmation.objects.none())
@@ -472,7 +470,7 @@ class Step:
 class ProgressRow:
     org: Organization
     expected: int = 0
-    policies: set = field(default_factory=set)  # "A" (百分制) and/or "B" (加减分)
+    policies: set = field(default_factory=set)  # Scheme.Pipeline values of the branches' schemes
     scheme_state: str = ""
     scheme_overdue: bool = False
     pledges_submitted: Step = field(default_factory=Step)
@@ -506,10 +504,6 @@ class ProgressRow:
         return self.scheme_overdue or any(s.overdue for s in steps)
 
 
-def _policy(scheme):
-    return "A" if scheme.composition == Scheme.Composition.HUNDRED else "B"
-
-
 def year_periods(scope):
     """The year's periods by id (one query)."""
     return {p.pk: p for p in Period.objects.filter(cycle__year=scope.year).order_by("kind", "index")}
@@ -517,29 +511,27 @@ def year_periods(scope):
 
 def _assessed(periods, in_force, today):
     """The periods self-assessment and panel scoring run in (the A schemes' kind), started by today."""
-    kinds = {s.period_kind for schemes in in_force.values() for s in schemes.values()
-             if s.composition == Scheme.Composition.HUNDRED}
+    kinds = {k for schemes in in_force.values() for s in schemes.values()
+             for k in pipeline.period_kinds(pipeline.PANEL_SCORING, {s.pipeline})}
     return [p for p in periods.values() if p.kind in kinds and p.starts_on <= today]
 
 
 def _publicity_expectations(policies, deadlines, periods_by_key, determination, grace, annual_grace):
     """What a branch should have publicized by now: [(title, kind, period, due)]."""
     expected = []
-    for policy in sorted(policies):
-        due = deadlines.get(f"{policy}-PLEDGES")
+    for code in pipeline.dues_of(pipeline.PLEDGES, policies):
+        due = deadlines.get(code.code)
         if due is not None:
             expected.append((_("党员承诺公示"), Publicity.Kind.PLEDGES, None, due + datetime.timedelta(days=grace)))
-    if "B" in policies:
-        for month in range(1, 13):
-            due = deadlines.get(f"B-M{month:02d}")
+    for step, kind in ((pipeline.FULFILMENT_PUBLICITY, Publicity.Kind.FULFILMENT),
+                       (pipeline.SCORES_PUBLICITY, Publicity.Kind.SCORES)):
+        for code in pipeline.dues_of(step, policies):
+            due = deadlines.get(code.code)
             if due is not None:
-                expected.append((_("%(m)s月践诺情况公示") % {"m": month}, Publicity.Kind.FULFILMENT,
-                                 periods_by_key.get(("month", month)), due))
-        for quarter in range(1, 5):
-            due = deadlines.get(f"B-Q{quarter}")
-            if due is not None:
-                expected.append((_("%(quarter)s记分情况公开") % {"quarter": QUARTERS[quarter]}, Publicity.Kind.SCORES,
-                                 periods_by_key.get(("quarter", quarter)), due))
+                month_or_quarter = (_("%(m)s月") % {"m": code.period[1]} if code.period[0] == "month"
+                                    else QUARTERS[code.period[1]])
+                expected.append((step.title % {"period": month_or_quarter}, kind, periods_by_key.get(code.period),
+                                 due))
     if determination is not None and determination["status"] == Determination.Status.DECIDED \
             and determination["decided_on"]:
         decided = datetime.date.fromisoformat(determination["decided_on"])
@@ -590,31 +582,35 @@ def progress(scope, facts, in_force, periods, deadlines, needed_forms):
         row.branches = 1
         by_category = f["expected"]
         row.expected = sum(n for category, n in by_category.items() if category in schemes)
-        hundred = sum(n for category, n in by_category.items()
-                      if category in schemes and schemes[category].composition == Scheme.Composition.HUNDRED)
-        row.policies = ({_policy(schemes[c]) for c in by_category if c in schemes}
-                        or {_policy(s) for s in schemes.values()})
+        hundred = sum(n for category, n in by_category.items() if category in schemes
+                      and pipeline.period_kinds(pipeline.PANEL_SCORING, {schemes[category].pipeline}))
+        row.policies = ({schemes[c].pipeline for c in by_category if c in schemes}
+                        or {s.pipeline for s in schemes.values()})
         own = any(s.owner_id == branch.pk for s in schemes.values())
         row.scheme_state = states["own" if own else "pending" if f["pending_scheme"] else
                                  "inherited" if schemes else "none"]
-        row.scheme_overdue = not schemes or ("A" in row.policies and not own
-                                             and overdue(deadlines.get("A-RULES"), today))
-        pledge_due = min((deadlines[f"{p}-PLEDGES"] for p in row.policies if f"{p}-PLEDGES" in deadlines),
-                         default=None)
+        rules_due = [deadlines.get(d.code) for d in pipeline.dues_of(pipeline.BRANCH_RULES, row.policies)]
+        row.scheme_overdue = not schemes or (not own and any(overdue(due, today) for due in rules_due))
+        pledge_due = min((deadlines[d.code] for d in pipeline.dues_of(pipeline.PLEDGES, row.policies)
+                          if d.code in deadlines), default=None)
         submitted, approved = f["pledges"]
         row.pledges_submitted = Step(done=submitted, expected=row.expected, due=pledge_due)
         row.pledges_submitted.overdue = overdue(pledge_due, today) and not row.pledges_submitted.complete
         row.pledges_approved = Step(done=approved, expected=row.expected, due=pledge_due)
         for period in assessed:
-            for target, key, step in ((row.self_periods, "self", "SELF"), (row.panel_periods, "panel", "PANEL")):
-                due = deadlines.get(f"A-S{period.index}-{step}") if period.kind == "semester" else period.ends_on
+            for target, key, step in ((row.self_periods, "self", pipeline.SELF_ASSESSMENT),
+                                      (row.panel_periods, "panel", pipeline.PANEL_SCORING)):
+                code = pipeline.due_for(step, step.pipelines, period)
+                due = deadlines.get(code) if code else period.ends_on
                 cell = Step(done=f[key].get(str(period.pk), 0), expected=hundred, due=due, applicable=hundred > 0)
                 cell.overdue = cell.applicable and overdue(due, today) and not cell.complete
                 target[period.pk] = cell
         needed = max((needed_forms.get(s.pk, default_mass) for s in schemes.values()
-                      if s.composition == Scheme.Composition.HUNDRED), default=0)
+                      if s.pipeline in pipeline.MASS_EVALUATION.pipelines), default=0)
         row.mass_forms = f["mass_forms"]
-        row.mass = Step(done=min(row.mass_forms, needed), expected=needed, due=deadlines.get("A-MASSES"),
+        mass_due = min((deadlines[d.code] for d in pipeline.dues_of(pipeline.MASS_EVALUATION, row.policies)
+                        if d.code in deadlines), default=None)
+        row.mass = Step(done=min(row.mass_forms, needed), expected=needed, due=mass_due,
                         applicable=needed > 0)
         row.mass.overdue = row.mass.applicable and overdue(row.mass.due, today) and not row.mass.complete
         decision = f["determination"]
@@ -634,7 +630,8 @@ def progress(scope, facts, in_force, periods, deadlines, needed_forms):
                 row.publicity_problems.append((str(title), "missing", due, None))
         row.publicity = Step(done=held, expected=due_now, overdue=bool(row.publicity_problems),
                              applicable=due_now > 0 or bool(expectations))
-        meeting_due = deadlines.get("A-MEETING") or datetime.date(year, 12, 31)
+        meeting_due = min((deadlines[d.code] for d in pipeline.dues_of(pipeline.DETERMINATION, row.policies)
+                           if d.code in deadlines), default=None) or datetime.date(year, 12, 31)
         decided = decision is not None and decision["status"] == Determination.Status.DECIDED
         row.determination_status = states["decided" if decided else "preparing" if decision else "not_started"]
         row.determination = Step(done=f["determined"] if decided else 0, expected=row.expected,
@@ -1029,13 +1026,13 @@ def _active():
     return Q(left_on__isnull=True, exempt=False)
 
 
-def _expected_q(scope, composition=None):
-    """Members expected in their branch's scheme in force (of `composition` when given)."""
+def _expected_q(scope, step=None):
+    """Members expected in their branch's scheme in force (in a pipeline with `step` when given)."""
     in_force = schemes_by_branch(scope.branches, scope.year)
     condition = Q(pk__in=[])
     for category in (Member.Category.STAFF, Member.Category.STUDENT):
         ids = [b for b, schemes in in_force.items() if category in schemes
-               and (composition is None or schemes[category].composition == composition)]
+               and (step is None or schemes[category].pipeline in step.pipelines)]
         if ids:
             condition |= Q(category=category, branch_id__in=ids)
     return _active() & condition
@@ -1087,25 +1084,22 @@ def drill(scope, metric, params):
         members = members.filter(Exists(totals.filter(scored=True, total__gte=at)))
         title = f"{title}（{format_points(at)} " + _("分以上") + "）"
     elif metric.startswith("pledges_"):
-        submitted = Exists(Pledge.objects.filter(member_id=OuterRef("pk"), year=year,
-                                                 status__in=("submitted", "approved")))
-        approved = Exists(Pledge.objects.filter(member_id=OuterRef("pk"), year=year, status="approved"))
-        pending = Exists(Pledge.objects.filter(member_id=OuterRef("pk"), year=year, status__in=PLEDGE_PENDING))
+        submitted = Q(pk__in=pipeline.PLEDGES.done(year=year).values("member_id"))
         members = members.filter(_active())
         if metric == "pledges_submitted":
             members = members.filter(submitted)
         elif metric == "pledges_approved":
-            members = members.filter(approved & ~pending)
+            members = members.filter(pk__in=pipeline.PLEDGE_REVIEW.done(year=year).values("member_id"))
         else:
             members = members.filter(_expected_q(scope)).filter(~submitted)
     elif metric in ("self", "self_missing"):
-        done = Exists(SelfAssessment.objects.filter(member_id=OuterRef("pk"), period=period, status="submitted"))
+        done = Q(pk__in=pipeline.SELF_ASSESSMENT.done(year=year, period=period).values("member_id"))
         members = (members.filter(_active()).filter(done) if metric == "self" else
-                   members.filter(_expected_q(scope, Scheme.Composition.HUNDRED)).filter(~done))
+                   members.filter(_expected_q(scope, pipeline.SELF_ASSESSMENT)).filter(~done))
     elif metric in ("panel", "panel_missing"):
-        done = Exists(PanelConfirmation.objects.filter(member_id=OuterRef("pk"), period=period))
+        done = Q(pk__in=pipeline.PANEL_SCORING.done(year=year, period=period).values("member_id"))
         members = (members.filter(_active()).filter(done) if metric == "panel" else
-                   members.filter(_expected_q(scope, Scheme.Composition.HUNDRED)).filter(~done))
+                   members.filter(_expected_q(scope, pipeline.PANEL_SCORING)).filter(~done))
     elif metric in ("determined", "publicized"):
         lines = DeterminationLine.objects.filter(member_id=OuterRef("pk"), determination__year=year,
                                                  determination__status=Determination.Status.DECIDED)

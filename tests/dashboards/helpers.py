@@ -14,7 +14,8 @@ def of(plan, code):
 
 
 def pledges_submitted(items):
-    return [p for p in items if p.pledge in ("submitted", "approved", "mixed")]
+    """Handed in: a returned pledge beside an approved one ("mixed") leaves the member to finish."""
+    return [p for p in items if p.pledge in ("submitted", "approved")]
 
 
 def pledges_approved(items):

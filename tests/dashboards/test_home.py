@@ -153,10 +153,11 @@ def test_a_refusal_names_whom_to_ask(dash_world, client):
 
 @pytest.mark.parametrize("extra_branches,extra_members", [(0, 0), (4, 12)])
 # A member's home is their points overview (the dashboard's ~20 queries); a secretary's adds the branch
-# dashboard's to-do (~38); the committee's and a college's add the dashboard figures of their scope.
-@pytest.mark.parametrize("role,queries", [("member", 23), ("mass_rep", 12), ("panel", 33), ("committee", 59),
-                                          ("secretary", 61), ("gb_secretary", 24), ("org_department", 31),
-                                          ("admin", 32)])
+# dashboard's to-do (~38); the committee's and a college's add the dashboard figures of their scope. The
+# deadlines list reads the pipelines in force once, to leave out the other policy's deadlines.
+@pytest.mark.parametrize("role,queries", [("member", 24), ("mass_rep", 12), ("panel", 34), ("committee", 60),
+                                          ("secretary", 62), ("gb_secretary", 25), ("org_department", 32),
+                                          ("admin", 33)])
 def test_home_query_counts_do_not_grow(world, client, django_assert_num_queries, extra_branches, extra_members,
                                        role, queries):
     grow(world, extra_branches, extra_members)

@@ -144,7 +144,7 @@ def test_overdue_steps_are_flagged_only_after_their_deadline(dash_world):
     ("expected", {}, lambda items: items),
     ("pledges_submitted", {}, pledges_submitted),
     ("pledges_approved", {}, pledges_approved),
-    ("pledges_missing", {}, lambda items: [p for p in items if p.pledge in ("none", "draft")]),
+    ("pledges_missing", {}, lambda items: [p for p in items if p.pledge in ("none", "draft", "mixed")]),
     ("self", "s1", self_done),
     ("self_missing", "s1", lambda items: [p for p in items if p.self_score is None]),
     ("panel", "s1", panel_done),
