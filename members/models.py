@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -274,6 +275,21 @@ class Role(models.TextChoices):
     MASS_REPRESENTATIVE = "mass_representative", _("群众代表")
 
 
+class RoleAssignmentQuerySet(models.QuerySet):
+    """The one definition of a term in force: every permission check and every list of role holders
+    reads it, so a term that ends, starts or is revoked counts the same everywhere, at once."""
+
+    def not_over_on(self, day):
+        """Not revoked and not ended before `day`: in force that day, or yet to begin."""
+        return self.filter(Q(ends_on__isnull=True) | Q(ends_on__gte=day), revoked_at__isnull=True)
+
+    def active_on(self, day=None):
+        """In force on `day` (today in TIME_ZONE, Asia/Shanghai, when not given): begun, not ended
+        before it, not revoked."""
+        day = day or timezone.localdate()
+        return self.not_over_on(day).filter(starts_on__lte=day)
+
+
 class RoleAssignment(models.Model):
     """A user holds a role at an organization for a term. The source of truth for permissions."""
 
@@ -288,6 +304,8 @@ class RoleAssignment(models.Model):
                                     related_name="+")
     revoked_at = models.DateTimeField(_("撤销时间"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = RoleAssignmentQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("角色任命")

@@ -10,7 +10,6 @@ they are never hand-assigned and never global.
 
 from django.contrib.auth.models import Permission
 from django.db.models import Q
-from django.utils import timezone
 
 from .models import Organization, Role, RoleAssignment
 
@@ -96,9 +95,7 @@ def _granted_paths(user, perm):
 
 def _held_permissions(user):
     """(codename, node path) for every organization permission `user` holds today, in one query."""
-    today = timezone.localdate()
-    held = (RoleAssignment.objects.filter(user=user, revoked_at__isnull=True, starts_on__lte=today)
-            .exclude(ends_on__lt=today).values_list("role", "organization__path"))
+    held = RoleAssignment.objects.active_on().filter(user=user).values_list("role", "organization__path")
     return [(codename, path) for role, path in held for codename in ROLE_PERMISSIONS[Role(role)]]
 
 

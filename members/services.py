@@ -483,7 +483,7 @@ def _refuse_mass_conflict(*, actor, user, organization, role):
         conflicting = {Role.MASS_REPRESENTATIVE}
     else:
         return
-    held = (active_assignments().filter(user=user, organization=organization, role__in=conflicting)
+    held = (RoleAssignment.objects.active_on().filter(user=user, organization=organization, role__in=conflicting)
             .values_list("role", flat=True).first())
     if held is not None:
         raise ApplicationError(_("%(user)s 已是“%(org)s”的%(held)s，不能同时担任%(role)s") % {
@@ -526,17 +526,11 @@ def _close_if_idle(*, actor, user, reason):
     opened again by appointing it."""
     if user.is_staff or user.is_superuser or Member.objects.filter(user=user).exists():
         return
-    today = timezone.localdate()
-    if RoleAssignment.objects.filter(user=user, revoked_at__isnull=True).exclude(ends_on__lt=today).exists():
+    if RoleAssignment.objects.not_over_on(timezone.localdate()).filter(user=user).exists():
         return
     user.is_active = False
     user.save(update_fields=["is_active"])
     audit_record(actor=actor, action="user.close", target=user, reason=reason)
-
-
-def active_assignments(*, on=None):
-    on = on or timezone.localdate()
-    return RoleAssignment.objects.filter(revoked_at__isnull=True, starts_on__lte=on).exclude(ends_on__lt=on)
 
 
 @transaction.atomic
@@ -544,7 +538,7 @@ def role_permissions_sync(*, user, on: datetime.date | None = None):
     """Rewrite `user`'s object permissions on organizations from their active role assignments."""
     permission_rows = perms.org_permission_objects()
     wanted = set()
-    for org_id, role in active_assignments(on=on).filter(user=user).values_list("organization_id", "role"):
+    for org_id, role in RoleAssignment.objects.active_on(on).filter(user=user).values_list("organization_id", "role"):
         for codename in perms.ROLE_PERMISSIONS[Role(role)]:
             wanted.add((permission_rows[codename].pk, str(org_id)))
     existing = UserObjectPermission.objects.filter(
