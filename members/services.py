@@ -12,7 +12,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from guardian.models import UserObjectPermission
 
 from partyscore.audit import audit_record
 from partyscore.exceptions import ApplicationError
@@ -447,7 +446,7 @@ def member_exemption_decide(*, actor, member, approve, reason=""):
 
 @transaction.atomic
 def role_assign(*, actor, user, organization, role, starts_on, ends_on=None, reason=""):
-    """Give `user` a role at `organization` for a term, and grant the permissions it carries."""
+    """Give `user` a role at `organization` for a term: its permissions follow from the term itself."""
     role = Role(role)
     if organization.kind != perms.ROLE_ORG_KIND[role]:
         kind = Organization.Kind(perms.ROLE_ORG_KIND[role]).label
@@ -464,7 +463,7 @@ def role_assign(*, actor, user, organization, role, starts_on, ends_on=None, rea
                                 ends_on=ends_on, assigned_by=actor)
     assignment.full_clean()
     assignment.save()
-    role_permissions_sync(user=user)
+    perms.forget_cached_perms(user)
     audit_record(actor=actor, action="role.assign", target=assignment, organization=organization,
                  after={"user": user.pk, "role": role.value, "starts_on": starts_on, "ends_on": ends_on}, reason=reason)
     role_assigned.send(sender=RoleAssignment, assignment=assignment, actor=actor)
@@ -513,7 +512,7 @@ def role_assignment_end(*, actor, assignment, reason):
     the node the role is held at)."""
     assignment.revoked_at = timezone.now()
     assignment.save(update_fields=["revoked_at"])
-    role_permissions_sync(user=assignment.user)
+    perms.forget_cached_perms(assignment.user)
     audit_record(actor=actor, action="role.revoke", target=assignment, organization=assignment.organization,
                  reason=reason)
     _close_if_idle(actor=actor, user=assignment.user, reason=reason)
@@ -531,36 +530,6 @@ def _close_if_idle(*, actor, user, reason):
     user.is_active = False
     user.save(update_fields=["is_active"])
     audit_record(actor=actor, action="user.close", target=user, reason=reason)
-
-
-@transaction.atomic
-def role_permissions_sync(*, user, on: datetime.date | None = None):
-    """Rewrite `user`'s object permissions on organizations from their active role assignments."""
-    permission_rows = perms.org_permission_objects()
-    wanted = set()
-    for org_id, role in RoleAssignment.objects.active_on(on).filter(user=user).values_list("organization_id", "role"):
-        for codename in perms.ROLE_PERMISSIONS[Role(role)]:
-            wanted.add((permission_rows[codename].pk, str(org_id)))
-    existing = UserObjectPermission.objects.filter(
-        user=user, permission__in=permission_rows.values()
-    ).values_list("pk", "permission_id", "object_pk")
-    have = {(perm_id, obj_pk): pk for pk, perm_id, obj_pk in existing}
-    stale = [pk for key, pk in have.items() if key not in wanted]
-    if stale:
-        UserObjectPermission.objects.filter(pk__in=stale).delete()
-    content_type_id = next(iter(permission_rows.values())).content_type_id
-    UserObjectPermission.objects.bulk_create([
-        UserObjectPermission(user=user, permission_id=perm_id, object_pk=obj_pk, content_type_id=content_type_id)
-        for perm_id, obj_pk in wanted - set(have)
-    ])
-    perms.forget_cached_perms(user)
-
-
-def role_permissions_sync_all(*, on=None):
-    """Nightly: terms start and end by the calendar, so resync everyone who holds or held a role."""
-    for user in User.objects.filter(role_assignments__isnull=False).distinct():
-        role_permissions_sync(user=user, on=on)
-
 
 
 def roster_exported(*, actor, organization):
