@@ -55,7 +55,6 @@ static: install
 
 db: install
 	$(MANAGE) migrate --noinput -v0
-	$(MANAGE) sync_role_permissions
 	$(MANAGE) seed_demo
 
 clean:

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from members.models import Member, Organization, Role, RoleAssignment, User
-from members.services import organization_create, role_permissions_sync
+from members.services import organization_create
 from partyscore.core.audit import audit_record
 
 DEMO_PASSWORD = "Demo@2026"  # noqa: S105 — the documented password of the demo accounts
@@ -141,8 +141,6 @@ def demo_university_seed(*, year=None, member_count=DEFAULT_MEMBERS):
                        starts_on=term_start, assigned_by=admin)
         for user, org, role in assignments
     ])
-    for user in {by_username.get(u.username, u) for u, _org, _role in assignments}:
-        role_permissions_sync(user=user)
     entries = _seed_scoring(admin, university, year, rng)
     audit_record(actor=admin, action="demo.seed", target=university, organization=university,
                  after={"members": len(members), "accounts": len(users) + 2, "roles": len(assignments),

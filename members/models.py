@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -72,26 +73,6 @@ class Organization(models.Model):
         verbose_name = _("党组织")
         verbose_name_plural = _("党组织")
         ordering = ["path"]
-        permissions = [
-            ("view_roster", _("查看党员名册")),
-            ("manage_roster", _("维护党员名册")),
-            ("view_audit", _("查看审计记录")),
-            ("approve_exemption", _("审批免于记分")),
-            ("manage_roles", _("任命角色")),
-            ("view_ledger", _("查看积分台账")),
-            ("record_entry", _("记分")),
-            ("manage_scheme", _("制定评分细则")),
-            ("approve_scheme", _("审批评分细则")),
-            ("manage_cycle", _("管理年度与周期")),
-            ("review_members", _("审核承诺、践诺与申报")),
-            ("panel_score", _("考评打分")),
-            ("run_branch", _("主持支部评议流程")),
-            ("handle_objections", _("调查核实异议")),
-            ("mass_evaluate", _("群众评议")),
-            ("view_mass_results", _("查看群众评议汇总")),
-            ("oversee", _("组织部督查")),
-            ("manage_tree", _("调整组织架构")),
-        ]
         constraints = [
             models.UniqueConstraint(fields=["parent", "name"], name="org_unique_name_under_parent"),
             models.CheckConstraint(
@@ -274,8 +255,24 @@ class Role(models.TextChoices):
     MASS_REPRESENTATIVE = "mass_representative", _("群众代表")
 
 
+class RoleAssignmentQuerySet(models.QuerySet):
+    """The one definition of a term in force: every permission check and every list of role holders
+    reads it, so a term that ends, starts or is revoked counts the same everywhere, at once."""
+
+    def not_over_on(self, day):
+        """Not revoked and not ended before `day`: in force that day, or yet to begin."""
+        return self.filter(Q(ends_on__isnull=True) | Q(ends_on__gte=day), revoked_at__isnull=True)
+
+    def active_on(self, day=None):
+        """In force on `day` (today in TIME_ZONE, Asia/Shanghai, when not given): begun, not ended
+        before it, not revoked."""
+        day = day or timezone.localdate()
+        return self.not_over_on(day).filter(starts_on__lte=day)
+
+
 class RoleAssignment(models.Model):
-    """A user holds a role at an organization for a term. The source of truth for permissions."""
+    """A user holds a role at an organization for a term. The source of truth for permissions:
+    they are derived from the terms in force (`active_on`) by `members.permissions`, never stored."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("账号"), on_delete=models.PROTECT,
                              related_name="role_assignments")
@@ -288,6 +285,8 @@ class RoleAssignment(models.Model):
                                     related_name="+")
     revoked_at = models.DateTimeField(_("撤销时间"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = RoleAssignmentQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("角色任命")

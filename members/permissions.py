@@ -1,16 +1,13 @@
 """Who may do what where, derived from role assignments.
 
 A role held at a node grants its permissions on that node only; they are inherited by every node
-below it through the materialized path. The checks here read the assignments in force today
-(term started, not ended, not revoked), so a term that ends or starts takes effect that day
-whatever the scheduler is doing. The same grants are mirrored as django-guardian object permissions
-(`role_permissions_sync`, at each appointment and revocation and nightly) for guardian's backend;
-they are never hand-assigned and never global.
+below it through the materialized path. The checks here derive the permissions from the assignments
+in force today (`RoleAssignment.objects.active_on`) and the rules below, on each request; nothing is
+stored, so a term that ends, starts or is revoked takes effect at once, with no job to run.
+docs/security.md ("One source of permissions") says why this is not django-guardian.
 """
 
-from django.contrib.auth.models import Permission
 from django.db.models import Q
-from django.utils import timezone
 
 from .models import Organization, Role, RoleAssignment
 
@@ -64,16 +61,6 @@ ROLE_ORG_KIND = {
 # a secretary staffs their own branch's committee, panel, recorders and mass representatives.
 BRANCH_DELEGABLE_ROLES = {Role.BRANCH_COMMITTEE, Role.PANEL_MEMBER, Role.RECORDER, Role.MASS_REPRESENTATIVE}
 
-ALL_ORG_PERMISSIONS = sorted(set().union(*ROLE_PERMISSIONS.values()))
-
-
-def org_permission_objects():
-    """The Permission rows for every codename above, keyed by codename."""
-    return {
-        p.codename: p
-        for p in Permission.objects.filter(content_type__app_label="members", codename__in=ALL_ORG_PERMISSIONS)
-    }
-
 
 def _granted_paths(user, perm):
     """Paths of the nodes where `user` directly holds `perm`.
@@ -96,9 +83,7 @@ def _granted_paths(user, perm):
 
 def _held_permissions(user):
     """(codename, node path) for every organization permission `user` holds today, in one query."""
-    today = timezone.localdate()
-    held = (RoleAssignment.objects.filter(user=user, revoked_at__isnull=True, starts_on__lte=today)
-            .exclude(ends_on__lt=today).values_list("role", "organization__path"))
+    held = RoleAssignment.objects.active_on().filter(user=user).values_list("role", "organization__path")
     return [(codename, path) for role, path in held for codename in ROLE_PERMISSIONS[Role(role)]]
 
 
@@ -172,6 +157,7 @@ def appointable_roles(user, organization):
 
 
 def forget_cached_perms(user):
+    """Drop the request's permission pairs kept on `user`: their roles changed."""
     user.__dict__.pop("_org_perm_paths", None)
 
 

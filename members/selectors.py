@@ -117,12 +117,7 @@ def status_kinds_for(*, member):
 
 def roles_of(*, user):
     """The user's active role assignments, for the home page and the header."""
-    today = timezone.localdate()
-    return (
-        RoleAssignment.objects.filter(user=user, revoked_at__isnull=True, starts_on__lte=today)
-        .exclude(ends_on__lt=today)
-        .select_related("organization")
-    )
+    return RoleAssignment.objects.active_on().filter(user=user).select_related("organization")
 
 
 _ROLE_ORDER = Case(*[When(role=role, then=Value(i)) for i, role in enumerate(Role)], output_field=IntegerField())
@@ -165,11 +160,8 @@ def audit_events(*, actor, action="", target_type="", target_id=""):
 def users_with_perm(*, organization, perm):
     """Everyone who may do `perm` at `organization` through an active role there or above."""
     roles = [role for role, granted in perms.ROLE_PERMISSIONS.items() if perm in granted]
-    today = timezone.localdate()
-    active = RoleAssignment.objects.filter(
-        organization__path__in=organization.ancestor_paths(), role__in=roles, revoked_at__isnull=True,
-        starts_on__lte=today,
-    ).filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today))
+    active = RoleAssignment.objects.active_on().filter(organization__path__in=organization.ancestor_paths(),
+                                                       role__in=roles)
     return User.objects.filter(pk__in=active.values("user_id"), is_active=True)
 
 
@@ -177,10 +169,8 @@ def general_branch_secretaries(*, branch):
     """The secretaries of the general branch (college) directly above `branch`, in office today."""
     if branch.parent_id is None:
         return User.objects.none()
-    today = timezone.localdate()
-    active = RoleAssignment.objects.filter(
-        organization_id=branch.parent_id, role=Role.GENERAL_BRANCH_SECRETARY, revoked_at__isnull=True,
-        starts_on__lte=today).filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today))
+    active = RoleAssignment.objects.active_on().filter(organization_id=branch.parent_id,
+                                                       role=Role.GENERAL_BRANCH_SECRETARY)
     return User.objects.filter(pk__in=active.values("user_id"), is_active=True)
 
 
@@ -189,9 +179,9 @@ def mass_representatives_below(*, actor, organization):
     branch's roles page: who was appointed where, by whom, when."""
     if not perms.has_org_perm(actor, perms.ROSTER_VIEW, organization) or organization.kind == Organization.Kind.BRANCH:
         return RoleAssignment.objects.none()
-    return (RoleAssignment.objects.filter(organization__path__startswith=organization.path,
-                                          organization__kind=Organization.Kind.BRANCH,
-                                          role=Role.MASS_REPRESENTATIVE, revoked_at__isnull=True)
+    return (RoleAssignment.objects.active_on().filter(organization__path__startswith=organization.path,
+                                                      organization__kind=Organization.Kind.BRANCH,
+                                                      role=Role.MASS_REPRESENTATIVE)
             .select_related("organization", "user", "assigned_by").order_by("organization__path", "-created_at"))
 
 
@@ -214,11 +204,10 @@ def who_can_help(*, user, roles=None):
         return []
     chain = list(Organization.objects.filter(path__in=org.ancestor_paths()).order_by("-depth"))[:2]
     kinds = {o.pk: o.kind for o in chain}
-    today = timezone.localdate()
     holders = {}
-    for assignment in (RoleAssignment.objects.filter(organization__in=chain, revoked_at__isnull=True,
-                                                     starts_on__lte=today, role__in=HELPER_ROLES.values())
-                       .exclude(ends_on__lt=today).exclude(user=user).select_related("user")
+    for assignment in (RoleAssignment.objects.active_on().filter(organization__in=chain,
+                                                                 role__in=HELPER_ROLES.values())
+                       .exclude(user=user).select_related("user")
                        .order_by("user__username")):
         if HELPER_ROLES[kinds[assignment.organization_id]] == assignment.role:
             holders.setdefault(assignment.organization_id, []).append(assignment.user.get_full_name())
@@ -234,10 +223,8 @@ def two_factor_overview(*, actor):
 
     if not perms.is_committee_officer(actor):
         raise PermissionDenied(_("只有党委组织部可以设置两步验证要求"))
-    today = timezone.localdate()
     counts = {row["role"]: row for row in (
-        RoleAssignment.objects.filter(revoked_at__isnull=True, starts_on__lte=today).exclude(ends_on__lt=today)
-        .values("role").annotate(holders=Count("user", distinct=True),
+        RoleAssignment.objects.active_on().values("role").annotate(holders=Count("user", distinct=True),
                                  enrolled=Count("user", distinct=True, filter=Q(user__totpdevice__confirmed=True))))}
     committee = set(TwoFactorRequirement.objects.values_list("role", flat=True))
     return [{"role": role, "label": role.label, "required": role.value in committee,

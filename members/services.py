@@ -12,7 +12,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from guardian.models import UserObjectPermission
 
 from partyscore.core.audit import audit_record
 from partyscore.core.exceptions import ApplicationError
@@ -443,7 +442,7 @@ def member_exemption_decide(*, actor, member, approve, reason=""):
 
 @transaction.atomic
 def role_assign(*, actor, user, organization, role, starts_on, ends_on=None, reason=""):
-    """Give `user` a role at `organization` for a term, and grant the permissions it carries."""
+    """Give `user` a role at `organization` for a term: its permissions follow from the term itself."""
     role = Role(role)
     if organization.kind != perms.ROLE_ORG_KIND[role]:
         kind = Organization.Kind(perms.ROLE_ORG_KIND[role]).label
@@ -460,7 +459,7 @@ def role_assign(*, actor, user, organization, role, starts_on, ends_on=None, rea
                                 ends_on=ends_on, assigned_by=actor)
     assignment.full_clean()
     assignment.save()
-    role_permissions_sync(user=user)
+    perms.forget_cached_perms(user)
     audit_record(actor=actor, action="role.assign", target=assignment, organization=organization,
                  after={"user": user.pk, "role": role.value, "starts_on": starts_on, "ends_on": ends_on}, reason=reason)
     role_assigned.send(sender=RoleAssignment, assignment=assignment, actor=actor)
@@ -479,7 +478,7 @@ def _refuse_mass_conflict(*, actor, user, organization, role):
         conflicting = {Role.MASS_REPRESENTATIVE}
     else:
         return
-    held = (active_assignments().filter(user=user, organization=organization, role__in=conflicting)
+    held = (RoleAssignment.objects.active_on().filter(user=user, organization=organization, role__in=conflicting)
             .values_list("role", flat=True).first())
     if held is not None:
         raise ApplicationError(_("%(user)s 已是“%(org)s”的%(held)s，不能同时担任%(role)s") % {
@@ -509,7 +508,7 @@ def role_assignment_end(*, actor, assignment, reason):
     the node the role is held at)."""
     assignment.revoked_at = timezone.now()
     assignment.save(update_fields=["revoked_at"])
-    role_permissions_sync(user=assignment.user)
+    perms.forget_cached_perms(assignment.user)
     audit_record(actor=actor, action="role.revoke", target=assignment, organization=assignment.organization,
                  reason=reason)
     _close_if_idle(actor=actor, user=assignment.user, reason=reason)
@@ -522,47 +521,11 @@ def _close_if_idle(*, actor, user, reason):
     opened again by appointing it."""
     if user.is_staff or user.is_superuser or Member.objects.filter(user=user).exists():
         return
-    today = timezone.localdate()
-    if RoleAssignment.objects.filter(user=user, revoked_at__isnull=True).exclude(ends_on__lt=today).exists():
+    if RoleAssignment.objects.not_over_on(timezone.localdate()).filter(user=user).exists():
         return
     user.is_active = False
     user.save(update_fields=["is_active"])
     audit_record(actor=actor, action="user.close", target=user, reason=reason)
-
-
-def active_assignments(*, on=None):
-    on = on or timezone.localdate()
-    return RoleAssignment.objects.filter(revoked_at__isnull=True, starts_on__lte=on).exclude(ends_on__lt=on)
-
-
-@transaction.atomic
-def role_permissions_sync(*, user, on: datetime.date | None = None):
-    """Rewrite `user`'s object permissions on organizations from their active role assignments."""
-    permission_rows = perms.org_permission_objects()
-    wanted = set()
-    for org_id, role in active_assignments(on=on).filter(user=user).values_list("organization_id", "role"):
-        for codename in perms.ROLE_PERMISSIONS[Role(role)]:
-            wanted.add((permission_rows[codename].pk, str(org_id)))
-    existing = UserObjectPermission.objects.filter(
-        user=user, permission__in=permission_rows.values()
-    ).values_list("pk", "permission_id", "object_pk")
-    have = {(perm_id, obj_pk): pk for pk, perm_id, obj_pk in existing}
-    stale = [pk for key, pk in have.items() if key not in wanted]
-    if stale:
-        UserObjectPermission.objects.filter(pk__in=stale).delete()
-    content_type_id = next(iter(permission_rows.values())).content_type_id
-    UserObjectPermission.objects.bulk_create([
-        UserObjectPermission(user=user, permission_id=perm_id, object_pk=obj_pk, content_type_id=content_type_id)
-        for perm_id, obj_pk in wanted - set(have)
-    ])
-    perms.forget_cached_perms(user)
-
-
-def role_permissions_sync_all(*, on=None):
-    """Nightly: terms start and end by the calendar, so resync everyone who holds or held a role."""
-    for user in User.objects.filter(role_assignments__isnull=False).distinct():
-        role_permissions_sync(user=user, on=on)
-
 
 
 def roster_exported(*, actor, organization):

@@ -51,10 +51,8 @@ class Tree:
                          if o.kind == Organization.Kind.BRANCH and not o.is_closed_on(on or timezone.localdate())]
         schemes = Scheme.objects.filter(year=year, status=Scheme.Status.APPROVED).select_related("owner")
         self.schemes = sorted(schemes, key=lambda s: (-s.owner.depth, s.member_category == "all", -s.version))
-        today = timezone.localdate()
         self.holders = defaultdict(set)  # (org id, role) → user ids
-        for user_id, org_id, role in RoleAssignment.objects.filter(
-                revoked_at__isnull=True, starts_on__lte=today).exclude(ends_on__lt=today).values_list(
+        for user_id, org_id, role in RoleAssignment.objects.active_on().values_list(
                 "user_id", "organization_id", "role"):
             self.holders[(org_id, role)].add(user_id)
 

@@ -82,7 +82,6 @@ def prepare(args, env):
     from benchmarks.load.plan import build_plan
 
     call_command("migrate", verbosity=0)
-    call_command("sync_role_permissions", verbosity=0)
     started = time.perf_counter()
     call_command("seed_demo", members=args.members, verbosity=0)
     seeded = time.perf_counter() - started

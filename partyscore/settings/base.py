@@ -31,7 +31,6 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
-    "guardian",
     "import_export",
     "django_htmx",
     "csp",
@@ -110,7 +109,6 @@ AUTHENTICATION_BACKENDS = [
     # Campus single sign-on (members/campus_login.py): each answers only while configured below.
     "members.campus_login.CampusCASBackend",
     "members.campus_login.CampusOIDCBackend",
-    "guardian.backends.ObjectPermissionBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -123,9 +121,6 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
-# Guardian: anonymous users hold no object permissions; we never need its anonymous user row.
-ANONYMOUS_USER_NAME = None
-GUARDIAN_RAISE_403 = True
 
 # Login lockout (django-axes): per username AND address together, so one campus NAT address
 # shared by thousands is never locked for everyone by one person's typos.
@@ -274,8 +269,6 @@ CELERY_BEAT_SCHEDULE = {
                      "schedule": crontab(hour=REMINDER_HOUR, minute=0)},
     "nightly-recalculation": {"task": "reviews.tasks.nightly_recalculation_task",
                               "schedule": crontab(hour=2, minute=30)},
-    "sync-role-permissions": {"task": "members.tasks.role_permissions_sync_all",
-                              "schedule": crontab(hour=1, minute=0)},
     "publicity-close": {"task": "reviews.tasks.publicity_close_task", "schedule": 15 * 60},
     "notification-deliveries-resume": {"task": "partyscore.core.tasks.notification_deliveries_resume_task",
                                        "schedule": 15 * 60},

@@ -7,7 +7,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from members.models import Member, MemberTransfer, Role, RoleAssignment
-from members.services import role_permissions_sync
 from partyscore.core.models import AuditEvent
 from tests.builders import make_user
 
@@ -129,7 +128,6 @@ def test_another_branch_secretary_is_turned_away_and_nothing_is_written(world, l
     other = make_user("a2sec", "甲二书记")
     RoleAssignment.objects.create(user=other, organization=world.A2, role=Role.BRANCH_SECRETARY,
                                   starts_on=datetime.date(2020, 1, 1))
-    role_permissions_sync(user=other)
     before = written()
     assert appoint(login(other), world.A1, world.member.username, Role.RECORDER).status_code == 403
     panel = world.panel.role_assignments.get()

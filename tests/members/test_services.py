@@ -5,7 +5,6 @@ import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, connection, transaction
-from guardian.models import UserObjectPermission
 
 from members import permissions as perms
 from members import services
@@ -32,8 +31,8 @@ def test_revoking_a_role_removes_its_permissions(world):
     assert AuditEvent.objects.filter(action="role.revoke", target_id=str(assignment.pk)).exists()
 
 
-def test_a_term_grants_its_rights_from_its_first_day_to_its_last_with_no_sync(world):
-    """Whatever the scheduler is doing: the checks read the terms, not the nightly mirror."""
+def test_a_term_grants_its_rights_from_its_first_day_to_its_last_with_no_job(world):
+    """The checks read the terms themselves: nothing stored beside them waits for a job to change."""
     services.role_assign(actor=world.admin, user=world.member, organization=world.A1, role=Role.RECORDER,
                          starts_on=datetime.date(2020, 3, 1), ends_on=datetime.date(2020, 12, 31))
     for day, holds in (((2020, 2, 29), False), ((2020, 3, 1), True), ((2020, 12, 31), True), ((2021, 1, 1), False)):
@@ -124,10 +123,3 @@ def test_the_audit_chain_links_each_event_to_the_one_before(world):
             target_type=event.target_type, target_id=event.target_id, before=event.before, after=event.after,
             reason=event.reason,
         )
-
-
-def test_permission_rows_follow_the_assignments_exactly(world):
-    services.role_permissions_sync(user=world.secretary)
-    rows = set(UserObjectPermission.objects.filter(user=world.secretary).values_list(
-        "permission__codename", "object_pk"))
-    assert rows == {(p, str(world.A1.pk)) for p in perms.ROLE_PERMISSIONS[Role.BRANCH_SECRETARY]}
