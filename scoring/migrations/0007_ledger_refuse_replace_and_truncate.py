@@ -2,7 +2,7 @@
 
 from django.db import migrations
 
-from partyscore.db import append_only_migration
+from partyscore.migrations._frozen import append_only_migration
 
 
 class Migration(migrations.Migration):
