@@ -16,6 +16,7 @@ from guardian.models import UserObjectPermission
 
 from partyscore.audit import audit_record
 from partyscore.exceptions import ApplicationError
+from partyscore.transitions import transition
 
 from . import campus_login, two_factor
 from . import permissions as perms
@@ -363,7 +364,8 @@ def member_status_record(*, actor, member, kind, occurred_on, reason, until=None
     event = MemberStatusEvent.objects.create(member=member, kind=kind, occurred_on=occurred_on, until=until,
                                              reason=reason, recorded_by=actor)
     if kind == MemberStatusEvent.Kind.FULL_MEMBERSHIP:
-        member.status, member.full_member_on = Member.Status.FULL, occurred_on
+        transition(member, "full_membership")
+        member.full_member_on = occurred_on
     elif kind in MemberStatusEvent.LEAVING:
         member.left_on = occurred_on
     member.save()

@@ -154,6 +154,9 @@ class SelfAssessment(models.Model):
         DRAFT = "draft", _("草稿")
         SUBMITTED = "submitted", _("已提交")
 
+    # Reopening gives a member a late submission (a draft may be reopened too: its deadline is extended).
+    TRANSITIONS = {"submit": ({"draft"}, "submitted"), "reopen": ({"draft", "submitted"}, "draft")}
+
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="self_assessments")
     period = models.ForeignKey(Period, on_delete=models.PROTECT, related_name="+")
     status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.DRAFT)
@@ -380,6 +383,8 @@ class Determination(models.Model):
         DECIDED = "decided", _("已评定")
         REOPENED = "reopened", _("已重新开启")
 
+    TRANSITIONS = {"decide": ({"draft"}, "decided"), "reopen": ({"decided"}, "reopened")}
+
     branch = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="determinations")
     year = models.PositiveSmallIntegerField(_("年度"))
     version = models.PositiveSmallIntegerField(_("版本"), default=1)
@@ -539,6 +544,8 @@ class FollowUp(models.Model):
         OPEN = "open", _("待办理")
         DONE = "done", _("已办理")
 
+    TRANSITIONS = {"complete": ({"open"}, "done")}
+
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="follow_ups")
     determination = models.ForeignKey(Determination, on_delete=models.PROTECT, related_name="follow_ups")
     kind = models.CharField(_("事项"), max_length=20, choices=Kind.choices)
@@ -605,6 +612,9 @@ class Delivery(models.Model):
         RETRYING = "retrying", _("重试中")
         SENT = "sent", _("已送达")
         FAILED = "failed", _("发送失败")
+
+    TRANSITIONS = {"send": ({"pending", "retrying"}, "sent"), "retry": ({"pending", "retrying"}, "retrying"),
+                   "fail": ({"pending", "retrying"}, "failed")}
 
     notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="deliveries")
     channel = models.CharField(_("渠道"), max_length=20)

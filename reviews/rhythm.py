@@ -19,6 +19,8 @@ from django.utils.translation import gettext_lazy, gettext_noop
 from members import permissions as perms
 from members.models import Member, Organization, Role, RoleAssignment
 from partyscore.audit import audit_record
+from partyscore.exceptions import ApplicationError
+from partyscore.transitions import transition
 from scoring.models import Cycle, Deadline, Period, Scheme
 
 from .models import (
@@ -34,7 +36,7 @@ from .models import (
     SelfAssessment,
 )
 from .notices import Sentence
-from .services import _move, notify
+from .services import notify
 
 
 @dataclass(frozen=True)
@@ -308,7 +310,10 @@ def escalate_overdue_objections(*, today=None):
     moved = 0
     for objection in Objection.objects.filter(status="open", due_on__lt=today).select_related("member__branch"):
         with transaction.atomic():
-            objection.status = _move(objection, "escalate_overdue")
+            try:
+                transition(objection, "escalate_overdue")
+            except ApplicationError:  # answered meanwhile
+                continue
             objection.escalation_reason = _("支部逾期未答复，自动提请组织部核实")
             objection.due_on = today + datetime.timedelta(days=7)
             objection.save(update_fields=["status", "escalation_reason", "due_on"])
