@@ -116,6 +116,9 @@ class Member(models.Model):
         FULL = "full", _("正式党员")
         PROBATIONARY = "probationary", _("预备党员")
 
+    # The dated status events that move it (MemberStatusEvent); the roster's edit and import correct it instead.
+    TRANSITIONS = {"full_membership": ({"probationary"}, "full")}
+
     number = models.CharField(
         _("学号/工号"), max_length=32, unique=True, error_messages={"unique": _("该学号/工号已存在")}
     )

@@ -16,6 +16,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from partyscore.core.audit import audit_record
 from partyscore.core.exceptions import ApplicationError
 from partyscore.core.queue import enqueue
+from partyscore.core.transitions import transition
 
 from . import campus_login, two_factor
 from . import permissions as perms
@@ -358,7 +359,8 @@ def member_status_record(*, actor, member, kind, occurred_on, reason, until=None
     event = MemberStatusEvent.objects.create(member=member, kind=kind, occurred_on=occurred_on, until=until,
                                              reason=reason, recorded_by=actor)
     if kind == MemberStatusEvent.Kind.FULL_MEMBERSHIP:
-        member.status, member.full_member_on = Member.Status.FULL, occurred_on
+        transition(member, "full_membership")
+        member.full_member_on = occurred_on
     elif kind in MemberStatusEvent.LEAVING:
         member.left_on = occurred_on
     member.save()

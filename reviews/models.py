@@ -154,6 +154,9 @@ class SelfAssessment(models.Model):
         DRAFT = "draft", _("草稿")
         SUBMITTED = "submitted", _("已提交")
 
+    # Reopening gives a member a late submission (a draft may be reopened too: its deadline is extended).
+    TRANSITIONS = {"submit": ({"draft"}, "submitted"), "reopen": ({"draft", "submitted"}, "draft")}
+
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="self_assessments")
     period = models.ForeignKey(Period, on_delete=models.PROTECT, related_name="+")
     status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.DRAFT)
@@ -380,6 +383,8 @@ class Determination(models.Model):
         DECIDED = "decided", _("已评定")
         REOPENED = "reopened", _("已重新开启")
 
+    TRANSITIONS = {"decide": ({"draft"}, "decided"), "reopen": ({"decided"}, "reopened")}
+
     branch = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="determinations")
     year = models.PositiveSmallIntegerField(_("年度"))
     version = models.PositiveSmallIntegerField(_("版本"), default=1)
@@ -538,6 +543,8 @@ class FollowUp(models.Model):
     class Status(models.TextChoices):
         OPEN = "open", _("待办理")
         DONE = "done", _("已办理")
+
+    TRANSITIONS = {"complete": ({"open"}, "done")}
 
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="follow_ups")
     determination = models.ForeignKey(Determination, on_delete=models.PROTECT, related_name="follow_ups")

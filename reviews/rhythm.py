@@ -19,13 +19,14 @@ from django.utils.translation import gettext_lazy, gettext_noop
 from members import permissions as perms
 from members.models import Member, Organization, Role, RoleAssignment
 from partyscore.core.audit import audit_record
+from partyscore.core.exceptions import ApplicationError
 from partyscore.core.notices import Sentence
 from partyscore.core.notifications import notify
+from partyscore.core.transitions import transition
 from scoring.models import Cycle, Deadline, Period, Scheme
 
 from . import pipeline
 from .models import Escalation, Objection, Reminder
-from .services import _move
 
 
 @dataclass(frozen=True)
@@ -256,7 +257,10 @@ def escalate_overdue_objections(*, today=None):
     moved = 0
     for objection in Objection.objects.filter(status="open", due_on__lt=today).select_related("member__branch"):
         with transaction.atomic():
-            objection.status = _move(objection, "escalate_overdue")
+            try:
+                transition(objection, "escalate_overdue")
+            except ApplicationError:  # answered meanwhile
+                continue
             objection.escalation_reason = _("支部逾期未答复，自动提请组织部核实")
             objection.due_on = today + datetime.timedelta(days=7)
             objection.save(update_fields=["status", "escalation_reason", "due_on"])

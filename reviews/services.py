@@ -22,6 +22,7 @@ from members.selectors import users_with_perm
 from partyscore.core.audit import audit_record
 from partyscore.core.exceptions import ApplicationError
 from partyscore.core.notifications import notify
+from partyscore.core.transitions import transition
 from scoring import policy
 from scoring import services as scoring
 from scoring.models import Cycle, LedgerEntry, MemberOutcome, MemberYearTotal, OutcomeRule, Scheme
@@ -92,14 +93,6 @@ def _create_once(model, duplicate, **fields):
             return model.objects.create(**fields)
     except IntegrityError as error:
         raise ApplicationError(_(duplicate)) from error
-
-
-def _move(obj, action):
-    """The object's status after `action`, or a Chinese refusal when its table forbids the move."""
-    allowed, target = obj.TRANSITIONS[action]
-    if obj.status not in allowed:
-        raise ApplicationError(_("当前状态为“%(status)s”，不能执行此操作") % {"status": obj.get_status_display()})
-    return target
 
 
 def _audit(actor, action, obj, member, before=None, reason="", **after):
@@ -336,7 +329,7 @@ def pledges_submit(*, actor, member, year):
         raise ApplicationError(_("请填写先锋承诺书"))
     for pledge in drafts:
         before = pledge.status
-        pledge.status = _move(pledge, "submit")
+        transition(pledge, "submit")
         pledge.save(update_fields=["status"])
         _audit(actor, "pledge.submit", pledge, member, before)
     notify(users_with_perm(organization=member.branch, perm=perms.MEMBERS_REVIEW),
@@ -352,7 +345,7 @@ def pledge_decide(*, actor, pledge, approve, reason=""):
     if not approve and not (reason or "").strip():
         raise ApplicationError(_("退回时请写明理由"))
     before = pledge.status
-    pledge.status = _move(pledge, "approve" if approve else "return")
+    transition(pledge, "approve" if approve else "return")
     pledge.returned_reason = "" if approve else reason.strip()
     pledge.reviewed_by, pledge.reviewed_at = actor, timezone.now()
     pledge.save()
@@ -384,7 +377,7 @@ def fulfilment_submit(*, actor, member, period, content, evidence=None):
         raise ApplicationError(_(FULFILMENT_DUPLICATE))
     else:
         before = report.status
-        report.status = _move(report, "resubmit")
+        transition(report, "resubmit")
         report.content = content
         if evidence:
             report.evidence = evidence
@@ -404,7 +397,7 @@ def fulfilment_decide(*, actor, report, verify, answer=""):
     if not verify and not (answer or "").strip():
         raise ApplicationError(_("退回时请写明理由"))
     before = report.status
-    report.status = _move(report, "verify" if verify else "return")
+    transition(report, "verify" if verify else "return")
     report.answer, report.verified_by = (answer or "").strip(), actor
     report.save()
     _audit(actor, "fulfilment.verify" if verify else "fulfilment.return", report, member, before, answer)
@@ -478,7 +471,7 @@ def self_assessment_save(*, actor, member, period, claims, note="", submit=False
     assessment.note = note or ""
     assessment.self_score = policy.period_score(terms_of(scheme), policy.PeriodSums(**sums))
     if submit:
-        assessment.status = SelfAssessment.Status.SUBMITTED
+        transition(assessment, "submit", _("本期自查自评已提交"))
         assessment.submitted_at = timezone.now()
     assessment.save()
     _audit(actor, "self_assessment.submit" if submit else "self_assessment.save", assessment, member,
@@ -493,7 +486,8 @@ def self_assessment_reopen(*, actor, member, period, until, reason):
         raise ApplicationError(_("请写明开放补交的理由"))
     assessment, _created = SelfAssessment.objects.get_or_create(member=member, period=period)
     before = assessment.status
-    assessment.status, assessment.reopened_until = SelfAssessment.Status.DRAFT, until
+    transition(assessment, "reopen")
+    assessment.reopened_until = until
     assessment.save(update_fields=["status", "reopened_until"])
     _audit(actor, "self_assessment.reopen", assessment, member, before, reason, until=until)
     notify(_member_user(member), gettext_noop("支部已为您开放%(period)s自查自评补交，截止 %(until)s"),
@@ -546,7 +540,7 @@ def declaration_verify(*, actor, declaration, approve, answer=""):
     if not approve and not answer:
         raise ApplicationError(_("不予通过时请写明理由"))
     before = declaration.status
-    declaration.status = _move(declaration, "verify" if approve else "refuse")
+    transition(declaration, "verify" if approve else "refuse")
     declaration.answer, declaration.verified_by, declaration.verifier = answer, actor, verifier
     declaration.save()
     _audit(actor, "declaration.verify" if approve else "declaration.reject", declaration, member, before, answer,
@@ -564,12 +558,12 @@ def _declaration_confirm(declaration, now):
         return
     if any(o.is_pending for o in objections):
         return  # decided when the objection is
+    transition(declaration, "confirm")  # first: a twin confirming it meanwhile records no second line
     declaration.entry = scoring.entry_record(
         actor=declaration.verified_by, member=declaration.member, item=declaration.item, period=declaration.period,
         points=format_points(abs(declaration.points)), reason=declaration.reason,
         source=LedgerEntry.Source.DECLARATION, verified_by=declaration.verified_by,
         evidence_files=_stored(declaration.evidence))
-    declaration.status = _move(declaration, "confirm")
     declaration.save(update_fields=["entry", "status"])
     _audit(declaration.verified_by, "declaration.confirm", declaration, declaration.member, "publicized")
     notify(_member_user(declaration.member), gettext_noop("您申报的“%(item)s”公示无异议，已记入台账"),
@@ -823,7 +817,8 @@ def publicity_open(*, actor, branch, year, kind, starts_at, ends_at, period=None
         if not pending:
             raise ApplicationError(_("没有待公示的本人申报"))
         for declaration in pending:
-            declaration.status, declaration.publicity = _move(declaration, "publicize"), publicity
+            transition(declaration, "publicize")
+            declaration.publicity = publicity
             declaration.save(update_fields=["status", "publicity"])
     audit_record(actor=actor, action="publicity.open", target=publicity, organization=branch,
                  after={"kind": kind, "starts_at": starts_at, "ends_at": ends_at, "audience": audience})
@@ -951,12 +946,11 @@ def _uphold_effect(actor, objection, corrected_points):
                                  evidence_files=_correction_evidence(objection))
     declaration = objection.declaration
     if declaration is not None and declaration.status in ("submitted", "verified", "publicized", "confirmed"):
-        action = "reject"
-        if declaration.status == Declaration.Status.CONFIRMED:  # confirmed while the objection went up
-            action = "overturn"
+        confirmed = declaration.status == Declaration.Status.CONFIRMED  # confirmed while the objection went up
+        transition(declaration, "overturn" if confirmed else "reject")
+        if confirmed:
             reason = _("异议成立，撤销申报加分：%(reason)s") % {"reason": objection.reason[:100]}
             scoring.entry_reverse(actor=actor, entry=declaration.entry, reason=reason)
-        declaration.status = _move(declaration, action)
         declaration.answer = _("异议成立：%(answer)s") % {"answer": objection.answer or objection.decision}
         declaration.save(update_fields=["status", "answer"])
 
@@ -978,7 +972,7 @@ def objection_answer(*, actor, objection, uphold, answer, corrected_points=None,
     if not (answer or "").strip():
         raise ApplicationError(_("请填写调查核实意见"))
     before = objection.status
-    objection.status = _move(objection, "uphold" if uphold else "reject")
+    transition(objection, "uphold" if uphold else "reject")
     objection.answer, objection.answered_by = answer.strip(), actor
     _attachments_add(objection, evidence, actor)
     if uphold:
@@ -1002,7 +996,7 @@ def objection_escalate(*, actor, objection, reason):
     if not (reason or "").strip():
         raise ApplicationError(_("请写明提请理由"))
     before = objection.status
-    objection.status = _move(objection, "escalate")
+    transition(objection, "escalate")
     objection.escalation_reason = reason.strip()
     config = review_settings(scheme_for_member(member=objection.member, year=objection.year))
     objection.due_on = timezone.localdate() + datetime.timedelta(days=config.objection_answer_days)
@@ -1022,7 +1016,7 @@ def objection_resolve(*, actor, objection, uphold, decision, corrected_points=No
     if not (decision or "").strip():
         raise ApplicationError(_("请填写核实意见"))
     before = objection.status
-    objection.status = _move(objection, "resolve_uphold" if uphold else "resolve_reject")
+    transition(objection, "resolve_uphold" if uphold else "resolve_reject")
     objection.decision, objection.decided_by = decision.strip(), actor
     _attachments_add(objection, evidence, actor)
     if uphold:
@@ -1124,8 +1118,7 @@ def determination_decide(*, actor, determination, meeting_date, members_expected
     locked = Determination.objects.select_for_update().get(pk=determination.pk)
     if locked.lock_version != lock_version:
         raise ApplicationError(_(DETERMINATION_CONFLICT))
-    if locked.status != Determination.Status.DRAFT:
-        raise ApplicationError(_("当前状态为“%(status)s”，不能执行此操作") % {"status": locked.get_status_display()})
+    transition(locked, "decide")
     if members_present > members_expected or members_present * 2 <= members_expected:
         raise ApplicationError(_("到会人数须超过应到人数的一半，党员大会方可作出决定"))
     pending = Objection.objects.filter(branch=branch, year=year, status__in=Objection.PENDING).count()
@@ -1147,7 +1140,7 @@ def determination_decide(*, actor, determination, meeting_date, members_expected
     locked.meeting_date, locked.members_expected, locked.members_present = (meeting_date, members_expected,
                                                                             members_present)
     locked.decision = (decision or "").strip()
-    locked.status, locked.decided_by, locked.decided_at = Determination.Status.DECIDED, actor, timezone.now()
+    locked.decided_by, locked.decided_at = actor, timezone.now()
     locked.lock_version += 1
     locked.save()
     DeterminationLine.objects.bulk_create([
@@ -1190,9 +1183,8 @@ def determination_reopen(*, actor, determination, reason):
     if not (reason or "").strip():
         raise ApplicationError(_("请写明重新开启的理由"))
     locked = Determination.objects.select_for_update().get(pk=determination.pk)
-    if locked.status != Determination.Status.DECIDED:
-        raise ApplicationError(_("只有已评定的结果可以重新开启"))
-    locked.status, locked.reopened_by, locked.reopen_reason = Determination.Status.REOPENED, actor, reason.strip()
+    transition(locked, "reopen", _("只有已评定的结果可以重新开启"))
+    locked.reopened_by, locked.reopen_reason = actor, reason.strip()
     locked.lock_version += 1
     locked.save()
     # Its results are withdrawn: so are the follow-ups not yet done (the next version creates its own).
@@ -1212,11 +1204,10 @@ def follow_up_record(*, actor, follow_up, record, done_on):
     """Record how a talk, warning or proposal was handled (by whoever is responsible for it)."""
     perm = perms.OVERSEE if follow_up.responsible.kind == Organization.Kind.COMMITTEE else perms.BRANCH_RUN
     _require(actor, perm, follow_up.responsible if perm == perms.OVERSEE else follow_up.member.branch)
-    if follow_up.status == FollowUp.Status.DONE:
-        raise ApplicationError(_("该事项已办理"))
     if not (record or "").strip():
         raise ApplicationError(_("请填写办理记录"))
-    follow_up.status, follow_up.record, follow_up.done_by, follow_up.done_on = "done", record.strip(), actor, done_on
+    transition(follow_up, "complete", _("该事项已办理"))
+    follow_up.record, follow_up.done_by, follow_up.done_on = record.strip(), actor, done_on
     follow_up.save()
     _audit(actor, "follow_up.done", follow_up, follow_up.member, "open", kind=follow_up.kind)
     return follow_up

@@ -27,6 +27,7 @@ from members import permissions as perms
 from partyscore.core.audit import audit_record
 from partyscore.core.exceptions import ApplicationError
 from partyscore.core.queue import enqueue
+from partyscore.core.transitions import transition
 
 from . import exports
 from . import io_selectors as reads
@@ -109,16 +110,26 @@ def _stopped(jobs, now=None):
         status__in=(ExportJob.Status.PENDING, ExportJob.Status.RUNNING), last_sign__lt=cutoff)
 
 
+def _job_move(job, action, **fields):
+    """Move `job` along its table with `fields`, in a short transaction of its own: the export itself
+    runs outside any (for minutes), so that its progress is seen meanwhile."""
+    with transaction.atomic():
+        transition(job, action)
+        for name, value in fields.items():
+            setattr(job, name, value)
+        job.save(update_fields=["status", *fields])
+
+
+@transaction.atomic
 def export_job_fail_if_stopped(*, job, now=None):
     """Mark `job` failed, with a Chinese reason its owner sees, if it has stopped; True if it had."""
+    if not _stopped(ExportJob.objects.select_for_update(no_key=True).filter(pk=job.pk), now).exists():
+        return False
+    logger.warning("export job %s had stopped (no progress for %s minutes): failed", job.pk,
+                   settings.EXPORT_STALE_MINUTES)
     message = _(STOPPED) % {"minutes": settings.EXPORT_STALE_MINUTES}
-    failed = _stopped(ExportJob.objects.filter(pk=job.pk), now).update(
-        status=ExportJob.Status.FAILED, error=message[:300], finished_at=timezone.now())
-    if failed:
-        logger.warning("export job %s had stopped (no progress for %s minutes): failed", job.pk,
-                       settings.EXPORT_STALE_MINUTES)
-        job.status, job.error = ExportJob.Status.FAILED, message[:300]
-    return bool(failed)
+    _job_move(job, "fail", error=message[:300], finished_at=timezone.now())
+    return True
 
 
 class _Progress:
@@ -143,11 +154,9 @@ def export_job_run(*, job_id):
         return job
     # The owner's scope is checked again: a role may have ended since the request.
     if not perms.has_org_perm(job.owner, perms.LEDGER_VIEW, job.organization):
-        ExportJob.objects.filter(pk=job.pk).update(status=ExportJob.Status.FAILED, error=_("您已无权导出该范围"),
-                                                   finished_at=timezone.now())
+        _job_move(job, "fail", error=_("您已无权导出该范围"), finished_at=timezone.now())
         return job
-    ExportJob.objects.filter(pk=job.pk).update(status=ExportJob.Status.RUNNING, started_at=timezone.now(),
-                                               heartbeat_at=timezone.now(), progress=0)
+    _job_move(job, "start", started_at=timezone.now(), heartbeat_at=timezone.now(), progress=0)
     try:
         with tempfile.TemporaryFile(suffix=".xlsx") as handle:
             exports.WRITERS[job.kind](handle, organization=job.organization, year=job.year,
@@ -156,11 +165,9 @@ def export_job_run(*, job_id):
             job.file.save(job.filename, File(handle), save=False)
     except Exception:
         logger.exception("export job %s failed", job.pk)
-        ExportJob.objects.filter(pk=job.pk).update(status=ExportJob.Status.FAILED, error=_(FAILED)[:300],
-                                                   finished_at=timezone.now())
+        _job_move(job, "fail", error=_(FAILED)[:300], finished_at=timezone.now())
         return job
-    ExportJob.objects.filter(pk=job.pk).update(status=ExportJob.Status.DONE, progress=100, file=job.file.name,
-                                               finished_at=timezone.now())
+    _job_move(job, "finish", progress=100, file=job.file.name, finished_at=timezone.now())
     job.refresh_from_db()
     return job
 

@@ -55,6 +55,9 @@ class Scheme(models.Model):
         APPROVED = "approved", _("已批准")
         RETURNED = "returned", _("已退回")
 
+    TRANSITIONS = {"submit": ({"draft", "returned"}, "submitted"), "approve": ({"submitted"}, "approved"),
+                   "return": ({"submitted"}, "returned")}
+
     owner = models.ForeignKey(Organization, verbose_name=_("所属组织"), on_delete=models.PROTECT,
                               related_name="schemes")
     name = models.CharField(_("名称"), max_length=100)
@@ -553,6 +556,11 @@ class ExportJob(models.Model):
         RUNNING = "running", _("生成中")
         DONE = "done", _("已完成")
         FAILED = "failed", _("失败")
+
+    # A task delivered again (its worker died) restarts its job, even one failed as stopped meanwhile; a job
+    # failed as stopped that still finishes is done (export_job_run).
+    TRANSITIONS = {"start": ({"pending", "running", "failed"}, "running"), "finish": ({"running", "failed"}, "done"),
+                   "fail": ({"pending", "running", "failed"}, "failed")}
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("导出人"), on_delete=models.CASCADE,
                               related_name="export_jobs")

@@ -18,6 +18,7 @@ from members.models import Organization
 from partyscore.core.audit import AuditRecord, audit_record, audit_record_many
 from partyscore.core.exceptions import ApplicationError
 from partyscore.core.queue import enqueue
+from partyscore.core.transitions import transition
 
 from .ledger_chain import ledger_append, ledger_append_each
 from .models import (
@@ -248,26 +249,10 @@ def attendance_rule_remove(*, actor, rule):
     rule.delete()
 
 
-SCHEME_TRANSITIONS = {
-    # action: (allowed from, to)
-    "submit": ({Scheme.Status.DRAFT, Scheme.Status.RETURNED}, Scheme.Status.SUBMITTED),
-    "approve": ({Scheme.Status.SUBMITTED}, Scheme.Status.APPROVED),
-    "return": ({Scheme.Status.SUBMITTED}, Scheme.Status.RETURNED),
-}
-
-
-def _transition(scheme, action):
-    allowed, target = SCHEME_TRANSITIONS[action]
-    if scheme.status not in allowed:
-        raise ApplicationError(_("评分标准当前状态为“%(status)s”，不能执行此操作") % {
-            "status": scheme.get_status_display()})
-    return target
-
-
 @transaction.atomic
 def scheme_submit(*, actor, scheme):
     _require(actor, perms.SCHEME_MANAGE, scheme.owner)
-    scheme.status = _transition(scheme, "submit")
+    transition(scheme, "submit")
     if not scheme.items.exists():
         raise ApplicationError(_("评分标准至少要有一个评分项目"))
     scheme.submitted_at = timezone.now()
@@ -287,7 +272,7 @@ def _require_approver(actor, scheme):
 @transaction.atomic
 def scheme_approve(*, actor, scheme):
     _require_approver(actor, scheme)
-    scheme.status = _transition(scheme, "approve")
+    transition(scheme, "approve")
     scheme.decided_by, scheme.decided_at, scheme.returned_reason = actor, timezone.now(), ""
     scheme.save(update_fields=["status", "decided_by", "decided_at", "returned_reason"])
     audit_record(actor=actor, action="scheme.approve", target=scheme, organization=scheme.owner)
@@ -300,7 +285,7 @@ def scheme_return(*, actor, scheme, reason):
     _require_approver(actor, scheme)
     if not (reason or "").strip():
         raise ApplicationError(_("退回时请写明理由"))
-    scheme.status = _transition(scheme, "return")
+    transition(scheme, "return")
     scheme.decided_by, scheme.decided_at, scheme.returned_reason = actor, timezone.now(), reason.strip()
     scheme.save(update_fields=["status", "decided_by", "decided_at", "returned_reason"])
     audit_record(actor=actor, action="scheme.return", target=scheme, organization=scheme.owner, reason=reason)

@@ -8,12 +8,14 @@ here touches the notice itself, so a channel that fails never costs the person t
 import datetime
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_noop, override
 
 from . import channels, notices
 from .models import Delivery
 from .queue import enqueue
+from .transitions import transition
 
 SUBJECT = gettext_noop("【党员积分管理】%(message)s")
 # A delivery still pending this long after it was written lost its task (the broker was down when
@@ -78,15 +80,16 @@ def deliver(*, delivery_id, final):
     except channels.Deferred as error:
         row.last_error = str(error)[:300]
         if final:
-            row.status = Delivery.Status.FAILED
+            action = "fail"
         else:
-            row.status = Delivery.Status.RETRYING
-            wait = error.countdown or backoff(row.attempts)
+            action, wait = "retry", error.countdown or backoff(row.attempts)
     except channels.Refused as error:
-        row.status, row.last_error = Delivery.Status.FAILED, str(error)[:300]
+        action, row.last_error = "fail", str(error)[:300]
     else:
-        row.status, row.last_error, row.sent_at = Delivery.Status.SENT, "", timezone.now()
-    row.save(update_fields=["attempts", "status", "last_error", "sent_at", "updated_at"])
+        action, row.last_error, row.sent_at = "send", "", timezone.now()
+    with transaction.atomic():
+        transition(row, action)
+        row.save(update_fields=["attempts", "status", "last_error", "sent_at", "updated_at"])
     return wait
 
 

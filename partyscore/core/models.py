@@ -240,6 +240,9 @@ class Delivery(models.Model):
         SENT = "sent", _("已送达")
         FAILED = "failed", _("发送失败")
 
+    TRANSITIONS = {"send": ({"pending", "retrying"}, "sent"), "retry": ({"pending", "retrying"}, "retrying"),
+                   "fail": ({"pending", "retrying"}, "failed")}
+
     notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="deliveries")
     channel = models.CharField(_("渠道"), max_length=20)
     address = models.CharField(_("接收地址"), max_length=254)

@@ -16,6 +16,8 @@ class SpotCheck(models.Model):
         OPEN = "open", _("抽查中")
         CLOSED = "closed", _("已完成")
 
+    TRANSITIONS = {"close": ({"open"}, "closed")}
+
     branch = models.ForeignKey("members.Organization", verbose_name=_("党支部"), on_delete=models.PROTECT,
                                related_name="spot_checks")
     year = models.PositiveSmallIntegerField(_("年度"))
@@ -109,6 +111,8 @@ class WorkReport(models.Model):
         DRAFT = "draft", _("草稿")
         SUBMITTED = "submitted", _("已上报")
         RETURNED = "returned", _("已退回")
+
+    TRANSITIONS = {"submit": ({"draft", "returned"}, "submitted"), "return": ({"submitted"}, "returned")}
 
     organization = models.ForeignKey("members.Organization", verbose_name=_("党组织"), on_delete=models.PROTECT,
                                      related_name="work_reports")

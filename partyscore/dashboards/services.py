@@ -20,6 +20,7 @@ from members.models import Organization
 from members.selectors import users_with_perm
 from partyscore.core.audit import audit_record
 from partyscore.core.exceptions import ApplicationError
+from partyscore.core.transitions import transition
 from scoring.models import LedgerEntry
 
 from . import selectors as dashboards
@@ -86,16 +87,14 @@ def spot_check_review(*, actor, item, verdict, note=""):
 def spot_check_close(*, actor, spot_check, conclusion):
     check = SpotCheck.objects.select_for_update(of=("self",)).select_related("branch").get(pk=spot_check.pk)
     _require(actor, perms.OVERSEE, check.branch, _("只有组织部可以完成抽查"))
-    if check.status != SpotCheck.Status.OPEN:
-        raise ApplicationError(SPOT_CHECK_CLOSED)
+    transition(check, "close", SPOT_CHECK_CLOSED)
     conclusion = (conclusion or "").strip()
     if not conclusion:
         raise ApplicationError(_("请填写抽查结论"))
     pending = check.items.filter(verdict=SpotCheckItem.Verdict.PENDING).count()
     if pending:
         raise ApplicationError(_("还有 %(n)s 条记录未核查") % {"n": pending})
-    check.status, check.conclusion, check.closed_by, check.closed_at = (SpotCheck.Status.CLOSED, conclusion, actor,
-                                                                        timezone.now())
+    check.conclusion, check.closed_by, check.closed_at = conclusion, actor, timezone.now()
     check.save(update_fields=["status", "conclusion", "closed_by", "closed_at"])
     problems = check.items.filter(verdict=SpotCheckItem.Verdict.PROBLEM).count()
     audit_record(actor=actor, action="spot_check.close", target=check, organization=check.branch,
@@ -172,7 +171,8 @@ def work_report_save(*, actor, organization, year, summary, lock_version=0, subm
     if submit:
         scope = dashboards.scope_for(actor=actor, org=organization, year=year, today=today)
         report.figures = dashboards.report_figures(scope)
-        report.status, report.submitted_by, report.submitted_at = WorkReport.Status.SUBMITTED, actor, timezone.now()
+        transition(report, "submit", REPORT_SUBMITTED)
+        report.submitted_by, report.submitted_at = actor, timezone.now()
         report.returned_reason = ""
     report.full_clean()
     report.save()
@@ -192,12 +192,11 @@ def work_report_return(*, actor, report, reason):
     _may_write, may_return = dashboards.report_permissions(actor, report.organization)
     if not may_return:
         raise PermissionDenied(_("只有上级党组织可以退回工作报告"))
-    if report.status != WorkReport.Status.SUBMITTED:
-        raise ApplicationError(_("只有已上报的工作报告可以退回"))
+    transition(report, "return", _("只有已上报的工作报告可以退回"))
     reason = (reason or "").strip()
     if not reason:
         raise ApplicationError(_("退回时请写明理由"))
-    report.status, report.returned_reason = WorkReport.Status.RETURNED, reason
+    report.returned_reason = reason
     report.lock_version += 1
     report.save(update_fields=["status", "returned_reason", "lock_version"])
     audit_record(actor=actor, action="work_report.return", target=report, organization=report.organization,

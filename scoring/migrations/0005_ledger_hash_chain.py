@@ -11,6 +11,8 @@ from django.utils import timezone
 
 from partyscore.core.audit import event_hash
 from partyscore.core.db import append_only_guard, append_only_lift
+from partyscore.core.migrations._frozen import append_only_guard, append_only_lift, event_hash
+from scoring.migrations._frozen import BULK_ACTION, HASHED_FIELDS, entry_hash
 
 TABLE = "scoring_ledgerentry"
 
@@ -24,9 +26,7 @@ def restore_guard(apps, schema_editor):
 
 
 def chain_existing(apps, schema_editor):
-    # The same hash as new entries get (scoring.ledger_chain), over the historical model's rows.
-    from scoring.ledger_chain import BULK_ACTION, HASHED_FIELDS, entry_hash
-
+    # The same hash as new entries get (scoring.ledger_chain, frozen), over the historical model's rows.
     LedgerEntry = apps.get_model("scoring", "LedgerEntry")
     AuditEvent = apps.get_model("partyscore", "AuditEvent")
     last, first_id, last_id, count = "", None, 0, 0
