@@ -9,8 +9,6 @@ import django.utils.timezone
 from django.db import migrations, models
 from django.utils import timezone
 
-from partyscore.core.audit import event_hash
-from partyscore.core.db import append_only_guard, append_only_lift
 from partyscore.core.migrations._frozen import append_only_guard, append_only_lift, event_hash
 from scoring.migrations._frozen import BULK_ACTION, HASHED_FIELDS, entry_hash
 

@@ -1,6 +1,5 @@
 from django.db import migrations
 
-from partyscore.core.db import append_only_migration
 from partyscore.core.migrations._frozen import append_only_migration
 
 
