@@ -182,7 +182,7 @@ def measure(connection, client, url, actor, committee, branches, year):
     """Cold (nothing stored), warm (stored counts current) and after a change in one branch; the
     selector alone; and the baseline: the aggregate SQL a cold page runs, replayed raw."""
     from members.models import User
-    from partyscore.dashboards import selectors as dashboards
+    from partyscore.dashboards import selectors
     from partyscore.dashboards import services as services
     from partyscore.dashboards.models import BranchYearFacts
 
@@ -202,7 +202,7 @@ def measure(connection, client, url, actor, committee, branches, year):
     warm_sql = _captured(connection, get)
     warm = median_seconds(get)
     # A fresh user each time, as each request has (permissions are cached on the user object).
-    selector = median_seconds(lambda: dashboards.org_dashboard(actor=User.objects.get(pk=actor.pk), org=committee,
+    selector = median_seconds(lambda: selectors.org_dashboard(actor=User.objects.get(pk=actor.pk), org=committee,
                                                                year=year))
     changed = []
     for k in range(3):
@@ -275,7 +275,7 @@ def main():
         ("---", "---", "---"),
         ("committee dashboard, stored counts current (warm): whole request through Django",
          *both(lambda f: f"{f['warm'] * 1000:.0f} ms ({f['warm_queries']} queries)")),
-        ("the same without the template: `dashboards.org_dashboard(…)`",
+        ("the same without the template: `selectors.org_dashboard(…)`",
          *both(lambda f: f"{f['selector'] * 1000:.0f} ms")),
         ("first request after a change in one branch (a notice recorded through its service)",
          *both(lambda f: f"{f['changed'] * 1000:.0f} ms")),

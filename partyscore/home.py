@@ -2,9 +2,9 @@
 each a link to the page where it is done.
 
 Nothing is counted here that a role's own page does not already count: the secretary's list is the
-branch dashboard's (`dashboards.branch_dashboard`), a panelist's and a mass representative's come
+branch dashboard's (`selectors.branch_dashboard`), a panelist's and a mass representative's come
 from `reviews.selectors`, the organization department's and a college's figures from the dashboard
-figures (`dashboards.figures`). A link is shown only where the page's own permission check lets the
+figures (`supervision.figures`). A link is shown only where the page's own permission check lets the
 user in (and, for a to-do, lets them act).
 """
 
@@ -20,7 +20,8 @@ from reviews.models import Escalation, Objection
 from scoring.models import OutcomeRule
 from scoring.selectors import current_cycle
 
-from .dashboards import selectors as dashboards
+from .dashboards import scope as scope_reads
+from .dashboards import selectors, supervision
 
 BRANCH_WORK = (perms.MEMBERS_REVIEW, perms.BRANCH_RUN, perms.OBJECTIONS_HANDLE)
 WARNINGS = (OutcomeRule.Consequence.YELLOW, OutcomeRule.Consequence.RED, OutcomeRule.Consequence.UNQUALIFIED)
@@ -38,7 +39,7 @@ def _branches_where(user, *perm_list):
 
 def _item(what, count, url, *, due=None, today=None, late=None, detail=""):
     return {"what": what, "count": count, "url": url, "due": due, "detail": detail,
-            "late": bool(count) and (late if late is not None else dashboards.overdue(due, today))}
+            "late": bool(count) and (late if late is not None else scope_reads.overdue(due, today))}
 
 
 def branch_work(*, user, year, today):
@@ -46,7 +47,7 @@ def branch_work(*, user, year, today):
     the user may act on."""
     sections = []
     for branch in _branches_where(user, *BRANCH_WORK):
-        data = dashboards.branch_dashboard(actor=user, branch=branch, year=year, today=today)
+        data = selectors.branch_dashboard(actor=user, branch=branch, year=year, today=today)
         determination = data["todo"]["determination"]
         sections.append({
             "branch": branch, "items": [i for i in data["items"] if i["may_act"]],
@@ -73,7 +74,7 @@ def mass_work(*, user, year, today):
     sections = []
     for branch in _branches_where(user, perms.MASS_EVALUATE):
         work = review_selectors.mass_work(actor=user, branch=branch, year=year)
-        closed = dashboards.overdue(work["due"], today)
+        closed = scope_reads.overdue(work["due"], today)
         sections.append({"branch": branch, **work, "closed": closed, "item": _item(
             _("%(year)s年度群众评议") % {"year": year}, 0 if work["submitted"] else 1,
             reverse("mass_form", args=[branch.pk]), due=work["due"], today=today)})
@@ -84,13 +85,13 @@ def oversight(*, user, year, today):
     """The organization department's and a college's few figures, per unit they oversee: branches
     with an overdue step, objections escalated to the committee, warnings among the results, and
     overdue duties reported up."""
-    units = [org for org in dashboards.dashboard_roots(actor=user) if not org.is_branch
+    units = [org for org in scope_reads.dashboard_roots(actor=user) if not org.is_branch
              and (perms.has_org_perm(user, perms.SCHEME_APPROVE, org) or perms.has_org_perm(user, perms.OVERSEE, org))]
     escalation_units = review_selectors.escalation_units(actor=user) if units else []
     sections = []
     for org in units:
-        scope = dashboards.scope_for(actor=user, org=org, year=year, today=today)
-        data = dashboards.figures(scope)
+        scope = scope_reads.scope_for(actor=user, org=org, year=year, today=today)
+        data = supervision.figures(scope)
         late = [r for r in data["progress"]["rows"] if r.is_branch and r.any_overdue]
         top = data["results"]["by_id"][org.pk]
         escalated = list(Objection.objects.filter(scope.within("branch_id"), year=year, status="escalated")
@@ -148,7 +149,7 @@ def home_for(*, user, today=None):
     member = getattr(user, "member", None)
     context = {"year": year, "today": today, "cycle": cycle, "links": links(user=user)}
     if member is not None:
-        context["me"] = dashboards.member_dashboard(actor=user, year=year)
+        context["me"] = selectors.member_dashboard(actor=user, year=year)
     if cycle is None:  # nothing is due before the first year is opened
         return context
     context["branch_work"] = branch_work(user=user, year=year, today=today)

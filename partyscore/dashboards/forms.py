@@ -7,7 +7,7 @@ from partyscore.core.filters import FilterForm, IdField, YearField
 from partyscore.core.forms import BootstrapForm
 
 from .models import BranchCommendation, SpotCheckItem
-from .selectors import setting
+from .scope import setting
 
 
 class SpotCheckForm(BootstrapForm):

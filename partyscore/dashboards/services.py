@@ -23,7 +23,8 @@ from partyscore.core.exceptions import ApplicationError
 from partyscore.core.transitions import transition
 from scoring.models import LedgerEntry
 
-from . import selectors as dashboards
+from . import reports
+from . import scope as scope_reads
 from .models import BranchCommendation, SpotCheck, SpotCheckItem, WorkReport
 
 SPOT_CHECK_EMPTY = gettext_lazy("该支部本年度没有台账记录，无法抽查")
@@ -48,7 +49,7 @@ def spot_check_draw(*, actor, branch, year, size, seed=None):
     _require(actor, perms.OVERSEE, branch, _("只有组织部可以随机抽查"))
     if branch.kind != Organization.Kind.BRANCH:
         raise ApplicationError(_("请选择一个党支部进行抽查"))
-    most = dashboards.setting("SPOT_CHECK_MAX")
+    most = scope_reads.setting("SPOT_CHECK_MAX")
     if not 1 <= size <= most:
         raise ApplicationError(_("抽查条数应在 1—%(most)s 之间") % {"most": most})
     ids = sorted(LedgerEntry.objects.filter(year=year, member__branch=branch).values_list("pk", flat=True))
@@ -150,7 +151,7 @@ def _receivers(org):
 def work_report_save(*, actor, organization, year, summary, lock_version=0, submit=False, today=None):
     """Save (and with `submit`, hand in) the unit's report. On submission the unit's own figures are
     frozen into the report."""
-    may_write, _may_return = dashboards.report_permissions(actor, organization)
+    may_write, _may_return = reports.report_permissions(actor, organization)
     if not may_write:
         raise PermissionDenied(_("您无权填写“%(org)s”的工作报告") % {"org": organization})
     summary = (summary or "").strip()
@@ -169,8 +170,8 @@ def work_report_save(*, actor, organization, year, summary, lock_version=0, subm
     report.summary, report.updated_by, report.updated_at = summary, actor, timezone.now()
     report.lock_version += 1
     if submit:
-        scope = dashboards.scope_for(actor=actor, org=organization, year=year, today=today)
-        report.figures = dashboards.report_figures(scope)
+        scope = scope_reads.scope_for(actor=actor, org=organization, year=year, today=today)
+        report.figures = reports.report_figures(scope)
         transition(report, "submit", REPORT_SUBMITTED)
         report.submitted_by, report.submitted_at = actor, timezone.now()
         report.returned_reason = ""
@@ -189,7 +190,7 @@ def work_report_save(*, actor, organization, year, summary, lock_version=0, subm
 def work_report_return(*, actor, report, reason):
     """The receiving level sends a submitted report back with a reason."""
     report = WorkReport.objects.select_for_update(of=("self",)).select_related("organization__parent").get(pk=report.pk)
-    _may_write, may_return = dashboards.report_permissions(actor, report.organization)
+    _may_write, may_return = reports.report_permissions(actor, report.organization)
     if not may_return:
         raise PermissionDenied(_("只有上级党组织可以退回工作报告"))
     transition(report, "return", _("只有已上报的工作报告可以退回"))

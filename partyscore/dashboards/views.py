@@ -26,8 +26,11 @@ from partyscore.core.filenames import attachment
 from partyscore.core.filters import list_filters
 from scoring.exports import INT, POINTS, TEXT, WRAP, XLSX_TYPE, Book, Column
 
+from . import drilldown, reports
+from . import scope as scope_reads
 from . import selectors as reads
 from . import services as services
+from . import supervision as supervision_reads
 from .forms import (
     CommendationForm,
     DrillFilterForm,
@@ -43,11 +46,11 @@ MEMBERS_PER_PAGE = 50
 
 
 def _year(request):
-    return reads.parse_year(request.GET.get("year") or request.POST.get("year"))
+    return scope_reads.parse_year(request.GET.get("year") or request.POST.get("year"))
 
 
 def _org(request, org_id, perm=perms.LEDGER_VIEW):
-    return reads.org_get(actor=request.user, org_id=org_id, perm=perm)
+    return scope_reads.org_get(actor=request.user, org_id=org_id, perm=perm)
 
 
 def _xlsx(filename, title, sheets):
@@ -76,7 +79,7 @@ def _points(centi):
 @require_safe
 def dashboard_home(request):
     """Send each user to their dashboard: the top of their scope, their branch, or their own."""
-    roots = reads.dashboard_roots(actor=request.user)
+    roots = scope_reads.dashboard_roots(actor=request.user)
     if roots:
         root = roots[0]
         return redirect("dashboard_branch" if root.is_branch else "dashboard_org", org_id=root.pk)
@@ -121,7 +124,7 @@ def org_dashboard(request, org_id):
         row.cells = [_step_cell(row.pledges_submitted), _step_cell(row.pledges_approved),
                      *[_step_cell(step) for pair in row.period_cells for step in pair]]
     return render(request, "dashboards/org.html", {
-        **data, "org": org, "year": data["scope"].year, "roots": reads.dashboard_roots(actor=request.user),
+        **data, "org": org, "year": data["scope"].year, "roots": scope_reads.dashboard_roots(actor=request.user),
         "can_oversee": perms.has_org_perm(request.user, perms.OVERSEE, org)})
 
 
@@ -141,8 +144,8 @@ def branch_dashboard(request, org_id):
 
 def _drill(request, org_id, filters):
     org = _org(request, org_id)
-    scope = reads.scope_for(actor=request.user, org=org, year=_year(request))
-    title, target, members = reads.drill(scope, filters["metric"], filters)
+    scope = scope_reads.scope_for(actor=request.user, org=org, year=_year(request))
+    title, target, members = drilldown.drill(scope, filters["metric"], filters)
     return scope, title, target, members
 
 
@@ -245,12 +248,13 @@ def college_board(request, org_id):
 @require_safe
 def supervision(request, org_id):
     org = _org(request, org_id)
-    scope = reads.scope_for(actor=request.user, org=org, year=_year(request))
+    scope = scope_reads.scope_for(actor=request.user, org=org, year=_year(request))
     can_oversee = perms.has_org_perm(request.user, perms.OVERSEE, org)
     notice_targets = Organization.objects.filter(pk__in=[o.pk for o in scope.orgs]).exclude(
         kind=Organization.Kind.COMMITTEE)
     return render(request, "dashboards/supervision.html", {
-        **reads.supervision(scope), "scope": scope, "org": org, "year": scope.year, "can_oversee": can_oversee,
+        **supervision_reads.supervision(scope), "scope": scope, "org": org, "year": scope.year,
+        "can_oversee": can_oversee,
         "spot_form": SpotCheckForm(), "notice_form": CommendationForm(organizations=notice_targets),
         "branches": scope.branches})
 
@@ -262,7 +266,7 @@ def spot_check_new(request, org_id):
     org = _org(request, org_id)
     branch = org
     if not org.is_branch:
-        scope = reads.scope_for(actor=request.user, org=org, year=_year(request))
+        scope = scope_reads.scope_for(actor=request.user, org=org, year=_year(request))
         branch = next((b for b in scope.branches if str(b.pk) == request.POST.get("branch")), None)
         if branch is None:
             raise PermissionDenied(_("请选择您督查范围内的党支部"))
@@ -271,7 +275,7 @@ def spot_check_new(request, org_id):
     form = SpotCheckForm(request.POST)
     back = f"{reverse('supervision', args=[org.pk])}?year={_year(request)}"
     if not form.is_valid():
-        messages.error(request, _("请填写抽查条数（1—%(n)s）") % {"n": reads.setting("SPOT_CHECK_MAX")})
+        messages.error(request, _("请填写抽查条数（1—%(n)s）") % {"n": scope_reads.setting("SPOT_CHECK_MAX")})
         return redirect(back)
     try:
         check = services.spot_check_draw(actor=request.user, branch=branch, year=_year(request),
@@ -286,7 +290,7 @@ def spot_check_new(request, org_id):
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def spot_check_detail(request, spot_check_id):
-    check, items = reads.spot_check_get(actor=request.user, spot_check_id=spot_check_id)
+    check, items = supervision_reads.spot_check_get(actor=request.user, spot_check_id=spot_check_id)
     if request.method == "POST":
         if not perms.has_org_perm(request.user, perms.OVERSEE, check.branch):
             raise PermissionDenied(_("只有组织部可以记录抽查结果"))
@@ -324,7 +328,7 @@ def _spot_check_post(request, check):
 @require_POST
 def commendation_new(request, org_id):
     org = _org(request, org_id)
-    scope = reads.scope_for(actor=request.user, org=org, year=_year(request))
+    scope = scope_reads.scope_for(actor=request.user, org=org, year=_year(request))
     targets = Organization.objects.filter(pk__in=[o.pk for o in scope.orgs]).exclude(kind=Organization.Kind.COMMITTEE)
     form = CommendationForm(request.POST, organizations=targets)
     back = f"{reverse('supervision', args=[org.pk])}?year={scope.year}"
@@ -355,7 +359,7 @@ def work_reports(request, org_id):
     if org.is_branch:
         return redirect("work_report", org_id=org.pk, year=year)
     return render(request, "dashboards/work_reports.html", {
-        **reads.work_reports_overview(actor=request.user, org=org, year=year), "org": org, "year": year})
+        **reports.work_reports_overview(actor=request.user, org=org, year=year), "org": org, "year": year})
 
 
 REPORT_STATUS_COLUMNS = (Column(N("党组织"), TEXT, 24), Column(N("层级"), TEXT, 14), Column(N("状态"), TEXT, 10),
@@ -367,7 +371,7 @@ REPORT_STATUS_COLUMNS = (Column(N("党组织"), TEXT, 24), Column(N("层级"), T
 def work_reports_export(request, org_id):
     org = _org(request, org_id)
     year = _year(request)
-    data = reads.work_reports_overview(actor=request.user, org=org, year=year)
+    data = reports.work_reports_overview(actor=request.user, org=org, year=year)
     rows = [[r["org"].name, r["org"].get_kind_display(), r["status"],
              f"{r['report'].submitted_at:%Y-%m-%d %H:%M}" if r["report"] and r["report"].submitted_at else "",
              r["report"].submitted_by.get_full_name() if r["report"] and r["report"].submitted_by else "",
@@ -385,7 +389,7 @@ def work_report(request, org_id, year):
         return redirect(f"{reverse('work_reports', args=[org.pk])}?year={year}")
     if request.method == "POST":
         return _work_report_post(request, org, year)
-    data = reads.work_report_view(actor=request.user, org=org, year=year)
+    data = reports.work_report_view(actor=request.user, org=org, year=year)
     report = data["report"]
     form = WorkReportForm(initial={"summary": data["draft"], "lock_version": report.lock_version if report else 0})
     return render(request, "dashboards/work_report.html", {**data, "org": org, "year": year, "form": form,
@@ -396,7 +400,7 @@ def _work_report_post(request, org, year):
     action = request.POST.get("action", "save")
     if action == "return":
         report = WorkReport.objects.filter(organization=org, year=year).first()
-        if report is None or not reads.report_permissions(request.user, org)[1]:
+        if report is None or not reports.report_permissions(request.user, org)[1]:
             raise PermissionDenied(_("只有上级党组织可以退回工作报告"))
         try:
             services.work_report_return(actor=request.user, report=report, reason=request.POST.get("reason", ""))
@@ -404,11 +408,11 @@ def _work_report_post(request, org, year):
         except ApplicationError as error:
             messages.error(request, error.message)
         return redirect(request.path)
-    if not reads.report_permissions(request.user, org)[0]:
+    if not reports.report_permissions(request.user, org)[0]:
         raise PermissionDenied(_("您无权填写“%(org)s”的工作报告") % {"org": org})
     form = WorkReportForm(request.POST)
     if not form.is_valid():
-        data = reads.work_report_view(actor=request.user, org=org, year=year)
+        data = reports.work_report_view(actor=request.user, org=org, year=year)
         return render(request, "dashboards/work_report.html", {**data, "org": org, "year": year, "form": form,
                                                                "return_form": ReasonForm()}, status=400)
     try:
@@ -425,7 +429,7 @@ def _work_report_post(request, org, year):
 @require_safe
 def work_report_export(request, org_id, year):
     org = _org(request, org_id)
-    data = reads.work_report_view(actor=request.user, org=org, year=year)
+    data = reports.work_report_view(actor=request.user, org=org, year=year)
     figures, report = data["figures"], data["report"]
     facts = [[_("党组织"), figures["organization"]], [_("年度"), str(year)],
              [_("状态"), report.get_status_display() if report else _("未填写")],

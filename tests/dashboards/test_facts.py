@@ -6,7 +6,7 @@ import datetime
 from django.urls import reverse
 from django.utils import timezone
 
-from partyscore.dashboards import selectors as dashboards
+from partyscore.dashboards import facts, scope
 from partyscore.dashboards.models import BranchYearFacts
 from reviews import services as reviews
 from reviews.models import Pledge
@@ -51,7 +51,7 @@ def test_counts_changed_outside_the_services_are_picked_up_when_they_expire(dash
     Pledge.objects.filter(member__branch=w.A1).delete()  # not through a service: no audit event
     assert a1_row(client, w).pledges_submitted.done == before  # still the stored count
     BranchYearFacts.objects.filter(branch=w.A1).update(
-        computed_at=timezone.now() - datetime.timedelta(minutes=dashboards.setting("FACTS_MAX_AGE_MINUTES") + 1))
+        computed_at=timezone.now() - datetime.timedelta(minutes=scope.setting("FACTS_MAX_AGE_MINUTES") + 1))
     assert a1_row(client, w).pledges_submitted.done == 0
 
 
@@ -62,4 +62,4 @@ def test_a_new_shape_of_the_counts_rebuilds_every_row(dash_world, login, setting
     settings.DASHBOARD_SETTINGS = {"HIGH_SCORE": 90}
     rows = client.get(reverse("dashboard_org", args=[w.U.pk])).context["results"]["by_id"]
     assert rows[w.A2.pk].high == sum(1 for p in of(w.plan, "A2") if p.total >= 9000)
-    assert {f.facts["v"] for f in BranchYearFacts.objects.all()} == {dashboards._facts_version()}
+    assert {f.facts["v"] for f in BranchYearFacts.objects.all()} == {facts._facts_version()}

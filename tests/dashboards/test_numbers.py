@@ -5,7 +5,7 @@ import datetime
 import pytest
 from django.urls import reverse
 
-from partyscore.dashboards import selectors as dashboards
+from partyscore.dashboards import scope, selectors
 from scoring.models import OutcomeRule
 
 from .helpers import (
@@ -80,7 +80,7 @@ def test_the_results_count_bands_outcomes_and_the_share_cap(dash_world, login):
         assert row.bins == histogram(items)
         total = sum(p.total for p in items)
         assert row.mean == (2 * total + len(items)) // (2 * len(items))  # half up
-        assert row.consequence_cells() == [len(with_consequence(items, c)) for c in dashboards.RESULT_CONSEQUENCES]
+        assert row.consequence_cells() == [len(with_consequence(items, c)) for c in scope.RESULT_CONSEQUENCES]
         [check] = row.share
         high = len(at_or_above(items, 9500))
         assert (check["count"], check["limit"], check["ok"]) == (high, share_limit(items), high <= share_limit(items))
@@ -89,14 +89,14 @@ def test_the_results_count_bands_outcomes_and_the_share_cap(dash_world, login):
     this_year = results["history"][-1]
     assert this_year["year"] == w.year and this_year["scored"] == len(plan)
     assert [c["value"] for c in this_year["consequences"]] == [
-        len(with_consequence(plan, c)) for c in dashboards.RESULT_CONSEQUENCES]
+        len(with_consequence(plan, c)) for c in scope.RESULT_CONSEQUENCES]
     assert all(h["scored"] == 0 for h in results["history"][:-1])
 
 
 def test_fairness_flags_name_the_branches_and_what_is_behind_them(dash_world, settings):
     w, plan = dash_world, dash_world.plan
     settings.DASHBOARD_SETTINGS = {"MIN_MEMBERS": 2, "HIGH_SCORE_SHARE": 0.5, "UNCHANGED_SHARE": 0.5}
-    data = dashboards.org_dashboard(actor=w.org_department, org=w.U, year=w.year, today=november(w))
+    data = selectors.org_dashboard(actor=w.org_department, org=w.U, year=w.year, today=november(w))
     flags = {(f["code"], f["branch"].code): f for f in data["fairness"]["flags"]}
     for code in ("A1", "A2", "B1"):
         items = of(plan, code)
@@ -116,7 +116,7 @@ def test_fairness_flags_name_the_branches_and_what_is_behind_them(dash_world, se
     summary = {s["code"]: s["value"] for s in data["fairness"]["summary"]}
     assert summary["publicity"] == 2 and summary["silent"] == 1
     # After the masses' deadline (10 December) B1's silence counts too.
-    later = dashboards.org_dashboard(actor=w.org_department, org=w.U, year=w.year,
+    later = selectors.org_dashboard(actor=w.org_department, org=w.U, year=w.year,
                                      today=datetime.date(w.year, 12, 20))
     assert ("silent", "B1") in {(f["code"], f["branch"].code) for f in later["fairness"]["flags"]}
 
@@ -126,7 +126,7 @@ def test_overdue_steps_are_flagged_only_after_their_deadline(dash_world):
     s1 = w.period_s1.pk
 
     def a1_on(day):
-        data = dashboards.org_dashboard(actor=w.org_department, org=w.U, year=w.year, today=day)
+        data = selectors.org_dashboard(actor=w.org_department, org=w.U, year=w.year, today=day)
         return data["progress"]["by_id"][w.A1.pk]
 
     before = a1_on(datetime.date(w.year, 6, 1))  # self-assessment due 30 June, panel 15 July
@@ -135,7 +135,7 @@ def test_overdue_steps_are_flagged_only_after_their_deadline(dash_world):
     after = a1_on(datetime.date(w.year, 7, 20))
     assert after.self_periods[s1].overdue and after.panel_periods[s1].overdue
     assert not after.determination.overdue  # A1 decided
-    b1 = dashboards.org_dashboard(actor=w.org_department, org=w.U, year=w.year,
+    b1 = selectors.org_dashboard(actor=w.org_department, org=w.U, year=w.year,
                                   today=datetime.date(w.year + 1, 1, 2))["progress"]["by_id"][w.B1.pk]
     assert b1.determination.overdue  # the meeting was due 31 December
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from partyscore.core.exceptions import ApplicationError
 from partyscore.core.models import Notification
-from partyscore.dashboards import selectors as dashboards
+from partyscore.dashboards import reports
 from partyscore.dashboards import services as services
 from partyscore.dashboards.models import WorkReport
 
@@ -66,16 +66,16 @@ def test_the_committee_sees_who_submitted_and_who_is_late(dash_world, login):
     services.work_report_save(actor=w.secretary, organization=w.A1, year=w.year, summary="总结", submit=True)
     services.work_report_save(actor=w.gb_secretary, organization=w.A, year=w.year, summary="草稿")
     before = datetime.date(w.year + 1, 1, 5)
-    on_time = dashboards.work_reports_overview(actor=w.org_department, org=w.U, year=w.year, today=before)
+    on_time = reports.work_reports_overview(actor=w.org_department, org=w.U, year=w.year, today=before)
     assert {r["org"].code: (r["submitted"], r["late"]) for r in on_time["rows"]} == {
         "A": (False, False), "A1": (True, False), "A2": (False, False), "B": (False, False), "B1": (False, False)}
     after = datetime.date(w.year + 1, 1, 11)  # the reports were due 10 January
-    late = dashboards.work_reports_overview(actor=w.org_department, org=w.U, year=w.year, today=after)
+    late = reports.work_reports_overview(actor=w.org_department, org=w.U, year=w.year, today=after)
     assert {r["org"].code for r in late["rows"] if r["late"]} == {"A", "A2", "B", "B1"}
     assert late["counts"]["submitted"] == 1 and late["counts"]["late"] == 4
     WorkReport.objects.filter(organization=w.A1).update(submitted_at=timezone.make_aware(
         datetime.datetime(w.year + 1, 1, 12)))
-    late = dashboards.work_reports_overview(actor=w.org_department, org=w.U, year=w.year, today=after)
+    late = reports.work_reports_overview(actor=w.org_department, org=w.U, year=w.year, today=after)
     assert next(r for r in late["rows"] if r["org"].code == "A1")["late"]  # submitted after the deadline
     response = login(w.org_department).get(reverse("work_reports", args=[w.U.pk]))
     assert response.status_code == 200 and "甲一支部" in response.content.decode()

@@ -7,7 +7,9 @@ import datetime
 import pytest
 from django.urls import reverse
 
-from partyscore.dashboards import selectors as dashboards
+from partyscore.dashboards import drilldown
+from partyscore.dashboards import facts as facts_reads
+from partyscore.dashboards import scope as scope_reads
 from reviews import pipeline, rhythm, selectors
 from reviews.models import (
     Determination,
@@ -86,11 +88,11 @@ def _consumers(step, w, due, period):
     metric = {pipeline.PLEDGES: "pledges", pipeline.SELF_ASSESSMENT: "self",
               pipeline.PANEL_SCORING: "panel"}.get(step)
     if metric:
-        scope = dashboards.scope_for(actor=w.org_department, org=w.A1, year=YEAR, today=deadline.due_on)
+        scope = scope_reads.scope_for(actor=w.org_department, org=w.A1, year=YEAR, today=deadline.due_on)
         params = {"period": period.pk} if period else {}
-        _title, _org, missing = dashboards.drill(scope, f"{metric}_missing", params)
+        _title, _org, missing = drilldown.drill(scope, f"{metric}_missing", params)
         said["dashboard drill-down"] = w.member.member not in missing
-        facts = dashboards.compute_facts(scope, [w.A1.pk], schemes_by_branch(scope.branches, YEAR))[w.A1.pk]
+        facts = facts_reads.compute_facts(scope, [w.A1.pk], schemes_by_branch(scope.branches, YEAR))[w.A1.pk]
         counted = facts["pledges"][0] if metric == "pledges" else facts[metric].get(str(period.pk), 0)
         when_done = len(w.m) if step is pipeline.PANEL_SCORING else 1  # the panel confirms the whole branch
         assert counted in (0, when_done)

@@ -244,7 +244,7 @@ def test_the_board_the_summary_export_and_the_dashboard_bins_agree_with_the_exac
     from django.db.models import Count
     from django.urls import reverse
 
-    from partyscore.dashboards.selectors import BINS, bin_q
+    from partyscore.dashboards.scope import BINS, bin_q
     from scoring import exports
 
     from ..scoring.test_ledger import png
