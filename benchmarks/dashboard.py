@@ -32,11 +32,16 @@ def build_tree(admin, branches_total):
     from members.services import organization_create
 
     committee = organization_create(actor=admin, name="基准大学党委", code="U", kind=Organization.Kind.COMMITTEE)
-    colleges = [organization_create(actor=admin, name=f"学院{c}", code=f"C{c}", kind="general_branch",
-                                    parent=committee) for c in range(COLLEGES)]
+    colleges = [
+        organization_create(actor=admin, name=f"学院{c}", code=f"C{c}", kind="general_branch", parent=committee)
+        for c in range(COLLEGES)
+    ]
     per_college = branches_total // COLLEGES
-    branches = [organization_create(actor=admin, name=f"支部{c}-{b}", code=f"C{c}-{b}", kind="branch",
-                                    parent=college) for c, college in enumerate(colleges) for b in range(per_college)]
+    branches = [
+        organization_create(actor=admin, name=f"支部{c}-{b}", code=f"C{c}-{b}", kind="branch", parent=college)
+        for c, college in enumerate(colleges)
+        for b in range(per_college)
+    ]
     return committee, branches
 
 
@@ -75,11 +80,14 @@ def build(members_total, branches_total, year, rng):
     for y in range(year - HISTORY, year + 1):
         cycle_open(actor=admin, year=y, committee=committee)
     presets = (("staff", "A-staff"), ("student", "A-student"))
-    schemes = {y: {c: scheme_preset_load(actor=admin, preset=p, year=y, owner=committee) for c, p in presets}
-               for y in range(year - HISTORY, year + 1)}
+    schemes = {
+        y: {c: scheme_preset_load(actor=admin, preset=p, year=y, owner=committee) for c, p in presets}
+        for y in range(year - HISTORY, year + 1)
+    }
     viewer = make_user("bench-zzb")
-    role_assign(actor=admin, user=viewer, organization=committee, role=Role.ORG_DEPARTMENT,
-                starts_on=datetime.date(2020, 1, 1))
+    role_assign(
+        actor=admin, user=viewer, organization=committee, role=Role.ORG_DEPARTMENT, starts_on=datetime.date(2020, 1, 1)
+    )
     reps = [make_user(f"bench-rep{k}") for k in range(3)]
     s1 = Period.objects.get(cycle__year=year, kind="semester", index=1)
     now = timezone.now()
@@ -92,9 +100,16 @@ def build(members_total, branches_total, year, rng):
             for member_id, category, branch_id in members:
                 branch_of[member_id] = branch_id
                 total = total_for(rng)
-                totals.append(MemberYearTotal(member_id=member_id, year=y, branch_id=branch_id,
-                                              scheme=schemes[y][category], total=total,
-                                              period_scores={"1": total, "2": total}))
+                totals.append(
+                    MemberYearTotal(
+                        member_id=member_id,
+                        year=y,
+                        branch_id=branch_id,
+                        scheme=schemes[y][category],
+                        total=total,
+                        period_scores={"1": total, "2": total},
+                    )
+                )
                 found = ["not_excellent" if total < 9000 else "priority"]
                 if 6000 <= total <= 7000:
                     found.append("yellow")
@@ -102,58 +117,144 @@ def build(members_total, branches_total, year, rng):
                     found.append("red")
                 for consequence in found:
                     rule = rules[category][consequence]
-                    outcomes.append(MemberOutcome(member_id=member_id, year=y, branch_id=branch_id, rule=rule,
-                                                  rule_code=rule.code, consequence=consequence,
-                                                  reason=rule.label))
+                    outcomes.append(
+                        MemberOutcome(
+                            member_id=member_id,
+                            year=y,
+                            branch_id=branch_id,
+                            rule=rule,
+                            rule_code=rule.code,
+                            consequence=consequence,
+                            reason=rule.label,
+                        )
+                    )
                 if y != year:
                     continue
                 if rng.random() < 0.9:
-                    pledges.append(Pledge(member_id=member_id, year=y, kind="vanguard", content="先锋承诺",
-                                          status=rng.choice(("submitted", "approved", "approved", "approved"))))
+                    pledges.append(
+                        Pledge(
+                            member_id=member_id,
+                            year=y,
+                            kind="vanguard",
+                            content="先锋承诺",
+                            status=rng.choice(("submitted", "approved", "approved", "approved")),
+                        )
+                    )
                 if rng.random() < 0.85:
                     score = total if rng.random() < 0.5 else total - 200
-                    assessments.append(SelfAssessment(member_id=member_id, period=s1, status="submitted",
-                                                      self_score=score, submitted_at=now))
+                    assessments.append(
+                        SelfAssessment(
+                            member_id=member_id, period=s1, status="submitted", self_score=score, submitted_at=now
+                        )
+                    )
                 if rng.random() < 0.8:
                     confirmations.append(PanelConfirmation(member_id=member_id, period=s1, confirmed_by=admin))
         for rows in (totals, outcomes, pledges, assessments, confirmations):
             rows[0].__class__.objects.bulk_create(rows, batch_size=5000)
-        MassEvaluation.objects.bulk_create([
-            MassEvaluation(representative=rep, branch=b, year=year, panel_rating=4, branch_rating=4)
-            for b in branches if rng.random() < 0.8 for rep in reps], batch_size=5000)
+        MassEvaluation.objects.bulk_create(
+            [
+                MassEvaluation(representative=rep, branch=b, year=year, panel_rating=4, branch_rating=4)
+                for b in branches
+                if rng.random() < 0.8
+                for rep in reps
+            ],
+            batch_size=5000,
+        )
         starts = timezone.make_aware(datetime.datetime(year, 4, 10))
-        Publicity.objects.bulk_create([
-            Publicity(branch=b, year=year, kind="pledges", starts_at=starts, ends_at=starts + datetime.timedelta(5),
-                      created_by=admin) for b in branches if rng.random() < 0.9])
-        determinations = Determination.objects.bulk_create([
-            Determination(branch=b, year=year, status="decided", decided_at=decided_at,
-                          meeting_date=decided_at.date(), decided_by=admin)
-            for b in branches if rng.random() < 0.85])
+        Publicity.objects.bulk_create(
+            [
+                Publicity(
+                    branch=b,
+                    year=year,
+                    kind="pledges",
+                    starts_at=starts,
+                    ends_at=starts + datetime.timedelta(5),
+                    created_by=admin,
+                )
+                for b in branches
+                if rng.random() < 0.9
+            ]
+        )
+        determinations = Determination.objects.bulk_create(
+            [
+                Determination(
+                    branch=b,
+                    year=year,
+                    status="decided",
+                    decided_at=decided_at,
+                    meeting_date=decided_at.date(),
+                    decided_by=admin,
+                )
+                for b in branches
+                if rng.random() < 0.85
+            ]
+        )
         decided = {d.branch_id: d for d in determinations}
-        Publicity.objects.bulk_create([
-            Publicity(branch_id=branch_id, year=year, kind="annual", determination=d,
-                      starts_at=decided_at + datetime.timedelta(days=rng.choice((1, 2, 12))),
-                      ends_at=decided_at + datetime.timedelta(days=20), created_by=admin)
-            for branch_id, d in decided.items() if rng.random() < 0.9])
+        Publicity.objects.bulk_create(
+            [
+                Publicity(
+                    branch_id=branch_id,
+                    year=year,
+                    kind="annual",
+                    determination=d,
+                    starts_at=decided_at + datetime.timedelta(days=rng.choice((1, 2, 12))),
+                    ends_at=decided_at + datetime.timedelta(days=20),
+                    created_by=admin,
+                )
+                for branch_id, d in decided.items()
+                if rng.random() < 0.9
+            ]
+        )
         this_year = [t for t in totals if t.year == year]
-        DeterminationLine.objects.bulk_create([
-            DeterminationLine(determination=decided[t.branch_id], member_id=t.member_id, total=t.total)
-            for t in this_year if t.branch_id in decided], batch_size=5000)
-        FollowUp.objects.bulk_create([
-            FollowUp(member_id=t.member_id, determination=decided[t.branch_id], kind="talk_secretary",
-                     rule_code="A-YELLOW", reason="黄色预警", responsible_id=t.branch_id,
-                     due_on=datetime.date(year, 12, 20), status=rng.choice(("open", "done")))
-            for t in this_year if t.branch_id in decided and t.total <= 7000], batch_size=5000)
+        DeterminationLine.objects.bulk_create(
+            [
+                DeterminationLine(determination=decided[t.branch_id], member_id=t.member_id, total=t.total)
+                for t in this_year
+                if t.branch_id in decided
+            ],
+            batch_size=5000,
+        )
+        FollowUp.objects.bulk_create(
+            [
+                FollowUp(
+                    member_id=t.member_id,
+                    determination=decided[t.branch_id],
+                    kind="talk_secretary",
+                    rule_code="A-YELLOW",
+                    reason="黄色预警",
+                    responsible_id=t.branch_id,
+                    due_on=datetime.date(year, 12, 20),
+                    status=rng.choice(("open", "done")),
+                )
+                for t in this_year
+                if t.branch_id in decided and t.total <= 7000
+            ],
+            batch_size=5000,
+        )
         objected = rng.sample(this_year, len(this_year) // 100)
-        Objection.objects.bulk_create([
-            Objection(raised_by=admin, member_id=t.member_id, branch_id=t.branch_id, year=year, reason="异议",
-                      due_on=datetime.date(year, 12, 1), status=rng.choice(("open", "rejected", "upheld")))
-            for t in objected])
-        SpotCheck.objects.bulk_create([SpotCheck(branch=b, year=year, requested=10, seed="bench", created_by=admin)
-                                       for b in branches[:20]])
-        BranchCommendation.objects.bulk_create([
-            BranchCommendation(branch=b, year=year, kind="commend", reason="工作扎实", created_by=admin)
-            for b in branches[:10]])
+        Objection.objects.bulk_create(
+            [
+                Objection(
+                    raised_by=admin,
+                    member_id=t.member_id,
+                    branch_id=t.branch_id,
+                    year=year,
+                    reason="异议",
+                    due_on=datetime.date(year, 12, 1),
+                    status=rng.choice(("open", "rejected", "upheld")),
+                )
+                for t in objected
+            ]
+        )
+        SpotCheck.objects.bulk_create(
+            [SpotCheck(branch=b, year=year, requested=10, seed="bench", created_by=admin) for b in branches[:20]]
+        )
+        BranchCommendation.objects.bulk_create(
+            [
+                BranchCommendation(branch=b, year=year, kind="commend", reason="工作扎实", created_by=admin)
+                for b in branches[:10]
+            ]
+        )
     return committee, branches, members, viewer
 
 
@@ -202,8 +303,9 @@ def measure(connection, client, url, actor, committee, branches, year):
     warm_sql = _captured(connection, get)
     warm = median_seconds(get)
     # A fresh user each time, as each request has (permissions are cached on the user object).
-    selector = median_seconds(lambda: selectors.org_dashboard(actor=User.objects.get(pk=actor.pk), org=committee,
-                                                               year=year))
+    selector = median_seconds(
+        lambda: selectors.org_dashboard(actor=User.objects.get(pk=actor.pk), org=committee, year=year)
+    )
     changed = []
     for k in range(3):
         services.commendation_record(actor=actor, branch=branches[k * 7], year=year, kind="commend", reason="基准")
@@ -220,9 +322,17 @@ def measure(connection, client, url, actor, committee, branches, year):
             rows = len(cursor.fetchall())
             slowest.append((time.perf_counter() - start, rows, sql))
     slowest.sort(reverse=True)
-    return {"cold": sorted(cold_times)[1], "cold_queries": len(cold_sql), "warm": warm, "warm_queries": len(warm_sql),
-            "changed": sorted(changed)[1], "selector": selector, "raw": raw, "aggregates": len(aggregates),
-            "slowest": slowest[:3]}
+    return {
+        "cold": sorted(cold_times)[1],
+        "cold_queries": len(cold_sql),
+        "warm": warm,
+        "warm_queries": len(warm_sql),
+        "changed": sorted(changed)[1],
+        "selector": selector,
+        "raw": raw,
+        "aggregates": len(aggregates),
+        "slowest": slowest[:3],
+    }
 
 
 def main():
@@ -249,10 +359,14 @@ def main():
     client = Client()
     client.force_login(viewer)
     url = reverse("dashboard_org", args=[committee.pk]) + f"?year={year}"
+
     def report(f):
-        print(f"  cold {f['cold'] * 1000:.0f} ms ({f['cold_queries']} queries), warm {f['warm'] * 1000:.0f} ms "
-              f"({f['warm_queries']} queries), after a change {f['changed'] * 1000:.0f} ms, selector "
-              f"{f['selector'] * 1000:.0f} ms, raw aggregates {f['raw'] * 1000:.0f} ms", flush=True)
+        print(
+            f"  cold {f['cold'] * 1000:.0f} ms ({f['cold_queries']} queries), warm {f['warm'] * 1000:.0f} ms "
+            f"({f['warm_queries']} queries), after a change {f['changed'] * 1000:.0f} ms, selector "
+            f"{f['selector'] * 1000:.0f} ms, raw aggregates {f['raw'] * 1000:.0f} ms",
+            flush=True,
+        )
 
     print("as migrated:", flush=True)
     plain = measure(connection, client, url, viewer, committee, branches, year)
@@ -273,22 +387,36 @@ def main():
     lines = [
         ("what", "as migrated", "after `ANALYZE`"),
         ("---", "---", "---"),
-        ("committee dashboard, stored counts current (warm): whole request through Django",
-         *both(lambda f: f"{f['warm'] * 1000:.0f} ms ({f['warm_queries']} queries)")),
-        ("the same without the template: `selectors.org_dashboard(…)`",
-         *both(lambda f: f"{f['selector'] * 1000:.0f} ms")),
-        ("first request after a change in one branch (a notice recorded through its service)",
-         *both(lambda f: f"{f['changed'] * 1000:.0f} ms")),
-        ("first request with nothing stored (cold: every branch counted)",
-         *both(lambda f: f"{f['cold'] * 1000:.0f} ms ({f['cold_queries']} queries)")),
-        ("baseline: the cold request's aggregate SQL alone, replayed raw through a cursor",
-         *both(lambda f: f"{f['raw'] * 1000:.0f} ms ({f['aggregates']} statements)")),
+        (
+            "committee dashboard, stored counts current (warm): whole request through Django",
+            *both(lambda f: f"{f['warm'] * 1000:.0f} ms ({f['warm_queries']} queries)"),
+        ),
+        (
+            "the same without the template: `selectors.org_dashboard(…)`",
+            *both(lambda f: f"{f['selector'] * 1000:.0f} ms"),
+        ),
+        (
+            "first request after a change in one branch (a notice recorded through its service)",
+            *both(lambda f: f"{f['changed'] * 1000:.0f} ms"),
+        ),
+        (
+            "first request with nothing stored (cold: every branch counted)",
+            *both(lambda f: f"{f['cold'] * 1000:.0f} ms ({f['cold_queries']} queries)"),
+        ),
+        (
+            "baseline: the cold request's aggregate SQL alone, replayed raw through a cursor",
+            *both(lambda f: f"{f['raw'] * 1000:.0f} ms ({f['aggregates']} statements)"),
+        ),
     ]
     table = "\n".join("| " + " | ".join(line) + " |" for line in lines)
-    slow = "\n".join(f"  - {s * 1000:.0f} ms ({rows:,} rows): `{sql[:110].strip()}…`"
-                     for s, rows, sql in analyzed["slowest"])
-    heading = "## Committee dashboard (issue: dashboards)" if connection.vendor == "sqlite" else \
-        f"### Committee dashboard on {connection.vendor}"
+    slow = "\n".join(
+        f"  - {s * 1000:.0f} ms ({rows:,} rows): `{sql[:110].strip()}…`" for s, rows, sql in analyzed["slowest"]
+    )
+    heading = (
+        "## Committee dashboard (issue: dashboards)"
+        if connection.vendor == "sqlite"
+        else f"### Committee dashboard on {connection.vendor}"
+    )
     section = f"""
 {heading}
 

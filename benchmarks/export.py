@@ -31,11 +31,17 @@ from benchmarks.common import ROOT, django_setup, write_section
 
 YEAR = 2025
 KINDS = {"workbook": "branch_workbook", "flat": "flat_ledger"}
-WRITER_OPTIONS = {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
-                  "strings_to_numbers": False, "default_date_format": "yyyy-mm-dd"}
+WRITER_OPTIONS = {
+    "constant_memory": True,
+    "strings_to_formulas": False,
+    "strings_to_urls": False,
+    "strings_to_numbers": False,
+    "default_date_format": "yyyy-mm-dd",
+}
 
 
 # ── the data ─────────────────────────────────────────────────────────────────────────────────
+
 
 def build(members_total, lines_per_member):
     """A university of `members_total` staff members in 100 branches, `lines_per_member` lines each."""
@@ -52,17 +58,34 @@ def build(members_total, lines_per_member):
     admin.is_superuser = True
     admin.save()
     university = organization_create(actor=admin, name="基准大学党委", code="U", kind=Organization.Kind.COMMITTEE)
-    colleges = [organization_create(actor=admin, name=f"第{c + 1}学院党委", code=f"C{c}", kind="general_branch",
-                                    parent=university) for c in range(4)]
-    branches = [organization_create(actor=admin, name=f"第{c + 1}学院第{b + 1}党支部", code=f"C{c}-{b:02d}",
-                                    kind="branch", parent=college)
-                for c, college in enumerate(colleges) for b in range(25)]
+    colleges = [
+        organization_create(
+            actor=admin, name=f"第{c + 1}学院党委", code=f"C{c}", kind="general_branch", parent=university
+        )
+        for c in range(4)
+    ]
+    branches = [
+        organization_create(
+            actor=admin, name=f"第{c + 1}学院第{b + 1}党支部", code=f"C{c}-{b:02d}", kind="branch", parent=college
+        )
+        for c, college in enumerate(colleges)
+        for b in range(25)
+    ]
     per_branch = members_total // len(branches)
     surnames, given = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗", "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平"
     Member.objects.bulk_create(
-        [Member(number=f"{branch.code}-{i:05d}", name=rng.choice(surnames) + rng.choice(given) + rng.choice(given),
-                category="staff", branch=branch) for branch in branches for i in range(per_branch)],
-        batch_size=5000)
+        [
+            Member(
+                number=f"{branch.code}-{i:05d}",
+                name=rng.choice(surnames) + rng.choice(given) + rng.choice(given),
+                category="staff",
+                branch=branch,
+            )
+            for branch in branches
+            for i in range(per_branch)
+        ],
+        batch_size=5000,
+    )
     scoring.cycle_open(actor=admin, year=YEAR, committee=university)
     scheme = scoring.scheme_preset_load(actor=admin, preset="A-staff", year=YEAR, owner=university)
     items = list(scheme.items.all())
@@ -73,10 +96,20 @@ def build(members_total, lines_per_member):
         for n in range(lines_per_member):
             item, period = rng.choice(items), periods[n % len(periods)]
             points = rng.randint(1, 5) * 100 * item.sign
-            entries.append(LedgerEntry(
-                member_id=member_id, item=item, period=period, year=YEAR, kind=item.kind, points=points,
-                reason=f"{item.title}：第{n + 1}次记录（基准数据）", source="recorder", recorded_by=recorder,
-                occurred_on=period.starts_on + datetime.timedelta(days=n)))
+            entries.append(
+                LedgerEntry(
+                    member_id=member_id,
+                    item=item,
+                    period=period,
+                    year=YEAR,
+                    kind=item.kind,
+                    points=points,
+                    reason=f"{item.title}：第{n + 1}次记录（基准数据）",
+                    source="recorder",
+                    recorded_by=recorder,
+                    occurred_on=period.starts_on + datetime.timedelta(days=n),
+                )
+            )
         if len(entries) >= 50_000:
             ledger_append_many(entries, actor=admin, reason="基准数据")
             entries = []
@@ -155,6 +188,7 @@ def record_cells(kind, organization):
 
 # ── one measured run (in its own process) ────────────────────────────────────────────────────
 
+
 def write_raw_xlsxwriter(path, sheets):
     import xlsxwriter
 
@@ -217,6 +251,7 @@ def measure(variant, mode, cells_path):
 
         def run():
             write(str(out), sheets)
+
     if mode == "memory":
         tracemalloc.start()
     start, cpu = time.perf_counter(), time.process_time()
@@ -224,15 +259,30 @@ def measure(variant, mode, cells_path):
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     peak = tracemalloc.get_traced_memory()[1] if mode == "memory" else None
     rss = peak_rss()
-    print(json.dumps({"seconds": seconds, "cpu": cpu, "peak": peak, "rss": rss, "queries": len(queries),
-                      "bytes": out.stat().st_size}))
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "cpu": cpu,
+                "peak": peak,
+                "rss": rss,
+                "queries": len(queries),
+                "bytes": out.stat().st_size,
+            }
+        )
+    )
     out.unlink()
 
 
 def spawn(variant, mode, cells_path, env):
     result = subprocess.run(  # noqa: S603 — our own interpreter and module
         [sys.executable, "-m", "benchmarks.export", "--measure", variant, "--mode", mode, "--cells", str(cells_path)],
-        capture_output=True, text=True, env=env, cwd=ROOT, check=False)
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        check=False,
+    )
     if result.returncode != 0:
         raise RuntimeError(f"{variant} {mode} failed:\n{result.stderr[-3000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -240,9 +290,11 @@ def spawn(variant, mode, cells_path, env):
 
 # ── the whole run ────────────────────────────────────────────────────────────────────────────
 
-WRITERS = [("ours", "PartyScore export (reads the database)"),
-           ("xlsxwriter", "raw XlsxWriter constant-memory, same cells from lists"),
-           ("openpyxl", "raw openpyxl write-only{lxml}, same cells from lists")]
+WRITERS = [
+    ("ours", "PartyScore export (reads the database)"),
+    ("xlsxwriter", "raw XlsxWriter constant-memory, same cells from lists"),
+    ("openpyxl", "raw openpyxl write-only{lxml}, same cells from lists"),
+]
 
 
 def main():
@@ -289,7 +341,9 @@ def main():
                 "cpu": statistics.median(r["cpu"] for r in runs),
                 "peak": statistics.median(r["peak"] for r in mem),
                 "rss": statistics.median(r["rss"] for r in runs),
-                "queries": runs[0]["queries"], "bytes": runs[0]["bytes"]}
+                "queries": runs[0]["queries"],
+                "bytes": runs[0]["bytes"],
+            }
             print(key, writer, json.dumps(figures[key][writer]), flush=True)
     if not args.no_doc:
         write_section(args.section, report(args, figures, rows, connection.vendor))
@@ -304,32 +358,45 @@ def report(args, figures, rows, vendor):
     except ImportError:
         lxml_note = " (lxml not installed)"
     mb = 1024 * 1024
-    lines = [f"Run on {datetime.date.today()} ({platform.processor() or platform.machine()}, {vendor}, "
-             f"Python {platform.python_version()}), {args.members:,} members × {args.lines} lines = {rows:,} "
-             f"ledger rows; {'median of ' + str(args.repeat) if args.repeat > 1 else 'one run'} per figure, "
-             "each in a fresh process. CPU time is the process's (the shared machine was busy, so wall times "
-             "vary more); peak = tracemalloc peak of the export itself; max RSS = the process's peak resident "
-             "memory (VmHWM: for ours, Django and SQLite included; for the raw writers, the recorded cells they "
-             "hold as lists included).", ""]
-    for key, title in (("workbook", "branch workbook: summary sheet + one ledger sheet per member"),
-                       ("flat", "one flat ledger sheet")):
+    lines = [
+        f"Run on {datetime.date.today()} ({platform.processor() or platform.machine()}, {vendor}, "
+        f"Python {platform.python_version()}), {args.members:,} members × {args.lines} lines = {rows:,} "
+        f"ledger rows; {'median of ' + str(args.repeat) if args.repeat > 1 else 'one run'} per figure, "
+        "each in a fresh process. CPU time is the process's (the shared machine was busy, so wall times "
+        "vary more); peak = tracemalloc peak of the export itself; max RSS = the process's peak resident "
+        "memory (VmHWM: for ours, Django and SQLite included; for the raw writers, the recorded cells they "
+        "hold as lists included).",
+        "",
+    ]
+    for key, title in (
+        ("workbook", "branch workbook: summary sheet + one ledger sheet per member"),
+        ("flat", "one flat ledger sheet"),
+    ):
         f = figures[key]
         fastest = min(("xlsxwriter", "openpyxl"), key=lambda w: f[w]["cpu"])
-        lines += [f"**{title}** ({f['sheets']:,} sheets, {f['rows']:,} rows written)", "",
-                  "| writer | CPU time | wall time | peak memory | max RSS | queries | file |",
-                  "|---|---|---|---|---|---|---|"]
+        lines += [
+            f"**{title}** ({f['sheets']:,} sheets, {f['rows']:,} rows written)",
+            "",
+            "| writer | CPU time | wall time | peak memory | max RSS | queries | file |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for writer, label in WRITERS:
             r = f[writer]
             queries = str(r["queries"]) if writer == "ours" else "—"
-            lines.append(f"| {label.format(lxml=lxml_note)} | {r['cpu']:.1f} s | {r['seconds']:.1f} s | "
-                         f"{r['peak'] / mb:.1f} MB | {r['rss'] / mb:.0f} MB | {queries} | {r['bytes'] / mb:.1f} MB |")
+            lines.append(
+                f"| {label.format(lxml=lxml_note)} | {r['cpu']:.1f} s | {r['seconds']:.1f} s | "
+                f"{r['peak'] / mb:.1f} MB | {r['rss'] / mb:.0f} MB | {queries} | {r['bytes'] / mb:.1f} MB |"
+            )
         ours, best = f["ours"], f[fastest]
         time_ok = ours["cpu"] <= 1.5 * best["cpu"]
         mem_ok = ours["peak"] <= 1.2 * best["peak"]
-        lines += ["", f"Against the faster raw writer ({fastest}): CPU time ×{ours['cpu'] / best['cpu']:.2f} "
-                  f"(wall ×{ours['seconds'] / best['seconds']:.2f}; goal ≤ 1.5: {'met' if time_ok else 'NOT met'}), "
-                  f"peak memory ×{ours['peak'] / best['peak']:.2f} (goal ≤ 1.2: {'met' if mem_ok else 'NOT met'}).",
-                  ""]
+        lines += [
+            "",
+            f"Against the faster raw writer ({fastest}): CPU time ×{ours['cpu'] / best['cpu']:.2f} "
+            f"(wall ×{ours['seconds'] / best['seconds']:.2f}; goal ≤ 1.5: {'met' if time_ok else 'NOT met'}), "
+            f"peak memory ×{ours['peak'] / best['peak']:.2f} (goal ≤ 1.2: {'met' if mem_ok else 'NOT met'}).",
+            "",
+        ]
     return "\n".join(lines)
 
 

@@ -19,17 +19,32 @@ def build(members_total):
     admin.is_superuser = True
     admin.save()
     university = organization_create(actor=admin, name="基准大学党委", code="U", kind=Organization.Kind.COMMITTEE)
-    colleges = [organization_create(actor=admin, name=f"学院{c}", code=f"C{c}", kind="general_branch",
-                                    parent=university) for c in range(4)]
-    branches = [organization_create(actor=admin, name=f"支部{c}-{b}", code=f"C{c}-{b}", kind="branch",
-                                    parent=college) for c, college in enumerate(colleges) for b in range(25)]
+    colleges = [
+        organization_create(actor=admin, name=f"学院{c}", code=f"C{c}", kind="general_branch", parent=university)
+        for c in range(4)
+    ]
+    branches = [
+        organization_create(actor=admin, name=f"支部{c}-{b}", code=f"C{c}-{b}", kind="branch", parent=college)
+        for c, college in enumerate(colleges)
+        for b in range(25)
+    ]
     per_branch = members_total // len(branches)
     Member.objects.bulk_create(
-        [Member(number=f"{branch.code}-{i:05d}", name=f"党员{i}", category="staff", branch=branch)
-         for branch in branches for i in range(per_branch)], batch_size=5000)
+        [
+            Member(number=f"{branch.code}-{i:05d}", name=f"党员{i}", category="staff", branch=branch)
+            for branch in branches
+            for i in range(per_branch)
+        ],
+        batch_size=5000,
+    )
     secretary = make_user("bench-gbsec")
-    role_assign(actor=admin, user=secretary, organization=colleges[0], role=Role.GENERAL_BRANCH_SECRETARY,
-                starts_on=datetime.date(2020, 1, 1))
+    role_assign(
+        actor=admin,
+        user=secretary,
+        organization=colleges[0],
+        role=Role.GENERAL_BRANCH_SECRETARY,
+        starts_on=datetime.date(2020, 1, 1),
+    )
     return colleges[0], secretary
 
 
@@ -57,16 +72,21 @@ def main():
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT COUNT(*) FROM members_member m JOIN members_organization o ON o.id = m.branch_id "
-                "WHERE o.path LIKE %s AND m.left_on IS NULL", [college.path + "%"])
+                "WHERE o.path LIKE %s AND m.left_on IS NULL",
+                [college.path + "%"],
+            )
             cursor.execute(
                 "SELECT m.*, o.name FROM members_member m JOIN members_organization o ON o.id = m.branch_id "
                 "WHERE o.path LIKE %s AND m.left_on IS NULL ORDER BY o.path, m.number LIMIT 50",
-                [college.path + "%"])
+                [college.path + "%"],
+            )
             cursor.fetchall()
 
     baseline = median_seconds(raw)
     members_in_scope = args.members // 4
-    write_section("member_list", f"""
+    write_section(
+        "member_list",
+        f"""
 Run on {datetime.date.today()} ({platform.processor() or platform.machine()}, {connection.vendor}),
 {args.members:,} members, college scope of {members_in_scope:,}; medians of 5.
 
@@ -75,7 +95,8 @@ Run on {datetime.date.today()} ({platform.processor() or platform.machine()}, {c
 | member list page 1 (50 rows), whole request through Django | {page * 1000:.1f} ms ({len(queries)} queries) |
 | member list page 50 | {page_50 * 1000:.1f} ms |
 | baseline: the count + page SQL alone, raw | {baseline * 1000:.1f} ms |
-""")
+""",
+    )
     print(f"page {page * 1000:.1f} ms, page 50 {page_50 * 1000:.1f} ms, raw {baseline * 1000:.1f} ms")
 
 

@@ -34,16 +34,22 @@ def scored_year(today):
 
 # ── building the university ──────────────────────────────────────────────────────────────────
 
+
 def build_tree(admin):
     from members.models import Organization
     from members.services import organization_create
 
     committee = organization_create(actor=admin, name="基准大学党委", code="U", kind=Organization.Kind.COMMITTEE)
-    colleges = [organization_create(actor=admin, name=f"学院{c}", code=f"C{c}", kind="general_branch",
-                                    parent=committee) for c in range(COLLEGES)]
+    colleges = [
+        organization_create(actor=admin, name=f"学院{c}", code=f"C{c}", kind="general_branch", parent=committee)
+        for c in range(COLLEGES)
+    ]
     per_college = BRANCHES // COLLEGES
-    branches = [organization_create(actor=admin, name=f"支部{c}-{b}", code=f"C{c}-{b}", kind="branch",
-                                    parent=college) for c, college in enumerate(colleges) for b in range(per_college)]
+    branches = [
+        organization_create(actor=admin, name=f"支部{c}-{b}", code=f"C{c}-{b}", kind="branch", parent=college)
+        for c, college in enumerate(colleges)
+        for b in range(per_college)
+    ]
     return committee, branches
 
 
@@ -56,13 +62,17 @@ def build_members(branches, members_total, rng):
     for n in range(members_total):
         branch = branches[n % len(branches)]
         probationary = rng.random() < 0.06
-        rows.append(Member(
-            number=f"M{n:07d}", name=f"党员{n}", branch=branch,
-            category=Member.Category.STAFF if rng.random() < 0.4 else Member.Category.STUDENT,
-            is_cadre=rng.random() < 0.05,
-            status=Member.Status.PROBATIONARY if probationary else Member.Status.FULL,
-            probation_start=probation_start if probationary else None,
-        ))
+        rows.append(
+            Member(
+                number=f"M{n:07d}",
+                name=f"党员{n}",
+                branch=branch,
+                category=Member.Category.STAFF if rng.random() < 0.4 else Member.Category.STUDENT,
+                is_cadre=rng.random() < 0.05,
+                status=Member.Status.PROBATIONARY if probationary else Member.Status.FULL,
+                probation_start=probation_start if probationary else None,
+            )
+        )
     Member.objects.bulk_create(rows, batch_size=5000)
     return list(Member.objects.values_list("pk", "category", "branch_id"))
 
@@ -71,9 +81,19 @@ def item_table(scheme):
     """(id, kind, code, title, min, max, cap per period, times per period) in centipoints."""
     from scoring.points import to_centi
 
-    return [(i.pk, i.kind, i.code, i.title, to_centi(i.points_min), to_centi(i.points_max),
-             None if i.cap_per_period is None else to_centi(i.cap_per_period), i.times_per_period)
-            for i in scheme.items.all()]
+    return [
+        (
+            i.pk,
+            i.kind,
+            i.code,
+            i.title,
+            to_centi(i.points_min),
+            to_centi(i.points_max),
+            None if i.cap_per_period is None else to_centi(i.cap_per_period),
+            i.times_per_period,
+        )
+        for i in scheme.items.all()
+    ]
 
 
 def make_plans(items, entries, semester_days, rng):
@@ -99,8 +119,9 @@ def make_plans(items, entries, semester_days, rng):
             used[key] += magnitude
             times[key] += 1
             sign = 1 if kind == RuleItem.Kind.BONUS else -1
-            plan.append((semester, item_id, kind, sign * magnitude, rng.randrange(semester_days[semester]),
-                         f"{code} {title}"))
+            plan.append(
+                (semester, item_id, kind, sign * magnitude, rng.randrange(semester_days[semester]), f"{code} {title}")
+            )
         plans.append(plan)
     return plans
 
@@ -113,17 +134,27 @@ def insert_ledger(members, plans_by_category, semesters, year, admin, rng):
     from scoring.models import LedgerEntry
 
     sources = [LedgerEntry.Source.RECORDER, LedgerEntry.Source.PANEL, LedgerEntry.Source.DECLARATION]
-    day = [[s.starts_on + datetime.timedelta(days=d) for d in range((s.ends_on - s.starts_on).days + 1)]
-           for s in semesters]
+    day = [
+        [s.starts_on + datetime.timedelta(days=d) for d in range((s.ends_on - s.starts_on).days + 1)] for s in semesters
+    ]
     period_ids = [s.pk for s in semesters]
 
     def rows():
         for member_id, category, _branch in members:
             plan = plans_by_category[category][rng.randrange(PLANS_PER_CATEGORY)]
             for (semester, item_id, kind, points, offset, reason), source in zip(plan, itertools.cycle(sources)):
-                yield LedgerEntry(member_id=member_id, item_id=item_id, period_id=period_ids[semester], year=year,
-                                  kind=kind, points=points, reason=reason, source=source,
-                                  recorded_by_id=admin.pk, occurred_on=day[semester][offset])
+                yield LedgerEntry(
+                    member_id=member_id,
+                    item_id=item_id,
+                    period_id=period_ids[semester],
+                    year=year,
+                    kind=kind,
+                    points=points,
+                    reason=reason,
+                    source=source,
+                    recorded_by_id=admin.pk,
+                    occurred_on=day[semester][offset],
+                )
 
     count = 0
     generator = rows()
@@ -146,18 +177,22 @@ def build(members_total, entries_per_member, year, rng):
     committee, branches = build_tree(admin)
     members = build_members(branches, members_total, rng)
     cycle_open(actor=admin, year=year, committee=committee, deadline_sets=("A",))
-    schemes = {Member.Category.STAFF: scheme_preset_load(actor=admin, preset="A-staff", year=year, owner=committee),
-               Member.Category.STUDENT: scheme_preset_load(actor=admin, preset="A-student", year=year,
-                                                           owner=committee)}
+    schemes = {
+        Member.Category.STAFF: scheme_preset_load(actor=admin, preset="A-staff", year=year, owner=committee),
+        Member.Category.STUDENT: scheme_preset_load(actor=admin, preset="A-student", year=year, owner=committee),
+    }
     semesters = list(Period.objects.filter(cycle__year=year, kind=PeriodKind.SEMESTER).order_by("index"))
     semester_days = [(s.ends_on - s.starts_on).days + 1 for s in semesters]
-    plans = {category: make_plans(item_table(scheme), entries_per_member, semester_days, rng)
-             for category, scheme in schemes.items()}
+    plans = {
+        category: make_plans(item_table(scheme), entries_per_member, semester_days, rng)
+        for category, scheme in schemes.items()
+    }
     entries = insert_ledger(members, plans, semesters, year, admin, rng)
     return branches, members, semesters, entries
 
 
 # ── measuring ────────────────────────────────────────────────────────────────────────────────
+
 
 def counting(connection, func):
     """Run `func` once; return the number of SQL statements it executed and its time."""
@@ -168,8 +203,10 @@ def counting(connection, func):
     return len(queries), time.perf_counter() - start
 
 
-BASELINE_SQL = ("SELECT member_id, period_id, kind, SUM(points) FROM scoring_ledgerentry "
-                "WHERE year = %s GROUP BY member_id, period_id, kind")
+BASELINE_SQL = (
+    "SELECT member_id, period_id, kind, SUM(points) FROM scoring_ledgerentry "
+    "WHERE year = %s GROUP BY member_id, period_id, kind"
+)
 
 
 def baseline_rows(connection, year):
@@ -179,6 +216,7 @@ def baseline_rows(connection, year):
 
 
 # ── checking ─────────────────────────────────────────────────────────────────────────────────
+
 
 def policy_a_total(rows, semester_ids):
     """Policy A from plain (period id, kind, centipoints) rows, written out independently of
@@ -201,8 +239,10 @@ def verify_sample(connection, members, semesters, year, rng):
     stored = dict(MemberYearTotal.objects.filter(year=year, member_id__in=sample).values_list("member_id", "total"))
     with connection.cursor() as cursor:
         for member_id in sample:
-            cursor.execute("SELECT period_id, kind, points FROM scoring_ledgerentry WHERE member_id = %s AND year = %s",
-                           [member_id, year])
+            cursor.execute(
+                "SELECT period_id, kind, points FROM scoring_ledgerentry WHERE member_id = %s AND year = %s",
+                [member_id, year],
+            )
             expected = policy_a_total(cursor.fetchall(), semester_ids)
             assert stored.get(member_id) == expected, (member_id, stored.get(member_id), expected)
     return sample
@@ -245,16 +285,18 @@ def measure(connection, year, branch, repeat):
 
     figures = {}
     figures["full_queries"], figures["full"] = counting(connection, full)
-    print(f"  full recalculation, first run: {figures['full']:.2f} s, {figures['full_queries']:,} queries",
-          flush=True)
+    print(f"  full recalculation, first run: {figures['full']:.2f} s, {figures['full_queries']:,} queries", flush=True)
     if repeat:
         figures["full"] = median_seconds(full, repeat=repeat)
     figures["branch_queries"], _ = counting(connection, one)
     figures["branch"] = median_seconds(one, repeat=3)
     baseline_rows(connection, year)
     figures["baseline"] = median_seconds(lambda: baseline_rows(connection, year), repeat=3)
-    print(f"  full {figures['full']:.2f} s, one branch {figures['branch'] * 1000:.0f} ms "
-          f"({figures['branch_queries']} queries), baseline {figures['baseline']:.2f} s", flush=True)
+    print(
+        f"  full {figures['full']:.2f} s, one branch {figures['branch'] * 1000:.0f} ms "
+        f"({figures['branch_queries']} queries), baseline {figures['baseline']:.2f} s",
+        flush=True,
+    )
     return figures
 
 
@@ -275,8 +317,10 @@ def main():
     rng = random.Random(args.seed)
     year = scored_year(timezone.localdate())
     branches, members, semesters, entries = build(args.members, args.entries_per_member, year, rng)
-    print(f"built {len(members):,} members, {entries:,} entries for {year} in {time.perf_counter() - started:.0f} s",
-          flush=True)
+    print(
+        f"built {len(members):,} members, {entries:,} entries for {year} in {time.perf_counter() - started:.0f} s",
+        flush=True,
+    )
     branch = branches[0]
     branch_members = sum(1 for m in members if m[2] == branch.pk)
 
@@ -304,19 +348,33 @@ def main():
     lines = [
         ("what", "as migrated", "after `ANALYZE`"),
         ("---", "---", "---"),
-        (f"full recalculation, all {len(branches)} branches: `recalculate(year=…)`",
-         *both(lambda f: f"{f['full']:.2f} s")),
-        ("baseline: one raw `SELECT member_id, period_id, kind, SUM(points) … WHERE year = %s "
-         "GROUP BY member_id, period_id, kind`, fetched", *both(lambda f: f"{f['baseline']:.2f} s")),
+        (
+            f"full recalculation, all {len(branches)} branches: `recalculate(year=…)`",
+            *both(lambda f: f"{f['full']:.2f} s"),
+        ),
+        (
+            "baseline: one raw `SELECT member_id, period_id, kind, SUM(points) … WHERE year = %s "
+            "GROUP BY member_id, period_id, kind`, fetched",
+            *both(lambda f: f"{f['baseline']:.2f} s"),
+        ),
         ("ratio full / baseline", *both(lambda f: f"{f['full'] / f['baseline']:.0f}×")),
-        ("queries of the full recalculation", f"{plain['full_queries']:,}",
-         f"{analyzed['full_queries']:,} ({per_branch:.1f} per branch)"),
-        (f"one branch of {branch_members} members: `recalculate(year=…, organization=branch)`",
-         *both(lambda f: f"{f['branch'] * 1000:.0f} ms ({f['branch_queries']} queries)")),
+        (
+            "queries of the full recalculation",
+            f"{plain['full_queries']:,}",
+            f"{analyzed['full_queries']:,} ({per_branch:.1f} per branch)",
+        ),
+        (
+            f"one branch of {branch_members} members: `recalculate(year=…, organization=branch)`",
+            *both(lambda f: f"{f['branch'] * 1000:.0f} ms ({f['branch_queries']} queries)"),
+        ),
     ]
     table = "\n".join("| " + " | ".join(line) + " |" for line in lines)
-    plan_note = (" Without statistics SQLite drives each branch's two\nledger aggregates from the `year` index, "
-                 "so every branch reads the whole year's ledger." if connection.vendor == "sqlite" else "")
+    plan_note = (
+        " Without statistics SQLite drives each branch's two\nledger aggregates from the `year` index, "
+        "so every branch reads the whole year's ledger."
+        if connection.vendor == "sqlite"
+        else ""
+    )
     section = f"""
 ## Recalculation of a year
 
@@ -343,11 +401,13 @@ Checked: {SAMPLE} random members' totals recomputed from their raw ledger rows, 
         print(section)
     else:
         write_section("recalculate", section)
-    print(f"recalculate {analyzed['full']:.2f} s ({analyzed['full_queries']} queries, {per_branch:.1f}/branch) "
-          f"vs raw GROUP BY {analyzed['baseline']:.2f} s = {analyzed['full'] / analyzed['baseline']:.0f}x after "
-          f"ANALYZE ({plain['full']:.1f} s vs {plain['baseline']:.2f} s before); "
-          f"one branch {analyzed['branch'] * 1000:.0f} ms; "
-          f"{len(sample)} sampled totals verified; whole run {elapsed:.0f} s")
+    print(
+        f"recalculate {analyzed['full']:.2f} s ({analyzed['full_queries']} queries, {per_branch:.1f}/branch) "
+        f"vs raw GROUP BY {analyzed['baseline']:.2f} s = {analyzed['full'] / analyzed['baseline']:.0f}x after "
+        f"ANALYZE ({plain['full']:.1f} s vs {plain['baseline']:.2f} s before); "
+        f"one branch {analyzed['branch'] * 1000:.0f} ms; "
+        f"{len(sample)} sampled totals verified; whole run {elapsed:.0f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -37,8 +37,14 @@ def run_command():
     """Run the command in a child process; returns (seconds, its peak RSS in MB, its output)."""
     start = time.perf_counter()
     command = [sys.executable, "-c", CHILD]
-    output = subprocess.run(command, cwd=ROOT, env=os.environ, capture_output=True, text=True,  # noqa: S603
-                            check=True).stdout
+    output = subprocess.run(  # noqa: S603
+        command,
+        cwd=ROOT,
+        env=os.environ,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     seconds = time.perf_counter() - start
     return seconds, int(output.rsplit("peak_kb", 1)[1]) / 1024, output
 
@@ -60,8 +66,7 @@ def main():
 
     started = time.perf_counter()
     year = scored_year(timezone.localdate())
-    branches, members, _semesters, entries = build(args.members, args.entries_per_member, year,
-                                                    random.Random(2026))
+    branches, members, _semesters, entries = build(args.members, args.entries_per_member, year, random.Random(2026))
     built = time.perf_counter() - started
     audit = AuditEvent.objects.count()
     print(f"built {len(members):,} members, {entries:,} entries in {built:.0f} s", flush=True)
@@ -116,9 +121,11 @@ outcomes of the open year again through the recalculation's code and compares th
         print(section)
     else:
         write_section("verify_ledger", section)
-    print(f"verify_ledger: {entries:,} entries in {full_seconds:.1f} s (of which the stored figures "
-          f"{figures_seconds:.1f} s), peak {full_mb:.0f} MB; "
-          f"whole run {time.perf_counter() - started:.0f} s")
+    print(
+        f"verify_ledger: {entries:,} entries in {full_seconds:.1f} s (of which the stored figures "
+        f"{figures_seconds:.1f} s), peak {full_mb:.0f} MB; "
+        f"whole run {time.perf_counter() - started:.0f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -80,21 +80,30 @@ def demo_university_seed(*, year=None, member_count=DEFAULT_MEMBERS):
     term_start = datetime.date(year, 1, 1)
     password_hash = make_password(DEMO_PASSWORD)
 
-    admin = User.objects.create(username="admin", full_name="系统管理员", is_staff=True, is_superuser=True,
-                                password=password_hash)
-    university = organization_create(actor=admin, name="中共示范大学委员会", code=UNIVERSITY_CODE,
-                                     kind=Organization.Kind.COMMITTEE)
+    admin = User.objects.create(
+        username="admin", full_name="系统管理员", is_staff=True, is_superuser=True, password=password_hash
+    )
+    university = organization_create(
+        actor=admin, name="中共示范大学委员会", code=UNIVERSITY_CODE, kind=Organization.Kind.COMMITTEE
+    )
     org_staff = User.objects.create(username="zzb01", full_name="组织部 周敏", password=password_hash)
     assignments = [(org_staff, university, Role.ORG_DEPARTMENT)]
 
     branches = college_branches(member_count)
     members, users = [], []
     for c, (college_code, college_name) in enumerate(COLLEGES, start=1):
-        college = organization_create(actor=admin, name=college_name, code=college_code,
-                                      kind=Organization.Kind.GENERAL_BRANCH, parent=university)
+        college = organization_create(
+            actor=admin, name=college_name, code=college_code, kind=Organization.Kind.GENERAL_BRANCH, parent=university
+        )
         for b, (branch_name, category, size) in enumerate(branches, start=1):
-            branch = organization_create(actor=admin, name=branch_name, code=f"{college_code}-{b:02d}",
-                                         kind=Organization.Kind.BRANCH, parent=college, category=category)
+            branch = organization_create(
+                actor=admin,
+                name=branch_name,
+                code=f"{college_code}-{b:02d}",
+                kind=Organization.Kind.BRANCH,
+                parent=college,
+                category=category,
+            )
             is_staff_branch = category == Organization.Category.STAFF
             for seq in range(1, size + 1):
                 name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
@@ -102,15 +111,20 @@ def demo_university_seed(*, year=None, member_count=DEFAULT_MEMBERS):
                 probationary = rng.random() < (0.03 if is_staff_branch else 0.22)
                 user = User(username=number, full_name=name, password=password_hash)
                 users.append(user)
-                members.append(Member(
-                    number=number, name=name,
-                    category=Member.Category.STAFF if is_staff_branch else Member.Category.STUDENT,
-                    status=Member.Status.PROBATIONARY if probationary else Member.Status.FULL,
-                    probation_start=datetime.date(year - 1, rng.randint(1, 12), 1) if probationary else None,
-                    is_cadre=is_staff_branch and rng.random() < 0.15,
-                    branch=branch, joined_party_on=datetime.date(year - rng.randint(1, 25), rng.randint(1, 12), 1),
-                    phone=f"13{rng.randint(100000000, 999999999)}", email=f"{number.lower()}@demo.edu.cn",
-                ))
+                members.append(
+                    Member(
+                        number=number,
+                        name=name,
+                        category=Member.Category.STAFF if is_staff_branch else Member.Category.STUDENT,
+                        status=Member.Status.PROBATIONARY if probationary else Member.Status.FULL,
+                        probation_start=datetime.date(year - 1, rng.randint(1, 12), 1) if probationary else None,
+                        is_cadre=is_staff_branch and rng.random() < 0.15,
+                        branch=branch,
+                        joined_party_on=datetime.date(year - rng.randint(1, 25), rng.randint(1, 12), 1),
+                        phone=f"13{rng.randint(100000000, 999999999)}",
+                        email=f"{number.lower()}@demo.edu.cn",
+                    )
+                )
             # Role holders are the branch's first members; mass representatives have no member record.
             prefix = len(users) - size
             assignments += [
@@ -128,23 +142,41 @@ def demo_university_seed(*, year=None, member_count=DEFAULT_MEMBERS):
                 assignments.append((rep, branch, Role.MASS_REPRESENTATIVE))
         # The college's secretary is a staff member of its first branch (the sixth on its roster).
         first_staff_number = member_number(Organization.Category.STAFF, c, 1, 6)
-        assignments.append((next(u for u in users if u.username == first_staff_number), college,
-                            Role.GENERAL_BRANCH_SECRETARY))
+        assignments.append(
+            (next(u for u in users if u.username == first_staff_number), college, Role.GENERAL_BRANCH_SECRETARY)
+        )
 
     User.objects.bulk_create(users)
     by_username = {u.username: u for u in User.objects.filter(username__in=[u.username for u in users])}
     for member in members:
         member.user = by_username[member.number]
     Member.objects.bulk_create(members)
-    RoleAssignment.objects.bulk_create([
-        RoleAssignment(user=by_username.get(user.username, user), organization=org, role=role,
-                       starts_on=term_start, assigned_by=admin)
-        for user, org, role in assignments
-    ])
+    RoleAssignment.objects.bulk_create(
+        [
+            RoleAssignment(
+                user=by_username.get(user.username, user),
+                organization=org,
+                role=role,
+                starts_on=term_start,
+                assigned_by=admin,
+            )
+            for user, org, role in assignments
+        ]
+    )
     entries = _seed_scoring(admin, university, year, rng)
-    audit_record(actor=admin, action="demo.seed", target=university, organization=university,
-                 after={"members": len(members), "accounts": len(users) + 2, "roles": len(assignments),
-                        "ledger_entries": entries}, reason="演示数据")
+    audit_record(
+        actor=admin,
+        action="demo.seed",
+        target=university,
+        organization=university,
+        after={
+            "members": len(members),
+            "accounts": len(users) + 2,
+            "roles": len(assignments),
+            "ledger_entries": entries,
+        },
+        reason="演示数据",
+    )
     return True
 
 
@@ -182,8 +214,10 @@ def _publish_schemes(admin, university, year):
     """Both policies published for `year` and LAW-01's own detailed rules approved."""
     from scoring import services as scoring
 
-    reference = {p: scoring.scheme_preset_load(actor=admin, preset=p, year=year, owner=university)
-                 for p in ("A-staff", "A-student")}
+    reference = {
+        p: scoring.scheme_preset_load(actor=admin, preset=p, year=year, owner=university)
+        for p in ("A-staff", "A-student")
+    }
     for code in POLICY_B_COLLEGES:
         scoring.scheme_preset_load(actor=admin, preset="B", year=year, owner=Organization.objects.get(code=code))
     law01 = Organization.objects.get(code="LAW-01")
@@ -208,10 +242,16 @@ def _determine_year(year):
             if r["total"].scored and not r["bar"]:
                 grades[r["total"].member_id] = EvaluationGrade.EXCELLENT
                 break
-        reviews.determination_decide(actor=secretary, determination=draft, meeting_date=datetime.date(year, 12, 20),
-                                     members_expected=len(rows), members_present=len(rows) - len(rows) // 10,
-                                     decision="经党员大会评议，同意支部委员会提出的年度积分及评定意见",
-                                     lock_version=draft.lock_version, grades=grades)
+        reviews.determination_decide(
+            actor=secretary,
+            determination=draft,
+            meeting_date=datetime.date(year, 12, 20),
+            members_expected=len(rows),
+            members_present=len(rows) - len(rows) // 10,
+            decision="经党员大会评议，同意支部委员会提出的年度积分及评定意见",
+            lock_version=draft.lock_version,
+            grades=grades,
+        )
 
 
 def _seed_ledger(admin, year, rng, *, upto, recalculate=True):
@@ -236,17 +276,28 @@ def _seed_ledger(admin, year, rng, *, upto, recalculate=True):
                 else:
                     zeal, top = rng.choice((0, 0, 1, 1, 1, 2)), 2
                 for period in open_periods:
-                    picks = [(i, rng.randint(int(i.points_min) or 1, top or int(i.points_max))) for i in
-                             rng.sample(bonuses, k=min(len(bonuses), zeal + rng.randint(0, 1)))]
+                    picks = [
+                        (i, rng.randint(int(i.points_min) or 1, top or int(i.points_max)))
+                        for i in rng.sample(bonuses, k=min(len(bonuses), zeal + rng.randint(0, 1)))
+                    ]
                     if rng.random() < 0.15:
                         item = rng.choice(deductions)
                         picks.append((item, int(item.points_min) or 1))
                     for item, points in picks:
-                        rows.append(LedgerEntry(
-                            member=member, item=item, period=period, year=year, kind=item.kind,
-                            points=item.sign * points * 100, reason=f"{item.title}（演示）",
-                            source=LedgerEntry.Source.RECORDER, recorded_by=recorder,
-                            occurred_on=min(period.ends_on, upto)))
+                        rows.append(
+                            LedgerEntry(
+                                member=member,
+                                item=item,
+                                period=period,
+                                year=year,
+                                kind=item.kind,
+                                points=item.sign * points * 100,
+                                reason=f"{item.title}（演示）",
+                                source=LedgerEntry.Source.RECORDER,
+                                recorded_by=recorder,
+                                occurred_on=min(period.ends_on, upto),
+                            )
+                        )
     ledger_append_many(rows, actor=admin, reason="演示数据")
     for branch in Organization.objects.filter(kind=Organization.Kind.BRANCH) if recalculate else ():
         recalculate_branch(branch=branch, year=year)  # (the branch meeting's draft recalculates a past year)

@@ -50,8 +50,9 @@ def seed_year_in_progress(*, year, rng):
 
     today = timezone.localdate()
     semester1 = Period.objects.get(cycle__year=year, kind="semester", index=1)
-    branches = list(Organization.objects.filter(kind=Organization.Kind.BRANCH).select_related("parent")
-                    .order_by("code"))
+    branches = list(
+        Organization.objects.filter(kind=Organization.Kind.BRANCH).select_related("parent").order_by("code")
+    )
     for position, branch in enumerate(branches):
         ahead = branch.code in AHEAD_BRANCHES if branch.code in FIRST_FOUR else position % 2 == 0
         share = AHEAD if ahead else BEHIND
@@ -60,8 +61,11 @@ def seed_year_in_progress(*, year, rng):
         reps = [a.user for a in _holder(branch, Role.MASS_REPRESENTATIVE)]
         schemes = schemes_in_force(branch=branch, year=year)
         policy_a = all(s.pipeline == Scheme.Pipeline.VANGUARD for s in schemes.values())
-        members = list(Member.objects.filter(branch=branch, left_on__isnull=True)
-                       .select_related("user", "branch").order_by("number"))
+        members = list(
+            Member.objects.filter(branch=branch, left_on__isnull=True)
+            .select_related("user", "branch")
+            .order_by("number")
+        )
         showcase, rest = members[:SHOWCASE], members[SHOWCASE:]
         _pledges(reviews, showcase, secretary, year, share, policy_a, rng)
         bulk = {"pledges": _pledges_bulk(rest, secretary, year, share, policy_a, rng)}
@@ -75,13 +79,25 @@ def seed_year_in_progress(*, year, rng):
             if month is not None:
                 _fulfilment(reviews, showcase, secretary, month, share, rng)
                 bulk["fulfilment_reports"] = _fulfilment_bulk(rest, secretary, month, share, rng)
-        audit_record(actor=secretary, action="demo.seed", target=branch, organization=branch, after=bulk,
-                     reason="演示数据：其余党员的承诺、自查自评和践诺报告（批量）")
+        audit_record(
+            actor=secretary,
+            action="demo.seed",
+            target=branch,
+            organization=branch,
+            after=bulk,
+            reason="演示数据：其余党员的承诺、自查自评和践诺报告（批量）",
+        )
         _meetings(branch, secretary, members, year, today)
         if ahead:
             start = timezone.make_aware(datetime.datetime.combine(today - datetime.timedelta(days=2), datetime.time()))
-            reviews.publicity_open(actor=secretary, branch=branch, year=year, kind="pledges", starts_at=start,
-                                   ends_at=start + datetime.timedelta(days=5))
+            reviews.publicity_open(
+                actor=secretary,
+                branch=branch,
+                year=year,
+                kind="pledges",
+                starts_at=start,
+                ends_at=start + datetime.timedelta(days=5),
+            )
     _objection(reviews, next((b for b in branches if b.code == "LAW-01"), branches[0]), year)
 
 
@@ -94,20 +110,37 @@ def _meetings(branch, secretary, members, year, today):
     held_on = today - datetime.timedelta(days=20)
     if held_on.year == year:
         held = meetings.meeting_schedule(
-            actor=secretary, branch=branch, kind=MeetingKind.GENERAL, date=held_on, starts_at=datetime.time(14, 30),
-            ends_at=datetime.time(16, 30), topic="学习贯彻党的二十届四中全会精神", place="党员活动室")
+            actor=secretary,
+            branch=branch,
+            kind=MeetingKind.GENERAL,
+            date=held_on,
+            starts_at=datetime.time(14, 30),
+            ends_at=datetime.time(16, 30),
+            topic="学习贯彻党的二十届四中全会精神",
+            place="党员活动室",
+        )
         marks = {m.pk: ("present", "") for m in members}
         if len(members) > 2:
             marks[members[-2].pk] = ("excused", "出差")
             marks[members[-1].pk] = ("absent", "")
         meetings.attendance_save(actor=secretary, meeting=held, marks=marks)
-        meetings.meeting_record_save(actor=secretary, meeting=held, minutes=(
-            "一、集体学习全会公报；二、支部书记领学；三、党员交流发言；四、布置本月“三会一课”安排。"))
+        meetings.meeting_record_save(
+            actor=secretary,
+            meeting=held,
+            minutes=("一、集体学习全会公报；二、支部书记领学；三、党员交流发言；四、布置本月“三会一课”安排。"),
+        )
     coming = today + datetime.timedelta(days=7)
     if coming.year == year:
-        meetings.meeting_schedule(actor=secretary, branch=branch, kind=MeetingKind.THEME_DAY, date=coming,
-                                  starts_at=datetime.time(15), ends_at=datetime.time(17),
-                                  topic="主题党日：志愿服务进社区", place="社区服务中心")
+        meetings.meeting_schedule(
+            actor=secretary,
+            branch=branch,
+            kind=MeetingKind.THEME_DAY,
+            date=coming,
+            starts_at=datetime.time(15),
+            ends_at=datetime.time(17),
+            topic="主题党日：志愿服务进社区",
+            place="社区服务中心",
+        )
 
 
 def _pledges(reviews, members, secretary, year, share, policy_a, rng):
@@ -150,9 +183,15 @@ def _self_assessments(reviews, members, semester1, schemes, share, today, rng):
         if scheme is None or roll >= share + 0.04:
             continue
         due = reviews.self_assessment_deadline(semester1, member.branch)
-        reviews.self_assessment_save(actor=member.user, member=member, period=semester1, claims=_claims(scheme, rng),
-                                     note="本学期按承诺参加组织生活和志愿服务。", submit=roll < share,
-                                     today=min(today, due))
+        reviews.self_assessment_save(
+            actor=member.user,
+            member=member,
+            period=semester1,
+            claims=_claims(scheme, rng),
+            note="本学期按承诺参加组织生活和志愿服务。",
+            submit=roll < share,
+            today=min(today, due),
+        )
 
 
 def _panel(reviews, members, semester1, schemes, panelists, secretary, ahead):
@@ -163,8 +202,12 @@ def _panel(reviews, members, semester1, schemes, panelists, secretary, ahead):
         scheme = schemes[member.category]
         items = [i for i in scheme.items.all() if i.kind == "bonus" and not i.evidence_required][:3]
         for offset, panelist in enumerate(panelists[:2]):
-            reviews.panel_score_save(actor=panelist, member=member, period=semester1,
-                                     scores={i: str(1 + (index + offset + n) % 3) for n, i in enumerate(items)})
+            reviews.panel_score_save(
+                actor=panelist,
+                member=member,
+                period=semester1,
+                scores={i: str(1 + (index + offset + n) % 3) for n, i in enumerate(items)},
+            )
         if index < PANEL_CONFIRMED[ahead]:
             reviews.panel_confirm(actor=secretary, member=member, period=semester1)
 
@@ -174,13 +217,26 @@ def _mass(reviews, branch, year, members, reps, today, rng):
     from scoring.models import Cycle
     from scoring.selectors import deadlines_for
 
-    due = next((d.due_on for d in deadlines_for(organization=branch, cycle=Cycle.objects.get(year=year))
-                if d.code == "A-MASSES"), today)
+    due = next(
+        (
+            d.due_on
+            for d in deadlines_for(organization=branch, cycle=Cycle.objects.get(year=year))
+            if d.code == "A-MASSES"
+        ),
+        today,
+    )
     for rep in reps:
         ratings = {m.pk: (rng.choice((1, 1, 1, 2, 2, 3)), "") for m in members}
-        reviews.mass_evaluation_submit(actor=rep, branch=branch, year=year, panel_rating=1, branch_rating=1,
-                                       comments="支部工作扎实，党员作用发挥明显。", ratings=ratings,
-                                       today=min(today, due))
+        reviews.mass_evaluation_submit(
+            actor=rep,
+            branch=branch,
+            year=year,
+            panel_rating=1,
+            branch_rating=1,
+            comments="支部工作扎实，党员作用发挥明显。",
+            ratings=ratings,
+            today=min(today, due),
+        )
 
 
 def _fulfilment(reviews, members, secretary, month, share, rng):
@@ -188,8 +244,7 @@ def _fulfilment(reviews, members, secretary, month, share, rng):
     for member in members:
         if rng.random() >= share:
             continue
-        report = reviews.fulfilment_submit(actor=member.user, member=member, period=month,
-                                           content=FULFILMENT_TEXT)
+        report = reviews.fulfilment_submit(actor=member.user, member=member, period=month, content=FULFILMENT_TEXT)
         if rng.random() < 0.7:
             reviews.fulfilment_decide(actor=secretary, report=report, verify=True)
 
@@ -207,10 +262,18 @@ def _pledges_bulk(members, secretary, year, share, policy_a, rng):
         if rng.random() >= share:
             continue
         approved = rng.random() < 0.85
-        rows += [Pledge(member=member, year=year, kind=kind, content=PLEDGE_TEXT[kind],
-                        status=Pledge.Status.APPROVED if approved else Pledge.Status.SUBMITTED,
-                        reviewed_by=secretary if approved else None, reviewed_at=now if approved else None)
-                 for kind in kinds]
+        rows += [
+            Pledge(
+                member=member,
+                year=year,
+                kind=kind,
+                content=PLEDGE_TEXT[kind],
+                status=Pledge.Status.APPROVED if approved else Pledge.Status.SUBMITTED,
+                reviewed_by=secretary if approved else None,
+                reviewed_at=now if approved else None,
+            )
+            for kind in kinds
+        ]
     Pledge.objects.bulk_create(rows)
     return len(rows)
 
@@ -235,12 +298,27 @@ def _self_assessments_bulk(members, semester1, schemes, share, today, rng):
             sums[item.kind] += item.sign * centi
         submitted = roll < share
         status = SelfAssessment.Status.SUBMITTED if submitted else SelfAssessment.Status.DRAFT
-        made.append((SelfAssessment(member=member, period=semester1, note="本学期按承诺参加组织生活和志愿服务。",
-                                    self_score=policy.period_score(terms_of(scheme), policy.PeriodSums(**sums)),
-                                    status=status, submitted_at=now if submitted else None), claims))
+        made.append(
+            (
+                SelfAssessment(
+                    member=member,
+                    period=semester1,
+                    note="本学期按承诺参加组织生活和志愿服务。",
+                    self_score=policy.period_score(terms_of(scheme), policy.PeriodSums(**sums)),
+                    status=status,
+                    submitted_at=now if submitted else None,
+                ),
+                claims,
+            )
+        )
     SelfAssessment.objects.bulk_create([assessment for assessment, _claims in made])
-    SelfClaim.objects.bulk_create([SelfClaim(assessment=assessment, item=item, points=centi)
-                                   for assessment, claims in made for item, centi in claims])
+    SelfClaim.objects.bulk_create(
+        [
+            SelfClaim(assessment=assessment, item=item, points=centi)
+            for assessment, claims in made
+            for item, centi in claims
+        ]
+    )
     return len(made)
 
 
@@ -252,10 +330,15 @@ def _fulfilment_bulk(members, secretary, month, share, rng):
         if rng.random() >= share:
             continue
         verified = rng.random() < 0.7
-        rows.append(FulfilmentReport(member=member, period=month, content=FULFILMENT_TEXT,
-                                     status=FulfilmentReport.Status.VERIFIED if verified
-                                     else FulfilmentReport.Status.SUBMITTED,
-                                     verified_by=secretary if verified else None))
+        rows.append(
+            FulfilmentReport(
+                member=member,
+                period=month,
+                content=FULFILMENT_TEXT,
+                status=FulfilmentReport.Status.VERIFIED if verified else FulfilmentReport.Status.SUBMITTED,
+                verified_by=secretary if verified else None,
+            )
+        )
     FulfilmentReport.objects.bulk_create(rows)
     return len(rows)
 
@@ -264,9 +347,19 @@ def _objection(reviews, branch, year):
     """A member of the first branch objects to a recent ledger line; the branch has not answered yet."""
     from scoring.models import LedgerEntry
 
-    entry = (LedgerEntry.objects.filter(member__branch=branch, year=year, points__lt=0, reverses__isnull=True)
-             .select_related("member__user").order_by("-pk").first()
-             or LedgerEntry.objects.filter(member__branch=branch, year=year).select_related("member__user")
-             .order_by("-pk").first())
-    reviews.objection_raise(actor=entry.member.user, member=entry.member, entry=entry,
-                            reason="当天我按学院安排参加了招生宣传，已向支部请假，请核实。")
+    entry = (
+        LedgerEntry.objects.filter(member__branch=branch, year=year, points__lt=0, reverses__isnull=True)
+        .select_related("member__user")
+        .order_by("-pk")
+        .first()
+        or LedgerEntry.objects.filter(member__branch=branch, year=year)
+        .select_related("member__user")
+        .order_by("-pk")
+        .first()
+    )
+    reviews.objection_raise(
+        actor=entry.member.user,
+        member=entry.member,
+        entry=entry,
+        reason="当天我按学院安排参加了招生宣传，已向支部请假，请核实。",
+    )

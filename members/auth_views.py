@@ -34,7 +34,9 @@ class ThrottledAuthenticationForm(AuthenticationForm):
         if wait:
             raise ValidationError(
                 _("本网络地址近期登录失败次数过多，请 %(seconds)s 秒后再试；曾在本浏览器登录过的账号不受影响")
-                % {"seconds": wait}, code="address_throttled")
+                % {"seconds": wait},
+                code="address_throttled",
+            )
         return super().clean()
 
     def confirm_login_allowed(self, user):
@@ -59,9 +61,13 @@ class LoginView(auth_views.LoginView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        return {**context, "university": settings.UNIVERSITY_NAME,
-                "campus_cas": campus_login.cas_enabled(), "campus_oidc": campus_login.oidc_enabled(),
-                "campus_only": context["form"].has_error(NON_FIELD_ERRORS, "campus_only")}
+        return {
+            **context,
+            "university": settings.UNIVERSITY_NAME,
+            "campus_cas": campus_login.cas_enabled(),
+            "campus_oidc": campus_login.oidc_enabled(),
+            "campus_only": context["form"].has_error(NON_FIELD_ERRORS, "campus_only"),
+        }
 
     def form_valid(self, form):
         user = form.get_user()
@@ -82,8 +88,11 @@ class PasswordResetView(auth_views.PasswordResetView):
     http_method_names = ["get", "head", "post"]
 
     def get_context_data(self, **kwargs):
-        return {**super().get_context_data(**kwargs), "contact": settings.ACCOUNT_HELP_CONTACT,
-                "university": settings.UNIVERSITY_NAME}
+        return {
+            **super().get_context_data(**kwargs),
+            "contact": settings.ACCOUNT_HELP_CONTACT,
+            "university": settings.UNIVERSITY_NAME,
+        }
 
 
 class PasswordResetDoneView(auth_views.PasswordResetDoneView):
@@ -154,8 +163,10 @@ def logout(request):
 
 def lockout_response(request, original_response=None, credentials=None):
     """django-axes calls this when a username + address has failed too often (AXES_LOCKOUT_CALLABLE)."""
-    context = {"failures": settings.AXES_FAILURE_LIMIT,
-               "minutes": int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)}
+    context = {
+        "failures": settings.AXES_FAILURE_LIMIT,
+        "minutes": int(settings.AXES_COOLOFF_TIME.total_seconds() // 60),
+    }
     return render(request, "registration/lockout.html", context, status=429)
 
 
@@ -187,8 +198,12 @@ def two_factor_manage(request):
             messages.success(request, _("两步验证已启用：今后登录时须再输入验证器上的 6 位验证码"))
             return redirect("two_factor")
     enrolling = two_factor.new_device(request.user, key)
-    context = {"form": form, "qr": two_factor.qr_svg(enrolling), "secret": two_factor.secret_text(enrolling),
-               "required": two_factor.required_of(request.user)}
+    context = {
+        "form": form,
+        "qr": two_factor.qr_svg(enrolling),
+        "secret": two_factor.secret_text(enrolling),
+        "required": two_factor.required_of(request.user),
+    }
     return render(request, "members/two_factor.html", context)
 
 

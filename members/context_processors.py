@@ -14,5 +14,9 @@ def roles(request):
     def two_factor_offered():
         return two_factor.state(request)["offered"]  # worked out at login: no query per page
 
-    return {"my_roles": my_roles, "my_member": getattr(user, "member", None),
-            "unread_notifications": unread_count(user=user), "two_factor_offered": two_factor_offered}
+    return {
+        "my_roles": my_roles,
+        "my_member": getattr(user, "member", None),
+        "unread_notifications": unread_count(user=user),
+        "two_factor_offered": two_factor_offered,
+    }

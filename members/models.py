@@ -133,7 +133,10 @@ class Member(models.Model):
     # 转正日期: set by the 转正 status event; probationary rules apply to the years before it.
     full_member_on = models.DateField(_("转正日期"), null=True, blank=True)
     branch = models.ForeignKey(
-        Organization, verbose_name=_("所属党支部"), on_delete=models.PROTECT, related_name="members",
+        Organization,
+        verbose_name=_("所属党支部"),
+        on_delete=models.PROTECT,
+        related_name="members",
         limit_choices_to={"kind": Organization.Kind.BRANCH},
     )
     joined_party_on = models.DateField(_("入党日期"), null=True, blank=True)
@@ -142,15 +145,23 @@ class Member(models.Model):
     exempt = models.BooleanField(_("免于记分"), default=False)
     exemption_reason = models.CharField(_("免于记分原因"), max_length=200, blank=True)
     exemption_approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("免于记分审批人"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("免于记分审批人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     exemption_approved_at = models.DateTimeField(_("免于记分审批时间"), null=True, blank=True)
     phone = models.CharField(_("手机"), max_length=20, blank=True)
     email = models.EmailField(_("邮箱"), blank=True)
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, verbose_name=_("登录账号"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="member",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("登录账号"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="member",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -202,8 +213,18 @@ class MemberStatusEvent(models.Model):
         GRADUATED = "graduated", _("毕业离校")
 
     # Kinds that end the membership in this university's party organization on their date.
-    LEAVING = frozenset({"probation_cancelled", "expelled", "removed", "persuaded_to_leave", "withdrew",
-                         "suspended", "transferred_out", "graduated"})
+    LEAVING = frozenset(
+        {
+            "probation_cancelled",
+            "expelled",
+            "removed",
+            "persuaded_to_leave",
+            "withdrew",
+            "suspended",
+            "transferred_out",
+            "graduated",
+        }
+    )
     # Kinds only a probationary member can have.
     PROBATION_ONLY = frozenset({"full_membership", "probation_extended", "probation_cancelled"})
 
@@ -277,15 +298,18 @@ class RoleAssignment(models.Model):
     """A user holds a role at an organization for a term. The source of truth for permissions:
     they are derived from the terms in force (`active_on`) by `members.permissions`, never stored."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("账号"), on_delete=models.PROTECT,
-                             related_name="role_assignments")
-    organization = models.ForeignKey(Organization, verbose_name=_("党组织"), on_delete=models.PROTECT,
-                                     related_name="role_assignments")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("账号"), on_delete=models.PROTECT, related_name="role_assignments"
+    )
+    organization = models.ForeignKey(
+        Organization, verbose_name=_("党组织"), on_delete=models.PROTECT, related_name="role_assignments"
+    )
     role = models.CharField(_("角色"), max_length=30, choices=Role.choices)
     starts_on = models.DateField(_("任期开始"))
     ends_on = models.DateField(_("任期结束"), null=True, blank=True)
-    assigned_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                    related_name="+")
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     revoked_at = models.DateTimeField(_("撤销时间"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -297,7 +321,8 @@ class RoleAssignment(models.Model):
         ordering = ["organization__path", "role"]
         constraints = [
             models.UniqueConstraint(
-                fields=["user", "organization", "role"], condition=Q(revoked_at__isnull=True),
+                fields=["user", "organization", "role"],
+                condition=Q(revoked_at__isnull=True),
                 name="role_one_active_per_user_org_role",
             ),
             models.CheckConstraint(

@@ -153,8 +153,21 @@ class MemberResource(resources.ModelResource):
 
     class Meta:
         model = Member
-        fields = ("number", "name", "branch", "category", "status", "probation_start", "is_cadre",
-                  "joined_party_on", "joined_branch_on", "phone", "email", "party_group", "cadre_post")
+        fields = (
+            "number",
+            "name",
+            "branch",
+            "category",
+            "status",
+            "probation_start",
+            "is_cadre",
+            "joined_party_on",
+            "joined_branch_on",
+            "phone",
+            "email",
+            "party_group",
+            "cadre_post",
+        )
         import_id_fields = ("number",)
         skip_diff = True
         use_transactions = True
@@ -163,8 +176,9 @@ class MemberResource(resources.ModelResource):
         super().__init__()
         self.actor = actor
         self.account_password_hash = account_password_hash
-        self.fields["branch"].widget = BranchWidget(actor) if actor is not None else widgets.ForeignKeyWidget(
-            Organization, "name")
+        self.fields["branch"].widget = (
+            BranchWidget(actor) if actor is not None else widgets.ForeignKeyWidget(Organization, "name")
+        )
 
     def get_instance(self, instance_loader, row):
         return None  # create-only: an existing number is reported by the unique check
@@ -197,8 +211,23 @@ class RosterImportResult:
 def roster_template_dataset():
     """An empty roster with the headers and one example row, for download."""
     dataset = MemberResource(actor=None).export(queryset=Member.objects.none())
-    dataset.append(["20240001", "张三", "BR-EXAMPLE", "学生", "预备党员", "2024-06-01", "否",
-                    "2024-06-01", "2024-09-01", "13800000000", "zhangsan@example.edu.cn", "第一党小组", ""])
+    dataset.append(
+        [
+            "20240001",
+            "张三",
+            "BR-EXAMPLE",
+            "学生",
+            "预备党员",
+            "2024-06-01",
+            "否",
+            "2024-06-01",
+            "2024-09-01",
+            "13800000000",
+            "zhangsan@example.edu.cn",
+            "第一党小组",
+            "",
+        ]
+    )
     return dataset
 
 
@@ -288,8 +317,7 @@ def roster_import(*, actor, dataset, confirm, account_password=None, account_pas
     resource = MemberResource(actor=actor, account_password_hash=account_password_hash)
     columns = {f.attribute: f.column_name for f in resource.get_import_fields()}
     with transaction.atomic():
-        outcome = resource.import_data(dataset, dry_run=True, use_transactions=True,
-                                       rollback_on_validation_errors=True)
+        outcome = resource.import_data(dataset, dry_run=True, use_transactions=True, rollback_on_validation_errors=True)
     found = {}  # (row, column, message) → RowError, in order: a message said once per cell
     for error in _repeated_numbers(dataset):
         found[(error.row, error.column, error.message)] = error
@@ -306,11 +334,16 @@ def roster_import(*, actor, dataset, confirm, account_password=None, account_pas
     result.preview = [dict(zip(dataset.headers, row, strict=True)) for row in dataset[:200]]
     if result.ok and confirm:
         with transaction.atomic():
-            written = resource.import_data(dataset, dry_run=False, use_transactions=True,
-                                           rollback_on_validation_errors=True, raise_errors=True)
+            written = resource.import_data(
+                dataset, dry_run=False, use_transactions=True, rollback_on_validation_errors=True, raise_errors=True
+            )
             result.created = written.totals["new"]
-            audit_record(actor=actor, action="roster.import", target=None,
-                         after={"created": result.created, "with_accounts": bool(account_password_hash)})
+            audit_record(
+                actor=actor,
+                action="roster.import",
+                target=None,
+                after={"created": result.created, "with_accounts": bool(account_password_hash)},
+            )
     return result
 
 
@@ -360,8 +393,13 @@ def _leaving(raw, member, row, errors):
         errors.append(RowError(row, LEAVE_KIND_COLUMN, _("不能为空")))
     elif kind is None:
         allowed = "、".join(str(k.label) for k in IMPORT_LEAVING)
-        errors.append(RowError(row, LEAVE_KIND_COLUMN, _("“%(value)s”不是有效选项，应为：%(allowed)s") % {
-            "value": kind_text, "allowed": allowed}))
+        errors.append(
+            RowError(
+                row,
+                LEAVE_KIND_COLUMN,
+                _("“%(value)s”不是有效选项，应为：%(allowed)s") % {"value": kind_text, "allowed": allowed},
+            )
+        )
     try:
         occurred_on = ChineseDateWidget().clean(date_value)
     except ValueError as error:
@@ -412,8 +450,7 @@ def _row_change(resource, columns, raw, member, row, errors):
     changed = {k: v for k, v in change.data.items() if getattr(member, k) != v}
     for attribute, value in changed.items():
         widget = resource.fields[attribute].widget
-        change.differences.append((columns[attribute], widget.render(getattr(member, attribute)),
-                                   widget.render(value)))
+        change.differences.append((columns[attribute], widget.render(getattr(member, attribute)), widget.render(value)))
     if changed:
         candidate = copy.copy(member)
         for attribute, value in changed.items():
@@ -453,8 +490,7 @@ def roster_update(*, actor, dataset, confirm, reason, account_password_hash=None
     resource = MemberResource(actor=actor)
     columns = {f.attribute: f.column_name for f in resource.get_import_fields()}
     numbers = [TextWidget().clean(value) for value in dataset["学号/工号"]]
-    known = {m.number: m for m in Member.objects.filter(number__in=[n for n in numbers if n])
-             .select_related("branch")}
+    known = {m.number: m for m in Member.objects.filter(number__in=[n for n in numbers if n]).select_related("branch")}
     errors = _repeated_numbers(dataset)
     new_rows = []
     for row, (number, values) in enumerate(zip(numbers, dataset, strict=True), start=2):
@@ -464,8 +500,9 @@ def roster_update(*, actor, dataset, confirm, reason, account_password_hash=None
             _leaving(raw, None, row, errors)
             new_rows.append((row, raw))
         elif not perms.has_org_perm(actor, perms.ROSTER_MANAGE, member.branch):
-            errors.append(RowError(row, "学号/工号", _("学号/工号“%(number)s”的党员不在您的管理范围内") % {
-                "number": number}))
+            errors.append(
+                RowError(row, "学号/工号", _("学号/工号“%(number)s”的党员不在您的管理范围内") % {"number": number})
+            )
         else:
             change = _row_change(resource, columns, raw, member, row, errors)
             (result.changed if change.differences else result.unchanged).append(change)
@@ -513,12 +550,22 @@ def _update_write(actor, result, added, reason, account_password_hash):
                 result.updated += 1
             if change.leaving is not None:
                 kind, occurred_on = change.leaving
-                member_status_record(actor=actor, member=change.member, kind=kind, occurred_on=occurred_on,
-                                     reason=reason)
+                member_status_record(
+                    actor=actor, member=change.member, kind=kind, occurred_on=occurred_on, reason=reason
+                )
                 result.left += 1
         except (ApplicationError, PermissionDenied, ValidationError) as error:
             message = getattr(error, "message", None) or "；".join(getattr(error, "messages", [str(error)]))
             raise _RowRefused(RowError(change.row, "—", str(message))) from error
-    audit_record(actor=actor, action="roster.update", target=None, reason=reason,
-                 after={"created": result.created, "updated": result.updated, "left": result.left,
-                        "unchanged": len(result.unchanged)})
+    audit_record(
+        actor=actor,
+        action="roster.update",
+        target=None,
+        reason=reason,
+        after={
+            "created": result.created,
+            "updated": result.updated,
+            "left": result.left,
+            "unchanged": len(result.unchanged),
+        },
+    )

@@ -18,13 +18,16 @@ def organization_tree(*, actor):
     `can_adjust` (rename, move, merge, close) and `can_add` (add a node below) for `actor`; the
     permissions come from the request's one permission query, so the queries do not grow with the tree."""
     visible = perms.orgs_with_perm(actor, perms.ROSTER_VIEW)
-    orgs = list(visible.annotate(
-        member_count=Count("members", filter=Q(members__left_on__isnull=True))
-    ).select_related("parent").order_by("path"))  # Meta.ordering does not apply to a GROUP BY query
+    orgs = list(
+        visible.annotate(member_count=Count("members", filter=Q(members__left_on__isnull=True)))
+        .select_related("parent")
+        .order_by("path")
+    )  # Meta.ordering does not apply to a GROUP BY query
     for org in orgs:
         org.can_adjust = org.closed_on is None and perms.may_adjust_tree(actor, org)
-        org.can_add = (org.closed_on is None and org.kind in CHILD_KIND
-                       and perms.has_org_perm(actor, perms.TREE_MANAGE, org))
+        org.can_add = (
+            org.closed_on is None and org.kind in CHILD_KIND and perms.has_org_perm(actor, perms.TREE_MANAGE, org)
+        )
     return orgs
 
 
@@ -47,14 +50,19 @@ def tree_parent_get(*, actor, org_id):
 def _open_in_tree_scope(actor):
     """Open nodes below a node where `actor` may adjust the tree."""
     return Organization.objects.filter(
-        closed_on__isnull=True, parent__in=perms.orgs_with_perm(actor, perms.TREE_MANAGE))
+        closed_on__isnull=True, parent__in=perms.orgs_with_perm(actor, perms.TREE_MANAGE)
+    )
 
 
 def tree_move_targets(*, actor, org):
     """The open nodes `org` may be moved under: of the kind that holds it, within the actor's scope."""
     kinds = [parent for parent, child in CHILD_KIND.items() if child == org.kind]
-    return (perms.orgs_with_perm(actor, perms.TREE_MANAGE).filter(kind__in=kinds, closed_on__isnull=True)
-            .exclude(pk=org.parent_id).exclude(path__startswith=org.path))
+    return (
+        perms.orgs_with_perm(actor, perms.TREE_MANAGE)
+        .filter(kind__in=kinds, closed_on__isnull=True)
+        .exclude(pk=org.parent_id)
+        .exclude(path__startswith=org.path)
+    )
 
 
 def tree_merge_targets(*, actor, org):
@@ -90,8 +98,9 @@ def member_list(*, actor, organization, query="", category="", status="", cadre=
 
 
 def member_get(*, actor, member_id):
-    member = Member.objects.select_related("branch__parent", "user", "exemption_approved_by").filter(
-        pk=member_id).first()
+    member = (
+        Member.objects.select_related("branch__parent", "user", "exemption_approved_by").filter(pk=member_id).first()
+    )
     if member is None or not perms.can_view_member(actor, member):
         raise PermissionDenied(_("您无权查看该党员"))
     return member
@@ -111,8 +120,11 @@ def status_kinds_for(*, member):
     from .models import MemberStatusEvent
 
     probationary = member.status == Member.Status.PROBATIONARY
-    return [(value, label) for value, label in MemberStatusEvent.Kind.choices
-            if probationary or value not in MemberStatusEvent.PROBATION_ONLY]
+    return [
+        (value, label)
+        for value, label in MemberStatusEvent.Kind.choices
+        if probationary or value not in MemberStatusEvent.PROBATION_ONLY
+    ]
 
 
 def roles_of(*, user):
@@ -160,8 +172,9 @@ def audit_events(*, actor, action="", target_type="", target_id=""):
 def users_with_perm(*, organization, perm):
     """Everyone who may do `perm` at `organization` through an active role there or above."""
     roles = [role for role, granted in perms.ROLE_PERMISSIONS.items() if perm in granted]
-    active = RoleAssignment.objects.active_on().filter(organization__path__in=organization.ancestor_paths(),
-                                                       role__in=roles)
+    active = RoleAssignment.objects.active_on().filter(
+        organization__path__in=organization.ancestor_paths(), role__in=roles
+    )
     return User.objects.filter(pk__in=active.values("user_id"), is_active=True)
 
 
@@ -169,8 +182,9 @@ def general_branch_secretaries(*, branch):
     """The secretaries of the general branch (college) directly above `branch`, in office today."""
     if branch.parent_id is None:
         return User.objects.none()
-    active = RoleAssignment.objects.active_on().filter(organization_id=branch.parent_id,
-                                                       role=Role.GENERAL_BRANCH_SECRETARY)
+    active = RoleAssignment.objects.active_on().filter(
+        organization_id=branch.parent_id, role=Role.GENERAL_BRANCH_SECRETARY
+    )
     return User.objects.filter(pk__in=active.values("user_id"), is_active=True)
 
 
@@ -179,15 +193,23 @@ def mass_representatives_below(*, actor, organization):
     branch's roles page: who was appointed where, by whom, when."""
     if not perms.has_org_perm(actor, perms.ROSTER_VIEW, organization) or organization.kind == Organization.Kind.BRANCH:
         return RoleAssignment.objects.none()
-    return (RoleAssignment.objects.active_on().filter(organization__path__startswith=organization.path,
-                                                      organization__kind=Organization.Kind.BRANCH,
-                                                      role=Role.MASS_REPRESENTATIVE)
-            .select_related("organization", "user", "assigned_by").order_by("organization__path", "-created_at"))
+    return (
+        RoleAssignment.objects.active_on()
+        .filter(
+            organization__path__startswith=organization.path,
+            organization__kind=Organization.Kind.BRANCH,
+            role=Role.MASS_REPRESENTATIVE,
+        )
+        .select_related("organization", "user", "assigned_by")
+        .order_by("organization__path", "-created_at")
+    )
 
 
-HELPER_ROLES = {Organization.Kind.BRANCH: Role.BRANCH_SECRETARY,
-                Organization.Kind.GENERAL_BRANCH: Role.GENERAL_BRANCH_SECRETARY,
-                Organization.Kind.COMMITTEE: Role.ORG_DEPARTMENT}
+HELPER_ROLES = {
+    Organization.Kind.BRANCH: Role.BRANCH_SECRETARY,
+    Organization.Kind.GENERAL_BRANCH: Role.GENERAL_BRANCH_SECRETARY,
+    Organization.Kind.COMMITTEE: Role.ORG_DEPARTMENT,
+}
 
 
 def who_can_help(*, user, roles=None):
@@ -205,10 +227,13 @@ def who_can_help(*, user, roles=None):
     chain = list(Organization.objects.filter(path__in=org.ancestor_paths()).order_by("-depth"))[:2]
     kinds = {o.pk: o.kind for o in chain}
     holders = {}
-    for assignment in (RoleAssignment.objects.active_on().filter(organization__in=chain,
-                                                                 role__in=HELPER_ROLES.values())
-                       .exclude(user=user).select_related("user")
-                       .order_by("user__username")):
+    for assignment in (
+        RoleAssignment.objects.active_on()
+        .filter(organization__in=chain, role__in=HELPER_ROLES.values())
+        .exclude(user=user)
+        .select_related("user")
+        .order_by("user__username")
+    ):
         if HELPER_ROLES[kinds[assignment.organization_id]] == assignment.role:
             holders.setdefault(assignment.organization_id, []).append(assignment.user.get_full_name())
     return [{"org": o, "role": Role(HELPER_ROLES[o.kind]).label, "names": holders.get(o.pk, [])} for o in chain]
@@ -223,15 +248,30 @@ def two_factor_overview(*, actor):
 
     if not perms.is_committee_officer(actor):
         raise PermissionDenied(_("只有党委组织部可以设置两步验证要求"))
-    counts = {row["role"]: row for row in (
-        RoleAssignment.objects.active_on().values("role").annotate(holders=Count("user", distinct=True),
-                                 enrolled=Count("user", distinct=True, filter=Q(user__totpdevice__confirmed=True))))}
+    counts = {
+        row["role"]: row
+        for row in (
+            RoleAssignment.objects.active_on()
+            .values("role")
+            .annotate(
+                holders=Count("user", distinct=True),
+                enrolled=Count("user", distinct=True, filter=Q(user__totpdevice__confirmed=True)),
+            )
+        )
+    }
     committee = set(TwoFactorRequirement.objects.values_list("role", flat=True))
-    return [{"role": role, "label": role.label, "required": role.value in committee,
-             "by_deployment": role.value in settings.TWO_FACTOR_REQUIRED_ROLES
-             or (settings.TWO_FACTOR_REQUIRED and role.value in settings.TWO_FACTOR_ROLES),
-             "holders": counts.get(role.value, {}).get("holders", 0),
-             "enrolled": counts.get(role.value, {}).get("enrolled", 0)} for role in Role]
+    return [
+        {
+            "role": role,
+            "label": role.label,
+            "required": role.value in committee,
+            "by_deployment": role.value in settings.TWO_FACTOR_REQUIRED_ROLES
+            or (settings.TWO_FACTOR_REQUIRED and role.value in settings.TWO_FACTOR_ROLES),
+            "holders": counts.get(role.value, {}).get("holders", 0),
+            "enrolled": counts.get(role.value, {}).get("enrolled", 0),
+        }
+        for role in Role
+    ]
 
 
 def role_assignment_at(*, organization, assignment_id):
@@ -239,8 +279,11 @@ def role_assignment_at(*, organization, assignment_id):
     from django.http import Http404
 
     text = str(assignment_id or "")
-    found = (RoleAssignment.objects.filter(organization=organization, pk=text).select_related("user").first()
-             if text.isdigit() else None)
+    found = (
+        RoleAssignment.objects.filter(organization=organization, pk=text).select_related("user").first()
+        if text.isdigit()
+        else None
+    )
     if found is None:
         raise Http404
     return found

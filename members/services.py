@@ -36,8 +36,22 @@ from .models import (
 from .signals import role_assigned
 
 MEMBER_AUDIT_FIELDS = [
-    "number", "name", "category", "status", "probation_start", "is_cadre", "branch", "joined_party_on",
-    "joined_branch_on", "left_on", "exempt", "exemption_reason", "phone", "email", "user", "cadre_post",
+    "number",
+    "name",
+    "category",
+    "status",
+    "probation_start",
+    "is_cadre",
+    "branch",
+    "joined_party_on",
+    "joined_branch_on",
+    "left_on",
+    "exempt",
+    "exemption_reason",
+    "phone",
+    "email",
+    "user",
+    "cadre_post",
     "full_member_on",
 ]
 
@@ -84,8 +98,9 @@ def organization_create(*, actor, name, code, kind, parent=None, category=Organi
         if parent is None or not perms.has_org_perm(actor, perms.TREE_MANAGE, parent):
             raise PermissionDenied(_("您无权调整该处的组织架构"))
         if kind != CHILD_KIND.get(parent.kind):
-            raise ApplicationError(_("“%(parent)s”下不能设立%(kind)s") % {
-                "parent": parent, "kind": Organization.Kind(kind).label})
+            raise ApplicationError(
+                _("“%(parent)s”下不能设立%(kind)s") % {"parent": parent, "kind": Organization.Kind(kind).label}
+            )
         if not (reason or "").strip():
             raise ApplicationError(_("请写明原因"))
     if parent is not None:
@@ -99,14 +114,19 @@ def organization_create(*, actor, name, code, kind, parent=None, category=Organi
     org.path = (parent.path if parent else "") + f"{org.pk:06d}/"
     org.depth = parent.depth + 1 if parent else 0
     org.save(update_fields=["path", "depth"])
-    audit_record(actor=actor, action="organization.create", target=org, organization=org,
-                 after=model_to_dict(org, fields=["name", "code", "kind", "parent", "category"]), reason=reason)
+    audit_record(
+        actor=actor,
+        action="organization.create",
+        target=org,
+        organization=org,
+        after=model_to_dict(org, fields=["name", "code", "kind", "parent", "category"]),
+        reason=reason,
+    )
     return org
 
 
 @transaction.atomic
-def user_create(*, actor, username, full_name, password=None, password_hash=None, must_change_password=True,
-                email=""):
+def user_create(*, actor, username, full_name, password=None, password_hash=None, must_change_password=True, email=""):
     """Create a login account with `password`, or with `password_hash` (made by make_password) when the
     password itself is no longer at hand (the roster import keeps only the hash between its steps)."""
     if User.objects.filter(username=username).exists():
@@ -117,8 +137,12 @@ def user_create(*, actor, username, full_name, password=None, password_hash=None
     else:
         user.set_password(password)
     user.save()
-    audit_record(actor=actor, action="user.create", target=user,
-                 after={"username": username, "full_name": full_name, "must_change_password": must_change_password})
+    audit_record(
+        actor=actor,
+        action="user.create",
+        target=user,
+        after={"username": username, "full_name": full_name, "must_change_password": must_change_password},
+    )
     return user
 
 
@@ -149,8 +173,11 @@ def one_time_password():
     letters and digits, which the complexity rule accepts; the account must change it at first login."""
     while True:
         password = "".join(secrets.choice(ONE_TIME_ALPHABET) for _n in range(10))
-        if any(c.isupper() for c in password) and any(c.islower() for c in password) and any(
-                c.isdigit() for c in password):
+        if (
+            any(c.isupper() for c in password)
+            and any(c.islower() for c in password)
+            and any(c.isdigit() for c in password)
+        ):
             return password
 
 
@@ -184,8 +211,9 @@ def user_password_reset_by_manager(*, actor, user, reason):
 
 
 @transaction.atomic
-def role_assign_new_account(*, actor, username, full_name, email="", organization, role, starts_on, ends_on=None,
-                            reason=""):
+def role_assign_new_account(
+    *, actor, username, full_name, email="", organization, role, starts_on, ends_on=None, reason=""
+):
     """Appoint someone who has no account yet (a mass representative who is not a party member, the
     first organization-department staff): open the account with a one-time password and appoint it,
     in one step. An account closed earlier under that username is opened again. Returns
@@ -206,10 +234,22 @@ def role_assign_new_account(*, actor, username, full_name, email="", organizatio
         user.is_active, user.full_name, user.must_change_password = True, full_name, True
         user.set_password(password)
         user.save(update_fields=["is_active", "full_name", "must_change_password", "password"])
-        audit_record(actor=actor, action="user.reopen", target=user, reason=reason,
-                     after={"username": username, "full_name": full_name})
-    assignment = role_assign(actor=actor, user=user, organization=organization, role=role, starts_on=starts_on,
-                             ends_on=ends_on, reason=reason)
+        audit_record(
+            actor=actor,
+            action="user.reopen",
+            target=user,
+            reason=reason,
+            after={"username": username, "full_name": full_name},
+        )
+    assignment = role_assign(
+        actor=actor,
+        user=user,
+        organization=organization,
+        role=role,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        reason=reason,
+    )
     return assignment, password
 
 
@@ -225,12 +265,18 @@ def member_create(*, actor, member, account_password=None, account_password_hash
     refuse_closed(member.branch)
     member.full_clean()
     if account_password or account_password_hash:
-        member.user = user_create(actor=actor, username=member.number, full_name=member.name,
-                                  password=account_password, password_hash=account_password_hash,
-                                  email=member.email)
+        member.user = user_create(
+            actor=actor,
+            username=member.number,
+            full_name=member.name,
+            password=account_password,
+            password_hash=account_password_hash,
+            email=member.email,
+        )
     member.save()
-    audit_record(actor=actor, action="member.create", target=member, organization=member.branch,
-                 after=_member_snapshot(member))
+    audit_record(
+        actor=actor, action="member.create", target=member, organization=member.branch, after=_member_snapshot(member)
+    )
     return member
 
 
@@ -239,8 +285,17 @@ def member_update(*, actor, member, data, reason=""):
     """Change a member's own fields (not the branch: a move is a transfer, with its history)."""
     _require(actor, perms.ROSTER_MANAGE, member.branch)
     before = _member_snapshot(member)
-    allowed = {"name", "category", "status", "probation_start", "is_cadre", "joined_party_on", "left_on",
-               "phone", "email"}
+    allowed = {
+        "name",
+        "category",
+        "status",
+        "probation_start",
+        "is_cadre",
+        "joined_party_on",
+        "left_on",
+        "phone",
+        "email",
+    }
     unknown = set(data) - allowed
     if unknown:
         raise ApplicationError(_("不能在此修改：%(fields)s") % {"fields": "、".join(sorted(unknown))})
@@ -248,8 +303,15 @@ def member_update(*, actor, member, data, reason=""):
         setattr(member, field, value)
     member.full_clean()
     member.save()
-    audit_record(actor=actor, action="member.update", target=member, organization=member.branch,
-                 before=before, after=_member_snapshot(member), reason=reason)
+    audit_record(
+        actor=actor,
+        action="member.update",
+        target=member,
+        organization=member.branch,
+        before=before,
+        after=_member_snapshot(member),
+        reason=reason,
+    )
     return member
 
 
@@ -281,8 +343,10 @@ def member_edit(*, actor, member, data, reason):
         holder = Member.objects.filter(number=number).exclude(pk=member.pk).first()
         if holder is not None:
             if perms.can_view_member(actor, holder):  # named only to whoever may see that member anyway
-                raise ApplicationError(_("学号/工号“%(number)s”已被%(name)s（%(branch)s）使用，不能重复") % {
-                    "number": number, "name": holder.name, "branch": holder.branch})
+                raise ApplicationError(
+                    _("学号/工号“%(number)s”已被%(name)s（%(branch)s）使用，不能重复")
+                    % {"number": number, "name": holder.name, "branch": holder.branch}
+                )
             raise ApplicationError(_("学号/工号“%(number)s”已被其他党员使用，不能重复") % {"number": number})
         user = member.user
         if user is not None and user.username == member.number:
@@ -298,8 +362,15 @@ def member_edit(*, actor, member, data, reason):
     if "name" in changed and member.user is not None:
         member.user.full_name = member.name
         member.user.save(update_fields=["full_name"])
-    audit_record(actor=actor, action="member.edit", target=member, organization=member.branch,
-                 before=before, after=changed, reason=reason)
+    audit_record(
+        actor=actor,
+        action="member.edit",
+        target=member,
+        organization=member.branch,
+        before=before,
+        after=changed,
+        reason=reason,
+    )
     if {"category", "is_cadre"} & set(changed):  # the scheme in force and the cadre rules read these
         _recalculate_later(member, timezone.localdate().year, timezone.localdate().year)
     return member
@@ -356,19 +427,32 @@ def member_status_record(*, actor, member, kind, occurred_on, reason, until=None
     if kind != MemberStatusEvent.Kind.PROBATION_EXTENDED:
         until = None
     before = _member_snapshot(member)
-    event = MemberStatusEvent.objects.create(member=member, kind=kind, occurred_on=occurred_on, until=until,
-                                             reason=reason, recorded_by=actor)
+    event = MemberStatusEvent.objects.create(
+        member=member, kind=kind, occurred_on=occurred_on, until=until, reason=reason, recorded_by=actor
+    )
     if kind == MemberStatusEvent.Kind.FULL_MEMBERSHIP:
         transition(member, "full_membership")
         member.full_member_on = occurred_on
     elif kind in MemberStatusEvent.LEAVING:
         member.left_on = occurred_on
     member.save()
-    audit_record(actor=actor, action=f"member.status.{kind}", target=member, organization=member.branch,
-                 before={k: before[k] for k in ("status", "full_member_on", "left_on")},
-                 after={"event": event.pk, "kind": kind, "occurred_on": occurred_on, "until": until,
-                        "status": member.status, "full_member_on": member.full_member_on,
-                        "left_on": member.left_on}, reason=reason)
+    audit_record(
+        actor=actor,
+        action=f"member.status.{kind}",
+        target=member,
+        organization=member.branch,
+        before={k: before[k] for k in ("status", "full_member_on", "left_on")},
+        after={
+            "event": event.pk,
+            "kind": kind,
+            "occurred_on": occurred_on,
+            "until": until,
+            "status": member.status,
+            "full_member_on": member.full_member_on,
+            "left_on": member.left_on,
+        },
+        reason=reason,
+    )
     _recalculate_later(member, occurred_on.year, today.year)
     return event
 
@@ -390,13 +474,26 @@ def member_move(*, actor, member, to_branch, transferred_on, reason):
         raise ApplicationError(_("该党员已在此支部"))
     refuse_closed(to_branch, transferred_on)
     from_branch = member.branch
-    MemberTransfer.objects.create(member=member, from_branch=from_branch, to_branch=to_branch,
-                                  transferred_on=transferred_on, reason=reason, recorded_by=actor)
+    MemberTransfer.objects.create(
+        member=member,
+        from_branch=from_branch,
+        to_branch=to_branch,
+        transferred_on=transferred_on,
+        reason=reason,
+        recorded_by=actor,
+    )
     member.branch = to_branch
     member.joined_branch_on = transferred_on
     member.save(update_fields=["branch", "joined_branch_on", "updated_at"])
-    audit_record(actor=actor, action="member.transfer", target=member, organization=to_branch,
-                 before={"branch": from_branch.pk}, after={"branch": to_branch.pk}, reason=reason)
+    audit_record(
+        actor=actor,
+        action="member.transfer",
+        target=member,
+        organization=to_branch,
+        before={"branch": from_branch.pk},
+        after={"branch": to_branch.pk},
+        reason=reason,
+    )
     return member
 
 
@@ -415,8 +512,15 @@ def member_exemption_request(*, actor, member, reason):
     before = _member_snapshot(member)
     member.exemption_reason = reason
     member.save(update_fields=["exemption_reason", "updated_at"])
-    audit_record(actor=actor, action="member.exemption_request", target=member, organization=member.branch,
-                 before=before, after=_member_snapshot(member), reason=reason)
+    audit_record(
+        actor=actor,
+        action="member.exemption_request",
+        target=member,
+        organization=member.branch,
+        before=before,
+        after=_member_snapshot(member),
+        reason=reason,
+    )
     return member
 
 
@@ -436,9 +540,15 @@ def member_exemption_decide(*, actor, member, approve, reason=""):
     else:
         member.exemption_reason = ""
     member.save()
-    audit_record(actor=actor, action="member.exemption_approve" if approve else "member.exemption_decline",
-                 target=member, organization=member.branch, before=before, after=_member_snapshot(member),
-                 reason=reason)
+    audit_record(
+        actor=actor,
+        action="member.exemption_approve" if approve else "member.exemption_decline",
+        target=member,
+        organization=member.branch,
+        before=before,
+        after=_member_snapshot(member),
+        reason=reason,
+    )
     return member
 
 
@@ -457,13 +567,20 @@ def role_assign(*, actor, user, organization, role, starts_on, ends_on=None, rea
             _("%(user)s 已是“%(org)s”的%(role)s") % {"user": user, "org": organization, "role": role.label}
         )
     _refuse_mass_conflict(actor=actor, user=user, organization=organization, role=role)
-    assignment = RoleAssignment(user=user, organization=organization, role=role, starts_on=starts_on,
-                                ends_on=ends_on, assigned_by=actor)
+    assignment = RoleAssignment(
+        user=user, organization=organization, role=role, starts_on=starts_on, ends_on=ends_on, assigned_by=actor
+    )
     assignment.full_clean()
     assignment.save()
     perms.forget_cached_perms(user)
-    audit_record(actor=actor, action="role.assign", target=assignment, organization=organization,
-                 after={"user": user.pk, "role": role.value, "starts_on": starts_on, "ends_on": ends_on}, reason=reason)
+    audit_record(
+        actor=actor,
+        action="role.assign",
+        target=assignment,
+        organization=organization,
+        after={"user": user.pk, "role": role.value, "starts_on": starts_on, "ends_on": ends_on},
+        reason=reason,
+    )
     role_assigned.send(sender=RoleAssignment, assignment=assignment, actor=actor)
     return assignment
 
@@ -480,19 +597,27 @@ def _refuse_mass_conflict(*, actor, user, organization, role):
         conflicting = {Role.MASS_REPRESENTATIVE}
     else:
         return
-    held = (RoleAssignment.objects.active_on().filter(user=user, organization=organization, role__in=conflicting)
-            .values_list("role", flat=True).first())
+    held = (
+        RoleAssignment.objects.active_on()
+        .filter(user=user, organization=organization, role__in=conflicting)
+        .values_list("role", flat=True)
+        .first()
+    )
     if held is not None:
-        raise ApplicationError(_("%(user)s 已是“%(org)s”的%(held)s，不能同时担任%(role)s") % {
-            "user": user, "org": organization, "held": Role(held).label, "role": role.label})
+        raise ApplicationError(
+            _("%(user)s 已是“%(org)s”的%(held)s，不能同时担任%(role)s")
+            % {"user": user, "org": organization, "held": Role(held).label, "role": role.label}
+        )
     if role != Role.MASS_REPRESENTATIVE:
         return
     if actor is not None and actor.pk == user.pk:
         raise ApplicationError(_("不能任命自己为群众代表"))
     # Accounts are opened only for members of a branch, by its secretary: a member (past or present)
     # of this branch is never its mass representative, so no account the secretary opened can be one.
-    if (Member.objects.filter(user=user, branch=organization).exists()
-            or MemberTransfer.objects.filter(member__user=user, from_branch=organization).exists()):
+    if (
+        Member.objects.filter(user=user, branch=organization).exists()
+        or MemberTransfer.objects.filter(member__user=user, from_branch=organization).exists()
+    ):
         raise ApplicationError(_("%(user)s 是本支部党员，不能担任本支部的群众代表") % {"user": user})
 
 
@@ -511,8 +636,9 @@ def role_assignment_end(*, actor, assignment, reason):
     assignment.revoked_at = timezone.now()
     assignment.save(update_fields=["revoked_at"])
     perms.forget_cached_perms(assignment.user)
-    audit_record(actor=actor, action="role.revoke", target=assignment, organization=assignment.organization,
-                 reason=reason)
+    audit_record(
+        actor=actor, action="role.revoke", target=assignment, organization=assignment.organization, reason=reason
+    )
     _close_if_idle(actor=actor, user=assignment.user, reason=reason)
     return assignment
 
@@ -540,8 +666,12 @@ def user_email_notifications_set(*, user, enabled):
     """Each person decides whether notices also come by e-mail."""
     user.email_notifications = bool(enabled)
     user.save(update_fields=["email_notifications"])
-    audit_record(actor=user, action="user.email_notifications", target=user,
-                 after={"email_notifications": user.email_notifications})
+    audit_record(
+        actor=user,
+        action="user.email_notifications",
+        target=user,
+        after={"email_notifications": user.email_notifications},
+    )
     return user
 
 
@@ -598,11 +728,18 @@ def two_factor_requirement_set(*, actor, roles, reason):
     if wanted == before:
         raise ApplicationError(_("没有需要保存的修改"))
     TwoFactorRequirement.objects.exclude(role__in=wanted).delete()
-    TwoFactorRequirement.objects.bulk_create([TwoFactorRequirement(role=role, set_by=actor)
-                                              for role in sorted(wanted - before)])
-    audit_record(actor=actor, action="security.two_factor_roles", target=None,
-                 organization=Organization.objects.filter(kind=Organization.Kind.COMMITTEE).first(),
-                 before={"roles": sorted(before)}, after={"roles": sorted(wanted)}, reason=reason)
+    TwoFactorRequirement.objects.bulk_create(
+        [TwoFactorRequirement(role=role, set_by=actor) for role in sorted(wanted - before)]
+    )
+    audit_record(
+        actor=actor,
+        action="security.two_factor_roles",
+        target=None,
+        organization=Organization.objects.filter(kind=Organization.Kind.COMMITTEE).first(),
+        before={"roles": sorted(before)},
+        after={"roles": sorted(wanted)},
+        reason=reason,
+    )
 
 
 @transaction.atomic
@@ -636,10 +773,17 @@ def password_login_policy_set(*, actor, members_use_campus_login, reason):
     before = policy.members_use_campus_login
     policy.members_use_campus_login, policy.set_by = members_use_campus_login, actor
     policy.save()
-    audit_record(actor=actor, action="security.password_login", target=None,
-                 organization=Organization.objects.filter(kind=Organization.Kind.COMMITTEE).first(),
-                 before={"members_use_campus_login": before},
-                 after={"members_use_campus_login": members_use_campus_login}, reason=reason)
+    audit_record(
+        actor=actor,
+        action="security.password_login",
+        target=None,
+        organization=Organization.objects.filter(kind=Organization.Kind.COMMITTEE).first(),
+        before={"members_use_campus_login": before},
+        after={"members_use_campus_login": members_use_campus_login},
+        reason=reason,
+    )
+
+
 # ── API tokens (接口令牌) ─────────────────────────────────────────────────────────────────────
 
 API_TOKEN_LIMIT = 10
@@ -659,8 +803,9 @@ def api_token_create(*, user, name):
         raise ApplicationError(_("有效令牌最多 %(limit)s 个，请先撤销不用的令牌") % {"limit": API_TOKEN_LIMIT})
     raw = "ps_" + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(user=user, name=name[:60], digest=api_token_digest(raw), prefix=raw[3:11])
-    audit_record(actor=user, action="user.api_token_create", target=user, after={"name": token.name,
-                                                                                  "prefix": token.prefix})
+    audit_record(
+        actor=user, action="user.api_token_create", target=user, after={"name": token.name, "prefix": token.prefix}
+    )
     return token, raw
 
 
@@ -674,15 +819,19 @@ def api_token_revoke(*, user, token_id):
         raise ApplicationError(_("该令牌已撤销"))
     token.revoked_at = timezone.now()
     token.save(update_fields=["revoked_at"])
-    audit_record(actor=user, action="user.api_token_revoke", target=user, before={"name": token.name,
-                                                                                   "prefix": token.prefix})
+    audit_record(
+        actor=user, action="user.api_token_revoke", target=user, before={"name": token.name, "prefix": token.prefix}
+    )
     return token
 
 
 def api_token_authenticate(raw):
     """The user of an active token, or None; the token's last use is noted (at most once a minute)."""
-    token = ApiToken.objects.select_related("user").filter(digest=api_token_digest(raw or ""),
-                                                           revoked_at__isnull=True).first()
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(digest=api_token_digest(raw or ""), revoked_at__isnull=True)
+        .first()
+    )
     if token is None or not token.user.is_active:
         return None
     now = timezone.now()

@@ -37,8 +37,15 @@ def _require_adjust(actor, org):
 
 def _audited(actor, org, action, before, reason):
     """Record a change of `org` with its state before and now."""
-    audit_record(actor=actor, action=action, target=org, organization=org, before=before,
-                 after=organization_snapshot(org), reason=reason)
+    audit_record(
+        actor=actor,
+        action=action,
+        target=org,
+        organization=org,
+        before=before,
+        after=organization_snapshot(org),
+        reason=reason,
+    )
 
 
 def _require_reason(reason):

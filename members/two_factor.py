@@ -52,8 +52,10 @@ def remember_state(request, user):
     database nothing on every page; a change of the committee's requirement applies from each
     account's next login (a session lasts SESSION_ABSOLUTE_TIMEOUT at most)."""
     roles = list(roles_of(user=user))
-    request.session[STATE_KEY] = {"offered": offered_to(user, roles),
-                                  "must_enrol": required_of(user, roles) and device_of(user) is None}
+    request.session[STATE_KEY] = {
+        "offered": offered_to(user, roles),
+        "must_enrol": required_of(user, roles) and device_of(user) is None,
+    }
     return request.session[STATE_KEY]
 
 
@@ -73,8 +75,7 @@ def device_of(user):
 
 
 def pending_start(request, *, user, next_url):
-    request.session[PENDING_KEY] = {"user": user.pk, "backend": user.backend, "next": next_url,
-                                    "at": int(time.time())}
+    request.session[PENDING_KEY] = {"user": user.pk, "backend": user.backend, "next": next_url, "at": int(time.time())}
 
 
 def pending_user(request):
@@ -105,7 +106,7 @@ def qr_svg(device):
 def secret_text(device):
     """The secret in base32, grouped by four, for typing into an app by hand."""
     secret = b32encode(device.bin_key).decode()
-    return " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
+    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
 
 
 def verify(user, token):

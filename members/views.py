@@ -86,8 +86,11 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 @require_safe
 def org_tree(request):
     orgs = selectors.organization_tree(actor=request.user)
-    return render(request, "members/org_tree.html", {
-        "orgs": orgs, "can_import": perms.holds_anywhere(request.user, perms.TREE_MANAGE)})
+    return render(
+        request,
+        "members/org_tree.html",
+        {"orgs": orgs, "can_import": perms.holds_anywhere(request.user, perms.TREE_MANAGE)},
+    )
 
 
 @login_required
@@ -100,16 +103,26 @@ def org_add(request, org_id):
         data = form.cleaned_data
         try:
             org = services.organization_create(
-                actor=request.user, parent=parent, name=data["name"], code=data["code"],
-                kind=CHILD_KIND[parent.kind], category=data["category"], reason=data["reason"])
+                actor=request.user,
+                parent=parent,
+                name=data["name"],
+                code=data["code"],
+                kind=CHILD_KIND[parent.kind],
+                category=data["category"],
+                reason=data["reason"],
+            )
         except ApplicationError as error:
             form.add_error(None, error.message)
         else:
             messages.success(request, _("已新增%(org)s") % {"org": org})
             return redirect("org_tree")
     kind = Organization.Kind(CHILD_KIND[parent.kind]).label
-    return render(request, "members/org_add.html", {"parent": parent, "form": form, "kind": kind},
-                  status=400 if form.errors else 200)
+    return render(
+        request,
+        "members/org_add.html",
+        {"parent": parent, "form": form, "kind": kind},
+        status=400 if form.errors else 200,
+    )
 
 
 # The adjustments of the node page, each a form of its own (prefixed: one page holds all of them).
@@ -143,30 +156,45 @@ def org_manage(request, org_id):
         data = forms[action].cleaned_data
         try:
             if action == "rename":
-                tree.organization_rename(actor=request.user, organization=org, name=data["name"],
-                                         reason=data["reason"])
+                tree.organization_rename(actor=request.user, organization=org, name=data["name"], reason=data["reason"])
                 messages.success(request, _("已更名为%(name)s") % {"name": data["name"]})
             elif action == "move":
-                tree.organization_move(actor=request.user, organization=org, new_parent=data["new_parent"],
-                                       reason=data["reason"])
+                tree.organization_move(
+                    actor=request.user, organization=org, new_parent=data["new_parent"], reason=data["reason"]
+                )
                 messages.success(request, _("已改隶属于%(org)s") % {"org": data["new_parent"]})
             elif action == "merge":
-                moved = tree.organization_merge(actor=request.user, source=org, target=data["target"],
-                                                merged_on=data["merged_on"], reason=data["reason"])
-                messages.success(request, _("已并入%(org)s，转入 %(n)s 名党员") % {
-                    "org": data["target"], "n": len(moved)})
+                moved = tree.organization_merge(
+                    actor=request.user,
+                    source=org,
+                    target=data["target"],
+                    merged_on=data["merged_on"],
+                    reason=data["reason"],
+                )
+                messages.success(
+                    request, _("已并入%(org)s，转入 %(n)s 名党员") % {"org": data["target"], "n": len(moved)}
+                )
             else:
-                tree.organization_close(actor=request.user, organization=org, closed_on=data["closed_on"],
-                                        reason=data["reason"])
+                tree.organization_close(
+                    actor=request.user, organization=org, closed_on=data["closed_on"], reason=data["reason"]
+                )
                 messages.success(request, _("已撤销%(org)s") % {"org": org})
         except ApplicationError as error:
             forms[action].add_error(None, error.message)
         else:
             return redirect("org_tree")
-    return render(request, "members/org_manage.html", {
-        "org": org, "forms": forms, "can_move": offered["move"], "can_merge": offered["merge"],
-        "active_members": org.members.filter(left_on__isnull=True).count() if org.is_branch else None,
-    }, status=400 if request.method == "POST" else 200)
+    return render(
+        request,
+        "members/org_manage.html",
+        {
+            "org": org,
+            "forms": forms,
+            "can_move": offered["move"],
+            "can_merge": offered["merge"],
+            "active_members": org.members.filter(left_on__isnull=True).count() if org.is_branch else None,
+        },
+        status=400 if request.method == "POST" else 200,
+    )
 
 
 @login_required
@@ -176,12 +204,18 @@ def member_list(request, org_id, filters):
     organization = selectors.branch_get(actor=request.user, branch_id=org_id)
     form = MemberFilterForm(request.GET)  # valid: shown with the values chosen
     members = selectors.member_list(
-        actor=request.user, organization=organization, query=filters.get("q", ""),
-        category=filters.get("category", ""), status=filters.get("status", ""), cadre=filters.get("cadre", ""),
+        actor=request.user,
+        organization=organization,
+        query=filters.get("q", ""),
+        category=filters.get("category", ""),
+        status=filters.get("status", ""),
+        cadre=filters.get("cadre", ""),
     )
     page = Paginator(members, MEMBERS_PER_PAGE).get_page(request.GET.get("page"))
     context = {
-        "organization": organization, "form": form, "page": page,
+        "organization": organization,
+        "form": form,
+        "page": page,
         "can_manage": perms.has_org_perm(request.user, perms.ROSTER_MANAGE, organization),
         "querystring": request.GET.copy(),
     }
@@ -239,8 +273,12 @@ def member_edit(request, member_id):
         else:
             messages.success(request, _("已保存修改"))
             return redirect("member_detail", member_id=member.pk)
-    return render(request, "members/member_form.html", {"member": member, "form": form, "title": _("修改党员信息")},
-                  status=400 if form.errors else 200)
+    return render(
+        request,
+        "members/member_form.html",
+        {"member": member, "form": form, "title": _("修改党员信息")},
+        status=400 if form.errors else 200,
+    )
 
 
 @login_required
@@ -248,22 +286,33 @@ def member_edit(request, member_id):
 def member_status(request, member_id):
     """Record a dated status change: 转正, 延长预备期, 取消预备党员资格, 出党, 转出学校, 毕业离校."""
     member = _managed_member(request, member_id)
-    form = MemberStatusForm(request.POST or None, kinds=selectors.status_kinds_for(member=member),
-                            initial={"occurred_on": timezone.localdate()})
+    form = MemberStatusForm(
+        request.POST or None,
+        kinds=selectors.status_kinds_for(member=member),
+        initial={"occurred_on": timezone.localdate()},
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            services.member_status_record(actor=request.user, member=member, kind=data["kind"],
-                                          occurred_on=data["occurred_on"], until=data.get("until"),
-                                          reason=data["reason"])
+            services.member_status_record(
+                actor=request.user,
+                member=member,
+                kind=data["kind"],
+                occurred_on=data["occurred_on"],
+                until=data.get("until"),
+                reason=data["reason"],
+            )
         except ApplicationError as error:
             form.add_error(None, error.message)
         else:
             messages.success(request, _("已记录身份变化"))
             return redirect("member_detail", member_id=member.pk)
-    return render(request, "members/member_form.html", {
-        "member": member, "form": form, "title": _("记录党员身份变化"),
-        "left": member.left_on is not None}, status=400 if form.errors else 200)
+    return render(
+        request,
+        "members/member_form.html",
+        {"member": member, "form": form, "title": _("记录党员身份变化"), "left": member.left_on is not None},
+        status=400 if form.errors else 200,
+    )
 
 
 @login_required
@@ -291,8 +340,9 @@ def member_exemption_decide(request, member_id):
         messages.error(request, _("请选择审批结果"))
         return redirect("member_detail", member_id=member.pk)
     try:
-        services.member_exemption_decide(actor=request.user, member=member, approve=form.cleaned_data["approve"],
-                                         reason=form.cleaned_data["reason"])
+        services.member_exemption_decide(
+            actor=request.user, member=member, approve=form.cleaned_data["approve"], reason=form.cleaned_data["reason"]
+        )
         messages.success(request, _("已记录审批结果"))
     except ApplicationError as error:
         messages.error(request, error.message)
@@ -312,15 +362,19 @@ def org_roles(request, org_id):
         if not roles:
             raise PermissionDenied(_("您无权在“%(org)s”任命角色") % {"org": organization})
         if request.POST.get("action") == "reset_password":
-            assignment = selectors.role_assignment_at(organization=organization,
-                                                      assignment_id=request.POST.get("assignment"))
+            assignment = selectors.role_assignment_at(
+                organization=organization, assignment_id=request.POST.get("assignment")
+            )
             return _password_reset(request, assignment.user, reverse("org_roles", args=[organization.pk]))
         if request.POST.get("action") == "revoke":
             revoke_form = RoleRevokeForm(request.POST, organization=organization)
             if revoke_form.is_valid():
                 try:
-                    services.role_revoke(actor=request.user, assignment=revoke_form.cleaned_data["assignment"],
-                                         reason=revoke_form.cleaned_data["reason"])
+                    services.role_revoke(
+                        actor=request.user,
+                        assignment=revoke_form.cleaned_data["assignment"],
+                        reason=revoke_form.cleaned_data["reason"],
+                    )
                     messages.success(request, _("已撤销任命"))
                     return redirect("org_roles", org_id=organization.pk)
                 except ApplicationError:  # revoked meanwhile by someone else
@@ -333,26 +387,46 @@ def org_roles(request, org_id):
             assign_form = RoleAssignForm(request.POST, roles=roles)
             if assign_form.is_valid():
                 data = assign_form.cleaned_data
-                term = {"organization": organization, "role": data["role"], "starts_on": data["starts_on"],
-                        "ends_on": data["ends_on"], "reason": data["reason"]}
+                term = {
+                    "organization": organization,
+                    "role": data["role"],
+                    "starts_on": data["starts_on"],
+                    "ends_on": data["ends_on"],
+                    "reason": data["reason"],
+                }
                 try:
                     if data["user"] is not None:
                         services.role_assign(actor=request.user, user=data["user"], **term)
                         messages.success(request, _("已任命"))
                         return redirect("org_roles", org_id=organization.pk)
                     assignment, password = services.role_assign_new_account(
-                        actor=request.user, username=data["username"], full_name=data["full_name"],
-                        email=data["email"], **term)
+                        actor=request.user,
+                        username=data["username"],
+                        full_name=data["full_name"],
+                        email=data["email"],
+                        **term,
+                    )
                     # Shown once, in this answer only: nothing but its hash is kept.
-                    return render(request, "members/one_time_password.html", {
-                        "account": assignment.user, "password": password, "opened": True,
-                        "back": reverse("org_roles", args=[organization.pk])})
+                    return render(
+                        request,
+                        "members/one_time_password.html",
+                        {
+                            "account": assignment.user,
+                            "password": password,
+                            "opened": True,
+                            "back": reverse("org_roles", args=[organization.pk]),
+                        },
+                    )
                 except ApplicationError as error:
                     assign_form.add_error(None, error.message)
         status = 400
     context = {
-        "organization": organization, "assign_form": assign_form, "revoke_failed": revoke_failed,
-        "revoke_stale": revoke_stale, "can_appoint": bool(roles), "appointable": [role.value for role in roles],
+        "organization": organization,
+        "assign_form": assign_form,
+        "revoke_failed": revoke_failed,
+        "revoke_stale": revoke_stale,
+        "can_appoint": bool(roles),
+        "appointable": [role.value for role in roles],
         "today": timezone.localdate(),
         "assignments": selectors.role_assignments(actor=request.user, organization=organization),
         "mass_below": selectors.mass_representatives_below(actor=request.user, organization=organization),
@@ -365,8 +439,11 @@ def _transfer_targets(user, member):
     one branch has none; the organization department, every branch)."""
     if not perms.has_org_perm(user, perms.ROSTER_MANAGE, member.branch):
         return Organization.objects.none()
-    return perms.orgs_with_perm(user, perms.ROSTER_MANAGE).filter(kind=Organization.Kind.BRANCH).exclude(
-        pk=member.branch_id)
+    return (
+        perms.orgs_with_perm(user, perms.ROSTER_MANAGE)
+        .filter(kind=Organization.Kind.BRANCH)
+        .exclude(pk=member.branch_id)
+    )
 
 
 @login_required
@@ -382,8 +459,13 @@ def member_transfer(request, member_id):
         if form.is_valid():
             data = form.cleaned_data
             try:
-                services.member_transfer(actor=request.user, member=member, to_branch=data["to_branch"],
-                                         transferred_on=data["transferred_on"], reason=data["reason"])
+                services.member_transfer(
+                    actor=request.user,
+                    member=member,
+                    to_branch=data["to_branch"],
+                    transferred_on=data["transferred_on"],
+                    reason=data["reason"],
+                )
                 messages.success(request, _("已转入%(branch)s") % {"branch": data["to_branch"]})
                 return redirect("member_detail", member_id=member.pk)
             except ApplicationError as error:
@@ -397,8 +479,9 @@ def member_transfer(request, member_id):
 def exemption_queue(request):
     if not perms.orgs_with_perm(request.user, perms.EXEMPTION_APPROVE).exists():
         raise PermissionDenied(_("您无权审批免于记分"))
-    return render(request, "members/exemption_queue.html",
-                  {"members": selectors.pending_exemptions(actor=request.user)})
+    return render(
+        request, "members/exemption_queue.html", {"members": selectors.pending_exemptions(actor=request.user)}
+    )
 
 
 def _require_roster_manager(user):
@@ -443,8 +526,9 @@ def _roster_import_upload(request, limiter):
         context.update(result=result, headers=dataset.headers, mode=mode)
         if result.ok:
             upload.seek(0)
-            context["token"] = pending_upload_keep(request, "roster_import", upload.read(),
-                                                   password_hash=password_hash, mode=mode, reason=reason)
+            context["token"] = pending_upload_keep(
+                request, "roster_import", upload.read(), password_hash=password_hash, mode=mode, reason=reason
+            )
         return render(request, "members/roster_import.html", context, status=200 if result.ok else 400)
     return render(request, "members/roster_import.html", context, status=400 if form.errors else 200)
 
@@ -461,19 +545,36 @@ def roster_import_confirm(request):
         data, extra = pending
         dataset = read_spreadsheet(SimpleUploadedFile("roster.xlsx", data))
         mode = extra.get("mode", RosterUploadForm.ADD)
-        result = _roster_check(request.user, dataset, mode, extra.get("reason", ""), extra["password_hash"],
-                               confirm=True)
+        result = _roster_check(
+            request.user, dataset, mode, extra.get("reason", ""), extra["password_hash"], confirm=True
+        )
     except ApplicationError as error:
         messages.error(request, error.message)
         return redirect("roster_import")
-    access_log(request, Kind.IMPORT, {"import": "roster", "mode": mode, "rows": len(dataset),
-                                      "created": result.created, "errors": len(result.errors)})
+    access_log(
+        request,
+        Kind.IMPORT,
+        {
+            "import": "roster",
+            "mode": mode,
+            "rows": len(dataset),
+            "created": result.created,
+            "errors": len(result.errors),
+        },
+    )
     if not result.ok:
-        return render(request, "members/roster_import.html", {
-            "form": RosterUploadForm(), "result": result, "headers": dataset.headers, "mode": mode}, status=400)
+        return render(
+            request,
+            "members/roster_import.html",
+            {"form": RosterUploadForm(), "result": result, "headers": dataset.headers, "mode": mode},
+            status=400,
+        )
     if mode == RosterUploadForm.UPDATE:
-        messages.success(request, _("已新增 %(new)s 名、修改 %(changed)s 名党员，记录离开 %(left)s 名") % {
-            "new": result.created, "changed": result.updated, "left": result.left})
+        messages.success(
+            request,
+            _("已新增 %(new)s 名、修改 %(changed)s 名党员，记录离开 %(left)s 名")
+            % {"new": result.created, "changed": result.updated, "left": result.left},
+        )
     else:
         messages.success(request, _("已导入 %(n)s 名党员") % {"n": result.created})
     return redirect("org_tree")
@@ -533,11 +634,18 @@ def tree_import_confirm(request):
     except ApplicationError as error:
         messages.error(request, error.message)
         return redirect("tree_import")
-    access_log(request, Kind.IMPORT, {"import": "tree", "organizations": len(result.organizations),
-                                      "appointments": len(result.appointments), "errors": len(result.errors)})
+    access_log(
+        request,
+        Kind.IMPORT,
+        {
+            "import": "tree",
+            "organizations": len(result.organizations),
+            "appointments": len(result.appointments),
+            "errors": len(result.errors),
+        },
+    )
     if not result.ok:
-        return render(request, "members/tree_import.html", {"form": TreeUploadForm(), "result": result},
-                      status=400)
+        return render(request, "members/tree_import.html", {"form": TreeUploadForm(), "result": result}, status=400)
     return render(request, "members/tree_import.html", {"result": result, "done": True})
 
 
@@ -551,8 +659,9 @@ def tree_template(request):
 
 def _roster_check(actor, dataset, mode, reason, password_hash, *, confirm):
     if mode == RosterUploadForm.UPDATE:
-        return roster_update(actor=actor, dataset=dataset, confirm=confirm, reason=reason,
-                             account_password_hash=password_hash)
+        return roster_update(
+            actor=actor, dataset=dataset, confirm=confirm, reason=reason, account_password_hash=password_hash
+        )
     return roster_import(actor=actor, dataset=dataset, confirm=confirm, account_password_hash=password_hash)
 
 
@@ -567,8 +676,9 @@ def roster_template(request):
 @require_safe
 @list_filters(AuditFilterForm)
 def audit_list(request, filters):
-    events = selectors.audit_events(actor=request.user, action=filters["action"],
-                                    target_type=filters["target_type"], target_id=filters["target_id"])
+    events = selectors.audit_events(
+        actor=request.user, action=filters["action"], target_type=filters["target_type"], target_id=filters["target_id"]
+    )
     page = Paginator(events, 50).get_page(request.GET.get("page"))
     actions = sorted(ACTION_LABELS.items())  # by code, so the actions of one area stay together
     return render(request, "members/audit_list.html", {"page": page, "actions": actions})
@@ -579,21 +689,26 @@ def audit_list(request, filters):
 def two_factor_requirements(request):
     """The organization department requires the second factor (两步验证) per role."""
     roles = selectors.two_factor_overview(actor=request.user)
-    form = TwoFactorRequirementForm(request.POST or None,
-                                    initial={"roles": [r["role"].value for r in roles if r["required"]]})
+    form = TwoFactorRequirementForm(
+        request.POST or None, initial={"roles": [r["role"].value for r in roles if r["required"]]}
+    )
     if request.method == "POST" and form.is_valid():
         try:
-            services.two_factor_requirement_set(actor=request.user, roles=form.cleaned_data["roles"],
-                                                reason=form.cleaned_data["reason"])
+            services.two_factor_requirement_set(
+                actor=request.user, roles=form.cleaned_data["roles"], reason=form.cleaned_data["reason"]
+            )
         except ApplicationError as error:
             form.add_error(None, error.message)
         else:
             messages.success(request, _("已保存：各账号自下次登录起按新的要求执行"))
             return redirect("two_factor_requirements")
     chosen = set(form["roles"].value() or [])
-    return render(request, "members/two_factor_requirements.html", {
-        "form": form, "roles": [{**r, "checked": r["role"].value in chosen} for r in roles]},
-        status=400 if form.errors else 200)
+    return render(
+        request,
+        "members/two_factor_requirements.html",
+        {"form": form, "roles": [{**r, "checked": r["role"].value in chosen} for r in roles]},
+        status=400 if form.errors else 200,
+    )
 
 
 @login_required
@@ -602,26 +717,35 @@ def password_login_policy(request):
     """The organization department switches password login off for party members (统一身份认证 only)."""
     if not perms.is_committee_officer(request.user):
         raise PermissionDenied(_("只有党委组织部可以设置密码登录范围"))
-    form = PasswordLoginPolicyForm(request.POST or None,
-                                   initial={"members_use_campus_login": campus_login.members_use_campus_login()})
+    form = PasswordLoginPolicyForm(
+        request.POST or None, initial={"members_use_campus_login": campus_login.members_use_campus_login()}
+    )
     if request.method == "POST" and form.is_valid():
         try:
-            services.password_login_policy_set(actor=request.user, reason=form.cleaned_data["reason"],
-                                               members_use_campus_login=form.cleaned_data["members_use_campus_login"])
+            services.password_login_policy_set(
+                actor=request.user,
+                reason=form.cleaned_data["reason"],
+                members_use_campus_login=form.cleaned_data["members_use_campus_login"],
+            )
         except ApplicationError as error:
             form.add_error(None, error.message)
         else:
             messages.success(request, _("已保存：自下次登录起执行"))
             return redirect("password_login_policy")
-    return render(request, "members/password_login_policy.html",
-                  {"form": form, "campus": campus_login.enabled()}, status=400 if form.errors else 200)
+    return render(
+        request,
+        "members/password_login_policy.html",
+        {"form": form, "campus": campus_login.enabled()},
+        status=400 if form.errors else 200,
+    )
 
 
 def _password_reset(request, user, back):
     """Set a one-time password for `user` (permission checked by the service) and show it once."""
     try:
-        password = services.user_password_reset_by_manager(actor=request.user, user=user,
-                                                           reason=request.POST.get("reason", ""))
+        password = services.user_password_reset_by_manager(
+            actor=request.user, user=user, reason=request.POST.get("reason", "")
+        )
     except ApplicationError as error:
         messages.error(request, error.message)
         return redirect(back)
@@ -660,8 +784,9 @@ def api_tokens(request):
         if created is None:
             status = 400
     tokens = request.user.api_tokens.all()
-    return render(request, "members/api_tokens.html", {"form": form, "tokens": tokens, "created": created},
-                  status=status)
+    return render(
+        request, "members/api_tokens.html", {"form": form, "tokens": tokens, "created": created}, status=status
+    )
 
 
 @login_required
@@ -684,11 +809,23 @@ SECURITY_LOG_ENTRIES_PER_PAGE = 50
 @list_filters(AccessLogFilterForm)
 def access_log_list(request, filters):
     """The security log with its filters; a malformed filter is named under its field (400)."""
-    entries = selectors.access_log_entries(actor=request.user, kind=filters["kind"], username=filters["username"],
-                                           day_from=filters["day_from"], day_to=filters["day_to"])
+    entries = selectors.access_log_entries(
+        actor=request.user,
+        kind=filters["kind"],
+        username=filters["username"],
+        day_from=filters["day_from"],
+        day_to=filters["day_to"],
+    )
     query = request.GET.copy()
     query.pop("page", None)
     page = Paginator(entries, SECURITY_LOG_ENTRIES_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "access_log.html", {"form": AccessLogFilterForm(request.GET), "page": page,
-                                               "query": query.urlencode(),
-                                               "retention_days": settings.SECURITY_LOG_RETENTION_DAYS})
+    return render(
+        request,
+        "access_log.html",
+        {
+            "form": AccessLogFilterForm(request.GET),
+            "page": page,
+            "query": query.urlencode(),
+            "retention_days": settings.SECURITY_LOG_RETENTION_DAYS,
+        },
+    )

@@ -38,8 +38,14 @@ def _branches_where(user, *perm_list):
 
 
 def _item(what, count, url, *, due=None, today=None, late=None, detail=""):
-    return {"what": what, "count": count, "url": url, "due": due, "detail": detail,
-            "late": bool(count) and (late if late is not None else scope_reads.overdue(due, today))}
+    return {
+        "what": what,
+        "count": count,
+        "url": url,
+        "due": due,
+        "detail": detail,
+        "late": bool(count) and (late if late is not None else scope_reads.overdue(due, today)),
+    }
 
 
 def branch_work(*, user, year, today):
@@ -49,12 +55,15 @@ def branch_work(*, user, year, today):
     for branch in _branches_where(user, *BRANCH_WORK):
         data = selectors.branch_dashboard(actor=user, branch=branch, year=year, today=today)
         determination = data["todo"]["determination"]
-        sections.append({
-            "branch": branch, "items": [i for i in data["items"] if i["may_act"]],
-            "determination": determination.get_status_display() if determination else _("尚未筹备党员大会"),
-            "determination_url": reverse("determination", args=[branch.pk, year]),
-            "dashboard_url": reverse("dashboard_branch", args=[branch.pk]),
-        })
+        sections.append(
+            {
+                "branch": branch,
+                "items": [i for i in data["items"] if i["may_act"]],
+                "determination": determination.get_status_display() if determination else _("尚未筹备党员大会"),
+                "determination_url": reverse("determination", args=[branch.pk, year]),
+                "dashboard_url": reverse("dashboard_branch", args=[branch.pk]),
+            }
+        )
     return sections
 
 
@@ -64,9 +73,19 @@ def panel_work(*, user, year, today):
         work = review_selectors.panelist_work(actor=user, branch=branch, year=year, today=today)
         if work is None:
             continue
-        sections.append({"branch": branch, **work, "item": _item(
-            _("%(p)s待评分的党员") % {"p": work["period"].name}, work["left"],
-            reverse("panel_board", args=[branch.pk, work["period"].pk]), due=work["due"], today=today)})
+        sections.append(
+            {
+                "branch": branch,
+                **work,
+                "item": _item(
+                    _("%(p)s待评分的党员") % {"p": work["period"].name},
+                    work["left"],
+                    reverse("panel_board", args=[branch.pk, work["period"].pk]),
+                    due=work["due"],
+                    today=today,
+                ),
+            }
+        )
     return sections
 
 
@@ -75,9 +94,20 @@ def mass_work(*, user, year, today):
     for branch in _branches_where(user, perms.MASS_EVALUATE):
         work = review_selectors.mass_work(actor=user, branch=branch, year=year)
         closed = scope_reads.overdue(work["due"], today)
-        sections.append({"branch": branch, **work, "closed": closed, "item": _item(
-            _("%(year)s年度群众评议") % {"year": year}, 0 if work["submitted"] else 1,
-            reverse("mass_form", args=[branch.pk]), due=work["due"], today=today)})
+        sections.append(
+            {
+                "branch": branch,
+                **work,
+                "closed": closed,
+                "item": _item(
+                    _("%(year)s年度群众评议") % {"year": year},
+                    0 if work["submitted"] else 1,
+                    reverse("mass_form", args=[branch.pk]),
+                    due=work["due"],
+                    today=today,
+                ),
+            }
+        )
     return sections
 
 
@@ -85,8 +115,12 @@ def oversight(*, user, year, today):
     """The organization department's and a college's few figures, per unit they oversee: branches
     with an overdue step, objections escalated to the committee, warnings among the results, and
     overdue duties reported up."""
-    units = [org for org in scope_reads.dashboard_roots(actor=user) if not org.is_branch
-             and (perms.has_org_perm(user, perms.SCHEME_APPROVE, org) or perms.has_org_perm(user, perms.OVERSEE, org))]
+    units = [
+        org
+        for org in scope_reads.dashboard_roots(actor=user)
+        if not org.is_branch
+        and (perms.has_org_perm(user, perms.SCHEME_APPROVE, org) or perms.has_org_perm(user, perms.OVERSEE, org))
+    ]
     escalation_units = review_selectors.escalation_units(actor=user) if units else []
     sections = []
     for org in units:
@@ -94,8 +128,11 @@ def oversight(*, user, year, today):
         data = supervision.figures(scope)
         late = [r for r in data["progress"]["rows"] if r.is_branch and r.any_overdue]
         top = data["results"]["by_id"][org.pk]
-        escalated = list(Objection.objects.filter(scope.within("branch_id"), year=year, status="escalated")
-                         .select_related("member", "branch").order_by("due_on", "pk"))
+        escalated = list(
+            Objection.objects.filter(scope.within("branch_id"), year=year, status="escalated")
+            .select_related("member", "branch")
+            .order_by("due_on", "pk")
+        )
         dashboard_url = reverse("dashboard_org", args=[org.pk])
         named = "、".join(scope.branch_label(r.org) for r in late[:ESCALATED_SHOWN])
         if len(late) > ESCALATED_SHOWN:
@@ -103,20 +140,31 @@ def oversight(*, user, year, today):
         items = [_item(_("有逾期环节的支部"), len(late), dashboard_url + "#progress", late=True, detail=named)]
         for consequence in WARNINGS:
             count = top.consequences.get(consequence, 0)
-            items.append(_item(OutcomeRule.Consequence(consequence).label, count,
-                               scope.drill_url("consequence", consequence=consequence.value), late=False))
+            items.append(
+                _item(
+                    OutcomeRule.Consequence(consequence).label,
+                    count,
+                    scope.drill_url("consequence", consequence=consequence.value),
+                    late=False,
+                )
+            )
         openable = [o for o in escalated if review_selectors.may_see_objection(actor=user, objection=o)]
         # Each escalated objection is decided on its own page: the item lists those the user may open.
-        items.append(_item(_("提请组织部核实的异议"), len(escalated),
-                           reverse("objection_detail", args=[openable[0].pk]) if openable else "",
-                           late=any(o.due_on < today for o in escalated)))
+        items.append(
+            _item(
+                _("提请组织部核实的异议"),
+                len(escalated),
+                reverse("objection_detail", args=[openable[0].pk]) if openable else "",
+                late=any(o.due_on < today for o in escalated),
+            )
+        )
         open_duties = 0
         if escalation_units:
-            open_duties = Escalation.objects.filter(organization__in=escalation_units,
-                                                    resolved_on__isnull=True).count()
+            open_duties = Escalation.objects.filter(organization__in=escalation_units, resolved_on__isnull=True).count()
             items.append(_item(_("逾期上报的事项"), open_duties, reverse("escalations"), late=True))
-        sections.append({"org": org, "items": items, "escalated": openable[:ESCALATED_SHOWN],
-                         "dashboard_url": dashboard_url})
+        sections.append(
+            {"org": org, "items": items, "escalated": openable[:ESCALATED_SHOWN], "dashboard_url": dashboard_url}
+        )
         escalation_units = []  # counted once, under the first unit
     return sections
 

@@ -18,8 +18,11 @@ def home(request):
     roots = context["links"]["ledger_orgs"]
     unit = member.branch if member is not None else (roots[0] if roots else None)
     cycle = context["cycle"]
-    context["upcoming"] = deadlines_ahead(organization=unit, cycle=cycle, pipelines=pipelines_at(
-        organization=unit, year=cycle.year)) if cycle and unit else []
+    context["upcoming"] = (
+        deadlines_ahead(organization=unit, cycle=cycle, pipelines=pipelines_at(organization=unit, year=cycle.year))
+        if cycle and unit
+        else []
+    )
     if member is None and not roles_of(user=user).exists() and not user.is_superuser:
         context["no_role"] = True
         context["helpers"] = who_can_help(user=user, roles=[])

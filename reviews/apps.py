@@ -22,8 +22,12 @@ class ReviewsConfig(AppConfig):
         # member's grade, and the meetings the member was expected at.
         if write_meetings_sheet not in BRANCH_WORKBOOK_SHEETS:
             BRANCH_WORKBOOK_SHEETS.extend([write_grades_sheet, write_meetings_sheet])
-            POINTS_CARD_SECTIONS.extend([("reviews/determination_card.html", points_card_determination),
-                                         ("reviews/meeting_card.html", points_card_meetings)])
+            POINTS_CARD_SECTIONS.extend(
+                [
+                    ("reviews/determination_card.html", points_card_determination),
+                    ("reviews/meeting_card.html", points_card_meetings),
+                ]
+            )
         # A derived scheme, a new version and next year's scheme keep the scheme's 评议流程设置.
         if review_settings_copy not in SCHEME_COPY_EXTRAS:
             SCHEME_COPY_EXTRAS.append(review_settings_copy)

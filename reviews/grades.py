@@ -24,8 +24,11 @@ PROPOSES_UNQUALIFIED = frozenset({C.RED, C.UNQUALIFIED})
 
 def schemes_naming_excellence(scheme_ids):
     """The schemes among `scheme_ids` with a rule that is the condition for 优秀 (可评为优秀党员)."""
-    return set(OutcomeRule.objects.filter(scheme_id__in=scheme_ids, consequence=C.EXCELLENT_ELIGIBLE)
-               .values_list("scheme_id", flat=True))
+    return set(
+        OutcomeRule.objects.filter(scheme_id__in=scheme_ids, consequence=C.EXCELLENT_ELIGIBLE).values_list(
+            "scheme_id", flat=True
+        )
+    )
 
 
 def member_schemes(branch, year):
@@ -77,10 +80,12 @@ def grade_problems(rows, grades, *, schemes, naming_excellence):
 
 # ── where the grade is read: the points card and the branch workbook ─────────────────────────
 
+
 def decided_lines(**where):
     """Archived lines of decided determinations (a reopened one is superseded by its next version)."""
-    return (DeterminationLine.objects.filter(determination__status=Determination.Status.DECIDED, **where)
-            .select_related("determination", "member", "determination__branch"))
+    return DeterminationLine.objects.filter(determination__status=Determination.Status.DECIDED, **where).select_related(
+        "determination", "member", "determination__branch"
+    )
 
 
 def points_card_determination(*, member, year):
@@ -88,9 +93,16 @@ def points_card_determination(*, member, year):
     return {"line": decided_lines(member=member, determination__year=year).first()}
 
 
-GRADE_COLUMNS = (Column(N("党支部"), TEXT, 16), Column(N("学号/工号"), TEXT, 12), Column(N("姓名"), TEXT, 10),
-                 Column(N("年度总分"), POINTS, 9), Column(N("排名"), INT, 6), Column(N("民主评议等次"), TEXT, 12),
-                 Column(N("积分结果"), WRAP, 40), Column(N("党员大会日期"), DATE, 12))
+GRADE_COLUMNS = (
+    Column(N("党支部"), TEXT, 16),
+    Column(N("学号/工号"), TEXT, 12),
+    Column(N("姓名"), TEXT, 10),
+    Column(N("年度总分"), POINTS, 9),
+    Column(N("排名"), INT, 6),
+    Column(N("民主评议等次"), TEXT, 12),
+    Column(N("积分结果"), WRAP, 40),
+    Column(N("党员大会日期"), DATE, 12),
+)
 
 
 def write_grades_sheet(book, *, organization, year):
@@ -102,9 +114,17 @@ def write_grades_sheet(book, *, organization, year):
     labels = dict(EvaluationGrade.choices)
     lines = decided_lines(determination__branch__path__startswith=organization.path, determination__year=year)
     for line in lines.order_by("determination__branch__path", "rank", "member__number"):
-        sheet.line([line.determination.branch.name, line.member.number, line.member.name,
-                    None if line.total is None else line.total / 100, line.rank,
-                    str(labels.get(line.grade, "")), "；".join(o["reason"] for o in line.outcomes),
-                    line.determination.meeting_date])
+        sheet.line(
+            [
+                line.determination.branch.name,
+                line.member.number,
+                line.member.name,
+                None if line.total is None else line.total / 100,
+                line.rank,
+                str(labels.get(line.grade, "")),
+                "；".join(o["reason"] for o in line.outcomes),
+                line.determination.meeting_date,
+            ]
+        )
     sheet.autofilter()
     sheet.done()

@@ -16,11 +16,15 @@ class MeetingForm(BootstrapForm):
     topic = forms.CharField(label=_("主题"), max_length=200)
     place = forms.CharField(label=_("地点"), max_length=200, required=False)
     expected = forms.ChoiceField(
-        label=_("应到党员"), initial="branch", widget=forms.RadioSelect,
-        choices=[("branch", _("全体党员（免于记分的除外）")), ("group", _("一个党小组")), ("chosen", _("选择党员"))])
+        label=_("应到党员"),
+        initial="branch",
+        widget=forms.RadioSelect,
+        choices=[("branch", _("全体党员（免于记分的除外）")), ("group", _("一个党小组")), ("chosen", _("选择党员"))],
+    )
     party_group = forms.ChoiceField(label=_("党小组"), required=False)
-    members = forms.ModelMultipleChoiceField(label=_("选择应到党员"), queryset=None, required=False,
-                                             widget=forms.CheckboxSelectMultiple)
+    members = forms.ModelMultipleChoiceField(
+        label=_("选择应到党员"), queryset=None, required=False, widget=forms.CheckboxSelectMultiple
+    )
 
     def __init__(self, *args, members, **kwargs):
         super().__init__(*args, **kwargs)
@@ -41,8 +45,9 @@ class MeetingForm(BootstrapForm):
         data["whole_branch"] = expected == "branch"
         if expected == "group":
             group = data.get("party_group")
-            data["members"] = [m for m in self.fields["members"].queryset if group and m.party_group == group
-                               and not m.exempt]
+            data["members"] = [
+                m for m in self.fields["members"].queryset if group and m.party_group == group and not m.exempt
+            ]
             if not data["members"]:
                 self.add_error("party_group", _("请选择有党员的党小组"))
         elif expected == "chosen" and not data.get("members"):
@@ -51,6 +56,7 @@ class MeetingForm(BootstrapForm):
 
 
 class MeetingRecordForm(BootstrapForm):
-    minutes = forms.CharField(label=_("会议记录"), required=False, max_length=20000,
-                              widget=forms.Textarea(attrs={"rows": 8}))
+    minutes = forms.CharField(
+        label=_("会议记录"), required=False, max_length=20000, widget=forms.Textarea(attrs={"rows": 8})
+    )
     files = MultipleFileField(label=_("照片或附件（图片或 PDF，可多选）"), required=False)

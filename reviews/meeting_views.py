@@ -45,10 +45,16 @@ def _year(request):
 def meeting_list(request, org_id):
     branch = _branch(request, org_id, perms.LEDGER_VIEW)
     year = _year(request)
-    return render(request, "reviews/meeting_list.html", {
-        "branch": branch, "year": year, "meetings": meetings.branch_meetings(actor=request.user, branch=branch,
-                                                                             year=year),
-        "can_schedule": perms.has_org_perm(request.user, perms.ENTRY_RECORD, branch)})
+    return render(
+        request,
+        "reviews/meeting_list.html",
+        {
+            "branch": branch,
+            "year": year,
+            "meetings": meetings.branch_meetings(actor=request.user, branch=branch, year=year),
+            "can_schedule": perms.has_org_perm(request.user, perms.ENTRY_RECORD, branch),
+        },
+    )
 
 
 @login_required
@@ -61,16 +67,25 @@ def meeting_new(request, org_id):
         data = form.cleaned_data
         try:
             meeting = meetings.meeting_schedule(
-                actor=request.user, branch=branch, kind=data["kind"], date=data["date"], starts_at=data["starts_at"],
-                ends_at=data["ends_at"], topic=data["topic"], place=data["place"], whole_branch=data["whole_branch"],
-                members=data["members"] or ())
+                actor=request.user,
+                branch=branch,
+                kind=data["kind"],
+                date=data["date"],
+                starts_at=data["starts_at"],
+                ends_at=data["ends_at"],
+                topic=data["topic"],
+                place=data["place"],
+                whole_branch=data["whole_branch"],
+                members=data["members"] or (),
+            )
         except ApplicationError as error:
             form.add_error(None, error.message)
         else:
             messages.success(request, _("已安排会议：%(meeting)s") % {"meeting": meeting})
             return redirect("meeting_detail", meeting_id=meeting.pk)
-    return render(request, "reviews/meeting_form.html", {"branch": branch, "form": form},
-                  status=400 if form.errors else 200)
+    return render(
+        request, "reviews/meeting_form.html", {"branch": branch, "form": form}, status=400 if form.errors else 200
+    )
 
 
 @login_required
@@ -84,23 +99,36 @@ def meeting_detail(request, meeting_id):
     form = MeetingRecordForm(request.POST or None, request.FILES or None, initial={"minutes": meeting.minutes})
     if request.method == "POST" and form.is_valid():
         try:
-            meetings.meeting_record_save(actor=request.user, meeting=meeting, minutes=form.cleaned_data["minutes"],
-                                         files=form.cleaned_data["files"])
+            meetings.meeting_record_save(
+                actor=request.user,
+                meeting=meeting,
+                minutes=form.cleaned_data["minutes"],
+                files=form.cleaned_data["files"],
+            )
         except ApplicationError as error:
             form.add_error(None, error.message)
         else:
             messages.success(request, _("已保存会议记录"))
             return redirect("meeting_detail", meeting_id=meeting.pk)
-    return render(request, "reviews/meeting_detail.html", {
-        "meeting": meeting, "attendees": meetings.meeting_attendees(meeting=meeting),
-        "attachments": meeting.attachments.all(), "form": form, "can_record": can_record},
-        status=400 if form.errors else 200)
+    return render(
+        request,
+        "reviews/meeting_detail.html",
+        {
+            "meeting": meeting,
+            "attendees": meetings.meeting_attendees(meeting=meeting),
+            "attachments": meeting.attachments.all(),
+            "form": form,
+            "can_record": can_record,
+        },
+        status=400 if form.errors else 200,
+    )
 
 
 def _marks(post, attendees):
     """Each expected member's (status, reason) as posted."""
-    return {a.member_id: (post.get(f"status-{a.member_id}", ""), post.get(f"reason-{a.member_id}", ""))
-            for a in attendees}
+    return {
+        a.member_id: (post.get(f"status-{a.member_id}", ""), post.get(f"reason-{a.member_id}", "")) for a in attendees
+    }
 
 
 @login_required
@@ -112,8 +140,11 @@ def meeting_attendance(request, meeting_id):
     attendees = list(meetings.meeting_attendees(meeting=meeting))
     signed_in = sum(1 for a in attendees if a.signed_in_at)
     if request.htmx and request.method != "POST":
-        return render(request, "reviews/_meeting_sign_ins.html", {
-            "meeting": meeting, "attendees": attendees, "signed_in": signed_in, "oob": True})
+        return render(
+            request,
+            "reviews/_meeting_sign_ins.html",
+            {"meeting": meeting, "attendees": attendees, "signed_in": signed_in, "oob": True},
+        )
     error, status = None, 200
     if request.method == "POST":
         marks = _marks(request.POST, attendees)
@@ -126,9 +157,18 @@ def meeting_attendance(request, meeting_id):
         else:
             messages.success(request, _("已保存出勤，并按评分细则记分"))
             return redirect("meeting_detail", meeting_id=meeting.pk)
-    return render(request, "reviews/meeting_attendance.html", {
-        "meeting": meeting, "attendees": attendees, "error": error, "statuses": AttendanceStatus.choices,
-        "signed_in": signed_in}, status=status)
+    return render(
+        request,
+        "reviews/meeting_attendance.html",
+        {
+            "meeting": meeting,
+            "attendees": attendees,
+            "error": error,
+            "statuses": AttendanceStatus.choices,
+            "signed_in": signed_in,
+        },
+        status=status,
+    )
 
 
 def _qr(url):
@@ -144,9 +184,14 @@ def meeting_qr(request, meeting_id):
     token = meetings.sign_in_token(meeting.pk, meetings.sign_in_slot())
     url = request.build_absolute_uri(reverse("meeting_sign_in", args=[meeting.pk, token]))
     opens, closes = meetings.sign_in_window(meeting)
-    context = {"meeting": meeting, "url": url, "qr": _qr(url), "open": opens <= timezone.now() <= closes,
-               "signed_in": meeting.attendees.filter(signed_in_at__isnull=False).count(),
-               "expected": meeting.attendees.count()}
+    context = {
+        "meeting": meeting,
+        "url": url,
+        "qr": _qr(url),
+        "open": opens <= timezone.now() <= closes,
+        "signed_in": meeting.attendees.filter(signed_in_at__isnull=False).count(),
+        "expected": meeting.attendees.count(),
+    }
     template = "reviews/_meeting_qr.html" if request.htmx else "reviews/meeting_qr.html"
     return render(request, template, context)
 
@@ -164,11 +209,18 @@ def meeting_sign_in(request, meeting_id, token):
             meetings.sign_in_check(actor=request.user, meeting=meeting, token=token)
     except ApplicationError as refusal:
         error = refusal.message
-    return render(request, "reviews/meeting_sign_in.html", {
-        "meeting": meeting, "error": error, "attendee": attendee,
-        # Who is not expected is told so, and nothing about the meeting.
-        "show_meeting": error is None or meeting.attendees.filter(member__user=request.user).exists()},
-        status=400 if error and request.method == "POST" else 200)
+    return render(
+        request,
+        "reviews/meeting_sign_in.html",
+        {
+            "meeting": meeting,
+            "error": error,
+            "attendee": attendee,
+            # Who is not expected is told so, and nothing about the meeting.
+            "show_meeting": error is None or meeting.attendees.filter(member__user=request.user).exists(),
+        },
+        status=400 if error and request.method == "POST" else 200,
+    )
 
 
 @login_required

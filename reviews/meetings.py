@@ -41,9 +41,9 @@ def _require(actor, meeting_or_branch, perm=perms.ENTRY_RECORD):
 
 # ── scheduling and the record ────────────────────────────────────────────────────────────────
 
+
 @transaction.atomic
-def meeting_schedule(*, actor, branch, kind, date, starts_at, ends_at, topic, place="", whole_branch=True,
-                     members=()):
+def meeting_schedule(*, actor, branch, kind, date, starts_at, ends_at, topic, place="", whole_branch=True, members=()):
     """A secretary or recorder schedules a meeting; the members expected are the whole branch (those
     still in it and not exempted) or the chosen ones."""
     _require(actor, branch)
@@ -59,16 +59,36 @@ def meeting_schedule(*, actor, branch, kind, date, starts_at, ends_at, topic, pl
         raise ApplicationError(_("请至少选择一名应到党员"))
     if ends_at <= starts_at:
         raise ApplicationError(_("结束时间应晚于开始时间"))
-    meeting = Meeting(branch=branch, kind=kind, date=date, starts_at=starts_at, ends_at=ends_at,
-                      topic=(topic or "").strip(), place=(place or "").strip(), whole_branch=whole_branch,
-                      scheduled_by=actor)
+    meeting = Meeting(
+        branch=branch,
+        kind=kind,
+        date=date,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        topic=(topic or "").strip(),
+        place=(place or "").strip(),
+        whole_branch=whole_branch,
+        scheduled_by=actor,
+    )
     meeting.full_clean()
     meeting.save()
     MeetingAttendee.objects.bulk_create([MeetingAttendee(meeting=meeting, member=m) for m in expected])
-    audit_record(actor=actor, action="meeting.schedule", target=meeting, organization=branch,
-                 after={"kind": kind, "date": date, "starts_at": starts_at, "ends_at": ends_at, "topic": meeting.topic,
-                        "place": meeting.place, "whole_branch": whole_branch,
-                        "expected": sorted(m.number for m in expected)})
+    audit_record(
+        actor=actor,
+        action="meeting.schedule",
+        target=meeting,
+        organization=branch,
+        after={
+            "kind": kind,
+            "date": date,
+            "starts_at": starts_at,
+            "ends_at": ends_at,
+            "topic": meeting.topic,
+            "place": meeting.place,
+            "whole_branch": whole_branch,
+            "expected": sorted(m.number for m in expected),
+        },
+    )
     return meeting
 
 
@@ -82,13 +102,19 @@ def meeting_record_save(*, actor, meeting, minutes, files=()):
     meeting.save(update_fields=["minutes"])
     for upload in files:
         MeetingAttachment.objects.create(meeting=meeting, file=upload, name=upload.name[:200], uploaded_by=actor)
-    audit_record(actor=actor, action="meeting.record_save", target=meeting, organization=meeting.branch,
-                 before={"minutes": before}, after={"minutes": meeting.minutes,
-                                                    "attachments": [f.name for f in files]})
+    audit_record(
+        actor=actor,
+        action="meeting.record_save",
+        target=meeting,
+        organization=meeting.branch,
+        before={"minutes": before},
+        after={"minutes": meeting.minutes, "attachments": [f.name for f in files]},
+    )
     return meeting
 
 
 # ── attendance ───────────────────────────────────────────────────────────────────────────────
+
 
 def _rule_for(rules, scheme, kind, status):
     """The scheme's rule for this kind of meeting, else its rule for any meeting, else none."""
@@ -107,24 +133,35 @@ def attendance_save(*, actor, meeting, marks):
     with the others in one `entries_record_bulk`, which checks every bound for every member first.
     Any refusal names the member and the rule, and nothing is written."""
     _require(actor, meeting)
-    attendees = list(meeting.attendees.select_related("member__branch", "entry")
-                     .annotate(entry_reversed=Exists(LedgerEntry.objects.filter(reverses=OuterRef("entry"))))
-                     .order_by("member__number"))
+    attendees = list(
+        meeting.attendees.select_related("member__branch", "entry")
+        .annotate(entry_reversed=Exists(LedgerEntry.objects.filter(reverses=OuterRef("entry"))))
+        .order_by("member__number")
+    )
     statuses = set(AttendanceStatus.values)
     unmarked = [a.member.name for a in attendees if marks.get(a.member_id, ("", ""))[0] not in statuses]
     if unmarked:
         raise ApplicationError(_("请为每位应到党员选择出勤情况：%(names)s") % {"names": "、".join(unmarked)})
-    unexplained = [a.member.name for a in attendees
-                   if marks[a.member_id][0] == AttendanceStatus.EXCUSED and not (marks[a.member_id][1] or "").strip()]
+    unexplained = [
+        a.member.name
+        for a in attendees
+        if marks[a.member_id][0] == AttendanceStatus.EXCUSED and not (marks[a.member_id][1] or "").strip()
+    ]
     if unexplained:
         raise ApplicationError(_("请假须写明理由：%(names)s") % {"names": "、".join(unexplained)})
 
     year = meeting.date.year
     schemes = schemes_in_force(branch=meeting.branch, year=year)
-    rules = {(r.scheme_id, r.meeting_kind, r.status): r for r in AttendanceRule.objects.filter(
-        scheme__in={s.pk for s in schemes.values()}).select_related("item")}
-    periods = {p.kind: p for p in Period.objects.filter(cycle__year=year, starts_on__lte=meeting.date,
-                                                        ends_on__gte=meeting.date).select_related("cycle")}
+    rules = {
+        (r.scheme_id, r.meeting_kind, r.status): r
+        for r in AttendanceRule.objects.filter(scheme__in={s.pk for s in schemes.values()}).select_related("item")
+    }
+    periods = {
+        p.kind: p
+        for p in Period.objects.filter(
+            cycle__year=year, starts_on__lte=meeting.date, ends_on__gte=meeting.date
+        ).select_related("cycle")
+    }
     label = f"{meeting.get_kind_display()}（{meeting.date:%Y-%m-%d}，{meeting.topic}）"
     lines, gets_line, before, after = [], [], {}, {}
     for attendee in attendees:
@@ -138,8 +175,10 @@ def attendance_save(*, actor, meeting, marks):
             continue
         if attendee.entry is not None and not attendee.entry_reversed:
             correction = _("更正%(meeting)s出勤：%(old)s→%(new)s") % {
-                "meeting": label, "old": AttendanceStatus(attendee.recorded_status).label,
-                "new": AttendanceStatus(status).label}
+                "meeting": label,
+                "old": AttendanceStatus(attendee.recorded_status).label,
+                "new": AttendanceStatus(status).label,
+            }
             scoring.entry_reverse(actor=actor, entry=attendee.entry, reason=correction)
         attendee.entry, attendee.recorded_status = None, status
         scheme = schemes.get(attendee.member.category)
@@ -148,28 +187,46 @@ def attendance_save(*, actor, meeting, marks):
             continue
         period = periods.get(scheme.period_kind)
         if period is None:
-            raise ApplicationError(_("%(year)s年度尚未开启，不能为%(member)s记分") % {
-                "year": year, "member": attendee.member.name})
-        lines.append(scoring.EntryLine(attendee.member, rule.item, period, rule.points,
-                                       f"{AttendanceStatus(status).label}{label}", meeting.date))
+            raise ApplicationError(
+                _("%(year)s年度尚未开启，不能为%(member)s记分") % {"year": year, "member": attendee.member.name}
+            )
+        lines.append(
+            scoring.EntryLine(
+                attendee.member,
+                rule.item,
+                period,
+                rule.points,
+                f"{AttendanceStatus(status).label}{label}",
+                meeting.date,
+            )
+        )
         gets_line.append(attendee)
     if lines:
         try:
             entries = scoring.entries_record_bulk(actor=actor, lines=lines)
         except scoring.BulkEntryRefused as refused:
-            raise ApplicationError(_("出勤未保存，以下记分未通过检查：%(lines)s") % {"lines": "；".join(
-                f"{e.member.name}：{e.message}" for e in refused.errors)}) from refused
+            raise ApplicationError(
+                _("出勤未保存，以下记分未通过检查：%(lines)s")
+                % {"lines": "；".join(f"{e.member.name}：{e.message}" for e in refused.errors)}
+            ) from refused
         for attendee, entry in zip(gets_line, entries, strict=True):
             attendee.entry = entry
     MeetingAttendee.objects.bulk_update(attendees, ["status", "reason", "recorded_status", "entry"])
     meeting.attendance_saved_at = timezone.now()
     meeting.save(update_fields=["attendance_saved_at"])
-    audit_record(actor=actor, action="meeting.attendance_save", target=meeting, organization=meeting.branch,
-                 before=before, after=after)
+    audit_record(
+        actor=actor,
+        action="meeting.attendance_save",
+        target=meeting,
+        organization=meeting.branch,
+        before=before,
+        after=after,
+    )
     return meeting
 
 
 # ── QR sign-in ───────────────────────────────────────────────────────────────────────────────
+
 
 def sign_in_slot(now=None):
     return int((now or timezone.now()).timestamp()) // SIGN_IN_SLOT_SECONDS
@@ -207,8 +264,10 @@ def sign_in_check(*, actor, meeting, token, now=None):
     if not opens <= (now or timezone.now()) <= closes:
         raise ApplicationError(_("不在签到时间内：会议开始前 30 分钟至会议结束可以签到"))
     if attendee.signed_in_at is not None:
-        raise ApplicationError(_("您已于 %(time)s 签到，无须重复签到") % {
-            "time": timezone.localtime(attendee.signed_in_at).strftime("%H:%M")})
+        raise ApplicationError(
+            _("您已于 %(time)s 签到，无须重复签到")
+            % {"time": timezone.localtime(attendee.signed_in_at).strftime("%H:%M")}
+        )
     return attendee
 
 
@@ -220,20 +279,30 @@ def meeting_sign_in(*, actor, meeting, token, now=None):
     attendee.status, attendee.reason = AttendanceStatus.PRESENT, ""
     attendee.signed_in_at = now or timezone.now()
     attendee.save(update_fields=["status", "reason", "signed_in_at"])
-    audit_record(actor=actor, action="meeting.sign_in", target=meeting, organization=meeting.branch,
-                 before={"status": before}, after={"member": attendee.member.number, "status": attendee.status,
-                                                   "signed_in_at": attendee.signed_in_at})
+    audit_record(
+        actor=actor,
+        action="meeting.sign_in",
+        target=meeting,
+        organization=meeting.branch,
+        before={"status": before},
+        after={"member": attendee.member.number, "status": attendee.status, "signed_in_at": attendee.signed_in_at},
+    )
     return attendee
 
 
 # ── selectors ────────────────────────────────────────────────────────────────────────────────
 
+
 def _counted(meetings):
     def count(status):
         return Count("attendees", filter=Q(attendees__status=status))
 
-    return meetings.annotate(expected=Count("attendees"), present=count(AttendanceStatus.PRESENT),
-                             excused=count(AttendanceStatus.EXCUSED), absent=count(AttendanceStatus.ABSENT))
+    return meetings.annotate(
+        expected=Count("attendees"),
+        present=count(AttendanceStatus.PRESENT),
+        excused=count(AttendanceStatus.EXCUSED),
+        absent=count(AttendanceStatus.ABSENT),
+    )
 
 
 def branch_meetings(*, actor, branch, year):
@@ -265,8 +334,11 @@ def member_meetings(*, member, year):
     """The meetings of the year a member was expected at, with their attendance (for the points card)."""
     if not datetime.MINYEAR <= year <= datetime.MAXYEAR:  # the card answers any ?year=, even -1
         return []
-    return list(MeetingAttendee.objects.filter(member=member, meeting__date__year=year).select_related("meeting")
-                .order_by("meeting__date", "meeting__starts_at"))
+    return list(
+        MeetingAttendee.objects.filter(member=member, meeting__date__year=year)
+        .select_related("meeting")
+        .order_by("meeting__date", "meeting__starts_at")
+    )
 
 
 def points_card_meetings(*, member, year):
@@ -276,21 +348,39 @@ def points_card_meetings(*, member, year):
 
 def workbook_meetings(*, organization, year):
     """The year's meetings under `organization` with every expected member: two queries."""
-    return (Meeting.objects.filter(branch__path__startswith=organization.path, date__year=year)
-            .select_related("branch").prefetch_related("attendees__member").order_by("date", "starts_at", "id"))
+    return (
+        Meeting.objects.filter(branch__path__startswith=organization.path, date__year=year)
+        .select_related("branch")
+        .prefetch_related("attendees__member")
+        .order_by("date", "starts_at", "id")
+    )
 
 
 # ── the workbook's 会议记录 sheet ─────────────────────────────────────────────────────────────
 
+
 def _names(attendees, status, with_reason=False):
-    return "、".join(f"{a.member.name}（{a.reason}）" if with_reason and a.reason else a.member.name
-                    for a in attendees if a.status == status)
+    return "、".join(
+        f"{a.member.name}（{a.reason}）" if with_reason and a.reason else a.member.name
+        for a in attendees
+        if a.status == status
+    )
 
 
-MEETING_COLUMNS = (Column(N("日期"), DATE, 11), Column(N("时间"), TEXT, 12), Column(N("党支部"), TEXT, 16),
-                   Column(N("会议类型"), TEXT, 12), Column(N("主题"), WRAP, 24), Column(N("地点"), TEXT, 14),
-                   Column(N("应到"), INT, 6), Column(N("实到"), INT, 6), Column(N("出席"), WRAP, 24),
-                   Column(N("请假（理由）"), WRAP, 24), Column(N("缺席"), WRAP, 18), Column(N("会议记录"), WRAP, 40))
+MEETING_COLUMNS = (
+    Column(N("日期"), DATE, 11),
+    Column(N("时间"), TEXT, 12),
+    Column(N("党支部"), TEXT, 16),
+    Column(N("会议类型"), TEXT, 12),
+    Column(N("主题"), WRAP, 24),
+    Column(N("地点"), TEXT, 14),
+    Column(N("应到"), INT, 6),
+    Column(N("实到"), INT, 6),
+    Column(N("出席"), WRAP, 24),
+    Column(N("请假（理由）"), WRAP, 24),
+    Column(N("缺席"), WRAP, 18),
+    Column(N("会议记录"), WRAP, 40),
+)
 
 
 def write_meetings_sheet(book, *, organization, year):
@@ -301,10 +391,21 @@ def write_meetings_sheet(book, *, organization, year):
     for meeting in workbook_meetings(organization=organization, year=year):
         attendees = sorted(meeting.attendees.all(), key=lambda a: a.member.number)
         present = [a for a in attendees if a.status == AttendanceStatus.PRESENT]
-        sheet.line([meeting.date, f"{meeting.starts_at:%H:%M}—{meeting.ends_at:%H:%M}", meeting.branch.name,
-                    meeting.get_kind_display(), meeting.topic, meeting.place, len(attendees), len(present),
-                    _names(attendees, AttendanceStatus.PRESENT),
-                    _names(attendees, AttendanceStatus.EXCUSED, with_reason=True),
-                    _names(attendees, AttendanceStatus.ABSENT), meeting.minutes])
+        sheet.line(
+            [
+                meeting.date,
+                f"{meeting.starts_at:%H:%M}—{meeting.ends_at:%H:%M}",
+                meeting.branch.name,
+                meeting.get_kind_display(),
+                meeting.topic,
+                meeting.place,
+                len(attendees),
+                len(present),
+                _names(attendees, AttendanceStatus.PRESENT),
+                _names(attendees, AttendanceStatus.EXCUSED, with_reason=True),
+                _names(attendees, AttendanceStatus.ABSENT),
+                meeting.minutes,
+            ]
+        )
     sheet.autofilter()
     sheet.done()

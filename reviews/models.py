@@ -42,18 +42,24 @@ class ReviewSettings(models.Model):
         UNIVERSITY = "university", _("全校")
 
     scheme = models.OneToOneField(Scheme, on_delete=models.CASCADE, related_name="review_settings")
-    panel_combination = models.CharField(_("考评小组多人评分合成方式"), max_length=10,
-                                         choices=PanelCombination.choices, default=PanelCombination.MEAN)
-    mass_min_answers = models.PositiveSmallIntegerField(_("群众评议结果公开所需最少人数"), default=5,
-                                                        validators=[MinValueValidator(2)])
-    declaration_verifier = models.CharField(_("本人申报审核"), max_length=10, choices=Verifier.choices,
-                                            default=Verifier.COMMITTEE)
-    pledge_audience = models.CharField(_("承诺公示范围"), max_length=10, choices=Audience.choices,
-                                       default=Audience.BRANCH)
-    publicity_days = models.PositiveSmallIntegerField(_("公示天数"), default=5,
-                                                      validators=[MinValueValidator(1), MaxValueValidator(30)])
-    objection_answer_days = models.PositiveSmallIntegerField(_("异议答复期限（天）"), default=7,
-                                                             validators=[MinValueValidator(1), MaxValueValidator(60)])
+    panel_combination = models.CharField(
+        _("考评小组多人评分合成方式"), max_length=10, choices=PanelCombination.choices, default=PanelCombination.MEAN
+    )
+    mass_min_answers = models.PositiveSmallIntegerField(
+        _("群众评议结果公开所需最少人数"), default=5, validators=[MinValueValidator(2)]
+    )
+    declaration_verifier = models.CharField(
+        _("本人申报审核"), max_length=10, choices=Verifier.choices, default=Verifier.COMMITTEE
+    )
+    pledge_audience = models.CharField(
+        _("承诺公示范围"), max_length=10, choices=Audience.choices, default=Audience.BRANCH
+    )
+    publicity_days = models.PositiveSmallIntegerField(
+        _("公示天数"), default=5, validators=[MinValueValidator(1), MaxValueValidator(30)]
+    )
+    objection_answer_days = models.PositiveSmallIntegerField(
+        _("异议答复期限（天）"), default=7, validators=[MinValueValidator(1), MaxValueValidator(60)]
+    )
 
     class Meta:
         verbose_name = _("评议流程设置")
@@ -78,8 +84,11 @@ class Pledge(models.Model):
         APPROVED = "approved", _("已审核")
         RETURNED = "returned", _("已退回")
 
-    TRANSITIONS = {"submit": ({"draft", "returned"}, "submitted"), "approve": ({"submitted"}, "approved"),
-                   "return": ({"submitted"}, "returned")}
+    TRANSITIONS = {
+        "submit": ({"draft", "returned"}, "submitted"),
+        "approve": ({"submitted"}, "approved"),
+        "return": ({"submitted"}, "returned"),
+    }
 
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="pledges")
     year = models.PositiveSmallIntegerField(_("年度"))
@@ -108,8 +117,11 @@ class FulfilmentReport(models.Model):
         VERIFIED = "verified", _("已核实")
         RETURNED = "returned", _("已退回")
 
-    TRANSITIONS = {"verify": ({"submitted"}, "verified"), "return": ({"submitted"}, "returned"),
-                   "resubmit": ({"returned"}, "submitted")}
+    TRANSITIONS = {
+        "verify": ({"submitted"}, "verified"),
+        "return": ({"submitted"}, "returned"),
+        "resubmit": ({"returned"}, "submitted"),
+    }
 
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="fulfilment_reports")
     period = models.ForeignKey(Period, on_delete=models.PROTECT, related_name="+")
@@ -198,10 +210,14 @@ class Declaration(models.Model):
         CONFIRMED = "confirmed", _("已确认记分")
         REJECTED = "rejected", _("未通过")
 
-    TRANSITIONS = {"verify": ({"submitted"}, "verified"), "refuse": ({"submitted"}, "rejected"),
-                   "reject": ({"submitted", "verified", "publicized"}, "rejected"),
-                   "publicize": ({"verified"}, "publicized"), "confirm": ({"publicized"}, "confirmed"),
-                   "overturn": ({"confirmed"}, "rejected")}
+    TRANSITIONS = {
+        "verify": ({"submitted"}, "verified"),
+        "refuse": ({"submitted"}, "rejected"),
+        "reject": ({"submitted", "verified", "publicized"}, "rejected"),
+        "publicize": ({"verified"}, "publicized"),
+        "confirm": ({"publicized"}, "confirmed"),
+        "overturn": ({"confirmed"}, "rejected"),
+    }
 
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="declarations")
     item = models.ForeignKey(RuleItem, on_delete=models.PROTECT, related_name="+")
@@ -214,8 +230,9 @@ class Declaration(models.Model):
     verified_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     # Who took the decision (评议流程设置「本人申报审核」when it was taken): 支委会 or 支部党员大会.
     verifier = models.CharField(_("审核组织"), max_length=10, choices=ReviewSettings.Verifier.choices, blank=True)
-    publicity = models.ForeignKey("Publicity", null=True, blank=True, on_delete=models.PROTECT,
-                                  related_name="declarations")
+    publicity = models.ForeignKey(
+        "Publicity", null=True, blank=True, on_delete=models.PROTECT, related_name="declarations"
+    )
     entry = models.OneToOneField(LedgerEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -243,8 +260,7 @@ class PanelScore(models.Model):
     class Meta:
         verbose_name = _("考评小组评分")
         verbose_name_plural = _("考评小组评分")
-        constraints = [models.UniqueConstraint(fields=["panelist", "member", "period", "item"],
-                                               name="one_panel_score")]
+        constraints = [models.UniqueConstraint(fields=["panelist", "member", "period", "item"], name="one_panel_score")]
 
     def __str__(self):
         return f"{self.member.name} {self.item.code} {self.points / 100:g}"
@@ -286,8 +302,7 @@ class MassEvaluation(models.Model):
     class Meta:
         verbose_name = _("群众评议")
         verbose_name_plural = _("群众评议")
-        constraints = [models.UniqueConstraint(fields=["representative", "branch", "year"],
-                                               name="one_mass_evaluation")]
+        constraints = [models.UniqueConstraint(fields=["representative", "branch", "year"], name="one_mass_evaluation")]
 
     def __str__(self):
         return f"{self.branch} {self.year}"
@@ -347,13 +362,15 @@ class Publicity(models.Model):
     year = models.PositiveSmallIntegerField(_("年度"))
     kind = models.CharField(_("公示内容"), max_length=15, choices=Kind.choices)
     period = models.ForeignKey(Period, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    audience = models.CharField(_("公示范围"), max_length=10, choices=ReviewSettings.Audience.choices,
-                                default=ReviewSettings.Audience.BRANCH)
+    audience = models.CharField(
+        _("公示范围"), max_length=10, choices=ReviewSettings.Audience.choices, default=ReviewSettings.Audience.BRANCH
+    )
     starts_at = models.DateTimeField(_("开始"))
     ends_at = models.DateTimeField(_("结束"))
     closed_at = models.DateTimeField(_("结束处理时间"), null=True, blank=True)
-    determination = models.ForeignKey("Determination", null=True, blank=True, on_delete=models.PROTECT,
-                                      related_name="publicities")
+    determination = models.ForeignKey(
+        "Determination", null=True, blank=True, on_delete=models.PROTECT, related_name="publicities"
+    )
     created_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
     snapshot = models.JSONField(_("公示时的积分"), default=list, blank=True)  # scores: as they stood at opening
 
@@ -361,8 +378,9 @@ class Publicity(models.Model):
         verbose_name = _("公示")
         verbose_name_plural = _("公示")
         ordering = ["-starts_at"]
-        constraints = [models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")),
-                                              name="publicity_ends_after_start")]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="publicity_ends_after_start")
+        ]
 
     def __str__(self):
         return f"{self.branch} {self.get_kind_display()} {self.starts_at:%Y-%m-%d}"
@@ -406,8 +424,9 @@ class Determination(models.Model):
         verbose_name_plural = _("年度评定")
         constraints = [
             models.UniqueConstraint(fields=["branch", "year", "version"], name="one_determination_version"),
-            models.UniqueConstraint(fields=["branch", "year"], condition=~Q(status="reopened"),
-                                    name="one_current_determination"),
+            models.UniqueConstraint(
+                fields=["branch", "year"], condition=~Q(status="reopened"), name="one_current_determination"
+            ),
         ]
 
     def __str__(self):
@@ -460,10 +479,14 @@ class Objection(models.Model):
         RESOLVED_UPHELD = "resolved_upheld", _("组织部：异议成立")
         RESOLVED_REJECTED = "resolved_rejected", _("组织部：异议不成立")
 
-    TRANSITIONS = {"uphold": ({"open"}, "upheld"), "reject": ({"open"}, "rejected"),
-                   "escalate": ({"rejected"}, "escalated"), "escalate_overdue": ({"open"}, "escalated"),
-                   "resolve_uphold": ({"escalated"}, "resolved_upheld"),
-                   "resolve_reject": ({"escalated"}, "resolved_rejected")}
+    TRANSITIONS = {
+        "uphold": ({"open"}, "upheld"),
+        "reject": ({"open"}, "rejected"),
+        "escalate": ({"rejected"}, "escalated"),
+        "escalate_overdue": ({"open"}, "escalated"),
+        "resolve_uphold": ({"escalated"}, "resolved_upheld"),
+        "resolve_reject": ({"escalated"}, "resolved_rejected"),
+    }
     PENDING = ("open", "escalated")
 
     raised_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
@@ -471,11 +494,11 @@ class Objection(models.Model):
     branch = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
     year = models.PositiveSmallIntegerField(_("年度"))
     entry = models.ForeignKey(LedgerEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    declaration = models.ForeignKey(Declaration, null=True, blank=True, on_delete=models.PROTECT,
-                                    related_name="objections")
+    declaration = models.ForeignKey(
+        Declaration, null=True, blank=True, on_delete=models.PROTECT, related_name="objections"
+    )
     publicity = models.ForeignKey(Publicity, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    determination = models.ForeignKey(Determination, null=True, blank=True, on_delete=models.PROTECT,
-                                      related_name="+")
+    determination = models.ForeignKey(Determination, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     reason = models.TextField(_("异议理由"))
     status = models.CharField(_("状态"), max_length=20, choices=Status.choices, default=Status.OPEN)
     due_on = models.DateField(_("答复期限"))
@@ -495,8 +518,11 @@ class Objection(models.Model):
         # resubmission while the first is with the branch) is refused; after a rejection the way
         # on is escalation, not a new objection.
         constraints = [
-            models.UniqueConstraint(fields=["raised_by", "member", target], name=f"one_live_objection_{target}",
-                                    condition=Q(**{f"{target}__isnull": False}, status__in=OBJECTION_LIVE))
+            models.UniqueConstraint(
+                fields=["raised_by", "member", target],
+                name=f"one_live_objection_{target}",
+                condition=Q(**{f"{target}__isnull": False}, status__in=OBJECTION_LIVE),
+            )
             for target in ("entry", "declaration", "publicity", "determination")
         ]
 
@@ -562,8 +588,9 @@ class FollowUp(models.Model):
         verbose_name = _("后续处理")
         verbose_name_plural = _("后续处理")
         ordering = ["due_on", "id"]
-        constraints = [models.UniqueConstraint(fields=["determination", "member", "kind", "rule_code"],
-                                               name="one_follow_up")]
+        constraints = [
+            models.UniqueConstraint(fields=["determination", "member", "kind", "rule_code"], name="one_follow_up")
+        ]
 
     def __str__(self):
         return f"{self.member.name} {self.get_kind_display()}"
@@ -604,8 +631,9 @@ class Escalation(models.Model):
         verbose_name = _("逾期上报")
         verbose_name_plural = _("逾期上报")
         ordering = ["due_on"]
-        constraints = [models.UniqueConstraint(fields=["organization", "subject", "year", "code"],
-                                               name="one_escalation")]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "subject", "year", "code"], name="one_escalation")
+        ]
 
     def __str__(self):
         return f"{self.subject} {self.title}"
@@ -648,8 +676,9 @@ class Meeting(models.Model):
     """A branch meeting (三会一课: 支部党员大会, 支委会, 党小组会, 党课; 主题党日; 组织生活会) with the members
     expected at it, their attendance and the meeting record (会议记录: minutes and attachments)."""
 
-    branch = models.ForeignKey(Organization, verbose_name=_("党支部"), on_delete=models.PROTECT,
-                               related_name="meetings")
+    branch = models.ForeignKey(
+        Organization, verbose_name=_("党支部"), on_delete=models.PROTECT, related_name="meetings"
+    )
     kind = models.CharField(_("会议类型"), max_length=12, choices=MeetingKind.choices)
     date = models.DateField(_("日期"))
     starts_at = models.TimeField(_("开始时间"))
@@ -667,9 +696,13 @@ class Meeting(models.Model):
         verbose_name_plural = _("支部会议")
         ordering = ["-date", "-starts_at", "-id"]
         indexes = [models.Index(fields=["branch", "date"])]
-        constraints = [models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")),
-                                              name="meeting_ends_after_start",
-                                              violation_error_message=_("结束时间应晚于开始时间"))]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")),
+                name="meeting_ends_after_start",
+                violation_error_message=_("结束时间应晚于开始时间"),
+            )
+        ]
 
     def __str__(self):
         return f"{self.date:%Y-%m-%d} {self.get_kind_display()}：{self.topic}"
@@ -681,8 +714,9 @@ class MeetingAttendee(models.Model):
     written for it, if its scheme's attendance rule wrote one."""
 
     meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="attendees")
-    member = models.ForeignKey(Member, verbose_name=_("党员"), on_delete=models.PROTECT,
-                               related_name="meeting_attendance")
+    member = models.ForeignKey(
+        Member, verbose_name=_("党员"), on_delete=models.PROTECT, related_name="meeting_attendance"
+    )
     status = models.CharField(_("出勤情况"), max_length=10, choices=AttendanceStatus.choices, blank=True)
     reason = models.CharField(_("请假理由"), max_length=200, blank=True)
     signed_in_at = models.DateTimeField(_("签到时间"), null=True, blank=True)

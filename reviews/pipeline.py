@@ -58,8 +58,9 @@ class Step:
 
     @property
     def subject_fields(self):
-        return {MEMBER: ("member_id",), BRANCH: ("branch_id",),
-                REPRESENTATIVE: ("representative_id", "branch_id")}[self.subject]
+        return {MEMBER: ("member_id",), BRANCH: ("branch_id",), REPRESENTATIVE: ("representative_id", "branch_id")}[
+            self.subject
+        ]
 
     def done(self, *, year, period=None):
         """The step's one definition of done: a queryset of its records for `year` (and `period`;
@@ -93,14 +94,16 @@ def _pledges_handed_in(year, period):
     # Handed in: every pledge of the year submitted or approved; a draft or a returned one is the
     # member's to finish, whatever the others' state.
     unfinished = Pledge.objects.filter(year=year, status__in=(Pledge.Status.DRAFT, Pledge.Status.RETURNED))
-    return (Pledge.objects.filter(year=year, status__in=(Pledge.Status.SUBMITTED, Pledge.Status.APPROVED))
-            .exclude(member_id__in=unfinished.values("member_id")))
+    return Pledge.objects.filter(year=year, status__in=(Pledge.Status.SUBMITTED, Pledge.Status.APPROVED)).exclude(
+        member_id__in=unfinished.values("member_id")
+    )
 
 
 def _pledges_approved(year, period):
     pending = Pledge.objects.filter(year=year).exclude(status=Pledge.Status.APPROVED)
     return Pledge.objects.filter(year=year, status=Pledge.Status.APPROVED).exclude(
-        member_id__in=pending.values("member_id"))
+        member_id__in=pending.values("member_id")
+    )
 
 
 def _self_submitted(year, period):
@@ -126,13 +129,19 @@ def _own_rules(year, period):
 
 def _fulfilment_reported(year, period):
     # A returned report is the member's to hand in again.
-    return _in_period(FulfilmentReport.objects.filter(status__in=(FulfilmentReport.Status.SUBMITTED,
-                                                                  FulfilmentReport.Status.VERIFIED)), year, period)
+    return _in_period(
+        FulfilmentReport.objects.filter(
+            status__in=(FulfilmentReport.Status.SUBMITTED, FulfilmentReport.Status.VERIFIED)
+        ),
+        year,
+        period,
+    )
 
 
 def _publicized(kind):
     def records(year, period):
         return _in_period(Publicity.objects.filter(year=year, kind=kind), year, period)
+
     return records
 
 
@@ -143,34 +152,112 @@ def _branch_page(branch, period, year):
 MONTHS = tuple(Due(f"B-M{m:02d}", ("month", m)) for m in range(1, 13))
 QUARTERS = tuple(Due(f"B-Q{q}", ("quarter", q)) for q in range(1, 5))
 
-PLEDGES = Step("pledges", _("提交年度承诺"), {VANGUARD: (Due("A-PLEDGES"),), TALLY: (Due("B-PLEDGES"),)},
-               MEMBER, BY_MEMBER, _pledges_handed_in, "my_pledges")
+PLEDGES = Step(
+    "pledges",
+    _("提交年度承诺"),
+    {VANGUARD: (Due("A-PLEDGES"),), TALLY: (Due("B-PLEDGES"),)},
+    MEMBER,
+    BY_MEMBER,
+    _pledges_handed_in,
+    "my_pledges",
+)
 # The branch's review of the pledges handed in: counted on the dashboards, owning no deadline of its own.
-PLEDGE_REVIEW = Step("pledge_review", _("审核党员承诺"), {VANGUARD: (), TALLY: ()}, MEMBER, BY_SECRETARY,
-                     _pledges_approved, "branch_reviews", _branch_page)
-SELF_ASSESSMENT = Step("self_assessment", _("%(period)s自查自评"),
-                       {VANGUARD: (Due("A-S1-SELF", ("semester", 1)), Due("A-S2-SELF", ("semester", 2)))},
-                       MEMBER, BY_MEMBER, _self_submitted, "self_assessment", lambda b, period, y: (period.pk,))
-PANEL_SCORING = Step("panel_scoring", _("%(period)s考评小组评分"),
-                     {VANGUARD: (Due("A-S1-PANEL", ("semester", 1)), Due("A-S2-PANEL", ("semester", 2)))},
-                     MEMBER, BY_PANEL, _panel_confirmed, "panel_board", lambda b, period, y: (b.pk, period.pk))
-MASS_EVALUATION = Step("mass_evaluation", _("群众评议"), {VANGUARD: (Due("A-MASSES"),)}, REPRESENTATIVE,
-                       BY_MASS_REPRESENTATIVE, _mass_answered, "mass_form", _branch_page)
-BRANCH_RULES = Step("branch_rules", _("支部评分细则"), {VANGUARD: (Due("A-RULES"),)}, BRANCH, BY_SECRETARY,
-                    _own_rules, "scheme_list")
+PLEDGE_REVIEW = Step(
+    "pledge_review",
+    _("审核党员承诺"),
+    {VANGUARD: (), TALLY: ()},
+    MEMBER,
+    BY_SECRETARY,
+    _pledges_approved,
+    "branch_reviews",
+    _branch_page,
+)
+SELF_ASSESSMENT = Step(
+    "self_assessment",
+    _("%(period)s自查自评"),
+    {VANGUARD: (Due("A-S1-SELF", ("semester", 1)), Due("A-S2-SELF", ("semester", 2)))},
+    MEMBER,
+    BY_MEMBER,
+    _self_submitted,
+    "self_assessment",
+    lambda b, period, y: (period.pk,),
+)
+PANEL_SCORING = Step(
+    "panel_scoring",
+    _("%(period)s考评小组评分"),
+    {VANGUARD: (Due("A-S1-PANEL", ("semester", 1)), Due("A-S2-PANEL", ("semester", 2)))},
+    MEMBER,
+    BY_PANEL,
+    _panel_confirmed,
+    "panel_board",
+    lambda b, period, y: (b.pk, period.pk),
+)
+MASS_EVALUATION = Step(
+    "mass_evaluation",
+    _("群众评议"),
+    {VANGUARD: (Due("A-MASSES"),)},
+    REPRESENTATIVE,
+    BY_MASS_REPRESENTATIVE,
+    _mass_answered,
+    "mass_form",
+    _branch_page,
+)
+BRANCH_RULES = Step(
+    "branch_rules", _("支部评分细则"), {VANGUARD: (Due("A-RULES"),)}, BRANCH, BY_SECRETARY, _own_rules, "scheme_list"
+)
 # Both policies end in the branch meeting's determination, by the one date the committee sets.
-DETERMINATION = Step("determination", _("党员大会年度评定"),
-                     {VANGUARD: (Due("A-MEETING"),), TALLY: (Due("A-MEETING"),)}, BRANCH, BY_SECRETARY, _decided,
-                     "determination", lambda branch, period, year: (branch.pk, year))
-FULFILMENT = Step("fulfilment", _("%(period)s践诺情况报告"), {TALLY: MONTHS}, MEMBER, BY_MEMBER,
-                  _fulfilment_reported, "fulfilment_new")
-FULFILMENT_PUBLICITY = Step("fulfilment_publicity", _("%(period)s践诺情况公示"), {TALLY: MONTHS}, BRANCH,
-                            BY_SECRETARY, _publicized(Publicity.Kind.FULFILMENT), "branch_reviews", _branch_page)
-SCORES_PUBLICITY = Step("scores_publicity", _("%(period)s记分情况公开"), {TALLY: QUARTERS}, BRANCH, BY_SECRETARY,
-                        _publicized(Publicity.Kind.SCORES), "branch_reviews", _branch_page)
+DETERMINATION = Step(
+    "determination",
+    _("党员大会年度评定"),
+    {VANGUARD: (Due("A-MEETING"),), TALLY: (Due("A-MEETING"),)},
+    BRANCH,
+    BY_SECRETARY,
+    _decided,
+    "determination",
+    lambda branch, period, year: (branch.pk, year),
+)
+FULFILMENT = Step(
+    "fulfilment",
+    _("%(period)s践诺情况报告"),
+    {TALLY: MONTHS},
+    MEMBER,
+    BY_MEMBER,
+    _fulfilment_reported,
+    "fulfilment_new",
+)
+FULFILMENT_PUBLICITY = Step(
+    "fulfilment_publicity",
+    _("%(period)s践诺情况公示"),
+    {TALLY: MONTHS},
+    BRANCH,
+    BY_SECRETARY,
+    _publicized(Publicity.Kind.FULFILMENT),
+    "branch_reviews",
+    _branch_page,
+)
+SCORES_PUBLICITY = Step(
+    "scores_publicity",
+    _("%(period)s记分情况公开"),
+    {TALLY: QUARTERS},
+    BRANCH,
+    BY_SECRETARY,
+    _publicized(Publicity.Kind.SCORES),
+    "branch_reviews",
+    _branch_page,
+)
 
-STEPS = (PLEDGES, PLEDGE_REVIEW, SELF_ASSESSMENT, PANEL_SCORING, MASS_EVALUATION, BRANCH_RULES, DETERMINATION,
-         FULFILMENT, FULFILMENT_PUBLICITY, SCORES_PUBLICITY)
+STEPS = (
+    PLEDGES,
+    PLEDGE_REVIEW,
+    SELF_ASSESSMENT,
+    PANEL_SCORING,
+    MASS_EVALUATION,
+    BRANCH_RULES,
+    DETERMINATION,
+    FULFILMENT,
+    FULFILMENT_PUBLICITY,
+    SCORES_PUBLICITY,
+)
 
 
 def steps_of(pipelines, *, responsible=None):

@@ -43,18 +43,23 @@ class Duty:
 
 # ── the organization and its schemes, read once per run ─────────────────────────────────────
 
+
 class Tree:
     def __init__(self, year, on=None):
         self.orgs = {o.pk: o for o in Organization.objects.all()}
         self.by_path = {o.path: o for o in self.orgs.values()}
         # A branch closed (撤销, merged) by the run's day `on` has no more duties, reminders or escalations.
-        self.branches = [o for o in self.orgs.values()
-                         if o.kind == Organization.Kind.BRANCH and not o.is_closed_on(on or timezone.localdate())]
+        self.branches = [
+            o
+            for o in self.orgs.values()
+            if o.kind == Organization.Kind.BRANCH and not o.is_closed_on(on or timezone.localdate())
+        ]
         schemes = Scheme.objects.filter(year=year, status=Scheme.Status.APPROVED).select_related("owner")
         self.schemes = sorted(schemes, key=lambda s: (-s.owner.depth, s.member_category == "all", -s.version))
         self.holders = defaultdict(set)  # (org id, role) → user ids
         for user_id, org_id, role in RoleAssignment.objects.active_on().values_list(
-                "user_id", "organization_id", "role"):
+            "user_id", "organization_id", "role"
+        ):
             self.holders[(org_id, role)].add(user_id)
 
     def ancestors(self, org):
@@ -62,8 +67,7 @@ class Tree:
 
     def scheme(self, branch, category):
         paths = set(branch.ancestor_paths())
-        return next((s for s in self.schemes if s.owner.path in paths and s.member_category in (category, "all")),
-                    None)
+        return next((s for s in self.schemes if s.owner.path in paths and s.member_category in (category, "all")), None)
 
     def pipelines(self, branch, category=None):
         """The review pipelines the branch's schemes in force run (of `category`'s scheme when given)."""
@@ -72,9 +76,11 @@ class Tree:
 
     def responsible(self, branch, who):
         """The users who act on a step at `branch` (reviews.pipeline's BY_… values)."""
-        roles = {pipeline.BY_SECRETARY: (Role.BRANCH_SECRETARY,),
-                 pipeline.BY_PANEL: (Role.PANEL_MEMBER, Role.BRANCH_SECRETARY),
-                 pipeline.BY_MASS_REPRESENTATIVE: (Role.MASS_REPRESENTATIVE,)}[who]
+        roles = {
+            pipeline.BY_SECRETARY: (Role.BRANCH_SECRETARY,),
+            pipeline.BY_PANEL: (Role.PANEL_MEMBER, Role.BRANCH_SECRETARY),
+            pipeline.BY_MASS_REPRESENTATIVE: (Role.MASS_REPRESENTATIVE,),
+        }[who]
         return set().union(*(self.at(branch, role) for role in roles))
 
     def with_perm(self, org, perm):
@@ -106,10 +112,10 @@ def effective_deadlines(tree, cycle):
 
 # ── who must act ─────────────────────────────────────────────────────────────────────────────
 
+
 def _members_by_branch(branch_ids):
     members = defaultdict(list)
-    for m in Member.objects.filter(branch_id__in=branch_ids, left_on__isnull=True, exempt=False,
-                                   user__isnull=False):
+    for m in Member.objects.filter(branch_id__in=branch_ids, left_on__isnull=True, exempt=False, user__isnull=False):
         members[m.branch_id].append(m)
     return members
 
@@ -128,8 +134,11 @@ def duties(tree, cycle, deadlines_by_branch):
     for step in pipeline.STEPS:
         for due in pipeline.dues_of(step, step.pipelines):
             period = periods.get(due.period) if due.period else None
-            targets = [(b, deadlines_by_branch[b.pk][due.code]) for b in tree.branches
-                       if due.code in deadlines_by_branch[b.pk] and due in pipeline.dues_of(step, tree.pipelines(b))]
+            targets = [
+                (b, deadlines_by_branch[b.pk][due.code])
+                for b in tree.branches
+                if due.code in deadlines_by_branch[b.pk] and due in pipeline.dues_of(step, tree.pipelines(b))
+            ]
             if not targets or (due.period and period is None):
                 continue
             done = step.done_subjects(year=year, period=period, branch_ids=[b.pk for b, _d in targets])
@@ -137,8 +146,11 @@ def duties(tree, cycle, deadlines_by_branch):
                 url = step.url(branch=branch, period=period, year=year)
                 title = pipeline.reminder_title(step, deadline, period)
                 if step.subject == pipeline.MEMBER:
-                    missing = [m for m in members[branch.pk] if m.pk not in done
-                               and due in pipeline.dues_of(step, tree.pipelines(branch, m.category))]
+                    missing = [
+                        m
+                        for m in members[branch.pk]
+                        if m.pk not in done and due in pipeline.dues_of(step, tree.pipelines(branch, m.category))
+                    ]
                     if step.responsible == pipeline.BY_MEMBER:
                         for m in missing:
                             add(m.user_id, deadline, title, url, branch)
@@ -161,13 +173,21 @@ def objection_duties(tree, year):
     for objection in Objection.objects.filter(year=year, status="open").select_related("member"):
         branch = tree.orgs[objection.branch_id]
         for user_id in tree.at(branch, Role.BRANCH_SECRETARY) | tree.at(branch, Role.BRANCH_COMMITTEE):
-            found.append(Duty(user_id, f"OBJ-{objection.pk}", _("答复%(name)s的异议") % {"name": objection.member.name},
-                              objection.due_on, reverse("objection_detail", args=[objection.pk]),
-                              tree.parent(branch).pk))
+            found.append(
+                Duty(
+                    user_id,
+                    f"OBJ-{objection.pk}",
+                    _("答复%(name)s的异议") % {"name": objection.member.name},
+                    objection.due_on,
+                    reverse("objection_detail", args=[objection.pk]),
+                    tree.parent(branch).pk,
+                )
+            )
     return found
 
 
 # ── the daily run ───────────────────────────────────────────────────────────────────────────
+
 
 def lead_days():
     return sorted(settings.REMINDER_LEAD_DAYS, reverse=True)
@@ -204,16 +224,32 @@ def _remind(found, year, today):
         for lead in applicable:
             if (duty.user_id, duty.code, lead) not in already:
                 already.add((duty.user_id, duty.code, lead))
-                rows.append(Reminder(user_id=duty.user_id, year=year, code=duty.code, due_on=duty.due_on,
-                                     lead_days=lead, sent_on=today))
+                rows.append(
+                    Reminder(
+                        user_id=duty.user_id,
+                        year=year,
+                        code=duty.code,
+                        due_on=duty.due_on,
+                        lead_days=lead,
+                        sent_on=today,
+                    )
+                )
     Reminder.objects.bulk_create(rows, ignore_conflicts=True)
     from members.models import User
 
     users = User.objects.in_bulk(list(digest))
     for user_id, items in digest.items():
-        lines = [Sentence(gettext_noop("%(title)s（%(due)s 截止，还有 %(n)s 天）"), {
-            "title": gettext_lazy(d.title),  # a preset deadline's title is its msgid
-            "due": d.due_on, "n": (d.due_on - today).days}) for d in items]
+        lines = [
+            Sentence(
+                gettext_noop("%(title)s（%(due)s 截止，还有 %(n)s 天）"),
+                {
+                    "title": gettext_lazy(d.title),  # a preset deadline's title is its msgid
+                    "due": d.due_on,
+                    "n": (d.due_on - today).days,
+                },
+            )
+            for d in items
+        ]
         notify([users[user_id]], gettext_noop("待办提醒：%(lines)s"), items[0].url, {"lines": lines})
     return len(rows)
 
@@ -222,17 +258,27 @@ def _escalate(tree, found, year, today):
     overdue = [d for d in found if d.due_on < today]
     existing = {(e.organization_id, e.subject_id, e.code): e for e in Escalation.objects.filter(year=year)}
     current = {(d.escalate_to, d.user_id, d.code) for d in overdue}
-    Escalation.objects.filter(year=year, resolved_on__isnull=True).exclude(pk__in=[
-        e.pk for key, e in existing.items() if key in current]).update(resolved_on=today)
+    Escalation.objects.filter(year=year, resolved_on__isnull=True).exclude(
+        pk__in=[e.pk for key, e in existing.items() if key in current]
+    ).update(resolved_on=today)
     created = []
     for duty in overdue:
         key = (duty.escalate_to, duty.user_id, duty.code)
         if key in existing:
             continue
         existing[key] = None
-        created.append(Escalation(organization_id=duty.escalate_to, subject_id=duty.user_id, year=year,
-                                  code=duty.code, title=duty.title, due_on=duty.due_on, url=duty.url,
-                                  created_on=today))
+        created.append(
+            Escalation(
+                organization_id=duty.escalate_to,
+                subject_id=duty.user_id,
+                year=year,
+                code=duty.code,
+                title=duty.title,
+                due_on=duty.due_on,
+                url=duty.url,
+                created_on=today,
+            )
+        )
     Escalation.objects.bulk_create(created, ignore_conflicts=True)
     by_org = defaultdict(list)
     for escalation in created:
@@ -242,12 +288,19 @@ def _escalate(tree, found, year, today):
     subjects = User.objects.in_bulk([e.subject_id for e in created])
     for org_id, items in by_org.items():
         org = tree.orgs[org_id]
-        perm = perms.BRANCH_RUN if org.kind == Organization.Kind.BRANCH else (
-            perms.SCHEME_APPROVE if org.kind == Organization.Kind.GENERAL_BRANCH else perms.OVERSEE)
+        perm = (
+            perms.BRANCH_RUN
+            if org.kind == Organization.Kind.BRANCH
+            else (perms.SCHEME_APPROVE if org.kind == Organization.Kind.GENERAL_BRANCH else perms.OVERSEE)
+        )
         recipients = list(User.objects.in_bulk(list(tree.with_perm(org, perm))).values())
         names = "、".join(sorted({subjects[e.subject_id].get_full_name() for e in items}))
-        notify(recipients, gettext_noop("逾期未办：%(names)s 的 %(n)s 项事项已过截止日期"), reverse("escalations"),
-               {"names": names, "n": len(items)})
+        notify(
+            recipients,
+            gettext_noop("逾期未办：%(names)s 的 %(n)s 项事项已过截止日期"),
+            reverse("escalations"),
+            {"names": names, "n": len(items)},
+        )
     return len(created)
 
 
@@ -264,8 +317,14 @@ def escalate_overdue_objections(*, today=None):
             objection.escalation_reason = _("支部逾期未答复，自动提请组织部核实")
             objection.due_on = today + datetime.timedelta(days=7)
             objection.save(update_fields=["status", "escalation_reason", "due_on"])
-            audit_record(actor=None, action="objection.escalate_overdue", target=objection,
-                         organization=objection.branch, before={"status": "open"}, after={"status": "escalated"})
+            audit_record(
+                actor=None,
+                action="objection.escalate_overdue",
+                target=objection,
+                organization=objection.branch,
+                before={"status": "open"},
+                after={"status": "escalated"},
+            )
             moved += 1
     return moved
 
@@ -276,7 +335,8 @@ def lock_ended_periods(*, today=None):
     cutoff = today - datetime.timedelta(days=settings.PERIOD_LOCK_GRACE_DAYS)
     locked = 0
     for period in Period.objects.filter(locked_at__isnull=True, ends_on__lt=cutoff, cycle__is_open=True).exclude(
-            kind="month"):
+        kind="month"
+    ):
         period.locked_at = timezone.now()
         period.save(update_fields=["locked_at"])
         audit_record(actor=None, action="period.lock", target=period, reason=_("周期结束，自动锁定"))

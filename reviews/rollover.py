@@ -25,11 +25,19 @@ def _carry_schemes(actor, from_year, to_year):
     # From the top of the tree down, so that each copy derives from next year's copy of its source
     # (the committee's later changes to its reserved review settings reach it as they did this year).
     copies = {}  # (owner, category) → the new year's copy
-    schemes = (Scheme.objects.filter(year=from_year, status=Scheme.Status.APPROVED)
-               .select_related("owner", "derived_from").order_by("owner__depth", "owner__path"))
+    schemes = (
+        Scheme.objects.filter(year=from_year, status=Scheme.Status.APPROVED)
+        .select_related("owner", "derived_from")
+        .order_by("owner__depth", "owner__path")
+    )
     for scheme in schemes:
-        newer = Scheme.objects.filter(owner=scheme.owner, year=from_year, member_category=scheme.member_category,
-                                      status=Scheme.Status.APPROVED, version__gt=scheme.version).exists()
+        newer = Scheme.objects.filter(
+            owner=scheme.owner,
+            year=from_year,
+            member_category=scheme.member_category,
+            status=Scheme.Status.APPROVED,
+            version__gt=scheme.version,
+        ).exists()
         if newer:
             continue
         fields = model_to_dict(scheme, fields=scoring.SCHEME_FIELDS)
@@ -37,9 +45,14 @@ def _carry_schemes(actor, from_year, to_year):
         fields.update(year=to_year, version=1, status=Scheme.Status.DRAFT if is_branch else Scheme.Status.APPROVED)
         source = scheme.derived_from
         derived_from = copies.get((source.owner_id, source.member_category)) if source else None
-        copy = Scheme.objects.create(owner=scheme.owner, derived_from=derived_from, created_by=actor,
-                                     decided_by=None if is_branch else actor,
-                                     decided_at=None if is_branch else timezone.now(), **fields)
+        copy = Scheme.objects.create(
+            owner=scheme.owner,
+            derived_from=derived_from,
+            created_by=actor,
+            decided_by=None if is_branch else actor,
+            decided_at=None if is_branch else timezone.now(),
+            **fields,
+        )
         scoring.scheme_copy_children(scheme, copy)
         copies[(scheme.owner_id, scheme.member_category)] = copy
     return len(copies)
@@ -63,18 +76,29 @@ def rollover_start(*, actor, committee, from_year):
     deadline_sets = [key for key in ("A", "B") if any(code.startswith(f"{key}-") for code in codes)] or ["A", "B"]
     # The new year's semesters split where this year's did (a 春季/秋季 university keeps its date).
     boundary = Period.objects.get(cycle__year=from_year, kind=PeriodKind.SEMESTER, index=2).starts_on
-    scoring.cycle_open(actor=actor, year=to_year, committee=committee, deadline_sets=deadline_sets,
-                       second_semester_starts=_same_day(boundary, to_year))
+    scoring.cycle_open(
+        actor=actor,
+        year=to_year,
+        committee=committee,
+        deadline_sets=deadline_sets,
+        second_semester_starts=_same_day(boundary, to_year),
+    )
     carried = _carry_schemes(actor, from_year, to_year)
     branches = list(Organization.objects.filter(kind=Organization.Kind.BRANCH).values_list("pk", flat=True))
     try:
         with transaction.atomic():
-            job = Rollover.objects.create(from_year=from_year, to_year=to_year, branches_total=len(branches),
-                                          started_by=actor)
+            job = Rollover.objects.create(
+                from_year=from_year, to_year=to_year, branches_total=len(branches), started_by=actor
+            )
     except IntegrityError as error:
         raise ApplicationError(_("%(y)s年度已经切换") % {"y": to_year}) from error
-    audit_record(actor=actor, action="rollover.start", target=job, organization=committee,
-                 after={"to_year": to_year, "schemes": carried, "branches": len(branches)})
+    audit_record(
+        actor=actor,
+        action="rollover.start",
+        target=job,
+        organization=committee,
+        after={"to_year": to_year, "schemes": carried, "branches": len(branches)},
+    )
     for branch_id in branches:
         enqueue("reviews.tasks.rollover_branch_task", job.pk, branch_id)
     return job
@@ -98,9 +122,9 @@ def rollover_resume():
     sent = 0
     for job in Rollover.objects.filter(finished_at__isnull=True):
         done = set(job.branches_done.values_list("branch_id", flat=True))
-        for branch_id in Organization.objects.filter(kind=Organization.Kind.BRANCH).exclude(
-                pk__in=done).values_list("pk", flat=True):
+        for branch_id in (
+            Organization.objects.filter(kind=Organization.Kind.BRANCH).exclude(pk__in=done).values_list("pk", flat=True)
+        ):
             enqueue("reviews.tasks.rollover_branch_task", job.pk, branch_id)
             sent += 1
     return sent
-

@@ -61,9 +61,13 @@ def member_due(*, member, year, today=None):
                 continue
             if member.pk in step.done_subjects(year=year, period=period, branch_ids=[member.branch_id]):
                 continue
-            due.append({"what": step.todo_title(period), "url": step.url(branch=member.branch, period=period,
-                                                                         year=year),
-                        "when": deadlines.get(code.code, period.ends_on if period else None)})
+            due.append(
+                {
+                    "what": step.todo_title(period),
+                    "url": step.url(branch=member.branch, period=period, year=year),
+                    "when": deadlines.get(code.code, period.ends_on if period else None),
+                }
+            )
     return due
 
 
@@ -99,8 +103,11 @@ def deadlines_ahead(*, organization, cycle, pipelines, today=None):
     """The deadlines ahead at `organization` (scoring.selectors.upcoming_deadlines) without the codes of
     pipelines other than `pipelines`: a Policy A branch never sees Policy B's monthly 践诺 dates."""
     foreign = pipeline.codes_of(set(Scheme.Pipeline.values) - pipelines) - pipeline.codes_of(pipelines)
-    return [(d, days) for d, days in upcoming_deadlines(organization=organization, cycle=cycle, today=today)
-            if d.code not in foreign]
+    return [
+        (d, days)
+        for d, days in upcoming_deadlines(organization=organization, cycle=cycle, today=today)
+        if d.code not in foreign
+    ]
 
 
 def branch_todo(*, actor, branch, year, today=None):
@@ -116,8 +123,10 @@ def branch_todo(*, actor, branch, year, today=None):
     # fulfilment and publicizes monthly (亮化记分: 每月公示).
     reported = kinds | set().union(*(pipeline.period_kinds(s, pipelines) for s in pipeline.steps_of(pipelines)))
     # The panel scores only in its own pipeline's periods (Policy A's semesters, none under B).
-    periods = {k: current_period(year=year, kind=k, today=today)
-               for k in pipeline.period_kinds(pipeline.PANEL_SCORING, pipelines)}
+    periods = {
+        k: current_period(year=year, kind=k, today=today)
+        for k in pipeline.period_kinds(pipeline.PANEL_SCORING, pipelines)
+    }
     period_ids = [p.pk for p in periods.values() if p]
     submitted = set(
         SelfAssessment.objects.filter(member__branch=branch, period_id__in=period_ids, status="submitted").values_list(
@@ -162,17 +171,22 @@ def branch_todo(*, actor, branch, year, today=None):
             determination__branch=branch, determination__year=year, status="open"
         ).select_related("member"),
         "self_missing": [m for m in members if m.pk not in submitted and not m.exempt],
-        "deadlines": [d for d, _days in deadlines_ahead(organization=branch, cycle=Cycle.objects.get(year=year),
-                                                        pipelines=pipelines,
-                                                            today=today)][:5],
+        "deadlines": [
+            d
+            for d, _days in deadlines_ahead(
+                organization=branch, cycle=Cycle.objects.get(year=year), pipelines=pipelines, today=today
+            )
+        ][:5],
         # Only the periods of the branch's own policy: Policy B publishes by month and quarter and
         # has no self-assessment; Policy A reopens a semester's self-assessment.
-        "publicity_periods": Period.objects.filter(cycle__year=year, kind__in={"month", "quarter"} & reported)
-        .order_by("kind", "index"),
+        "publicity_periods": Period.objects.filter(cycle__year=year, kind__in={"month", "quarter"} & reported).order_by(
+            "kind", "index"
+        ),
         "scheme": next(iter(schemes.values()), None),
         "all_periods": Period.objects.filter(cycle__year=year, kind__in=reported).order_by("kind", "index"),
         "self_periods": Period.objects.filter(
-            cycle__year=year, kind__in=pipeline.period_kinds(pipeline.SELF_ASSESSMENT, pipelines)).order_by("index"),
+            cycle__year=year, kind__in=pipeline.period_kinds(pipeline.SELF_ASSESSMENT, pipelines)
+        ).order_by("index"),
     }
 
 
@@ -295,8 +309,11 @@ def mass_summary(*, actor, branch, year, result):
     if result is None:
         summary["count"] = evaluations.count()
     if perms.has_org_perm(actor, perms.OVERSEE, branch):
-        summary["answers"] = (evaluations.select_related("representative").prefetch_related("ratings__member")
-                              .order_by("representative__username"))
+        summary["answers"] = (
+            evaluations.select_related("representative")
+            .prefetch_related("ratings__member")
+            .order_by("representative__username")
+        )
     return summary
 
 
@@ -312,20 +329,29 @@ def panelist_work(*, actor, branch, year, today=None):
     if period is None:
         return None
     members = Member.objects.filter(branch=branch, left_on__isnull=True, exempt=False).exclude(user=actor)
-    done = (PanelScore.objects.filter(panelist=actor, period=period, member__branch=branch).values("member_id")
-            .union(PanelConfirmation.objects.filter(period=period, member__branch=branch).values("member_id")))
+    done = (
+        PanelScore.objects.filter(panelist=actor, period=period, member__branch=branch)
+        .values("member_id")
+        .union(PanelConfirmation.objects.filter(period=period, member__branch=branch).values("member_id"))
+    )
     done_ids = set(done.values_list("member_id", flat=True))
     ids = list(members.values_list("pk", flat=True))
-    return {"period": period, "left": sum(1 for pk in ids if pk not in done_ids), "members": len(ids),
-            "due": period_deadline(period, pipeline.due_for(pipeline.PANEL_SCORING, pipelines, period), branch)}
+    return {
+        "period": period,
+        "left": sum(1 for pk in ids if pk not in done_ids),
+        "members": len(ids),
+        "due": period_deadline(period, pipeline.due_for(pipeline.PANEL_SCORING, pipelines, period), branch),
+    }
 
 
 def mass_work(*, actor, branch, year):
     """A mass representative's evaluation of the branch's year: submitted or not, and by when."""
     if not perms.has_org_perm(actor, perms.MASS_EVALUATE, branch):
         raise PermissionDenied(_("您不是本支部的群众代表"))
-    return {"submitted": MassEvaluation.objects.filter(representative=actor, branch=branch, year=year).first(),
-            "due": mass_window_closes(branch=branch, year=year)}
+    return {
+        "submitted": MassEvaluation.objects.filter(representative=actor, branch=branch, year=year).first(),
+        "due": mass_window_closes(branch=branch, year=year),
+    }
 
 
 def panel_status(*, branch, period):
@@ -339,20 +365,35 @@ def panel_status(*, branch, period):
     confirmed = set(
         PanelConfirmation.objects.filter(member__branch=branch, period=period).values_list("member_id", flat=True)
     )
-    assessed = dict(SelfAssessment.objects.filter(member__branch=branch, period=period)
-                    .values_list("member_id", "status"))
+    assessed = dict(
+        SelfAssessment.objects.filter(member__branch=branch, period=period).values_list("member_id", "status")
+    )
     members = Member.objects.filter(branch=branch, left_on__isnull=True, exempt=False).order_by("number")
-    return [{"member": m, "panelists": scored.get(m.pk, 0), "confirmed": m.pk in confirmed,
-             "self_assessed": assessed.get(m.pk)} for m in members]
+    return [
+        {
+            "member": m,
+            "panelists": scored.get(m.pk, 0),
+            "confirmed": m.pk in confirmed,
+            "self_assessed": assessed.get(m.pk),
+        }
+        for m in members
+    ]
 
 
 def panel_next_member(*, branch, period, after, panelist):
     """The next member on the board (by number, wrapping round) the panelist has not scored yet, never
     the panelist themself; None when every one is scored."""
-    scored = set(PanelScore.objects.filter(panelist=panelist, period=period, member__branch=branch)
-                 .values_list("member_id", flat=True))
-    members = list(Member.objects.filter(branch=branch, left_on__isnull=True, exempt=False)
-                   .exclude(user=panelist).exclude(pk__in=scored).order_by("number"))
+    scored = set(
+        PanelScore.objects.filter(panelist=panelist, period=period, member__branch=branch).values_list(
+            "member_id", flat=True
+        )
+    )
+    members = list(
+        Member.objects.filter(branch=branch, left_on__isnull=True, exempt=False)
+        .exclude(user=panelist)
+        .exclude(pk__in=scored)
+        .order_by("number")
+    )
     return next((m for m in members if m.number > after.number), members[0] if members else None)
 
 
@@ -360,8 +401,11 @@ def determination_rows(*, branch, year, posted):
     """The proposed totals for the branch meeting, each with the grades it may record (no 优秀 where
     an outcome forbids it, grades.py) and the one selected: `posted` (member id → grade) after a
     refused submission, else the proposal. Three queries at any size."""
-    totals = list(MemberYearTotal.objects.filter(branch=branch, year=year).select_related("member")
-                  .order_by("rank", "member__number"))
+    totals = list(
+        MemberYearTotal.objects.filter(branch=branch, year=year)
+        .select_related("member")
+        .order_by("rank", "member__number")
+    )
     outcomes = {}
     for o in MemberOutcome.objects.filter(branch=branch, year=year):
         outcomes.setdefault(o.member_id, []).append(o)
@@ -371,10 +415,17 @@ def determination_rows(*, branch, year, posted):
         mine = outcomes.get(t.member_id, [])
         consequences = [o.consequence for o in mine]
         bar = grades.excellent_bar(consequences, scheme_names_excellence=t.scheme_id in naming_excellence)
-        rows.append({"total": t, "outcomes": mine, "bar": bar,
-                     "grades": [(v, label) for v, label in EvaluationGrade.choices
-                                if not (bar and v == EvaluationGrade.EXCELLENT)],
-                     "grade": posted.get(t.member_id) or grades.proposed_grade(consequences)})
+        rows.append(
+            {
+                "total": t,
+                "outcomes": mine,
+                "bar": bar,
+                "grades": [
+                    (v, label) for v, label in EvaluationGrade.choices if not (bar and v == EvaluationGrade.EXCELLENT)
+                ],
+                "grade": posted.get(t.member_id) or grades.proposed_grade(consequences),
+            }
+        )
     return rows
 
 
@@ -398,14 +449,18 @@ def escalation_units(*, actor):
     """The units whose escalations the actor sees: branches they run, colleges whose rules they
     approve, and (for the organization department) the committee."""
     return list(perms.orgs_with_perm(actor, perms.BRANCH_RUN).filter(kind="branch")) + list(
-        perms.scope_roots(actor, perms.SCHEME_APPROVE).exclude(kind="branch"))
+        perms.scope_roots(actor, perms.SCHEME_APPROVE).exclude(kind="branch")
+    )
 
 
 def escalations_for(*, units):
     from .models import Escalation
 
-    return Escalation.objects.filter(organization__in=units).select_related("subject", "organization").order_by(
-        "resolved_on", "due_on")
+    return (
+        Escalation.objects.filter(organization__in=units)
+        .select_related("subject", "organization")
+        .order_by("resolved_on", "due_on")
+    )
 
 
 def sees_delivery_failures(*, actor):
@@ -419,5 +474,6 @@ def delivery_failures(*, actor):
     """Deliveries that failed or are still being retried, newest first, with their notice and person."""
     if not sees_delivery_failures(actor=actor):
         raise PermissionDenied(_("您无权查看通知发送记录"))
-    return (Delivery.objects.filter(status__in=[Delivery.Status.FAILED, Delivery.Status.RETRYING])
-            .select_related("notification__user"))
+    return Delivery.objects.filter(status__in=[Delivery.Status.FAILED, Delivery.Status.RETRYING]).select_related(
+        "notification__user"
+    )

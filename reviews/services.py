@@ -68,6 +68,7 @@ DETERMINATION_CONFLICT = gettext_noop("评定已被他人修改，请刷新后�
 
 # ── shared ───────────────────────────────────────────────────────────────────────────────────
 
+
 def _require(actor, perm, org, message=None):
     if not perms.has_org_perm(actor, perm, org):
         raise PermissionDenied(message or _("您无权对“%(org)s”执行此操作") % {"org": org})
@@ -96,9 +97,15 @@ def _create_once(model, duplicate, **fields):
 
 
 def _audit(actor, action, obj, member, before=None, reason="", **after):
-    audit_record(actor=actor, action=action, target=obj, organization=member.branch, reason=reason,
-                 before={"status": before} if before else None,
-                 after={"member": member.pk, "status": getattr(obj, "status", None), **after})
+    audit_record(
+        actor=actor,
+        action=action,
+        target=obj,
+        organization=member.branch,
+        reason=reason,
+        before={"status": before} if before else None,
+        after={"member": member.pk, "status": getattr(obj, "status", None), **after},
+    )
 
 
 def review_settings(scheme):
@@ -144,8 +151,10 @@ def review_settings_save(*, actor, scheme, data, reason):
     reserved = review_settings_reserved(scheme)
     changed_reserved = [f for f in reserved if f in data and data[f] != before[f]]
     if changed_reserved:
-        raise ApplicationError(_("“%(field)s”由校党委统一规定，学院和支部不能修改") % {
-            "field": ReviewSettings._meta.get_field(changed_reserved[0]).verbose_name})
+        raise ApplicationError(
+            _("“%(field)s”由校党委统一规定，学院和支部不能修改")
+            % {"field": ReviewSettings._meta.get_field(changed_reserved[0]).verbose_name}
+        )
     for field in ReviewSettings.FIELDS:
         if field in data and field not in reserved:
             setattr(current, field, data[field])
@@ -161,11 +170,22 @@ def review_settings_save(*, actor, scheme, data, reason):
         existing = set(ReviewSettings.objects.filter(scheme_id__in=derived).values_list("scheme_id", flat=True))
         passed_down = ReviewSettings.objects.filter(scheme_id__in=existing).update(**values)
         missing = [pk for pk in derived if pk not in existing]
-        ReviewSettings.objects.bulk_create([ReviewSettings(scheme_id=pk, **{
-            **{f: before[f] for f in ReviewSettings.FIELDS}, **values}) for pk in missing])
+        ReviewSettings.objects.bulk_create(
+            [
+                ReviewSettings(scheme_id=pk, **{**{f: before[f] for f in ReviewSettings.FIELDS}, **values})
+                for pk in missing
+            ]
+        )
         passed_down += len(missing)
-    audit_record(actor=actor, action="review_settings.save", target=scheme, organization=scheme.owner,
-                 before=before, after={**after, "derived_schemes_updated": passed_down}, reason=reason)
+    audit_record(
+        actor=actor,
+        action="review_settings.save",
+        target=scheme,
+        organization=scheme.owner,
+        before=before,
+        after={**after, "derived_schemes_updated": passed_down},
+        reason=reason,
+    )
     return current
 
 
@@ -193,6 +213,7 @@ def period_deadline(period, code, organization):
 
 
 # ── decisions in bulk (批量审核) ─────────────────────────────────────────────────────────────
+
 
 class Decision(NamedTuple):
     """One row of a batch decision: the object's id, pass or return, and the row's own reason."""
@@ -224,8 +245,9 @@ def _decide_batch(*, actor, branch, objects, decisions, decide, describe):
         raise ApplicationError(_("同一项不能重复选择"))
     found = objects.filter(member__branch=branch).in_bulk(ids)
     if len(found) != len(ids):
-        raise ApplicationError(_("所选的 %(n)s 项不在本支部的待审核列表中，全部未作决定") % {
-            "n": len(ids) - len(found)})
+        raise ApplicationError(
+            _("所选的 %(n)s 项不在本支部的待审核列表中，全部未作决定") % {"n": len(ids) - len(found)}
+        )
     errors, done = {}, []
     for decision in decisions:
         obj = found[decision.id]
@@ -242,34 +264,45 @@ def _decide_batch(*, actor, branch, objects, decisions, decide, describe):
 def pledges_decide_batch(*, actor, branch, decisions):
     """Approve or return many pledges of `branch` at once (see `_decide_batch`)."""
     return _decide_batch(
-        actor=actor, branch=branch, decisions=decisions,
+        actor=actor,
+        branch=branch,
+        decisions=decisions,
         objects=Pledge.objects.select_related("member__branch", "member__user"),
         decide=lambda pledge, d: pledge_decide(actor=actor, pledge=pledge, approve=d.approve, reason=d.reason),
-        describe=lambda pledge: f"{pledge.member.name} · {pledge.get_kind_display()}")
+        describe=lambda pledge: f"{pledge.member.name} · {pledge.get_kind_display()}",
+    )
 
 
 @transaction.atomic
 def fulfilment_decide_batch(*, actor, branch, decisions):
     """Verify or return many fulfilment reports (践诺情况) of `branch` at once."""
     return _decide_batch(
-        actor=actor, branch=branch, decisions=decisions,
+        actor=actor,
+        branch=branch,
+        decisions=decisions,
         objects=FulfilmentReport.objects.select_related("member__branch", "member__user", "period"),
         decide=lambda report, d: fulfilment_decide(actor=actor, report=report, verify=d.approve, answer=d.reason),
-        describe=lambda report: f"{report.member.name} · {report.period}")
+        describe=lambda report: f"{report.member.name} · {report.period}",
+    )
 
 
 @transaction.atomic
 def declarations_verify_batch(*, actor, branch, decisions):
     """Pass or refuse many declarations (加分申报) of `branch` at once."""
     return _decide_batch(
-        actor=actor, branch=branch, decisions=decisions,
+        actor=actor,
+        branch=branch,
+        decisions=decisions,
         objects=Declaration.objects.select_related("member__branch", "member__user", "item"),
-        decide=lambda declaration, d: declaration_verify(actor=actor, declaration=declaration, approve=d.approve,
-                                                         answer=d.reason),
-        describe=lambda declaration: f"{declaration.member.name} · {declaration.item.title}")
+        decide=lambda declaration, d: declaration_verify(
+            actor=actor, declaration=declaration, approve=d.approve, answer=d.reason
+        ),
+        describe=lambda declaration: f"{declaration.member.name} · {declaration.item.title}",
+    )
 
 
 # ── pledges (公开承诺 / 先锋承诺书) ──────────────────────────────────────────────────────────
+
 
 @transaction.atomic
 def pledge_save(*, actor, member, year, kind, content, pledge=None):
@@ -332,9 +365,12 @@ def pledges_submit(*, actor, member, year):
         transition(pledge, "submit")
         pledge.save(update_fields=["status"])
         _audit(actor, "pledge.submit", pledge, member, before)
-    notify(users_with_perm(organization=member.branch, perm=perms.MEMBERS_REVIEW),
-           gettext_noop("%(name)s 提交了承诺，请审核"), reverse("branch_reviews", args=[member.branch_id]),
-           {"name": member.name})
+    notify(
+        users_with_perm(organization=member.branch, perm=perms.MEMBERS_REVIEW),
+        gettext_noop("%(name)s 提交了承诺，请审核"),
+        reverse("branch_reviews", args=[member.branch_id]),
+        {"name": member.name},
+    )
     return drafts
 
 
@@ -350,13 +386,20 @@ def pledge_decide(*, actor, pledge, approve, reason=""):
     pledge.reviewed_by, pledge.reviewed_at = actor, timezone.now()
     pledge.save()
     _audit(actor, "pledge.approve" if approve else "pledge.return", pledge, member, before, reason)
-    notify(_member_user(member), gettext_noop("您的%(kind)s已%(result)s"), reverse("my_pledges"), {
-        "kind": Pledge.Kind(pledge.kind).label,
-        "result": gettext_lazy("通过审核") if approve else gettext_lazy("被退回")})
+    notify(
+        _member_user(member),
+        gettext_noop("您的%(kind)s已%(result)s"),
+        reverse("my_pledges"),
+        {
+            "kind": Pledge.Kind(pledge.kind).label,
+            "result": gettext_lazy("通过审核") if approve else gettext_lazy("被退回"),
+        },
+    )
     return pledge
 
 
 # ── fulfilment reports (践诺, monthly) and the year-end report (述职) ───────────────────────
+
 
 @transaction.atomic
 def fulfilment_submit(*, actor, member, period, content, evidence=None):
@@ -370,8 +413,14 @@ def fulfilment_submit(*, actor, member, period, content, evidence=None):
         scoring.evidence_check([evidence])
     report = FulfilmentReport.objects.filter(member=member, period=period).first()
     if report is None:
-        report = _create_once(FulfilmentReport, FULFILMENT_DUPLICATE, member=member, period=period, content=content,
-                              evidence=evidence or "")
+        report = _create_once(
+            FulfilmentReport,
+            FULFILMENT_DUPLICATE,
+            member=member,
+            period=period,
+            content=content,
+            evidence=evidence or "",
+        )
         before = None
     elif report.status == FulfilmentReport.Status.SUBMITTED:
         raise ApplicationError(_(FULFILMENT_DUPLICATE))
@@ -383,10 +432,12 @@ def fulfilment_submit(*, actor, member, period, content, evidence=None):
             report.evidence = evidence
         report.save()
     _audit(actor, "fulfilment.submit", report, member, before)
-    notify(users_with_perm(organization=member.branch, perm=perms.MEMBERS_REVIEW),
-           gettext_noop("%(name)s 报告了%(period)s践诺情况，请核实"),
-           reverse("branch_reviews", args=[member.branch_id]),
-           {"name": member.name, "period": period})
+    notify(
+        users_with_perm(organization=member.branch, perm=perms.MEMBERS_REVIEW),
+        gettext_noop("%(name)s 报告了%(period)s践诺情况，请核实"),
+        reverse("branch_reviews", args=[member.branch_id]),
+        {"name": member.name, "period": period},
+    )
     return report
 
 
@@ -401,8 +452,12 @@ def fulfilment_decide(*, actor, report, verify, answer=""):
     report.answer, report.verified_by = (answer or "").strip(), actor
     report.save()
     _audit(actor, "fulfilment.verify" if verify else "fulfilment.return", report, member, before, answer)
-    notify(_member_user(member), gettext_noop("您%(period)s的践诺报告已%(result)s"), reverse("my_reviews"), {
-        "period": report.period, "result": gettext_lazy("核实") if verify else gettext_lazy("退回")})
+    notify(
+        _member_user(member),
+        gettext_noop("您%(period)s的践诺报告已%(result)s"),
+        reverse("my_reviews"),
+        {"period": report.period, "result": gettext_lazy("核实") if verify else gettext_lazy("退回")},
+    )
     return report
 
 
@@ -413,13 +468,20 @@ def annual_report_record(*, actor, member, year, given_on, summary):
     if not summary:
         raise ApplicationError(_("请填写述职要点"))
     report, _created = AnnualReport.objects.update_or_create(
-        member=member, year=year, defaults={"given_on": given_on, "summary": summary, "recorded_by": actor})
-    audit_record(actor=actor, action="annual_report.record", target=report, organization=member.branch,
-                 after={"member": member.pk, "given_on": given_on})
+        member=member, year=year, defaults={"given_on": given_on, "summary": summary, "recorded_by": actor}
+    )
+    audit_record(
+        actor=actor,
+        action="annual_report.record",
+        target=report,
+        organization=member.branch,
+        after={"member": member.pk, "given_on": given_on},
+    )
     return report
 
 
 # ── self-assessment (自查自评) ──────────────────────────────────────────────────────────────
+
 
 def self_assessment_deadline(period, branch):
     code = pipeline.due_for(pipeline.SELF_ASSESSMENT, pipeline.SELF_ASSESSMENT.pipelines, period)
@@ -458,14 +520,23 @@ def self_assessment_save(*, actor, member, period, claims, note="", submit=False
             raise ApplicationError(_("“%(item)s”不在本支部已批准的评分细则中") % {"item": item})
         centi = to_centi(points)
         if not 0 <= centi <= scoring.period_limit(item):
-            raise ApplicationError(_("“%(item)s”本期分值应在 0—%(high)s 分之间") % {
-                "item": item.title, "high": format_points(scoring.period_limit(item))})
+            raise ApplicationError(
+                _("“%(item)s”本期分值应在 0—%(high)s 分之间")
+                % {"item": item.title, "high": format_points(scoring.period_limit(item))}
+            )
         if upload:
             scoring.evidence_check([upload])
         if centi and item.kind != "veto":
             sums[item.kind] += item.sign * centi
-            kept.append(SelfClaim(assessment=assessment, item=item, points=centi, note=claim_note or "",
-                                  evidence=upload or files_on_file.get(item.pk, "")))
+            kept.append(
+                SelfClaim(
+                    assessment=assessment,
+                    item=item,
+                    points=centi,
+                    note=claim_note or "",
+                    evidence=upload or files_on_file.get(item.pk, ""),
+                )
+            )
     assessment.claims.all().delete()
     SelfClaim.objects.bulk_create(kept)
     assessment.note = note or ""
@@ -474,8 +545,13 @@ def self_assessment_save(*, actor, member, period, claims, note="", submit=False
         transition(assessment, "submit", _("本期自查自评已提交"))
         assessment.submitted_at = timezone.now()
     assessment.save()
-    _audit(actor, "self_assessment.submit" if submit else "self_assessment.save", assessment, member,
-           self_score=assessment.self_score)
+    _audit(
+        actor,
+        "self_assessment.submit" if submit else "self_assessment.save",
+        assessment,
+        member,
+        self_score=assessment.self_score,
+    )
     return assessment
 
 
@@ -490,12 +566,17 @@ def self_assessment_reopen(*, actor, member, period, until, reason):
     assessment.reopened_until = until
     assessment.save(update_fields=["status", "reopened_until"])
     _audit(actor, "self_assessment.reopen", assessment, member, before, reason, until=until)
-    notify(_member_user(member), gettext_noop("支部已为您开放%(period)s自查自评补交，截止 %(until)s"),
-           reverse("self_assessment", args=[period.pk]), {"period": period, "until": until})
+    notify(
+        _member_user(member),
+        gettext_noop("支部已为您开放%(period)s自查自评补交，截止 %(until)s"),
+        reverse("self_assessment", args=[period.pk]),
+        {"period": period, "until": until},
+    )
     return assessment
 
 
 # ── member declarations (本人申报, B) ───────────────────────────────────────────────────────
+
 
 @transaction.atomic
 def declaration_submit(*, actor, member, item, period, points, reason, evidence=None):
@@ -506,19 +587,30 @@ def declaration_submit(*, actor, member, item, period, points, reason, evidence=
         raise ApplicationError(_("请填写申报事由"))
     if evidence:
         scoring.evidence_check([evidence])
-    signed = scoring.entry_check(member=member, item=item, period=period, points=points,
-                                 evidence_count=1 if evidence else 0)
+    signed = scoring.entry_check(
+        member=member, item=item, period=period, points=points, evidence_count=1 if evidence else 0
+    )
     # A member may declare an item twice in a period (two awards), but not the same thing twice.
     _serialize(member)
-    if Declaration.objects.filter(member=member, item=item, period=period, points=signed, reason=reason.strip(),
-                                  status=Declaration.Status.SUBMITTED).exists():
+    if Declaration.objects.filter(
+        member=member,
+        item=item,
+        period=period,
+        points=signed,
+        reason=reason.strip(),
+        status=Declaration.Status.SUBMITTED,
+    ).exists():
         raise ApplicationError(_(DECLARATION_DUPLICATE))
-    declaration = Declaration.objects.create(member=member, item=item, period=period, points=signed,
-                                             reason=reason.strip(), evidence=evidence or "")
+    declaration = Declaration.objects.create(
+        member=member, item=item, period=period, points=signed, reason=reason.strip(), evidence=evidence or ""
+    )
     _audit(actor, "declaration.submit", declaration, member, item=item.code, points=signed)
-    notify(users_with_perm(organization=member.branch, perm=perms.MEMBERS_REVIEW),
-           gettext_noop("%(name)s 申报了“%(item)s”，请审核"), reverse("branch_reviews", args=[member.branch_id]),
-           {"name": member.name, "item": item.title})
+    notify(
+        users_with_perm(organization=member.branch, perm=perms.MEMBERS_REVIEW),
+        gettext_noop("%(name)s 申报了“%(item)s”，请审核"),
+        reverse("branch_reviews", args=[member.branch_id]),
+        {"name": member.name, "item": item.title},
+    )
     return declaration
 
 
@@ -529,8 +621,9 @@ def declaration_verify(*, actor, declaration, approve, answer=""):
     by the branch committee or the branch general meeting)."""
     member = declaration.member
     _require(actor, perms.MEMBERS_REVIEW, member.branch)
-    verifier = review_settings(scheme_for_member(member=member, year=declaration.period.cycle.year)
-                               ).declaration_verifier
+    verifier = review_settings(
+        scheme_for_member(member=member, year=declaration.period.cycle.year)
+    ).declaration_verifier
     answer = (answer or "").strip()
     if verifier == ReviewSettings.Verifier.MEETING:
         if not perms.has_org_perm(actor, perms.BRANCH_RUN, member.branch):  # a committee member: told, not 403
@@ -543,11 +636,24 @@ def declaration_verify(*, actor, declaration, approve, answer=""):
     transition(declaration, "verify" if approve else "refuse")
     declaration.answer, declaration.verified_by, declaration.verifier = answer, actor, verifier
     declaration.save()
-    _audit(actor, "declaration.verify" if approve else "declaration.reject", declaration, member, before, answer,
-           verifier=verifier)
-    notify(_member_user(member), gettext_noop("您申报的“%(item)s”%(result)s"), reverse("my_reviews"), {
-        "item": declaration.item.title,
-        "result": gettext_lazy("已通过审核，将在支部内公示") if approve else gettext_lazy("未通过")})
+    _audit(
+        actor,
+        "declaration.verify" if approve else "declaration.reject",
+        declaration,
+        member,
+        before,
+        answer,
+        verifier=verifier,
+    )
+    notify(
+        _member_user(member),
+        gettext_noop("您申报的“%(item)s”%(result)s"),
+        reverse("my_reviews"),
+        {
+            "item": declaration.item.title,
+            "result": gettext_lazy("已通过审核，将在支部内公示") if approve else gettext_lazy("未通过"),
+        },
+    )
     return declaration
 
 
@@ -560,17 +666,28 @@ def _declaration_confirm(declaration, now):
         return  # decided when the objection is
     transition(declaration, "confirm")  # first: a twin confirming it meanwhile records no second line
     declaration.entry = scoring.entry_record(
-        actor=declaration.verified_by, member=declaration.member, item=declaration.item, period=declaration.period,
-        points=format_points(abs(declaration.points)), reason=declaration.reason,
-        source=LedgerEntry.Source.DECLARATION, verified_by=declaration.verified_by,
-        evidence_files=_stored(declaration.evidence))
+        actor=declaration.verified_by,
+        member=declaration.member,
+        item=declaration.item,
+        period=declaration.period,
+        points=format_points(abs(declaration.points)),
+        reason=declaration.reason,
+        source=LedgerEntry.Source.DECLARATION,
+        verified_by=declaration.verified_by,
+        evidence_files=_stored(declaration.evidence),
+    )
     declaration.save(update_fields=["entry", "status"])
     _audit(declaration.verified_by, "declaration.confirm", declaration, declaration.member, "publicized")
-    notify(_member_user(declaration.member), gettext_noop("您申报的“%(item)s”公示无异议，已记入台账"),
-           reverse("points_card", args=[declaration.member_id]), {"item": declaration.item.title})
+    notify(
+        _member_user(declaration.member),
+        gettext_noop("您申报的“%(item)s”公示无异议，已记入台账"),
+        reverse("points_card", args=[declaration.member_id]),
+        {"item": declaration.item.title},
+    )
 
 
 # ── evidence held elsewhere (佐证材料) ──────────────────────────────────────────────────────
+
 
 def _stored(field, shown=None):
     """A stored file as a (stored name, shown name) pair for `scoring.entry_record`; [] when empty."""
@@ -581,8 +698,9 @@ def _stored(field, shown=None):
 
 def _self_assessment_evidence(member, period, item=None):
     """item id → the files the member handed in with the period's submitted self-assessment."""
-    claims = SelfClaim.objects.filter(assessment__member=member, assessment__period=period,
-                                      assessment__status=SelfAssessment.Status.SUBMITTED).exclude(evidence="")
+    claims = SelfClaim.objects.filter(
+        assessment__member=member, assessment__period=period, assessment__status=SelfAssessment.Status.SUBMITTED
+    ).exclude(evidence="")
     if item is not None:
         claims = claims.filter(item=item)
     found = {}
@@ -594,8 +712,7 @@ def _self_assessment_evidence(member, period, item=None):
 def _attachments_add(objection, files, actor):
     scoring.evidence_check(files)
     for upload in files:
-        ObjectionAttachment.objects.create(objection=objection, file=upload, name=upload.name[:200],
-                                           uploaded_by=actor)
+        ObjectionAttachment.objects.create(objection=objection, file=upload, name=upload.name[:200], uploaded_by=actor)
 
 
 def _correction_evidence(objection):
@@ -612,6 +729,7 @@ def _correction_evidence(objection):
 
 
 # ── panel scoring (考绩, A) ─────────────────────────────────────────────────────────────────
+
 
 @transaction.atomic
 def panel_score_save(*, actor, member, period, scores, versions=None):
@@ -635,10 +753,15 @@ def panel_score_save(*, actor, member, period, scores, versions=None):
             raise ApplicationError(_("“%(item)s”不在本支部已批准的评分细则中") % {"item": item})
         centi = to_centi(points)
         if not 0 <= centi <= scoring.period_limit(item):
-            raise ApplicationError(_("“%(item)s”本期分值应在 0—%(high)s 分之间") % {
-                "item": item.title, "high": format_points(scoring.period_limit(item))})
-        score = PanelScore.objects.select_for_update().filter(panelist=actor, member=member, period=period,
-                                                              item=item).first()
+            raise ApplicationError(
+                _("“%(item)s”本期分值应在 0—%(high)s 分之间")
+                % {"item": item.title, "high": format_points(scoring.period_limit(item))}
+            )
+        score = (
+            PanelScore.objects.select_for_update()
+            .filter(panelist=actor, member=member, period=period, item=item)
+            .first()
+        )
         if score is None:
             if versions.get(item.pk) not in (None, 0):
                 raise ApplicationError(_(PANEL_CONFLICT))
@@ -649,8 +772,14 @@ def panel_score_save(*, actor, member, period, scores, versions=None):
             score.points, score.version = centi, score.version + 1
         score.save()
         saved.append(score)
-    _audit(actor, "panel.score", saved[0] if saved else member, member, period=period.pk,
-           scores={s.item.code: s.points for s in saved})
+    _audit(
+        actor,
+        "panel.score",
+        saved[0] if saved else member,
+        member,
+        period=period.pk,
+        scores={s.item.code: s.points for s in saved},
+    )
     return saved
 
 
@@ -666,8 +795,9 @@ def panel_combine(*, member, period, combination):
         values = [given.get(p, 0) for p in panelists]  # a panelist who left an item blank gave it 0
         if combination == ReviewSettings.PanelCombination.MEDIAN:
             ordered, middle = sorted(values), len(values) // 2
-            combined[item] = ordered[middle] if len(values) % 2 else divide_centi(
-                ordered[middle - 1] + ordered[middle], 2)
+            combined[item] = (
+                ordered[middle] if len(values) % 2 else divide_centi(ordered[middle - 1] + ordered[middle], 2)
+            )
         else:
             combined[item] = divide_centi(sum(values), len(values))
     return combined, len(panelists)
@@ -696,20 +826,33 @@ def panel_confirm(*, actor, member, period, decided=None):
         raise ApplicationError(_("考评小组尚未评分"))
     claimed = _self_assessment_evidence(member, period)
     for item, value in combined.items():
-        scoring.entry_adjust_to(actor=actor, member=member, item=item, period=period, magnitude=value,
-                                reason=_("考评小组评分（%(period)s）") % {"period": period},
-                                source=LedgerEntry.Source.PANEL, recalculate=False,
-                                evidence_files=claimed.get(item.pk, []))
+        scoring.entry_adjust_to(
+            actor=actor,
+            member=member,
+            item=item,
+            period=period,
+            magnitude=value,
+            reason=_("考评小组评分（%(period)s）") % {"period": period},
+            source=LedgerEntry.Source.PANEL,
+            recalculate=False,
+            evidence_files=claimed.get(item.pk, []),
+        )
     confirmation = PanelConfirmation.objects.create(
-        member=member, period=period, confirmed_by=actor, combined={i.code: v for i, v in combined.items()})
+        member=member, period=period, confirmed_by=actor, combined={i.code: v for i, v in combined.items()}
+    )
     recalculate_branch(branch=member.branch, year=period.cycle.year)
     _audit(actor, "panel.confirm", confirmation, member, period=period.pk, combined=confirmation.combined)
-    notify(_member_user(member), gettext_noop("您%(period)s的考评得分已确认"), reverse("points_card", args=[member.pk]),
-           {"period": period})
+    notify(
+        _member_user(member),
+        gettext_noop("您%(period)s的考评得分已确认"),
+        reverse("points_card", args=[member.pk]),
+        {"period": period},
+    )
     return confirmation
 
 
 # ── mass evaluation (评绩, A) ───────────────────────────────────────────────────────────────
+
 
 @transaction.atomic
 def mass_evaluation_submit(*, actor, branch, year, panel_rating, branch_rating, comments, ratings, today=None):
@@ -725,22 +868,35 @@ def mass_evaluation_submit(*, actor, branch, year, panel_rating, branch_rating, 
     members = {m.pk: m for m in Member.objects.filter(branch=branch, left_on__isnull=True, exempt=False)}
     if set(ratings) - set(members):
         raise ApplicationError(_("评议名单有误，请刷新后重试"))
-    evaluation = _create_once(MassEvaluation, MASS_DUPLICATE, representative=actor, branch=branch, year=year,
-                              panel_rating=panel_rating, branch_rating=branch_rating,
-                              comments=(comments or "").strip())
-    MassRating.objects.bulk_create([MassRating(evaluation=evaluation, member_id=member_id, rating=rating,
-                                               comment=(comment or "")[:300])
-                                    for member_id, (rating, comment) in ratings.items()])
-    audit_record(actor=actor, action="mass.submit", target=evaluation, organization=branch,
-                 after={"ratings": len(ratings)})
+    evaluation = _create_once(
+        MassEvaluation,
+        MASS_DUPLICATE,
+        representative=actor,
+        branch=branch,
+        year=year,
+        panel_rating=panel_rating,
+        branch_rating=branch_rating,
+        comments=(comments or "").strip(),
+    )
+    MassRating.objects.bulk_create(
+        [
+            MassRating(evaluation=evaluation, member_id=member_id, rating=rating, comment=(comment or "")[:300])
+            for member_id, (rating, comment) in ratings.items()
+        ]
+    )
+    audit_record(
+        actor=actor, action="mass.submit", target=evaluation, organization=branch, after={"ratings": len(ratings)}
+    )
     return evaluation
 
 
 def mass_window_closes(*, branch, year):
     """The last day answers are taken: the A-MASSES deadline in force at the branch, else 31 December."""
     cycle = Cycle.objects.filter(year=year).first()
-    due = next((d.due_on for d in (deadlines_for(organization=branch, cycle=cycle) if cycle else [])
-                if d.code == "A-MASSES"), None)
+    due = next(
+        (d.due_on for d in (deadlines_for(organization=branch, cycle=cycle) if cycle else []) if d.code == "A-MASSES"),
+        None,
+    )
     return due or datetime.date(year, 12, 31)
 
 
@@ -771,22 +927,33 @@ def mass_results_freeze(*, actor, branch, year, today=None):
     figures = {}
     if count >= needed:
         averages = evaluations.aggregate(panel=Avg("panel_rating"), branch=Avg("branch_rating"))
-        rows = (MassRating.objects.filter(evaluation__in=evaluations).values("member__name", "member__number")
-                .annotate(avg=Avg("rating"), poor=Count("id", filter=Q(rating=MassEvaluation.Rating.POOR)))
-                .order_by("member__number"))
+        rows = (
+            MassRating.objects.filter(evaluation__in=evaluations)
+            .values("member__name", "member__number")
+            .annotate(avg=Avg("rating"), poor=Count("id", filter=Q(rating=MassEvaluation.Rating.POOR)))
+            .order_by("member__number")
+        )
         figures = {
-            "panel": _rounded(averages["panel"]), "branch": _rounded(averages["branch"]),
+            "panel": _rounded(averages["panel"]),
+            "branch": _rounded(averages["branch"]),
             "members": [{"name": r["member__name"], "avg": _rounded(r["avg"]), "poor": r["poor"]} for r in rows],
             "comments": sorted(c for c in evaluations.values_list("comments", flat=True) if c),
         }
-    result = MassResult.objects.create(branch=branch, year=year, closed_on=closes, answers=count, needed=needed,
-                                       figures=figures)
-    audit_record(actor=actor, action="mass.freeze", target=result, organization=branch,
-                 after={"answers": count, "needed": needed, "published": result.published})
+    result = MassResult.objects.create(
+        branch=branch, year=year, closed_on=closes, answers=count, needed=needed, figures=figures
+    )
+    audit_record(
+        actor=actor,
+        action="mass.freeze",
+        target=result,
+        organization=branch,
+        after={"answers": count, "needed": needed, "published": result.published},
+    )
     return result
 
 
 # ── publicity (公示) ─────────────────────────────────────────────────────────────────────────
+
 
 @transaction.atomic
 def publicity_open(*, actor, branch, year, kind, starts_at, ends_at, period=None, audience="branch"):
@@ -795,8 +962,16 @@ def publicity_open(*, actor, branch, year, kind, starts_at, ends_at, period=None
         raise ApplicationError(_("公示结束时间须晚于开始时间"))
     if kind == Publicity.Kind.PLEDGES:  # the scheme's setting decides who sees the branch's pledges
         audience = pledge_audience(branch=branch, year=year)
-    publicity = Publicity(branch=branch, year=year, kind=kind, period=period, audience=audience,
-                          starts_at=starts_at, ends_at=ends_at, created_by=actor)
+    publicity = Publicity(
+        branch=branch,
+        year=year,
+        kind=kind,
+        period=period,
+        audience=audience,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        created_by=actor,
+    )
     if kind == Publicity.Kind.ANNUAL:
         publicity.determination = Determination.objects.filter(branch=branch, year=year, status="decided").first()
         if publicity.determination is None:
@@ -808,8 +983,10 @@ def publicity_open(*, actor, branch, year, kind, starts_at, ends_at, period=None
         recalculate_branch(branch=branch, year=year)
         publicity.snapshot = [
             {"member": t.member_id, "name": t.member.name, "total": t.total, "rank": t.rank}
-            for t in MemberYearTotal.objects.filter(branch=branch, year=year).select_related("member").order_by(
-                "rank", "member__number")]
+            for t in MemberYearTotal.objects.filter(branch=branch, year=year)
+            .select_related("member")
+            .order_by("rank", "member__number")
+        ]
     publicity.full_clean()
     publicity.save()
     if kind == Publicity.Kind.DECLARATIONS:
@@ -820,15 +997,27 @@ def publicity_open(*, actor, branch, year, kind, starts_at, ends_at, period=None
             transition(declaration, "publicize")
             declaration.publicity = publicity
             declaration.save(update_fields=["status", "publicity"])
-    audit_record(actor=actor, action="publicity.open", target=publicity, organization=branch,
-                 after={"kind": kind, "starts_at": starts_at, "ends_at": ends_at, "audience": audience})
+    audit_record(
+        actor=actor,
+        action="publicity.open",
+        target=publicity,
+        organization=branch,
+        after={"kind": kind, "starts_at": starts_at, "ends_at": ends_at, "audience": audience},
+    )
     audience_users = {m.user for m in Member.objects.filter(branch=branch, user__isnull=False).select_related("user")}
     # The branch's mass representatives may object to anyone's line while a window is open: tell them too.
     audience_users |= set(users_with_perm(organization=branch, perm=perms.MASS_EVALUATE))
-    notify(audience_users, gettext_noop("%(branch)s%(kind)s（%(start)s 至 %(end)s），如有异议请在公示期内提出"),
-           reverse("publicity_detail", args=[publicity.pk]), {
-               "branch": branch.name, "kind": Publicity.Kind(publicity.kind).label,
-               "start": timezone.localtime(starts_at).date(), "end": timezone.localtime(ends_at).date()})
+    notify(
+        audience_users,
+        gettext_noop("%(branch)s%(kind)s（%(start)s 至 %(end)s），如有异议请在公示期内提出"),
+        reverse("publicity_detail", args=[publicity.pk]),
+        {
+            "branch": branch.name,
+            "kind": Publicity.Kind(publicity.kind).label,
+            "start": timezone.localtime(starts_at).date(),
+            "end": timezone.localtime(ends_at).date(),
+        },
+    )
     return publicity
 
 
@@ -842,7 +1031,8 @@ def publicity_close_due(*, now=None):
             if publicity.closed_at is not None:
                 continue
             for declaration in publicity.declarations.filter(status="publicized").select_related(
-                    "member__branch", "item", "period__cycle", "verified_by"):
+                "member__branch", "item", "period__cycle", "verified_by"
+            ):
                 try:
                     with transaction.atomic():
                         _declaration_confirm(declaration, now)
@@ -850,11 +1040,16 @@ def publicity_close_due(*, now=None):
                     # e.g. the verifier has since left the role, or a cap was reached meanwhile: the
                     # branch decides by hand; one declaration never stops the others or the window.
                     log.warning("declaration %s not confirmed: %s", declaration.pk, error)
-                    notify(users_with_perm(organization=declaration.member.branch, perm=perms.BRANCH_RUN),
-                           gettext_noop("%(name)s 申报的“%(item)s”公示期满但未能自动记分：%(error)s"),
-                           reverse("branch_reviews", args=[declaration.member.branch_id]), {
-                               "name": declaration.member.name, "item": declaration.item.title,
-                               "error": getattr(error, "message", error)})
+                    notify(
+                        users_with_perm(organization=declaration.member.branch, perm=perms.BRANCH_RUN),
+                        gettext_noop("%(name)s 申报的“%(item)s”公示期满但未能自动记分：%(error)s"),
+                        reverse("branch_reviews", args=[declaration.member.branch_id]),
+                        {
+                            "name": declaration.member.name,
+                            "item": declaration.item.title,
+                            "error": getattr(error, "message", error),
+                        },
+                    )
             publicity.closed_at = now
             publicity.save(update_fields=["closed_at"])
             audit_record(actor=None, action="publicity.close", target=publicity, organization=publicity.branch)
@@ -863,6 +1058,7 @@ def publicity_close_due(*, now=None):
 
 
 # ── objections (异议) ────────────────────────────────────────────────────────────────────────
+
 
 def _objection_target_open(member, entry, declaration, publicity, determination, now, days):
     if publicity is not None:
@@ -873,8 +1069,9 @@ def _objection_target_open(member, entry, declaration, publicity, determination,
         return Publicity.objects.filter(determination=determination, starts_at__lte=now, ends_at__gt=now).exists()
     if entry is not None:
         recent = entry.recorded_at >= now - datetime.timedelta(days=days)
-        window = Publicity.objects.filter(branch=member.branch, year=entry.year, starts_at__lte=now,
-                                          ends_at__gt=now).exists()
+        window = Publicity.objects.filter(
+            branch=member.branch, year=entry.year, starts_at__lte=now, ends_at__gt=now
+        ).exists()
         return recent or window
     return False
 
@@ -892,8 +1089,9 @@ def objection_target_check(*, actor, member, entry=None, declaration=None):
 
 
 @transaction.atomic
-def objection_raise(*, actor, member, reason, entry=None, declaration=None, publicity=None, determination=None,
-                    attachments=()):
+def objection_raise(
+    *, actor, member, reason, entry=None, declaration=None, publicity=None, determination=None, attachments=()
+):
     """The member (or a mass representative of the branch) objects, within the window, with
     `attachments` (images or PDF) as proof."""
     if not (member.user_id == actor.pk or perms.has_org_perm(actor, perms.MASS_EVALUATE, member.branch)):
@@ -901,8 +1099,9 @@ def objection_raise(*, actor, member, reason, entry=None, declaration=None, publ
     targets = [t for t in (entry, declaration, publicity, determination) if t is not None]
     if len(targets) != 1:
         raise ApplicationError(_("请选择一项异议对象"))
-    if (entry is not None and entry.member_id != member.pk) or (declaration is not None and \
-            declaration.member_id != member.pk):
+    if (entry is not None and entry.member_id != member.pk) or (
+        declaration is not None and declaration.member_id != member.pk
+    ):
         raise ApplicationError(_("异议对象与党员不符"))
     for target in (publicity, determination):
         if target is not None and target.branch_id != member.branch_id:
@@ -912,22 +1111,39 @@ def objection_raise(*, actor, member, reason, entry=None, declaration=None, publ
     if not reason:
         raise ApplicationError(_("请写明异议理由"))
     now = timezone.now()
-    year = (entry.year if entry else declaration.period.cycle.year if declaration else targets[0].year)
+    year = entry.year if entry else declaration.period.cycle.year if declaration else targets[0].year
     config = review_settings(scheme_for_member(member=member, year=year))
     if not _objection_target_open(member, entry, declaration, publicity, determination, now, config.publicity_days):
         raise ApplicationError(_("已过公示期或异议期限，不能再提出异议"))
     objection = _create_once(
-        Objection, OBJECTION_DUPLICATE,
-        raised_by=actor, member=member, branch=member.branch, year=year, entry=entry, declaration=declaration,
-        publicity=publicity, determination=determination, reason=reason,
-        due_on=timezone.localdate() + datetime.timedelta(days=config.objection_answer_days))
+        Objection,
+        OBJECTION_DUPLICATE,
+        raised_by=actor,
+        member=member,
+        branch=member.branch,
+        year=year,
+        entry=entry,
+        declaration=declaration,
+        publicity=publicity,
+        determination=determination,
+        reason=reason,
+        due_on=timezone.localdate() + datetime.timedelta(days=config.objection_answer_days),
+    )
     _attachments_add(objection, attachments, actor)
-    _audit(actor, "objection.raise", objection, member, reason=reason,
-           **({"attachments": [upload.name for upload in attachments]} if attachments else {}))
-    notify(users_with_perm(organization=member.branch, perm=perms.OBJECTIONS_HANDLE),
-           gettext_noop("%(name)s 的积分有异议，请在 %(due)s 前调查核实"),
-           reverse("objection_detail", args=[objection.pk]),
-           {"name": member.name, "due": objection.due_on})
+    _audit(
+        actor,
+        "objection.raise",
+        objection,
+        member,
+        reason=reason,
+        **({"attachments": [upload.name for upload in attachments]} if attachments else {}),
+    )
+    notify(
+        users_with_perm(organization=member.branch, perm=perms.OBJECTIONS_HANDLE),
+        gettext_noop("%(name)s 的积分有异议，请在 %(due)s 前调查核实"),
+        reverse("objection_detail", args=[objection.pk]),
+        {"name": member.name, "due": objection.due_on},
+    )
     return objection
 
 
@@ -940,10 +1156,16 @@ def _uphold_effect(actor, objection, corrected_points):
         objection.correction = scoring.entry_reverse(actor=actor, entry=objection.entry, reason=reason)
         if corrected_points not in (None, ""):
             # In the same transaction as the reversal: refused (no evidence, out of bounds), neither stays.
-            scoring.entry_record(actor=actor, member=objection.member, item=objection.entry.item,
-                                 period=objection.entry.period, points=corrected_points, reason=reason,
-                                 source=LedgerEntry.Source.CORRECTION,
-                                 evidence_files=_correction_evidence(objection))
+            scoring.entry_record(
+                actor=actor,
+                member=objection.member,
+                item=objection.entry.item,
+                period=objection.entry.period,
+                points=corrected_points,
+                reason=reason,
+                source=LedgerEntry.Source.CORRECTION,
+                evidence_files=_correction_evidence(objection),
+            )
     declaration = objection.declaration
     if declaration is not None and declaration.status in ("submitted", "verified", "publicized", "confirmed"):
         confirmed = declaration.status == Declaration.Status.CONFIRMED  # confirmed while the objection went up
@@ -958,8 +1180,12 @@ def _uphold_effect(actor, objection, corrected_points):
 def _declaration_settle(objection):
     """A declaration whose window closed while this objection was pending is decided with it."""
     declaration = objection.declaration
-    if (declaration is not None and declaration.status == Declaration.Status.PUBLICIZED
-            and declaration.publicity is not None and declaration.publicity.closed_at is not None):
+    if (
+        declaration is not None
+        and declaration.status == Declaration.Status.PUBLICIZED
+        and declaration.publicity is not None
+        and declaration.publicity.closed_at is not None
+    ):
         _declaration_confirm(declaration, timezone.now())
 
 
@@ -980,11 +1206,21 @@ def objection_answer(*, actor, objection, uphold, answer, corrected_points=None,
     objection.save()
     if not uphold:
         _declaration_settle(objection)
-    _audit(actor, "objection.uphold" if uphold else "objection.reject", objection, objection.member, before, answer,
-           **({"evidence": [upload.name for upload in evidence]} if evidence else {}))
-    notify([objection.raised_by], gettext_noop("您对%(name)s积分的异议，支部答复：%(result)s"),
-           reverse("objection_detail", args=[objection.pk]),
-           {"name": objection.member.name, "result": Objection.Status(objection.status).label})
+    _audit(
+        actor,
+        "objection.uphold" if uphold else "objection.reject",
+        objection,
+        objection.member,
+        before,
+        answer,
+        **({"evidence": [upload.name for upload in evidence]} if evidence else {}),
+    )
+    notify(
+        [objection.raised_by],
+        gettext_noop("您对%(name)s积分的异议，支部答复：%(result)s"),
+        reverse("objection_detail", args=[objection.pk]),
+        {"name": objection.member.name, "result": Objection.Status(objection.status).label},
+    )
     return objection
 
 
@@ -1003,10 +1239,12 @@ def objection_escalate(*, actor, objection, reason):
     objection.save()
     _audit(actor, "objection.escalate", objection, objection.member, before, reason)
     committee = Organization.objects.get(path=objection.branch.ancestor_paths()[0])
-    notify(users_with_perm(organization=committee, perm=perms.OVERSEE),
-           gettext_noop("%(name)s 的积分异议已提请组织部核实，期限 %(due)s"),
-           reverse("objection_detail", args=[objection.pk]),
-           {"name": objection.member.name, "due": objection.due_on})
+    notify(
+        users_with_perm(organization=committee, perm=perms.OVERSEE),
+        gettext_noop("%(name)s 的积分异议已提请组织部核实，期限 %(due)s"),
+        reverse("objection_detail", args=[objection.pk]),
+        {"name": objection.member.name, "due": objection.due_on},
+    )
     return objection
 
 
@@ -1024,31 +1262,51 @@ def objection_resolve(*, actor, objection, uphold, decision, corrected_points=No
     objection.save()
     if not uphold:
         _declaration_settle(objection)
-    _audit(actor, "objection.resolve", objection, objection.member, before, decision, upheld=uphold,
-           **({"evidence": [upload.name for upload in evidence]} if evidence else {}))
-    notify([objection.raised_by], gettext_noop("组织部已核实您的异议：%(result)s"),
-           reverse("objection_detail", args=[objection.pk]), {"result": Objection.Status(objection.status).label})
+    _audit(
+        actor,
+        "objection.resolve",
+        objection,
+        objection.member,
+        before,
+        decision,
+        upheld=uphold,
+        **({"evidence": [upload.name for upload in evidence]} if evidence else {}),
+    )
+    notify(
+        [objection.raised_by],
+        gettext_noop("组织部已核实您的异议：%(result)s"),
+        reverse("objection_detail", args=[objection.pk]),
+        {"result": Objection.Status(objection.status).label},
+    )
     return objection
 
 
 # ── the year-end determination (定绩) ──────────────────────────────────────────────────────
 
+
 def share_cap_problems(branch, year):
     """Chinese descriptions of every share cap the branch's current totals break (A: 5% at ≥95):
     who is in the way, highest first, and what the branch may do about it."""
-    scored = list(MemberYearTotal.objects.filter(branch=branch, year=year, scored=True, total__isnull=False)
-                  .select_related("member").order_by("-total", "member__number"))
+    scored = list(
+        MemberYearTotal.objects.filter(branch=branch, year=year, scored=True, total__isnull=False)
+        .select_related("member")
+        .order_by("-total", "member__number")
+    )
     totals = [t.total for t in scored]
     problems = []
     for scheme in set(schemes_in_force(branch=branch, year=year).values()):
         for row in scheme.outcome_rules.filter(kind=OutcomeRule.Kind.SHARE_CAP):
             check = policy.share_cap_check(row, totals)
-            above = "、".join(_("%(name)s（%(total)s 分）") % {"name": t.member.name, "total": format_points(t.total)}
-                             for t in scored if t.total >= check.threshold)
-            sentence = _("%(label)s：现有 %(count)s 人，上限 %(limit)s 人（%(members)s）。请支委会逐条核实这些党员的"
-                         "加分记录：不实或超出标准的，在台账中冲销更正（记分变动后比例自动重算）；核实无误仍超出比例的，"
-                         "请报上级党组织研究") % {"label": row.label, "count": check.count, "limit": check.limit,
-                                          "members": above}
+            above = "、".join(
+                _("%(name)s（%(total)s 分）") % {"name": t.member.name, "total": format_points(t.total)}
+                for t in scored
+                if t.total >= check.threshold
+            )
+            sentence = _(
+                "%(label)s：现有 %(count)s 人，上限 %(limit)s 人（%(members)s）。请支委会逐条核实这些党员的"
+                "加分记录：不实或超出标准的，在台账中冲销更正（记分变动后比例自动重算）；核实无误仍超出比例的，"
+                "请报上级党组织研究"
+            ) % {"label": row.label, "count": check.count, "limit": check.limit, "members": above}
             # The cap is judged over the whole branch: a staff and a student scheme carrying the
             # same rule give the same sentence, said once.
             if not check.ok and sentence not in problems:
@@ -1064,8 +1322,13 @@ def determination_prepare(*, actor, branch, year):
     current = Determination.objects.filter(branch=branch, year=year).exclude(status="reopened").first()
     if current is not None:
         return current
-    version = (Determination.objects.filter(branch=branch, year=year).order_by("-version")
-               .values_list("version", flat=True).first() or 0) + 1
+    version = (
+        Determination.objects.filter(branch=branch, year=year)
+        .order_by("-version")
+        .values_list("version", flat=True)
+        .first()
+        or 0
+    ) + 1
     recalculate_branch(branch=branch, year=year)
     determination = Determination.objects.create(branch=branch, year=year, version=version)
     audit_record(actor=actor, action="determination.prepare", target=determination, organization=branch)
@@ -1073,14 +1336,28 @@ def determination_prepare(*, actor, branch, year):
 
 
 def _snapshot(branch, year):
-    rows = (MemberYearTotal.objects.filter(branch=branch, year=year).select_related("member")
-            .order_by("rank", "member__number"))
+    rows = (
+        MemberYearTotal.objects.filter(branch=branch, year=year)
+        .select_related("member")
+        .order_by("rank", "member__number")
+    )
     outcomes = {}
     for o in MemberOutcome.objects.filter(branch=branch, year=year).select_related("rule").order_by("rule_code"):
-        outcomes.setdefault(o.member_id, []).append({"code": o.rule_code, "consequence": o.consequence,
-                                                     "rule_kind": o.rule.kind, "reason": o.reason})
-    return [{"member": r.member_id, "number": r.member.number, "name": r.member.name, "total": r.total,
-             "rank": r.rank, "scored": r.scored, "outcomes": outcomes.get(r.member_id, [])} for r in rows]
+        outcomes.setdefault(o.member_id, []).append(
+            {"code": o.rule_code, "consequence": o.consequence, "rule_kind": o.rule.kind, "reason": o.reason}
+        )
+    return [
+        {
+            "member": r.member_id,
+            "number": r.member.number,
+            "name": r.member.name,
+            "total": r.total,
+            "rank": r.rank,
+            "scored": r.scored,
+            "outcomes": outcomes.get(r.member_id, []),
+        }
+        for r in rows
+    ]
 
 
 def snapshot_checksum(snapshot):
@@ -1107,8 +1384,9 @@ def _follow_ups_for(outcome):
 
 
 @transaction.atomic
-def determination_decide(*, actor, determination, meeting_date, members_expected, members_present, decision,
-                         lock_version, grades):
+def determination_decide(
+    *, actor, determination, meeting_date, members_expected, members_present, decision, lock_version, grades
+):
     """Record the branch meeting's decision: totals and each scored member's democratic-evaluation
     grade (`grades`: member id → EvaluationGrade) frozen with a checksum, archived per member,
     follow-ups created. Refused while objections are open, a share cap is broken or a grade is
@@ -1130,41 +1408,81 @@ def determination_decide(*, actor, determination, meeting_date, members_expected
         raise ApplicationError(_("不符合比例要求，不能作出评定：%(problems)s") % {"problems": "；".join(problems)})
     snapshot = _snapshot(branch, year)
     schemes = grading.member_schemes(branch, year)
-    problems = grading.grade_problems(snapshot, grades, schemes=schemes,
-                                      naming_excellence=grading.schemes_naming_excellence(set(schemes.values())))
+    problems = grading.grade_problems(
+        snapshot, grades, schemes=schemes, naming_excellence=grading.schemes_naming_excellence(set(schemes.values()))
+    )
     if problems:
         raise ApplicationError(_("不能作出评定：%(problems)s") % {"problems": "；".join(problems)})
     for row in snapshot:
         row["grade"] = grades[row["member"]] if row["scored"] else ""
     locked.snapshot, locked.checksum = snapshot, snapshot_checksum(snapshot)
-    locked.meeting_date, locked.members_expected, locked.members_present = (meeting_date, members_expected,
-                                                                            members_present)
+    locked.meeting_date, locked.members_expected, locked.members_present = (
+        meeting_date,
+        members_expected,
+        members_present,
+    )
     locked.decision = (decision or "").strip()
     locked.decided_by, locked.decided_at = actor, timezone.now()
     locked.lock_version += 1
     locked.save()
-    DeterminationLine.objects.bulk_create([
-        DeterminationLine(determination=locked, member_id=row["member"], total=row["total"], rank=row["rank"],
-                          outcomes=row["outcomes"], grade=row["grade"]) for row in snapshot])
+    DeterminationLine.objects.bulk_create(
+        [
+            DeterminationLine(
+                determination=locked,
+                member_id=row["member"],
+                total=row["total"],
+                rank=row["rank"],
+                outcomes=row["outcomes"],
+                grade=row["grade"],
+            )
+            for row in snapshot
+        ]
+    )
     committee = Organization.objects.get(path=branch.ancestor_paths()[0])
     due = meeting_date + datetime.timedelta(days=FOLLOW_UP_DAYS)
     # A follow-up already done under an earlier, reopened version of this year's decision is not repeated.
-    done = set(FollowUp.objects.filter(determination__branch=branch, determination__year=year,
-                                       status=FollowUp.Status.DONE).values_list("member_id", "kind", "rule_code"))
+    done = set(
+        FollowUp.objects.filter(
+            determination__branch=branch, determination__year=year, status=FollowUp.Status.DONE
+        ).values_list("member_id", "kind", "rule_code")
+    )
     follow_ups = [
-        FollowUp(member_id=row["member"], determination=locked, kind=kind, rule_code=outcome["code"],
-                 reason=outcome["reason"][:300], responsible=committee if by_committee else branch, due_on=due)
-        for row in snapshot for outcome in row["outcomes"] for kind, by_committee in _follow_ups_for(outcome)
+        FollowUp(
+            member_id=row["member"],
+            determination=locked,
+            kind=kind,
+            rule_code=outcome["code"],
+            reason=outcome["reason"][:300],
+            responsible=committee if by_committee else branch,
+            due_on=due,
+        )
+        for row in snapshot
+        for outcome in row["outcomes"]
+        for kind, by_committee in _follow_ups_for(outcome)
         if (row["member"], kind, outcome["code"]) not in done
     ]
     FollowUp.objects.bulk_create(follow_ups, ignore_conflicts=True)
-    audit_record(actor=actor, action="determination.decide", target=locked, organization=branch,
-                 before={"status": "draft"}, after={"status": "decided", "checksum": locked.checksum,
-                                                    "members": len(snapshot), "follow_ups": len(follow_ups),
-                                                    "grades": _grade_counts(snapshot)})
+    audit_record(
+        actor=actor,
+        action="determination.decide",
+        target=locked,
+        organization=branch,
+        before={"status": "draft"},
+        after={
+            "status": "decided",
+            "checksum": locked.checksum,
+            "members": len(snapshot),
+            "follow_ups": len(follow_ups),
+            "grades": _grade_counts(snapshot),
+        },
+    )
     members = Member.objects.filter(pk__in=[row["member"] for row in snapshot], user__isnull=False)
-    notify([m.user for m in members.select_related("user")], gettext_noop("%(branch)s党员大会已评定%(year)s年度积分"),
-           reverse("my_reviews"), {"branch": branch.name, "year": year})
+    notify(
+        [m.user for m in members.select_related("user")],
+        gettext_noop("%(branch)s党员大会已评定%(year)s年度积分"),
+        reverse("my_reviews"),
+        {"branch": branch.name, "year": year},
+    )
     return locked
 
 
@@ -1189,13 +1507,21 @@ def determination_reopen(*, actor, determination, reason):
     locked.save()
     # Its results are withdrawn: so are the follow-ups not yet done (the next version creates its own).
     withdrawn, _deleted = locked.follow_ups.filter(status=FollowUp.Status.OPEN).delete()
-    audit_record(actor=actor, action="determination.reopen", target=locked, organization=locked.branch,
-                 before={"status": "decided"}, after={"status": "reopened", "follow_ups_withdrawn": withdrawn},
-                 reason=reason)
-    notify(users_with_perm(organization=locked.branch, perm=perms.BRANCH_RUN),
-           gettext_noop("组织部重新开启了%(branch)s%(year)s年度评定：%(reason)s"),
-           reverse("determination", args=[locked.branch_id, locked.year]),
-           {"branch": locked.branch.name, "year": locked.year, "reason": reason})
+    audit_record(
+        actor=actor,
+        action="determination.reopen",
+        target=locked,
+        organization=locked.branch,
+        before={"status": "decided"},
+        after={"status": "reopened", "follow_ups_withdrawn": withdrawn},
+        reason=reason,
+    )
+    notify(
+        users_with_perm(organization=locked.branch, perm=perms.BRANCH_RUN),
+        gettext_noop("组织部重新开启了%(branch)s%(year)s年度评定：%(reason)s"),
+        reverse("determination", args=[locked.branch_id, locked.year]),
+        {"branch": locked.branch.name, "year": locked.year, "reason": reason},
+    )
     return locked
 
 
@@ -1230,11 +1556,18 @@ def follow_up_complete(*, actor, follow_up, record, done_on, status_kind="", unt
         if status_kind not in FOLLOW_UP_STATUS_KINDS.get(follow_up.kind, ()):
             raise ApplicationError(_("该事项不能记录这项身份变化"))
         reason = _("%(kind)s（%(basis)s）：%(record)s") % {
-            "kind": follow_up.get_kind_display(), "basis": follow_up.reason, "record": (record or "").strip()}
+            "kind": follow_up.get_kind_display(),
+            "basis": follow_up.reason,
+            "record": (record or "").strip(),
+        }
         if not (record or "").strip():
             raise ApplicationError(_("请填写办理记录"))
-        member_status_record(actor=actor, member=follow_up.member, kind=status_kind, occurred_on=done_on,
-                             reason=reason[:300], until=until)
+        member_status_record(
+            actor=actor,
+            member=follow_up.member,
+            kind=status_kind,
+            occurred_on=done_on,
+            reason=reason[:300],
+            until=until,
+        )
     return follow_up_record(actor=actor, follow_up=follow_up, record=record, done_on=done_on)
-
-

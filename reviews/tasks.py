@@ -20,8 +20,16 @@ def daily_rhythm_task():
     closed = services.publicity_close_due()
     locked = rhythm.lock_ended_periods()
     resumed = rollover_resume()
-    log.info("rhythm: %s reminders, %s escalations, %s objections escalated, %s windows closed, %s periods "
-             "locked, %s rollover branches resent", sent, escalated, objections, closed, locked, resumed)
+    log.info(
+        "rhythm: %s reminders, %s escalations, %s objections escalated, %s windows closed, %s periods "
+        "locked, %s rollover branches resent",
+        sent,
+        escalated,
+        objections,
+        closed,
+        locked,
+        resumed,
+    )
 
 
 @shared_task(acks_late=True)

@@ -31,8 +31,9 @@ urlpatterns = [
     path("reviews/mass/<int:org_id>/", views.mass_form, name="mass_form"),
     path("reviews/mass/<int:org_id>/results/", views.mass_results, name="mass_results"),
     path("reviews/determination/<int:org_id>/<year:year>/", views.determination, name="determination"),
-    path("reviews/determination/<int:determination_id>/reopen/", views.determination_reopen,
-         name="determination_reopen"),
+    path(
+        "reviews/determination/<int:determination_id>/reopen/", views.determination_reopen, name="determination_reopen"
+    ),
     path("reviews/follow-ups/", views.follow_ups, name="follow_ups"),
     path("reviews/escalations/", views.escalations, name="escalations"),
     path("cycles/rollover/", views.rollover_start, name="rollover_start"),

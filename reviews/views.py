@@ -89,14 +89,19 @@ def _branch(request, org_id, perm):
 
 # ── member ───────────────────────────────────────────────────────────────────────────────────
 
+
 @login_required
 @require_safe
 def my_reviews(request):
     member = _my_member(request)
     year = _year()
-    context = {"member": member, "year": year, "due": selectors.member_due(member=member, year=year),
-               "my_steps": selectors.member_steps(member=member, year=year),
-               **selectors.my_pipeline(member=member, year=year)}
+    context = {
+        "member": member,
+        "year": year,
+        "due": selectors.member_due(member=member, year=year),
+        "my_steps": selectors.member_steps(member=member, year=year),
+        **selectors.my_pipeline(member=member, year=year),
+    }
     return render(request, "reviews/my_reviews.html", context)
 
 
@@ -107,8 +112,11 @@ def my_pledges(request):
     member = _my_member(request)
     year = _year()
     editable = Pledge.objects.filter(member=member, year=year, status__in=("draft", "returned"))
-    editing = posted_object_or_404(Pledge, request.POST.get("pledge") or request.GET.get("edit"),
-                                   member=member) if (request.POST.get("pledge") or request.GET.get("edit")) else None
+    editing = (
+        posted_object_or_404(Pledge, request.POST.get("pledge") or request.GET.get("edit"), member=member)
+        if (request.POST.get("pledge") or request.GET.get("edit"))
+        else None
+    )
     if request.method != "POST" and editing is not None and editing.status not in ("draft", "returned"):
         editing = None  # a handed-in pledge is shown, not edited (a forged post is refused by the service)
     initial = {"kind": editing.kind, "content": editing.content} if editing else None
@@ -116,26 +124,47 @@ def my_pledges(request):
     if request.method == "POST":
         action = request.POST.get("action")
         if action == "submit":
-            return _done(request, lambda: services.pledges_submit(actor=request.user, member=member, year=year),
-                         _("承诺已提交，待支部审核"), "my_pledges")
+            return _done(
+                request,
+                lambda: services.pledges_submit(actor=request.user, member=member, year=year),
+                _("承诺已提交，待支部审核"),
+                "my_pledges",
+            )
         if action == "delete":
             target = posted_object_or_404(Pledge, request.POST.get("pledge") or 0, member=member)
-            return _done(request, lambda: services.pledge_delete(actor=request.user, pledge=target), _("已删除"),
-                         "my_pledges")
+            return _done(
+                request, lambda: services.pledge_delete(actor=request.user, pledge=target), _("已删除"), "my_pledges"
+            )
         if form.is_valid():
             try:
-                services.pledge_save(actor=request.user, member=member, year=year, kind=form.cleaned_data["kind"],
-                                     content=form.cleaned_data["content"], pledge=editing)
+                services.pledge_save(
+                    actor=request.user,
+                    member=member,
+                    year=year,
+                    kind=form.cleaned_data["kind"],
+                    content=form.cleaned_data["content"],
+                    pledge=editing,
+                )
             except ApplicationError as error:
                 form.add_error(None, error.message)
             else:
                 messages.success(request, _("已保存"))
                 return redirect("my_pledges")
     pledges = Pledge.objects.filter(member=member, year=year)
-    return render(request, "reviews/my_pledges.html", {
-        "form": form, "pledges": pledges, "year": year, "member": member, "editing": editing,
-        "can_add": services.pledges_open(member=member, year=year),
-        "has_drafts": editable.exists()}, status=400 if form.errors else 200)
+    return render(
+        request,
+        "reviews/my_pledges.html",
+        {
+            "form": form,
+            "pledges": pledges,
+            "year": year,
+            "member": member,
+            "editing": editing,
+            "can_add": services.pledges_open(member=member, year=year),
+            "has_drafts": editable.exists(),
+        },
+        status=400 if form.errors else 200,
+    )
 
 
 @login_required
@@ -144,9 +173,16 @@ def my_pledges_print(request):
     """承诺书: the year's pledges on paper, with the member's signature line, to hand in or keep."""
     member = _my_member(request)
     year = _year()
-    return render(request, "reviews/pledges_print.html", {
-        "member": member, "year": year, "print": True,
-        "pledges": Pledge.objects.filter(member=member, year=year).exclude(status="draft")})
+    return render(
+        request,
+        "reviews/pledges_print.html",
+        {
+            "member": member,
+            "year": year,
+            "print": True,
+            "pledges": Pledge.objects.filter(member=member, year=year).exclude(status="draft"),
+        },
+    )
 
 
 @login_required
@@ -170,11 +206,17 @@ def self_assessment(request, period_id):
             for item in items:
                 raw = (request.POST.get(f"points_{item.pk}") or "").strip()
                 if raw:
-                    entered.append((item, raw, request.POST.get(f"note_{item.pk}", ""),
-                                    request.FILES.get(f"file_{item.pk}")))
+                    entered.append(
+                        (item, raw, request.POST.get(f"note_{item.pk}", ""), request.FILES.get(f"file_{item.pk}"))
+                    )
             assessment = services.self_assessment_save(
-                actor=request.user, member=member, period=period, claims=entered, note=request.POST.get("note", ""),
-                submit=request.POST.get("action") == "submit")
+                actor=request.user,
+                member=member,
+                period=period,
+                claims=entered,
+                note=request.POST.get("note", ""),
+                submit=request.POST.get("action") == "submit",
+            )
         except (ApplicationError, ValueError) as error:
             messages.error(request, getattr(error, "message", _("分值须为数字")))
             status = 400
@@ -188,13 +230,30 @@ def self_assessment(request, period_id):
             value, note = posted.get(f"points_{item.pk}", ""), posted.get(f"note_{item.pk}", "")
         else:
             value, note = (format_points(claim.points), claim.note) if claim else ("", "")
-        rows.append({"item": item, "claim": claim, "value": value, "note": note,
-                     "limit": format_points(services.scoring.period_limit(item))})
+        rows.append(
+            {
+                "item": item,
+                "claim": claim,
+                "value": value,
+                "note": note,
+                "limit": format_points(services.scoring.period_limit(item)),
+            }
+        )
     due = services.self_assessment_deadline(period, member.branch)
-    return render(request, "reviews/self_assessment.html", {
-        "period": period, "assessment": assessment, "rows": rows, "scheme": scheme, "due": due,
-        "note": posted.get("note", "") if posted is not None else (assessment.note if assessment else ""),
-        "closed": services.self_assessment_closed(assessment, due)}, status=status)
+    return render(
+        request,
+        "reviews/self_assessment.html",
+        {
+            "period": period,
+            "assessment": assessment,
+            "rows": rows,
+            "scheme": scheme,
+            "due": due,
+            "note": posted.get("note", "") if posted is not None else (assessment.note if assessment else ""),
+            "closed": services.self_assessment_closed(assessment, due),
+        },
+        status=status,
+    )
 
 
 @login_required
@@ -205,49 +264,78 @@ def declaration_new(request):
     scheme = scheme_for_member(member=member, year=year)
     if scheme is None:
         raise Http404
-    form = DeclarationForm(request.POST or None, request.FILES or None,
-                           items=scheme.items.filter(member_may_declare=True),
-                           periods=Period.objects.filter(cycle__year=year, kind=scheme.period_kind,
-                                                         locked_at__isnull=True))
+    form = DeclarationForm(
+        request.POST or None,
+        request.FILES or None,
+        items=scheme.items.filter(member_may_declare=True),
+        periods=Period.objects.filter(cycle__year=year, kind=scheme.period_kind, locked_at__isnull=True),
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            services.declaration_submit(actor=request.user, member=member, item=data["item"], period=data["period"],
-                                        points=data["points"], reason=data["reason"], evidence=data["evidence"])
+            services.declaration_submit(
+                actor=request.user,
+                member=member,
+                item=data["item"],
+                period=data["period"],
+                points=data["points"],
+                reason=data["reason"],
+                evidence=data["evidence"],
+            )
         except ApplicationError as error:
             form.add_error(None, error.message)
         else:
             messages.success(request, _("已提交申报，待支部审核"))
             return redirect("my_reviews")
-    return render(request, "reviews/form.html", {"form": form, "title": _("本人申报加分"), "multipart": True},
-                  status=400 if form.errors else 200)
+    return render(
+        request,
+        "reviews/form.html",
+        {"form": form, "title": _("本人申报加分"), "multipart": True},
+        status=400 if form.errors else 200,
+    )
 
 
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def fulfilment_new(request):
     member = _my_member(request)
-    form = FulfilmentForm(request.POST or None, request.FILES or None, periods=Period.objects.filter(
-        cycle__year=_year(), kind="month", starts_on__lte=timezone.localdate()))
+    form = FulfilmentForm(
+        request.POST or None,
+        request.FILES or None,
+        periods=Period.objects.filter(cycle__year=_year(), kind="month", starts_on__lte=timezone.localdate()),
+    )
     if request.method == "POST" and form.is_valid():
         try:
-            services.fulfilment_submit(actor=request.user, member=member, period=form.cleaned_data["period"],
-                                       content=form.cleaned_data["content"], evidence=form.cleaned_data["evidence"])
+            services.fulfilment_submit(
+                actor=request.user,
+                member=member,
+                period=form.cleaned_data["period"],
+                content=form.cleaned_data["content"],
+                evidence=form.cleaned_data["evidence"],
+            )
         except ApplicationError as error:
             form.add_error(None, error.message)
         else:
             messages.success(request, _("已提交践诺情况"))
             return redirect("my_reviews")
-    return render(request, "reviews/form.html", {"form": form, "title": _("承诺践诺情况报告"), "multipart": True},
-                  status=400 if form.errors else 200)
+    return render(
+        request,
+        "reviews/form.html",
+        {"form": form, "title": _("承诺践诺情况报告"), "multipart": True},
+        status=400 if form.errors else 200,
+    )
 
 
 # ── objections ───────────────────────────────────────────────────────────────────────────────
 
 # What an objection may be about: the member's own entry or declaration, their branch's publicity or
 # determination (ids of anyone else's are not found, so a forged id shows nothing of them).
-OBJECTION_TARGETS = {"entry": (LedgerEntry, "member_id"), "declaration": (Declaration, "member_id"),
-                     "publicity": (Publicity, "branch_id"), "determination": (Determination, "branch_id")}
+OBJECTION_TARGETS = {
+    "entry": (LedgerEntry, "member_id"),
+    "declaration": (Declaration, "member_id"),
+    "publicity": (Publicity, "branch_id"),
+    "determination": (Determination, "branch_id"),
+}
 
 
 @login_required
@@ -256,29 +344,39 @@ def objection_new(request):
     # The form posts back to its own URL; the target may come in the query string or the form.
     params = request.GET if request.GET.get("member") else request.POST
     member = posted_object_or_404(Member, params.get("member") or 0)
-    if not (member.user_id == request.user.pk or perms.has_org_perm(request.user, perms.MASS_EVALUATE,
-                                                                    member.branch)):
+    if not (member.user_id == request.user.pk or perms.has_org_perm(request.user, perms.MASS_EVALUATE, member.branch)):
         raise PermissionDenied(_("只有党员本人或本支部群众代表可以提出异议"))
     owners = {"member_id": member.pk, "branch_id": member.branch_id}
-    targets = {name: posted_object_or_404(model, params[name], **{owner: owners[owner]})
-               for name, (model, owner) in OBJECTION_TARGETS.items() if params.get(name)}
-    services.objection_target_check(actor=request.user, member=member, entry=targets.get("entry"),
-                                    declaration=targets.get("declaration"))
+    targets = {
+        name: posted_object_or_404(model, params[name], **{owner: owners[owner]})
+        for name, (model, owner) in OBJECTION_TARGETS.items()
+        if params.get(name)
+    }
+    services.objection_target_check(
+        actor=request.user, member=member, entry=targets.get("entry"), declaration=targets.get("declaration")
+    )
     form = ObjectionForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         attached = form.cleaned_data["evidence"]
         try:
-            objection = services.objection_raise(actor=request.user, member=member,
-                                                 reason=form.cleaned_data["reason"],
-                                                 attachments=[attached] if attached else [], **targets)
+            objection = services.objection_raise(
+                actor=request.user,
+                member=member,
+                reason=form.cleaned_data["reason"],
+                attachments=[attached] if attached else [],
+                **targets,
+            )
         except ApplicationError as error:
             form.add_error(None, error.message)
         else:
             messages.success(request, _("异议已提交，支部将在 %(due)s 前答复") % {"due": objection.due_on})
             return redirect("objection_detail", objection_id=objection.pk)
-    return render(request, "reviews/form.html", {"form": form, "title": _("提出异议"), "subject": member,
-                                                 "targets": targets, "multipart": True},
-                  status=400 if form.errors else 200)
+    return render(
+        request,
+        "reviews/form.html",
+        {"form": form, "title": _("提出异议"), "subject": member, "targets": targets, "multipart": True},
+        status=400 if form.errors else 200,
+    )
 
 
 @login_required
@@ -292,9 +390,14 @@ def objection_detail(request, objection_id):
     if request.method == "POST":
         action = request.POST.get("action")
         if action == "escalate":
-            return _done(request, lambda: services.objection_escalate(
-                actor=request.user, objection=objection, reason=request.POST.get("reason", "")),
-                _("已提请组织部核实"), request.path)
+            return _done(
+                request,
+                lambda: services.objection_escalate(
+                    actor=request.user, objection=objection, reason=request.POST.get("reason", "")
+                ),
+                _("已提请组织部核实"),
+                request.path,
+            )
         if action in ("answer", "resolve") and form.is_valid():
             data = form.cleaned_data
             service = services.objection_answer if action == "answer" else services.objection_resolve
@@ -303,21 +406,34 @@ def objection_detail(request, objection_id):
                 raise PermissionDenied(_("您无权处理该异议"))
             evidence = [data["evidence"]] if data["evidence"] else []
             try:
-                service(actor=request.user, objection=objection, uphold=data["uphold"],
-                        corrected_points=data["corrected_points"], evidence=evidence, **text)
+                service(
+                    actor=request.user,
+                    objection=objection,
+                    uphold=data["uphold"],
+                    corrected_points=data["corrected_points"],
+                    evidence=evidence,
+                    **text,
+                )
             except ApplicationError as error:
                 messages.error(request, error.message)  # shown over what was typed, not after a redirect
                 refused = True
             else:
                 messages.success(request, _("已记录"))
                 return redirect(request.path)
-    return render(request, "reviews/objection_detail.html", {
-        "objection": objection, "form": form, "can_answer": can_answer and objection.status == "open",
-        "can_resolve": can_resolve and objection.status == "escalated",
-        "can_escalate": objection.raised_by_id == request.user.pk and objection.status == "rejected",
-        # The disputed entry's or declaration's files: for those who see the member's record.
-        "sees_record": member_record_visible(actor=request.user, member=objection.member)},
-        status=400 if form.errors or refused else 200)
+    return render(
+        request,
+        "reviews/objection_detail.html",
+        {
+            "objection": objection,
+            "form": form,
+            "can_answer": can_answer and objection.status == "open",
+            "can_resolve": can_resolve and objection.status == "escalated",
+            "can_escalate": objection.raised_by_id == request.user.pk and objection.status == "rejected",
+            # The disputed entry's or declaration's files: for those who see the member's record.
+            "sees_record": member_record_visible(actor=request.user, member=objection.member),
+        },
+        status=400 if form.errors or refused else 200,
+    )
 
 
 @login_required
@@ -325,13 +441,20 @@ def objection_detail(request, objection_id):
 def publicity_detail(request, publicity_id):
     publicity = selectors.publicity_get(actor=request.user, publicity_id=publicity_id)
     member = getattr(request.user, "member", None)
-    return render(request, "reviews/publicity_detail.html", {
-        "publicity": publicity, "content": selectors.publicity_content(actor=request.user, publicity=publicity),
-        "open": publicity.is_open(), "my_member": member,
-        "can_object": publicity.is_open() and member is not None and member.branch_id == publicity.branch_id,
-        # A mass representative of the branch may object to anyone's result; a member only to their own.
-        "can_object_for_all": publicity.is_open() and perms.has_org_perm(request.user, perms.MASS_EVALUATE,
-                                                                         publicity.branch)})
+    return render(
+        request,
+        "reviews/publicity_detail.html",
+        {
+            "publicity": publicity,
+            "content": selectors.publicity_content(actor=request.user, publicity=publicity),
+            "open": publicity.is_open(),
+            "my_member": member,
+            "can_object": publicity.is_open() and member is not None and member.branch_id == publicity.branch_id,
+            # A mass representative of the branch may object to anyone's result; a member only to their own.
+            "can_object_for_all": publicity.is_open()
+            and perms.has_org_perm(request.user, perms.MASS_EVALUATE, publicity.branch),
+        },
+    )
 
 
 @login_required
@@ -339,8 +462,11 @@ def publicity_detail(request, publicity_id):
 def notifications(request):
     user = request.user
     available = choosable_channels()
-    initial = {"channels": user.notify_channels, "wecom_userid": user.wecom_userid,
-               "dingtalk_userid": user.dingtalk_userid}
+    initial = {
+        "channels": user.notify_channels,
+        "wecom_userid": user.wecom_userid,
+        "dingtalk_userid": user.dingtalk_userid,
+    }
     form = NotificationChannelsForm(initial=initial, available=available) if available else None
     if request.method == "POST":
         if "channels_form" in request.POST:
@@ -350,9 +476,11 @@ def notifications(request):
             if form.is_valid():
                 try:
                     notification_channels_set(
-                        user=user, channels=form.cleaned_data["channels"],
+                        user=user,
+                        channels=form.cleaned_data["channels"],
                         wecom_userid=form.cleaned_data.get("wecom_userid"),
-                        dingtalk_userid=form.cleaned_data.get("dingtalk_userid"))
+                        dingtalk_userid=form.cleaned_data.get("dingtalk_userid"),
+                    )
                 except ApplicationError as error:
                     form.add_error(None, error.message)
                 else:
@@ -366,10 +494,17 @@ def notifications(request):
             return redirect("notifications")
     items = Notification.objects.filter(user=user)[:100]
     phone = getattr(getattr(user, "member", None), "phone", "") if any(c.name == "sms" for c in available) else ""
-    return render(request, "reviews/notifications.html", {
-        "items": items, "channels_form": form, "phone": phone,
-        "sees_failures": selectors.sees_delivery_failures(actor=user)},
-        status=400 if form is not None and form.errors else 200)
+    return render(
+        request,
+        "reviews/notifications.html",
+        {
+            "items": items,
+            "channels_form": form,
+            "phone": phone,
+            "sees_failures": selectors.sees_delivery_failures(actor=user),
+        },
+        status=400 if form is not None and form.errors else 200,
+    )
 
 
 @login_required
@@ -384,6 +519,7 @@ def delivery_failures(request):
 
 
 # ── evidence (佐证材料) ─────────────────────────────────────────────────────────────────────
+
 
 @login_required
 @require_safe
@@ -444,15 +580,28 @@ def _branch_page(request, branch, batch=None, status=200):
         for pk, message in errors.items():  # a row that left the list meanwhile is named at the top
             if pk not in listed:
                 messages.error(request, message)
-    return render(request, "reviews/branch.html", {
-        "branch": branch, "year": year, **todo, "decision_form": DecisionForm(),
-        "publicity_form": PublicityForm(periods=todo["publicity_periods"], initial={
-            "starts_on": timezone.localdate(), "days": services.review_settings(todo["scheme"]).publicity_days}),
-        "can_review": perms.has_org_perm(request.user, perms.MEMBERS_REVIEW, branch),
-        "can_run": perms.has_org_perm(request.user, perms.BRANCH_RUN, branch),
-        "can_see_mass_results": selectors.may_see_mass_results(actor=request.user, branch=branch),
-        "can_see_follow_ups": selectors.may_see_follow_ups(actor=request.user),
-    }, status=status)
+    return render(
+        request,
+        "reviews/branch.html",
+        {
+            "branch": branch,
+            "year": year,
+            **todo,
+            "decision_form": DecisionForm(),
+            "publicity_form": PublicityForm(
+                periods=todo["publicity_periods"],
+                initial={
+                    "starts_on": timezone.localdate(),
+                    "days": services.review_settings(todo["scheme"]).publicity_days,
+                },
+            ),
+            "can_review": perms.has_org_perm(request.user, perms.MEMBERS_REVIEW, branch),
+            "can_run": perms.has_org_perm(request.user, perms.BRANCH_RUN, branch),
+            "can_see_mass_results": selectors.may_see_mass_results(actor=request.user, branch=branch),
+            "can_see_follow_ups": selectors.may_see_follow_ups(actor=request.user),
+        },
+        status=status,
+    )
 
 
 @login_required
@@ -482,12 +631,14 @@ def branch_decide_batch(request, org_id, kind):
         if post.get("decision") not in ("approve", "return"):
             raise ApplicationError(_("请选择批量通过或批量退回"))
         approve = post["decision"] == "approve"
-        done = service(actor=request.user, branch=branch, decisions=[
-            services.Decision(pk, approve, post.get(f"reason_{pk}", "")) for pk in ids])
+        done = service(
+            actor=request.user,
+            branch=branch,
+            decisions=[services.Decision(pk, approve, post.get(f"reason_{pk}", "")) for pk in ids],
+        )
     except ApplicationError as error:
         messages.error(request, error.message)  # each refused row's own message stands beside the row
-        return _branch_page(request, branch, batch=(kind, set(ids), post, getattr(error, "errors", {})),
-                            status=400)
+        return _branch_page(request, branch, batch=(kind, set(ids), post, getattr(error, "errors", {})), status=400)
     messages.success(request, success % {"n": len(done)})
     return redirect("branch_reviews", org_id=branch.pk)
 
@@ -497,8 +648,12 @@ def _decide(request, obj, branch, call, success):
     if not form.is_valid():
         messages.error(request, _("请选择审核结果"))
         return redirect("branch_reviews", org_id=branch.pk)
-    return _done(request, lambda: call(form.cleaned_data["approve"], form.cleaned_data["reason"]), success,
-                 reverse("branch_reviews", args=[branch.pk]))
+    return _done(
+        request,
+        lambda: call(form.cleaned_data["approve"], form.cleaned_data["reason"]),
+        success,
+        reverse("branch_reviews", args=[branch.pk]),
+    )
 
 
 @login_required
@@ -507,8 +662,13 @@ def pledge_decide(request, pledge_id):
     pledge = get_object_or_404(Pledge.objects.select_related("member__branch"), pk=pledge_id)
     if not perms.has_org_perm(request.user, perms.MEMBERS_REVIEW, pledge.member.branch):
         raise PermissionDenied(_("您无权审核该承诺"))
-    return _decide(request, pledge, pledge.member.branch, lambda ok, reason: services.pledge_decide(
-        actor=request.user, pledge=pledge, approve=ok, reason=reason), _("已审核"))
+    return _decide(
+        request,
+        pledge,
+        pledge.member.branch,
+        lambda ok, reason: services.pledge_decide(actor=request.user, pledge=pledge, approve=ok, reason=reason),
+        _("已审核"),
+    )
 
 
 @login_required
@@ -517,8 +677,13 @@ def fulfilment_decide(request, report_id):
     report = get_object_or_404(FulfilmentReport.objects.select_related("member__branch"), pk=report_id)
     if not perms.has_org_perm(request.user, perms.MEMBERS_REVIEW, report.member.branch):
         raise PermissionDenied(_("您无权核实该报告"))
-    return _decide(request, report, report.member.branch, lambda ok, reason: services.fulfilment_decide(
-        actor=request.user, report=report, verify=ok, answer=reason), _("已核实"))
+    return _decide(
+        request,
+        report,
+        report.member.branch,
+        lambda ok, reason: services.fulfilment_decide(actor=request.user, report=report, verify=ok, answer=reason),
+        _("已核实"),
+    )
 
 
 @login_required
@@ -527,8 +692,15 @@ def declaration_decide(request, declaration_id):
     declaration = get_object_or_404(Declaration.objects.select_related("member__branch"), pk=declaration_id)
     if not perms.has_org_perm(request.user, perms.MEMBERS_REVIEW, declaration.member.branch):
         raise PermissionDenied(_("您无权审核该申报"))
-    return _decide(request, declaration, declaration.member.branch, lambda ok, reason: services.declaration_verify(
-        actor=request.user, declaration=declaration, approve=ok, answer=reason), _("已审核"))
+    return _decide(
+        request,
+        declaration,
+        declaration.member.branch,
+        lambda ok, reason: services.declaration_verify(
+            actor=request.user, declaration=declaration, approve=ok, answer=reason
+        ),
+        _("已审核"),
+    )
 
 
 def _until(post):
@@ -546,19 +718,38 @@ def branch_action(request, org_id, action):
     if action == "reopen":
         member = posted_object_or_404(Member, post.get("member") or 0, branch=branch)
         period = posted_object_or_404(Period, post.get("period") or 0)
-        return _done(request, lambda: services.self_assessment_reopen(
-            actor=request.user, member=member, period=period, until=_until(post), reason=post.get("reason", "")),
-            _("已开放补交"), back)
+        return _done(
+            request,
+            lambda: services.self_assessment_reopen(
+                actor=request.user, member=member, period=period, until=_until(post), reason=post.get("reason", "")
+            ),
+            _("已开放补交"),
+            back,
+        )
     if action == "period-reopen":
         period = posted_object_or_404(Period, post.get("period") or 0)
-        return _done(request, lambda: scoring.period_reopen_for_branch(
-            actor=request.user, period=period, branch=branch, until=_until(post), reason=post.get("reason", "")),
-            _("已为本支部重新开放该周期"), back)
+        return _done(
+            request,
+            lambda: scoring.period_reopen_for_branch(
+                actor=request.user, period=period, branch=branch, until=_until(post), reason=post.get("reason", "")
+            ),
+            _("已为本支部重新开放该周期"),
+            back,
+        )
     if action == "annual-report":
         member = posted_object_or_404(Member, post.get("member") or 0, branch=branch)
-        return _done(request, lambda: services.annual_report_record(
-            actor=request.user, member=member, year=_year(), given_on=timezone.localdate(),
-            summary=post.get("summary", "")), _("已记录述职"), back)
+        return _done(
+            request,
+            lambda: services.annual_report_record(
+                actor=request.user,
+                member=member,
+                year=_year(),
+                given_on=timezone.localdate(),
+                summary=post.get("summary", ""),
+            ),
+            _("已记录述职"),
+            back,
+        )
     if action == "publicity":
         form = PublicityForm(post, periods=Period.objects.filter(cycle__year=_year()))
         if not form.is_valid():
@@ -566,24 +757,43 @@ def branch_action(request, org_id, action):
             return redirect(back)
         data = form.cleaned_data
         start = timezone.make_aware(datetime.datetime.combine(data["starts_on"], datetime.time()))
-        return _done(request, lambda: services.publicity_open(
-            actor=request.user, branch=branch, year=_year(), kind=data["kind"], period=data["period"],
-            audience=data["audience"], starts_at=start, ends_at=start + datetime.timedelta(days=data["days"])),
-            _("已发布公示"), back)
+        return _done(
+            request,
+            lambda: services.publicity_open(
+                actor=request.user,
+                branch=branch,
+                year=_year(),
+                kind=data["kind"],
+                period=data["period"],
+                audience=data["audience"],
+                starts_at=start,
+                ends_at=start + datetime.timedelta(days=data["days"]),
+            ),
+            _("已发布公示"),
+            back,
+        )
     raise Http404
 
 
 # ── panel scoring (考绩) ─────────────────────────────────────────────────────────────────────
+
 
 @login_required
 @require_safe
 def panel_board(request, org_id, period_id):
     branch = _branch(request, org_id, perms.LEDGER_VIEW)
     period = get_object_or_404(Period, pk=period_id)
-    return render(request, "reviews/panel_board.html", {
-        "branch": branch, "period": period, "rows": selectors.panel_status(branch=branch, period=period),
-        "is_panelist": perms.has_org_perm(request.user, perms.PANEL_SCORE, branch),
-        "can_confirm": perms.has_org_perm(request.user, perms.BRANCH_RUN, branch)})
+    return render(
+        request,
+        "reviews/panel_board.html",
+        {
+            "branch": branch,
+            "period": period,
+            "rows": selectors.panel_status(branch=branch, period=period),
+            "is_panelist": perms.has_org_perm(request.user, perms.PANEL_SCORE, branch),
+            "can_confirm": perms.has_org_perm(request.user, perms.BRANCH_RUN, branch),
+        },
+    )
 
 
 @login_required
@@ -603,9 +813,12 @@ def panel_member(request, org_id, period_id, member_id):
             decided = None
             if request.POST.get("decided"):
                 decided = {i: request.POST.get(f"points_{i.pk}") or "0" for i in items}
-            return _done(request, lambda: services.panel_confirm(actor=request.user, member=member, period=period,
-                                                                 decided=decided),
-                         _("已确认本期得分并记入台账"), reverse("panel_board", args=[branch.pk, period.pk]))
+            return _done(
+                request,
+                lambda: services.panel_confirm(actor=request.user, member=member, period=period, decided=decided),
+                _("已确认本期得分并记入台账"),
+                reverse("panel_board", args=[branch.pk, period.pk]),
+            )
         scores, versions = {}, {}
         try:
             for item in items:
@@ -613,8 +826,9 @@ def panel_member(request, org_id, period_id, member_id):
                 if raw:
                     scores[item] = raw
                     versions[item.pk] = posted_int(request.POST.get(f"version_{item.pk}"), 0)
-            services.panel_score_save(actor=request.user, member=member, period=period, scores=scores,
-                                      versions=versions)
+            services.panel_score_save(
+                actor=request.user, member=member, period=period, scores=scores, versions=versions
+            )
         except (ApplicationError, ValueError) as error:
             message = getattr(error, "message", _("分值须为数字"))
             messages.error(request, message)
@@ -623,8 +837,9 @@ def panel_member(request, org_id, period_id, member_id):
         else:
             messages.success(request, _("评分已保存"))
             if request.POST.get("action") == "save_next":
-                following = selectors.panel_next_member(branch=branch, period=period, after=member,
-                                                        panelist=request.user)
+                following = selectors.panel_next_member(
+                    branch=branch, period=period, after=member, panelist=request.user
+                )
                 if following is not None:
                     return redirect("panel_member", org_id=branch.pk, period_id=period.pk, member_id=following.pk)
                 messages.info(request, _("本期名单中的党员您都已评分"))
@@ -639,19 +854,40 @@ def panel_member(request, org_id, period_id, member_id):
     for entry in LedgerEntry.objects.filter(member=member, period=period):
         ledger[entry.item_id] = ledger.get(entry.item_id, 0) + entry.points
     combined, panelists = services.panel_combine(
-        member=member, period=period, combination=services.review_settings(scheme).panel_combination)
-    rows = [{"item": i, "mine": mine.get(i.pk), "claim": claims.get(i.pk), "ledger": ledger.get(i.pk),
-             "value": typed[i.pk] if typed else (format_points(mine[i.pk].points) if i.pk in mine else ""),
-             "combined": combined.get(i), "limit": format_points(services.scoring.period_limit(i))} for i in items]
-    return render(request, "reviews/panel_member.html", {
-        "branch": branch, "period": period, "member": member, "rows": rows, "assessment": assessment,
-        "panelists": panelists, "combination": services.review_settings(scheme).get_panel_combination_display(),
-        "is_panelist": perms.has_org_perm(request.user, perms.PANEL_SCORE, branch) and member.user_id !=
-        request.user.pk,
-        "can_confirm": perms.has_org_perm(request.user, perms.BRANCH_RUN, branch)})
+        member=member, period=period, combination=services.review_settings(scheme).panel_combination
+    )
+    rows = [
+        {
+            "item": i,
+            "mine": mine.get(i.pk),
+            "claim": claims.get(i.pk),
+            "ledger": ledger.get(i.pk),
+            "value": typed[i.pk] if typed else (format_points(mine[i.pk].points) if i.pk in mine else ""),
+            "combined": combined.get(i),
+            "limit": format_points(services.scoring.period_limit(i)),
+        }
+        for i in items
+    ]
+    return render(
+        request,
+        "reviews/panel_member.html",
+        {
+            "branch": branch,
+            "period": period,
+            "member": member,
+            "rows": rows,
+            "assessment": assessment,
+            "panelists": panelists,
+            "combination": services.review_settings(scheme).get_panel_combination_display(),
+            "is_panelist": perms.has_org_perm(request.user, perms.PANEL_SCORE, branch)
+            and member.user_id != request.user.pk,
+            "can_confirm": perms.has_org_perm(request.user, perms.BRANCH_RUN, branch),
+        },
+    )
 
 
 # ── mass evaluation (评绩) ───────────────────────────────────────────────────────────────────
+
 
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -663,12 +899,14 @@ def mass_form(request, org_id):
     if request.method == "POST" and form.is_valid():
         try:
             post = request.POST
-            ratings = {m.pk: (posted_int(post.get(f"rating_{m.pk}"), 0), post.get(f"comment_{m.pk}", ""))
-                       for m in members}
+            ratings = {
+                m.pk: (posted_int(post.get(f"rating_{m.pk}"), 0), post.get(f"comment_{m.pk}", "")) for m in members
+            }
             if any(r not in (1, 2, 3, 4) for r, _c in ratings.values()):
                 raise ApplicationError(_("请对每位党员作出评价"))
-            services.mass_evaluation_submit(actor=request.user, branch=branch, year=year, ratings=ratings,
-                                            **form.cleaned_data)
+            services.mass_evaluation_submit(
+                actor=request.user, branch=branch, year=year, ratings=ratings, **form.cleaned_data
+            )
         except ApplicationError as error:
             form.add_error(None, error.message)
         else:
@@ -676,9 +914,12 @@ def mass_form(request, org_id):
             return redirect("home")
     totals = {t.member_id: t.total for t in MemberYearTotal.objects.filter(branch=branch, year=year)}
     rows = [{"member": m, "total": format_points(totals.get(m.pk))} for m in members]
-    return render(request, "reviews/mass_form.html", {"branch": branch, "year": year, "form": form, "rows": rows,
-                                                      "ratings": form.fields["panel_rating"].choices},
-                  status=400 if form.errors else 200)
+    return render(
+        request,
+        "reviews/mass_form.html",
+        {"branch": branch, "year": year, "form": form, "rows": rows, "ratings": form.fields["panel_rating"].choices},
+        status=400 if form.errors else 200,
+    )
 
 
 @login_required
@@ -687,12 +928,19 @@ def mass_results(request, org_id):
     branch = _branch(request, org_id, perms.MASS_RESULTS_VIEW)
     year = _year()
     result = services.mass_results_freeze(actor=request.user, branch=branch, year=year)
-    return render(request, "reviews/mass_results.html", {
-        "branch": branch, "year": year, "summary": selectors.mass_summary(actor=request.user, branch=branch,
-                                                                           year=year, result=result)})
+    return render(
+        request,
+        "reviews/mass_results.html",
+        {
+            "branch": branch,
+            "year": year,
+            "summary": selectors.mass_summary(actor=request.user, branch=branch, year=year, result=result),
+        },
+    )
 
 
 # ── determination (定绩) and follow-ups ──────────────────────────────────────────────────────
+
 
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -713,8 +961,9 @@ def determination(request, org_id, year):
             return redirect(request.path)
         if form.is_valid():
             try:
-                services.determination_decide(actor=request.user, determination=current,
-                                              grades=_posted_grades(request.POST), **form.cleaned_data)
+                services.determination_decide(
+                    actor=request.user, determination=current, grades=_posted_grades(request.POST), **form.cleaned_data
+                )
             except ApplicationError as error:
                 messages.error(request, error.message)  # over the bound form: the meeting's details stay
             else:
@@ -725,23 +974,43 @@ def determination(request, org_id, year):
     else:
         form = None
     refused = form is not None
-    rows = selectors.determination_rows(branch=branch, year=year,
-                                        posted=_posted_grades(request.POST) if refused else {})
-    form = form or DeterminationForm(initial={"meeting_date": timezone.localdate(), "lock_version": current.lock_version
-                                              if current else 0, "members_expected": len(rows)})
+    rows = selectors.determination_rows(
+        branch=branch, year=year, posted=_posted_grades(request.POST) if refused else {}
+    )
+    form = form or DeterminationForm(
+        initial={
+            "meeting_date": timezone.localdate(),
+            "lock_version": current.lock_version if current else 0,
+            "members_expected": len(rows),
+        }
+    )
     mass = None
     if selectors.may_see_mass_results(actor=request.user, branch=branch):  # the masses' view, beside the totals
-        mass = selectors.mass_summary(actor=request.user, branch=branch, year=year, result=services.mass_results_freeze(
-            actor=request.user, branch=branch, year=year))
-    return render(request, "reviews/determination.html", {
-        "branch": branch, "year": year, "current": current, "rows": rows, "form": form, "can_run": can_run,
-        "mass": mass,
-        "problems": services.share_cap_problems(branch, year),
-        "open_objections": selectors.branch_todo(actor=request.user, branch=branch, year=year)["objections"],
-        "can_reopen": perms.has_org_perm(request.user, perms.OVERSEE, branch),
-        "grade_labels": dict(EvaluationGrade.choices),
-        "history": Determination.objects.filter(branch=branch, year=year).order_by("-version")},
-        status=400 if refused else 200)
+        mass = selectors.mass_summary(
+            actor=request.user,
+            branch=branch,
+            year=year,
+            result=services.mass_results_freeze(actor=request.user, branch=branch, year=year),
+        )
+    return render(
+        request,
+        "reviews/determination.html",
+        {
+            "branch": branch,
+            "year": year,
+            "current": current,
+            "rows": rows,
+            "form": form,
+            "can_run": can_run,
+            "mass": mass,
+            "problems": services.share_cap_problems(branch, year),
+            "open_objections": selectors.branch_todo(actor=request.user, branch=branch, year=year)["objections"],
+            "can_reopen": perms.has_org_perm(request.user, perms.OVERSEE, branch),
+            "grade_labels": dict(EvaluationGrade.choices),
+            "history": Determination.objects.filter(branch=branch, year=year).order_by("-version"),
+        },
+        status=400 if refused else 200,
+    )
 
 
 def _posted_grades(post):
@@ -825,8 +1094,11 @@ def follow_up_record(request, follow_up_id):
     if follow_up is None:
         raise PermissionDenied(_("您无权办理该事项"))
     kinds = dict(MemberStatusEvent.Kind.choices)
-    form = FollowUpForm(request.POST or None, initial={"done_on": timezone.localdate()}, status_kinds=[
-        (k, kinds[k]) for k in services.FOLLOW_UP_STATUS_KINDS.get(follow_up.kind, ())])
+    form = FollowUpForm(
+        request.POST or None,
+        initial={"done_on": timezone.localdate()},
+        status_kinds=[(k, kinds[k]) for k in services.FOLLOW_UP_STATUS_KINDS.get(follow_up.kind, ())],
+    )
     if request.method == "POST" and form.is_valid():
         try:
             services.follow_up_complete(actor=request.user, follow_up=follow_up, **form.cleaned_data)
@@ -835,12 +1107,16 @@ def follow_up_record(request, follow_up_id):
         else:
             messages.success(request, _("已记录办理情况"))
             return redirect("follow_ups")
-    return render(request, "reviews/form.html", {"form": form, "title": _("办理记录"), "follow_up": follow_up},
-                  status=400 if form.errors else 200)
-
+    return render(
+        request,
+        "reviews/form.html",
+        {"form": form, "title": _("办理记录"), "follow_up": follow_up},
+        status=400 if form.errors else 200,
+    )
 
 
 # ── review settings (评议流程设置) ─────────────────────────────────────────────────────────────
+
 
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -856,12 +1132,12 @@ def review_settings_edit(request, scheme_id):
     if request.method == "POST" and form.is_valid():
         data = {f: form.cleaned_data[f] for f in current.FIELDS if f not in reserved}
         try:
-            services.review_settings_save(actor=request.user, scheme=scheme, data=data,
-                                          reason=form.cleaned_data["reason"])
+            services.review_settings_save(
+                actor=request.user, scheme=scheme, data=data, reason=form.cleaned_data["reason"]
+            )
         except ApplicationError as error:
             form.add_error(None, error.message)
         else:
             messages.success(request, _("评议流程设置已保存"))
             return redirect("review_settings", scheme_id=scheme.pk)
-    return render(request, "reviews/review_settings.html", {
-        "scheme": scheme, "form": form, "derived": bool(reserved)})
+    return render(request, "reviews/review_settings.html", {"scheme": scheme, "form": form, "derived": bool(reserved)})

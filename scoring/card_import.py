@@ -35,7 +35,15 @@ from .selectors import current_cycle, schemes_in_force
 from .services import entry_record
 
 NUMBER, NAME, PERIOD, KIND, ITEM, POINTS, REASON, DATE = (
-    N("学号/工号"), N("姓名"), N("周期"), N("类别"), N("项目"), N("分值"), N("事由"), N("发生日期"))
+    N("学号/工号"),
+    N("姓名"),
+    N("周期"),
+    N("类别"),
+    N("项目"),
+    N("分值"),
+    N("事由"),
+    N("发生日期"),
+)
 COLUMNS = (NUMBER, NAME, PERIOD, KIND, ITEM, POINTS, REASON, DATE)
 REQUIRED = (NUMBER, PERIOD, ITEM, POINTS, REASON)
 SHEET = N("积分卡")
@@ -83,7 +91,7 @@ def item_option(item, categories=None):
 def _without_suffix(text):
     """`A-B04 遵守…（学生）` → `A-B04 遵守…`: the template's labelled option back to its plain form."""
     if text.endswith("）") and "（" in text:
-        return text[:text.rindex("（")].rstrip()
+        return text[: text.rindex("（")].rstrip()
     return None
 
 
@@ -126,9 +134,11 @@ class _Context:
         self.used_year = defaultdict(int)  # (member, item, year)
         self.times = defaultdict(int)  # (member, item, period) → net entries
         member_ids = [m.pk for m in self.members.values()]
-        for row in (LedgerEntry.objects.filter(member_id__in=member_ids)
-                    .values("member_id", "item_id", "period_id", "year")
-                    .annotate(points=Sum("points"), times=Sum(NET))):
+        for row in (
+            LedgerEntry.objects.filter(member_id__in=member_ids)
+            .values("member_id", "item_id", "period_id", "year")
+            .annotate(points=Sum("points"), times=Sum(NET))
+        ):
             key = (row["member_id"], row["item_id"], row["period_id"])
             self.used[key] += row["points"]
             self.used_year[(row["member_id"], row["item_id"], row["year"])] += row["points"]
@@ -166,8 +176,13 @@ def _check_row(ctx, number, values):
             errors.append((NUMBER, _("该党员不在您的记分范围内（%(branch)s）") % {"branch": member.branch.name}))
             member = None
         elif text[NAME] and text[NAME] != member.name:
-            errors.append((NAME, _("姓名“%(value)s”与学号/工号不符（系统中为“%(name)s”）") % {
-                "value": text[NAME], "name": member.name}))
+            errors.append(
+                (
+                    NAME,
+                    _("姓名“%(value)s”与学号/工号不符（系统中为“%(name)s”）")
+                    % {"value": text[NAME], "name": member.name},
+                )
+            )
 
     if not text[PERIOD]:
         errors.append((PERIOD, _("不能为空")))
@@ -183,8 +198,7 @@ def _check_row(ctx, number, values):
                 errors.append((PERIOD, _("“%(period)s”已锁定，不能再记分") % {"period": period.name}))
                 period = None
 
-    if member is not None and (member.left_on is not None and period is not None
-                               and member.left_on < period.starts_on):
+    if member is not None and (member.left_on is not None and period is not None and member.left_on < period.starts_on):
         errors.append((NUMBER, _("该党员已离开党组织，不能记分")))
         member = None
     elif member is not None and member.exempt:
@@ -196,8 +210,9 @@ def _check_row(ctx, number, values):
         if scheme is None:
             errors.append((ITEM, _("本支部%(year)s年度没有已批准的评分细则") % {"year": period.cycle.year}))
         elif period.kind != scheme.period_kind:
-            errors.append((PERIOD, _("本细则按%(kind)s记分，请选择对应的周期") % {
-                "kind": scheme.get_period_kind_display()}))
+            errors.append(
+                (PERIOD, _("本细则按%(kind)s记分，请选择对应的周期") % {"kind": scheme.get_period_kind_display()})
+            )
             scheme = None
     if not text[ITEM]:
         errors.append((ITEM, _("不能为空")))
@@ -206,18 +221,35 @@ def _check_row(ctx, number, values):
         item = lookup.get(text[ITEM]) or lookup.get(_without_suffix(text[ITEM]) or "")
         same_code = lookup.get(text[ITEM].split(" ", 1)[0])
         if item is None and same_code is not None:
-            errors.append((ITEM, _("“%(item)s”不适用于该党员（%(category)s）；其评分细则中 %(code)s 为“%(title)s”，"
-                                   "可选择该项或只填编号") % {
-                "item": text[ITEM], "category": member.get_category_display(), "code": same_code.code,
-                "title": same_code.title}))
+            errors.append(
+                (
+                    ITEM,
+                    _(
+                        "“%(item)s”不适用于该党员（%(category)s）；其评分细则中 %(code)s 为“%(title)s”，"
+                        "可选择该项或只填编号"
+                    )
+                    % {
+                        "item": text[ITEM],
+                        "category": member.get_category_display(),
+                        "code": same_code.code,
+                        "title": same_code.title,
+                    },
+                )
+            )
         elif item is None:
             errors.append((ITEM, _("“%(item)s”不在本支部已批准的评分细则中") % {"item": text[ITEM]}))
         elif text[KIND] and KIND_LABELS.get(text[KIND], text[KIND]) != item.kind:
-            errors.append((KIND, _("类别“%(value)s”与项目不符（应为“%(kind)s”）") % {
-                "value": text[KIND], "kind": item.get_kind_display()}))
+            errors.append(
+                (
+                    KIND,
+                    _("类别“%(value)s”与项目不符（应为“%(kind)s”）")
+                    % {"value": text[KIND], "kind": item.get_kind_display()},
+                )
+            )
         elif item.evidence_required:
-            errors.append((ITEM, _("“%(item)s”须上传佐证材料，不能通过导入记分，请在记分页面逐条录入") % {
-                "item": item.title}))
+            errors.append(
+                (ITEM, _("“%(item)s”须上传佐证材料，不能通过导入记分，请在记分页面逐条录入") % {"item": item.title})
+            )
             item = None
 
     magnitude = None
@@ -247,34 +279,67 @@ def _check_row(ctx, number, values):
         if occurred_on is None:
             occurred_on = min(timezone.localdate(), period.ends_on)
         elif not period.starts_on <= occurred_on <= period.ends_on:
-            errors.append((DATE, _("发生日期应在“%(period)s”内（%(start)s 至 %(end)s）") % {
-                "period": period.name, "start": period.starts_on, "end": period.ends_on}))
+            errors.append(
+                (
+                    DATE,
+                    _("发生日期应在“%(period)s”内（%(start)s 至 %(end)s）")
+                    % {"period": period.name, "start": period.starts_on, "end": period.ends_on},
+                )
+            )
 
     if member is not None and item is not None and period is not None and magnitude is not None:
         errors += _check_bounds(ctx, member, item, period, magnitude)
     if errors:
         return errors, None
-    return [], CardRow(row=number, member=member, item=item, period=period, magnitude=magnitude,
-                       reason=text[REASON], occurred_on=occurred_on)
+    return [], CardRow(
+        row=number,
+        member=member,
+        item=item,
+        period=period,
+        magnitude=magnitude,
+        reason=text[REASON],
+        occurred_on=occurred_on,
+    )
 
 
 def _check_bounds(ctx, member, item, period, magnitude):
     """Bounds, times and caps as `entry_check` applies them, counting the rows above in the file."""
     low, high = to_centi(item.points_min), to_centi(item.points_max)
     if not low <= magnitude <= high:
-        return [(POINTS, _("“%(item)s”每次分值应在 %(low)s—%(high)s 分之间") % {
-            "item": item.title, "low": format_points(low), "high": format_points(high)})]
+        return [
+            (
+                POINTS,
+                _("“%(item)s”每次分值应在 %(low)s—%(high)s 分之间")
+                % {"item": item.title, "low": format_points(low), "high": format_points(high)},
+            )
+        ]
     key = (member.pk, item.pk, period.pk)
     year_key = (member.pk, item.pk, period.cycle.year)
     if item.times_per_period is not None and ctx.times[key] >= item.times_per_period:
-        return [(ITEM, _("“%(item)s”每期最多记 %(n)s 次（含本文件中前面的行）") % {
-            "item": item.title, "n": item.times_per_period})]
-    for cap, used, label in ((item.cap_per_period, abs(ctx.used[key]), _("本期")),
-                             (item.cap_per_year, abs(ctx.used_year[year_key]), _("本年"))):
+        return [
+            (
+                ITEM,
+                _("“%(item)s”每期最多记 %(n)s 次（含本文件中前面的行）")
+                % {"item": item.title, "n": item.times_per_period},
+            )
+        ]
+    for cap, used, label in (
+        (item.cap_per_period, abs(ctx.used[key]), _("本期")),
+        (item.cap_per_year, abs(ctx.used_year[year_key]), _("本年")),
+    ):
         if cap is not None and used + magnitude > to_centi(cap):
-            return [(POINTS, _("“%(item)s”%(scope)s累计不能超过 %(cap)s 分（已记 %(used)s 分，含本文件中前面的行）")
-                     % {"item": item.title, "scope": label, "cap": format_points(to_centi(cap)),
-                        "used": format_points(used)})]
+            return [
+                (
+                    POINTS,
+                    _("“%(item)s”%(scope)s累计不能超过 %(cap)s 分（已记 %(used)s 分，含本文件中前面的行）")
+                    % {
+                        "item": item.title,
+                        "scope": label,
+                        "cap": format_points(to_centi(cap)),
+                        "used": format_points(used),
+                    },
+                )
+            ]
     # This row counts for the rows below it.
     signed = (item.sign or 1) * magnitude
     ctx.used[key] += signed
@@ -290,9 +355,11 @@ def card_check(*, actor, sheet):
     if missing:
         result.errors.append(RowError(1, "、".join(missing), _("缺少必填列")))
         return result
-    rows = [(number, dict(zip(sheet.headers, values, strict=False)))
-            for number, values in enumerate(sheet.rows, start=2)
-            if any(v not in (None, "") and str(v).strip() for v in values)]
+    rows = [
+        (number, dict(zip(sheet.headers, values, strict=False)))
+        for number, values in enumerate(sheet.rows, start=2)
+        if any(v not in (None, "") and str(v).strip() for v in values)
+    ]
     if not rows:
         result.errors.append(RowError(2, "—", _("文件中没有记分数据")))
         return result
@@ -336,21 +403,34 @@ def _card_write(*, actor, rows):
     branches = {}
     for row in rows:
         try:
-            entry_record(actor=actor, member=row.member, item=row.item, period=row.period,
-                         points=format_points(row.magnitude), reason=row.reason,
-                         source=LedgerEntry.Source.IMPORT, occurred_on=row.occurred_on, recalculate=False)
+            entry_record(
+                actor=actor,
+                member=row.member,
+                item=row.item,
+                period=row.period,
+                points=format_points(row.magnitude),
+                reason=row.reason,
+                source=LedgerEntry.Source.IMPORT,
+                occurred_on=row.occurred_on,
+                recalculate=False,
+            )
         except (ApplicationError, PermissionDenied) as error:
             # The authoritative check disagreed with the dry run: nothing of the file is kept.
             raise _RowFailed(row.row, str(getattr(error, "message", error))) from error
         branches[(row.member.branch_id, row.period.cycle.year)] = row.member.branch
     for (_branch_id, year), branch in branches.items():
         recalculate_branch(branch=branch, year=year)
-    audit_record(actor=actor, action="ledger.import", target=None,
-                 after={"created": len(rows), "branches": sorted({b.pk for b in branches.values()})})
+    audit_record(
+        actor=actor,
+        action="ledger.import",
+        target=None,
+        after={"created": len(rows), "branches": sorted({b.pk for b in branches.values()})},
+    )
     return len(rows)
 
 
 # ── the template ─────────────────────────────────────────────────────────────────────────────
+
 
 def card_template(*, actor, branch):
     """An .xlsx to fill in from the paper cards: the card sheet with drop-downs for period, category
@@ -367,8 +447,10 @@ def card_template(*, actor, branch):
     if cycle is None:
         raise ApplicationError(_("尚未开启计分年度，请联系组织部"))
     # Every open year (an earlier one may still take entries), the current one first.
-    in_force = {year: schemes_in_force(branch=branch, year=year) for year in
-                Cycle.objects.filter(is_open=True).order_by("-year").values_list("year", flat=True)}
+    in_force = {
+        year: schemes_in_force(branch=branch, year=year)
+        for year in Cycle.objects.filter(is_open=True).order_by("-year").values_list("year", flat=True)
+    }
     by_code_title, applies, titles = {}, defaultdict(set), defaultdict(set)
     for schemes in in_force.values():
         for category, scheme in schemes.items():
@@ -380,8 +462,13 @@ def card_template(*, actor, branch):
     for key, item in by_code_title.items():
         ambiguous = len(titles[item.code]) > 1
         items[item_option(item, sorted(applies[key]) if ambiguous else None)] = (item, applies[key])
-    periods = [p for year, schemes in in_force.items() for p in Period.objects.filter(
-        cycle__year=year, kind__in={s.period_kind for s in schemes.values()}).order_by("kind", "index")]
+    periods = [
+        p
+        for year, schemes in in_force.items()
+        for p in Period.objects.filter(cycle__year=year, kind__in={s.period_kind for s in schemes.values()}).order_by(
+            "kind", "index"
+        )
+    ]
     members = list(branch.members.filter(left_on__isnull=True, exempt=False).order_by("number"))
     rows_limit = settings.CARD_IMPORT_MAX_ROWS + 1
 
@@ -411,41 +498,92 @@ def card_template(*, actor, branch):
         return ref
 
     kind_labels = dict(RuleItem.Kind.choices)
-    reference(_("项目"), [_("项目（下拉选项）"), _("编号"), _("项目名称"), _("类别"), _("每次最少"), _("每次最多"),
-                          _("每期上限"), _("每年上限"), _("每期最多次数"), _("须佐证材料"), _("适用党员")],
-              [[option, item.code, item.title, str(kind_labels[item.kind]), float(item.points_min),
-                float(item.points_max), None if item.cap_per_period is None else float(item.cap_per_period),
-                None if item.cap_per_year is None else float(item.cap_per_year), item.times_per_period,
-                _("是（不能导入）") if item.evidence_required else _("否"), "、".join(sorted(categories))]
-               for option, (item, categories) in items.items()])
-    reference(_("周期"), [_("周期"), _("开始"), _("结束"), _("状态")],
-              [[p.name, p.starts_on, p.ends_on, _("已锁定") if p.is_locked else _("可记分")] for p in periods])
-    reference(_("党员"), [_("学号/工号"), _("姓名"), _("类别")],
-              [[m.number, m.name, str(m.get_category_display())] for m in members])
+    reference(
+        _("项目"),
+        [
+            _("项目（下拉选项）"),
+            _("编号"),
+            _("项目名称"),
+            _("类别"),
+            _("每次最少"),
+            _("每次最多"),
+            _("每期上限"),
+            _("每年上限"),
+            _("每期最多次数"),
+            _("须佐证材料"),
+            _("适用党员"),
+        ],
+        [
+            [
+                option,
+                item.code,
+                item.title,
+                str(kind_labels[item.kind]),
+                float(item.points_min),
+                float(item.points_max),
+                None if item.cap_per_period is None else float(item.cap_per_period),
+                None if item.cap_per_year is None else float(item.cap_per_year),
+                item.times_per_period,
+                _("是（不能导入）") if item.evidence_required else _("否"),
+                "、".join(sorted(categories)),
+            ]
+            for option, (item, categories) in items.items()
+        ],
+    )
+    reference(
+        _("周期"),
+        [_("周期"), _("开始"), _("结束"), _("状态")],
+        [[p.name, p.starts_on, p.ends_on, _("已锁定") if p.is_locked else _("可记分")] for p in periods],
+    )
+    reference(
+        _("党员"),
+        [_("学号/工号"), _("姓名"), _("类别")],
+        [[m.number, m.name, str(m.get_category_display())] for m in members],
+    )
     notes = book.create_sheet(_("说明"))
     notes.column_dimensions["A"].width = 110
     for line in (
-        _("在“积分卡”表中每行填写一条记分，表头不要修改；“周期”“类别”“项目”可从下拉列表选择，也可直接填写"
-          "（周期名称；项目编号在该党员的评分细则中唯一时，只填编号即可）。"),
-        _("必填：学号/工号、周期、项目、分值、事由；姓名和类别用于核对，可不填；发生日期不填时按周期内的当天（或周期最后一天）。"),
+        _(
+            "在“积分卡”表中每行填写一条记分，表头不要修改；“周期”“类别”“项目”可从下拉列表选择，也可直接填写"
+            "（周期名称；项目编号在该党员的评分细则中唯一时，只填编号即可）。"
+        ),
+        _(
+            "必填：学号/工号、周期、项目、分值、事由；姓名和类别用于核对，可不填；发生日期不填时按周期内的当天（或周期最后一天）。"
+        ),
         _("分值填写每次的分值大小（正数）；基础、减分项目为扣分，加分项目为加分，由项目类别决定。"),
         _("须提供佐证材料的项目不能通过导入记分，请在记分页面逐条录入并上传佐证。"),
-        _("上传后先检查（不写入任何数据），每处错误会标明行号、列和原因；全部无误后确认导入，任何一行有误整份文件都不会导入。"),
-        _("示例：A1-00001｜张三｜%(period)s｜加分/贡献｜A-C02 参加志愿服务、奉献社会｜3｜社区志愿服务｜%(date)s") % {
-            "period": periods[0].name if periods else "", "date": periods[0].starts_on if periods else ""},
+        _(
+            "上传后先检查（不写入任何数据），每处错误会标明行号、列和原因；全部无误后确认导入，任何一行有误整份文件都不会导入。"
+        ),
+        _("示例：A1-00001｜张三｜%(period)s｜加分/贡献｜A-C02 参加志愿服务、奉献社会｜3｜社区志愿服务｜%(date)s")
+        % {"period": periods[0].name if periods else "", "date": periods[0].starts_on if periods else ""},
     ):
         notes.append([line])
 
     last = rows_limit
     validations = [
-        (DataValidation(type="list", formula1=f"'{_('周期')}'!$A$2:$A${max(len(periods), 1) + 1}",
-                        allow_blank=True), f"C2:C{last}", _("请从下拉列表选择周期")),
-        (DataValidation(type="list", formula1='"{}"'.format(",".join(str(v) for v in kind_labels.values())),
-                        allow_blank=True), f"D2:D{last}", _("请从下拉列表选择类别")),
-        (DataValidation(type="list", formula1=f"'{_('项目')}'!$A$2:$A${max(len(items), 1) + 1}",
-                        allow_blank=True), f"E2:E{last}", _("请从下拉列表选择项目")),
-        (DataValidation(type="decimal", operator="greaterThanOrEqual", formula1="0", allow_blank=True),
-         f"F2:F{last}", _("分值填写正数")),
+        (
+            DataValidation(type="list", formula1=f"'{_('周期')}'!$A$2:$A${max(len(periods), 1) + 1}", allow_blank=True),
+            f"C2:C{last}",
+            _("请从下拉列表选择周期"),
+        ),
+        (
+            DataValidation(
+                type="list", formula1='"{}"'.format(",".join(str(v) for v in kind_labels.values())), allow_blank=True
+            ),
+            f"D2:D{last}",
+            _("请从下拉列表选择类别"),
+        ),
+        (
+            DataValidation(type="list", formula1=f"'{_('项目')}'!$A$2:$A${max(len(items), 1) + 1}", allow_blank=True),
+            f"E2:E{last}",
+            _("请从下拉列表选择项目"),
+        ),
+        (
+            DataValidation(type="decimal", operator="greaterThanOrEqual", formula1="0", allow_blank=True),
+            f"F2:F{last}",
+            _("分值填写正数"),
+        ),
     ]
     for validation, cells, message in validations:
         validation.error, validation.errorTitle = message, _("输入有误")
@@ -458,5 +596,7 @@ def card_template(*, actor, branch):
         validation.add(cells)
     buffer = io.BytesIO()
     book.save(buffer)
-    return buffer.getvalue(), _("%(branch)s-%(year)s年度积分卡导入模板.xlsx") % {"branch": branch.name,
-                                                                          "year": cycle.year}
+    return buffer.getvalue(), _("%(branch)s-%(year)s年度积分卡导入模板.xlsx") % {
+        "branch": branch.name,
+        "year": cycle.year,
+    }

@@ -37,8 +37,12 @@ log = logging.getLogger(__name__)
 
 
 def kind_labels():
-    return {"edited": _("被修改"), "deleted": _("被删除（记录缺失）"), "inserted": _("插入了伪造记录"),
-            "reordered": _("顺序被调换")}
+    return {
+        "edited": _("被修改"),
+        "deleted": _("被删除（记录缺失）"),
+        "inserted": _("插入了伪造记录"),
+        "reordered": _("顺序被调换"),
+    }
 
 
 @dataclass
@@ -92,18 +96,27 @@ def _classify(model, table, previous, pk, prev_hash, stored, computed, expected_
         return Break(table, pk, "edited", computed, stored, _("按存储内容重算的哈希与存储的哈希不符"))
     if previous is not None and prev_hash == previous[1]:
         # This row links to the same row as the one before it did: that one was slipped in.
-        return Break(table, previous[0], "inserted", prev_hash, previous[2],
-                     _("其后一条记录链接到它之前的记录，本条不在链上"))
+        return Break(
+            table, previous[0], "inserted", prev_hash, previous[2], _("其后一条记录链接到它之前的记录，本条不在链上")
+        )
     return Break(table, pk, "deleted", expected_prev, prev_hash, _("本条链接的上一条记录已不存在：本条之前缺少记录"))
 
 
 def _ledger_rows():
     """Each entry with the hash its recording audit event carries (None if it has none)."""
-    linked = (AuditEvent.objects.filter(target_type=LedgerEntry._meta.label, action__in=LINKED_ACTIONS,
-                                        target_id=Cast(OuterRef("pk"), CharField()))
-              .annotate(linked=KT("after__hash")).values("linked")[:1])
-    return (LedgerEntry.objects.order_by("id").annotate(audit_hash=Subquery(linked))
-            .values_list("id", "hash", "audit_hash", *HASHED_FIELDS).iterator(chunk_size=CHUNK))
+    linked = (
+        AuditEvent.objects.filter(
+            target_type=LedgerEntry._meta.label, action__in=LINKED_ACTIONS, target_id=Cast(OuterRef("pk"), CharField())
+        )
+        .annotate(linked=KT("after__hash"))
+        .values("linked")[:1]
+    )
+    return (
+        LedgerEntry.objects.order_by("id")
+        .annotate(audit_hash=Subquery(linked))
+        .values_list("id", "hash", "audit_hash", *HASHED_FIELDS)
+        .iterator(chunk_size=CHUNK)
+    )
 
 
 def _bulk_ranges():
@@ -136,17 +149,23 @@ def verify(anchor=None):
 
     report.ledger_count, report.heads[LEDGER], ledger_break = _walk(LedgerEntry, ledger_rows(), recompute_entry)
 
-    audit_rows = ((pk, prev_hash, stored, values) for pk, prev_hash, stored, *values in
-                  AuditEvent.objects.order_by("id").values_list("id", "prev_hash", "hash", *AUDIT_FIELDS)
-                  .iterator(chunk_size=CHUNK))
+    audit_rows = (
+        (pk, prev_hash, stored, values)
+        for pk, prev_hash, stored, *values in AuditEvent.objects.order_by("id")
+        .values_list("id", "prev_hash", "hash", *AUDIT_FIELDS)
+        .iterator(chunk_size=CHUNK)
+    )
 
     def recompute_event(prev_hash, values):
         return event_hash(prev_hash=prev_hash, **dict(zip(AUDIT_FIELDS, values, strict=True)))
 
     report.audit_count, report.heads[AUDIT], audit_break = _walk(AuditEvent, audit_rows, recompute_event)
     report.anchor_breaks = _anchor_breaks(anchor)
-    report.breaks = [b for b in (ledger_break, audit_break, *report.anchor_breaks, coverage_break,
-                                 _dangling_link(ranges)) if b is not None]
+    report.breaks = [
+        b
+        for b in (ledger_break, audit_break, *report.anchor_breaks, coverage_break, _dangling_link(ranges))
+        if b is not None
+    ]
     return report
 
 
@@ -157,8 +176,9 @@ def _coverage(pk, stored, audit_hash, ranges, firsts):
     i = bisect.bisect_right(firsts, pk) - 1
     if i >= 0 and ranges[i][0] <= pk <= ranges[i][1]:
         return None
-    return Break(LEDGER, pk, "inserted", "", stored,
-                 _("没有任何审计记录记载本条：本条是伪造的，或记载它的审计记录被删除"))
+    return Break(
+        LEDGER, pk, "inserted", "", stored, _("没有任何审计记录记载本条：本条是伪造的，或记载它的审计记录被删除")
+    )
 
 
 def _dangling_link(ranges):
@@ -168,10 +188,13 @@ def _dangling_link(ranges):
         stored = LedgerEntry.objects.filter(pk=last).values_list("hash", flat=True).first()
         if stored != linked:
             return _link_break(last, linked, stored, event_id)
-    events = (AuditEvent.objects.filter(target_type=LedgerEntry._meta.label, action__in=LINKED_ACTIONS,
-                                        after__has_key="hash")
-              .order_by("id").annotate(linked=KT("after__hash"))
-              .values_list("id", "target_id", "linked").iterator(chunk_size=CHUNK))
+    events = (
+        AuditEvent.objects.filter(target_type=LedgerEntry._meta.label, action__in=LINKED_ACTIONS, after__has_key="hash")
+        .order_by("id")
+        .annotate(linked=KT("after__hash"))
+        .values_list("id", "target_id", "linked")
+        .iterator(chunk_size=CHUNK)
+    )
     # In batches of ids rather than a cast in SQL: an edited target_id must not stop the check
     # (the audit chain already reports that edit).
     while chunk := list(itertools.islice(events, CHUNK)):
@@ -185,10 +208,17 @@ def _dangling_link(ranges):
 
 def _link_break(entry_id, linked, stored, event_id):
     if stored is None:
-        return Break(LEDGER, entry_id, "deleted", linked, "",
-                     _("审计记录 %(event)s 记载的台账记录已不存在") % {"event": event_id})
-    return Break(LEDGER, entry_id, "edited", linked, stored,
-                 _("审计记录 %(event)s 记载的哈希与本条不符") % {"event": event_id})
+        return Break(
+            LEDGER,
+            entry_id,
+            "deleted",
+            linked,
+            "",
+            _("审计记录 %(event)s 记载的台账记录已不存在") % {"event": event_id},
+        )
+    return Break(
+        LEDGER, entry_id, "edited", linked, stored, _("审计记录 %(event)s 记载的哈希与本条不符") % {"event": event_id}
+    )
 
 
 def verify_and_report(*, anchor_path=None):
@@ -212,16 +242,28 @@ def verify_and_report(*, anchor_path=None):
         names = {LEDGER: gettext_lazy("台账"), AUDIT: gettext_lazy("审计记录")}
         with override("zh-hans"):  # the label's msgid, translated again for each reader
             kind = gettext_lazy(kind_labels()[first.kind])
-        messages.append((gettext_noop(
-            "防篡改核验发现%(name)s哈希链断裂：编号 %(id)s，%(kind)s。请立即联系系统管理员运行 "
-            "manage.py verify_ledger 核查"), {"name": names[first.table], "id": first.row_id, "kind": kind}))
+        messages.append(
+            (
+                gettext_noop(
+                    "防篡改核验发现%(name)s哈希链断裂：编号 %(id)s，%(kind)s。请立即联系系统管理员运行 "
+                    "manage.py verify_ledger 核查"
+                ),
+                {"name": names[first.table], "id": first.row_id, "kind": kind},
+            )
+        )
     if diffs:
         lines = describe(diffs)
         for line in lines:
             log.error("stored figure differs from the ledger: %s", line)
-        messages.append((gettext_noop(
-            "防篡改核验发现 %(count)s 项存储的年度积分、排名或结果与按台账重算的不符，第一项：%(first)s。"
-            "请立即联系系统管理员运行 manage.py verify_ledger 核查"), {"count": len(diffs), "first": lines[0]}))
+        messages.append(
+            (
+                gettext_noop(
+                    "防篡改核验发现 %(count)s 项存储的年度积分、排名或结果与按台账重算的不符，第一项：%(first)s。"
+                    "请立即联系系统管理员运行 manage.py verify_ledger 核查"
+                ),
+                {"count": len(diffs), "first": lines[0]},
+            )
+        )
     if messages:
         _notify_organization_department(messages)
     return report, diffs
@@ -242,6 +284,7 @@ def _notify_organization_department(messages):
 
 # ── the anchor: the chains' heads kept out of the database ─────────────────────────────────────
 
+
 def anchor_advance(path):
     """The hourly step: move the anchor on to the current heads if the anchored heads are still
     there, unchanged, and every row appended since links on from them and hashes to what it stores.
@@ -257,17 +300,22 @@ def anchor_advance(path):
     report = ChainReport()
     chains = (
         (LedgerEntry, HASHED_FIELDS, lambda prev, values: entry_hash(**dict(zip(HASHED_FIELDS, values, strict=True)))),
-        (AuditEvent, AUDIT_FIELDS, lambda prev, values: event_hash(prev_hash=prev,
-                                                                  **dict(zip(AUDIT_FIELDS, values, strict=True)))),
+        (
+            AuditEvent,
+            AUDIT_FIELDS,
+            lambda prev, values: event_hash(prev_hash=prev, **dict(zip(AUDIT_FIELDS, values, strict=True))),
+        ),
     )
     for model, fields, recompute in chains:
         table = model._meta.db_table
         head = recorded["heads"].get(table) or {}
         since = model.objects.filter(pk__gt=head.get("id") or 0).order_by("id")
-        rows = ((pk, prev_hash, stored, [prev_hash, *values] if model is LedgerEntry else values)
-                for pk, prev_hash, stored, *values in
-                since.values_list("id", "prev_hash", "hash", *[f for f in fields if f != "prev_hash"])
-                .iterator(chunk_size=CHUNK))
+        rows = (
+            (pk, prev_hash, stored, [prev_hash, *values] if model is LedgerEntry else values)
+            for pk, prev_hash, stored, *values in since.values_list(
+                "id", "prev_hash", "hash", *[f for f in fields if f != "prev_hash"]
+            ).iterator(chunk_size=CHUNK)
+        )
         _count, last, found = _walk(model, rows, recompute, expected_prev=head.get("hash") or "")
         if found is not None:
             log.error("chain anchor not moved: %s id %s (%s): %s", table, found.row_id, found.kind, found.detail)
@@ -304,9 +352,18 @@ def _anchor_breaks(anchor):
             continue
         stored = model.objects.filter(pk=head["id"]).values_list("hash", flat=True).first()
         if stored is None:
-            breaks.append(Break(model._meta.db_table, head["id"], "deleted", head["hash"], "",
-                                _("锚点记录的链头已不存在")))
+            breaks.append(
+                Break(model._meta.db_table, head["id"], "deleted", head["hash"], "", _("锚点记录的链头已不存在"))
+            )
         elif stored != head["hash"]:
-            breaks.append(Break(model._meta.db_table, head["id"], "edited", head["hash"], stored,
-                                _("锚点记录的链头哈希已改变：此前的记录被改写")))
+            breaks.append(
+                Break(
+                    model._meta.db_table,
+                    head["id"],
+                    "edited",
+                    head["hash"],
+                    stored,
+                    _("锚点记录的链头哈希已改变：此前的记录被改写"),
+                )
+            )
     return breaks

@@ -30,8 +30,14 @@ from . import io_selectors as reads
 from .models import LedgerEntry, OutcomeRule, RuleItem, consequence_label
 
 TEXT, WRAP, POINTS, SIGNED, INT, DATE, PERCENT, COUNT = "text", "wrap", "points", "signed", "int", "date", "pct", "n"
-NUMBER_FORMATS = {POINTS: "0.00", SIGNED: "+0.00;-0.00;0.00", INT: "0", DATE: "yyyy-mm-dd", PERCENT: "0.0%",
-                  COUNT: '0"条"'}
+NUMBER_FORMATS = {
+    POINTS: "0.00",
+    SIGNED: "+0.00;-0.00;0.00",
+    INT: "0",
+    DATE: "yyyy-mm-dd",
+    PERCENT: "0.0%",
+    COUNT: '0"条"',
+}
 DANGEROUS_START = ("=", "+", "-", "@", "\t", "\r")
 FONT = "宋体"
 MAX_SHEET_ROWS = 1_048_576
@@ -47,44 +53,95 @@ class Column:
 
 
 LEDGER_COLUMNS = (
-    Column(N("日期"), DATE, 11), Column(N("周期"), TEXT, 16), Column(N("类别"), TEXT, 10),
-    Column(N("项目编号"), TEXT, 9), Column(N("项目"), WRAP, 28), Column(N("分值"), SIGNED, 8),
-    Column(N("事由"), WRAP, 32), Column(N("来源"), TEXT, 12), Column(N("记录人"), TEXT, 10),
-    Column(N("审核人"), TEXT, 10), Column(N("备注"), TEXT, 9),
+    Column(N("日期"), DATE, 11),
+    Column(N("周期"), TEXT, 16),
+    Column(N("类别"), TEXT, 10),
+    Column(N("项目编号"), TEXT, 9),
+    Column(N("项目"), WRAP, 28),
+    Column(N("分值"), SIGNED, 8),
+    Column(N("事由"), WRAP, 32),
+    Column(N("来源"), TEXT, 12),
+    Column(N("记录人"), TEXT, 10),
+    Column(N("审核人"), TEXT, 10),
+    Column(N("备注"), TEXT, 9),
 )
-FLAT_COLUMNS = (Column(N("党支部"), TEXT, 18), Column(N("学号/工号"), TEXT, 12), Column(N("姓名"), TEXT, 9),
-                *LEDGER_COLUMNS)
+FLAT_COLUMNS = (
+    Column(N("党支部"), TEXT, 18),
+    Column(N("学号/工号"), TEXT, 12),
+    Column(N("姓名"), TEXT, 9),
+    *LEDGER_COLUMNS,
+)
 SUMMARY_HEAD = (
-    Column(N("序号"), INT, 6), Column(N("党支部"), TEXT, 18), Column(N("学号/工号"), TEXT, 12),
-    Column(N("姓名"), TEXT, 9), Column(N("类别"), TEXT, 7), Column(N("党员身份"), TEXT, 9),
-    Column(N("党员干部"), TEXT, 8), Column(N("基础扣分"), SIGNED, 9), Column(N("加分/贡献"), SIGNED, 9),
-    Column(N("减分"), SIGNED, 8), Column(N("一票否决"), TEXT, 8),
+    Column(N("序号"), INT, 6),
+    Column(N("党支部"), TEXT, 18),
+    Column(N("学号/工号"), TEXT, 12),
+    Column(N("姓名"), TEXT, 9),
+    Column(N("类别"), TEXT, 7),
+    Column(N("党员身份"), TEXT, 9),
+    Column(N("党员干部"), TEXT, 8),
+    Column(N("基础扣分"), SIGNED, 9),
+    Column(N("加分/贡献"), SIGNED, 9),
+    Column(N("减分"), SIGNED, 8),
+    Column(N("一票否决"), TEXT, 8),
 )
-SUMMARY_TAIL = (Column(N("年度总分"), POINTS, 9), Column(N("支部排名"), INT, 8), Column(N("分数段"), WRAP, 24),
-                Column(N("积分结果"), WRAP, 30), Column(N("备注"), TEXT, 12))
+SUMMARY_TAIL = (
+    Column(N("年度总分"), POINTS, 9),
+    Column(N("支部排名"), INT, 8),
+    Column(N("分数段"), WRAP, 24),
+    Column(N("积分结果"), WRAP, 30),
+    Column(N("备注"), TEXT, 12),
+)
 COMMITTEE_HEAD = (
-    Column(N("单位"), TEXT, 24), Column(N("层级"), TEXT, 12), Column(N("党员数"), INT, 8),
-    Column(N("参与记分"), INT, 8), Column(N("免于记分"), INT, 8), Column(N("平均分"), POINTS, 8),
-    Column(N("最高分"), POINTS, 8), Column(N("最低分"), POINTS, 8),
+    Column(N("单位"), TEXT, 24),
+    Column(N("层级"), TEXT, 12),
+    Column(N("党员数"), INT, 8),
+    Column(N("参与记分"), INT, 8),
+    Column(N("免于记分"), INT, 8),
+    Column(N("平均分"), POINTS, 8),
+    Column(N("最高分"), POINTS, 8),
+    Column(N("最低分"), POINTS, 8),
 )
 COMMITTEE_TAIL = (
-    Column(N("可评优秀"), INT, 8), Column(N("预警"), INT, 7), Column(N("不合格（候选）"), INT, 9),
-    Column(N("比例上限检查"), WRAP, 30), Column(N("评分细则"), TEXT, 16), Column(N("已记分党员"), INT, 9),
-    Column(N("记分覆盖率"), PERCENT, 9), Column(N("台账条数"), INT, 9),
+    Column(N("可评优秀"), INT, 8),
+    Column(N("预警"), INT, 7),
+    Column(N("不合格（候选）"), INT, 9),
+    Column(N("比例上限检查"), WRAP, 30),
+    Column(N("评分细则"), TEXT, 16),
+    Column(N("已记分党员"), INT, 9),
+    Column(N("记分覆盖率"), PERCENT, 9),
+    Column(N("台账条数"), INT, 9),
 )
 PUBLICITY_COLUMNS = (
-    Column(N("序号"), INT, 6), Column(N("党支部"), TEXT, 20), Column(N("学号/工号"), TEXT, 12),
-    Column(N("姓名"), TEXT, 10), Column(N("类别"), TEXT, 8), Column(N("年度总分"), POINTS, 10),
-    Column(N("支部排名"), INT, 9), Column(N("备注"), TEXT, 14),
+    Column(N("序号"), INT, 6),
+    Column(N("党支部"), TEXT, 20),
+    Column(N("学号/工号"), TEXT, 12),
+    Column(N("姓名"), TEXT, 10),
+    Column(N("类别"), TEXT, 8),
+    Column(N("年度总分"), POINTS, 10),
+    Column(N("支部排名"), INT, 9),
+    Column(N("备注"), TEXT, 14),
 )
 EVALUATION_COLUMNS = (
-    Column(N("序号"), INT, 6), Column(N("党支部"), TEXT, 18), Column(N("学号/工号"), TEXT, 12),
-    Column(N("姓名"), TEXT, 9), Column(N("类别"), TEXT, 7), Column(N("党员身份"), TEXT, 9),
-    Column(N("年度总分"), POINTS, 9), Column(N("支部排名"), INT, 8), Column(N("积分提示"), TEXT, 14),
-    Column(N("积分结果及依据"), WRAP, 40), Column(N("民主评议意见"), WRAP, 18), Column(N("备注"), TEXT, 10),
+    Column(N("序号"), INT, 6),
+    Column(N("党支部"), TEXT, 18),
+    Column(N("学号/工号"), TEXT, 12),
+    Column(N("姓名"), TEXT, 9),
+    Column(N("类别"), TEXT, 7),
+    Column(N("党员身份"), TEXT, 9),
+    Column(N("年度总分"), POINTS, 9),
+    Column(N("支部排名"), INT, 8),
+    Column(N("积分提示"), TEXT, 14),
+    Column(N("积分结果及依据"), WRAP, 40),
+    Column(N("民主评议意见"), WRAP, 18),
+    Column(N("备注"), TEXT, 10),
 )
-BOARD_HEAD = (Column(N("排名"), INT, 6), Column(N("姓名"), TEXT, 10), Column(N("学号/工号"), TEXT, 12),
-              Column(N("党支部"), TEXT, 18), Column(N("年度总分"), POINTS, 10))
+BOARD_HEAD = (
+    Column(N("排名"), INT, 6),
+    Column(N("姓名"), TEXT, 10),
+    Column(N("学号/工号"), TEXT, 12),
+    Column(N("党支部"), TEXT, 18),
+    Column(N("年度总分"), POINTS, 10),
+)
 BOARD_TAIL = (Column(N("积分结果"), WRAP, 30),)
 
 # Sheets that apps above scoring add at the end of the branch workbook (reviews: 会议记录), each a
@@ -105,7 +162,8 @@ def _labels():
         "talk": {kind: str(consequence_label(OutcomeRule.Consequence.TALK, kind)) for kind in OutcomeRule.Kind.values},
         "category": {k: str(v) for k, v in CATEGORY.items()},
         "status": {k: str(v) for k, v in STATUS.items()},
-        "reversal": _("冲销记录"), "reversed": _("已冲销"),
+        "reversal": _("冲销记录"),
+        "reversed": _("已冲销"),
     }
 
 
@@ -113,6 +171,7 @@ PROPOSED_NOTE = N("注：年度总分、排名与积分结果为系统依据评�
 
 
 # ── streams ──────────────────────────────────────────────────────────────────────────────────
+
 
 @contextmanager
 def _streams():
@@ -166,14 +225,21 @@ def sheet_name_for(wanted, *, taken=()):
 
 # ── the writer ───────────────────────────────────────────────────────────────────────────────
 
+
 class Book:
     """An XlsxWriter workbook with the ledger's formats; sheets are added with `sheet()`."""
 
     def __init__(self, output, *, constant_memory=False, title=""):
-        self.workbook = xlsxwriter.Workbook(output, {
-            "constant_memory": constant_memory, "in_memory": not constant_memory,
-            "strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False,
-        })
+        self.workbook = xlsxwriter.Workbook(
+            output,
+            {
+                "constant_memory": constant_memory,
+                "in_memory": not constant_memory,
+                "strings_to_formulas": False,
+                "strings_to_numbers": False,
+                "strings_to_urls": False,
+            },
+        )
         self.constant_memory = constant_memory
         self.workbook.set_properties({"title": title, "author": _("党员积分管理"), "company": ""})
         self._names = set()
@@ -186,10 +252,13 @@ class Book:
         self.sub_text = self._pair(border=1)
         self.sign = self._pair(font_size=11)
         self.link = self._add(border=1, font_color="#1F4E79", underline=1)
-        self.kinds = {kind: self._pair(border=1, **self._kind_props(kind))
-                      for kind in (TEXT, WRAP, POINTS, SIGNED, INT, DATE, PERCENT, COUNT)}
-        self.bold_kinds = {kind: self._pair(border=1, bold=True, **self._kind_props(kind))
-                           for kind in (TEXT, POINTS, INT)}
+        self.kinds = {
+            kind: self._pair(border=1, **self._kind_props(kind))
+            for kind in (TEXT, WRAP, POINTS, SIGNED, INT, DATE, PERCENT, COUNT)
+        }
+        self.bold_kinds = {
+            kind: self._pair(border=1, bold=True, **self._kind_props(kind)) for kind in (TEXT, POINTS, INT)
+        }
 
     @staticmethod
     def _kind_props(kind):
@@ -238,8 +307,10 @@ class Sheet:
         for index, column in enumerate(columns):
             ws.set_column(index, index, column.width)
         self._formats = [book.kinds[column.kind] for column in columns]
-        self._writes = [_WRITE_TEXT if column.kind in (TEXT, WRAP) else _WRITE_DATE if column.kind == DATE
-                        else _WRITE_NUMBER for column in columns]
+        self._writes = [
+            _WRITE_TEXT if column.kind in (TEXT, WRAP) else _WRITE_DATE if column.kind == DATE else _WRITE_NUMBER
+            for column in columns
+        ]
 
     # cells
     def text(self, row, col, value, formats):
@@ -277,7 +348,7 @@ class Sheet:
         beside it — not merged, since merged cells cost memory on every one of 10,000 member sheets."""
         span = self.width // per_row
         for start in range(0, len(pairs), per_row):
-            for i, (label, value) in enumerate(pairs[start:start + per_row]):
+            for i, (label, value) in enumerate(pairs[start : start + per_row]):
                 first = i * span
                 self.ws.write_string(self.row, first, label, self.book.label)
                 self.text(self.row, first + 1, value, self.book.value)
@@ -335,6 +406,7 @@ class Sheet:
 
 # ── the member ledger ────────────────────────────────────────────────────────────────────────
 
+
 def ledger_title(total, year):
     if total and total.get("scheme__composition") == "additive":
         return _("%(year)s年度党员亮化记分管理台账") % {"year": year}
@@ -358,29 +430,64 @@ def write_member_sheet(book, *, member, total, outcomes, lines, reversed_ids, pe
     annual total and rank, the outcomes, and the signature lines."""
     sheet = book.sheet(name or f"{member['number']} {member['name']}", LEDGER_COLUMNS, reserved=name is not None)
     sheet.title(ledger_title(total, year))
-    sheet.fields([
-        (_("姓名"), member["name"]), (_("学号/工号"), member["number"]), (_("所属党支部"), member["branch__name"]),
-        (_("类别"), labels["category"].get(member["category"], "")),
-        (_("党员身份"), labels["status"].get(member["status"], "")), (_("年度"), str(year)),
-        (_("评分标准"), total["scheme__name"] if total and total["scheme__name"] else _("无已批准的评分标准")),
-    ])
+    sheet.fields(
+        [
+            (_("姓名"), member["name"]),
+            (_("学号/工号"), member["number"]),
+            (_("所属党支部"), member["branch__name"]),
+            (_("类别"), labels["category"].get(member["category"], "")),
+            (_("党员身份"), labels["status"].get(member["status"], "")),
+            (_("年度"), str(year)),
+            (_("评分标准"), total["scheme__name"] if total and total["scheme__name"] else _("无已批准的评分标准")),
+        ]
+    )
     sheet.skip()
     sheet.header()
     kind_label, source_label = labels["kind"], labels["source"]
     reversal, reversed_text = labels["reversal"], labels["reversed"]
     by_kind = {kind: [0, 0] for kind in KINDS}  # lines (net of reversals for vetoes), points
     by_period = {}  # (kind, index) → [name, lines, points]
-    for (entry_id, _member_id, occurred_on, period_kind, period_index, period_name, kind, code, title, points,
-         reason, source, recorder, recorder_login, verifier, verifier_login, reverses_id, *_rest) in lines:
+    for (
+        entry_id,
+        _member_id,
+        occurred_on,
+        period_kind,
+        period_index,
+        period_name,
+        kind,
+        code,
+        title,
+        points,
+        reason,
+        source,
+        recorder,
+        recorder_login,
+        verifier,
+        verifier_login,
+        reverses_id,
+        *_rest,
+    ) in lines:
         if reverses_id:
             remark = reversal
         elif entry_id in reversed_ids:
             remark = reversed_text
         else:
             remark = ""
-        sheet.line((occurred_on, period_name, kind_label.get(kind, kind), code, title, points / 100, reason,
-                    source_label.get(source, source), recorder or recorder_login, verifier or verifier_login or "",
-                    remark))
+        sheet.line(
+            (
+                occurred_on,
+                period_name,
+                kind_label.get(kind, kind),
+                code,
+                title,
+                points / 100,
+                reason,
+                source_label.get(source, source),
+                recorder or recorder_login,
+                verifier or verifier_login or "",
+                remark,
+            )
+        )
         counts = by_kind[kind]
         counts[0] += -1 if (kind == RuleItem.Kind.VETO and reverses_id) else 1
         counts[1] += points
@@ -443,8 +550,9 @@ def _write_total(book, sheet, member, total):
     if total and total["vetoed"]:
         explanation = _("一票否决，年度记分为零（拟定）")
     sheet.text(sheet.row, 1, explanation, book.note)
-    sheet.number(sheet.row, 5, None if not total or total["total"] is None else total["total"] / 100,
-                 book.bold_kinds[POINTS])
+    sheet.number(
+        sheet.row, 5, None if not total or total["total"] is None else total["total"] / 100, book.bold_kinds[POINTS]
+    )
     ws.write_string(sheet.row, 6, _("支部排名"), book.sub_label)
     if total and total["rank"]:
         sheet.number(sheet.row, 7, total["rank"], book.bold_kinds[INT])
@@ -454,6 +562,7 @@ def _write_total(book, sheet, member, total):
 
 
 # ── workbooks ────────────────────────────────────────────────────────────────────────────────
+
 
 def _grouped(lines):
     """Yield (member_id, [lines]) from the ordered line stream, one member at a time."""
@@ -494,24 +603,32 @@ def summary_values(number, member, total, outcomes, period_columns, labels):
     bands, others = _outcome_texts(outcomes, labels)
     scores = (total or {}).get("period_scores") or {}
     scheme_kind = (total or {}).get("scheme__period_kind")
-    return [number, member["branch__name"], member["number"], member["name"],
-            labels["category"].get(member["category"], ""), labels["status"].get(member["status"], ""),
-            _("是") if member["is_cadre"] else _("否"),
-            _points(total["base"]) if total else None, _points(total["bonus"]) if total else None,
-            _points(total["penalty"]) if total else None,
-            (_("是") if total["vetoed"] else _("否")) if total else "",
-            *(_points(scores.get(str(index))) if kind == scheme_kind else None
-              for kind, index, _name in period_columns),
-            _points(total["total"]) if total else None, (total or {}).get("rank"), bands, others,
-            member_remark(member, total)]
+    return [
+        number,
+        member["branch__name"],
+        member["number"],
+        member["name"],
+        labels["category"].get(member["category"], ""),
+        labels["status"].get(member["status"], ""),
+        _("是") if member["is_cadre"] else _("否"),
+        _points(total["base"]) if total else None,
+        _points(total["bonus"]) if total else None,
+        _points(total["penalty"]) if total else None,
+        (_("是") if total["vetoed"] else _("否")) if total else "",
+        *(_points(scores.get(str(index))) if kind == scheme_kind else None for kind, index, _name in period_columns),
+        _points(total["total"]) if total else None,
+        (total or {}).get("rank"),
+        bands,
+        others,
+        member_remark(member, total),
+    ]
 
 
 def _share_checks(totals, scheme_ids):
     """The share caps of the schemes in force for a branch, over its stored totals."""
     from .policy import share_cap_check
 
-    rules = {r.code: r for r in OutcomeRule.objects.filter(scheme_id__in=scheme_ids,
-                                                           kind=OutcomeRule.Kind.SHARE_CAP)}
+    rules = {r.code: r for r in OutcomeRule.objects.filter(scheme_id__in=scheme_ids, kind=OutcomeRule.Kind.SHARE_CAP)}
     for rule in rules.values():
         check = share_cap_check(rule, totals)
         yield rule.label, check.count, check.limit
@@ -539,8 +656,11 @@ def write_branch_workbook(output, *, organization, year, constant_memory=False, 
     kinds = reads.period_kinds_in_scope(organization=organization, year=year)
     period_columns = [(kind, index, name) for kind in sorted(kinds) for index, name in periods.get(kind, [])]
     reversed_ids = reads.reversed_ids(organization=organization, year=year)
-    book = Book(output, constant_memory=constant_memory,
-                title=_("%(org)s %(year)s年度积分台账") % {"org": organization.name, "year": year})
+    book = Book(
+        output,
+        constant_memory=constant_memory,
+        title=_("%(org)s %(year)s年度积分台账") % {"org": organization.name, "year": year},
+    )
 
     with _streams() as opened:
         sheet = book.sheet(_("汇总"), _summary_columns(period_columns))
@@ -548,14 +668,17 @@ def write_branch_workbook(output, *, organization, year, constant_memory=False, 
         sheet.note(_(PROPOSED_NOTE))
         sheet.header()
         names, scored, scheme_ids = {}, [], set()
-        stream = _with_outcomes(opened(reads.member_stream(organization=organization, year=year)),
-                                opened(reads.outcome_stream(organization=organization, year=year)))
+        stream = _with_outcomes(
+            opened(reads.member_stream(organization=organization, year=year)),
+            opened(reads.outcome_stream(organization=organization, year=year)),
+        )
         for number, (member, total, outcomes) in enumerate(stream, start=1):
             name = names[member["id"]] = book.sheet_name(f"{member['number']} {member['name']}")
             row = sheet.row
             sheet.line(summary_values(number, member, total, outcomes, period_columns, labels))
-            sheet.ws.write_url(row, 3, "internal:'{}'!A1".format(name.replace("'", "''")), book.link,
-                               string=member["name"])
+            sheet.ws.write_url(
+                row, 3, "internal:'{}'!A1".format(name.replace("'", "''")), book.link, string=member["name"]
+            )
             if total and total["scored"] and total["total"] is not None:
                 scored.append(total["total"])
             if total and total["scheme_id"]:
@@ -564,8 +687,10 @@ def write_branch_workbook(output, *, organization, year, constant_memory=False, 
             sheet.skip()
             for label, count, limit in _share_checks(scored, scheme_ids):
                 state = _("符合") if count <= limit else _("超出上限")
-                sheet.note(_("%(label)s：现有 %(count)s 人，上限 %(limit)s 人（%(state)s）") % {
-                    "label": label, "count": count, "limit": limit, "state": state})
+                sheet.note(
+                    _("%(label)s：现有 %(count)s 人，上限 %(limit)s 人（%(state)s）")
+                    % {"label": label, "count": count, "limit": limit, "state": state}
+                )
         sheet.signatures([_("记分员（签字）"), _("党支部书记（签字）")])
         sheet.done()
         del scored
@@ -573,8 +698,10 @@ def write_branch_workbook(output, *, organization, year, constant_memory=False, 
         position = {member_id: i for i, member_id in enumerate(names)}
         lines = opened(_grouped(opened(reads.ledger_lines(organization=organization, year=year))))
         pending = next(lines, None)
-        stream = _with_outcomes(opened(reads.member_stream(organization=organization, year=year)),
-                                opened(reads.outcome_stream(organization=organization, year=year)))
+        stream = _with_outcomes(
+            opened(reads.member_stream(organization=organization, year=year)),
+            opened(reads.outcome_stream(organization=organization, year=year)),
+        )
         for done, (member, total, outcomes) in enumerate(stream, start=1):
             member_lines = ()
             # Lines come in the members' order; a group for a member not listed is skipped, never misfiled.
@@ -583,9 +710,18 @@ def write_branch_workbook(output, *, organization, year, constant_memory=False, 
             if pending is not None and pending[0] == member["id"]:
                 member_lines = pending[1]
                 pending = next(lines, None)
-            write_member_sheet(book, member=member, total=total, outcomes=outcomes, lines=member_lines,
-                               reversed_ids=reversed_ids, periods=periods, year=year, labels=labels,
-                               name=names[member["id"]])
+            write_member_sheet(
+                book,
+                member=member,
+                total=total,
+                outcomes=outcomes,
+                lines=member_lines,
+                reversed_ids=reversed_ids,
+                periods=periods,
+                year=year,
+                labels=labels,
+                name=names[member["id"]],
+            )
             if progress:
                 progress(done, len(names))
     for write_sheet in BRANCH_WORKBOOK_SHEETS:
@@ -600,11 +736,17 @@ def write_member_workbook(output, *, member, year):
     book = Book(output, title=_("%(name)s %(year)s年度积分台账") % {"name": member.name, "year": year})
     row = data.members[0]
     with _streams() as opened:
-        write_member_sheet(book, member=row, total=data.totals.get(member.pk),
-                           outcomes=data.outcomes.get(member.pk, ()),
-                           lines=opened(reads.ledger_lines(member=member, year=year)),
-                           reversed_ids=reads.reversed_ids(member=member, year=year), periods=data.periods,
-                           year=year, labels=labels)
+        write_member_sheet(
+            book,
+            member=row,
+            total=data.totals.get(member.pk),
+            outcomes=data.outcomes.get(member.pk, ()),
+            lines=opened(reads.ledger_lines(member=member, year=year)),
+            reversed_ids=reads.reversed_ids(member=member, year=year),
+            periods=data.periods,
+            year=year,
+            labels=labels,
+        )
     book.close()
     return 1
 
@@ -616,8 +758,11 @@ def write_flat_ledger(output, *, organization, year, constant_memory=False, prog
     reversal, reversed_text = labels["reversal"], labels["reversed"]
     reversed_ids = reads.reversed_ids(organization=organization, year=year)
     several_colleges = organization.kind == "committee"  # branches are then named with their college
-    book = Book(output, constant_memory=constant_memory,
-                title=_("%(org)s %(year)s年度积分台账明细") % {"org": organization.name, "year": year})
+    book = Book(
+        output,
+        constant_memory=constant_memory,
+        title=_("%(org)s %(year)s年度积分台账明细") % {"org": organization.name, "year": year},
+    )
 
     def new_sheet(part):
         name = _("台账明细") if part == 1 else _("台账明细（%(n)s）") % {"n": part}
@@ -628,19 +773,52 @@ def write_flat_ledger(output, *, organization, year, constant_memory=False, prog
 
     with _streams() as opened:
         part, sheet, written = 1, new_sheet(1), 0
-        for (entry_id, _member_id, occurred_on, _pk, _pi, period_name, kind, code, title, points, reason, source,
-             recorder, recorder_login, verifier, verifier_login, reverses_id, number, name, branch_name, college) in (
-                opened(reads.ledger_lines(organization=organization, year=year, with_member=True))):
+        for (
+            entry_id,
+            _member_id,
+            occurred_on,
+            _pk,
+            _pi,
+            period_name,
+            kind,
+            code,
+            title,
+            points,
+            reason,
+            source,
+            recorder,
+            recorder_login,
+            verifier,
+            verifier_login,
+            reverses_id,
+            number,
+            name,
+            branch_name,
+            college,
+        ) in opened(reads.ledger_lines(organization=organization, year=year, with_member=True)):
             if sheet.row >= MAX_SHEET_ROWS:
                 sheet.autofilter()
                 sheet.done()
                 part += 1
                 sheet = new_sheet(part)
-            sheet.line((f"{college}·{branch_name}" if several_colleges else branch_name, number, name, occurred_on,
-                        period_name, kind_label.get(kind, kind), code, title,
-                        points / 100, reason, source_label.get(source, source), recorder or recorder_login,
-                        verifier or verifier_login or "",
-                        reversal if reverses_id else (reversed_text if entry_id in reversed_ids else "")))
+            sheet.line(
+                (
+                    f"{college}·{branch_name}" if several_colleges else branch_name,
+                    number,
+                    name,
+                    occurred_on,
+                    period_name,
+                    kind_label.get(kind, kind),
+                    code,
+                    title,
+                    points / 100,
+                    reason,
+                    source_label.get(source, source),
+                    recorder or recorder_login,
+                    verifier or verifier_login or "",
+                    reversal if reverses_id else (reversed_text if entry_id in reversed_ids else ""),
+                )
+            )
             written += 1
             if progress and written % 5000 == 0:
                 progress(written)
@@ -657,8 +835,11 @@ def write_committee_workbook(output, *, organization, year, constant_memory=Fals
     orgs, figures = reads.committee_figures(organization=organization, year=year)
     bands = reads.band_consequences(figures)
     columns = (*COMMITTEE_HEAD, *(Column(labels["consequence"][c], INT, 10) for c in bands), *COMMITTEE_TAIL)
-    book = Book(output, constant_memory=constant_memory,
-                title=_("%(org)s %(year)s年度积分统计") % {"org": organization.name, "year": year})
+    book = Book(
+        output,
+        constant_memory=constant_memory,
+        title=_("%(org)s %(year)s年度积分统计") % {"org": organization.name, "year": year},
+    )
     sheet = book.sheet(_("统计汇总"), columns)
     sheet.title(_("%(org)s %(year)s年度党员积分统计汇总表") % {"org": organization.name, "year": year})
     sheet.note(_(PROPOSED_NOTE))
@@ -675,22 +856,48 @@ def write_committee_workbook(output, *, organization, year, constant_memory=Fals
         f = rolled.get(org.pk) or figures[org.pk]
         indent = "　" * max(org.depth - organization.depth, 0)
         if org.kind == "branch":
-            share = "；".join(_("%(label)s：%(count)s/%(limit)s 人%(state)s") % {
-                "label": label, "count": count, "limit": limit, "state": "" if count <= limit else _("（超出）")}
-                for label, count, limit in f.share) or "—"
+            share = (
+                "；".join(
+                    _("%(label)s：%(count)s/%(limit)s 人%(state)s")
+                    % {"label": label, "count": count, "limit": limit, "state": "" if count <= limit else _("（超出）")}
+                    for label, count, limit in f.share
+                )
+                or "—"
+            )
             scheme = f.scheme_state
         else:
-            share = _("%(n)s 个支部超出") % {"n": sum(1 for o in orgs if o.kind == "branch"
-                                                      and o.path.startswith(org.path)
-                                                      and any(c > lim for _l, c, lim in figures[o.pk].share))}
+            share = _("%(n)s 个支部超出") % {
+                "n": sum(
+                    1
+                    for o in orgs
+                    if o.kind == "branch"
+                    and o.path.startswith(org.path)
+                    and any(c > lim for _l, c, lim in figures[o.pk].share)
+                )
+            }
             scheme = ""
         average = round(sum(f.totals) / len(f.totals) / 100, 2) if f.totals else None
-        sheet.line([indent + org.name, kind_label.get(org.kind, ""), f.members, f.scored, f.exempt, average,
-                    max(f.totals) / 100 if f.totals else None, min(f.totals) / 100 if f.totals else None,
-                    *(f.bands.get(c, 0) for c in bands), f.excellent, f.warned, f.unqualified, share, scheme,
-                    f.members_with_entries,
-                    (f.members_with_entries / (f.members - f.exempt)) if f.members - f.exempt > 0 else None,
-                    f.lines])
+        sheet.line(
+            [
+                indent + org.name,
+                kind_label.get(org.kind, ""),
+                f.members,
+                f.scored,
+                f.exempt,
+                average,
+                max(f.totals) / 100 if f.totals else None,
+                min(f.totals) / 100 if f.totals else None,
+                *(f.bands.get(c, 0) for c in bands),
+                f.excellent,
+                f.warned,
+                f.unqualified,
+                share,
+                scheme,
+                f.members_with_entries,
+                (f.members_with_entries / (f.members - f.exempt)) if f.members - f.exempt > 0 else None,
+                f.lines,
+            ]
+        )
         if progress:
             progress(done, len(orgs))
     sheet.autofilter()
@@ -698,8 +905,12 @@ def write_committee_workbook(output, *, organization, year, constant_memory=Fals
     notes = book.sheet(_("说明"), (Column(N("说明"), WRAP, 110),), landscape=False)
     notes.title(_("统计口径说明"))
     for text in (
-        _("党员数：年度内属于本组织的党员（年内离开党组织的党员计入离开前所在支部）；参与记分：有年度总分且参与排名的党员。"),
-        _("分数段：各评分细则中“分数段”类结果规则命中的人数；可评优秀、预警、不合格（候选）按结果类别统计，每人只计一次。"),
+        _(
+            "党员数：年度内属于本组织的党员（年内离开党组织的党员计入离开前所在支部）；参与记分：有年度总分且参与排名的党员。"
+        ),
+        _(
+            "分数段：各评分细则中“分数段”类结果规则命中的人数；可评优秀、预警、不合格（候选）按结果类别统计，每人只计一次。"
+        ),
         _("比例上限检查：各支部按其评分细则的比例上限规则（如95分以上不超过5%）检查，“现有/上限”。"),
         _("评分细则：本支部细则已批准、沿用上级评分标准，或无已批准的评分标准。已记分党员：本年度台账中有记录的党员。"),
         _(PROPOSED_NOTE),
@@ -713,28 +924,43 @@ def write_committee_workbook(output, *, organization, year, constant_memory=Fals
 
 def _ranked(data):
     """Members in rank order within each branch (unranked last), as the board and publicity show them."""
+
     def key(member):
         total = data.totals.get(member["id"]) or {}
         rank = total.get("rank")
         return member["branch__path"], rank is None, rank or 0, member["number"]
+
     return sorted(data.members, key=key)
 
 
 def write_publicity_list(output, *, organization, year, constant_memory=False, progress=None):
     labels = _labels()
     data = reads.year_data(organization=organization, year=year)
-    book = Book(output, constant_memory=constant_memory,
-                title=_("%(org)s %(year)s年度党员积分公示名单") % {"org": organization.name, "year": year})
+    book = Book(
+        output,
+        constant_memory=constant_memory,
+        title=_("%(org)s %(year)s年度党员积分公示名单") % {"org": organization.name, "year": year},
+    )
     sheet = book.sheet(_("公示名单"), PUBLICITY_COLUMNS, landscape=False)
     sheet.title(_("%(org)s %(year)s年度党员积分公示名单") % {"org": organization.name, "year": year})
-    sheet.note(_("公示时间：　　　　年　　月　　日至　　　　年　　月　　日。"
-                 "公示期间如有异议，请向党支部或上级党组织反映。"))
+    sheet.note(
+        _("公示时间：　　　　年　　月　　日至　　　　年　　月　　日。公示期间如有异议，请向党支部或上级党组织反映。")
+    )
     sheet.header()
     for number, member in enumerate(_ranked(data), start=1):
         total = data.totals.get(member["id"]) or {}
-        sheet.line([number, member["branch__name"], member["number"], member["name"],
-                    labels["category"].get(member["category"], ""), _points(total.get("total")), total.get("rank"),
-                    member_remark(member, total or None)])
+        sheet.line(
+            [
+                number,
+                member["branch__name"],
+                member["number"],
+                member["name"],
+                labels["category"].get(member["category"], ""),
+                _points(total.get("total")),
+                total.get("rank"),
+                member_remark(member, total or None),
+            ]
+        )
     sheet.note(_(PROPOSED_NOTE))
     sheet.signatures([_("党支部（盖章）"), _("党支部书记（签字）")])
     sheet.done()
@@ -757,8 +983,11 @@ def write_evaluation_results(output, *, organization, year, constant_memory=Fals
     """The annual results put before democratic evaluation (民主评议), with room for its opinion."""
     labels = _labels()
     data = reads.year_data(organization=organization, year=year)
-    book = Book(output, constant_memory=constant_memory,
-                title=_("%(org)s %(year)s年度民主评议党员积分结果") % {"org": organization.name, "year": year})
+    book = Book(
+        output,
+        constant_memory=constant_memory,
+        title=_("%(org)s %(year)s年度民主评议党员积分结果") % {"org": organization.name, "year": year},
+    )
     sheet = book.sheet(_("民主评议"), EVALUATION_COLUMNS)
     sheet.title(_("%(org)s %(year)s年度民主评议党员积分结果") % {"org": organization.name, "year": year})
     sheet.note(_(PROPOSED_NOTE))
@@ -767,10 +996,22 @@ def write_evaluation_results(output, *, organization, year, constant_memory=Fals
         total = data.totals.get(member["id"]) or {}
         outcomes = data.outcomes.get(member["id"], ())
         detail = "；".join(f"{_consequence(o, labels)}：{o['reason']}" for o in outcomes)
-        sheet.line([number, member["branch__name"], member["number"], member["name"],
-                    labels["category"].get(member["category"], ""), labels["status"].get(member["status"], ""),
-                    _points(total.get("total")), total.get("rank"), evaluation_hint(outcomes), detail, "",
-                    member_remark(member, total or None)])
+        sheet.line(
+            [
+                number,
+                member["branch__name"],
+                member["number"],
+                member["name"],
+                labels["category"].get(member["category"], ""),
+                labels["status"].get(member["status"], ""),
+                _points(total.get("total")),
+                total.get("rank"),
+                evaluation_hint(outcomes),
+                detail,
+                "",
+                member_remark(member, total or None),
+            ]
+        )
     sheet.signatures([_("记录人（签字）"), _("党支部书记（签字）")])
     sheet.done()
     book.close()
@@ -783,8 +1024,11 @@ def write_board(output, *, organization, year, constant_memory=False, progress=N
     data = reads.year_data(organization=organization, year=year)
     periods = data.period_columns()
     columns = (*BOARD_HEAD, *(Column(name, POINTS, 11) for _kind, _index, name in periods), *BOARD_TAIL)
-    book = Book(output, constant_memory=constant_memory,
-                title=_("%(org)s %(year)s年度积分榜") % {"org": organization.name, "year": year})
+    book = Book(
+        output,
+        constant_memory=constant_memory,
+        title=_("%(org)s %(year)s年度积分榜") % {"org": organization.name, "year": year},
+    )
     sheet = book.sheet(_("积分榜"), columns)
     sheet.title(_("%(org)s %(year)s年度党员积分榜") % {"org": organization.name, "year": year})
     sheet.note(_(PROPOSED_NOTE))
@@ -795,10 +1039,20 @@ def write_board(output, *, organization, year, constant_memory=False, progress=N
             continue
         scores = total.get("period_scores") or {}
         outcomes = "；".join(_consequence(o, labels) for o in data.outcomes.get(member["id"], ()))
-        sheet.line([total.get("rank"), member["name"], member["number"], member["branch__name"],
-                    _points(total["total"]),
-                    *(_points(scores.get(str(index))) if kind == total.get("scheme__period_kind") else None
-                      for kind, index, _name in periods), outcomes])
+        sheet.line(
+            [
+                total.get("rank"),
+                member["name"],
+                member["number"],
+                member["branch__name"],
+                _points(total["total"]),
+                *(
+                    _points(scores.get(str(index))) if kind == total.get("scheme__period_kind") else None
+                    for kind, index, _name in periods
+                ),
+                outcomes,
+            ]
+        )
     sheet.done()
     book.close()
     return len(data.members)
@@ -828,6 +1082,9 @@ def export_filename(kind, organization, year):
 
 
 def member_filename(member, year):
-    return safe_filename(_("%(name)s%(number)s-%(year)s年度积分台账") % {
-        "name": member.name, "number": member.number, "year": year}) + ".xlsx"
-
+    return (
+        safe_filename(
+            _("%(name)s%(number)s-%(year)s年度积分台账") % {"name": member.name, "number": member.number, "year": year}
+        )
+        + ".xlsx"
+    )

@@ -25,8 +25,19 @@ from .points import format_exact, format_points, from_exact_units
 from .recalculation import branch_figures
 
 # The stored columns of a year total that the recalculation derives, in the order reported.
-TOTAL_FIELDS = ("total", "total_exact", "rank", "base", "bonus", "penalty", "vetoed", "period_scores", "scored",
-                "scheme_id", "branch_id")
+TOTAL_FIELDS = (
+    "total",
+    "total_exact",
+    "rank",
+    "base",
+    "bonus",
+    "penalty",
+    "vetoed",
+    "period_scores",
+    "scored",
+    "scheme_id",
+    "branch_id",
+)
 POINT_FIELDS = {"total", "base", "bonus", "penalty"}
 OUTCOME_FIELDS = ("consequence", "reason", "rule_id", "branch_id")
 
@@ -41,11 +52,23 @@ class FigureDiff:
 
 
 def field_labels():
-    return {"total": _("年度总分"), "total_exact": _("年度总分（精确值）"),
-            "rank": _("支部排名"), "base": _("基础分"), "bonus": _("加分"),
-            "penalty": _("减分"), "vetoed": _("一票否决"), "period_scores": _("各期得分"), "scored": _("参与记分"),
-            "scheme_id": _("评分标准"), "branch_id": _("所在支部"), "row": _("年度积分记录"),
-            "consequence": _("结果"), "reason": _("依据"), "rule_id": _("规则")}
+    return {
+        "total": _("年度总分"),
+        "total_exact": _("年度总分（精确值）"),
+        "rank": _("支部排名"),
+        "base": _("基础分"),
+        "bonus": _("加分"),
+        "penalty": _("减分"),
+        "vetoed": _("一票否决"),
+        "period_scores": _("各期得分"),
+        "scored": _("参与记分"),
+        "scheme_id": _("评分标准"),
+        "branch_id": _("所在支部"),
+        "row": _("年度积分记录"),
+        "consequence": _("结果"),
+        "reason": _("依据"),
+        "rule_id": _("规则"),
+    }
 
 
 def shown(field, value):
@@ -61,9 +84,13 @@ def shown(field, value):
 
 def _as_of(year):
     """Per branch, the local date on which its stored rows of `year` were last computed."""
-    return {branch_id: timezone.localdate(at) for branch_id, at in
-            MemberYearTotal.objects.filter(year=year).values("branch").annotate(at=Max("computed_at"))
-            .values_list("branch", "at")}
+    return {
+        branch_id: timezone.localdate(at)
+        for branch_id, at in MemberYearTotal.objects.filter(year=year)
+        .values("branch")
+        .annotate(at=Max("computed_at"))
+        .values_list("branch", "at")
+    }
 
 
 def verify_figures(years=None):
@@ -87,25 +114,40 @@ def verify_figures(years=None):
             if stored is None or derived is None:
                 found[member_id].append(FigureDiff(member_id, year, "row", _row_shown(stored), _row_shown(derived)))
                 continue
-            found[member_id] += [FigureDiff(member_id, year, name, getattr(stored, name), getattr(derived, name))
-                                 for name in TOTAL_FIELDS if getattr(stored, name) != getattr(derived, name)]
+            found[member_id] += [
+                FigureDiff(member_id, year, name, getattr(stored, name), getattr(derived, name))
+                for name in TOTAL_FIELDS
+                if getattr(stored, name) != getattr(derived, name)
+            ]
         for key in sorted(stored_outcomes.keys() | derived_outcomes.keys()):
             stored, derived = stored_outcomes.get(key), derived_outcomes.get(key)
             member_id, code = key
             if stored is None or derived is None:
-                found[member_id].append(FigureDiff(member_id, year, f"outcome:{code}",
-                                                   stored and stored.consequence, derived and derived.consequence))
+                found[member_id].append(
+                    FigureDiff(
+                        member_id,
+                        year,
+                        f"outcome:{code}",
+                        stored and stored.consequence,
+                        derived and derived.consequence,
+                    )
+                )
                 continue
-            found[member_id] += [FigureDiff(member_id, year, f"outcome:{code}:{name}", getattr(stored, name),
-                                            getattr(derived, name))
-                                 for name in OUTCOME_FIELDS if getattr(stored, name) != getattr(derived, name)]
+            found[member_id] += [
+                FigureDiff(member_id, year, f"outcome:{code}:{name}", getattr(stored, name), getattr(derived, name))
+                for name in OUTCOME_FIELDS
+                if getattr(stored, name) != getattr(derived, name)
+            ]
         diffs += [d for member_id in sorted(found) for d in found[member_id]]
     return diffs
 
 
 def _row_shown(row):
-    return None if row is None else _("总分 %(total)s，排名 %(rank)s") % {
-        "total": shown("total", row.total), "rank": shown("rank", row.rank)}
+    return (
+        None
+        if row is None
+        else _("总分 %(total)s，排名 %(rank)s") % {"total": shown("total", row.total), "rank": shown("rank", row.rank)}
+    )
 
 
 def describe(diffs):
@@ -121,7 +163,14 @@ def describe(diffs):
             what = _("积分结果 %(code)s") % {"code": code} + (f"（{labels[column[0]]}）" if column else "")
         else:
             what = labels[d.field]
-        lines.append(_("不符：%(member)s，%(year)s年，%(field)s：存储为 %(stored)s，按台账重算为 %(recomputed)s") % {
-            "member": who, "year": d.year, "field": what, "stored": shown(d.field, d.stored),
-            "recomputed": shown(d.field, d.recomputed)})
+        lines.append(
+            _("不符：%(member)s，%(year)s年，%(field)s：存储为 %(stored)s，按台账重算为 %(recomputed)s")
+            % {
+                "member": who,
+                "year": d.year,
+                "field": what,
+                "stored": shown(d.field, d.stored),
+                "recomputed": shown(d.field, d.recomputed),
+            }
+        )
     return lines

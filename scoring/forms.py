@@ -53,12 +53,20 @@ class CategorySelect(forms.Select):
 def _offer_items(field, schemes, items):
     """Offer in `field` only `items` (a queryset) of `schemes` (a member category → its scheme),
     each option marked with the categories it serves; named with its scheme when there are several."""
-    items = list(items.filter(scheme__in={s.pk for s in schemes.values()}).select_related("scheme")
-                 .order_by("scheme__member_category", "order", "code"))
-    field.widget = CategorySelect(attrs={"class": "form-select"}, category_of={
-        i.pk: " ".join(c for c, s in schemes.items() if s.pk == i.scheme_id) for i in items})
-    field.queryset = RuleItem.objects.filter(pk__in=[i.pk for i in items]).select_related("scheme") \
+    items = list(
+        items.filter(scheme__in={s.pk for s in schemes.values()})
+        .select_related("scheme")
         .order_by("scheme__member_category", "order", "code")
+    )
+    field.widget = CategorySelect(
+        attrs={"class": "form-select"},
+        category_of={i.pk: " ".join(c for c, s in schemes.items() if s.pk == i.scheme_id) for i in items},
+    )
+    field.queryset = (
+        RuleItem.objects.filter(pk__in=[i.pk for i in items])
+        .select_related("scheme")
+        .order_by("scheme__member_category", "order", "code")
+    )
     several = len({s.pk for s in schemes.values()}) > 1
     field.label_from_instance = (lambda i: f"{i.scheme.name}：{item_label(i)}") if several else item_label
 
@@ -67,10 +75,12 @@ class EntryForm(BootstrapForm):
     member = forms.ModelChoiceField(label=_("党员"), queryset=None)
     item = forms.ModelChoiceField(label=_("项目"), queryset=None)
     period = forms.ModelChoiceField(label=_("周期"), queryset=None)
-    points = forms.DecimalField(label=_("分值（正数，加减由项目类别决定）"), min_value=0, max_digits=6,
-                                decimal_places=2)
-    occurred_on = forms.DateField(label=_("发生日期"),
-                                  widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    points = forms.DecimalField(
+        label=_("分值（正数，加减由项目类别决定）"), min_value=0, max_digits=6, decimal_places=2
+    )
+    occurred_on = forms.DateField(
+        label=_("发生日期"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
     reason = forms.CharField(label=_("事由"), widget=forms.Textarea(attrs={"rows": 2}), max_length=500)
     evidence = MultipleFileField(label=_("佐证材料（图片或 PDF，可多选）"), required=False)
 
@@ -82,8 +92,10 @@ class EntryForm(BootstrapForm):
         self.schemes = schemes
         members = members.filter(category__in=schemes.keys())
         member_field = self.fields["member"]
-        member_field.widget = CategorySelect(attrs={"class": "form-select", "data-filters": "id_item"},
-                                             category_of=dict(members.values_list("pk", "category")))
+        member_field.widget = CategorySelect(
+            attrs={"class": "form-select", "data-filters": "id_item"},
+            category_of=dict(members.values_list("pk", "category")),
+        )
         member_field.queryset = members
         _offer_items(self.fields["item"], schemes, RuleItem.objects.all())
         self.fields["period"].queryset = periods
@@ -94,11 +106,17 @@ class EntryForm(BootstrapForm):
         if member is not None:
             scheme = self.schemes.get(member.category)
             if item is not None and item.scheme_id != scheme.pk:
-                self.add_error("item", _("“%(item)s”不属于%(member)s适用的评分细则（%(scheme)s），请重新选择") % {
-                    "item": item.title, "member": member.name, "scheme": scheme.name})
+                self.add_error(
+                    "item",
+                    _("“%(item)s”不属于%(member)s适用的评分细则（%(scheme)s），请重新选择")
+                    % {"item": item.title, "member": member.name, "scheme": scheme.name},
+                )
             if period is not None and period.kind != scheme.period_kind:
-                self.add_error("period", _("%(member)s按%(kind)s记分，请选择相应的周期") % {
-                    "member": member.name, "kind": scheme.get_period_kind_display()})
+                self.add_error(
+                    "period",
+                    _("%(member)s按%(kind)s记分，请选择相应的周期")
+                    % {"member": member.name, "kind": scheme.get_period_kind_display()},
+                )
         return data
 
 
@@ -109,13 +127,16 @@ class EntryBulkForm(BootstrapForm):
 
     item = forms.ModelChoiceField(label=_("项目"), queryset=None)
     period = forms.ModelChoiceField(label=_("周期"), queryset=None)
-    points = forms.DecimalField(label=_("分值（正数，加减由项目类别决定）"), min_value=0, max_digits=6,
-                                decimal_places=2)
-    occurred_on = forms.DateField(label=_("发生日期"),
-                                  widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    points = forms.DecimalField(
+        label=_("分值（正数，加减由项目类别决定）"), min_value=0, max_digits=6, decimal_places=2
+    )
+    occurred_on = forms.DateField(
+        label=_("发生日期"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
     reason = forms.CharField(label=_("事由"), widget=forms.Textarea(attrs={"rows": 2}), max_length=500)
-    members = forms.ModelMultipleChoiceField(label=_("党员"), queryset=None,
-                                             error_messages={"required": _("请至少选择一名党员")})
+    members = forms.ModelMultipleChoiceField(
+        label=_("党员"), queryset=None, error_messages={"required": _("请至少选择一名党员")}
+    )
 
     def __init__(self, *args, members, schemes, periods, **kwargs):
         super().__init__(*args, **kwargs)
@@ -135,15 +156,36 @@ class ReasonForm(BootstrapForm):
 class SchemeForm(BootstrapMixin, forms.ModelForm):
     class Meta:
         model = Scheme
-        fields = ["name", "composition", "pipeline", "base_points", "bonus_cap", "floor", "cap", "aggregation",
-                  "period_kind"]
+        fields = [
+            "name",
+            "composition",
+            "pipeline",
+            "base_points",
+            "bonus_cap",
+            "floor",
+            "cap",
+            "aggregation",
+            "period_kind",
+        ]
 
 
 class RuleItemForm(BootstrapMixin, forms.ModelForm):
     class Meta:
         model = RuleItem
-        fields = ["kind", "code", "title", "description", "points_min", "points_max", "cap_per_period",
-                  "cap_per_year", "times_per_period", "evidence_required", "member_may_declare", "order"]
+        fields = [
+            "kind",
+            "code",
+            "title",
+            "description",
+            "points_min",
+            "points_max",
+            "cap_per_period",
+            "cap_per_year",
+            "times_per_period",
+            "evidence_required",
+            "member_may_declare",
+            "order",
+        ]
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
 
 
@@ -178,12 +220,21 @@ def _param_field(param):
     common = {"label": param.label, "help_text": param.help, "required": False}
     numbers = {**common, "error_messages": {"invalid": _("请填写数字")}}
     if param.type == rule_kinds.POINTS:
-        return forms.DecimalField(max_digits=6, decimal_places=2, min_value=param.minimum, max_value=param.maximum,
-                                  **numbers)
+        return forms.DecimalField(
+            max_digits=6, decimal_places=2, min_value=param.minimum, max_value=param.maximum, **numbers
+        )
     if param.type == rule_kinds.SHARE:
-        return forms.DecimalField(min_value=Decimal("0.01"), max_value=100, max_digits=5, decimal_places=2,
-                                  **{**numbers, "label": format_lazy("{}（%）", param.label),
-                                     "help_text": format_lazy("{}（{}）", param.help, _("填 5 表示 5%"))})
+        return forms.DecimalField(
+            min_value=Decimal("0.01"),
+            max_value=100,
+            max_digits=5,
+            decimal_places=2,
+            **{
+                **numbers,
+                "label": format_lazy("{}（%）", param.label),
+                "help_text": format_lazy("{}（{}）", param.help, _("填 5 表示 5%")),
+            },
+        )
     if param.type == rule_kinds.WHOLE:
         return forms.IntegerField(min_value=param.minimum, max_value=param.maximum, **numbers)
     if param.type == rule_kinds.FLAG:
@@ -273,18 +324,26 @@ class OutcomeRuleForm(BootstrapMixin, forms.ModelForm):
 PARAMS, PARAM_FIELDS = _param_fields()
 OutcomeRuleForm.base_fields.update(PARAM_FIELDS)
 
-SECOND_SEMESTER_HELP = _("第一学期自1月1日起至此日前一天，第二学期自此日起至12月31日；不填为8月1日。"
-                         "春季/秋季学期制的学校可填秋季学期开学前的日期，如9月1日")
+SECOND_SEMESTER_HELP = _(
+    "第一学期自1月1日起至此日前一天，第二学期自此日起至12月31日；不填为8月1日。"
+    "春季/秋季学期制的学校可填秋季学期开学前的日期，如9月1日"
+)
 
 
 class CycleOpenForm(BootstrapForm):
     year = forms.IntegerField(label=_("年度"), min_value=2000, max_value=2100)
     deadline_sets = forms.MultipleChoiceField(
-        label=_("默认时间节点"), widget=forms.CheckboxSelectMultiple,
-        choices=[("A", _("先锋亮绩、积分管理")), ("B", _("亮化记分管理"))], initial=["A", "B"])
-    second_semester_starts = forms.DateField(label=_("第二学期开始日期"), required=False,
-                                             help_text=SECOND_SEMESTER_HELP,
-                                             widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+        label=_("默认时间节点"),
+        widget=forms.CheckboxSelectMultiple,
+        choices=[("A", _("先锋亮绩、积分管理")), ("B", _("亮化记分管理"))],
+        initial=["A", "B"],
+    )
+    second_semester_starts = forms.DateField(
+        label=_("第二学期开始日期"),
+        required=False,
+        help_text=SECOND_SEMESTER_HELP,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
 
     def clean(self):
         data = super().clean()
@@ -295,17 +354,23 @@ class CycleOpenForm(BootstrapForm):
 
 
 class SemestersForm(BootstrapForm):
-    second_semester_starts = forms.DateField(label=_("第二学期开始日期"), help_text=SECOND_SEMESTER_HELP,
-                                             widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    second_semester_starts = forms.DateField(
+        label=_("第二学期开始日期"),
+        help_text=SECOND_SEMESTER_HELP,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
     reason = forms.CharField(label=_("理由"), max_length=200)
 
 
 class PresetForm(BootstrapForm):
-    preset = forms.ChoiceField(label=_("参考标准"), choices=[
-        ("A-staff", _("先锋亮绩、积分管理：教职工党员（示例）")),
-        ("A-student", _("先锋亮绩、积分管理：学生党员（示例）")),
-        ("B", _("亮化记分管理（示例）")),
-    ])
+    preset = forms.ChoiceField(
+        label=_("参考标准"),
+        choices=[
+            ("A-staff", _("先锋亮绩、积分管理：教职工党员（示例）")),
+            ("A-student", _("先锋亮绩、积分管理：学生党员（示例）")),
+            ("B", _("亮化记分管理（示例）")),
+        ],
+    )
     year = forms.IntegerField(label=_("年度"), min_value=2000, max_value=2100)
 
 

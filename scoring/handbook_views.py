@@ -21,6 +21,15 @@ def handbook(request, member_id):
     kinds = {}
     for item in items:
         kinds.setdefault(item.get_kind_display(), []).append(item)
-    return render(request, "scoring/handbook.html", {
-        "member": member, "year": year, "scheme": scheme, "kinds": kinds, "rules": rules,
-        "print": "print" in request.GET})
+    return render(
+        request,
+        "scoring/handbook.html",
+        {
+            "member": member,
+            "year": year,
+            "scheme": scheme,
+            "kinds": kinds,
+            "rules": rules,
+            "print": "print" in request.GET,
+        },
+    )

@@ -18,5 +18,4 @@ class YearForm(BootstrapForm):
 
 
 class CardUploadForm(BootstrapForm):
-    file = forms.FileField(label=_("积分卡文件（.xlsx）"),
-                           widget=forms.ClearableFileInput(attrs={"accept": ".xlsx"}))
+    file = forms.FileField(label=_("积分卡文件（.xlsx）"), widget=forms.ClearableFileInput(attrs={"accept": ".xlsx"}))

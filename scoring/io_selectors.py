@@ -22,14 +22,56 @@ from .models import LedgerEntry, MemberOutcome, MemberYearTotal, OutcomeRule, Pe
 # Rows fetched at a time: bounds the memory the cursor holds (measured: 500 → 1.8 MB peak, 200 → 1.3 MB).
 LINE_CHUNK = 200
 
-MEMBER_FIELDS = ("id", "number", "name", "category", "status", "is_cadre", "exempt", "left_on", "user_id",
-                 "branch_id", "branch__name", "branch__code", "branch__path")
-TOTAL_FIELDS = ("member_id", "scored", "base", "bonus", "penalty", "vetoed", "period_scores", "total", "rank",
-                "scheme_id", "scheme__name", "scheme__composition", "scheme__period_kind")
+MEMBER_FIELDS = (
+    "id",
+    "number",
+    "name",
+    "category",
+    "status",
+    "is_cadre",
+    "exempt",
+    "left_on",
+    "user_id",
+    "branch_id",
+    "branch__name",
+    "branch__code",
+    "branch__path",
+)
+TOTAL_FIELDS = (
+    "member_id",
+    "scored",
+    "base",
+    "bonus",
+    "penalty",
+    "vetoed",
+    "period_scores",
+    "total",
+    "rank",
+    "scheme_id",
+    "scheme__name",
+    "scheme__composition",
+    "scheme__period_kind",
+)
 # The order of the tuples `ledger_lines` yields.
-LINE_FIELDS = ("id", "member_id", "occurred_on", "period__kind", "period__index", "period__name", "kind",
-               "item__code", "item__title", "points", "reason", "source", "recorded_by__full_name",
-               "recorded_by__username", "verified_by__full_name", "verified_by__username", "reverses_id")
+LINE_FIELDS = (
+    "id",
+    "member_id",
+    "occurred_on",
+    "period__kind",
+    "period__index",
+    "period__name",
+    "kind",
+    "item__code",
+    "item__title",
+    "points",
+    "reason",
+    "source",
+    "recorded_by__full_name",
+    "recorded_by__username",
+    "verified_by__full_name",
+    "verified_by__username",
+    "reverses_id",
+)
 LINE_MEMBER_FIELDS = ("member__number", "member__name", "member__branch__name", "member__branch__parent__name")
 
 # Which consequences count as what in the committee's figures (kinds of consequence, not thresholds:
@@ -96,8 +138,9 @@ class YearData:
 
 def periods_by_kind(year):
     periods = defaultdict(list)
-    for kind, index, name in Period.objects.filter(cycle__year=year).order_by("kind", "index").values_list(
-            "kind", "index", "name"):
+    for kind, index, name in (
+        Period.objects.filter(cycle__year=year).order_by("kind", "index").values_list("kind", "index", "name")
+    ):
         periods[kind].append((index, name))
     return dict(periods)
 
@@ -110,48 +153,72 @@ def year_data(*, organization=None, member=None, year):
         outcomes = MemberOutcome.objects.filter(member=member, year=year)
     else:
         members = scope_members(organization=organization, year=year)
-        totals = MemberYearTotal.objects.filter(_in_year("member__")(year), year=year,
-                                                member__branch__path__startswith=organization.path)
-        outcomes = MemberOutcome.objects.filter(_in_year("member__")(year), year=year,
-                                                member__branch__path__startswith=organization.path)
+        totals = MemberYearTotal.objects.filter(
+            _in_year("member__")(year), year=year, member__branch__path__startswith=organization.path
+        )
+        outcomes = MemberOutcome.objects.filter(
+            _in_year("member__")(year), year=year, member__branch__path__startswith=organization.path
+        )
     data = YearData(organization=organization or member.branch, year=year)
     data.members = list(members.order_by("branch__path", "number").values(*MEMBER_FIELDS))
     data.totals = {row["member_id"]: row for row in totals.values(*TOTAL_FIELDS)}
     for row in outcomes.order_by("member_id", "rule__order", "rule_code").values(
-            "member_id", "consequence", "reason", "rule__kind"):
+        "member_id", "consequence", "reason", "rule__kind"
+    ):
         data.outcomes.setdefault(row["member_id"], []).append(row)
     data.periods = periods_by_kind(year)
     return data
 
 
 def reversed_ids(*, organization=None, member=None, year):
-    return set(scope_entries(organization=organization, member=member, year=year)
-               .filter(reverses__isnull=False).values_list("reverses_id", flat=True))
+    return set(
+        scope_entries(organization=organization, member=member, year=year)
+        .filter(reverses__isnull=False)
+        .values_list("reverses_id", flat=True)
+    )
 
 
 def ledger_lines(*, organization=None, member=None, year, with_member=False):
     """Every ledger line of the scope as tuples of LINE_FIELDS (+ LINE_MEMBER_FIELDS), streamed in
     member order (branch, number) and, per member, by period and date: one query."""
     fields = LINE_FIELDS + (LINE_MEMBER_FIELDS if with_member else ())
-    return (scope_entries(organization=organization, member=member, year=year)
-            .order_by("member__branch__path", "member__number", "period__starts_on", "period__kind",
-                      "occurred_on", "id")
-            .values_list(*fields).iterator(chunk_size=LINE_CHUNK))
+    return (
+        scope_entries(organization=organization, member=member, year=year)
+        .order_by("member__branch__path", "member__number", "period__starts_on", "period__kind", "occurred_on", "id")
+        .values_list(*fields)
+        .iterator(chunk_size=LINE_CHUNK)
+    )
 
 
 # ── streams: the branch workbook holds no per-member data in memory ──────────────────────────
 
-STORED = ("scored", "base", "bonus", "penalty", "vetoed", "period_scores", "total", "rank", "scheme_id",
-          "scheme__name", "scheme__composition", "scheme__period_kind")
+STORED = (
+    "scored",
+    "base",
+    "bonus",
+    "penalty",
+    "vetoed",
+    "period_scores",
+    "total",
+    "rank",
+    "scheme_id",
+    "scheme__name",
+    "scheme__composition",
+    "scheme__period_kind",
+)
 
 
 def member_stream(*, organization, year):
     """(member dict, stored-total dict or None) in branch and number order, streamed: one query."""
     members = scope_members(organization=organization, year=year).annotate(
-        t=FilteredRelation("year_totals", condition=Q(year_totals__year=year)))
+        t=FilteredRelation("year_totals", condition=Q(year_totals__year=year))
+    )
     keys = {f"t__{name}": name for name in STORED}
-    rows = (members.order_by("branch__path", "number").values(*MEMBER_FIELDS, "t__id", *keys)
-            .iterator(chunk_size=LINE_CHUNK))
+    rows = (
+        members.order_by("branch__path", "number")
+        .values(*MEMBER_FIELDS, "t__id", *keys)
+        .iterator(chunk_size=LINE_CHUNK)
+    )
     for row in rows:
         total = None if row["t__id"] is None else {name: row[key] for key, name in keys.items()}
         yield {name: row[name] for name in MEMBER_FIELDS}, total
@@ -159,19 +226,29 @@ def member_stream(*, organization, year):
 
 def outcome_stream(*, organization, year):
     """(member id, consequence, reason, rule kind) in the members' order, streamed: one query."""
-    return (MemberOutcome.objects.filter(_in_year("member__")(year), year=year,
-                                         member__branch__path__startswith=organization.path)
-            .order_by("member__branch__path", "member__number", "rule__order", "rule_code")
-            .values_list("member_id", "consequence", "reason", "rule__kind").iterator(chunk_size=LINE_CHUNK))
+    return (
+        MemberOutcome.objects.filter(
+            _in_year("member__")(year), year=year, member__branch__path__startswith=organization.path
+        )
+        .order_by("member__branch__path", "member__number", "rule__order", "rule_code")
+        .values_list("member_id", "consequence", "reason", "rule__kind")
+        .iterator(chunk_size=LINE_CHUNK)
+    )
 
 
 def period_kinds_in_scope(*, organization, year):
-    return set(MemberYearTotal.objects.filter(_in_year("member__")(year), year=year,
-                                              member__branch__path__startswith=organization.path)
-               .exclude(scheme__isnull=True).values_list("scheme__period_kind", flat=True).distinct())
+    return set(
+        MemberYearTotal.objects.filter(
+            _in_year("member__")(year), year=year, member__branch__path__startswith=organization.path
+        )
+        .exclude(scheme__isnull=True)
+        .values_list("scheme__period_kind", flat=True)
+        .distinct()
+    )
 
 
 # ── the committee's figures ──────────────────────────────────────────────────────────────────
+
 
 @dataclass
 class OrgFigures:
@@ -214,8 +291,10 @@ def schemes_by_branch(branches, year):
         by_path[scheme.owner.path].append(scheme)
     chosen = {}
     for branch in branches:
-        candidates = sorted((s for path in branch.ancestor_paths() for s in by_path.get(path, ())),
-                            key=lambda s: (-s.owner.depth, s.member_category == "all", -s.version))
+        candidates = sorted(
+            (s for path in branch.ancestor_paths() for s in by_path.get(path, ())),
+            key=lambda s: (-s.owner.depth, s.member_category == "all", -s.version),
+        )
         in_force = {}
         for scheme in candidates:
             for category in (Member.Category.STAFF, Member.Category.STUDENT):
@@ -235,17 +314,20 @@ def committee_figures(*, organization, year):
     members = scope_members(organization=organization, year=year)
     for row in members.values("branch_id").annotate(n=Count("id"), exempt=Count("id", filter=Q(exempt=True))):
         figures[row["branch_id"]].members, figures[row["branch_id"]].exempt = row["n"], row["exempt"]
-    totals = MemberYearTotal.objects.filter(_in_year("member__")(year), year=year,
-                                            member__branch__path__startswith=organization.path)
+    totals = MemberYearTotal.objects.filter(
+        _in_year("member__")(year), year=year, member__branch__path__startswith=organization.path
+    )
     for branch_id, scored, total in totals.values_list("member__branch_id", "scored", "total"):
         if scored and total is not None:
             figures[branch_id].scored += 1
             figures[branch_id].totals.append(total)
-    outcomes = MemberOutcome.objects.filter(_in_year("member__")(year), year=year,
-                                            member__branch__path__startswith=organization.path)
+    outcomes = MemberOutcome.objects.filter(
+        _in_year("member__")(year), year=year, member__branch__path__startswith=organization.path
+    )
     seen = defaultdict(set)
     for member_id, branch_id, consequence, rule_kind in outcomes.values_list(
-            "member_id", "member__branch_id", "consequence", "rule__kind"):
+        "member_id", "member__branch_id", "consequence", "rule__kind"
+    ):
         target = figures[branch_id]
         if rule_kind == OutcomeRule.Kind.BAND:
             target.bands[consequence] += 1
@@ -254,8 +336,9 @@ def committee_figures(*, organization, year):
                 seen[name].add(member_id)
                 setattr(target, name, getattr(target, name) + 1)
     entries = scope_entries(organization=organization, year=year)
-    for row in entries.values("member__branch_id").annotate(lines=Count("id"),
-                                                             members=Count("member_id", distinct=True)):
+    for row in entries.values("member__branch_id").annotate(
+        lines=Count("id"), members=Count("member_id", distinct=True)
+    ):
         figures[row["member__branch_id"]].lines = row["lines"]
         figures[row["member__branch_id"]].members_with_entries = row["members"]
     in_force = schemes_by_branch(branches, year)

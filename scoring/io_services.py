@@ -50,8 +50,13 @@ class ExportFile:
 
 
 def _audit(actor, kind, organization, year, **extra):
-    audit_record(actor=actor, action="ledger.export", target=organization, organization=organization,
-                 after={"kind": kind, "year": year, **extra})
+    audit_record(
+        actor=actor,
+        action="ledger.export",
+        target=organization,
+        organization=organization,
+        after={"kind": kind, "year": year, **extra},
+    )
 
 
 @transaction.atomic
@@ -65,14 +70,24 @@ def export_start(*, actor, kind, organization, year, force_background=False):
         # The same request again (a double click, a second tab) while that export is still being
         # built gets the job already queued; the requester's row lock makes simultaneous ones wait.
         get_user_model().objects.select_for_update(no_key=True).filter(pk=actor.pk).values_list("pk").get()
-        queued = ExportJob.objects.filter(owner=actor, kind=kind, organization=organization, year=year,
-                                          status__in=(ExportJob.Status.PENDING, ExportJob.Status.RUNNING)).first()
+        queued = ExportJob.objects.filter(
+            owner=actor,
+            kind=kind,
+            organization=organization,
+            year=year,
+            status__in=(ExportJob.Status.PENDING, ExportJob.Status.RUNNING),
+        ).first()
         if queued is not None and not export_job_fail_if_stopped(job=queued):
             return queued
         job = ExportJob.objects.create(
-            owner=actor, kind=kind, organization=organization, year=year, rows_total=rows,
+            owner=actor,
+            kind=kind,
+            organization=organization,
+            year=year,
+            rows_total=rows,
             filename=exports.export_filename(kind, organization, year),
-            expires_at=timezone.now() + datetime.timedelta(hours=settings.EXPORT_KEEP_HOURS))
+            expires_at=timezone.now() + datetime.timedelta(hours=settings.EXPORT_KEEP_HOURS),
+        )
         _audit(actor, kind, organization, year, rows=rows, job=job.pk)
         enqueue("scoring.tasks.export_job_task", job.pk)
         return job
@@ -88,16 +103,22 @@ def member_ledger_export(*, actor, member, year):
     reads.require_member_ledger(actor=actor, member=member)
     buffer = io.BytesIO()
     exports.write_member_workbook(buffer, member=member, year=year)
-    audit_record(actor=actor, action="ledger.export", target=member, organization=member.branch,
-                 after={"kind": "member_ledger", "year": year})
+    audit_record(
+        actor=actor,
+        action="ledger.export",
+        target=member,
+        organization=member.branch,
+        after={"kind": "member_ledger", "year": year},
+    )
     return ExportFile(buffer.getvalue(), exports.member_filename(member, year))
 
 
 def export_jobs_resume(*, older_than_minutes=10):
     """Scheduled: send again the jobs still queued after a while (the broker may have lost them)."""
     cutoff = timezone.now() - datetime.timedelta(minutes=older_than_minutes)
-    pending = list(ExportJob.objects.filter(status=ExportJob.Status.PENDING, created_at__lt=cutoff)
-                   .values_list("pk", flat=True))
+    pending = list(
+        ExportJob.objects.filter(status=ExportJob.Status.PENDING, created_at__lt=cutoff).values_list("pk", flat=True)
+    )
     for job_id in pending:
         enqueue("scoring.tasks.export_job_task", job_id)
     return len(pending)
@@ -107,7 +128,8 @@ def _stopped(jobs, now=None):
     """Those of `jobs` that have stopped: queued with no worker, or running with no heartbeat, for too long."""
     cutoff = (now or timezone.now()) - datetime.timedelta(minutes=settings.EXPORT_STALE_MINUTES)
     return jobs.alias(last_sign=Coalesce("heartbeat_at", "started_at", "created_at")).filter(
-        status__in=(ExportJob.Status.PENDING, ExportJob.Status.RUNNING), last_sign__lt=cutoff)
+        status__in=(ExportJob.Status.PENDING, ExportJob.Status.RUNNING), last_sign__lt=cutoff
+    )
 
 
 def _job_move(job, action, **fields):
@@ -125,8 +147,9 @@ def export_job_fail_if_stopped(*, job, now=None):
     """Mark `job` failed, with a Chinese reason its owner sees, if it has stopped; True if it had."""
     if not _stopped(ExportJob.objects.select_for_update(no_key=True).filter(pk=job.pk), now).exists():
         return False
-    logger.warning("export job %s had stopped (no progress for %s minutes): failed", job.pk,
-                   settings.EXPORT_STALE_MINUTES)
+    logger.warning(
+        "export job %s had stopped (no progress for %s minutes): failed", job.pk, settings.EXPORT_STALE_MINUTES
+    )
     message = _(STOPPED) % {"minutes": settings.EXPORT_STALE_MINUTES}
     _job_move(job, "fail", error=message[:300], finished_at=timezone.now())
     return True
@@ -159,8 +182,9 @@ def export_job_run(*, job_id):
     _job_move(job, "start", started_at=timezone.now(), heartbeat_at=timezone.now(), progress=0)
     try:
         with tempfile.TemporaryFile(suffix=".xlsx") as handle:
-            exports.WRITERS[job.kind](handle, organization=job.organization, year=job.year,
-                                      constant_memory=True, progress=_Progress(job))
+            exports.WRITERS[job.kind](
+                handle, organization=job.organization, year=job.year, constant_memory=True, progress=_Progress(job)
+            )
             handle.seek(0)
             job.file.save(job.filename, File(handle), save=False)
     except Exception:
@@ -195,8 +219,13 @@ def export_job_download(*, actor, job_id):
         raise ApplicationError(_(EXPIRED), extra={"status": 410})
     if job.status != ExportJob.Status.DONE or not job.file:
         raise ApplicationError(_(NOT_READY), extra={"status": 409})
-    audit_record(actor=actor, action="ledger.export_download", target=job, organization=job.organization,
-                 after={"kind": job.kind, "year": job.year})
+    audit_record(
+        actor=actor,
+        action="ledger.export_download",
+        target=job,
+        organization=job.organization,
+        after={"kind": job.kind, "year": job.year},
+    )
     return job
 
 

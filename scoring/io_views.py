@@ -1,6 +1,5 @@
 """Thin views for the ledger exports and the score-card import."""
 
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -42,6 +41,7 @@ def _file_response(content, filename):
 
 # ── exports ──────────────────────────────────────────────────────────────────────────────────
 
+
 @login_required
 @require_safe
 def export_center(request):
@@ -49,12 +49,19 @@ def export_center(request):
     orgs = perms.orgs_with_perm(request.user, perms.LEDGER_VIEW).order_by("path")
     if not orgs.exists():
         raise PermissionDenied(_("您无权导出积分台账"))
-    return render(request, "scoring/io_exports.html", {
-        "orgs": orgs, "year": _year(request), "kinds": ExportJob.Kind.choices,
-        "jobs": io_services.export_jobs_of(actor=request.user)[:20],
-        "threshold": settings.EXPORT_ASYNC_THRESHOLD, "keep_hours": settings.EXPORT_KEEP_HOURS,
-        "can_import": perms.orgs_with_perm(request.user, perms.ENTRY_RECORD).exists(),
-    })
+    return render(
+        request,
+        "scoring/io_exports.html",
+        {
+            "orgs": orgs,
+            "year": _year(request),
+            "kinds": ExportJob.Kind.choices,
+            "jobs": io_services.export_jobs_of(actor=request.user)[:20],
+            "threshold": settings.EXPORT_ASYNC_THRESHOLD,
+            "keep_hours": settings.EXPORT_KEEP_HOURS,
+            "can_import": perms.orgs_with_perm(request.user, perms.ENTRY_RECORD).exists(),
+        },
+    )
 
 
 @login_required
@@ -64,12 +71,22 @@ def export_org(request, org_id):
     organization = member_selectors.branch_get(actor=request.user, branch_id=org_id, perm=perms.LEDGER_VIEW)
     form = ExportForm(request.POST)
     if not form.is_valid():
-        return render(request, "scoring/io_message.html", {"message": _("请选择导出内容和年度"), "form": form},
-                      status=400)
-    result = io_services.export_start(actor=request.user, kind=form.cleaned_data["kind"],
-                                      organization=organization, year=form.cleaned_data["year"])
-    access_log(request, Kind.EXPORT, {"export": form.cleaned_data["kind"], "organization": organization.code,
-                                      "year": form.cleaned_data["year"], "background": isinstance(result, ExportJob)})
+        return render(
+            request, "scoring/io_message.html", {"message": _("请选择导出内容和年度"), "form": form}, status=400
+        )
+    result = io_services.export_start(
+        actor=request.user, kind=form.cleaned_data["kind"], organization=organization, year=form.cleaned_data["year"]
+    )
+    access_log(
+        request,
+        Kind.EXPORT,
+        {
+            "export": form.cleaned_data["kind"],
+            "organization": organization.code,
+            "year": form.cleaned_data["year"],
+            "background": isinstance(result, ExportJob),
+        },
+    )
     if isinstance(result, ExportJob):
         messages.info(request, _("导出内容较多，已转入后台生成，完成后可在此下载"))
         return redirect("export_job", job_id=result.pk)
@@ -84,8 +101,9 @@ def export_member(request, member_id):
     if not form.is_valid():
         return render(request, "scoring/io_message.html", {"message": _("请选择年度"), "form": form}, status=400)
     result = io_services.member_ledger_export(actor=request.user, member=member, year=form.cleaned_data["year"])
-    access_log(request, Kind.EXPORT, {"export": "member_ledger", "member": member.number,
-                                      "year": form.cleaned_data["year"]})
+    access_log(
+        request, Kind.EXPORT, {"export": "member_ledger", "member": member.number, "year": form.cleaned_data["year"]}
+    )
     return _file_response(result.content, result.filename)
 
 
@@ -104,10 +122,14 @@ def export_job_download(request, job_id):
     try:
         job = io_services.export_job_download(actor=request.user, job_id=job_id)
     except ApplicationError as error:
-        return render(request, "scoring/io_message.html", {"message": error.message},
-                      status=error.extra.get("status", 400))
-    access_log(request, Kind.EXPORT, {"export": job.kind, "job": job.pk, "organization": job.organization.code,
-                                      "year": job.year})
+        return render(
+            request, "scoring/io_message.html", {"message": error.message}, status=error.extra.get("status", 400)
+        )
+    access_log(
+        request,
+        Kind.EXPORT,
+        {"export": job.kind, "job": job.pk, "organization": job.organization.code, "year": job.year},
+    )
     if job.file.size <= ONE_PIECE_BYTES:
         with job.file.open("rb") as handle:
             return _file_response(handle.read(), job.filename)
@@ -116,14 +138,19 @@ def export_job_download(request, job_id):
 
 # ── the score-card import ────────────────────────────────────────────────────────────────────
 
+
 def _require_recorder(user):
     if not perms.orgs_with_perm(user, perms.ENTRY_RECORD).exists():
         raise PermissionDenied(_("您无权导入积分"))
 
 
 def _import_context(request, form, **extra):
-    return {"form": form, "columns": cards.COLUMNS,
-            "branches": perms.orgs_with_perm(request.user, perms.ENTRY_RECORD).filter(kind="branch"), **extra}
+    return {
+        "form": form,
+        "columns": cards.COLUMNS,
+        "branches": perms.orgs_with_perm(request.user, perms.ENTRY_RECORD).filter(kind="branch"),
+        **extra,
+    }
 
 
 @csrf_exempt
@@ -147,8 +174,9 @@ def _card_import_upload(request, limiter):
         form.errors["file"] = form.error_class([_(TOO_LARGE) % {"mb": limit}])
         return render(request, "scoring/io_card_import.html", _import_context(request, form), status=413)
     if request.method != "POST" or not form.is_valid():
-        return render(request, "scoring/io_card_import.html", _import_context(request, form),
-                      status=400 if form.errors else 200)
+        return render(
+            request, "scoring/io_card_import.html", _import_context(request, form), status=400 if form.errors else 200
+        )
     try:
         data = read_upload(form.cleaned_data["file"])
         sheet = read_sheet(data, max_rows=settings.CARD_IMPORT_MAX_ROWS)
@@ -176,11 +204,18 @@ def card_import_confirm(request):
     except ApplicationError as error:
         messages.error(request, error.message)
         return redirect("card_import")
-    access_log(request, Kind.IMPORT, {"import": "score_cards", "rows": len(sheet.rows), "created": result.created,
-                                      "errors": len(result.errors)})
+    access_log(
+        request,
+        Kind.IMPORT,
+        {"import": "score_cards", "rows": len(sheet.rows), "created": result.created, "errors": len(result.errors)},
+    )
     if not result.ok:
-        return render(request, "scoring/io_card_import.html",
-                      _import_context(request, CardUploadForm(), result=result), status=400)
+        return render(
+            request,
+            "scoring/io_card_import.html",
+            _import_context(request, CardUploadForm(), result=result),
+            status=400,
+        )
     messages.success(request, _("已导入 %(n)s 条记分，并已重新计算相关支部的积分") % {"n": result.created})
     return redirect("card_import")
 

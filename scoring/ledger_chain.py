@@ -22,20 +22,64 @@ from .models import LedgerEntry
 BULK_ACTION = "ledger.bulk"
 
 
-def entry_hash(*, prev_hash, member_id, item_id, period_id, year, kind, points, reason, source, recorded_by_id,
-               verified_by_id, occurred_on, recorded_at, reverses_id):
+def entry_hash(
+    *,
+    prev_hash,
+    member_id,
+    item_id,
+    period_id,
+    year,
+    kind,
+    points,
+    reason,
+    source,
+    recorded_by_id,
+    verified_by_id,
+    occurred_on,
+    recorded_at,
+    reverses_id,
+):
     # UTC, so that a value read back from the database hashes like the one written.
     payload = json.dumps(
-        [prev_hash, member_id, item_id, period_id, year, kind, points, reason, source, recorded_by_id,
-         verified_by_id, occurred_on.isoformat(), recorded_at.astimezone(datetime.UTC).isoformat(), reverses_id],
-        cls=DjangoJSONEncoder, ensure_ascii=False,
+        [
+            prev_hash,
+            member_id,
+            item_id,
+            period_id,
+            year,
+            kind,
+            points,
+            reason,
+            source,
+            recorded_by_id,
+            verified_by_id,
+            occurred_on.isoformat(),
+            recorded_at.astimezone(datetime.UTC).isoformat(),
+            reverses_id,
+        ],
+        cls=DjangoJSONEncoder,
+        ensure_ascii=False,
     )
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
 # The columns `entry_hash` reads, in its keyword order (the verifier streams them as tuples).
-HASHED_FIELDS = ("prev_hash", "member_id", "item_id", "period_id", "year", "kind", "points", "reason", "source",
-                 "recorded_by_id", "verified_by_id", "occurred_on", "recorded_at", "reverses_id")
+HASHED_FIELDS = (
+    "prev_hash",
+    "member_id",
+    "item_id",
+    "period_id",
+    "year",
+    "kind",
+    "points",
+    "reason",
+    "source",
+    "recorded_by_id",
+    "verified_by_id",
+    "occurred_on",
+    "recorded_at",
+    "reverses_id",
+)
 
 
 def _chain(entries):
@@ -71,7 +115,11 @@ def ledger_append_many(entries, *, actor, reason, batch_size=5000):
     if not entries:
         return entries
     ledger_append_each(entries, batch_size)
-    audit_record(actor=actor, action=BULK_ACTION, target=None, reason=reason,
-                 after={"first": entries[0].pk, "last": entries[-1].pk, "count": len(entries),
-                        "hash": entries[-1].hash})
+    audit_record(
+        actor=actor,
+        action=BULK_ACTION,
+        target=None,
+        reason=reason,
+        after={"first": entries[0].pk, "last": entries[-1].pk, "count": len(entries), "hash": entries[-1].hash},
+    )
     return entries

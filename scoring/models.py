@@ -55,36 +55,43 @@ class Scheme(models.Model):
         APPROVED = "approved", _("已批准")
         RETURNED = "returned", _("已退回")
 
-    TRANSITIONS = {"submit": ({"draft", "returned"}, "submitted"), "approve": ({"submitted"}, "approved"),
-                   "return": ({"submitted"}, "returned")}
+    TRANSITIONS = {
+        "submit": ({"draft", "returned"}, "submitted"),
+        "approve": ({"submitted"}, "approved"),
+        "return": ({"submitted"}, "returned"),
+    }
 
-    owner = models.ForeignKey(Organization, verbose_name=_("所属组织"), on_delete=models.PROTECT,
-                              related_name="schemes")
+    owner = models.ForeignKey(
+        Organization, verbose_name=_("所属组织"), on_delete=models.PROTECT, related_name="schemes"
+    )
     name = models.CharField(_("名称"), max_length=100)
     year = models.PositiveSmallIntegerField(_("年度"))
-    member_category = models.CharField(_("适用党员"), max_length=10, choices=MemberCategory.choices,
-                                       default=MemberCategory.ALL)
+    member_category = models.CharField(
+        _("适用党员"), max_length=10, choices=MemberCategory.choices, default=MemberCategory.ALL
+    )
     composition = models.CharField(_("计分方式"), max_length=10, choices=Composition.choices)
     pipeline = models.CharField(_("评议流程"), max_length=10, choices=Pipeline.choices)
     base_points = models.DecimalField(_("基础分"), max_digits=6, decimal_places=2)
     bonus_cap = models.DecimalField(_("每期贡献积分上限"), max_digits=6, decimal_places=2, null=True, blank=True)
     floor = models.DecimalField(_("最低分"), max_digits=6, decimal_places=2, default=0)
     cap = models.DecimalField(_("最高分"), max_digits=6, decimal_places=2, null=True, blank=True)
-    aggregation = models.CharField(_("年度总分"), max_length=5, choices=Aggregation.choices,
-                                   default=Aggregation.MEAN)
+    aggregation = models.CharField(_("年度总分"), max_length=5, choices=Aggregation.choices, default=Aggregation.MEAN)
     period_kind = models.CharField(_("计分周期"), max_length=10, choices=PeriodKind.choices)
-    derived_from = models.ForeignKey("self", verbose_name=_("来源标准"), null=True, blank=True,
-                                     on_delete=models.PROTECT, related_name="derivatives")
+    derived_from = models.ForeignKey(
+        "self", verbose_name=_("来源标准"), null=True, blank=True, on_delete=models.PROTECT, related_name="derivatives"
+    )
     version = models.PositiveSmallIntegerField(_("版本"), default=1)
     status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.DRAFT)
     is_sample = models.BooleanField(_("示例（请按本单位实际修改）"), default=False)
     returned_reason = models.TextField(_("退回理由"), blank=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
-    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                   related_name="+")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     decided_at = models.DateTimeField(null=True, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -92,10 +99,12 @@ class Scheme(models.Model):
         verbose_name_plural = _("评分标准")
         ordering = ["-year", "owner__path", "member_category", "-version"]
         constraints = [
-            models.UniqueConstraint(fields=["owner", "year", "member_category", "version"],
-                                    name="scheme_unique_version"),
-            models.CheckConstraint(condition=Q(cap__isnull=True) | Q(cap__gte=models.F("floor")),
-                                   name="scheme_cap_above_floor"),
+            models.UniqueConstraint(
+                fields=["owner", "year", "member_category", "version"], name="scheme_unique_version"
+            ),
+            models.CheckConstraint(
+                condition=Q(cap__isnull=True) | Q(cap__gte=models.F("floor")), name="scheme_cap_above_floor"
+            ),
         ]
 
     def __str__(self):
@@ -136,9 +145,11 @@ class RuleItem(models.Model):
         ordering = ["scheme", "order", "code"]
         constraints = [
             models.UniqueConstraint(fields=["scheme", "code"], name="item_unique_code"),
-            models.CheckConstraint(condition=Q(points_min__gte=0) & Q(points_max__gte=models.F("points_min")),
-                                   name="item_bounds_ordered",
-                                   violation_error_message=_("分值范围有误：最少分值不能大于最多分值，且不能为负")),
+            models.CheckConstraint(
+                condition=Q(points_min__gte=0) & Q(points_max__gte=models.F("points_min")),
+                name="item_bounds_ordered",
+                violation_error_message=_("分值范围有误：最少分值不能大于最多分值，且不能为负"),
+            ),
         ]
 
     def __str__(self):
@@ -287,11 +298,13 @@ class AttendanceRule(models.Model):
     The rule for the meeting's own kind wins over the one for any kind; no rule, no line."""
 
     scheme = models.ForeignKey(Scheme, on_delete=models.CASCADE, related_name="attendance_rules")
-    meeting_kind = models.CharField(_("会议类型"), max_length=12, choices=MeetingKind.choices, blank=True,
-                                    help_text=_("不选表示所有会议"))
+    meeting_kind = models.CharField(
+        _("会议类型"), max_length=12, choices=MeetingKind.choices, blank=True, help_text=_("不选表示所有会议")
+    )
     status = models.CharField(_("出勤情况"), max_length=10, choices=AttendanceStatus.choices)
-    item = models.ForeignKey(RuleItem, verbose_name=_("记分项目"), on_delete=models.PROTECT,
-                             related_name="attendance_rules")
+    item = models.ForeignKey(
+        RuleItem, verbose_name=_("记分项目"), on_delete=models.PROTECT, related_name="attendance_rules"
+    )
     points = models.DecimalField(_("每次分值"), max_digits=6, decimal_places=2)
 
     class Meta:
@@ -314,11 +327,21 @@ class AttendanceRule(models.Model):
 
         if self.item_id is not None and self.scheme_id is not None and self.item.scheme_id != self.scheme_id:
             raise ValidationError({"item": _("只能选择本评分标准中的项目")})
-        if self.item_id is not None and self.points is not None and not (
-                self.item.points_min <= self.points <= self.item.points_max):
-            raise ValidationError({"points": _("“%(item)s”每次分值应在 %(low)s—%(high)s 分之间") % {
-                "item": self.item.title, "low": format_points(to_centi(self.item.points_min)),
-                "high": format_points(to_centi(self.item.points_max))}})
+        if (
+            self.item_id is not None
+            and self.points is not None
+            and not (self.item.points_min <= self.points <= self.item.points_max)
+        ):
+            raise ValidationError(
+                {
+                    "points": _("“%(item)s”每次分值应在 %(low)s—%(high)s 分之间")
+                    % {
+                        "item": self.item.title,
+                        "low": format_points(to_centi(self.item.points_min)),
+                        "high": format_points(to_centi(self.item.points_max)),
+                    }
+                }
+            )
 
 
 class Cycle(models.Model):
@@ -326,8 +349,9 @@ class Cycle(models.Model):
 
     year = models.PositiveSmallIntegerField(_("年度"), unique=True)
     is_open = models.BooleanField(_("进行中"), default=True)
-    opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                  related_name="+")
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     opened_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -357,8 +381,9 @@ class Period(models.Model):
     starts_on = models.DateField(_("开始"))
     ends_on = models.DateField(_("结束"))
     locked_at = models.DateTimeField(_("锁定时间"), null=True, blank=True)
-    locked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                  related_name="+")
+    locked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("计分周期")
@@ -436,15 +461,23 @@ class LedgerEntry(models.Model):
     points = models.IntegerField(_("分值（0.01分）"))
     reason = models.TextField(_("事由"))
     source = models.CharField(_("来源"), max_length=12, choices=Source.choices)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("记录人"), on_delete=models.PROTECT,
-                                    related_name="+")
-    verified_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("审核人"), null=True, blank=True,
-                                    on_delete=models.PROTECT, related_name="+")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("记录人"), on_delete=models.PROTECT, related_name="+"
+    )
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("审核人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     occurred_on = models.DateField(_("发生日期"))
     # Set when the object is built (not at save like auto_now_add), so the hash can cover it.
     recorded_at = models.DateTimeField(_("记录时间"), default=timezone.now, editable=False)
-    reverses = models.OneToOneField("self", verbose_name=_("冲销"), null=True, blank=True,
-                                    on_delete=models.PROTECT, related_name="reversed_by")
+    reverses = models.OneToOneField(
+        "self", verbose_name=_("冲销"), null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by"
+    )
     prev_hash = models.CharField(max_length=64, blank=True, editable=False)
     hash = models.CharField(max_length=64, unique=True, editable=False)
 
@@ -559,14 +592,17 @@ class ExportJob(models.Model):
 
     # A task delivered again (its worker died) restarts its job, even one failed as stopped meanwhile; a job
     # failed as stopped that still finishes is done (export_job_run).
-    TRANSITIONS = {"start": ({"pending", "running", "failed"}, "running"), "finish": ({"running", "failed"}, "done"),
-                   "fail": ({"pending", "running", "failed"}, "failed")}
+    TRANSITIONS = {
+        "start": ({"pending", "running", "failed"}, "running"),
+        "finish": ({"running", "failed"}, "done"),
+        "fail": ({"pending", "running", "failed"}, "failed"),
+    }
 
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("导出人"), on_delete=models.CASCADE,
-                              related_name="export_jobs")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("导出人"), on_delete=models.CASCADE, related_name="export_jobs"
+    )
     kind = models.CharField(_("导出内容"), max_length=20, choices=Kind.choices)
-    organization = models.ForeignKey(Organization, verbose_name=_("范围"), on_delete=models.CASCADE,
-                                     related_name="+")
+    organization = models.ForeignKey(Organization, verbose_name=_("范围"), on_delete=models.CASCADE, related_name="+")
     year = models.PositiveSmallIntegerField(_("年度"))
     status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.PENDING)
     progress = models.PositiveSmallIntegerField(_("进度（%）"), default=0)

@@ -93,12 +93,23 @@ def annual_total(terms: SchemeTerms, sums_by_period: dict, counted_periods: list
         else:
             total = Fraction(sum(scores.values()), len(scores))
     else:
-        scores = {p: sums_by_period.get(p, empty).base + sums_by_period.get(p, empty).bonus
-                  + sums_by_period.get(p, empty).penalty for p in counted_periods}
+        scores = {
+            p: sums_by_period.get(p, empty).base
+            + sums_by_period.get(p, empty).bonus
+            + sums_by_period.get(p, empty).penalty
+            for p in counted_periods
+        }
         total = terms.base + base + bonus + penalty
     exact = Fraction(0 if vetoed else _clamp(total, terms.floor, terms.cap))
-    return YearResult(exact=exact, total=floor_centi(exact), period_scores=scores, base=base, bonus=bonus,
-                      penalty=penalty, vetoed=vetoed)
+    return YearResult(
+        exact=exact,
+        total=floor_centi(exact),
+        period_scores=scores,
+        base=base,
+        bonus=bonus,
+        penalty=penalty,
+        vetoed=vetoed,
+    )
 
 
 def competition_ranks(totals: dict) -> dict:
@@ -111,6 +122,7 @@ def competition_ranks(totals: dict) -> dict:
 
 
 # ── outcome rules ────────────────────────────────────────────────────────────────────────────
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -197,10 +209,20 @@ def describe_band_params(params, rule_labels, item_titles):
     lower, upper = params.get("lower"), params.get("upper")
     low_in, high_in = params.get("lower_inclusive", True), params.get("upper_inclusive", False)
     if lower is not None and upper is not None:
-        ends = (_("含两端") if low_in and high_in else _("含 %(n)s 分") % {"n": _points_text(lower)} if low_in
-                else _("含 %(n)s 分") % {"n": _points_text(upper)} if high_in else _("不含两端"))
-        text = _("%(lower)s—%(upper)s 分（%(ends)s）") % {"lower": _points_text(lower),
-                                                       "upper": _points_text(upper), "ends": ends}
+        ends = (
+            _("含两端")
+            if low_in and high_in
+            else _("含 %(n)s 分") % {"n": _points_text(lower)}
+            if low_in
+            else _("含 %(n)s 分") % {"n": _points_text(upper)}
+            if high_in
+            else _("不含两端")
+        )
+        text = _("%(lower)s—%(upper)s 分（%(ends)s）") % {
+            "lower": _points_text(lower),
+            "upper": _points_text(upper),
+            "ends": ends,
+        }
     elif lower is not None:
         text = ("≥" if low_in else ">") + _("%(n)s 分") % {"n": _points_text(lower)}
     elif upper is not None:
@@ -226,14 +248,18 @@ def describe_streak_params(params, rule_labels, item_titles):
 
 def describe_share_cap_params(params, rule_labels, item_titles):
     share = Decimal(str(params["share"])) * 100
-    return _("≥%(n)s 分者不超过本支部 %(share)s%%") % {"n": _points_text(params["at_or_above"]),
-                                                     "share": f"{share.normalize():f}"}
+    return _("≥%(n)s 分者不超过本支部 %(share)s%%") % {
+        "n": _points_text(params["at_or_above"]),
+        "share": f"{share.normalize():f}",
+    }
 
 
 def describe_commendation_params(params, rule_labels, item_titles):
     return _("≥%(n)s 分，每 %(every)s 年表彰一次（自 %(anchor)s 年起）") % {
-        "n": _points_text(params["at_or_above"]), "every": params.get("every_years", 1),
-        "anchor": params.get("anchor_year", "")}
+        "n": _points_text(params["at_or_above"]),
+        "every": params.get("every_years", 1),
+        "anchor": params.get("anchor_year", ""),
+    }
 
 
 @dataclass(frozen=True)
@@ -279,16 +305,21 @@ class BranchYear:
 def _band_finding(rule, facts):
     codes = set(rule.params.get("item_codes", ()))
     hit_items = sorted(codes & facts.item_codes)
-    if in_band(rule.params, facts.total) and (rule.params.get("lower") is not None
-                                               or rule.params.get("upper") is not None):
+    if in_band(rule.params, facts.total) and (
+        rule.params.get("lower") is not None or rule.params.get("upper") is not None
+    ):
         return _("%(label)s：年度总分 %(total)s，%(band)s") % {
-            "label": rule.label, "total": format_exact(facts.total), "band": describe_band(rule.params)}
+            "label": rule.label,
+            "total": format_exact(facts.total),
+            "band": describe_band(rule.params),
+        }
     if hit_items:
         return _("%(label)s：记有项目 %(items)s") % {"label": rule.label, "items": "、".join(hit_items)}
     return None
 
 
 # Each kind's evaluation: (member_id, reason) for the scored members the rule applies to.
+
 
 def evaluate_band(rule, members, branch):
     for m in members:
@@ -301,8 +332,11 @@ def evaluate_rank_last(rule, members, branch):
     below = to_centi(rule.params["below"])
     for m in members:
         if m.total < below and m.total == branch.lowest:
-            yield m.member_id, _("%(label)s：年度总分 %(total)s，低于 %(below)s 分且为本支部最后一名") % {
-                "label": rule.label, "total": format_exact(m.total), "below": rule.params["below"]}
+            yield (
+                m.member_id,
+                _("%(label)s：年度总分 %(total)s，低于 %(below)s 分且为本支部最后一名")
+                % {"label": rule.label, "total": format_exact(m.total), "below": rule.params["below"]},
+            )
 
 
 def evaluate_commendation(rule, members, branch):
@@ -312,8 +346,11 @@ def evaluate_commendation(rule, members, branch):
         return
     for m in members:
         if m.total >= to_centi(rule.params["at_or_above"]):
-            yield m.member_id, _("%(label)s：年度总分 %(total)s，不低于 %(at)s 分") % {
-                "label": rule.label, "total": format_exact(m.total), "at": rule.params["at_or_above"]}
+            yield (
+                m.member_id,
+                _("%(label)s：年度总分 %(total)s，不低于 %(at)s 分")
+                % {"label": rule.label, "total": format_exact(m.total), "at": rule.params["at_or_above"]},
+            )
 
 
 def evaluate_share_cap(rule, members, branch):
@@ -321,7 +358,11 @@ def evaluate_share_cap(rule, members, branch):
     if check.ok:
         return
     reason = _("%(label)s：本支部 %(at)s 分以上 %(count)s 人，超过上限 %(limit)s 人") % {
-        "label": rule.label, "at": rule.params["at_or_above"], "count": check.count, "limit": check.limit}
+        "label": rule.label,
+        "at": rule.params["at_or_above"],
+        "count": check.count,
+        "limit": check.limit,
+    }
     for m in members:
         if m.total >= check.threshold:
             yield m.member_id, reason
@@ -333,8 +374,10 @@ def evaluate_streak(rule, members, branch):
         this_year = any(f.rule_code == of for f in branch.findings[m.member_id])
         earlier = all(of in branch.history.get((m.member_id, branch.year - k), set()) for k in range(1, years))
         if this_year and earlier:
-            yield m.member_id, _("%(label)s：连续 %(years)s 年符合“%(of)s”") % {
-                "label": rule.label, "years": years, "of": of}
+            yield (
+                m.member_id,
+                _("%(label)s：连续 %(years)s 年符合“%(of)s”") % {"label": rule.label, "years": years, "of": of},
+            )
 
 
 def explain_total(scheme, total, period_names) -> list:
@@ -347,24 +390,41 @@ def explain_total(scheme, total, period_names) -> list:
     deducted, bonus, penalty = -min(total.base, 0), max(total.bonus, 0), -min(total.penalty, 0)
     if scheme.composition == HUNDRED:
         cap = _("（每期最多 %(n)s 分）") % {"n": format_points(to_centi(scheme.bonus_cap))} if scheme.bonus_cap else ""
-        lines = [_("每期得分 = 基础积分 %(base)s 分 − 基础扣分 − 减分（最低 0 分）+ 贡献积分%(cap)s。") % {
-            "base": format_points(base), "cap": cap}]
+        lines = [
+            _("每期得分 = 基础积分 %(base)s 分 − 基础扣分 − 减分（最低 0 分）+ 贡献积分%(cap)s。")
+            % {"base": format_points(base), "cap": cap}
+        ]
         scores = total.period_scores or {}
-        parts = "、".join(_("%(period)s %(score)s 分") % {"period": period_names.get(int(k), k),
-                                                        "score": format_points(v)}
-                         for k, v in sorted(scores.items(), key=lambda kv: int(kv[0])))
+        parts = "、".join(
+            _("%(period)s %(score)s 分") % {"period": period_names.get(int(k), k), "score": format_points(v)}
+            for k, v in sorted(scores.items(), key=lambda kv: int(kv[0]))
+        )
         how = {SUM: _("各期相加"), LAST: _("取最后一期")}.get(scheme.aggregation, _("各期平均"))
-        lines.append(_("年度总分 = %(how)s（%(parts)s）= %(total)s 分。") % {
-            "how": how, "parts": parts or _("尚无计分的周期，按基础积分计"),
-            # The exact mean (89.995), so the sentence adds up; the card shows it cut down beside.
-            "total": format_exact(from_exact_units(exact)) if (exact := getattr(total, "total_exact", None)) is not None
-            else format_points(total.total)})
+        lines.append(
+            _("年度总分 = %(how)s（%(parts)s）= %(total)s 分。")
+            % {
+                "how": how,
+                "parts": parts or _("尚无计分的周期，按基础积分计"),
+                # The exact mean (89.995), so the sentence adds up; the card shows it cut down beside.
+                "total": format_exact(from_exact_units(exact))
+                if (exact := getattr(total, "total_exact", None)) is not None
+                else format_points(total.total),
+            }
+        )
     else:
-        sentence = _("年度总分 = 基础分 %(base)s − 基础扣分 %(deducted)s + 加分 %(bonus)s − 减分 %(penalty)s "
-                     "= %(total)s 分。")
-        lines = [sentence % {"base": format_points(base), "deducted": format_points(deducted),
-                             "bonus": format_points(bonus), "penalty": format_points(penalty),
-                             "total": format_points(total.total)}]
+        sentence = _(
+            "年度总分 = 基础分 %(base)s − 基础扣分 %(deducted)s + 加分 %(bonus)s − 减分 %(penalty)s = %(total)s 分。"
+        )
+        lines = [
+            sentence
+            % {
+                "base": format_points(base),
+                "deducted": format_points(deducted),
+                "bonus": format_points(bonus),
+                "penalty": format_points(penalty),
+                "total": format_points(total.total),
+            }
+        ]
     limits = []
     if scheme.floor:
         limits.append(_("最低 %(n)s 分") % {"n": format_points(to_centi(scheme.floor))})

@@ -24,22 +24,29 @@ NET = Case(When(reverses__isnull=True, then=Value(1)), default=Value(-1), output
 
 def terms_of(scheme):
     return policy.SchemeTerms(
-        composition=scheme.composition, base=to_centi(scheme.base_points),
+        composition=scheme.composition,
+        base=to_centi(scheme.base_points),
         bonus_cap=None if scheme.bonus_cap is None else to_centi(scheme.bonus_cap),
-        floor=to_centi(scheme.floor), cap=None if scheme.cap is None else to_centi(scheme.cap),
+        floor=to_centi(scheme.floor),
+        cap=None if scheme.cap is None else to_centi(scheme.cap),
         aggregation=scheme.aggregation,
     )
 
 
 def rule_from_row(row):
-    return policy.Rule(code=row.code, kind=row.kind, consequence=row.consequence, label=row.label,
-                       applies_to=row.applies_to, params=row.params)
+    return policy.Rule(
+        code=row.code,
+        kind=row.kind,
+        consequence=row.consequence,
+        label=row.label,
+        applies_to=row.applies_to,
+        params=row.params,
+    )
 
 
 def branch_members(branch, year):
     """Members belonging to the branch now who were in the party organization during `year`."""
-    return list(Member.objects.filter(branch=branch).filter(
-        Q(left_on__isnull=True) | Q(left_on__year__gte=year)))
+    return list(Member.objects.filter(branch=branch).filter(Q(left_on__isnull=True) | Q(left_on__year__gte=year)))
 
 
 def probationary_in(member, year, today):
@@ -56,8 +63,9 @@ def probationary_in(member, year, today):
 def recalculate_branch(*, branch, year, today=None):
     """Replace the branch's stored totals and outcomes of `year` with those derived from the ledger."""
     totals, outcomes = branch_figures(branch=branch, year=year, today=today)
-    stored_totals, stored_outcomes = stored_figures_of(branch=branch, year=year,
-                                                       member_ids=[row.member_id for row in totals])
+    stored_totals, stored_outcomes = stored_figures_of(
+        branch=branch, year=year, member_ids=[row.member_id for row in totals]
+    )
     stored_totals.delete()
     stored_outcomes.delete()
     MemberYearTotal.objects.bulk_create(totals, batch_size=2000)
@@ -99,9 +107,11 @@ def _derive_branch_figures(*, branch, year, today=None):
     sums = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))  # member → period → field → centi
     # By member id, not by a join on the branch: SQLite without planner statistics would otherwise
     # scan the whole year's ledger for every branch (measured: 850 ms instead of 67 ms per branch).
-    grouped = (LedgerEntry.objects.filter(year=year, member_id__in=member_ids)
-               .values("member_id", "period__index", "kind")
-               .annotate(points=Sum("points"), vetoes=Sum(NET)))
+    grouped = (
+        LedgerEntry.objects.filter(year=year, member_id__in=member_ids)
+        .values("member_id", "period__index", "kind")
+        .annotate(points=Sum("points"), vetoes=Sum(NET))
+    )
     for row in grouped:
         cell = sums[row["member_id"]][row["period__index"]]
         if row["kind"] == "veto":
@@ -109,8 +119,12 @@ def _derive_branch_figures(*, branch, year, today=None):
         else:
             cell[row["kind"]] += row["points"]
     on_record = defaultdict(set)
-    for row in (LedgerEntry.objects.filter(year=year, member_id__in=member_ids).values("member_id", "item__code")
-                .annotate(net=Sum(NET)).filter(net__gt=0)):
+    for row in (
+        LedgerEntry.objects.filter(year=year, member_id__in=member_ids)
+        .values("member_id", "item__code")
+        .annotate(net=Sum(NET))
+        .filter(net__gt=0)
+    ):
         on_record[row["member_id"]].add(row["item__code"])
 
     totals, facts_by_scheme, exact = [], defaultdict(list), {}
@@ -130,11 +144,17 @@ def _derive_branch_figures(*, branch, year, today=None):
             row.vetoed, row.period_scores = result.vetoed, {str(k): v for k, v in result.period_scores.items()}
         totals.append(row)
         if scheme is not None:
-            facts_by_scheme[scheme.pk].append(policy.MemberFacts(
-                member_id=member.pk, total=exact.get(member.pk), scored=scored, is_cadre=member.is_cadre,
-                is_probationary=probationary_in(member, year, today), category=member.category,
-                item_codes=frozenset(on_record[member.pk]),
-            ))
+            facts_by_scheme[scheme.pk].append(
+                policy.MemberFacts(
+                    member_id=member.pk,
+                    total=exact.get(member.pk),
+                    scored=scored,
+                    is_cadre=member.is_cadre,
+                    is_probationary=probationary_in(member, year, today),
+                    category=member.category,
+                    item_codes=frozenset(on_record[member.pk]),
+                )
+            )
     # Ranks, last place and the share cap from the exact totals: 89.995 ranks below 90.
     ranked = {t.member_id: exact[t.member_id] for t in totals if t.scored and t.total is not None}
     ranks = policy.competition_ranks(ranked)
@@ -143,15 +163,24 @@ def _derive_branch_figures(*, branch, year, today=None):
 
     history = defaultdict(set)
     for member_id, past_year, code in MemberOutcome.objects.filter(
-            member_id__in=member_ids, year__lt=year, year__gte=year - 5).values_list("member_id", "year", "rule_code"):
+        member_id__in=member_ids, year__lt=year, year__gte=year - 5
+    ).values_list("member_id", "year", "rule_code"):
         history[(member_id, past_year)].add(code)
     outcomes = []
     for scheme_id, facts in facts_by_scheme.items():
         rules = [rule_from_row(r) for r in rule_rows[scheme_id].values()]
         findings = rule_kinds.evaluate_branch(rules, year, facts, history, branch_totals=list(ranked.values()))
         for member_id, found in findings.items():
-            outcomes += [MemberOutcome(member_id=member_id, year=year, branch=branch,
-                                       rule=rule_rows[scheme_id][f.rule_code],
-                                       rule_code=f.rule_code, consequence=f.consequence, reason=f.reason[:300])
-                         for f in found]
+            outcomes += [
+                MemberOutcome(
+                    member_id=member_id,
+                    year=year,
+                    branch=branch,
+                    rule=rule_rows[scheme_id][f.rule_code],
+                    rule_code=f.rule_code,
+                    consequence=f.consequence,
+                    reason=f.reason[:300],
+                )
+                for f in found
+            ]
     return totals, outcomes

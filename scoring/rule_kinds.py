@@ -52,43 +52,107 @@ class RuleKind:
         return next(p for p in self.params if p.name == name)
 
 
-LOWER = Param("lower", POINTS, gettext_lazy("分数段下限（分）"), gettext_lazy("不填表示不设下限"),
-              minimum=Decimal(0), maximum=MAX_POINTS)
+LOWER = Param(
+    "lower",
+    POINTS,
+    gettext_lazy("分数段下限（分）"),
+    gettext_lazy("不填表示不设下限"),
+    minimum=Decimal(0),
+    maximum=MAX_POINTS,
+)
 LOWER_INCLUSIVE = Param("lower_inclusive", FLAG, gettext_lazy("含下限"), default=True, qualifies="lower")
-UPPER = Param("upper", POINTS, gettext_lazy("分数段上限（分）"), gettext_lazy("不填表示不设上限"),
-              minimum=Decimal(0), maximum=MAX_POINTS)
+UPPER = Param(
+    "upper",
+    POINTS,
+    gettext_lazy("分数段上限（分）"),
+    gettext_lazy("不填表示不设上限"),
+    minimum=Decimal(0),
+    maximum=MAX_POINTS,
+)
 UPPER_INCLUSIVE = Param("upper_inclusive", FLAG, gettext_lazy("含上限"), default=False, qualifies="upper")
-ITEM_CODES_PARAM = Param("item_codes", ITEM_CODES, gettext_lazy("或记有以下项目"),
-                         gettext_lazy("项目编号，多个用逗号分隔；记有其中任一项也触发本规则"))
-BELOW = Param("below", POINTS, gettext_lazy("低于（分）"), gettext_lazy("为本支部最后一名且低于此分数"),
-              minimum=Decimal(0), maximum=MAX_POINTS)
+ITEM_CODES_PARAM = Param(
+    "item_codes",
+    ITEM_CODES,
+    gettext_lazy("或记有以下项目"),
+    gettext_lazy("项目编号，多个用逗号分隔；记有其中任一项也触发本规则"),
+)
+BELOW = Param(
+    "below",
+    POINTS,
+    gettext_lazy("低于（分）"),
+    gettext_lazy("为本支部最后一名且低于此分数"),
+    minimum=Decimal(0),
+    maximum=MAX_POINTS,
+)
 OF = Param("of", RULE_CODE, gettext_lazy("连续触发的规则（编号）"), gettext_lazy("本细则中另一条规则的编号"))
 YEARS = Param("years", WHOLE, gettext_lazy("连续年数"), minimum=2, maximum=10, default=2)
-AT_OR_ABOVE = Param("at_or_above", POINTS, gettext_lazy("分数线：不低于（分）"),
-                    gettext_lazy("比例上限：计入比例的分数线；表彰：受表彰的分数线"),
-                    minimum=Decimal(0), maximum=MAX_POINTS)
-SHARE_PARAM = Param("share", SHARE, gettext_lazy("人数比例上限"),
-                    gettext_lazy("达到分数线的人数不超过本支部参评党员的这一比例"))
+AT_OR_ABOVE = Param(
+    "at_or_above",
+    POINTS,
+    gettext_lazy("分数线：不低于（分）"),
+    gettext_lazy("比例上限：计入比例的分数线；表彰：受表彰的分数线"),
+    minimum=Decimal(0),
+    maximum=MAX_POINTS,
+)
+SHARE_PARAM = Param(
+    "share", SHARE, gettext_lazy("人数比例上限"), gettext_lazy("达到分数线的人数不超过本支部参评党员的这一比例")
+)
 EVERY_YEARS = Param("every_years", WHOLE, gettext_lazy("每几年表彰一次"), minimum=1, maximum=10, default=1)
-ANCHOR_YEAR = Param("anchor_year", WHOLE, gettext_lazy("自哪一年起"),
-                    gettext_lazy("与“每几年表彰一次”一起确定表彰年度；不填则每年都是表彰年度"),
-                    minimum=2000, maximum=2100)
+ANCHOR_YEAR = Param(
+    "anchor_year",
+    WHOLE,
+    gettext_lazy("自哪一年起"),
+    gettext_lazy("与“每几年表彰一次”一起确定表彰年度；不填则每年都是表彰年度"),
+    minimum=2000,
+    maximum=2100,
+)
 
-RULE_KINDS = {kind.code: kind for kind in (
-    RuleKind("band", gettext_lazy("年度总分落在一个分数段内（或记有指定项目）时触发"),
-             (LOWER, LOWER_INCLUSIVE, UPPER, UPPER_INCLUSIVE, ITEM_CODES_PARAM), (),
-             policy.evaluate_band, policy.describe_band_params),
-    RuleKind("rank_last", gettext_lazy("为本支部最后一名且低于某一分数时触发"), (BELOW,), ("below",),
-             policy.evaluate_rank_last, policy.describe_rank_last_params),
-    RuleKind("streak", gettext_lazy("另一条规则连续多年触发时触发"), (OF, YEARS), ("of", "years"),
-             policy.evaluate_streak, policy.describe_streak_params, after_others=True),
-    RuleKind("share_cap", gettext_lazy("达到分数线的人数超过本支部的比例上限时，对达到分数线者触发"),
-             (AT_OR_ABOVE, SHARE_PARAM), ("at_or_above", "share"),
-             policy.evaluate_share_cap, policy.describe_share_cap_params),
-    RuleKind("commendation", gettext_lazy("年度总分达到分数线、且在表彰年度时触发"),
-             (AT_OR_ABOVE, EVERY_YEARS, ANCHOR_YEAR), ("at_or_above",),
-             policy.evaluate_commendation, policy.describe_commendation_params),
-)}
+RULE_KINDS = {
+    kind.code: kind
+    for kind in (
+        RuleKind(
+            "band",
+            gettext_lazy("年度总分落在一个分数段内（或记有指定项目）时触发"),
+            (LOWER, LOWER_INCLUSIVE, UPPER, UPPER_INCLUSIVE, ITEM_CODES_PARAM),
+            (),
+            policy.evaluate_band,
+            policy.describe_band_params,
+        ),
+        RuleKind(
+            "rank_last",
+            gettext_lazy("为本支部最后一名且低于某一分数时触发"),
+            (BELOW,),
+            ("below",),
+            policy.evaluate_rank_last,
+            policy.describe_rank_last_params,
+        ),
+        RuleKind(
+            "streak",
+            gettext_lazy("另一条规则连续多年触发时触发"),
+            (OF, YEARS),
+            ("of", "years"),
+            policy.evaluate_streak,
+            policy.describe_streak_params,
+            after_others=True,
+        ),
+        RuleKind(
+            "share_cap",
+            gettext_lazy("达到分数线的人数超过本支部的比例上限时，对达到分数线者触发"),
+            (AT_OR_ABOVE, SHARE_PARAM),
+            ("at_or_above", "share"),
+            policy.evaluate_share_cap,
+            policy.describe_share_cap_params,
+        ),
+        RuleKind(
+            "commendation",
+            gettext_lazy("年度总分达到分数线、且在表彰年度时触发"),
+            (AT_OR_ABOVE, EVERY_YEARS, ANCHOR_YEAR),
+            ("at_or_above",),
+            policy.evaluate_commendation,
+            policy.describe_commendation_params,
+        ),
+    )
+}
 
 
 def _decimal(value):
@@ -115,16 +179,24 @@ def _value_error(param, value):
             return _("「%(param)s」最多保留两位小数") % {"param": label}
         if not param.minimum <= number <= param.maximum:
             return _("「%(param)s」须在 %(min)s 至 %(max)s 分之间") % {
-                "param": label, "min": param.minimum, "max": param.maximum}
+                "param": label,
+                "min": param.minimum,
+                "max": param.maximum,
+            }
     elif param.type == SHARE:
         number = _decimal(value)
         if number is None or not 0 < number <= 1:
             return _("「%(param)s」须为大于 0、不超过 1 的小数（如 0.05 表示 5%%），而不是“%(value)s”") % {
-                "param": label, "value": value}
+                "param": label,
+                "value": value,
+            }
     elif param.type == WHOLE:
         if isinstance(value, bool) or not isinstance(value, int) or not param.minimum <= value <= param.maximum:
             return _("「%(param)s」须为 %(min)s 至 %(max)s 之间的整数") % {
-                "param": label, "min": param.minimum, "max": param.maximum}
+                "param": label,
+                "min": param.minimum,
+                "max": param.maximum,
+            }
     elif param.type == FLAG:
         if not isinstance(value, bool):
             return _("「%(param)s」须为是或否") % {"param": label}
@@ -132,7 +204,8 @@ def _value_error(param, value):
         if not isinstance(value, str) or not value.strip() or len(value) > 30:
             return _("「%(param)s」须为一条规则的编号（不超过 30 个字符）") % {"param": label}
     elif param.type == ITEM_CODES and (
-            not isinstance(value, list) or not all(isinstance(c, str) and c.strip() and len(c) <= 20 for c in value)):
+        not isinstance(value, list) or not all(isinstance(c, str) and c.strip() and len(c) <= 20 for c in value)
+    ):
         return _("「%(param)s」须为项目编号的列表（每个不超过 20 个字符）") % {"param": label}
     return None
 
@@ -188,8 +261,9 @@ def evaluate_branch(rules: list, year: int, members: list, history: dict, *, bra
     if branch_totals is None:
         branch_totals = [m.total for m in scored]
     findings = {m.member_id: [] for m in members}
-    branch = policy.BranchYear(year=year, totals=branch_totals, lowest=min(branch_totals, default=None),
-                        history=history, findings=findings)
+    branch = policy.BranchYear(
+        year=year, totals=branch_totals, lowest=min(branch_totals, default=None), history=history, findings=findings
+    )
     for after_others in (False, True):
         for rule in rules:
             kind = RULE_KINDS[rule.kind]

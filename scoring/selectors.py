@@ -31,8 +31,9 @@ def schemes_in_force(*, branch, year):
     the committee's reference), then the latest version; a scheme for a category beats one for all.
     """
     candidates = sorted(
-        Scheme.objects.filter(owner__path__in=branch.ancestor_paths(), year=year, status=Scheme.Status.APPROVED)
-        .select_related("owner"),
+        Scheme.objects.filter(
+            owner__path__in=branch.ancestor_paths(), year=year, status=Scheme.Status.APPROVED
+        ).select_related("owner"),
         key=lambda s: (-s.owner.depth, s.member_category == "all", -s.version),
     )
     chosen = {}
@@ -66,8 +67,11 @@ def visible_schemes(*, actor):
     scope = perms.orgs_with_perm(actor, perms.LEDGER_VIEW)
     roots = perms.scope_roots(actor, perms.LEDGER_VIEW)
     above = {path for root in roots for path in root.ancestor_paths()}
-    return (Scheme.objects.filter(Q(owner__in=scope) | Q(owner__path__in=above))
-            .select_related("owner", "derived_from").distinct())
+    return (
+        Scheme.objects.filter(Q(owner__in=scope) | Q(owner__path__in=above))
+        .select_related("owner", "derived_from")
+        .distinct()
+    )
 
 
 def scheme_get(*, actor, scheme_id):
@@ -94,10 +98,12 @@ def ledger_entries(*, actor, organization, year, member_id=None, kind="", source
     # A join on the reversal (at most one: `reverses` is one-to-one), not an EXISTS: PostgreSQL
     # evaluated that by hashing the whole year's ledger of the university, whatever the page's
     # scope (measured at 5,000 members: 33 ms of SQL for a branch's page instead of 6 ms).
-    entries = (LedgerEntry.objects.filter(year=year, member__branch__path__startswith=organization.path)
-               .select_related("member", "item", "period", "recorded_by", "verified_by", "reverses")
-               .prefetch_related("evidence")
-               .annotate(is_reversed=Q(reversed_by__isnull=False)))
+    entries = (
+        LedgerEntry.objects.filter(year=year, member__branch__path__startswith=organization.path)
+        .select_related("member", "item", "period", "recorded_by", "verified_by", "reverses")
+        .prefetch_related("evidence")
+        .annotate(is_reversed=Q(reversed_by__isnull=False))
+    )
     if member_id:
         entries = entries.filter(member_id=member_id)
     if kind:
@@ -140,11 +146,13 @@ def points_card(*, actor, member, year):
     if not member_record_visible(actor=actor, member=member):
         raise PermissionDenied(_("您无权查看该党员的积分"))
     total = MemberYearTotal.objects.filter(member=member, year=year).select_related("scheme").first()
-    entries = (LedgerEntry.objects.filter(member=member, year=year)
-               .select_related("item", "period", "recorded_by", "verified_by", "reverses")
-               .prefetch_related("evidence")
-               .annotate(is_reversed=Exists(LedgerEntry.objects.filter(reverses=OuterRef("pk"))))
-               .order_by("period__index", "occurred_on", "id"))
+    entries = (
+        LedgerEntry.objects.filter(member=member, year=year)
+        .select_related("item", "period", "recorded_by", "verified_by", "reverses")
+        .prefetch_related("evidence")
+        .annotate(is_reversed=Exists(LedgerEntry.objects.filter(reverses=OuterRef("pk"))))
+        .order_by("period__index", "occurred_on", "id")
+    )
     outcomes = MemberOutcome.objects.filter(member=member, year=year).select_related("rule")
     return total, entries, outcomes
 
@@ -160,15 +168,22 @@ def branch_board(*, actor, branch, year):
     """The branch's points board (积分榜): scored members by rank, their outcomes, the share check."""
     if not board_visible(actor=actor, branch=branch):
         raise PermissionDenied(_("本支部积分榜未公开"))
-    totals = (MemberYearTotal.objects.filter(branch=branch, year=year)
-              .select_related("member")
-              .prefetch_related(Prefetch("member__outcomes",
-                                         queryset=MemberOutcome.objects.filter(year=year).select_related("rule"),
-                                         to_attr="year_outcomes"))
-              .order_by("rank", "member__number"))
+    totals = (
+        MemberYearTotal.objects.filter(branch=branch, year=year)
+        .select_related("member")
+        .prefetch_related(
+            Prefetch(
+                "member__outcomes",
+                queryset=MemberOutcome.objects.filter(year=year).select_related("rule"),
+                to_attr="year_outcomes",
+            )
+        )
+        .order_by("rank", "member__number")
+    )
     rows = list(totals)
-    share_rules = OutcomeRule.objects.filter(kind=OutcomeRule.Kind.SHARE_CAP,
-                                             scheme__in={r.scheme_id for r in rows if r.scheme_id})
+    share_rules = OutcomeRule.objects.filter(
+        kind=OutcomeRule.Kind.SHARE_CAP, scheme__in={r.scheme_id for r in rows if r.scheme_id}
+    )
     scored = [r.total for r in rows if r.scored and r.total is not None]
     # One check per rule code: a staff and a student scheme carrying the same cap judge the same branch.
     unique = {rule.code: rule for rule in share_rules.order_by("scheme_id")}
@@ -192,8 +207,11 @@ def deadlines_for(*, organization, cycle):
     (the college over the committee) wins, the nearest one first."""
     paths = organization.ancestor_paths()
     chosen = {}
-    for deadline in (Deadline.objects.filter(cycle=cycle, organization__path__in=paths)
-                     .select_related("organization").order_by("organization__depth")):
+    for deadline in (
+        Deadline.objects.filter(cycle=cycle, organization__path__in=paths)
+        .select_related("organization")
+        .order_by("organization__depth")
+    ):
         chosen[deadline.code] = deadline
     return sorted(chosen.values(), key=lambda d: (d.due_on, d.code))
 
@@ -201,5 +219,8 @@ def deadlines_for(*, organization, cycle):
 def upcoming_deadlines(*, organization, cycle, today=None, within_days=45):
     """The deadlines ahead at `organization`, with the days left, for home pages."""
     today = today or timezone.localdate()
-    return [(d, (d.due_on - today).days) for d in deadlines_for(organization=organization, cycle=cycle)
-            if 0 <= (d.due_on - today).days <= within_days]
+    return [
+        (d, (d.due_on - today).days)
+        for d in deadlines_for(organization=organization, cycle=cycle)
+        if 0 <= (d.due_on - today).days <= within_days
+    ]

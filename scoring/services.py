@@ -39,10 +39,36 @@ from .points import format_points, to_centi
 from .presets import DEADLINES, PRESETS
 from .recalculation import NET, recalculate_branch
 
-SCHEME_FIELDS = ["name", "year", "member_category", "composition", "pipeline", "base_points", "bonus_cap", "floor",
-                 "cap", "aggregation", "period_kind", "status", "version", "is_sample"]
-ITEM_FIELDS = ["kind", "code", "title", "description", "points_min", "points_max", "cap_per_period", "cap_per_year",
-               "times_per_period", "evidence_required", "member_may_declare", "order"]
+SCHEME_FIELDS = [
+    "name",
+    "year",
+    "member_category",
+    "composition",
+    "pipeline",
+    "base_points",
+    "bonus_cap",
+    "floor",
+    "cap",
+    "aggregation",
+    "period_kind",
+    "status",
+    "version",
+    "is_sample",
+]
+ITEM_FIELDS = [
+    "kind",
+    "code",
+    "title",
+    "description",
+    "points_min",
+    "points_max",
+    "cap_per_period",
+    "cap_per_year",
+    "times_per_period",
+    "evidence_required",
+    "member_may_declare",
+    "order",
+]
 RULE_FIELDS = ["code", "kind", "consequence", "label", "applies_to", "params", "order"]
 ATTENDANCE_FIELDS = ["meeting_kind", "status", "item", "points"]
 
@@ -65,13 +91,20 @@ SCHEME_COPY_EXTRAS = []
 def scheme_copy_children(source, target):
     """Copy a scheme's items, outcome rules and attendance rules onto `target` (a derived scheme, a
     new version, next year's scheme): one copy, so nothing a scheme holds is left behind."""
-    items = RuleItem.objects.bulk_create([RuleItem(scheme=target, **model_to_dict(i, fields=ITEM_FIELDS))
-                                          for i in source.items.all()])
-    OutcomeRule.objects.bulk_create([OutcomeRule(scheme=target, **model_to_dict(r, fields=RULE_FIELDS))
-                                     for r in source.outcome_rules.all()])
-    _create_attendance_rules(target, items, [
-        {"meeting_kind": r.meeting_kind, "status": r.status, "item_code": r.item.code, "points": r.points}
-        for r in source.attendance_rules.select_related("item")])
+    items = RuleItem.objects.bulk_create(
+        [RuleItem(scheme=target, **model_to_dict(i, fields=ITEM_FIELDS)) for i in source.items.all()]
+    )
+    OutcomeRule.objects.bulk_create(
+        [OutcomeRule(scheme=target, **model_to_dict(r, fields=RULE_FIELDS)) for r in source.outcome_rules.all()]
+    )
+    _create_attendance_rules(
+        target,
+        items,
+        [
+            {"meeting_kind": r.meeting_kind, "status": r.status, "item_code": r.item.code, "points": r.points}
+            for r in source.attendance_rules.select_related("item")
+        ],
+    )
     for copy_extra in SCHEME_COPY_EXTRAS:
         copy_extra(source, target)
 
@@ -79,14 +112,27 @@ def scheme_copy_children(source, target):
 def _create_attendance_rules(scheme, items, rules):
     """Attendance rules name their item by code, so a copied scheme's rules point at its own items."""
     by_code = {i.code: i for i in items}
-    AttendanceRule.objects.bulk_create([
-        AttendanceRule(scheme=scheme, meeting_kind=r["meeting_kind"], status=r["status"],
-                       item=by_code[r["item_code"]], points=r["points"]) for r in rules])
+    AttendanceRule.objects.bulk_create(
+        [
+            AttendanceRule(
+                scheme=scheme,
+                meeting_kind=r["meeting_kind"],
+                status=r["status"],
+                item=by_code[r["item_code"]],
+                points=r["points"],
+            )
+            for r in rules
+        ]
+    )
 
 
 def _attendance_dict(rule):
-    return {"meeting_kind": rule.meeting_kind, "status": rule.status, "item": rule.item.code,
-            "points": str(rule.points)}
+    return {
+        "meeting_kind": rule.meeting_kind,
+        "status": rule.status,
+        "item": rule.item.code,
+        "points": str(rule.points),
+    }
 
 
 @transaction.atomic
@@ -96,17 +142,36 @@ def scheme_preset_load(*, actor, preset, year, owner):
     _require(actor, perms.SCHEME_APPROVE, owner)
     data = dict(PRESETS[preset])
     items, rules, attendance = data.pop("items"), data.pop("rules"), data.pop("attendance")
-    version = (Scheme.objects.filter(owner=owner, year=year, member_category=data["member_category"])
-               .order_by("-version").values_list("version", flat=True).first() or 0) + 1
-    scheme = Scheme(owner=owner, year=year, version=version, is_sample=True, status=Scheme.Status.APPROVED,
-                    created_by=actor, decided_by=actor, decided_at=timezone.now(), **data)
+    version = (
+        Scheme.objects.filter(owner=owner, year=year, member_category=data["member_category"])
+        .order_by("-version")
+        .values_list("version", flat=True)
+        .first()
+        or 0
+    ) + 1
+    scheme = Scheme(
+        owner=owner,
+        year=year,
+        version=version,
+        is_sample=True,
+        status=Scheme.Status.APPROVED,
+        created_by=actor,
+        decided_by=actor,
+        decided_at=timezone.now(),
+        **data,
+    )
     scheme.full_clean()
     scheme.save()
     created = RuleItem.objects.bulk_create([RuleItem(scheme=scheme, order=n, **i) for n, i in enumerate(items)])
     OutcomeRule.objects.bulk_create([OutcomeRule(scheme=scheme, order=n, **r) for n, r in enumerate(rules)])
     _create_attendance_rules(scheme, created, attendance)
-    audit_record(actor=actor, action="scheme.publish", target=scheme, organization=owner,
-                 after={**model_to_dict(scheme, fields=SCHEME_FIELDS), "preset": preset})
+    audit_record(
+        actor=actor,
+        action="scheme.publish",
+        target=scheme,
+        organization=owner,
+        after={**model_to_dict(scheme, fields=SCHEME_FIELDS), "preset": preset},
+    )
     return scheme
 
 
@@ -118,15 +183,29 @@ def scheme_derive(*, actor, source, owner):
         raise ApplicationError(_("只能依据已批准的评分标准制定细则"))
     if source.owner.path == owner.path or not owner.path.startswith(source.owner.path):
         raise ApplicationError(_("只能依据上级组织的评分标准制定细则"))
-    version = (Scheme.objects.filter(owner=owner, year=source.year, member_category=source.member_category)
-               .order_by("-version").values_list("version", flat=True).first() or 0) + 1
+    version = (
+        Scheme.objects.filter(owner=owner, year=source.year, member_category=source.member_category)
+        .order_by("-version")
+        .values_list("version", flat=True)
+        .first()
+        or 0
+    ) + 1
     fields = model_to_dict(source, fields=SCHEME_FIELDS)
-    fields.update(status=Scheme.Status.DRAFT, version=version, is_sample=False,
-                  name=f"{owner.name}{source.get_member_category_display()}党员评分细则")
+    fields.update(
+        status=Scheme.Status.DRAFT,
+        version=version,
+        is_sample=False,
+        name=f"{owner.name}{source.get_member_category_display()}党员评分细则",
+    )
     scheme = Scheme.objects.create(owner=owner, derived_from=source, created_by=actor, **fields)
     scheme_copy_children(source, scheme)
-    audit_record(actor=actor, action="scheme.derive", target=scheme, organization=owner,
-                 after={"from": source.pk, "version": version})
+    audit_record(
+        actor=actor,
+        action="scheme.derive",
+        target=scheme,
+        organization=owner,
+        after={"from": source.pk, "version": version},
+    )
     return scheme
 
 
@@ -136,14 +215,23 @@ def scheme_new_version(*, actor, scheme):
     _require(actor, perms.SCHEME_MANAGE, scheme.owner)
     if scheme.status != Scheme.Status.APPROVED:
         raise ApplicationError(_("只有已批准的标准需要新建版本，草稿可直接修改"))
-    latest = Scheme.objects.filter(owner=scheme.owner, year=scheme.year, member_category=scheme.member_category
-                                   ).order_by("-version").values_list("version", flat=True).first()
+    latest = (
+        Scheme.objects.filter(owner=scheme.owner, year=scheme.year, member_category=scheme.member_category)
+        .order_by("-version")
+        .values_list("version", flat=True)
+        .first()
+    )
     fields = model_to_dict(scheme, fields=SCHEME_FIELDS)
     fields.update(status=Scheme.Status.DRAFT, version=latest + 1)
     draft = Scheme.objects.create(owner=scheme.owner, derived_from=scheme.derived_from, created_by=actor, **fields)
     scheme_copy_children(scheme, draft)
-    audit_record(actor=actor, action="scheme.new_version", target=draft, organization=scheme.owner,
-                 after={"from": scheme.pk, "version": draft.version})
+    audit_record(
+        actor=actor,
+        action="scheme.new_version",
+        target=draft,
+        organization=scheme.owner,
+        after={"from": scheme.pk, "version": draft.version},
+    )
     return draft
 
 
@@ -157,14 +245,29 @@ def _require_editable(actor, scheme):
 def scheme_update(*, actor, scheme, data):
     _require_editable(actor, scheme)
     before = model_to_dict(scheme, fields=SCHEME_FIELDS)
-    for name in ("name", "composition", "pipeline", "base_points", "bonus_cap", "floor", "cap", "aggregation",
-                 "period_kind"):
+    for name in (
+        "name",
+        "composition",
+        "pipeline",
+        "base_points",
+        "bonus_cap",
+        "floor",
+        "cap",
+        "aggregation",
+        "period_kind",
+    ):
         if name in data:
             setattr(scheme, name, data[name])
     scheme.full_clean()
     scheme.save()
-    audit_record(actor=actor, action="scheme.update", target=scheme, organization=scheme.owner, before=before,
-                 after=model_to_dict(scheme, fields=SCHEME_FIELDS))
+    audit_record(
+        actor=actor,
+        action="scheme.update",
+        target=scheme,
+        organization=scheme.owner,
+        before=before,
+        after=model_to_dict(scheme, fields=SCHEME_FIELDS),
+    )
     return scheme
 
 
@@ -181,8 +284,14 @@ def item_save(*, actor, scheme, data, item=None):
         item.points_min = item.points_max = Decimal(0)
     item.full_clean()
     item.save()
-    audit_record(actor=actor, action="scheme.item_save", target=item, organization=scheme.owner, before=before,
-                 after=model_to_dict(item, fields=ITEM_FIELDS))
+    audit_record(
+        actor=actor,
+        action="scheme.item_save",
+        target=item,
+        organization=scheme.owner,
+        before=before,
+        after=model_to_dict(item, fields=ITEM_FIELDS),
+    )
     return item
 
 
@@ -194,8 +303,7 @@ def item_remove(*, actor, item):
     if item.attendance_rules.exists():
         raise ApplicationError(_("会议考勤记分规则用到该项目，请先修改或删除那条规则"))
     before = model_to_dict(item, fields=ITEM_FIELDS)
-    audit_record(actor=actor, action="scheme.item_remove", target=item, organization=item.scheme.owner,
-                 before=before)
+    audit_record(actor=actor, action="scheme.item_remove", target=item, organization=item.scheme.owner, before=before)
     item.delete()
 
 
@@ -209,16 +317,27 @@ def outcome_rule_save(*, actor, scheme, data, rule=None):
             setattr(rule, name, data[name])
     rule.full_clean()
     rule.save()
-    audit_record(actor=actor, action="scheme.rule_save", target=rule, organization=scheme.owner, before=before,
-                 after=model_to_dict(rule, fields=RULE_FIELDS))
+    audit_record(
+        actor=actor,
+        action="scheme.rule_save",
+        target=rule,
+        organization=scheme.owner,
+        before=before,
+        after=model_to_dict(rule, fields=RULE_FIELDS),
+    )
     return rule
 
 
 @transaction.atomic
 def outcome_rule_remove(*, actor, rule):
     _require_editable(actor, rule.scheme)
-    audit_record(actor=actor, action="scheme.rule_remove", target=rule, organization=rule.scheme.owner,
-                 before=model_to_dict(rule, fields=RULE_FIELDS))
+    audit_record(
+        actor=actor,
+        action="scheme.rule_remove",
+        target=rule,
+        organization=rule.scheme.owner,
+        before=model_to_dict(rule, fields=RULE_FIELDS),
+    )
     rule.delete()
 
 
@@ -231,21 +350,35 @@ def attendance_rule_save(*, actor, scheme, data, rule=None):
     for name in ATTENDANCE_FIELDS:
         if name in data:
             setattr(rule, name, data[name])
-    if AttendanceRule.objects.filter(scheme=scheme, meeting_kind=rule.meeting_kind, status=rule.status
-                                     ).exclude(pk=rule.pk).exists():
+    if (
+        AttendanceRule.objects.filter(scheme=scheme, meeting_kind=rule.meeting_kind, status=rule.status)
+        .exclude(pk=rule.pk)
+        .exists()
+    ):
         raise ApplicationError(_("该会议类型的这种出勤情况已有规则，请修改原规则"))
     rule.full_clean()
     rule.save()
-    audit_record(actor=actor, action="scheme.attendance_rule_save", target=rule, organization=scheme.owner,
-                 before=before, after=_attendance_dict(rule))
+    audit_record(
+        actor=actor,
+        action="scheme.attendance_rule_save",
+        target=rule,
+        organization=scheme.owner,
+        before=before,
+        after=_attendance_dict(rule),
+    )
     return rule
 
 
 @transaction.atomic
 def attendance_rule_remove(*, actor, rule):
     _require_editable(actor, rule.scheme)
-    audit_record(actor=actor, action="scheme.attendance_rule_remove", target=rule, organization=rule.scheme.owner,
-                 before=_attendance_dict(rule))
+    audit_record(
+        actor=actor,
+        action="scheme.attendance_rule_remove",
+        target=rule,
+        organization=rule.scheme.owner,
+        before=_attendance_dict(rule),
+    )
     rule.delete()
 
 
@@ -264,8 +397,7 @@ def scheme_submit(*, actor, scheme):
 def _require_approver(actor, scheme):
     """The general branch above the owner (or the committee) approves; nobody approves their own."""
     parent = scheme.owner.parent or scheme.owner
-    if scheme.owner.kind == Organization.Kind.COMMITTEE or not perms.has_org_perm(
-            actor, perms.SCHEME_APPROVE, parent):
+    if scheme.owner.kind == Organization.Kind.COMMITTEE or not perms.has_org_perm(actor, perms.SCHEME_APPROVE, parent):
         raise PermissionDenied(_("只有上级党组织可以审批该评分细则"))
 
 
@@ -295,12 +427,14 @@ def scheme_return(*, actor, scheme, reason):
 def recalculate_later(*, organization, year):
     """One background task per branch under `organization`, sent when the transaction commits.
     If the broker is down the nightly recalculation of open years catches up."""
-    for branch_id in Organization.objects.filter(path__startswith=organization.path,
-                                                 kind=Organization.Kind.BRANCH).values_list("pk", flat=True):
+    for branch_id in Organization.objects.filter(
+        path__startswith=organization.path, kind=Organization.Kind.BRANCH
+    ).values_list("pk", flat=True):
         enqueue("scoring.tasks.recalculate_branch_task", branch_id, year)
 
 
 # ── cycles and periods ───────────────────────────────────────────────────────────────────────
+
 
 def second_semester_default(year):
     """第二学期 starts on 1 August unless the committee sets another date for the year."""
@@ -318,13 +452,14 @@ def _periods_for(year, second_semester_starts):
     """Semesters (by default Jan–Jul and Aug–Dec), quarters and months of a calendar year."""
     d = datetime.date
     first_ends = second_semester_starts - datetime.timedelta(days=1)
-    periods = [(PeriodKind.SEMESTER, 1, _("%(y)s年第一学期") % {"y": year}, d(year, 1, 1), first_ends),
-               (PeriodKind.SEMESTER, 2, _("%(y)s年第二学期") % {"y": year}, second_semester_starts, d(year, 12, 31)),
-               (PeriodKind.YEAR, 1, _("%(y)s年度") % {"y": year}, d(year, 1, 1), d(year, 12, 31))]
+    periods = [
+        (PeriodKind.SEMESTER, 1, _("%(y)s年第一学期") % {"y": year}, d(year, 1, 1), first_ends),
+        (PeriodKind.SEMESTER, 2, _("%(y)s年第二学期") % {"y": year}, second_semester_starts, d(year, 12, 31)),
+        (PeriodKind.YEAR, 1, _("%(y)s年度") % {"y": year}, d(year, 1, 1), d(year, 12, 31)),
+    ]
     for q in range(1, 5):
         end = d(year, 3 * q, 30 if 3 * q in (6, 9) else 31)
-        periods.append((PeriodKind.QUARTER, q, quarter_name(year, q),
-                        d(year, 3 * q - 2, 1), end))
+        periods.append((PeriodKind.QUARTER, q, quarter_name(year, q), d(year, 3 * q - 2, 1), end))
     for m in range(1, 13):
         end = (d(year + 1, 1, 1) if m == 12 else d(year, m + 1, 1)) - datetime.timedelta(days=1)
         periods.append((PeriodKind.MONTH, m, _("%(y)s年%(m)s月") % {"y": year, "m": m}, d(year, m, 1), end))
@@ -341,16 +476,36 @@ def cycle_open(*, actor, year, committee, deadline_sets=("A", "B"), second_semes
     second_semester_starts = second_semester_starts or second_semester_default(year)
     _second_semester_check(year, second_semester_starts)
     cycle = Cycle.objects.create(year=year, opened_by=actor)
-    Period.objects.bulk_create([Period(cycle=cycle, kind=k, index=i, name=n, starts_on=s, ends_on=e)
-                                for k, i, n, s, e in _periods_for(year, second_semester_starts)])
-    Deadline.objects.bulk_create([
-        Deadline(cycle=cycle, organization=committee, code=code, title=title,
-                 due_on=datetime.date(year + (1 if next_year else 0), month, day))
-        for key in deadline_sets for code, title, month, day, next_year in DEADLINES[key]
-    ])
-    audit_record(actor=actor, action="cycle.open", target=cycle, organization=committee,
-                 after={"year": year, "deadlines": list(deadline_sets),
-                        "second_semester_starts": second_semester_starts.isoformat()})
+    Period.objects.bulk_create(
+        [
+            Period(cycle=cycle, kind=k, index=i, name=n, starts_on=s, ends_on=e)
+            for k, i, n, s, e in _periods_for(year, second_semester_starts)
+        ]
+    )
+    Deadline.objects.bulk_create(
+        [
+            Deadline(
+                cycle=cycle,
+                organization=committee,
+                code=code,
+                title=title,
+                due_on=datetime.date(year + (1 if next_year else 0), month, day),
+            )
+            for key in deadline_sets
+            for code, title, month, day, next_year in DEADLINES[key]
+        ]
+    )
+    audit_record(
+        actor=actor,
+        action="cycle.open",
+        target=cycle,
+        organization=committee,
+        after={
+            "year": year,
+            "deadlines": list(deadline_sets),
+            "second_semester_starts": second_semester_starts.isoformat(),
+        },
+    )
     return cycle
 
 
@@ -372,23 +527,37 @@ def semesters_set(*, actor, cycle, committee, second_semester_starts, reason):
     first_ends = second_semester_starts - datetime.timedelta(days=1)
     # Lines dated within their semester that the move would leave outside it (a line recorded late
     # for an earlier semester, 补录, is dated outside it already and stays as it is).
-    stray = (LedgerEntry.objects.filter(Q(period=first, occurred_on__gt=first_ends, occurred_on__lte=first.ends_on)
-                                        | Q(period=second, occurred_on__gte=second.starts_on,
-                                            occurred_on__lt=second_semester_starts))
-             .select_related("member").order_by("occurred_on", "id"))
+    stray = (
+        LedgerEntry.objects.filter(
+            Q(period=first, occurred_on__gt=first_ends, occurred_on__lte=first.ends_on)
+            | Q(period=second, occurred_on__gte=second.starts_on, occurred_on__lt=second_semester_starts)
+        )
+        .select_related("member")
+        .order_by("occurred_on", "id")
+    )
     count = stray.count()
     if count:
         example = stray.first()
-        raise ApplicationError(_("有 %(n)s 条记分记录的发生日期将落在所属学期之外（如%(member)s %(date)s的记录），"
-                                 "请先冲销并按新的学期重新记录，再调整起止日期") % {
-            "n": count, "member": example.member.name, "date": example.occurred_on.isoformat()})
+        raise ApplicationError(
+            _(
+                "有 %(n)s 条记分记录的发生日期将落在所属学期之外（如%(member)s %(date)s的记录），"
+                "请先冲销并按新的学期重新记录，再调整起止日期"
+            )
+            % {"n": count, "member": example.member.name, "date": example.occurred_on.isoformat()}
+        )
     before = {"first_ends_on": first.ends_on.isoformat(), "second_starts_on": second.starts_on.isoformat()}
     first.ends_on, second.starts_on = first_ends, second_semester_starts
     first.save(update_fields=["ends_on"])
     second.save(update_fields=["starts_on"])
-    audit_record(actor=actor, action="cycle.semesters", target=cycle, organization=committee, before=before,
-                 after={"first_ends_on": first.ends_on.isoformat(), "second_starts_on": second.starts_on.isoformat()},
-                 reason=reason)
+    audit_record(
+        actor=actor,
+        action="cycle.semesters",
+        target=cycle,
+        organization=committee,
+        before=before,
+        after={"first_ends_on": first.ends_on.isoformat(), "second_starts_on": second.starts_on.isoformat()},
+        reason=reason,
+    )
     return first, second
 
 
@@ -405,13 +574,21 @@ def deadline_move(*, actor, cycle, code, organization, due_on, reason):
     base = Deadline.objects.filter(cycle=cycle, code=code, organization__parent__isnull=True).first()
     if base is None:
         raise ApplicationError(_("没有这个时间节点"))
-    deadline, created = Deadline.objects.get_or_create(cycle=cycle, organization=organization, code=code,
-                                                       defaults={"title": base.title, "due_on": due_on})
+    deadline, created = Deadline.objects.get_or_create(
+        cycle=cycle, organization=organization, code=code, defaults={"title": base.title, "due_on": due_on}
+    )
     before = None if created else deadline.due_on
     deadline.due_on = due_on
     deadline.save(update_fields=["due_on"])
-    audit_record(actor=actor, action="deadline.move", target=deadline, organization=organization, reason=reason,
-                 before={"due_on": before}, after={"code": code, "due_on": due_on})
+    audit_record(
+        actor=actor,
+        action="deadline.move",
+        target=deadline,
+        organization=organization,
+        reason=reason,
+        before={"due_on": before},
+        after={"code": code, "due_on": due_on},
+    )
     return deadline
 
 
@@ -422,8 +599,9 @@ def period_open_for(period, branch, today=None):
         return False
     if not period.is_locked:
         return True
-    return PeriodReopening.objects.filter(period=period, branch=branch,
-                                          until__gte=today or timezone.localdate()).exists()
+    return PeriodReopening.objects.filter(
+        period=period, branch=branch, until__gte=today or timezone.localdate()
+    ).exists()
 
 
 @transaction.atomic
@@ -435,9 +613,16 @@ def period_reopen_for_branch(*, actor, period, branch, until, reason):
     if not period.is_locked:
         raise ApplicationError(_("该周期未锁定，无须重新开放"))
     reopening, _created = PeriodReopening.objects.update_or_create(
-        period=period, branch=branch, defaults={"until": until, "reason": reason.strip(), "reopened_by": actor})
-    audit_record(actor=actor, action="period.reopen_branch", target=reopening, organization=branch, reason=reason,
-                 after={"period": period.pk, "until": until})
+        period=period, branch=branch, defaults={"until": until, "reason": reason.strip(), "reopened_by": actor}
+    )
+    audit_record(
+        actor=actor,
+        action="period.reopen_branch",
+        target=reopening,
+        organization=branch,
+        reason=reason,
+        after={"period": period.pk, "until": until},
+    )
     return reopening
 
 
@@ -465,6 +650,7 @@ def period_reopen(*, actor, period, committee, reason):
 
 # ── the ledger ───────────────────────────────────────────────────────────────────────────────
 
+
 def evidence_check(files):
     """Uploaded evidence must be images or PDF within the size limit."""
     for upload in files:
@@ -487,21 +673,38 @@ def entry_check(*, member, item, period, points, evidence_count=0, occurred_on=N
 
     same_item = LedgerEntry.objects.filter(member=member, item=item)
     return _entry_bounds(
-        member=member, item=item, period=period, points=points, evidence_count=evidence_count,
+        member=member,
+        item=item,
+        period=period,
+        points=points,
+        evidence_count=evidence_count,
         scheme=scheme_for_member(member=member, year=period.cycle.year),
         period_open=period_open_for(period, member.branch),
         times=same_item.filter(period=period).aggregate(n=Sum(NET))["n"] or 0,
         used_period=abs(same_item.filter(period=period).aggregate(s=Sum("points"))["s"] or 0),
         used_year=abs(same_item.filter(year=period.cycle.year).aggregate(s=Sum("points"))["s"] or 0),
-        occurred_on=occurred_on)
+        occurred_on=occurred_on,
+    )
 
 
 # Lazy: said in the language of the request that records the entry.
 BRANCH_CLOSED = gettext_lazy("该党员所在的“%(branch)s”已于 %(date)s 撤销，不能再记分")
 
 
-def _entry_bounds(*, member, item, period, points, evidence_count, scheme, period_open, times, used_period,
-                  used_year, occurred_on=None):
+def _entry_bounds(
+    *,
+    member,
+    item,
+    period,
+    points,
+    evidence_count,
+    scheme,
+    period_open,
+    times,
+    used_period,
+    used_year,
+    occurred_on=None,
+):
     """The rules of `entry_check` over facts already read: the scheme in force, whether the period
     takes entries, and the times and points (magnitudes, centipoints) the item already has for the
     member in the period and the year. One set of rules for a single entry and a batch."""
@@ -523,17 +726,20 @@ def _entry_bounds(*, member, item, period, points, evidence_count, scheme, perio
         raise ApplicationError(_("分值须为数字，最多两位小数")) from error
     low, high = to_centi(item.points_min), to_centi(item.points_max)
     if not low <= magnitude <= high:
-        raise ApplicationError(_("“%(item)s”每次分值应在 %(low)s—%(high)s 分之间") % {
-            "item": item.title, "low": format_points(low), "high": format_points(high)})
+        raise ApplicationError(
+            _("“%(item)s”每次分值应在 %(low)s—%(high)s 分之间")
+            % {"item": item.title, "low": format_points(low), "high": format_points(high)}
+        )
     if item.evidence_required and not evidence_count:
         raise ApplicationError(_("“%(item)s”须上传佐证材料") % {"item": item.title})
     if item.times_per_period is not None and times >= item.times_per_period:
         raise ApplicationError(_("“%(item)s”每期最多记 %(n)s 次") % {"item": item.title, "n": item.times_per_period})
     for cap, used, label in ((item.cap_per_period, used_period, _("本期")), (item.cap_per_year, used_year, _("本年"))):
         if cap is not None and used + magnitude > to_centi(cap):
-            raise ApplicationError(_("“%(item)s”%(scope)s累计不能超过 %(cap)s 分（已记 %(used)s 分）") % {
-                "item": item.title, "scope": label, "cap": format_points(to_centi(cap)),
-                "used": format_points(used)})
+            raise ApplicationError(
+                _("“%(item)s”%(scope)s累计不能超过 %(cap)s 分（已记 %(used)s 分）")
+                % {"item": item.title, "scope": label, "cap": format_points(to_centi(cap)), "used": format_points(used)}
+            )
     return item.sign * magnitude
 
 
@@ -578,8 +784,11 @@ def entries_record_bulk(*, actor, lines, source=LedgerEntry.Source.RECORDER, rec
         _require(actor, perms.ENTRY_RECORD, branch, _("您不能为本支部以外的党员记分"))
     years = {line.period.cycle.year for line in lines}
     schemes = {(b, y): schemes_in_force(branch=branch, year=y) for b, branch in branches.items() for y in years}
-    open_for = {(line.period.pk, b): period_open_for(line.period, branches[b])
-                for line in lines for b in [line.member.branch_id]}
+    open_for = {
+        (line.period.pk, b): period_open_for(line.period, branches[b])
+        for line in lines
+        for b in [line.member.branch_id]
+    }
     member_ids, item_ids = {line.member.pk for line in lines}, {line.item.pk for line in lines}
     already = LedgerEntry.objects.filter(member_id__in=member_ids, item_id__in=item_ids, year__in=years)
     times, used_period, used_year = defaultdict(int), defaultdict(int), defaultdict(int)
@@ -597,11 +806,18 @@ def entries_record_bulk(*, actor, lines, source=LedgerEntry.Source.RECORDER, rec
             if not reason:
                 raise ApplicationError(_("请填写记分事由"))
             signed = _entry_bounds(
-                member=member, item=item, period=period, points=line.points, evidence_count=0,
+                member=member,
+                item=item,
+                period=period,
+                points=line.points,
+                evidence_count=0,
                 scheme=schemes[(member.branch_id, period.cycle.year)].get(member.category),
-                period_open=open_for[(period.pk, member.branch_id)], times=times[(*key, period.pk)],
-                used_period=abs(used_period[(*key, period.pk)]), used_year=abs(used_year[(*key, period.cycle.year)]),
-                occurred_on=line.occurred_on)
+                period_open=open_for[(period.pk, member.branch_id)],
+                times=times[(*key, period.pk)],
+                used_period=abs(used_period[(*key, period.pk)]),
+                used_year=abs(used_year[(*key, period.cycle.year)]),
+                occurred_on=line.occurred_on,
+            )
         except ApplicationError as error:
             errors.append(LineError(index, member, error.message))
             continue
@@ -609,19 +825,44 @@ def entries_record_bulk(*, actor, lines, source=LedgerEntry.Source.RECORDER, rec
         times[(*key, period.pk)] += 1
         used_period[(*key, period.pk)] += signed
         used_year[(*key, period.cycle.year)] += signed
-        entries.append(LedgerEntry(
-            member=member, item=item, period=period, year=period.cycle.year, kind=item.kind, points=signed,
-            reason=reason, source=source, recorded_by=actor, occurred_on=line.occurred_on or timezone.localdate(),
-            recorded_at=now))
+        entries.append(
+            LedgerEntry(
+                member=member,
+                item=item,
+                period=period,
+                year=period.cycle.year,
+                kind=item.kind,
+                points=signed,
+                reason=reason,
+                source=source,
+                recorded_by=actor,
+                occurred_on=line.occurred_on or timezone.localdate(),
+                recorded_at=now,
+            )
+        )
     if errors:
         raise BulkEntryRefused(errors)
     ledger_append_each(entries)
-    audit_record_many([
-        AuditRecord(actor=actor, action="ledger.record", target=entry, organization=branches[entry.member.branch_id],
-                    reason=entry.reason, after={"member": entry.member_id, "item": entry.item.code,
-                                                "period": entry.period_id, "points": entry.points, "source": source,
-                                                "hash": entry.hash})
-        for entry in entries])
+    audit_record_many(
+        [
+            AuditRecord(
+                actor=actor,
+                action="ledger.record",
+                target=entry,
+                organization=branches[entry.member.branch_id],
+                reason=entry.reason,
+                after={
+                    "member": entry.member_id,
+                    "item": entry.item.code,
+                    "period": entry.period_id,
+                    "points": entry.points,
+                    "source": source,
+                    "hash": entry.hash,
+                },
+            )
+            for entry in entries
+        ]
+    )
     if recalculate:
         for branch_id, year in sorted({(e.member.branch_id, e.year) for e in entries}):
             recalculate_branch(branch=branches[branch_id], year=year)
@@ -629,9 +870,22 @@ def entries_record_bulk(*, actor, lines, source=LedgerEntry.Source.RECORDER, rec
 
 
 @transaction.atomic
-def entry_record(*, actor, member, item, period, points, reason, source=LedgerEntry.Source.RECORDER,
-                 occurred_on=None, evidence=(), verified_by=None, recalculate=True, evidence_on_file=0,
-                 evidence_files=()):
+def entry_record(
+    *,
+    actor,
+    member,
+    item,
+    period,
+    points,
+    reason,
+    source=LedgerEntry.Source.RECORDER,
+    occurred_on=None,
+    evidence=(),
+    verified_by=None,
+    recalculate=True,
+    evidence_on_file=0,
+    evidence_files=(),
+):
     """Record one ledger line for a member, after every check, and refresh the branch's totals.
 
     `evidence_files` are files already stored elsewhere ((stored name, shown name): a declaration's
@@ -644,19 +898,48 @@ def entry_record(*, actor, member, item, period, points, reason, source=LedgerEn
         raise ApplicationError(_("请填写记分事由"))
     evidence_check(evidence)
     evidence_files = _distinct_files(evidence_files)
-    signed = entry_check(member=member, item=item, period=period, points=points,
-                         evidence_count=len(evidence) + len(evidence_files) + evidence_on_file, occurred_on=occurred_on)
-    entry = ledger_append(LedgerEntry(
-        member=member, item=item, period=period, year=period.cycle.year, kind=item.kind, points=signed,
-        reason=reason, source=source, recorded_by=actor, verified_by=verified_by,
-        occurred_on=occurred_on or timezone.localdate(),
-    ))
+    signed = entry_check(
+        member=member,
+        item=item,
+        period=period,
+        points=points,
+        evidence_count=len(evidence) + len(evidence_files) + evidence_on_file,
+        occurred_on=occurred_on,
+    )
+    entry = ledger_append(
+        LedgerEntry(
+            member=member,
+            item=item,
+            period=period,
+            year=period.cycle.year,
+            kind=item.kind,
+            points=signed,
+            reason=reason,
+            source=source,
+            recorded_by=actor,
+            verified_by=verified_by,
+            occurred_on=occurred_on or timezone.localdate(),
+        )
+    )
     for upload in evidence:
         EntryEvidence.objects.create(entry=entry, file=upload, name=upload.name[:200], uploaded_by=actor)
     _attach_stored(entry, evidence_files, actor)
-    audit_record(actor=actor, action="ledger.record", target=entry, organization=member.branch, reason=reason,
-                 after={"member": member.pk, "item": item.code, "period": period.pk, "points": signed,
-                        "source": source, "hash": entry.hash, **_evidence_note(evidence_files)})
+    audit_record(
+        actor=actor,
+        action="ledger.record",
+        target=entry,
+        organization=member.branch,
+        reason=reason,
+        after={
+            "member": member.pk,
+            "item": item.code,
+            "period": period.pk,
+            "points": signed,
+            "source": source,
+            "hash": entry.hash,
+            **_evidence_note(evidence_files),
+        },
+    )
     if recalculate:
         recalculate_branch(branch=member.branch, year=entry.year)
     return entry
@@ -677,13 +960,13 @@ def _evidence_note(files):
 
 
 def _attach_stored(entry, files, actor):
-    EntryEvidence.objects.bulk_create([EntryEvidence(entry=entry, file=stored, name=shown[:200], uploaded_by=actor)
-                                       for stored, shown in files])
+    EntryEvidence.objects.bulk_create(
+        [EntryEvidence(entry=entry, file=stored, name=shown[:200], uploaded_by=actor) for stored, shown in files]
+    )
 
 
 @transaction.atomic
-def entry_adjust_to(*, actor, member, item, period, magnitude, reason, source, recalculate=True,
-                    evidence_files=()):
+def entry_adjust_to(*, actor, member, item, period, magnitude, reason, source, recalculate=True, evidence_files=()):
     """Bring an item's net total for the period to `magnitude` (a confirmed panel score) by
     appending the difference; nothing is written when it already stands there. `evidence_files`
     (stored name, shown name) — the member's self-assessment evidence — go with the line."""
@@ -691,30 +974,60 @@ def entry_adjust_to(*, actor, member, item, period, magnitude, reason, source, r
     if not period_open_for(period, member.branch):
         raise ApplicationError(_("“%(period)s”已锁定，不能再记分") % {"period": period})
     if not 0 <= magnitude <= period_limit(item):
-        raise ApplicationError(_("“%(item)s”本期分值应在 0—%(high)s 分之间") % {
-            "item": item.title, "high": format_points(period_limit(item))})
-    current = abs(LedgerEntry.objects.filter(member=member, item=item, period=period)
-                  .aggregate(s=Sum("points"))["s"] or 0)
+        raise ApplicationError(
+            _("“%(item)s”本期分值应在 0—%(high)s 分之间")
+            % {"item": item.title, "high": format_points(period_limit(item))}
+        )
+    current = abs(
+        LedgerEntry.objects.filter(member=member, item=item, period=period).aggregate(s=Sum("points"))["s"] or 0
+    )
     if magnitude == current:
         return None
     if item.cap_per_year is not None:
-        year_used = abs(LedgerEntry.objects.filter(member=member, item=item, year=period.cycle.year)
-                        .aggregate(s=Sum("points"))["s"] or 0)
+        year_used = abs(
+            LedgerEntry.objects.filter(member=member, item=item, year=period.cycle.year).aggregate(s=Sum("points"))["s"]
+            or 0
+        )
         if year_used - current + magnitude > to_centi(item.cap_per_year):
-            raise ApplicationError(_("“%(item)s”本年累计不能超过 %(cap)s 分") % {
-                "item": item.title, "cap": format_points(to_centi(item.cap_per_year))})
+            raise ApplicationError(
+                _("“%(item)s”本年累计不能超过 %(cap)s 分")
+                % {"item": item.title, "cap": format_points(to_centi(item.cap_per_year))}
+            )
     sign = item.sign or 1
-    entry = ledger_append(LedgerEntry(
-        member=member, item=item, period=period, year=period.cycle.year, kind=item.kind,
-        points=sign * (magnitude - current), reason=reason, source=source, recorded_by=actor,
-        verified_by=actor, occurred_on=min(timezone.localdate(), period.ends_on),
-    ))
+    entry = ledger_append(
+        LedgerEntry(
+            member=member,
+            item=item,
+            period=period,
+            year=period.cycle.year,
+            kind=item.kind,
+            points=sign * (magnitude - current),
+            reason=reason,
+            source=source,
+            recorded_by=actor,
+            verified_by=actor,
+            occurred_on=min(timezone.localdate(), period.ends_on),
+        )
+    )
     evidence_files = _distinct_files(evidence_files)
     _attach_stored(entry, evidence_files, actor)
-    audit_record(actor=actor, action="ledger.record", target=entry, organization=member.branch, reason=reason,
-                 after={"member": member.pk, "item": item.code, "period": period.pk, "points": entry.points,
-                        "source": source, "adjusted_to": magnitude, "hash": entry.hash,
-                        **_evidence_note(evidence_files)})
+    audit_record(
+        actor=actor,
+        action="ledger.record",
+        target=entry,
+        organization=member.branch,
+        reason=reason,
+        after={
+            "member": member.pk,
+            "item": item.code,
+            "period": period.pk,
+            "points": entry.points,
+            "source": source,
+            "adjusted_to": magnitude,
+            "hash": entry.hash,
+            **_evidence_note(evidence_files),
+        },
+    )
     if recalculate:
         recalculate_branch(branch=member.branch, year=entry.year)
     return entry
@@ -733,15 +1046,32 @@ def entry_reverse(*, actor, entry, reason):
     if LedgerEntry.objects.filter(reverses=entry).exists():
         raise ApplicationError(_("该记录已被冲销"))
     if not period_open_for(entry.period, member.branch) and not perms.has_org_perm(
-            actor, perms.CYCLE_MANAGE, member.branch):
+        actor, perms.CYCLE_MANAGE, member.branch
+    ):
         raise ApplicationError(_("“%(period)s”已锁定，只有组织部可以更正") % {"period": entry.period})
-    reversal = ledger_append(LedgerEntry(
-        member=member, item=entry.item, period=entry.period, year=entry.year, kind=entry.kind, points=-entry.points,
-        reason=reason, source=LedgerEntry.Source.CORRECTION, recorded_by=actor, occurred_on=timezone.localdate(),
-        reverses=entry,
-    ))
-    audit_record(actor=actor, action="ledger.reverse", target=reversal, organization=member.branch, reason=reason,
-                 after={"reverses": entry.pk, "points": reversal.points, "hash": reversal.hash})
+    reversal = ledger_append(
+        LedgerEntry(
+            member=member,
+            item=entry.item,
+            period=entry.period,
+            year=entry.year,
+            kind=entry.kind,
+            points=-entry.points,
+            reason=reason,
+            source=LedgerEntry.Source.CORRECTION,
+            recorded_by=actor,
+            occurred_on=timezone.localdate(),
+            reverses=entry,
+        )
+    )
+    audit_record(
+        actor=actor,
+        action="ledger.reverse",
+        target=reversal,
+        organization=member.branch,
+        reason=reason,
+        after={"reverses": entry.pk, "points": reversal.points, "hash": reversal.hash},
+    )
     recalculate_branch(branch=member.branch, year=entry.year)
     return reversal
 
@@ -760,6 +1090,11 @@ def board_visibility_set(*, actor, branch, visible):
     _require(actor, perms.ROSTER_MANAGE, branch)
     branch.show_board_to_members = bool(visible)
     branch.save(update_fields=["show_board_to_members"])
-    audit_record(actor=actor, action="board.visibility", target=branch, organization=branch,
-                 after={"show_board_to_members": branch.show_board_to_members})
+    audit_record(
+        actor=actor,
+        action="board.visibility",
+        target=branch,
+        organization=branch,
+        after={"show_board_to_members": branch.show_board_to_members},
+    )
     return branch

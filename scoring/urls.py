@@ -23,8 +23,9 @@ urlpatterns = [
     path("schemes/<int:scheme_id>/rules/<int:rule_id>/", views.rule_edit, name="rule_edit"),
     path("schemes/<int:scheme_id>/attendance/new/", views.attendance_rule_edit, name="attendance_rule_new"),
     path("schemes/<int:scheme_id>/attendance/<int:rule_id>/", views.attendance_rule_edit, name="attendance_rule_edit"),
-    path("schemes/<int:scheme_id>/<str:part>/<int:part_id>/remove/", views.scheme_part_remove,
-         name="scheme_part_remove"),
+    path(
+        "schemes/<int:scheme_id>/<str:part>/<int:part_id>/remove/", views.scheme_part_remove, name="scheme_part_remove"
+    ),
     path("cycles/", views.cycle_list, name="cycle_list"),
     path("cycles/<int:cycle_id>/semesters/", views.cycle_semesters, name="cycle_semesters"),
     path("deadlines/", views.deadlines, name="deadlines"),

@@ -55,6 +55,7 @@ def _committee():
 
 # ── ledger ───────────────────────────────────────────────────────────────────────────────────
 
+
 def _ledger_periods(organization, year):
     """The period filter offers a branch the periods of its own policy (semesters, or quarters and
     months); a college or the committee, those of every policy below it, months left out."""
@@ -72,16 +73,23 @@ def ledger(request, org_id, filters):
     organization = member_selectors.branch_get(actor=request.user, branch_id=org_id, perm=perms.LEDGER_VIEW)
     year = filters["year"] or _year(request)
     entries = selectors.ledger_entries(
-        actor=request.user, organization=organization, year=year, member_id=filters["member"],
-        kind=filters["kind"], source=filters["source"], period_id=filters["period"])
+        actor=request.user,
+        organization=organization,
+        year=year,
+        member_id=filters["member"],
+        kind=filters["kind"],
+        source=filters["source"],
+        period_id=filters["period"],
+    )
     context = {
-        "organization": organization, "year": year,
+        "organization": organization,
+        "year": year,
         "page": Paginator(entries, ENTRIES_PER_PAGE).get_page(request.GET.get("page")),
         "can_record": organization.is_branch and perms.has_org_perm(request.user, perms.ENTRY_RECORD, organization),
-        "kinds": RuleItem.Kind.choices, "sources": LedgerEntry.Source.choices,
+        "kinds": RuleItem.Kind.choices,
+        "sources": LedgerEntry.Source.choices,
         "periods": _ledger_periods(organization, year),
-        "members": organization.members.order_by("number")
-        if organization.is_branch else None,
+        "members": organization.members.order_by("number") if organization.is_branch else None,
         "filters": request.GET,
     }
     return render(request, "scoring/ledger.html", context)
@@ -99,7 +107,8 @@ def _entry_setting(request, org_id):
     schemes = selectors.schemes_in_force(branch=branch, year=cycle.year)
     kinds = {s.period_kind for s in schemes.values()}
     periods = Period.objects.filter(cycle=cycle, kind__in=kinds).filter(
-        Q(locked_at__isnull=True) | Q(reopenings__branch=branch, reopenings__until__gte=timezone.localdate()))
+        Q(locked_at__isnull=True) | Q(reopenings__branch=branch, reopenings__until__gte=timezone.localdate())
+    )
     members = branch.members.filter(left_on__isnull=True, exempt=False).order_by("number")
     return branch, cycle, schemes, periods, members
 
@@ -120,28 +129,44 @@ def entry_record(request, org_id):
     branch, cycle, schemes, periods, members = _entry_setting(request, org_id)
     if cycle is None:
         return _no_cycle(request, branch)
-    initial = {"occurred_on": timezone.localdate(), "member": request.GET.get("member"),
-               "period": _current_period(cycle, schemes)}
+    initial = {
+        "occurred_on": timezone.localdate(),
+        "member": request.GET.get("member"),
+        "period": _current_period(cycle, schemes),
+    }
     chosen = members.filter(pk=request.GET["member"]).first() if request.GET.get("member", "").isdigit() else None
     offered = {chosen.category: schemes[chosen.category]} if chosen and chosen.category in schemes else schemes
     if chosen is not None and chosen.category in schemes:
         periods = periods.filter(kind=schemes[chosen.category].period_kind)
-    form = EntryForm(request.POST or None, request.FILES or None, members=members,
-                     schemes=offered if request.method != "POST" else schemes, periods=periods, initial=initial)
+    form = EntryForm(
+        request.POST or None,
+        request.FILES or None,
+        members=members,
+        schemes=offered if request.method != "POST" else schemes,
+        periods=periods,
+        initial=initial,
+    )
     status = 200
     if request.method == "POST":
         if form.is_valid():
             data = form.cleaned_data
             try:
                 entry = services.entry_record(
-                    actor=request.user, member=data["member"], item=data["item"], period=data["period"],
-                    points=data["points"], reason=data["reason"], occurred_on=data["occurred_on"],
-                    evidence=data["evidence"])
+                    actor=request.user,
+                    member=data["member"],
+                    item=data["item"],
+                    period=data["period"],
+                    points=data["points"],
+                    reason=data["reason"],
+                    occurred_on=data["occurred_on"],
+                    evidence=data["evidence"],
+                )
             except ApplicationError as error:
                 form.add_error(None, error.message)
             else:
-                messages.success(request, _("已为%(member)s记分：%(item)s") % {"member": entry.member.name,
-                                                                        "item": entry.item.title})
+                messages.success(
+                    request, _("已为%(member)s记分：%(item)s") % {"member": entry.member.name, "item": entry.item.title}
+                )
                 return redirect(f"{request.path}?member={entry.member_id}")
         status = 400
     context = {"branch": branch, "form": form, "schemes": schemes, "year": cycle.year}
@@ -155,34 +180,63 @@ def entry_bulk(request, org_id):
     branch, cycle, schemes, periods, members = _entry_setting(request, org_id)
     if cycle is None:
         return _no_cycle(request, branch)
-    form = EntryBulkForm(request.POST or None, members=members, schemes=schemes, periods=periods,
-                         initial={"occurred_on": timezone.localdate(), "period": _current_period(cycle, schemes)})
+    form = EntryBulkForm(
+        request.POST or None,
+        members=members,
+        schemes=schemes,
+        periods=periods,
+        initial={"occurred_on": timezone.localdate(), "period": _current_period(cycle, schemes)},
+    )
     refused = {}
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            entries = services.entries_record_bulk(actor=request.user, lines=[
-                services.EntryLine(member, data["item"], data["period"], data["points"], data["reason"],
-                                   data["occurred_on"]) for member in data["members"]])
+            entries = services.entries_record_bulk(
+                actor=request.user,
+                lines=[
+                    services.EntryLine(
+                        member, data["item"], data["period"], data["points"], data["reason"], data["occurred_on"]
+                    )
+                    for member in data["members"]
+                ],
+            )
         except ApplicationError as error:
             form.add_error(None, error.message)
             refused = {line.member.pk: line.message for line in getattr(error, "errors", [])}
         else:
-            messages.success(request, _("已为 %(n)s 名党员记分：%(item)s") % {"n": len(entries),
-                                                                      "item": data["item"].title})
+            messages.success(
+                request, _("已为 %(n)s 名党员记分：%(item)s") % {"n": len(entries), "item": data["item"].title}
+            )
             return redirect("ledger", org_id=branch.pk)
     ticked = form.ticked()
     offered = list(form.fields["members"].queryset)
     # Party groups (党小组) by a token each: a group's name may hold spaces, data-groups may not.
-    party_groups = {name: f"group-{i}" for i, name in enumerate(sorted({m.party_group for m in offered
-                                                                        if m.party_group}))}
-    rows = [{"member": m, "ticked": str(m.pk) in ticked, "error": refused.get(m.pk, ""),
-             "groups": " ".join([m.category, *(["cadre"] if m.is_cadre else []),
-                                 *([party_groups[m.party_group]] if m.party_group else [])])}
-            for m in offered]
-    context = {"branch": branch, "form": form, "rows": rows, "year": cycle.year,
-               "categories": [(c, label) for c, label in Member.Category.choices if c in schemes],
-               "party_groups": [(token, name) for name, token in party_groups.items()]}
+    party_groups = {
+        name: f"group-{i}" for i, name in enumerate(sorted({m.party_group for m in offered if m.party_group}))
+    }
+    rows = [
+        {
+            "member": m,
+            "ticked": str(m.pk) in ticked,
+            "error": refused.get(m.pk, ""),
+            "groups": " ".join(
+                [
+                    m.category,
+                    *(["cadre"] if m.is_cadre else []),
+                    *([party_groups[m.party_group]] if m.party_group else []),
+                ]
+            ),
+        }
+        for m in offered
+    ]
+    context = {
+        "branch": branch,
+        "form": form,
+        "rows": rows,
+        "year": cycle.year,
+        "categories": [(c, label) for c, label in Member.Category.choices if c in schemes],
+        "party_groups": [(token, name) for name, token in party_groups.items()],
+    }
     return render(request, "scoring/entry_bulk.html", context, status=400 if request.method == "POST" else 200)
 
 
@@ -201,8 +255,9 @@ def entry_reverse(request, entry_id):
         else:
             messages.success(request, _("已冲销该记录"))
             return redirect("ledger", org_id=entry.member.branch_id)
-    return render(request, "scoring/entry_reverse.html", {"entry": entry, "form": form},
-                  status=400 if form.errors else 200)
+    return render(
+        request, "scoring/entry_reverse.html", {"entry": entry, "form": form}, status=400 if form.errors else 200
+    )
 
 
 @login_required
@@ -219,14 +274,26 @@ def points_card(request, member_id):
     member = member_selectors.member_get(actor=request.user, member_id=member_id)
     year = _year(request)
     total, entries, outcomes = selectors.points_card(actor=request.user, member=member, year=year)
-    periods = list(Period.objects.filter(cycle__year=year, kind=total.scheme.period_kind)) if total and total.scheme \
-        else []
-    return render(request, "scoring/points_card.html", {
-        "member": member, "year": year, "total": total, "entries": entries, "outcomes": outcomes,
-        "periods": periods, "print": "print" in request.GET,
-        "sections": [(template, context(member=member, year=year))
-                     for template, context in selectors.POINTS_CARD_SECTIONS],
-        "explanation": explain_total(total.scheme if total else None, total, {p.index: p.label for p in periods})})
+    periods = (
+        list(Period.objects.filter(cycle__year=year, kind=total.scheme.period_kind)) if total and total.scheme else []
+    )
+    return render(
+        request,
+        "scoring/points_card.html",
+        {
+            "member": member,
+            "year": year,
+            "total": total,
+            "entries": entries,
+            "outcomes": outcomes,
+            "periods": periods,
+            "print": "print" in request.GET,
+            "sections": [
+                (template, context(member=member, year=year)) for template, context in selectors.POINTS_CARD_SECTIONS
+            ],
+            "explanation": explain_total(total.scheme if total else None, total, {p.index: p.label for p in periods}),
+        },
+    )
 
 
 @login_required
@@ -235,11 +302,19 @@ def board(request, org_id):
     branch = get_object_or_404(Organization, pk=org_id, kind=Organization.Kind.BRANCH)
     year = _year(request)
     rows, checks = selectors.branch_board(actor=request.user, branch=branch, year=year)
-    return render(request, "scoring/board.html", {
-        "branch": branch, "year": year, "rows": rows, "checks": checks,
-        "can_manage": perms.has_org_perm(request.user, perms.ROSTER_MANAGE, branch),
-        "show_outcomes": perms.has_org_perm(request.user, perms.LEDGER_VIEW, branch),
-        "print": "print" in request.GET})
+    return render(
+        request,
+        "scoring/board.html",
+        {
+            "branch": branch,
+            "year": year,
+            "rows": rows,
+            "checks": checks,
+            "can_manage": perms.has_org_perm(request.user, perms.ROSTER_MANAGE, branch),
+            "show_outcomes": perms.has_org_perm(request.user, perms.LEDGER_VIEW, branch),
+            "print": "print" in request.GET,
+        },
+    )
 
 
 @login_required
@@ -253,15 +328,20 @@ def board_visibility(request, org_id):
 
 # ── schemes ──────────────────────────────────────────────────────────────────────────────────
 
+
 @login_required
 @require_safe
 def scheme_list(request):
     schemes = selectors.visible_schemes(actor=request.user).order_by("-year", "owner__path", "-version")
-    return render(request, "scoring/scheme_list.html", {
-        "schemes": schemes,
-        "preset_form": PresetForm(initial={"year": _year(request)}),
-        "can_publish": perms.has_org_perm(request.user, perms.SCHEME_APPROVE, _committee()),
-    })
+    return render(
+        request,
+        "scoring/scheme_list.html",
+        {
+            "schemes": schemes,
+            "preset_form": PresetForm(initial={"year": _year(request)}),
+            "can_publish": perms.has_org_perm(request.user, perms.SCHEME_APPROVE, _committee()),
+        },
+    )
 
 
 @login_required
@@ -271,8 +351,9 @@ def scheme_preset_load(request):
     if not form.is_valid():
         messages.error(request, _("请选择参考标准和年度"))
         return redirect("scheme_list")
-    scheme = services.scheme_preset_load(actor=request.user, preset=form.cleaned_data["preset"],
-                                         year=form.cleaned_data["year"], owner=_committee())
+    scheme = services.scheme_preset_load(
+        actor=request.user, preset=form.cleaned_data["preset"], year=form.cleaned_data["year"], owner=_committee()
+    )
     messages.success(request, _("已发布：%(name)s") % {"name": scheme})
     return redirect("scheme_detail", scheme_id=scheme.pk)
 
@@ -283,27 +364,39 @@ def scheme_detail(request, scheme_id):
     scheme = selectors.scheme_get(actor=request.user, scheme_id=scheme_id)
     items, rules = selectors.scheme_detail(scheme=scheme)
     attendance_rules = scheme.attendance_rules.select_related("item")
-    derive_targets = [o for o in perms.orgs_with_perm(request.user, perms.SCHEME_MANAGE)
-                      if o.path.startswith(scheme.owner.path) and o.pk != scheme.owner_id]
+    derive_targets = [
+        o
+        for o in perms.orgs_with_perm(request.user, perms.SCHEME_MANAGE)
+        if o.path.startswith(scheme.owner.path) and o.pk != scheme.owner_id
+    ]
     parent = scheme.owner.parent
-    return render(request, "scoring/scheme_detail.html", {
-        "scheme": scheme, "items": items, "rules": rules, "attendance_rules": attendance_rules,
-        "derive_targets": derive_targets,
-        "can_edit": not scheme.is_frozen and perms.has_org_perm(request.user, perms.SCHEME_MANAGE, scheme.owner),
-        "can_manage": perms.has_org_perm(request.user, perms.SCHEME_MANAGE, scheme.owner),
-        "can_decide": parent is not None and perms.has_org_perm(request.user, perms.SCHEME_APPROVE, parent),
-        "reason_form": ReasonForm(),
-    })
+    return render(
+        request,
+        "scoring/scheme_detail.html",
+        {
+            "scheme": scheme,
+            "items": items,
+            "rules": rules,
+            "attendance_rules": attendance_rules,
+            "derive_targets": derive_targets,
+            "can_edit": not scheme.is_frozen and perms.has_org_perm(request.user, perms.SCHEME_MANAGE, scheme.owner),
+            "can_manage": perms.has_org_perm(request.user, perms.SCHEME_MANAGE, scheme.owner),
+            "can_decide": parent is not None and perms.has_org_perm(request.user, perms.SCHEME_APPROVE, parent),
+            "reason_form": ReasonForm(),
+        },
+    )
 
 
 SCHEME_ACTIONS = {
     "submit": lambda actor, scheme, post: services.scheme_submit(actor=actor, scheme=scheme),
     "approve": lambda actor, scheme, post: services.scheme_approve(actor=actor, scheme=scheme),
-    "return": lambda actor, scheme, post: services.scheme_return(actor=actor, scheme=scheme,
-                                                                 reason=post.get("reason", "")),
+    "return": lambda actor, scheme, post: services.scheme_return(
+        actor=actor, scheme=scheme, reason=post.get("reason", "")
+    ),
     "new_version": lambda actor, scheme, post: services.scheme_new_version(actor=actor, scheme=scheme),
     "derive": lambda actor, scheme, post: services.scheme_derive(
-        actor=actor, source=scheme, owner=posted_object_or_404(Organization, post.get("owner"))),
+        actor=actor, source=scheme, owner=posted_object_or_404(Organization, post.get("owner"))
+    ),
 }
 
 
@@ -321,8 +414,9 @@ def scheme_transition(request, scheme_id):
     except ApplicationError as error:
         messages.error(request, error.message)
         return redirect("scheme_detail", scheme_id=scheme.pk)
-    messages.success(request, _("已完成：%(scheme)s（%(status)s）") % {"scheme": result,
-                                                                "status": result.get_status_display()})
+    messages.success(
+        request, _("已完成：%(scheme)s（%(status)s）") % {"scheme": result, "status": result.get_status_display()}
+    )
     return redirect("scheme_detail", scheme_id=result.pk)
 
 
@@ -343,8 +437,9 @@ def _save_form(request, scheme, form, save, template, title):
         else:
             messages.success(request, _("已保存"))
             return redirect("scheme_detail", scheme_id=scheme.pk)
-    return render(request, template, {"scheme": scheme, "form": form, "title": title},
-                  status=400 if form.errors else 200)
+    return render(
+        request, template, {"scheme": scheme, "form": form, "title": title}, status=400 if form.errors else 200
+    )
 
 
 @login_required
@@ -352,9 +447,14 @@ def _save_form(request, scheme, form, save, template, title):
 def scheme_edit(request, scheme_id):
     scheme = _editable_scheme(request, scheme_id)
     form = SchemeForm(request.POST or None, instance=Scheme.objects.get(pk=scheme.pk))
-    return _save_form(request, scheme, form,
-                      lambda data: services.scheme_update(actor=request.user, scheme=scheme, data=data),
-                      "scoring/scheme_form.html", _("修改评分标准"))
+    return _save_form(
+        request,
+        scheme,
+        form,
+        lambda data: services.scheme_update(actor=request.user, scheme=scheme, data=data),
+        "scoring/scheme_form.html",
+        _("修改评分标准"),
+    )
 
 
 @login_required
@@ -362,11 +462,17 @@ def scheme_edit(request, scheme_id):
 def item_edit(request, scheme_id, item_id=None):
     scheme = _editable_scheme(request, scheme_id)
     item = get_object_or_404(RuleItem, pk=item_id, scheme=scheme) if item_id is not None else None
-    form = RuleItemForm(request.POST or None, instance=RuleItem(scheme=scheme) if item is None else
-                        RuleItem.objects.get(pk=item.pk))
-    return _save_form(request, scheme, form,
-                      lambda data: services.item_save(actor=request.user, scheme=scheme, data=data, item=item),
-                      "scoring/scheme_form.html", _("评分项目"))
+    form = RuleItemForm(
+        request.POST or None, instance=RuleItem(scheme=scheme) if item is None else RuleItem.objects.get(pk=item.pk)
+    )
+    return _save_form(
+        request,
+        scheme,
+        form,
+        lambda data: services.item_save(actor=request.user, scheme=scheme, data=data, item=item),
+        "scoring/scheme_form.html",
+        _("评分项目"),
+    )
 
 
 @login_required
@@ -374,12 +480,18 @@ def item_edit(request, scheme_id, item_id=None):
 def rule_edit(request, scheme_id, rule_id=None):
     scheme = _editable_scheme(request, scheme_id)
     rule = get_object_or_404(OutcomeRule, pk=rule_id, scheme=scheme) if rule_id is not None else None
-    form = OutcomeRuleForm(request.POST or None, instance=OutcomeRule(scheme=scheme) if rule is None else
-                           OutcomeRule.objects.get(pk=rule.pk))
-    return _save_form(request, scheme, form,
-                      lambda data: services.outcome_rule_save(actor=request.user, scheme=scheme, data=data,
-                                                              rule=rule),
-                      "scoring/scheme_form.html", _("结果规则"))
+    form = OutcomeRuleForm(
+        request.POST or None,
+        instance=OutcomeRule(scheme=scheme) if rule is None else OutcomeRule.objects.get(pk=rule.pk),
+    )
+    return _save_form(
+        request,
+        scheme,
+        form,
+        lambda data: services.outcome_rule_save(actor=request.user, scheme=scheme, data=data, rule=rule),
+        "scoring/scheme_form.html",
+        _("结果规则"),
+    )
 
 
 @login_required
@@ -387,12 +499,18 @@ def rule_edit(request, scheme_id, rule_id=None):
 def attendance_rule_edit(request, scheme_id, rule_id=None):
     scheme = _editable_scheme(request, scheme_id)
     rule = get_object_or_404(AttendanceRule, pk=rule_id, scheme=scheme) if rule_id is not None else None
-    form = AttendanceRuleForm(request.POST or None, instance=AttendanceRule(scheme=scheme) if rule is None else
-                              AttendanceRule.objects.get(pk=rule.pk))
-    return _save_form(request, scheme, form,
-                      lambda data: services.attendance_rule_save(actor=request.user, scheme=scheme, data=data,
-                                                                 rule=rule),
-                      "scoring/scheme_form.html", _("会议考勤记分规则"))
+    form = AttendanceRuleForm(
+        request.POST or None,
+        instance=AttendanceRule(scheme=scheme) if rule is None else AttendanceRule.objects.get(pk=rule.pk),
+    )
+    return _save_form(
+        request,
+        scheme,
+        form,
+        lambda data: services.attendance_rule_save(actor=request.user, scheme=scheme, data=data, rule=rule),
+        "scoring/scheme_form.html",
+        _("会议考勤记分规则"),
+    )
 
 
 @login_required
@@ -405,11 +523,13 @@ def scheme_part_remove(request, scheme_id, part, part_id):
         if part == "item":
             services.item_remove(actor=request.user, item=get_object_or_404(RuleItem, pk=part_id, scheme=scheme))
         elif part == "attendance":
-            services.attendance_rule_remove(actor=request.user,
-                                            rule=get_object_or_404(AttendanceRule, pk=part_id, scheme=scheme))
+            services.attendance_rule_remove(
+                actor=request.user, rule=get_object_or_404(AttendanceRule, pk=part_id, scheme=scheme)
+            )
         else:
-            services.outcome_rule_remove(actor=request.user,
-                                         rule=get_object_or_404(OutcomeRule, pk=part_id, scheme=scheme))
+            services.outcome_rule_remove(
+                actor=request.user, rule=get_object_or_404(OutcomeRule, pk=part_id, scheme=scheme)
+            )
         messages.success(request, _("已删除"))
     except ApplicationError as error:
         messages.error(request, error.message)
@@ -417,6 +537,7 @@ def scheme_part_remove(request, scheme_id, part, part_id):
 
 
 # ── cycles ───────────────────────────────────────────────────────────────────────────────────
+
 
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -427,9 +548,13 @@ def cycle_list(request):
     form = CycleOpenForm(request.POST or None, initial={"year": timezone.localdate().year})
     if request.method == "POST" and form.is_valid():
         try:
-            services.cycle_open(actor=request.user, year=form.cleaned_data["year"], committee=committee,
-                                deadline_sets=form.cleaned_data["deadline_sets"],
-                                second_semester_starts=form.cleaned_data["second_semester_starts"])
+            services.cycle_open(
+                actor=request.user,
+                year=form.cleaned_data["year"],
+                committee=committee,
+                deadline_sets=form.cleaned_data["deadline_sets"],
+                second_semester_starts=form.cleaned_data["second_semester_starts"],
+            )
         except ApplicationError as error:
             form.add_error("year", error.message)
         else:
@@ -442,11 +567,16 @@ def _cycle_page(request, form, *, semesters_form=None, semesters_cycle=None, sta
     cycles = list(Cycle.objects.prefetch_related("periods", "deadlines"))
     for cycle in cycles:
         second = next((p for p in cycle.periods.all() if p.kind == PeriodKind.SEMESTER and p.index == 2), None)
-        cycle.semesters_form = (semesters_form if cycle == semesters_cycle else
-                                SemestersForm(initial={"second_semester_starts": second.starts_on if second else None},
-                                              prefix=f"cycle{cycle.pk}"))
-    return render(request, "scoring/cycle_list.html", {"cycles": cycles, "form": form, "reason_form": ReasonForm()},
-                  status=status)
+        cycle.semesters_form = (
+            semesters_form
+            if cycle == semesters_cycle
+            else SemestersForm(
+                initial={"second_semester_starts": second.starts_on if second else None}, prefix=f"cycle{cycle.pk}"
+            )
+        )
+    return render(
+        request, "scoring/cycle_list.html", {"cycles": cycles, "form": form, "reason_form": ReasonForm()}, status=status
+    )
 
 
 @login_required
@@ -460,9 +590,13 @@ def cycle_semesters(request, cycle_id):
     form = SemestersForm(request.POST, prefix=f"cycle{cycle.pk}")
     if form.is_valid():
         try:
-            services.semesters_set(actor=request.user, cycle=cycle, committee=committee,
-                                   second_semester_starts=form.cleaned_data["second_semester_starts"],
-                                   reason=form.cleaned_data["reason"])
+            services.semesters_set(
+                actor=request.user,
+                cycle=cycle,
+                committee=committee,
+                second_semester_starts=form.cleaned_data["second_semester_starts"],
+                reason=form.cleaned_data["reason"],
+            )
         except ApplicationError as error:
             form.add_error("second_semester_starts", error.message)
         else:
@@ -479,8 +613,9 @@ def period_lock(request, period_id):
     committee = _committee()
     try:
         if request.POST.get("action") == "reopen":
-            services.period_reopen(actor=request.user, period=period, committee=committee,
-                                   reason=request.POST.get("reason", ""))
+            services.period_reopen(
+                actor=request.user, period=period, committee=committee, reason=request.POST.get("reason", "")
+            )
         else:
             services.period_lock(actor=request.user, period=period, committee=committee)
         messages.success(request, _("已更新：%(period)s") % {"period": period})
@@ -499,17 +634,29 @@ def deadlines(request):
         raise Http404
     member = getattr(request.user, "member", None)
     units = list(perms.scope_roots(request.user, perms.LEDGER_VIEW)) or ([member.branch] if member else [])
-    movable = [u for u in units if u.kind != Organization.Kind.BRANCH and (
-        perms.has_org_perm(request.user, perms.CYCLE_MANAGE, u) or perms.has_org_perm(
-            request.user, perms.SCHEME_APPROVE, u))]
+    movable = [
+        u
+        for u in units
+        if u.kind != Organization.Kind.BRANCH
+        and (
+            perms.has_org_perm(request.user, perms.CYCLE_MANAGE, u)
+            or perms.has_org_perm(request.user, perms.SCHEME_APPROVE, u)
+        )
+    ]
     if request.method == "POST":
         unit = next((u for u in movable if str(u.pk) == request.POST.get("organization")), None)
         if unit is None:
             raise PermissionDenied(_("您无权调整该组织的时间节点"))
         try:
             due_on = datetime.date.fromisoformat(request.POST.get("due_on", ""))
-            services.deadline_move(actor=request.user, cycle=cycle, code=request.POST.get("code", ""),
-                                   organization=unit, due_on=due_on, reason=request.POST.get("reason", ""))
+            services.deadline_move(
+                actor=request.user,
+                cycle=cycle,
+                code=request.POST.get("code", ""),
+                organization=unit,
+                due_on=due_on,
+                reason=request.POST.get("reason", ""),
+            )
             messages.success(request, _("已调整时间节点"))
         except ValueError:
             messages.error(request, _("日期格式应为 2026-05-31"))
@@ -517,6 +664,7 @@ def deadlines(request):
             messages.error(request, error.message)
         return redirect("deadlines")
     today = timezone.localdate()
-    tables = [(u, [(d, (d.due_on - today).days) for d in selectors.deadlines_for(organization=u, cycle=cycle)])
-              for u in units]
+    tables = [
+        (u, [(d, (d.due_on - today).days) for d in selectors.deadlines_for(organization=u, cycle=cycle)]) for u in units
+    ]
     return render(request, "scoring/deadlines.html", {"cycle": cycle, "tables": tables, "movable": movable})

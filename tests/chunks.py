@@ -16,7 +16,7 @@ class Part:
     count: int
 
     def of(self, cases):
-        return list(cases)[self.index::self.count]
+        return list(cases)[self.index :: self.count]
 
     def __str__(self):
         return f"{self.index + 1}of{self.count}"

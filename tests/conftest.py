@@ -19,8 +19,10 @@ def _fresh_cache(settings):
     else:
         import uuid
 
-        settings.CACHES = {**settings.CACHES, "default": {**settings.CACHES["default"],
-                                                         "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}}
+        settings.CACHES = {
+            **settings.CACHES,
+            "default": {**settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex}"},
+        }
 
 
 @pytest.fixture(autouse=True)

@@ -43,8 +43,10 @@ MATRIX = {
     # The forgotten-password pages are for everyone; a forged link only shows "invalid link".
     "password_reset": [Check(allowed=EVERYONE), Check("POST", allowed=EVERYONE, data={"email": "nobody@example.com"})],
     "password_reset_done": [Check(allowed=EVERYONE)],
-    "password_reset_confirm": [Check(allowed=EVERYONE, kwargs=lambda t, w: {"uidb64": "MQ", "token": "forged"}),
-                               Check("POST", allowed=EVERYONE, kwargs=lambda t, w: {"uidb64": "MQ", "token": "x"})],
+    "password_reset_confirm": [
+        Check(allowed=EVERYONE, kwargs=lambda t, w: {"uidb64": "MQ", "token": "forged"}),
+        Check("POST", allowed=EVERYONE, kwargs=lambda t, w: {"uidb64": "MQ", "token": "x"}),
+    ],
     "password_reset_complete": [Check(allowed=EVERYONE)],
     "login_two_factor": [Check(allowed=LOGGED_IN), Check("POST", allowed=LOGGED_IN, data={"token": "000000"})],
     "two_factor": [Check(allowed=TWO_FACTOR), Check("POST", allowed=TWO_FACTOR, data={"token": "000000"})],
@@ -55,40 +57,69 @@ MATRIX = {
     "member_export": org_checks(),
     "member_detail": member_checks(),
     "member_exemption_request": member_checks(
-        "POST", {"reason": "年老体弱"}, own={"secretary", "org_department"}, same={"secretary", "org_department"},
-        college=COMMITTEE),
+        "POST",
+        {"reason": "年老体弱"},
+        own={"secretary", "org_department"},
+        same={"secretary", "org_department"},
+        college=COMMITTEE,
+    ),
     "member_exemption_decide": member_checks(
-        "POST", {"approve": "0", "reason": "不符合条件"}, own=COMMITTEE, same=COMMITTEE, college=COMMITTEE),
+        "POST", {"approve": "0", "reason": "不符合条件"}, own=COMMITTEE, same=COMMITTEE, college=COMMITTEE
+    ),
     # Both rosters must be the actor's: a secretary of one branch has nowhere to move anyone.
-    "member_transfer": [*member_checks(own=COMMITTEE, same=COMMITTEE, college=COMMITTEE),
-                        *member_checks("POST", own=COMMITTEE, same=COMMITTEE, college=COMMITTEE)],
+    "member_transfer": [
+        *member_checks(own=COMMITTEE, same=COMMITTEE, college=COMMITTEE),
+        *member_checks("POST", own=COMMITTEE, same=COMMITTEE, college=COMMITTEE),
+    ],
     # Whoever manages the member's roster: the branch secretary, the organization department.
-    "member_edit": [*member_checks(own=A1_MANAGERS, same=A1_MANAGERS, college=COMMITTEE),
-                    *member_checks("POST", own=A1_MANAGERS, same=A1_MANAGERS, college=COMMITTEE)],
+    "member_edit": [
+        *member_checks(own=A1_MANAGERS, same=A1_MANAGERS, college=COMMITTEE),
+        *member_checks("POST", own=A1_MANAGERS, same=A1_MANAGERS, college=COMMITTEE),
+    ],
     # POSTed without a reason: refused after the permission check, so no password changes mid-matrix.
     "member_password_reset": member_checks("POST", own=A1_MANAGERS, same=A1_MANAGERS, college=COMMITTEE),
-    "member_status": [*member_checks(own=A1_MANAGERS, same=A1_MANAGERS, college=COMMITTEE),
-                      *member_checks("POST", own=A1_MANAGERS, same=A1_MANAGERS, college=COMMITTEE)],
+    "member_status": [
+        *member_checks(own=A1_MANAGERS, same=A1_MANAGERS, college=COMMITTEE),
+        *member_checks("POST", own=A1_MANAGERS, same=A1_MANAGERS, college=COMMITTEE),
+    ],
     # Seen by whoever sees the roster; a college appoints its branches' secretaries, a branch secretary
     # staffs the branch, the organization department appoints anyone (the general-branch secretary too).
     "org_roles": [
         *org_checks(),
-        Check("POST", "own_branch", A1_APPOINTERS), Check("POST", "other_branch", COLLEGE_A),
-        Check("POST", "other_college", COMMITTEE), Check("POST", "own_college", COMMITTEE),
-        Check("POST", "own_branch", A1_APPOINTERS, lambda w, t: {
-            "action": "revoke", "assignment": w.panel.role_assignments.get().pk, "reason": ""}),
+        Check("POST", "own_branch", A1_APPOINTERS),
+        Check("POST", "other_branch", COLLEGE_A),
+        Check("POST", "other_college", COMMITTEE),
+        Check("POST", "own_college", COMMITTEE),
+        Check(
+            "POST",
+            "own_branch",
+            A1_APPOINTERS,
+            lambda w, t: {"action": "revoke", "assignment": w.panel.role_assignments.get().pk, "reason": ""},
+        ),
     ],
     # The tree (members/tree.py): adjusted at a node by whoever holds manage_tree at its parent, so a
     # general branch's secretary adjusts its own branches and the organization department everything
     # below the committee; a node is added below the committee only by the organization department.
-    "org_manage": [check for method in ("GET", "POST") for check in (
-        Check(method, "own_branch", COLLEGE_A), Check(method, "other_branch", COLLEGE_A),
-        Check(method, "other_college", COMMITTEE), Check(method, "own_college", COMMITTEE))],
-    "org_add": [check for method in ("GET", "POST") for check in (
-        Check(method, "own_college", COLLEGE_A),
-        Check(method, "other_college", COMMITTEE, kwargs=lambda t, w: {"org_id": w.B.pk}),
-        Check(method, "own_college", COMMITTEE, kwargs=lambda t, w: {"org_id": w.U.pk}),
-        Check(method, "own_branch", set()))],  # a branch holds no node below it
+    "org_manage": [
+        check
+        for method in ("GET", "POST")
+        for check in (
+            Check(method, "own_branch", COLLEGE_A),
+            Check(method, "other_branch", COLLEGE_A),
+            Check(method, "other_college", COMMITTEE),
+            Check(method, "own_college", COMMITTEE),
+        )
+    ],
+    "org_add": [
+        check
+        for method in ("GET", "POST")
+        for check in (
+            Check(method, "own_college", COLLEGE_A),
+            Check(method, "other_college", COMMITTEE, kwargs=lambda t, w: {"org_id": w.B.pk}),
+            Check(method, "own_college", COMMITTEE, kwargs=lambda t, w: {"org_id": w.U.pk}),
+            Check(method, "own_branch", set()),
+        )
+    ],  # a branch holds no node below it
     "tree_import": [Check(allowed=COLLEGE_A), Check("POST", allowed=COLLEGE_A)],
     "tree_import_confirm": [Check("POST", allowed=COLLEGE_A, data={"token": "none"})],
     "tree_template": [Check(allowed=COLLEGE_A)],
@@ -98,17 +129,25 @@ MATRIX = {
     "roster_template": [Check(allowed=A1_MANAGERS)],
     "audit_list": [Check(allowed=COMMITTEE)],
     "access_log": [Check(allowed=COMMITTEE)],
-    "two_factor_requirements": [Check(allowed=COMMITTEE),
-                                Check("POST", allowed=COMMITTEE, data={"roles": [], "reason": ""})],
-    "password_login_policy": [Check(allowed=COMMITTEE),
-                              Check("POST", allowed=COMMITTEE, data={"members_use_campus_login": "", "reason": ""})],
+    "two_factor_requirements": [
+        Check(allowed=COMMITTEE),
+        Check("POST", allowed=COMMITTEE, data={"roles": [], "reason": ""}),
+    ],
+    "password_login_policy": [
+        Check(allowed=COMMITTEE),
+        Check("POST", allowed=COMMITTEE, data={"members_use_campus_login": "", "reason": ""}),
+    ],
     "ledger": org_checks(),
-    "entry_record": [*org_checks(own=RECORDERS_A1, college=COMMITTEE, committee=COMMITTEE)[:3],
-                     Check("GET", "own_college", set()),
-                     *org_checks("POST", own=RECORDERS_A1, college=COMMITTEE, committee=COMMITTEE)[:3]],
-    "entry_bulk": [*org_checks(own=RECORDERS_A1, college=COMMITTEE, committee=COMMITTEE)[:3],
-                   Check("GET", "own_college", set()),
-                   *org_checks("POST", own=RECORDERS_A1, college=COMMITTEE, committee=COMMITTEE)[:3]],
+    "entry_record": [
+        *org_checks(own=RECORDERS_A1, college=COMMITTEE, committee=COMMITTEE)[:3],
+        Check("GET", "own_college", set()),
+        *org_checks("POST", own=RECORDERS_A1, college=COMMITTEE, committee=COMMITTEE)[:3],
+    ],
+    "entry_bulk": [
+        *org_checks(own=RECORDERS_A1, college=COMMITTEE, committee=COMMITTEE)[:3],
+        Check("GET", "own_college", set()),
+        *org_checks("POST", own=RECORDERS_A1, college=COMMITTEE, committee=COMMITTEE)[:3],
+    ],
     "entry_reverse": [*entry_checks(), *entry_checks("POST")],
     "points_card": member_checks(),
     "handbook": member_checks(),
@@ -121,25 +160,54 @@ MATRIX = {
     "scheme_edit": [*scheme_checks(**SCHEME_MANAGERS), *scheme_checks("POST", **SCHEME_MANAGERS)],
     "review_settings": [*scheme_checks(**SCHEME_MANAGERS), *scheme_checks("POST", **SCHEME_MANAGERS)],
     "item_new": [*scheme_checks(**SCHEME_MANAGERS), *scheme_checks("POST", **SCHEME_MANAGERS)],
-    "item_edit": [check for method in ("GET", "POST") for check in scheme_checks(
-        method, **SCHEME_MANAGERS, kwargs=lambda s, w: {"scheme_id": s.pk, "item_id": s.items.first().pk})],
+    "item_edit": [
+        check
+        for method in ("GET", "POST")
+        for check in scheme_checks(
+            method, **SCHEME_MANAGERS, kwargs=lambda s, w: {"scheme_id": s.pk, "item_id": s.items.first().pk}
+        )
+    ],
     "rule_new": [*scheme_checks(**SCHEME_MANAGERS), *scheme_checks("POST", **SCHEME_MANAGERS)],
-    "rule_edit": [check for method in ("GET", "POST") for check in scheme_checks(
-        method, **SCHEME_MANAGERS, kwargs=lambda s, w: {"scheme_id": s.pk, "rule_id": s.outcome_rules.first().pk})],
-    "scheme_part_remove": scheme_checks("POST", **SCHEME_MANAGERS, kwargs=lambda s, w: {
-        "scheme_id": s.pk, "part": "item", "part_id": s.items.first().pk}),
+    "rule_edit": [
+        check
+        for method in ("GET", "POST")
+        for check in scheme_checks(
+            method, **SCHEME_MANAGERS, kwargs=lambda s, w: {"scheme_id": s.pk, "rule_id": s.outcome_rules.first().pk}
+        )
+    ],
+    "scheme_part_remove": scheme_checks(
+        "POST",
+        **SCHEME_MANAGERS,
+        kwargs=lambda s, w: {"scheme_id": s.pk, "part": "item", "part_id": s.items.first().pk},
+    ),
     "cycle_list": [Check(allowed=COMMITTEE), Check("POST", allowed=COMMITTEE)],
-    "cycle_semesters": [Check("POST", "cycle", COMMITTEE, lambda w, cycle: {
-        f"cycle{cycle.pk}-second_semester_starts": f"{cycle.year}-09-01", f"cycle{cycle.pk}-reason": ""})],
+    "cycle_semesters": [
+        Check(
+            "POST",
+            "cycle",
+            COMMITTEE,
+            lambda w, cycle: {
+                f"cycle{cycle.pk}-second_semester_starts": f"{cycle.year}-09-01",
+                f"cycle{cycle.pk}-reason": "",
+            },
+        )
+    ],
     "period_lock": [Check("POST", "period", COMMITTEE, {"action": "reopen", "reason": ""})],
     "deadlines": [
         Check(allowed=LOGGED_IN),
-        Check("POST", allowed=COMMITTEE, data=lambda w, t: {"organization": w.U.pk, "code": "A-MEETING",
-                                                           "due_on": "bad", "reason": ""}),
-        Check("POST", allowed={"gb_secretary"}, data=lambda w, t: {"organization": w.A.pk, "code": "A-MEETING",
-                                                                  "due_on": "bad", "reason": ""}),
+        Check(
+            "POST",
+            allowed=COMMITTEE,
+            data=lambda w, t: {"organization": w.U.pk, "code": "A-MEETING", "due_on": "bad", "reason": ""},
+        ),
+        Check(
+            "POST",
+            allowed={"gb_secretary"},
+            data=lambda w, t: {"organization": w.A.pk, "code": "A-MEETING", "due_on": "bad", "reason": ""},
+        ),
     ],
 }
+
 
 def _merge_parts():
     """Each capability keeps its own entries in tests/matrix/; all of them must be here."""
@@ -182,10 +250,22 @@ def matrix_world(db):
     return build_matrix_world()
 
 
-URL_KWARG = {"Member": "member_id", "Organization": "org_id", "Scheme": "scheme_id", "LedgerEntry": "entry_id",
-             "Period": "period_id", "Objection": "objection_id", "Publicity": "publicity_id", "Pledge": "pledge_id",
-             "FulfilmentReport": "report_id", "Declaration": "declaration_id", "Determination": "determination_id",
-             "FollowUp": "follow_up_id", "Rollover": "rollover_id", "Cycle": "cycle_id"}
+URL_KWARG = {
+    "Member": "member_id",
+    "Organization": "org_id",
+    "Scheme": "scheme_id",
+    "LedgerEntry": "entry_id",
+    "Period": "period_id",
+    "Objection": "objection_id",
+    "Publicity": "publicity_id",
+    "Pledge": "pledge_id",
+    "FulfilmentReport": "report_id",
+    "Declaration": "declaration_id",
+    "Determination": "determination_id",
+    "FollowUp": "follow_up_id",
+    "Rollover": "rollover_id",
+    "Cycle": "cycle_id",
+}
 
 
 def url_for(name, target, kwargs=None, world=None):
@@ -271,8 +351,15 @@ def test_the_matrix(part, matrix_world, client):
             if role == "org_department" and found:
                 controls += 1
     uncovered, _ = uncovered_url_names()
-    report(f"matrix-{part}", url_patterns=len(MATRIX), requests=requests, mismatches=len(mismatches),
-           leaks=len(leaks), uncovered_urls=len(uncovered), control_responses_with_canaries=controls)
+    report(
+        f"matrix-{part}",
+        url_patterns=len(MATRIX),
+        requests=requests,
+        mismatches=len(mismatches),
+        leaks=len(leaks),
+        uncovered_urls=len(uncovered),
+        control_responses_with_canaries=controls,
+    )
     assert not mismatches + leaks, "\n".join(mismatches + leaks)
     # Over 50 in all; every part's share must show canaries too.
     assert controls > 50 / part.count, "the organization department's pages and files should name the other branches"

@@ -33,8 +33,7 @@ def database_down(monkeypatch):
 
 
 @pytest.mark.django_db
-def test_pages_answer_503_in_chinese_while_the_database_is_down_and_recover_by_themselves(client, world,
-                                                                                          database_down):
+def test_pages_answer_503_in_chinese_while_the_database_is_down_and_recover_by_themselves(client, world, database_down):
     for url in ("/accounts/login/", "/"):
         response = client.get(url)
         assert response.status_code == 503

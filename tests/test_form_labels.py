@@ -32,8 +32,11 @@ class Controls(HTMLParser):
             self.label_depth = max(0, self.label_depth - 1)
 
     def unlabelled(self):
-        return [(tag, name) for tag, name, id_, labelled in self.controls
-                if not labelled and not (id_ and id_ in self.label_for)]
+        return [
+            (tag, name)
+            for tag, name, id_, labelled in self.controls
+            if not labelled and not (id_ and id_ in self.label_for)
+        ]
 
 
 @pytest.fixture

@@ -19,8 +19,7 @@ LAYERS = [
     ["partyscore"],
 ]
 FLOOR = {app: floor for floor, apps in enumerate(LAYERS) for app in apps}
-SHELL = {"partyscore", "partyscore.celery", "partyscore.home", "partyscore.urls", "partyscore.views",
-         "partyscore.wsgi"}
+SHELL = {"partyscore", "partyscore.celery", "partyscore.home", "partyscore.urls", "partyscore.views", "partyscore.wsgi"}
 
 
 def app_of(module):
@@ -79,8 +78,9 @@ def test_no_import_runs_up_a_floor():
 
 def test_the_project_package_holds_only_its_shell_beside_its_two_apps():
     modules, _edges = graph()
-    loose = sorted(m for m in modules if app_of(m) == "partyscore" and m not in SHELL
-                   and not m.startswith("partyscore.settings"))
+    loose = sorted(
+        m for m in modules if app_of(m) == "partyscore" and m not in SHELL and not m.startswith("partyscore.settings")
+    )
     assert loose == []
 
 

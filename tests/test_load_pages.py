@@ -11,8 +11,11 @@ from django.urls import resolve
 
 from benchmarks.load.pages import LOGIN, PAGES, WRITES
 
-PATHS = sorted({(name, path) for pages in PAGES.values() for name, path, _weight in pages}
-               | {(name, path) for name, path, _weight in WRITES.values()} | {LOGIN})
+PATHS = sorted(
+    {(name, path) for pages in PAGES.values() for name, path, _weight in pages}
+    | {(name, path) for name, path, _weight in WRITES.values()}
+    | {LOGIN}
+)
 
 
 @pytest.mark.parametrize(("name", "path"), PATHS)
@@ -49,8 +52,11 @@ def test_every_account_of_the_plan_opens_every_page_of_its_role(db, client):
         account = plan["accounts"][role][0]
         client.force_login(User.objects.get(username=account["username"]))
         values = {key: value[-1] if isinstance(value, list) else value for key, value in account.items()}
-        opened = [name for name, path, _weight in pages if set(re.findall(r"{(\w+)}", path)) <= set(values)
-                  and client.get(path.format(**values)).status_code == 200]
+        opened = [
+            name
+            for name, path, _weight in pages
+            if set(re.findall(r"{(\w+)}", path)) <= set(values) and client.get(path.format(**values)).status_code == 200
+        ]
         assert opened == [name for name, path, _weight in pages if set(re.findall(r"{(\w+)}", path)) <= set(values)]
     assert any("self_period" in account for account in plan["accounts"]["member"])
     assert all(account["record_items"] for account in plan["accounts"]["branch"])

@@ -27,8 +27,11 @@ FIELD_REFERENCES = {"scoring.models.export_file_path"}
 
 def project_apps():
     root = Path(settings.BASE_DIR).resolve()
-    return [config for config in apps.get_app_configs()
-            if root in Path(config.path).resolve().parents and "site-packages" not in Path(config.path).parts]
+    return [
+        config
+        for config in apps.get_app_configs()
+        if root in Path(config.path).resolve().parents and "site-packages" not in Path(config.path).parts
+    ]
 
 
 def migration_files():
@@ -72,14 +75,17 @@ def test_migrations_import_no_live_app_code():
     assert offending == []
 
 
-@pytest.mark.parametrize(("source", "offending"), [
-    ("from partyscore.core.db import append_only_migration", ["partyscore.core.db.append_only_migration"]),
-    ("def f(apps, editor):\n    from scoring.ledger_chain import entry_hash", ["scoring.ledger_chain.entry_hash"]),
-    ("import scoring.models\nx = scoring.models.Scheme", ["scoring.models.Scheme"]),
-    ("import scoring.ledger_chain", ["scoring.ledger_chain"]),
-    ("import scoring.models\nf = scoring.models.export_file_path", []),
-    ("from scoring.migrations._frozen import entry_hash\nfrom django.db import migrations", []),
-])
+@pytest.mark.parametrize(
+    ("source", "offending"),
+    [
+        ("from partyscore.core.db import append_only_migration", ["partyscore.core.db.append_only_migration"]),
+        ("def f(apps, editor):\n    from scoring.ledger_chain import entry_hash", ["scoring.ledger_chain.entry_hash"]),
+        ("import scoring.models\nx = scoring.models.Scheme", ["scoring.models.Scheme"]),
+        ("import scoring.ledger_chain", ["scoring.ledger_chain"]),
+        ("import scoring.models\nf = scoring.models.export_file_path", []),
+        ("from scoring.migrations._frozen import entry_hash\nfrom django.db import migrations", []),
+    ],
+)
 def test_the_check_catches_a_live_import(source, offending):
     found = app_references(ast.parse(source), {"partyscore", "scoring"})
     assert [name for _, name, how in found if not allowed(name, how)] == offending
@@ -92,15 +98,38 @@ def test_the_frozen_modules_are_not_migrations():
 
 
 LEDGER_ROWS = [
-    {"prev_hash": "", "member_id": 1, "item_id": 2, "period_id": 3, "year": 2026, "kind": "add",
-     "points": decimal.Decimal("2.50"), "reason": "志愿服务", "source": "manual", "recorded_by_id": 4,
-     "verified_by_id": None, "occurred_on": datetime.date(2026, 3, 1),
-     "recorded_at": datetime.datetime(2026, 3, 1, 8, 30, 15, 123456, tzinfo=ZoneInfo("Asia/Shanghai")),
-     "reverses_id": None},
-    {"prev_hash": "ab" * 32, "member_id": 9, "item_id": None, "period_id": None, "year": 2025, "kind": "deduct",
-     "points": decimal.Decimal("-1"), "reason": "未参加\n\"组织生活\"", "source": "import", "recorded_by_id": None,
-     "verified_by_id": 7, "occurred_on": datetime.date(2025, 12, 31),
-     "recorded_at": datetime.datetime(2025, 12, 31, 23, 59, tzinfo=datetime.UTC), "reverses_id": 5},
+    {
+        "prev_hash": "",
+        "member_id": 1,
+        "item_id": 2,
+        "period_id": 3,
+        "year": 2026,
+        "kind": "add",
+        "points": decimal.Decimal("2.50"),
+        "reason": "志愿服务",
+        "source": "manual",
+        "recorded_by_id": 4,
+        "verified_by_id": None,
+        "occurred_on": datetime.date(2026, 3, 1),
+        "recorded_at": datetime.datetime(2026, 3, 1, 8, 30, 15, 123456, tzinfo=ZoneInfo("Asia/Shanghai")),
+        "reverses_id": None,
+    },
+    {
+        "prev_hash": "ab" * 32,
+        "member_id": 9,
+        "item_id": None,
+        "period_id": None,
+        "year": 2025,
+        "kind": "deduct",
+        "points": decimal.Decimal("-1"),
+        "reason": '未参加\n"组织生活"',
+        "source": "import",
+        "recorded_by_id": None,
+        "verified_by_id": 7,
+        "occurred_on": datetime.date(2025, 12, 31),
+        "recorded_at": datetime.datetime(2025, 12, 31, 23, 59, tzinfo=datetime.UTC),
+        "reverses_id": 5,
+    },
 ]
 
 
@@ -112,14 +141,33 @@ def test_the_frozen_ledger_hash_is_the_live_one(row):
     assert frozen_scoring.entry_hash(**{**row, "points": row["points"] + 1}) != ledger_chain.entry_hash(**row)
 
 
-@pytest.mark.parametrize("event", [
-    {"prev_hash": "", "created_at": datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.UTC), "actor_id": None,
-     "action": "ledger.bulk", "target_type": "", "target_id": "", "before": None,
-     "after": {"first": 1, "last": 9, "count": 9, "hash": "c" * 64}, "reason": "为已有台账建立哈希链"},
-    {"prev_hash": "d" * 64, "created_at": datetime.datetime(2026, 6, 1, 12, tzinfo=ZoneInfo("Asia/Shanghai")),
-     "actor_id": 3, "action": "member.edit", "target_type": "members.member", "target_id": 42,
-     "before": {"name": "张三", "tags": ["a", "b"]}, "after": {"name": "李四", "points": "1.50"}, "reason": "更正"},
-])
+@pytest.mark.parametrize(
+    "event",
+    [
+        {
+            "prev_hash": "",
+            "created_at": datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.UTC),
+            "actor_id": None,
+            "action": "ledger.bulk",
+            "target_type": "",
+            "target_id": "",
+            "before": None,
+            "after": {"first": 1, "last": 9, "count": 9, "hash": "c" * 64},
+            "reason": "为已有台账建立哈希链",
+        },
+        {
+            "prev_hash": "d" * 64,
+            "created_at": datetime.datetime(2026, 6, 1, 12, tzinfo=ZoneInfo("Asia/Shanghai")),
+            "actor_id": 3,
+            "action": "member.edit",
+            "target_type": "members.member",
+            "target_id": 42,
+            "before": {"name": "张三", "tags": ["a", "b"]},
+            "after": {"name": "李四", "points": "1.50"},
+            "reason": "更正",
+        },
+    ],
+)
 def test_the_frozen_audit_hash_is_the_live_one(event):
     assert frozen_core.event_hash(**event) == audit.event_hash(**event)
 

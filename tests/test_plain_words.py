@@ -24,10 +24,24 @@ from .test_authorization_matrix import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-RAW = [re.compile(p) for p in (r"\{\s*['\"]", r"\[\s*['\"]", r"\{\}", r"\[\]", r"<QuerySet", r"Decimal\(",
-                                r"datetime\.date\(", r"\bNone\b", r"\bTrue\b", r"\bFalse\b")]
-DOTTED = re.compile(r"\b(" + "|".join(re.escape(code) for code in sorted(ACTION_LABELS, key=len, reverse=True))
-                    + r")\b")
+RAW = [
+    re.compile(p)
+    for p in (
+        r"\{\s*['\"]",
+        r"\[\s*['\"]",
+        r"\{\}",
+        r"\[\]",
+        r"<QuerySet",
+        r"Decimal\(",
+        r"datetime\.date\(",
+        r"\bNone\b",
+        r"\bTrue\b",
+        r"\bFalse\b",
+    )
+]
+DOTTED = re.compile(
+    r"\b(" + "|".join(re.escape(code) for code in sorted(ACTION_LABELS, key=len, reverse=True)) + r")\b"
+)
 
 
 def visible_text(page):
@@ -72,8 +86,12 @@ def test_the_sweep_finds_what_it_looks_for():
 
 def test_every_audit_action_the_code_writes_has_a_chinese_label():
     written = set()
-    for path in (*ROOT.glob("members/**/*.py"), *ROOT.glob("scoring/**/*.py"), *ROOT.glob("reviews/**/*.py"),
-                 *ROOT.glob("partyscore/**/*.py")):
+    for path in (
+        *ROOT.glob("members/**/*.py"),
+        *ROOT.glob("scoring/**/*.py"),
+        *ROOT.glob("reviews/**/*.py"),
+        *ROOT.glob("partyscore/**/*.py"),
+    ):
         text = path.read_text()
         written |= set(re.findall(r'action="([a-z_]+\.[a-z_]+)"', text))
         written |= set(re.findall(r'_audit\([^,()]+, "([a-z_]+\.[a-z_]+)"', text))
@@ -89,21 +107,29 @@ def test_the_audit_page_names_actions_in_chinese(world, client):
     assert "任命职务" in text and "role.assign" not in text
 
 
-@pytest.mark.parametrize("kind,params,sentence", [
-    ("band", {"lower": 60, "upper": 70, "upper_inclusive": True}, "60—70 分（含两端）"),
-    ("band", {"lower": 70, "upper": 80}, "70—80 分（含 70 分）"),
-    ("band", {"upper": 90}, "<90 分"),
-    ("band", {"lower": 90}, "≥90 分"),
-    ("band", {"upper": 75, "item_codes": ["B-BASE-ID"]}, "<75 分，或记有项目 「亮明身份」"),
-    ("share_cap", {"at_or_above": 95, "share": "0.05"}, "≥95 分者不超过本支部 5%"),
-    ("rank_last", {"below": 80}, "低于 80 分且为本支部最后一名"),
-    ("streak", {"of": "A-CADRE-TALK", "years": 2}, "连续 2 年触发「干部谈话」"),
-    ("commendation", {"at_or_above": 98, "every_years": 2, "anchor_year": 2025},
-     "≥98 分，每 2 年表彰一次（自 2025 年起）"),
-])
+@pytest.mark.parametrize(
+    "kind,params,sentence",
+    [
+        ("band", {"lower": 60, "upper": 70, "upper_inclusive": True}, "60—70 分（含两端）"),
+        ("band", {"lower": 70, "upper": 80}, "70—80 分（含 70 分）"),
+        ("band", {"upper": 90}, "<90 分"),
+        ("band", {"lower": 90}, "≥90 分"),
+        ("band", {"upper": 75, "item_codes": ["B-BASE-ID"]}, "<75 分，或记有项目 「亮明身份」"),
+        ("share_cap", {"at_or_above": 95, "share": "0.05"}, "≥95 分者不超过本支部 5%"),
+        ("rank_last", {"below": 80}, "低于 80 分且为本支部最后一名"),
+        ("streak", {"of": "A-CADRE-TALK", "years": 2}, "连续 2 年触发「干部谈话」"),
+        (
+            "commendation",
+            {"at_or_above": 98, "every_years": 2, "anchor_year": 2025},
+            "≥98 分，每 2 年表彰一次（自 2025 年起）",
+        ),
+    ],
+)
 def test_rule_parameters_read_as_sentences(kind, params, sentence):
-    assert describe_params(kind, params, rule_labels={"A-CADRE-TALK": "干部谈话"},
-                           item_titles={"B-BASE-ID": "亮明身份"}) == sentence
+    assert (
+        describe_params(kind, params, rule_labels={"A-CADRE-TALK": "干部谈话"}, item_titles={"B-BASE-ID": "亮明身份"})
+        == sentence
+    )
 
 
 def test_the_scheme_page_shows_the_conditions_as_sentences(world, client):
@@ -116,13 +142,23 @@ def test_the_scheme_page_shows_the_conditions_as_sentences(world, client):
 
 
 def _scheme(**fields):
-    return SimpleNamespace(**{"composition": "hundred", "base_points": 60, "bonus_cap": 40, "floor": 0, "cap": 100,
-                              "aggregation": "mean", **fields})
+    return SimpleNamespace(
+        **{
+            "composition": "hundred",
+            "base_points": 60,
+            "bonus_cap": 40,
+            "floor": 0,
+            "cap": 100,
+            "aggregation": "mean",
+            **fields,
+        }
+    )
 
 
 def test_the_points_card_explains_a_policy_a_total():
-    total = SimpleNamespace(total=7150, base=-1000, bonus=2300, penalty=0, vetoed=False,
-                            period_scores={"1": 6900, "2": 7400})
+    total = SimpleNamespace(
+        total=7150, base=-1000, bonus=2300, penalty=0, vetoed=False, period_scores={"1": 6900, "2": 7400}
+    )
     lines = explain_total(_scheme(), total, {1: "第一学期", 2: "第二学期"})
     assert lines[0] == "每期得分 = 基础积分 60 分 − 基础扣分 − 减分（最低 0 分）+ 贡献积分（每期最多 40 分）。"
     assert lines[1] == "年度总分 = 各期平均（第一学期 69 分、第二学期 74 分）= 71.5 分。"

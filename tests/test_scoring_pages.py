@@ -22,8 +22,15 @@ def scored(world):
 
 def post_entry(client, world, member, code="A-C02", points="3", reason="社区志愿服务", **extra):
     item = world.schemes["A1"].items.get(code=code)
-    data = {"member": member.pk, "item": item.pk, "period": world.period.pk, "points": points,
-            "occurred_on": "2026-03-01", "reason": reason, **extra}
+    data = {
+        "member": member.pk,
+        "item": item.pk,
+        "period": world.period.pk,
+        "points": points,
+        "occurred_on": "2026-03-01",
+        "reason": reason,
+        **extra,
+    }
     return client.post(reverse("entry_record", args=[world.A1.pk]), data)
 
 
@@ -57,8 +64,9 @@ def test_evidence_is_required_where_the_item_says_and_type_checked(scored, login
     response = post_entry(client, scored, scored.a1_members[2], code="A-C01", points="2", evidence=[bad])
     assert "类型不支持" in response.content.decode()
     good = SimpleUploadedFile("证书.pdf", b"%PDF-1.4 test", content_type="application/pdf")
-    assert post_entry(client, scored, scored.a1_members[2], code="A-C01", points="2",
-                      evidence=[good]).status_code == 302
+    assert (
+        post_entry(client, scored, scored.a1_members[2], code="A-C01", points="2", evidence=[good]).status_code == 302
+    )
     assert LedgerEntry.objects.get(member=scored.a1_members[2], item__code="A-C01").evidence.count() == 1
 
 
@@ -99,43 +107,86 @@ def test_the_board_is_the_secretarys_and_opens_to_members_only_when_the_branch_s
 
 def test_a_branch_derives_edits_submits_and_its_college_approves(scored, login):
     secretary = login(scored.secretary)
-    response = secretary.post(reverse("scheme_transition", args=[scored.reference.pk]),
-                              {"action": "derive", "owner": scored.A1.pk})
+    response = secretary.post(
+        reverse("scheme_transition", args=[scored.reference.pk]), {"action": "derive", "owner": scored.A1.pk}
+    )
     draft = Scheme.objects.filter(owner=scored.A1, status="draft").get()
     assert response["Location"] == reverse("scheme_detail", args=[draft.pk])
-    bad = secretary.post(reverse("item_new", args=[draft.pk]), {
-        "kind": "bonus", "code": "X1", "title": "指导学生竞赛", "points_min": "5", "points_max": "2", "order": 0})
+    bad = secretary.post(
+        reverse("item_new", args=[draft.pk]),
+        {"kind": "bonus", "code": "X1", "title": "指导学生竞赛", "points_min": "5", "points_max": "2", "order": 0},
+    )
     assert bad.status_code == 400 and "最少分值不能大于最多分值" in bad.content.decode()
-    secretary.post(reverse("item_new", args=[draft.pk]), {
-        "kind": "bonus", "code": "X1", "title": "指导学生竞赛", "points_min": "1", "points_max": "3", "order": 0})
+    secretary.post(
+        reverse("item_new", args=[draft.pk]),
+        {"kind": "bonus", "code": "X1", "title": "指导学生竞赛", "points_min": "1", "points_max": "3", "order": 0},
+    )
     assert draft.items.filter(code="X1").exists()
-    bad_rule = secretary.post(reverse("rule_new", args=[draft.pk]), {
-        "code": "R1", "kind": "streak", "consequence": "talk", "label": "x", "applies_to": "all",
-        "of": "A-RED", "order": 0})
+    bad_rule = secretary.post(
+        reverse("rule_new", args=[draft.pk]),
+        {
+            "code": "R1",
+            "kind": "streak",
+            "consequence": "talk",
+            "label": "x",
+            "applies_to": "all",
+            "of": "A-RED",
+            "order": 0,
+        },
+    )
     assert bad_rule.status_code == 400 and "缺少参数：连续年数" in bad_rule.content.decode()
     assert 'value="A-RED"' in bad_rule.content.decode()  # what was typed is kept
-    secretary.post(reverse("rule_new", args=[draft.pk]), {
-        "code": "R1", "kind": "band", "consequence": "yellow", "label": "黄色预警", "applies_to": "all",
-        "lower": "60", "lower_inclusive": "on", "upper": "70", "upper_inclusive": "on", "order": 0})
-    assert draft.outcome_rules.get(code="R1").params == {"lower": 60, "lower_inclusive": True, "upper": 70,
-                                                         "upper_inclusive": True}
-    secretary.post(reverse("rule_new", args=[draft.pk]), {
-        "code": "R2", "kind": "share_cap", "consequence": "share_cap", "label": "高分比例", "applies_to": "all",
-        "at_or_above": "95", "share": "5", "order": 0})
+    secretary.post(
+        reverse("rule_new", args=[draft.pk]),
+        {
+            "code": "R1",
+            "kind": "band",
+            "consequence": "yellow",
+            "label": "黄色预警",
+            "applies_to": "all",
+            "lower": "60",
+            "lower_inclusive": "on",
+            "upper": "70",
+            "upper_inclusive": "on",
+            "order": 0,
+        },
+    )
+    assert draft.outcome_rules.get(code="R1").params == {
+        "lower": 60,
+        "lower_inclusive": True,
+        "upper": 70,
+        "upper_inclusive": True,
+    }
+    secretary.post(
+        reverse("rule_new", args=[draft.pk]),
+        {
+            "code": "R2",
+            "kind": "share_cap",
+            "consequence": "share_cap",
+            "label": "高分比例",
+            "applies_to": "all",
+            "at_or_above": "95",
+            "share": "5",
+            "order": 0,
+        },
+    )
     assert draft.outcome_rules.get(code="R2").params == {"at_or_above": 95, "share": "0.05"}
     edit_page = secretary.get(reverse("rule_edit", args=[draft.pk, draft.outcome_rules.get(code="R2").pk]))
     assert 'name="share" value="5"' in edit_page.content.decode().replace('class="form-control" ', "")
     secretary.post(reverse("scheme_transition", args=[draft.pk]), {"action": "submit"})
     assert secretary.post(reverse("scheme_transition", args=[draft.pk]), {"action": "approve"}).status_code == 403
     college = login(scored.gb_secretary)
-    returned = college.post(reverse("scheme_transition", args=[draft.pk]), {"action": "return", "reason": ""},
-                            follow=True)
+    returned = college.post(
+        reverse("scheme_transition", args=[draft.pk]), {"action": "return", "reason": ""}, follow=True
+    )
     assert "退回时请写明理由" in returned.content.decode()
     college.post(reverse("scheme_transition", args=[draft.pk]), {"action": "approve"})
     draft.refresh_from_db()
     assert draft.status == "approved" and draft.decided_by == scored.gb_secretary
-    frozen = login(scored.secretary).post(reverse("item_edit", args=[draft.pk, draft.items.first().pk]), {
-        "kind": "bonus", "code": "X9", "title": "改", "points_min": "1", "points_max": "2", "order": 0})
+    frozen = login(scored.secretary).post(
+        reverse("item_edit", args=[draft.pk, draft.items.first().pk]),
+        {"kind": "bonus", "code": "X9", "title": "改", "points_min": "1", "points_max": "2", "order": 0},
+    )
     assert "如需修改请新建版本" in frozen.content.decode()
 
 
@@ -158,8 +209,9 @@ def test_locking_a_period_stops_recording_until_reopened_with_a_reason(scored, l
     response = post_entry(login(scored.secretary), scored, scored.a1_members[2])
     assert response.status_code == 400
     client = login(scored.org_department)
-    page = client.post(reverse("period_lock", args=[scored.period.pk]), {"action": "reopen", "reason": ""},
-                       follow=True).content.decode()
+    page = client.post(
+        reverse("period_lock", args=[scored.period.pk]), {"action": "reopen", "reason": ""}, follow=True
+    ).content.decode()
     assert "重新开放周期须写明理由" in page
     client.post(reverse("period_lock", args=[scored.period.pk]), {"action": "reopen", "reason": "补录"})
     assert post_entry(login(scored.secretary), scored, scored.a1_members[2]).status_code == 302
@@ -169,10 +221,26 @@ def _grow(world, size):
     """Add `size` members to A1, each with two ledger lines."""
     members = add_members(world.A1, size, start=200, with_accounts=False)
     item = world.schemes["A1"].items.get(code="A-C02")
-    ledger_append_many([
-        LedgerEntry(member=m, item=item, period=world.period, year=world.year, kind="bonus", points=100 * k,
-                    reason="批量", source="recorder", recorded_by=world.admin, occurred_on=datetime.date(2026, 3, 1))
-        for m in members for k in (1, 2)], actor=world.admin, reason="测试数据")
+    ledger_append_many(
+        [
+            LedgerEntry(
+                member=m,
+                item=item,
+                period=world.period,
+                year=world.year,
+                kind="bonus",
+                points=100 * k,
+                reason="批量",
+                source="recorder",
+                recorded_by=world.admin,
+                occurred_on=datetime.date(2026, 3, 1),
+            )
+            for m in members
+            for k in (1, 2)
+        ],
+        actor=world.admin,
+        reason="测试数据",
+    )
     scoring.recalculate(year=world.year, organization=world.A1)
 
 
@@ -182,11 +250,15 @@ def test_ledger_board_and_card_query_counts_do_not_grow_with_rows(scored, login,
     # Every line carries a file (previewed on the ledger and the card): one query for all of them.
     EntryEvidence.objects.bulk_create(
         EntryEvidence(entry=entry, file=f"evidence/{entry.pk}.png", name=f"{entry.pk}.png", uploaded_by=scored.admin)
-        for entry in LedgerEntry.objects.filter(member__branch=scored.A1))
+        for entry in LedgerEntry.objects.filter(member__branch=scored.A1)
+    )
     client = login(scored.secretary)
     member = scored.a1_members[3]
-    pages = [(reverse("ledger", args=[scored.A1.pk]), 14), (reverse("board", args=[scored.A1.pk]), 11),
-             (reverse("points_card", args=[member.pk]), 15)]  # one each for the determination and the meetings
+    pages = [
+        (reverse("ledger", args=[scored.A1.pk]), 14),
+        (reverse("board", args=[scored.A1.pk]), 11),
+        (reverse("points_card", args=[member.pk]), 15),
+    ]  # one each for the determination and the meetings
     for url, queries in pages:
         client.get(url)
         with django_assert_num_queries(queries):
@@ -205,5 +277,6 @@ def test_a_secretary_reopens_a_locked_period_for_their_branch_only(scored, login
     a2_member = scored.a2_members[1]
     item = scored.schemes["A2"].items.get(code="A-C02")
     with pytest.raises(Exception, match="已锁定"):
-        scoring.entry_record(actor=scored.org_department, member=a2_member, item=item, period=scored.period,
-                             points=1, reason="x")
+        scoring.entry_record(
+            actor=scored.org_department, member=a2_member, item=item, period=scored.period, points=1, reason="x"
+        )

@@ -16,8 +16,9 @@ from partyscore.core.transitions import transition
 from tests.builders import build_university
 from tests.matrix.world import add_scoring
 
-STATEFUL = sorted((model for model in apps.get_models() if hasattr(model, "TRANSITIONS")),
-                  key=lambda model: model._meta.label)
+STATEFUL = sorted(
+    (model for model in apps.get_models() if hasattr(model, "TRANSITIONS")), key=lambda model: model._meta.label
+)
 CASES = [(model._meta.label, action) for model in STATEFUL for action in model.TRANSITIONS]
 
 
@@ -27,9 +28,20 @@ def statuses(model):
 
 def test_the_stateful_models_declare_a_table_of_their_own_statuses():
     assert {model._meta.label for model in STATEFUL} == {
-        "members.Member", "scoring.Scheme", "scoring.ExportJob", "reviews.Pledge", "reviews.FulfilmentReport",
-        "reviews.SelfAssessment", "reviews.Declaration", "reviews.Determination", "reviews.Objection",
-        "reviews.FollowUp", "partyscore.Delivery", "dashboards.SpotCheck", "dashboards.WorkReport"}
+        "members.Member",
+        "scoring.Scheme",
+        "scoring.ExportJob",
+        "reviews.Pledge",
+        "reviews.FulfilmentReport",
+        "reviews.SelfAssessment",
+        "reviews.Declaration",
+        "reviews.Determination",
+        "reviews.Objection",
+        "reviews.FollowUp",
+        "partyscore.Delivery",
+        "dashboards.SpotCheck",
+        "dashboards.WorkReport",
+    }
     for model in STATEFUL:
         for action, (sources, target) in model.TRANSITIONS.items():
             assert sources and set(sources) | {target} <= set(statuses(model)), (model, action)
@@ -64,19 +76,37 @@ def make_rows():
     member, user, year, today = w.a1_members[3], w.admin, period.cycle.year, datetime.date.today()
     determination = Determination.objects.create(branch=w.A1, year=year)
     rows = [
-        member, schemes["A1"], determination,
-        ExportJob.objects.create(owner=user, kind=ExportJob.Kind.BOARD, organization=w.A1, year=year,
-                                 expires_at=timezone.now() + datetime.timedelta(hours=1)),
+        member,
+        schemes["A1"],
+        determination,
+        ExportJob.objects.create(
+            owner=user,
+            kind=ExportJob.Kind.BOARD,
+            organization=w.A1,
+            year=year,
+            expires_at=timezone.now() + datetime.timedelta(hours=1),
+        ),
         Pledge.objects.create(member=member, year=year, kind=Pledge.Kind.VANGUARD, content="承诺"),
         FulfilmentReport.objects.create(member=member, period=period, content="践诺"),
         SelfAssessment.objects.create(member=member, period=period),
-        Declaration.objects.create(member=member, item=schemes["A1"].items.first(), period=period, points=1,
-                                   reason="申报"),
+        Declaration.objects.create(
+            member=member, item=schemes["A1"].items.first(), period=period, points=1, reason="申报"
+        ),
         Objection.objects.create(raised_by=user, member=member, branch=w.A1, year=year, reason="异议", due_on=today),
-        FollowUp.objects.create(member=member, determination=determination, kind=FollowUp.Kind.TALK_SECRETARY,
-                                rule_code="A-YELLOW", reason="黄色预警", responsible=w.A1, due_on=today),
-        Delivery.objects.create(notification=Notification.objects.create(user=user, message="通知"),
-                                channel="email", address="a@example.com"),
+        FollowUp.objects.create(
+            member=member,
+            determination=determination,
+            kind=FollowUp.Kind.TALK_SECRETARY,
+            rule_code="A-YELLOW",
+            reason="黄色预警",
+            responsible=w.A1,
+            due_on=today,
+        ),
+        Delivery.objects.create(
+            notification=Notification.objects.create(user=user, message="通知"),
+            channel="email",
+            address="a@example.com",
+        ),
         SpotCheck.objects.create(branch=w.A1, year=year, requested=1, seed="s", created_by=user),
         WorkReport.objects.create(organization=w.A1, year=year, summary="总结", updated_by=user),
     ]
@@ -102,8 +132,10 @@ def test_every_stateful_model_has_a_row(rows):
 
 
 # What the models' check constraints ask of a row in that status.
-CONSISTENT = {("members.Member", "probationary"): {"probation_start": datetime.date(2020, 1, 1)},
-              ("dashboards.WorkReport", "submitted"): {"submitted_at": timezone.now()}}
+CONSISTENT = {
+    ("members.Member", "probationary"): {"probation_start": datetime.date(2020, 1, 1)},
+    ("dashboards.WorkReport", "submitted"): {"submitted_at": timezone.now()},
+}
 
 
 @pytest.mark.django_db

@@ -14,8 +14,18 @@ import pytest
 from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = ["manage.py", "partyscore", "members", "scoring", "reviews", "api", "demo", "templates", "static/js",
-           "locale"]
+SOURCES = [
+    "manage.py",
+    "partyscore",
+    "members",
+    "scoring",
+    "reviews",
+    "api",
+    "demo",
+    "templates",
+    "static/js",
+    "locale",
+]
 
 
 def test_every_marked_string_has_an_english_translation(tmp_path):
@@ -30,7 +40,9 @@ def test_every_marked_string_has_an_english_translation(tmp_path):
             shutil.copy(source, copy)
     subprocess.run(
         [sys.executable, "manage.py", "makemessages", "-l", "en", "--no-obsolete", "-v0"],
-        cwd=tmp_path, check=True, env={"SECRET_KEY": "x", "PATH": "/usr/bin:/bin"},
+        cwd=tmp_path,
+        check=True,
+        env={"SECRET_KEY": "x", "PATH": "/usr/bin:/bin"},
     )
     with open(tmp_path / "locale/en/LC_MESSAGES/django.po", "rb") as po:
         catalogue = read_po(po)

@@ -36,23 +36,39 @@ from benchmarks.load.pages import LOGIN, PAGES
 
 OUT = ROOT / "benchmarks" / "out" / "load"
 GOAL_MS = 500
-ROLE_NAMES = {"committee": "组织部", "college": "党总支书记", "branch": "党支部书记", "member": "党员（手机）",
-              "panelist": "考评小组成员", "mass": "群众代表"}
+ROLE_NAMES = {
+    "committee": "组织部",
+    "college": "党总支书记",
+    "branch": "党支部书记",
+    "member": "党员（手机）",
+    "panelist": "考评小组成员",
+    "mass": "群众代表",
+}
 
 
 def arguments():
     parser = argparse.ArgumentParser(prog="python -m benchmarks.load", description=__doc__.split("\n")[0])
-    parser.add_argument("--smoke", action="store_true", help="a check of the script: 20 s, 12 users unless "
-                        "given, docs/performance.md untouched")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="a check of the script: 20 s, 12 users unless given, docs/performance.md untouched",
+    )
     parser.add_argument("--probe", action="store_true", help="no load: time each page in-process, count queries")
     parser.add_argument("--users", type=int, help="simulated users (default 40)")
-    parser.add_argument("--spawn-rate", type=float, default=1,
-                        help="users started per second (each login hashes a password: ~0.25 s of CPU)")
+    parser.add_argument(
+        "--spawn-rate",
+        type=float,
+        default=1,
+        help="users started per second (each login hashes a password: ~0.25 s of CPU)",
+    )
     parser.add_argument("--run-time", help="how long locust runs (default 3m)")
     parser.add_argument("--members", type=int, default=5000)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
-    parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/partyscore_load",
-                        help="dropped and re-created on every run")
+    parser.add_argument(
+        "--database-url",
+        default="postgres://postgres@127.0.0.1:5432/partyscore_load",
+        help="dropped and re-created on every run",
+    )
     args = parser.parse_args()
     args.users = args.users or (12 if args.smoke else 40)
     args.run_time = args.run_time or ("20s" if args.smoke else "3m")
@@ -64,8 +80,14 @@ def recreate_database(url):
 
     parts = urlsplit(url)
     name = parts.path.lstrip("/")
-    with psycopg.connect(host=parts.hostname, port=parts.port or 5432, user=parts.username,
-                         password=parts.password, dbname="postgres", autocommit=True) as admin:
+    with psycopg.connect(
+        host=parts.hostname,
+        port=parts.port or 5432,
+        user=parts.username,
+        password=parts.password,
+        dbname="postgres",
+        autocommit=True,
+    ) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.execute(f'CREATE DATABASE "{name}"')
 
@@ -88,15 +110,23 @@ def prepare(args, env):
     plan = build_plan()
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
-        cursor.execute("SELECT current_setting('server_version'), (SELECT count(*) FROM members_member), "
-                       "(SELECT count(*) FROM scoring_ledgerentry), "
-                       "(SELECT count(*) FROM members_organization WHERE kind = 'general_branch'), "
-                       "(SELECT count(*) FROM members_organization WHERE kind = 'branch')")
+        cursor.execute(
+            "SELECT current_setting('server_version'), (SELECT count(*) FROM members_member), "
+            "(SELECT count(*) FROM scoring_ledgerentry), "
+            "(SELECT count(*) FROM members_organization WHERE kind = 'general_branch'), "
+            "(SELECT count(*) FROM members_organization WHERE kind = 'branch')"
+        )
         version, members, entries, colleges, branches = cursor.fetchone()
     call_command("collectstatic", interactive=False, verbosity=0)
     connection.close()
-    return plan, {"postgresql": version, "members": members, "entries": entries, "colleges": colleges,
-                  "branches": branches, "seconds": seeded}
+    return plan, {
+        "postgresql": version,
+        "members": members,
+        "entries": entries,
+        "colleges": colleges,
+        "branches": branches,
+        "seconds": seeded,
+    }
 
 
 def free_port():
@@ -108,9 +138,24 @@ def free_port():
 def start_gunicorn(args, env, port):
     log = (OUT / "gunicorn.log").open("w")
     server = subprocess.Popen(  # noqa: S603 — this interpreter, our own arguments
-        [sys.executable, "-m", "gunicorn", "partyscore.wsgi", "--workers", str(args.workers),
-         "--bind", f"127.0.0.1:{port}", "--timeout", "30", "--no-control-socket"],
-        cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "partyscore.wsgi",
+            "--workers",
+            str(args.workers),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--timeout",
+            "30",
+            "--no-control-socket",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -124,10 +169,27 @@ def start_gunicorn(args, env, port):
 
 
 def run_locust(args, port, plan_file):
-    command = [sys.executable, "-m", "locust", "-f", str(Path(__file__).with_name("locustfile.py")), "--headless",
-               "--users", str(args.users), "--spawn-rate", str(args.spawn_rate), "--run-time", args.run_time,
-               "--host", f"http://127.0.0.1:{port}", "--csv", str(OUT / "locust"), "--only-summary",
-               "--stop-timeout", "10"]
+    command = [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(Path(__file__).with_name("locustfile.py")),
+        "--headless",
+        "--users",
+        str(args.users),
+        "--spawn-rate",
+        str(args.spawn_rate),
+        "--run-time",
+        args.run_time,
+        "--host",
+        f"http://127.0.0.1:{port}",
+        "--csv",
+        str(OUT / "locust"),
+        "--only-summary",
+        "--stop-timeout",
+        "10",
+    ]
     env = {**os.environ, "LOAD_PLAN": str(plan_file), "PYTHONPATH": str(ROOT)}
     with (OUT / "locust.log").open("w") as log:
         # Exit code 1 only means some request failed; the figures say which.
@@ -147,17 +209,23 @@ def read_stats():
 def table(rows, seconds):
     """The markdown table, a row per role and page and one for all requests; and the pages over the goal."""
     order = {role: n for n, role in enumerate(PAGES)}
-    pages = sorted((r for r in rows if r["Name"] != "Aggregated"),
-                   key=lambda r: (order[r["Name"].split(":")[0]], r["Name"], r["Type"]))
-    lines = ["| role | page | method | requests | failures | req/s | p50 ms | p95 ms | p99 ms | max ms |",
-             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    pages = sorted(
+        (r for r in rows if r["Name"] != "Aggregated"),
+        key=lambda r: (order[r["Name"].split(":")[0]], r["Name"], r["Type"]),
+    )
+    lines = [
+        "| role | page | method | requests | failures | req/s | p50 ms | p95 ms | p99 ms | max ms |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in [*pages, next(r for r in rows if r["Name"] == "Aggregated")]:
         role, _sep, page = r["Name"].partition(":")
         where = f"{ROLE_NAMES[role]} | `{page}` | {r['Type']}" if page else "**all requests** | | "
         p95 = f"**{r['95%']}**" if int(r["95%"]) >= GOAL_MS else r["95%"]
-        lines.append(f"| {where} | {int(r['Request Count']):,} | {r['Failure Count']} | "
-                     f"{int(r['Request Count']) / seconds:.2f} | {r['50%']} | {p95} | {r['99%']} | "
-                     f"{float(r['Max Response Time']):.0f} |")
+        lines.append(
+            f"| {where} | {int(r['Request Count']):,} | {r['Failure Count']} | "
+            f"{int(r['Request Count']) / seconds:.2f} | {r['50%']} | {p95} | {r['99%']} | "
+            f"{float(r['Max Response Time']):.0f} |"
+        )
     return "\n".join(lines), [f"{r['Name']} ({r['Type']})" for r in pages if int(r["95%"]) >= GOAL_MS], len(pages)
 
 
@@ -170,18 +238,22 @@ def report(args, facts, rows, errors, machine):
     failures = int(total["Failure Count"])
     figures, slow, page_rows = table(rows, seconds)
     named = f": {', '.join(slow)}" if len(slow) <= 10 else ""
-    misses = [f"{failures} failed requests" if failures else "",
-              f"p95 ≥ {GOAL_MS} ms on {len(slow)} of {page_rows} rows{named}" if slow else ""]
-    verdict = (f"Goal (p95 < {GOAL_MS} ms on every page, 0 errors): "
-               + ("**met**." if not slow and not failures else f"**not met**: {'; '.join(filter(None, misses))}."))
+    misses = [
+        f"{failures} failed requests" if failures else "",
+        f"p95 ≥ {GOAL_MS} ms on {len(slow)} of {page_rows} rows{named}" if slow else "",
+    ]
+    verdict = f"Goal (p95 < {GOAL_MS} ms on every page, 0 errors): " + (
+        "**met**." if not slow and not failures else f"**not met**: {'; '.join(filter(None, misses))}."
+    )
     if errors:
-        verdict += "\n\nFailures:" + "".join(f"\n  - {e['Occurrences']} × {e['Method']} {e['Name']}: {e['Error'][:200]}"
-                                          for e in errors)
+        verdict += "\n\nFailures:" + "".join(
+            f"\n  - {e['Occurrences']} × {e['Method']} {e['Name']}: {e['Error'][:200]}" for e in errors
+        )
     users = ", ".join(f"{ROLE_NAMES[role]} {n}" for role, n in machine["users"].items())
     return f"""## Load test (issue 8)
 
-`python -m benchmarks.load` seeds the demo university scaled to {facts['members']:,} members
-({facts['colleges']} colleges, {facts['branches']} branches of 30–80 members, {facts['entries']:,} ledger entries of the
+`python -m benchmarks.load` seeds the demo university scaled to {facts["members"]:,} members
+({facts["colleges"]} colleges, {facts["branches"]} branches of 30–80 members, {facts["entries"]:,} ledger entries of the
 year so far) into PostgreSQL, runs `ANALYZE`, serves it with gunicorn ({args.workers} sync workers, production settings
 over plain HTTP on the loopback: DEBUG off, WhiteNoise, persistent connections) and drives it with locust,
 headless, for {args.run_time}: {args.users} simulated users ({users}), each on a demo account of its own,
@@ -193,13 +265,13 @@ not succeed counts as a failure. The assumed peak: 40 users at once, each clicki
 for a university of 5,000 members (the last day before a self-assessment deadline); this run served
 {rate:.1f} requests a second, about {round(rate * 3600, -3):,.0f} an hour.
 
-Run on {machine['date']} ({machine['cpu']}, PostgreSQL {facts['postgresql']}, Python {platform.python_version()});
-load average {machine['load_before']} before, {machine['load_after']} after; the machine's CPUs were
-{machine['busy']:.0f}% busy during the run, {own / seconds:.2f} of the {os.cpu_count()} cores for the test itself
-(in {seconds:.0f} s: gunicorn {machine['gunicorn_cpu']:.0f} s of CPU, PostgreSQL's backends for this database
-{machine['database_cpu']:.1f} s, locust {machine['locust_cpu']:.1f} s; the rest was other jobs). Per request,
-gunicorn spent {machine['gunicorn_cpu'] * 1000 / requests:.0f} ms of CPU and PostgreSQL
-{machine['database_cpu'] * 1000 / requests:.0f} ms on average: figures that other jobs disturb far less than the
+Run on {machine["date"]} ({machine["cpu"]}, PostgreSQL {facts["postgresql"]}, Python {platform.python_version()});
+load average {machine["load_before"]} before, {machine["load_after"]} after; the machine's CPUs were
+{machine["busy"]:.0f}% busy during the run, {own / seconds:.2f} of the {os.cpu_count()} cores for the test itself
+(in {seconds:.0f} s: gunicorn {machine["gunicorn_cpu"]:.0f} s of CPU, PostgreSQL's backends for this database
+{machine["database_cpu"]:.1f} s, locust {machine["locust_cpu"]:.1f} s; the rest was other jobs). Per request,
+gunicorn spent {machine["gunicorn_cpu"] * 1000 / requests:.0f} ms of CPU and PostgreSQL
+{machine["database_cpu"] * 1000 / requests:.0f} ms on average: figures that other jobs disturb far less than the
 response times.
 Times in ms as locust measures them (percentiles rounded to 2 significant digits); req/s over the whole
 run, ramp-up included.
@@ -262,16 +334,22 @@ class DatabaseCpu(threading.Thread):
 def main():
     args = arguments()
     OUT.mkdir(parents=True, exist_ok=True)
-    env = {"DJANGO_SETTINGS_MODULE": "benchmarks.load.settings", "DATABASE_URL": args.database_url,
-           "ALLOWED_HOSTS": "127.0.0.1", "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
-           "LOG_LEVEL": "WARNING"}
+    env = {
+        "DJANGO_SETTINGS_MODULE": "benchmarks.load.settings",
+        "DATABASE_URL": args.database_url,
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
+        "LOG_LEVEL": "WARNING",
+    }
     print(f"seeding {args.members:,} members into {args.database_url} …", flush=True)
     recreate_database(args.database_url)
     plan, facts = prepare(args, env)
     plan_file = OUT / "plan.json"
     plan_file.write_text(json.dumps(plan))
-    print(f"seeded in {facts['seconds']:.0f} s: {facts['members']:,} members, {facts['entries']:,} ledger entries",
-          flush=True)
+    print(
+        f"seeded in {facts['seconds']:.0f} s: {facts['members']:,} members, {facts['entries']:,} ledger entries",
+        flush=True,
+    )
     if args.probe:
         from benchmarks.load.probe import probe
 
@@ -280,8 +358,11 @@ def main():
     port = free_port()
     server = start_gunicorn(args, env, port)
     gunicorn = psutil.Process(server.pid)
-    machine = {"date": datetime.date.today().isoformat(), "load_before": " ".join(f"{x:.1f}" for x in os.getloadavg()),
-               "cpu": _cpu()}
+    machine = {
+        "date": datetime.date.today().isoformat(),
+        "load_before": " ".join(f"{x:.1f}" for x in os.getloadavg()),
+        "cpu": _cpu(),
+    }
     print(f"gunicorn on 127.0.0.1:{port}; locust, {args.users} users for {args.run_time} …", flush=True)
     psutil.cpu_percent()  # starts the machine-wide measurement that the call after the run reads
     gunicorn_before, locust_before = cpu_seconds(gunicorn), _waited_children_cpu()
@@ -290,10 +371,14 @@ def main():
     started = time.monotonic()
     try:
         run_locust(args, port, plan_file)
-        machine.update(seconds=time.monotonic() - started, busy=psutil.cpu_percent(),
-                       load_after=" ".join(f"{x:.1f}" for x in os.getloadavg()),
-                       gunicorn_cpu=cpu_seconds(gunicorn) - gunicorn_before,
-                       locust_cpu=_waited_children_cpu() - locust_before, database_cpu=database.stop())
+        machine.update(
+            seconds=time.monotonic() - started,
+            busy=psutil.cpu_percent(),
+            load_after=" ".join(f"{x:.1f}" for x in os.getloadavg()),
+            gunicorn_cpu=cpu_seconds(gunicorn) - gunicorn_before,
+            locust_cpu=_waited_children_cpu() - locust_before,
+            database_cpu=database.stop(),
+        )
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -323,9 +408,15 @@ def _users_per_role():
     import re
 
     log = (OUT / "locust.log").read_text()
-    counts = dict(re.findall(r'"(\w+)": (\d+)', log[log.rfind("All users spawned"):].split("\n")[0]))
-    classes = {"Committee": "committee", "College": "college", "BranchSecretary": "branch", "Member": "member",
-               "Panelist": "panelist", "MassRepresentative": "mass"}
+    counts = dict(re.findall(r'"(\w+)": (\d+)', log[log.rfind("All users spawned") :].split("\n")[0]))
+    classes = {
+        "Committee": "committee",
+        "College": "college",
+        "BranchSecretary": "branch",
+        "Member": "member",
+        "Panelist": "panelist",
+        "MassRepresentative": "mass",
+    }
     return {classes[name]: int(n) for name, n in counts.items() if name in classes}
 
 

@@ -27,7 +27,7 @@ CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 VERSION = re.compile(r'name="version_(\d+)" value="(\d+)"')
 RATING = re.compile(r'name="rating_(\d+)"')
 OCCURRED_ON = re.compile(r'name="occurred_on" value="([^"]+)"')
-ALERT = re.compile(r'alert-danger[^>]*>(.*?)</', re.S)
+ALERT = re.compile(r"alert-danger[^>]*>(.*?)</", re.S)
 PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
 
 
@@ -43,13 +43,17 @@ class RoleUser(HttpUser):
 
     def on_start(self):
         self.account = next(ACCOUNTS[self.role])
-        self.pages = [(name, path, weight) for name, path, weight in PAGES[self.role]
-                      if all(key in self.account for key in re.findall(r"{(\w+)}", path))]
+        self.pages = [
+            (name, path, weight)
+            for name, path, weight in PAGES[self.role]
+            if all(key in self.account for key in re.findall(r"{(\w+)}", path))
+        ]
         self.login()
 
     def url(self, path):
-        return path.format(**{key: random.choice(value) if isinstance(value, list) else value
-                              for key, value in self.account.items()})
+        return path.format(
+            **{key: random.choice(value) if isinstance(value, list) else value for key, value in self.account.items()}
+        )
 
     def get(self, name, url):
         with self.client.get(url, name=f"{self.role}:{name}", catch_response=True) as response:
@@ -62,8 +66,9 @@ class RoleUser(HttpUser):
     def post(self, name, url, data, landing=None):
         """POST a form and follow the redirect a successful write answers with (to `landing`, if
         that is another page than the form's)."""
-        with self.client.post(url, data=data, name=f"{self.role}:{name}", allow_redirects=False,
-                              catch_response=True) as response:
+        with self.client.post(
+            url, data=data, name=f"{self.role}:{name}", allow_redirects=False, catch_response=True
+        ) as response:
             if response.status_code != 302:
                 refusal = ALERT.search(response.text)
                 response.failure(f"HTTP {response.status_code}: {refusal.group(1).strip() if refusal else ''}")
@@ -73,10 +78,15 @@ class RoleUser(HttpUser):
 
     def login(self):
         page = self.get(LOGIN[0], LOGIN[1])
-        data = {"csrfmiddlewaretoken": CSRF.search(page).group(1), "next": "",
-                "username": self.account["username"], "password": PLAN["password"]}
-        with self.client.post(LOGIN[1], data=data, name=f"{self.role}:{LOGIN[0]}", allow_redirects=False,
-                              catch_response=True) as response:
+        data = {
+            "csrfmiddlewaretoken": CSRF.search(page).group(1),
+            "next": "",
+            "username": self.account["username"],
+            "password": PLAN["password"],
+        }
+        with self.client.post(
+            LOGIN[1], data=data, name=f"{self.role}:{LOGIN[0]}", allow_redirects=False, catch_response=True
+        ) as response:
             # Success redirects home; a refusal re-renders the form, the lockout page or a second step.
             if response.status_code != 302 or urlsplit(response.headers["Location"]).path != "/":
                 response.failure(f"login of {self.account['username']} refused: HTTP {response.status_code}")
@@ -128,8 +138,14 @@ class BranchSecretary(RoleUser):
             return self.read()
         url, page, data = self.form()
         item, points = random.choice(self.account["record_items"])
-        data.update(member=random.choice(self.account["member"]), item=item, period=self.account["period"],
-                    points=points, occurred_on=OCCURRED_ON.search(page).group(1), reason="压力测试：参加志愿服务")
+        data.update(
+            member=random.choice(self.account["member"]),
+            item=item,
+            period=self.account["period"],
+            points=points,
+            occurred_on=OCCURRED_ON.search(page).group(1),
+            reason="压力测试：参加志愿服务",
+        )
         return self.post(WRITES[self.role][0], url, data)
 
     tasks = role_tasks(role, record)
@@ -150,8 +166,9 @@ class Member(RoleUser):
             return self.read()
         url, _page, data = self.form()
         items = self.account["self_items"]
-        data.update({f"points_{item}": half_points(limit)
-                     for item, limit in random.sample(items, k=min(3, len(items)))})
+        data.update(
+            {f"points_{item}": half_points(limit) for item, limit in random.sample(items, k=min(3, len(items)))}
+        )
         data.update(action="save", note="压力测试草稿")
         return self.post(WRITES[self.role][0], url, data)
 

@@ -36,8 +36,17 @@ def probe(plan):
                     response = client.get(url)
                     times.append(time.perf_counter() - started)
             slowest = max(queries.captured_queries, key=lambda q: float(q["time"]), default={"time": 0, "sql": ""})
-            rows.append((role, name, response.status_code, statistics.median(times) * 1000, len(queries),
-                         float(slowest["time"]) * 1000, slowest["sql"][:100]))
+            rows.append(
+                (
+                    role,
+                    name,
+                    response.status_code,
+                    statistics.median(times) * 1000,
+                    len(queries),
+                    float(slowest["time"]) * 1000,
+                    slowest["sql"][:100],
+                )
+            )
     print("| role | page | status | ms | queries | slowest query ms | slowest query |")
     print("|---|---|---|---:|---:|---:|---|")
     for role, name, status, ms, count, slow_ms, sql in rows:

@@ -24,9 +24,13 @@ def access_log(request, kind, detail=None, *, user=None, username=""):
         current = getattr(request, "user", None)
         user = current if current is not None and current.is_authenticated else None
     return AccessLog.objects.create(
-        kind=kind, user=user, username=username or (user.get_username() if user else ""),
-        ip_address=client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
-        path=request.get_full_path()[:500], detail=detail or {},
+        kind=kind,
+        user=user,
+        username=username or (user.get_username() if user else ""),
+        ip_address=client_ip(request),
+        user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
+        path=request.get_full_path()[:500],
+        detail=detail or {},
     )
 
 

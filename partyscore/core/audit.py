@@ -25,7 +25,9 @@ def chain_lock():
 def event_hash(*, prev_hash, created_at, actor_id, action, target_type, target_id, before, after, reason):
     payload = json.dumps(
         [prev_hash, created_at.isoformat(), actor_id, action, target_type, str(target_id), before, after, reason],
-        cls=DjangoJSONEncoder, ensure_ascii=False, sort_keys=True,
+        cls=DjangoJSONEncoder,
+        ensure_ascii=False,
+        sort_keys=True,
     )
     return hashlib.sha256(payload.encode()).hexdigest()
 
@@ -54,13 +56,29 @@ def _event(record, prev_hash, created_at):
     before, after = _plain(record.before), _plain(record.after)
     actor_id = actor.pk if actor is not None and actor.is_authenticated else None
     digest = event_hash(
-        prev_hash=prev_hash, created_at=created_at, actor_id=actor_id, action=record.action,
-        target_type=target_type, target_id=target_id, before=before, after=after, reason=record.reason,
+        prev_hash=prev_hash,
+        created_at=created_at,
+        actor_id=actor_id,
+        action=record.action,
+        target_type=target_type,
+        target_id=target_id,
+        before=before,
+        after=after,
+        reason=record.reason,
     )
     return AuditEvent(
-        actor_id=actor_id, action=record.action, target_type=target_type, target_id=target_id,
-        target_repr=str(target)[:200] if target is not None else "", organization=record.organization,
-        before=before, after=after, reason=record.reason, prev_hash=prev_hash, hash=digest, created_at=created_at,
+        actor_id=actor_id,
+        action=record.action,
+        target_type=target_type,
+        target_id=target_id,
+        target_repr=str(target)[:200] if target is not None else "",
+        organization=record.organization,
+        before=before,
+        after=after,
+        reason=record.reason,
+        prev_hash=prev_hash,
+        hash=digest,
+        created_at=created_at,
     )
 
 
@@ -72,8 +90,9 @@ def _last_hash():
 @transaction.atomic
 def audit_record(*, actor, action, target, organization=None, before=None, after=None, reason=""):
     """Append one event. `target` is a model instance (or None for actions on no single object)."""
-    event = _event(AuditRecord(actor, action, target, organization, before, after, reason), _last_hash(),
-                   timezone.now())
+    event = _event(
+        AuditRecord(actor, action, target, organization, before, after, reason), _last_hash(), timezone.now()
+    )
     event.save(force_insert=True)
     return event
 

@@ -9,9 +9,14 @@ MIN_SECURITY_LOG_RETENTION_DAYS = 180
 def security_log_retention(app_configs, **kwargs):
     days = settings.SECURITY_LOG_RETENTION_DAYS
     if days < MIN_SECURITY_LOG_RETENTION_DAYS:
-        return [Error(f"SECURITY_LOG_RETENTION_DAYS is {days}; the security log must be kept at least "
-                      f"{MIN_SECURITY_LOG_RETENTION_DAYS} days.",
-                      hint="Raise SECURITY_LOG_RETENTION_DAYS in the environment.", id="partyscore.E001")]
+        return [
+            Error(
+                f"SECURITY_LOG_RETENTION_DAYS is {days}; the security log must be kept at least "
+                f"{MIN_SECURITY_LOG_RETENTION_DAYS} days.",
+                hint="Raise SECURITY_LOG_RETENTION_DAYS in the environment.",
+                id="partyscore.E001",
+            )
+        ]
     return []
 
 
@@ -22,6 +27,11 @@ EVIDENCE_SENDFILE_MODES = ("", "x-accel-redirect", "x-sendfile")
 def evidence_sendfile(app_configs, **kwargs):
     mode = settings.EVIDENCE_SENDFILE
     if mode not in EVIDENCE_SENDFILE_MODES:
-        return [Error(f"EVIDENCE_SENDFILE is {mode!r}; it must be empty, 'x-accel-redirect' or 'x-sendfile'.",
-                      hint="Fix EVIDENCE_SENDFILE in the environment (docs/deployment.md).", id="partyscore.E002")]
+        return [
+            Error(
+                f"EVIDENCE_SENDFILE is {mode!r}; it must be empty, 'x-accel-redirect' or 'x-sendfile'.",
+                hint="Fix EVIDENCE_SENDFILE in the environment (docs/deployment.md).",
+                id="partyscore.E002",
+            )
+        ]
     return []

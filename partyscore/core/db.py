@@ -46,8 +46,10 @@ def append_only_create_sql(connection, table):
     # Table and column names come from the models and the database's own catalogue.
     collides = " OR ".join(
         f'EXISTS (SELECT 1 FROM "{table}" WHERE '  # noqa: S608
-        + " AND ".join(f'"{column}" = NEW."{column}"' for column in columns) + ")"
-        for columns in _unique_column_sets(connection, table))
+        + " AND ".join(f'"{column}" = NEW."{column}"' for column in columns)
+        + ")"
+        for columns in _unique_column_sets(connection, table)
+    )
     return [
         f'CREATE TRIGGER "{table}_no_update" BEFORE UPDATE ON "{table}" '
         f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_MESSAGE}'); END",
@@ -60,10 +62,15 @@ def append_only_create_sql(connection, table):
 
 def append_only_drop_sql(connection, table):
     if connection.vendor == "postgresql":
-        return [f'DROP TRIGGER IF EXISTS "{table}_append_only" ON "{table}"',
-                f'DROP TRIGGER IF EXISTS "{table}_no_truncate" ON "{table}"']
-    return [f'DROP TRIGGER IF EXISTS "{table}_no_update"', f'DROP TRIGGER IF EXISTS "{table}_no_delete"',
-            f'DROP TRIGGER IF EXISTS "{table}_no_replace"']
+        return [
+            f'DROP TRIGGER IF EXISTS "{table}_append_only" ON "{table}"',
+            f'DROP TRIGGER IF EXISTS "{table}_no_truncate" ON "{table}"',
+        ]
+    return [
+        f'DROP TRIGGER IF EXISTS "{table}_no_update"',
+        f'DROP TRIGGER IF EXISTS "{table}_no_delete"',
+        f'DROP TRIGGER IF EXISTS "{table}_no_replace"',
+    ]
 
 
 def append_only_guard(connection, table):

@@ -127,16 +127,24 @@ class AuditEvent(models.Model):
 
     created_at = models.DateTimeField(_("时间"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("操作人"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("操作人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     action = models.CharField(_("操作"), max_length=64, db_index=True)
     target_type = models.CharField(_("对象类型"), max_length=64)
     target_id = models.CharField(_("对象编号"), max_length=64, blank=True)
     target_repr = models.CharField(_("对象"), max_length=200, blank=True)
     organization = models.ForeignKey(
-        "members.Organization", verbose_name=_("所属组织"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="+",
+        "members.Organization",
+        verbose_name=_("所属组织"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     before = models.JSONField(_("变更前"), null=True, blank=True, encoder=DjangoJSONEncoder)
     after = models.JSONField(_("变更后"), null=True, blank=True, encoder=DjangoJSONEncoder)
@@ -175,8 +183,14 @@ class AccessLog(models.Model):
 
     created_at = models.DateTimeField(_("时间"), default=timezone.now, db_index=True)
     kind = models.CharField(_("类别"), max_length=16, choices=Kind.choices)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("用户"), null=True, blank=True,
-                             on_delete=models.SET_NULL, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("用户"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     # The name typed on a failed sign-in (there is no user then), the user's own otherwise.
     username = models.CharField(_("用户名"), max_length=150, blank=True)
     ip_address = models.GenericIPAddressField(_("IP 地址"), null=True, blank=True)
@@ -195,6 +209,7 @@ class AccessLog(models.Model):
 
 
 # ── notices (通知) and their deliveries ───────────────────────────────────────────────────────
+
 
 class Notification(models.Model):
     """Something a person must act on or should know; also e-mailed when an address is known."""
@@ -240,8 +255,11 @@ class Delivery(models.Model):
         SENT = "sent", _("已送达")
         FAILED = "failed", _("发送失败")
 
-    TRANSITIONS = {"send": ({"pending", "retrying"}, "sent"), "retry": ({"pending", "retrying"}, "retrying"),
-                   "fail": ({"pending", "retrying"}, "failed")}
+    TRANSITIONS = {
+        "send": ({"pending", "retrying"}, "sent"),
+        "retry": ({"pending", "retrying"}, "retrying"),
+        "fail": ({"pending", "retrying"}, "failed"),
+    }
 
     notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="deliveries")
     channel = models.CharField(_("渠道"), max_length=20)

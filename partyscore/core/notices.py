@@ -43,6 +43,7 @@ def register_param_kind(key, kind):
 
 def encode(params):
     """`params` as JSON that keeps what each value is (see the module's docstring)."""
+
     def one(value):
         if isinstance(value, Promise):
             with override(SOURCE_LANGUAGE):
@@ -61,6 +62,7 @@ def encode(params):
 
 def render(template, params):
     """The sentence in the active language, from `template` and encoded `params`."""
+
     def one(value):
         if isinstance(value, str):
             return value

@@ -25,8 +25,9 @@ def notify(users, template, url="", params=None):
     users = [u for u in users if u is not None]
     params = notices.encode(params)
     message = notices.source_text(template, params)
-    created = Notification.objects.bulk_create([Notification(user=u, message=message[:300], template=template,
-                                                             params=params, url=url) for u in users])
+    created = Notification.objects.bulk_create(
+        [Notification(user=u, message=message[:300], template=template, params=params, url=url) for u in users]
+    )
     deliveries_plan(created)
 
 
@@ -37,8 +38,11 @@ def notification_channels_set(*, user, channels, wecom_userid=None, dingtalk_use
     available = {c.name: c for c in choosable_channels()}
     if set(channels) - set(available):
         raise ApplicationError(_("所选通知渠道未开通"))
-    before = {"notify_channels": user.notify_channels, "wecom_userid": user.wecom_userid,
-              "dingtalk_userid": user.dingtalk_userid}
+    before = {
+        "notify_channels": user.notify_channels,
+        "wecom_userid": user.wecom_userid,
+        "dingtalk_userid": user.dingtalk_userid,
+    }
     if wecom_userid is not None:
         user.wecom_userid = wecom_userid.strip()
     if dingtalk_userid is not None:
@@ -50,9 +54,17 @@ def notification_channels_set(*, user, channels, wecom_userid=None, dingtalk_use
             raise ApplicationError(_("请填写您的%(channel)s账号") % {"channel": available[name].label})
     user.notify_channels = sorted(set(channels))
     user.save(update_fields=["notify_channels", "wecom_userid", "dingtalk_userid"])
-    audit_record(actor=user, action="user.notify_channels", target=user, before=before,
-                 after={"notify_channels": user.notify_channels, "wecom_userid": user.wecom_userid,
-                        "dingtalk_userid": user.dingtalk_userid})
+    audit_record(
+        actor=user,
+        action="user.notify_channels",
+        target=user,
+        before=before,
+        after={
+            "notify_channels": user.notify_channels,
+            "wecom_userid": user.wecom_userid,
+            "dingtalk_userid": user.dingtalk_userid,
+        },
+    )
     return user
 
 

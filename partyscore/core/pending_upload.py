@@ -66,6 +66,9 @@ def pending_uploads_purge(*, now=None):
         except FileNotFoundError:  # confirmed (or purged by another run) meanwhile
             continue
         deleted += 1
-        log.info("pending upload %s purged: checked but not confirmed within %s hours", path.name,
-                 settings.PENDING_UPLOAD_KEEP_HOURS)
+        log.info(
+            "pending upload %s purged: checked but not confirmed within %s hours",
+            path.name,
+            settings.PENDING_UPLOAD_KEEP_HOURS,
+        )
     return deleted

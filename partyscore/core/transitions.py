@@ -24,8 +24,13 @@ def transition(obj, action, refusal=None):
     if obj._state.adding:  # not saved yet: no row to lock (its unique constraints guard the insert)
         current = obj.status
     else:
-        current = (model._base_manager.using(using).select_for_update(no_key=True).filter(pk=obj.pk)
-                   .values_list("status", flat=True).get())
+        current = (
+            model._base_manager.using(using)
+            .select_for_update(no_key=True)
+            .filter(pk=obj.pk)
+            .values_list("status", flat=True)
+            .get()
+        )
     if current not in allowed:
         label = dict(model._meta.get_field("status").flatchoices).get(current, current)
         raise ApplicationError(refusal or _("当前状态为“%(status)s”，不能执行此操作") % {"status": label})

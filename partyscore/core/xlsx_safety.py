@@ -32,8 +32,11 @@ MAX_ZIP_ENTRIES = 2000
 RATIO_CHECK_FROM_BYTES = 1024 * 1024  # tiny parts compress well legitimately; judge the ratio above this
 _CHUNK = 64 * 1024
 # A DTD or an entity declaration in UTF-8 or UTF-16 (either byte order). Excel never writes one.
-_DTD_PATTERNS = [re.compile(re.escape(text.encode(enc))) for text in ("<!DOCTYPE", "<!ENTITY")
-                 for enc in ("utf-8", "utf-16-le", "utf-16-be")]
+_DTD_PATTERNS = [
+    re.compile(re.escape(text.encode(enc)))
+    for text in ("<!DOCTYPE", "<!ENTITY")
+    for enc in ("utf-8", "utf-16-le", "utf-16-be")
+]
 _DTD_OVERLAP = 32
 
 NOT_XLSX = gettext_noop("无法读取文件：不是有效的 Excel (.xlsx) 文件")
@@ -45,8 +48,9 @@ LEGACY_XLS = gettext_noop("这是旧版 Excel 97-2003 (.xls) 文件，请另存�
 MACRO = gettext_noop("不接受含宏的工作簿（.xlsm 或含 VBA 宏），请另存为不含宏的 .xlsx 后再上传")
 ZIP_BOMB = gettext_noop("文件解压后过大或压缩比异常（疑似压缩炸弹），已拒绝")
 XML_BOMB = gettext_noop("文件包含不允许的 XML 声明（DTD/实体），可能是恶意文件，已拒绝")
-DIMENSIONS = gettext_noop("表格范围过大（%(ref)s），上限为 %(rows)s 行、%(cols)s 列；"
-                          "请删除多余的行列或把数据复制到新表格后再上传")
+DIMENSIONS = gettext_noop(
+    "表格范围过大（%(ref)s），上限为 %(rows)s 行、%(cols)s 列；请删除多余的行列或把数据复制到新表格后再上传"
+)
 TOO_MANY_ROWS = gettext_noop("行数过多（上限 %(n)s 行）")
 TOO_WIDE = gettext_noop("第 %(row)s 行超出 %(cols)s 列（工作表“%(part)s”），请删除多余的列或把数据复制到新表格后再上传")
 FORMULAS = gettext_noop("表格中有公式（%(cells)s），请复制后“选择性粘贴为数值”再上传")
@@ -125,8 +129,9 @@ def _check_directory(infos):
     if total > settings.IMPORT_MAX_UNCOMPRESSED_BYTES:
         raise ApplicationError(_(ZIP_BOMB))
     for info in infos:
-        if (info.file_size > RATIO_CHECK_FROM_BYTES
-                and info.file_size > settings.IMPORT_MAX_COMPRESSION_RATIO * max(info.compress_size, 1)):
+        if info.file_size > RATIO_CHECK_FROM_BYTES and info.file_size > settings.IMPORT_MAX_COMPRESSION_RATIO * max(
+            info.compress_size, 1
+        ):
             raise ApplicationError(_(ZIP_BOMB))
 
 
@@ -186,8 +191,9 @@ class _WidthGuard:
             except (TypeError, ValueError):
                 return
             if (last_row or 0) > self.max_rows + 1 or (last_col or 0) > self.max_cols:
-                raise ApplicationError(_(DIMENSIONS) % {"ref": attrs["ref"], "rows": self.max_rows,
-                                                        "cols": self.max_cols})
+                raise ApplicationError(
+                    _(DIMENSIONS) % {"ref": attrs["ref"], "rows": self.max_rows, "cols": self.max_cols}
+                )
         elif local == "row":
             self.row, self.cells = self.row + 1, 0
             number = attrs.get("r")
@@ -196,8 +202,9 @@ class _WidthGuard:
         elif local == "c":
             self.cells += 1
             if self.cells > self.max_cols or _column_number(attrs.get("r")) > self.max_cols:
-                raise ApplicationError(_(TOO_WIDE) % {"row": self.row, "cols": self.max_cols,
-                                                      "part": self.part.rpartition("/")[2]})
+                raise ApplicationError(
+                    _(TOO_WIDE) % {"row": self.row, "cols": self.max_cols, "part": self.part.rpartition("/")[2]}
+                )
 
 
 def check_sheet_widths(data, *, max_cols, max_rows):

@@ -1,6 +1,5 @@
 """The members behind a number on a dashboard: one function per metric (`METRICS`)."""
 
-
 from typing import NamedTuple
 
 from django.core.exceptions import PermissionDenied
@@ -45,8 +44,11 @@ def _expected_q(scope, step=None):
     in_force = schemes_by_branch(scope.branches, scope.year)
     condition = Q(pk__in=[])
     for category in (Member.Category.STAFF, Member.Category.STUDENT):
-        ids = [b for b, schemes in in_force.items() if category in schemes
-               and (step is None or schemes[category].pipeline in step.pipelines)]
+        ids = [
+            b
+            for b, schemes in in_force.items()
+            if category in schemes and (step is None or schemes[category].pipeline in step.pipelines)
+        ]
         if ids:
             condition |= Q(category=category, branch_id__in=ids)
     return _active() & condition
@@ -101,8 +103,10 @@ def _at_or_above(d):
         at = to_centi(d.params.get("at") or setting("HIGH_SCORE"))
     except ValueError as error:
         raise PermissionDenied(_("未知的分数线")) from error
-    return (d.members.filter(Exists(d.totals.filter(scored=True, total__gte=at))),
-            f"（{format_points(at)} " + _("分以上") + "）")
+    return (
+        d.members.filter(Exists(d.totals.filter(scored=True, total__gte=at))),
+        f"（{format_points(at)} " + _("分以上") + "）",
+    )
 
 
 def _done_in(step, d):
@@ -112,24 +116,36 @@ def _done_in(step, d):
 def _step_done(step):
     def members(d):
         return d.members.filter(_active()).filter(_done_in(step, d)), ""
+
     return members
 
 
 def _step_missing(step):
     """Expected in a pipeline with `step`, and not done."""
+
     def members(d):
         return d.members.filter(_expected_q(d.scope, step)).filter(~_done_in(step, d)), ""
+
     return members
 
 
 def _determined(publicized):
     def members(d):
-        lines = DeterminationLine.objects.filter(member_id=OuterRef("pk"), determination__year=d.scope.year,
-                                                 determination__status=Determination.Status.DECIDED)
+        lines = DeterminationLine.objects.filter(
+            member_id=OuterRef("pk"),
+            determination__year=d.scope.year,
+            determination__status=Determination.Status.DECIDED,
+        )
         if publicized:
-            lines = lines.filter(Exists(Publicity.objects.filter(
-                branch_id=OuterRef("determination__branch_id"), year=d.scope.year, kind=Publicity.Kind.ANNUAL)))
+            lines = lines.filter(
+                Exists(
+                    Publicity.objects.filter(
+                        branch_id=OuterRef("determination__branch_id"), year=d.scope.year, kind=Publicity.Kind.ANNUAL
+                    )
+                )
+            )
         return d.members.filter(_active()).filter(Exists(lines)), ""
+
     return members
 
 
@@ -145,10 +161,18 @@ def _with_follow_ups(d):
 
 
 def _self_score_unchanged(d):
-    same = (SelfAssessment.objects.filter(member_id=OuterRef("pk"), status="submitted", self_score__isnull=False,
-                                          period__cycle__year=d.scope.year, member__year_totals__year=d.scope.year)
-            .filter(_confirmed()).annotate(final=_final_period_score("member__year_totals__"))
-            .filter(self_score=F("final")))
+    same = (
+        SelfAssessment.objects.filter(
+            member_id=OuterRef("pk"),
+            status="submitted",
+            self_score__isnull=False,
+            period__cycle__year=d.scope.year,
+            member__year_totals__year=d.scope.year,
+        )
+        .filter(_confirmed())
+        .annotate(final=_final_period_score("member__year_totals__"))
+        .filter(self_score=F("final"))
+    )
     return d.members.filter(Exists(same)), ""
 
 
@@ -163,11 +187,13 @@ METRICS = {
     "pledges_approved": Metric(gettext_lazy("承诺已审核的党员"), _step_done(pipeline.PLEDGE_REVIEW)),
     "pledges_missing": Metric(gettext_lazy("尚未提交承诺的党员"), _step_missing(pipeline.PLEDGES)),
     "self": Metric(gettext_lazy("已提交自查自评的党员"), _step_done(pipeline.SELF_ASSESSMENT), per_period=True),
-    "self_missing": Metric(gettext_lazy("尚未提交自查自评的党员"), _step_missing(pipeline.SELF_ASSESSMENT),
-                           per_period=True),
+    "self_missing": Metric(
+        gettext_lazy("尚未提交自查自评的党员"), _step_missing(pipeline.SELF_ASSESSMENT), per_period=True
+    ),
     "panel": Metric(gettext_lazy("考评得分已确认的党员"), _step_done(pipeline.PANEL_SCORING), per_period=True),
-    "panel_missing": Metric(gettext_lazy("考评得分尚未确认的党员"), _step_missing(pipeline.PANEL_SCORING),
-                            per_period=True),
+    "panel_missing": Metric(
+        gettext_lazy("考评得分尚未确认的党员"), _step_missing(pipeline.PANEL_SCORING), per_period=True
+    ),
     "determined": Metric(gettext_lazy("已年度评定的党员"), _determined(publicized=False)),
     "publicized": Metric(gettext_lazy("评定结果已公示的党员"), _determined(publicized=True)),
     "follow_ups": Metric(gettext_lazy("有后续处理事项的党员"), _with_follow_ups),
@@ -194,10 +220,12 @@ def drill(scope, metric, params):
             raise PermissionDenied(_("未知的周期"))
         title = f"{period.name} · {title}"
     totals = MemberYearTotal.objects.filter(year=scope.year, member_id=OuterRef("pk"))
-    members, suffix = found.members(Drill(scope, Member.objects.filter(branch__path__startswith=org.path), totals,
-                                          params, period))
-    members = members.annotate(year_total=Subquery(totals.values("total")[:1]),
-                               year_rank=Subquery(totals.values("rank")[:1]))
+    members, suffix = found.members(
+        Drill(scope, Member.objects.filter(branch__path__startswith=org.path), totals, params, period)
+    )
+    members = members.annotate(
+        year_total=Subquery(totals.values("total")[:1]), year_rank=Subquery(totals.values("rank")[:1])
+    )
     return title + suffix, org, members.select_related("branch").order_by("branch__path", "number")
 
 
@@ -206,5 +234,3 @@ def _int(value, default):
         return int(value)
     except (TypeError, ValueError):
         return default
-
-

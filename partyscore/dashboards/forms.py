@@ -16,8 +16,10 @@ class SpotCheckForm(BootstrapForm):
 
 class SpotCheckReviewForm(BootstrapForm):
     item = forms.IntegerField(widget=forms.HiddenInput)
-    verdict = forms.ChoiceField(label=_("核查结果"), choices=[
-        (v.value, v.label) for v in (SpotCheckItem.Verdict.OK, SpotCheckItem.Verdict.PROBLEM)])
+    verdict = forms.ChoiceField(
+        label=_("核查结果"),
+        choices=[(v.value, v.label) for v in (SpotCheckItem.Verdict.OK, SpotCheckItem.Verdict.PROBLEM)],
+    )
     note = forms.CharField(label=_("核查说明"), max_length=300, required=False)
 
 

@@ -18,18 +18,21 @@ class SpotCheck(models.Model):
 
     TRANSITIONS = {"close": ({"open"}, "closed")}
 
-    branch = models.ForeignKey("members.Organization", verbose_name=_("党支部"), on_delete=models.PROTECT,
-                               related_name="spot_checks")
+    branch = models.ForeignKey(
+        "members.Organization", verbose_name=_("党支部"), on_delete=models.PROTECT, related_name="spot_checks"
+    )
     year = models.PositiveSmallIntegerField(_("年度"))
     requested = models.PositiveSmallIntegerField(_("抽查条数"))
     seed = models.CharField(_("随机种子"), max_length=32)
     status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.OPEN)
     conclusion = models.TextField(_("抽查结论"), blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("抽查人"), on_delete=models.PROTECT,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("抽查人"), on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField(_("抽取时间"), default=timezone.now)
-    closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                  related_name="+")
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     closed_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
 
     class Meta:
@@ -49,12 +52,14 @@ class SpotCheckItem(models.Model):
         PROBLEM = "problem", _("存在问题")
 
     spot_check = models.ForeignKey(SpotCheck, on_delete=models.CASCADE, related_name="items")
-    entry = models.ForeignKey("scoring.LedgerEntry", verbose_name=_("台账记录"), on_delete=models.PROTECT,
-                              related_name="+")
+    entry = models.ForeignKey(
+        "scoring.LedgerEntry", verbose_name=_("台账记录"), on_delete=models.PROTECT, related_name="+"
+    )
     verdict = models.CharField(_("核查结果"), max_length=10, choices=Verdict.choices, default=Verdict.PENDING)
     note = models.CharField(_("核查说明"), max_length=300, blank=True)
-    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                    related_name="+")
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     reviewed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -63,8 +68,9 @@ class SpotCheckItem(models.Model):
         ordering = ["spot_check", "id"]
         constraints = [
             models.UniqueConstraint(fields=["spot_check", "entry"], name="spot_check_entry_once"),
-            models.CheckConstraint(condition=~models.Q(verdict="problem") | ~models.Q(note=""),
-                                   name="spot_check_problem_has_note"),
+            models.CheckConstraint(
+                condition=~models.Q(verdict="problem") | ~models.Q(note=""), name="spot_check_problem_has_note"
+            ),
         ]
 
     def __str__(self):
@@ -79,14 +85,16 @@ class BranchCommendation(models.Model):
         COMMEND = "commend", _("通报表彰")
         CRITICISE = "criticise", _("通报批评")
 
-    branch = models.ForeignKey("members.Organization", verbose_name=_("党组织"), on_delete=models.PROTECT,
-                               related_name="commendations")
+    branch = models.ForeignKey(
+        "members.Organization", verbose_name=_("党组织"), on_delete=models.PROTECT, related_name="commendations"
+    )
     year = models.PositiveSmallIntegerField(_("年度"))
     kind = models.CharField(_("类别"), max_length=10, choices=Kind.choices)
     reason = models.TextField(_("事由"))
     loses_award_eligibility = models.BooleanField(_("取消本年度评先评优资格"), default=False)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("通报人"), on_delete=models.PROTECT,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("通报人"), on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField(_("通报时间"), default=timezone.now)
 
     class Meta:
@@ -94,8 +102,10 @@ class BranchCommendation(models.Model):
         verbose_name_plural = _("通报")
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(kind="criticise") | models.Q(loses_award_eligibility=False),
-                                   name="only_criticism_loses_awards"),
+            models.CheckConstraint(
+                condition=models.Q(kind="criticise") | models.Q(loses_award_eligibility=False),
+                name="only_criticism_loses_awards",
+            ),
         ]
 
     def __str__(self):
@@ -114,16 +124,18 @@ class WorkReport(models.Model):
 
     TRANSITIONS = {"submit": ({"draft", "returned"}, "submitted"), "return": ({"submitted"}, "returned")}
 
-    organization = models.ForeignKey("members.Organization", verbose_name=_("党组织"), on_delete=models.PROTECT,
-                                     related_name="work_reports")
+    organization = models.ForeignKey(
+        "members.Organization", verbose_name=_("党组织"), on_delete=models.PROTECT, related_name="work_reports"
+    )
     year = models.PositiveSmallIntegerField(_("年度"))
     status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.DRAFT)
     summary = models.TextField(_("工作总结"))
     figures = models.JSONField(_("本单位数据"), default=dict, blank=True, encoder=DjangoJSONEncoder)
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     updated_at = models.DateTimeField(_("修改时间"), default=timezone.now)
-    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                     related_name="+")
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     submitted_at = models.DateTimeField(_("上报时间"), null=True, blank=True)
     returned_reason = models.TextField(_("退回理由"), blank=True)
     lock_version = models.PositiveIntegerField(default=0)
@@ -134,8 +146,10 @@ class WorkReport(models.Model):
         ordering = ["organization__path", "-year"]
         constraints = [
             models.UniqueConstraint(fields=["organization", "year"], name="one_work_report_per_year"),
-            models.CheckConstraint(condition=~models.Q(status="submitted") | models.Q(submitted_at__isnull=False),
-                                   name="submitted_report_has_time"),
+            models.CheckConstraint(
+                condition=~models.Q(status="submitted") | models.Q(submitted_at__isnull=False),
+                name="submitted_report_has_time",
+            ),
         ]
 
     def __str__(self):
@@ -169,4 +183,3 @@ class BranchYearFacts(models.Model):
 
 
 # ── security log ─────────────────────────────────────────────────────────────────────────────
-

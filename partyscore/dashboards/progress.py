@@ -23,6 +23,7 @@ from .scope import overdue, setting
 
 # ── progress ─────────────────────────────────────────────────────────────────────────────────
 
+
 @dataclass
 class Step:
     """One cell of the progress table: done of expected, whether late, and where the members are."""
@@ -86,8 +87,15 @@ class ProgressRow:
 
     @property
     def any_overdue(self):
-        steps = [self.pledges_submitted, self.mass, self.publicity, self.determination, self.follow_ups,
-                 *self.self_periods.values(), *self.panel_periods.values()]
+        steps = [
+            self.pledges_submitted,
+            self.mass,
+            self.publicity,
+            self.determination,
+            self.follow_ups,
+            *self.self_periods.values(),
+            *self.panel_periods.values(),
+        ]
         return self.scheme_overdue or any(s.overdue for s in steps)
 
 
@@ -98,8 +106,12 @@ def year_periods(scope):
 
 def _assessed(periods, in_force, today):
     """The periods self-assessment and panel scoring run in (the A schemes' kind), started by today."""
-    kinds = {k for schemes in in_force.values() for s in schemes.values()
-             for k in pipeline.period_kinds(pipeline.PANEL_SCORING, {s.pipeline})}
+    kinds = {
+        k
+        for schemes in in_force.values()
+        for s in schemes.values()
+        for k in pipeline.period_kinds(pipeline.PANEL_SCORING, {s.pipeline})
+    }
     return [p for p in periods.values() if p.kind in kinds and p.starts_on <= today]
 
 
@@ -110,20 +122,26 @@ def _publicity_expectations(policies, deadlines, periods_by_key, determination, 
         due = deadlines.get(code.code)
         if due is not None:
             expected.append((_("党员承诺公示"), Publicity.Kind.PLEDGES, None, due + datetime.timedelta(days=grace)))
-    for step, kind in ((pipeline.FULFILMENT_PUBLICITY, Publicity.Kind.FULFILMENT),
-                       (pipeline.SCORES_PUBLICITY, Publicity.Kind.SCORES)):
+    for step, kind in (
+        (pipeline.FULFILMENT_PUBLICITY, Publicity.Kind.FULFILMENT),
+        (pipeline.SCORES_PUBLICITY, Publicity.Kind.SCORES),
+    ):
         for code in pipeline.dues_of(step, policies):
             due = deadlines.get(code.code)
             if due is not None:
-                month_or_quarter = (_("%(m)s月") % {"m": code.period[1]} if code.period[0] == "month"
-                                    else QUARTERS[code.period[1]])
-                expected.append((step.title % {"period": month_or_quarter}, kind, periods_by_key.get(code.period),
-                                 due))
-    if determination is not None and determination["status"] == Determination.Status.DECIDED \
-            and determination["decided_on"]:
+                month_or_quarter = (
+                    _("%(m)s月") % {"m": code.period[1]} if code.period[0] == "month" else QUARTERS[code.period[1]]
+                )
+                expected.append((step.title % {"period": month_or_quarter}, kind, periods_by_key.get(code.period), due))
+    if (
+        determination is not None
+        and determination["status"] == Determination.Status.DECIDED
+        and determination["decided_on"]
+    ):
         decided = datetime.date.fromisoformat(determination["decided_on"])
-        expected.append((ANNUAL_PUBLICITY, Publicity.Kind.ANNUAL, None,
-                         decided + datetime.timedelta(days=annual_grace)))
+        expected.append(
+            (ANNUAL_PUBLICITY, Publicity.Kind.ANNUAL, None, decided + datetime.timedelta(days=annual_grace))
+        )
     return expected
 
 
@@ -137,8 +155,9 @@ def _held_on(windows, kind, period, window=92):
     for period_id, first in windows.get(kind, ()):
         first = datetime.date.fromisoformat(first)
         window_end = None if period is None else period.ends_on + datetime.timedelta(days=window)
-        matches = (period is None or period_id == period.pk
-                   or (period_id is None and period.starts_on <= first <= window_end))
+        matches = (
+            period is None or period_id == period.pk or (period_id is None and period.starts_on <= first <= window_end)
+        )
         if matches:
             starts.append(first)
     return min(starts, default=None)
@@ -160,45 +179,71 @@ def progress(scope, facts, in_force, periods, deadlines, needed_forms):
     default_mass = ReviewSettings._meta.get_field("mass_min_answers").default
     grace, annual_grace = setting("PLEDGE_PUBLICITY_DAYS"), setting("PUBLICITY_GRACE_DAYS")
     window = setting("QUARTER_PUBLICITY_WINDOW")
-    states = {"own": _("本支部细则已批准"), "pending": _("细则待审批"), "inherited": _("沿用上级评分标准"),
-              "none": _("无已批准的评分标准"), "decided": _("已评定"), "preparing": _("筹备中"),
-              "not_started": _("未开始")}
+    states = {
+        "own": _("本支部细则已批准"),
+        "pending": _("细则待审批"),
+        "inherited": _("沿用上级评分标准"),
+        "none": _("无已批准的评分标准"),
+        "decided": _("已评定"),
+        "preparing": _("筹备中"),
+        "not_started": _("未开始"),
+    }
     rows = {o.pk: ProgressRow(org=o) for o in scope.orgs}
     for branch in scope.branches:
         row, schemes, f = rows[branch.pk], in_force.get(branch.pk, {}), facts[branch.pk]
         row.branches = 1
         by_category = f["expected"]
         row.expected = sum(n for category, n in by_category.items() if category in schemes)
-        hundred = sum(n for category, n in by_category.items() if category in schemes
-                      and pipeline.period_kinds(pipeline.PANEL_SCORING, {schemes[category].pipeline}))
-        row.policies = ({schemes[c].pipeline for c in by_category if c in schemes}
-                        or {s.pipeline for s in schemes.values()})
+        hundred = sum(
+            n
+            for category, n in by_category.items()
+            if category in schemes and pipeline.period_kinds(pipeline.PANEL_SCORING, {schemes[category].pipeline})
+        )
+        row.policies = {schemes[c].pipeline for c in by_category if c in schemes} or {
+            s.pipeline for s in schemes.values()
+        }
         own = any(s.owner_id == branch.pk for s in schemes.values())
-        row.scheme_state = states["own" if own else "pending" if f["pending_scheme"] else
-                                 "inherited" if schemes else "none"]
+        row.scheme_state = states[
+            "own" if own else "pending" if f["pending_scheme"] else "inherited" if schemes else "none"
+        ]
         rules_due = [deadlines.get(d.code) for d in pipeline.dues_of(pipeline.BRANCH_RULES, row.policies)]
         row.scheme_overdue = not schemes or (not own and any(overdue(due, today) for due in rules_due))
-        pledge_due = min((deadlines[d.code] for d in pipeline.dues_of(pipeline.PLEDGES, row.policies)
-                          if d.code in deadlines), default=None)
+        pledge_due = min(
+            (deadlines[d.code] for d in pipeline.dues_of(pipeline.PLEDGES, row.policies) if d.code in deadlines),
+            default=None,
+        )
         submitted, approved = f["pledges"]
         row.pledges_submitted = Step(done=submitted, expected=row.expected, due=pledge_due)
         row.pledges_submitted.overdue = overdue(pledge_due, today) and not row.pledges_submitted.complete
         row.pledges_approved = Step(done=approved, expected=row.expected, due=pledge_due)
         for period in assessed:
-            for target, key, step in ((row.self_periods, "self", pipeline.SELF_ASSESSMENT),
-                                      (row.panel_periods, "panel", pipeline.PANEL_SCORING)):
+            for target, key, step in (
+                (row.self_periods, "self", pipeline.SELF_ASSESSMENT),
+                (row.panel_periods, "panel", pipeline.PANEL_SCORING),
+            ):
                 code = pipeline.due_for(step, step.pipelines, period)
                 due = deadlines.get(code) if code else period.ends_on
                 cell = Step(done=f[key].get(str(period.pk), 0), expected=hundred, due=due, applicable=hundred > 0)
                 cell.overdue = cell.applicable and overdue(due, today) and not cell.complete
                 target[period.pk] = cell
-        needed = max((needed_forms.get(s.pk, default_mass) for s in schemes.values()
-                      if s.pipeline in pipeline.MASS_EVALUATION.pipelines), default=0)
+        needed = max(
+            (
+                needed_forms.get(s.pk, default_mass)
+                for s in schemes.values()
+                if s.pipeline in pipeline.MASS_EVALUATION.pipelines
+            ),
+            default=0,
+        )
         row.mass_forms = f["mass_forms"]
-        mass_due = min((deadlines[d.code] for d in pipeline.dues_of(pipeline.MASS_EVALUATION, row.policies)
-                        if d.code in deadlines), default=None)
-        row.mass = Step(done=min(row.mass_forms, needed), expected=needed, due=mass_due,
-                        applicable=needed > 0)
+        mass_due = min(
+            (
+                deadlines[d.code]
+                for d in pipeline.dues_of(pipeline.MASS_EVALUATION, row.policies)
+                if d.code in deadlines
+            ),
+            default=None,
+        )
+        row.mass = Step(done=min(row.mass_forms, needed), expected=needed, due=mass_due, applicable=needed > 0)
         row.mass.overdue = row.mass.applicable and overdue(row.mass.due, today) and not row.mass.complete
         decision = f["determination"]
         held = 0
@@ -215,14 +260,24 @@ def progress(scope, facts, in_force, periods, deadlines, needed_forms):
             elif today > due:
                 due_now += 1
                 row.publicity_problems.append((str(title), "missing", due, None))
-        row.publicity = Step(done=held, expected=due_now, overdue=bool(row.publicity_problems),
-                             applicable=due_now > 0 or bool(expectations))
-        meeting_due = min((deadlines[d.code] for d in pipeline.dues_of(pipeline.DETERMINATION, row.policies)
-                           if d.code in deadlines), default=None) or datetime.date(year, 12, 31)
+        row.publicity = Step(
+            done=held,
+            expected=due_now,
+            overdue=bool(row.publicity_problems),
+            applicable=due_now > 0 or bool(expectations),
+        )
+        meeting_due = min(
+            (deadlines[d.code] for d in pipeline.dues_of(pipeline.DETERMINATION, row.policies) if d.code in deadlines),
+            default=None,
+        ) or datetime.date(year, 12, 31)
         decided = decision is not None and decision["status"] == Determination.Status.DECIDED
         row.determination_status = states["decided" if decided else "preparing" if decision else "not_started"]
-        row.determination = Step(done=f["determined"] if decided else 0, expected=row.expected,
-                                 due=meeting_due, overdue=not decided and overdue(meeting_due, today))
+        row.determination = Step(
+            done=f["determined"] if decided else 0,
+            expected=row.expected,
+            due=meeting_due,
+            overdue=not decided and overdue(meeting_due, today),
+        )
         row.branches_decided = 1 if decided else 0
         if decided and _held_on(f["publicity"], Publicity.Kind.ANNUAL, None) is not None:
             row.publicized = row.determination.done
@@ -236,8 +291,15 @@ def progress(scope, facts, in_force, periods, deadlines, needed_forms):
         row.objections, row.objections_pending = f["objections"]
     _roll_up(scope, rows, assessed)
     _add_urls(scope, rows, assessed)
-    return {"rows": [rows[o.pk] for o in scope.orgs], "periods": assessed, "funnel": _funnel(scope, rows),
-            "deadlines": deadlines, "by_id": rows}
+    return {
+        "rows": [rows[o.pk] for o in scope.orgs],
+        "periods": assessed,
+        "funnel": _funnel(scope, rows),
+        "deadlines": deadlines,
+        "by_id": rows,
+    }
+
+
 def _roll_up(scope, rows, periods):
     """General branches and the committee sum their branches (deepest first)."""
     in_scope = {o.pk for o in scope.orgs}
@@ -256,18 +318,22 @@ def _roll_up(scope, rows, periods):
         for name in ("self_periods", "panel_periods"):
             for period in periods:
                 getattr(parent, name).setdefault(period.pk, Step(applicable=False)).add(
-                    getattr(child, name).get(period.pk, Step(applicable=False)))
+                    getattr(child, name).get(period.pk, Step(applicable=False))
+                )
         parent.follow_ups_overdue += child.follow_ups_overdue
         parent.objections += child.objections
         parent.objections_pending += child.objections_pending
         parent.mass_forms += child.mass_forms
-        parent.publicity_problems += [(f"{org.name}：{title}", kind, due, held)
-                                      for title, kind, due, held in child.publicity_problems]
+        parent.publicity_problems += [
+            (f"{org.name}：{title}", kind, due, held) for title, kind, due, held in child.publicity_problems
+        ]
     for row in rows.values():
         if not row.is_branch:
             row.scheme_state = _("%(n)s 个支部") % {"n": row.branches}
-            row.determination_status = _("%(done)s/%(all)s 个支部已评定") % {"done": row.branches_decided,
-                                                                         "all": row.branches}
+            row.determination_status = _("%(done)s/%(all)s 个支部已评定") % {
+                "done": row.branches_decided,
+                "all": row.branches,
+            }
 
 
 def _add_urls(scope, rows, periods):
@@ -304,5 +370,3 @@ def _funnel(scope, rows):
         {"name": _("已年度评定"), "value": top.determination.done, "url": scope.drill_url("determined")},
         {"name": _("评定结果已公示"), "value": top.publicized, "url": scope.drill_url("publicized")},
     ]
-
-

@@ -18,6 +18,7 @@ from .supervision import figures
 
 # ── annual work reports (工作报告) ─────────────────────────────────────────────────────────────
 
+
 def report_figures(scope):
     """The unit's own figures for its report: plain values (stored with the report on submission)."""
     data = figures(scope)
@@ -26,30 +27,53 @@ def report_figures(scope):
     labels = dict(OutcomeRule.Consequence.choices)
     steps = [(_("提交承诺"), row.pledges_submitted), (_("承诺审核"), row.pledges_approved)]
     for period in prog["periods"]:
-        steps += [(_("%(p)s自查自评") % {"p": period.name}, row.self_periods[period.pk]),
-                  (_("%(p)s考评确认") % {"p": period.name}, row.panel_periods[period.pk])]
-    steps += [(_("群众评议（份）"), row.mass), (_("按时公示（项）"), row.publicity), (_("年度评定"), row.determination),
-              (_("后续处理"), row.follow_ups)]
+        steps += [
+            (_("%(p)s自查自评") % {"p": period.name}, row.self_periods[period.pk]),
+            (_("%(p)s考评确认") % {"p": period.name}, row.panel_periods[period.pk]),
+        ]
+    steps += [
+        (_("群众评议（份）"), row.mass),
+        (_("按时公示（项）"), row.publicity),
+        (_("年度评定"), row.determination),
+        (_("后续处理"), row.follow_ups),
+    ]
     return {
-        "organization": scope.org.name, "year": scope.year, "branches": row.branches,
-        "expected": row.expected, "scored": result.scored, "mean": format_points(result.mean),
+        "organization": scope.org.name,
+        "year": scope.year,
+        "branches": row.branches,
+        "expected": row.expected,
+        "scored": result.scored,
+        "mean": format_points(result.mean),
         "distribution": [{"label": bin_label(i), "n": n} for i, n in enumerate(result.bins)],
-        "outcomes": [{"label": str(labels[c]), "n": n} for c, n in sorted(result.consequences.items(),
-                                                                          key=lambda kv: kv[0]) if n],
+        "outcomes": [
+            {"label": str(labels[c]), "n": n} for c, n in sorted(result.consequences.items(), key=lambda kv: kv[0]) if n
+        ],
         "share_broken": result.share_broken,
-        "steps": [{"label": str(label), "done": s.done, "expected": s.expected, "overdue": s.overdue,
-                   "due": s.due.isoformat() if s.due else ""} for label, s in steps if s.applicable],
-        "objections": row.objections, "mass_forms": row.mass_forms,
-        "publicity_problems": [{"title": t, "problem": k, "due": d.isoformat()} for t, k, d, _h in
-                               row.publicity_problems],
+        "steps": [
+            {
+                "label": str(label),
+                "done": s.done,
+                "expected": s.expected,
+                "overdue": s.overdue,
+                "due": s.due.isoformat() if s.due else "",
+            }
+            for label, s in steps
+            if s.applicable
+        ],
+        "objections": row.objections,
+        "mass_forms": row.mass_forms,
+        "publicity_problems": [
+            {"title": t, "problem": k, "due": d.isoformat()} for t, k, d, _h in row.publicity_problems
+        ],
         "decided": row.branches_decided,
     }
 
 
 def report_draft(figures):
     """A first draft of the summary, written from the figures, for the secretary to edit."""
-    steps = "；".join(f"{s['label']} {s['done']}/{s['expected']}" + ("（逾期）" if s["overdue"] else "")
-                     for s in figures["steps"])
+    steps = "；".join(
+        f"{s['label']} {s['done']}/{s['expected']}" + ("（逾期）" if s["overdue"] else "") for s in figures["steps"]
+    )
     outcomes = "、".join(f"{o['label']} {o['n']} 人" for o in figures["outcomes"]) or _("无")
     return _(
         "%(org)s%(year)s年度党员积分管理工作总结\n\n"
@@ -57,10 +81,18 @@ def report_draft(figures):
         "二、积分结果：%(outcomes)s。\n"
         "三、各环节完成情况：%(steps)s。\n"
         "四、异议与群众评议：收到异议 %(objections)s 件，群众评议表 %(mass)s 份。\n"
-        "五、存在的问题和下一步打算：\n") % {
-        "org": figures["organization"], "year": figures["year"], "expected": figures["expected"],
-        "scored": figures["scored"], "mean": figures["mean"], "outcomes": outcomes, "steps": steps,
-        "objections": figures["objections"], "mass": figures["mass_forms"]}
+        "五、存在的问题和下一步打算：\n"
+    ) % {
+        "org": figures["organization"],
+        "year": figures["year"],
+        "expected": figures["expected"],
+        "scored": figures["scored"],
+        "mean": figures["mean"],
+        "outcomes": outcomes,
+        "steps": steps,
+        "objections": figures["objections"],
+        "mass": figures["mass_forms"],
+    }
 
 
 def report_permissions(actor, org):
@@ -80,17 +112,22 @@ def work_report_view(*, actor, org, year, today=None):
     """The report page of a branch or general branch: the stored report (if any), the figures (frozen
     once submitted, live before) and what the actor may do."""
     scope = scope_for(actor=actor, org=org, year=year, today=today)
-    report = WorkReport.objects.filter(organization=org, year=year).select_related(
-        "submitted_by", "updated_by").first()
+    report = WorkReport.objects.filter(organization=org, year=year).select_related("submitted_by", "updated_by").first()
     frozen = report is not None and report.status == WorkReport.Status.SUBMITTED and report.figures
     figures = report.figures if frozen else report_figures(scope)
     may_write, may_return = report_permissions(actor, org)
     due = deadlines_by_code(scope).get("A-REPORT")
-    return {"scope": scope, "report": report, "figures": figures, "frozen": bool(frozen), "due": due,
-            "may_write": may_write and (report is None or report.status != WorkReport.Status.SUBMITTED),
-            "may_return": may_return and report is not None and report.status == WorkReport.Status.SUBMITTED,
-            "draft": report.summary if report else report_draft(figures),
-            "late": _report_late(report, due, scope.today)}
+    return {
+        "scope": scope,
+        "report": report,
+        "figures": figures,
+        "frozen": bool(frozen),
+        "due": due,
+        "may_write": may_write and (report is None or report.status != WorkReport.Status.SUBMITTED),
+        "may_return": may_return and report is not None and report.status == WorkReport.Status.SUBMITTED,
+        "draft": report.summary if report else report_draft(figures),
+        "late": _report_late(report, due, scope.today),
+    }
 
 
 def _report_late(report, due, today):
@@ -105,8 +142,12 @@ def work_reports_overview(*, actor, org, year, today=None):
     """Who has submitted and who is late, for every branch and general branch under `org`: two
     queries after the scope."""
     scope = scope_for(actor=actor, org=org, year=year, today=today)
-    reports = {r.organization_id: r for r in WorkReport.objects.filter(
-        organization_id__in=[o.pk for o in scope.orgs], year=year).select_related("submitted_by")}
+    reports = {
+        r.organization_id: r
+        for r in WorkReport.objects.filter(organization_id__in=[o.pk for o in scope.orgs], year=year).select_related(
+            "submitted_by"
+        )
+    }
     due = deadlines_by_code(scope).get("A-REPORT")
     rows = []
     for o in scope.orgs:
@@ -114,10 +155,14 @@ def work_reports_overview(*, actor, org, year, today=None):
             continue
         report = reports.get(o.pk)
         submitted = report is not None and report.status == WorkReport.Status.SUBMITTED
-        rows.append({"org": o, "report": report, "submitted": submitted,
-                     "late": _report_late(report, due, scope.today),
-                     "status": report.get_status_display() if report else _("未填写")})
+        rows.append(
+            {
+                "org": o,
+                "report": report,
+                "submitted": submitted,
+                "late": _report_late(report, due, scope.today),
+                "status": report.get_status_display() if report else _("未填写"),
+            }
+        )
     counts = Counter("submitted" if r["submitted"] else "late" if r["late"] else "pending" for r in rows)
     return {"scope": scope, "rows": rows, "due": due, "counts": counts}
-
-

@@ -16,6 +16,7 @@ from .scope import BINS, RESULT_CONSEQUENCES, bin_label, setting
 
 # ── results ──────────────────────────────────────────────────────────────────────────────────
 
+
 @dataclass
 class ResultRow:
     org: Organization
@@ -75,9 +76,16 @@ def results(scope, facts, in_force, rules):
                     continue
                 seen.add(rule.code)
                 check = share_cap_check(rule, counted)
-                row.share.append({"label": rule.label, "threshold": check.threshold, "count": check.count,
-                                  "limit": check.limit, "ok": check.ok,
-                                  "url": scope.drill_url("share", org=branch.pk, at=format_points(check.threshold))})
+                row.share.append(
+                    {
+                        "label": rule.label,
+                        "threshold": check.threshold,
+                        "count": check.count,
+                        "limit": check.limit,
+                        "ok": check.ok,
+                        "url": scope.drill_url("share", org=branch.pk, at=format_points(check.threshold)),
+                    }
+                )
         row.share_broken = int(any(not s["ok"] for s in row.share))
     in_scope = {o.pk for o in scope.orgs}
     for org in sorted(scope.orgs, key=lambda o: -o.depth):
@@ -93,15 +101,28 @@ def results(scope, facts, in_force, rules):
         parent.commended += child.commended
         parent.criticised += child.criticised
     top = rows[scope.org.pk]
-    histogram = [{"name": bin_label(i), "value": top.bins[i], "url": scope.drill_url("bin", bin=i)}
-                 for i in range(len(BINS))]
+    histogram = [
+        {"name": bin_label(i), "value": top.bins[i], "url": scope.drill_url("bin", bin=i)} for i in range(len(BINS))
+    ]
     present = [c for c in OutcomeRule.Consequence.values if top.consequences.get(c)]
     labels = dict(OutcomeRule.Consequence.choices)
-    by_consequence = [{"name": str(labels[c]), "code": c, "value": top.consequences[c],
-                       "url": scope.drill_url("consequence", consequence=c)} for c in present]
-    return {"rows": [rows[o.pk] for o in scope.orgs], "by_id": rows, "histogram": histogram,
-            "consequences": by_consequence, "history": year_over_year(scope, facts, top),
-            "columns": [str(labels[c]) for c in RESULT_CONSEQUENCES]}
+    by_consequence = [
+        {
+            "name": str(labels[c]),
+            "code": c,
+            "value": top.consequences[c],
+            "url": scope.drill_url("consequence", consequence=c),
+        }
+        for c in present
+    ]
+    return {
+        "rows": [rows[o.pk] for o in scope.orgs],
+        "by_id": rows,
+        "histogram": histogram,
+        "consequences": by_consequence,
+        "history": year_over_year(scope, facts, top),
+        "columns": [str(labels[c]) for c in RESULT_CONSEQUENCES],
+    }
 
 
 def year_over_year(scope, facts, top):
@@ -121,11 +142,22 @@ def year_over_year(scope, facts, top):
                     total_sum += cell.get("total_sum", 0)
                     outcomes.update(cell["consequences"])
         mean = int((Decimal(total_sum) / n).to_integral_value(rounding="ROUND_HALF_UP")) if n else None
-        rows.append({"year": year, "scored": n, "mean": mean, "mean_text": format_points(mean),
-                     "url": scope.drill_url("scored", year=year),
-                     "consequences": [{"name": str(labels[c]), "code": c, "value": outcomes.get(c, 0),
-                                       "url": scope.drill_url("consequence", year=year, consequence=c)}
-                                      for c in RESULT_CONSEQUENCES]})
+        rows.append(
+            {
+                "year": year,
+                "scored": n,
+                "mean": mean,
+                "mean_text": format_points(mean),
+                "url": scope.drill_url("scored", year=year),
+                "consequences": [
+                    {
+                        "name": str(labels[c]),
+                        "code": c,
+                        "value": outcomes.get(c, 0),
+                        "url": scope.drill_url("consequence", year=year, consequence=c),
+                    }
+                    for c in RESULT_CONSEQUENCES
+                ],
+            }
+        )
     return rows
-
-

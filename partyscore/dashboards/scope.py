@@ -51,8 +51,11 @@ BINS = [(None, 60), (60, 70), (70, 75), (75, 80), (80, 85), (85, 90), (90, 95), 
 
 # Consequences the results table counts per branch, in this order.
 RESULT_CONSEQUENCES = [
-    OutcomeRule.Consequence.EXCELLENT_ELIGIBLE, OutcomeRule.Consequence.PRIORITY, OutcomeRule.Consequence.YELLOW,
-    OutcomeRule.Consequence.RED, OutcomeRule.Consequence.UNQUALIFIED,
+    OutcomeRule.Consequence.EXCELLENT_ELIGIBLE,
+    OutcomeRule.Consequence.PRIORITY,
+    OutcomeRule.Consequence.YELLOW,
+    OutcomeRule.Consequence.RED,
+    OutcomeRule.Consequence.UNQUALIFIED,
 ]
 TALKS = [FollowUp.Kind.TALK_SECRETARY, FollowUp.Kind.TALK_ADMONISH, FollowUp.Kind.TALK_REMINDER]
 DONE = "done"
@@ -78,6 +81,7 @@ def bin_q(index, field_name="total"):
 
 
 # ── scope ────────────────────────────────────────────────────────────────────────────────────
+
 
 def default_year():
     """The open cycle's year (the latest), else the calendar year."""
@@ -133,9 +137,14 @@ class Scope:
             self.__dict__["_drill_base"] = reverse("dashboard_drill", args=[self.org.pk])
         query = {"metric": metric, "year": year or self.year, **{k: v for k, v in params.items() if v is not None}}
         # Built by hand: a dashboard makes thousands of these, and urlencode costs ~40 µs each.
-        return self.__dict__["_drill_base"] + "?" + "&".join(
-            f"{key}={value}" if isinstance(value, int) else f"{key}={quote(str(value), safe='')}"
-            for key, value in query.items())
+        return (
+            self.__dict__["_drill_base"]
+            + "?"
+            + "&".join(
+                f"{key}={value}" if isinstance(value, int) else f"{key}={quote(str(value), safe='')}"
+                for key, value in query.items()
+            )
+        )
 
 
 def org_get(*, actor, org_id, perm=perms.LEDGER_VIEW):
@@ -153,9 +162,14 @@ def scope_for(*, actor, org, year, today=None, perm=perms.LEDGER_VIEW):
         raise PermissionDenied(_("您无权查看该党组织的数据"))
     found = list(Organization.objects.filter(Q(path__startswith=org.path) | Q(parent__isnull=True)).order_by("path"))
     orgs = [o for o in found if o.path.startswith(org.path)]
-    return Scope(org=org, year=year, today=today or timezone.localdate(), orgs=orgs,
-                 branches=[o for o in orgs if o.kind == Organization.Kind.BRANCH],
-                 everything=len(orgs) == len(found) and org.parent_id is None)
+    return Scope(
+        org=org,
+        year=year,
+        today=today or timezone.localdate(),
+        orgs=orgs,
+        branches=[o for o in orgs if o.kind == Organization.Kind.BRANCH],
+        everything=len(orgs) == len(found) and org.parent_id is None,
+    )
 
 
 def dashboard_roots(*, actor):
@@ -165,10 +179,12 @@ def dashboard_roots(*, actor):
 
 # ── deadlines ────────────────────────────────────────────────────────────────────────────────
 
+
 def deadlines_by_code(scope):
     """code → due date for the scope's branches; a deadline set nearer a branch wins (one query)."""
-    rows = list(Deadline.objects.filter(cycle__year=scope.year).select_related("organization")
-                .order_by("organization__depth"))
+    rows = list(
+        Deadline.objects.filter(cycle__year=scope.year).select_related("organization").order_by("organization__depth")
+    )
     chosen = {}
     for row in rows:
         if scope.org.path.startswith(row.organization.path) or row.organization.path.startswith(scope.org.path):
@@ -178,5 +194,3 @@ def deadlines_by_code(scope):
 
 def overdue(due, today):
     return due is not None and today > due
-
-

@@ -42,6 +42,7 @@ def _require(actor, perm, org, message=None):
 
 # ── spot checks (随机抽查) ───────────────────────────────────────────────────────────────────
 
+
 @transaction.atomic
 def spot_check_draw(*, actor, branch, year, size, seed=None):
     """Draw `size` random ledger lines of the branch's year for review. The seed is stored, so the
@@ -59,8 +60,13 @@ def spot_check_draw(*, actor, branch, year, size, seed=None):
     chosen = random.Random(seed).sample(ids, min(size, len(ids)))  # noqa: S311 — a sample, not a secret
     check = SpotCheck.objects.create(branch=branch, year=year, requested=size, seed=seed, created_by=actor)
     SpotCheckItem.objects.bulk_create([SpotCheckItem(spot_check=check, entry_id=pk) for pk in sorted(chosen)])
-    audit_record(actor=actor, action="spot_check.draw", target=check, organization=branch,
-                 after={"year": year, "requested": size, "seed": seed, "entries": sorted(chosen)})
+    audit_record(
+        actor=actor,
+        action="spot_check.draw",
+        target=check,
+        organization=branch,
+        after={"year": year, "requested": size, "seed": seed, "entries": sorted(chosen)},
+    )
     return check
 
 
@@ -79,8 +85,14 @@ def spot_check_review(*, actor, item, verdict, note=""):
     item.verdict, item.note, item.reviewed_by, item.reviewed_at = verdict, note[:300], actor, timezone.now()
     item.full_clean()
     item.save(update_fields=["verdict", "note", "reviewed_by", "reviewed_at"])
-    audit_record(actor=actor, action="spot_check.review", target=item, organization=check.branch,
-                 before={"verdict": before}, after={"entry": item.entry_id, "verdict": verdict, "note": item.note})
+    audit_record(
+        actor=actor,
+        action="spot_check.review",
+        target=item,
+        organization=check.branch,
+        before={"verdict": before},
+        after={"entry": item.entry_id, "verdict": verdict, "note": item.note},
+    )
     return item
 
 
@@ -98,16 +110,26 @@ def spot_check_close(*, actor, spot_check, conclusion):
     check.conclusion, check.closed_by, check.closed_at = conclusion, actor, timezone.now()
     check.save(update_fields=["status", "conclusion", "closed_by", "closed_at"])
     problems = check.items.filter(verdict=SpotCheckItem.Verdict.PROBLEM).count()
-    audit_record(actor=actor, action="spot_check.close", target=check, organization=check.branch,
-                 before={"status": "open"}, after={"status": "closed", "problems": problems}, reason=conclusion)
-    _notify(users_with_perm(organization=check.branch, perm=perms.BRANCH_RUN),
-            gettext_noop("组织部完成了对%(branch)s台账的随机抽查：%(conclusion)s"),
-            reverse("spot_check_detail", args=[check.pk]),
-            {"branch": check.branch.name, "conclusion": conclusion[:100]})
+    audit_record(
+        actor=actor,
+        action="spot_check.close",
+        target=check,
+        organization=check.branch,
+        before={"status": "open"},
+        after={"status": "closed", "problems": problems},
+        reason=conclusion,
+    )
+    _notify(
+        users_with_perm(organization=check.branch, perm=perms.BRANCH_RUN),
+        gettext_noop("组织部完成了对%(branch)s台账的随机抽查：%(conclusion)s"),
+        reverse("spot_check_detail", args=[check.pk]),
+        {"branch": check.branch.name, "conclusion": conclusion[:100]},
+    )
     return check
 
 
 # ── commending and criticising a branch (通报表彰 / 通报批评) ───────────────────────────────────
+
 
 @transaction.atomic
 def commendation_record(*, actor, branch, year, kind, reason, loses_award_eligibility=False):
@@ -121,22 +143,39 @@ def commendation_record(*, actor, branch, year, kind, reason, loses_award_eligib
         raise ApplicationError(REASON_REQUIRED)
     if loses_award_eligibility and kind != BranchCommendation.Kind.CRITICISE:
         raise ApplicationError(_("只有通报批评可以取消评先评优资格"))
-    notice = BranchCommendation(branch=branch, year=year, kind=kind, reason=reason,
-                                loses_award_eligibility=bool(loses_award_eligibility), created_by=actor)
+    notice = BranchCommendation(
+        branch=branch,
+        year=year,
+        kind=kind,
+        reason=reason,
+        loses_award_eligibility=bool(loses_award_eligibility),
+        created_by=actor,
+    )
     notice.full_clean()
     notice.save()
-    audit_record(actor=actor, action=f"branch.{kind}", target=notice, organization=branch, reason=reason,
-                 after={"year": year, "kind": kind, "loses_award_eligibility": notice.loses_award_eligibility})
-    _notify(users_with_perm(organization=branch, perm=perms.BRANCH_RUN) if branch.is_branch else
-            users_with_perm(organization=branch, perm=perms.SCHEME_APPROVE),
-            gettext_noop("%(kind)s：%(branch)s，%(reason)s"),
-            reverse("dashboard_branch", args=[branch.pk]) if branch.is_branch else
-            reverse("dashboard_org", args=[branch.pk]),
-            {"kind": BranchCommendation.Kind(kind).label, "branch": branch.name, "reason": reason[:100]})
+    audit_record(
+        actor=actor,
+        action=f"branch.{kind}",
+        target=notice,
+        organization=branch,
+        reason=reason,
+        after={"year": year, "kind": kind, "loses_award_eligibility": notice.loses_award_eligibility},
+    )
+    _notify(
+        users_with_perm(organization=branch, perm=perms.BRANCH_RUN)
+        if branch.is_branch
+        else users_with_perm(organization=branch, perm=perms.SCHEME_APPROVE),
+        gettext_noop("%(kind)s：%(branch)s，%(reason)s"),
+        reverse("dashboard_branch", args=[branch.pk])
+        if branch.is_branch
+        else reverse("dashboard_org", args=[branch.pk]),
+        {"kind": BranchCommendation.Kind(kind).label, "branch": branch.name, "reason": reason[:100]},
+    )
     return notice
 
 
 # ── annual work reports (工作报告) ─────────────────────────────────────────────────────────────
+
 
 def _receivers(org):
     """Who reads the report: the general branch's secretary for a branch, the committee's
@@ -177,12 +216,21 @@ def work_report_save(*, actor, organization, year, summary, lock_version=0, subm
         report.returned_reason = ""
     report.full_clean()
     report.save()
-    audit_record(actor=actor, action="work_report.submit" if submit else "work_report.save", target=report,
-                 organization=organization, before={"status": before} if before else None,
-                 after={"status": report.status, "year": year})
+    audit_record(
+        actor=actor,
+        action="work_report.submit" if submit else "work_report.save",
+        target=report,
+        organization=organization,
+        before={"status": before} if before else None,
+        after={"status": report.status, "year": year},
+    )
     if submit:
-        _notify(_receivers(organization), gettext_noop("%(org)s上报了%(year)s年度工作报告"),
-                reverse("work_report", args=[organization.pk, year]), {"org": organization.name, "year": year})
+        _notify(
+            _receivers(organization),
+            gettext_noop("%(org)s上报了%(year)s年度工作报告"),
+            reverse("work_report", args=[organization.pk, year]),
+            {"org": organization.name, "year": year},
+        )
     return report
 
 
@@ -200,13 +248,22 @@ def work_report_return(*, actor, report, reason):
     report.returned_reason = reason
     report.lock_version += 1
     report.save(update_fields=["status", "returned_reason", "lock_version"])
-    audit_record(actor=actor, action="work_report.return", target=report, organization=report.organization,
-                 before={"status": "submitted"}, after={"status": "returned"}, reason=reason)
+    audit_record(
+        actor=actor,
+        action="work_report.return",
+        target=report,
+        organization=report.organization,
+        before={"status": "submitted"},
+        after={"status": "returned"},
+        reason=reason,
+    )
     writer = perms.BRANCH_RUN if report.organization.is_branch else perms.SCHEME_APPROVE
-    _notify(users_with_perm(organization=report.organization, perm=writer),
-            gettext_noop("%(org)s%(year)s年度工作报告被退回：%(reason)s"),
-            reverse("work_report", args=[report.organization_id, report.year]),
-            {"org": report.organization.name, "year": report.year, "reason": reason[:100]})
+    _notify(
+        users_with_perm(organization=report.organization, perm=writer),
+        gettext_noop("%(org)s%(year)s年度工作报告被退回：%(reason)s"),
+        reverse("work_report", args=[report.organization_id, report.year]),
+        {"org": report.organization.name, "year": report.year, "reason": reason[:100]},
+    )
     return report
 
 

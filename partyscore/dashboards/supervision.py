@@ -31,6 +31,7 @@ from .scope import DONE, TALKS, deadlines_by_code, setting
 
 # ── supervision ──────────────────────────────────────────────────────────────────────────────
 
+
 def supervision(scope, facts=None, lists=True):
     """Talks and follow-ups due and done (from the stored counts when given), and the lists of open
     follow-ups, spot checks and notices (at most LIST_LIMIT each; only their numbers when not
@@ -41,7 +42,8 @@ def supervision(scope, facts=None, lists=True):
     follow_ups = FollowUp.objects.filter(scope.within("determination__branch_id"), determination__year=scope.year)
     if facts is None:
         for row in follow_ups.values("kind", "status").annotate(
-                n=Count("id"), late=Count("id", filter=Q(due_on__lt=scope.today))):
+            n=Count("id"), late=Count("id", filter=Q(due_on__lt=scope.today))
+        ):
             cell = counts[row["kind"]]
             cell["done" if row["status"] == DONE else "open"] += row["n"]
             if row["status"] != DONE:
@@ -54,27 +56,49 @@ def supervision(scope, facts=None, lists=True):
                     counts[kind]["open"] += n
                     if datetime.date.fromisoformat(due) < scope.today:
                         counts[kind]["late"] += n
-    by_kind = [{"kind": kind, "name": str(labels[kind]), **counts[kind], "is_talk": kind in TALKS,
-                "done_url": scope.drill_url("follow_ups", kind=kind, status=DONE),
-                "open_url": scope.drill_url("follow_ups", kind=kind, status="open")}
-               for kind in FollowUp.Kind.values if kind in counts]
-    talks = {"done": sum(k["done"] for k in by_kind if k["is_talk"]),
-             "open": sum(k["open"] for k in by_kind if k["is_talk"]),
-             "late": sum(k["late"] for k in by_kind if k["is_talk"])}
+    by_kind = [
+        {
+            "kind": kind,
+            "name": str(labels[kind]),
+            **counts[kind],
+            "is_talk": kind in TALKS,
+            "done_url": scope.drill_url("follow_ups", kind=kind, status=DONE),
+            "open_url": scope.drill_url("follow_ups", kind=kind, status="open"),
+        }
+        for kind in FollowUp.Kind.values
+        if kind in counts
+    ]
+    talks = {
+        "done": sum(k["done"] for k in by_kind if k["is_talk"]),
+        "open": sum(k["open"] for k in by_kind if k["is_talk"]),
+        "late": sum(k["late"] for k in by_kind if k["is_talk"]),
+    }
     checks = SpotCheck.objects.filter(scope.within("branch_id"), year=scope.year)
     notices = BranchCommendation.objects.filter(branch__path__startswith=scope.org.path, year=scope.year)
     if not lists:
-        return {"by_kind": by_kind, "talks": talks, "spot_check_count": checks.count(),
-                "notice_count": notices.count()}
-    open_items = list(follow_ups.exclude(status=DONE).select_related("member__branch", "responsible")
-                      .order_by("due_on", "id")[:limit])
-    spot_checks = list(checks.select_related("branch", "created_by")
-                       .annotate(sampled=Count("items"), reviewed=Count("items", filter=~Q(items__verdict="pending")),
-                                 problems=Count("items", filter=Q(items__verdict="problem")))
-                       .order_by("-created_at", "-id")[:limit])
+        return {"by_kind": by_kind, "talks": talks, "spot_check_count": checks.count(), "notice_count": notices.count()}
+    open_items = list(
+        follow_ups.exclude(status=DONE).select_related("member__branch", "responsible").order_by("due_on", "id")[:limit]
+    )
+    spot_checks = list(
+        checks.select_related("branch", "created_by")
+        .annotate(
+            sampled=Count("items"),
+            reviewed=Count("items", filter=~Q(items__verdict="pending")),
+            problems=Count("items", filter=Q(items__verdict="problem")),
+        )
+        .order_by("-created_at", "-id")[:limit]
+    )
     notices = list(notices.select_related("branch", "created_by").order_by("-created_at", "-id")[:limit])
-    return {"by_kind": by_kind, "open_items": open_items, "spot_checks": spot_checks, "notices": notices,
-            "talks": talks, "spot_check_count": len(spot_checks), "notice_count": len(notices)}
+    return {
+        "by_kind": by_kind,
+        "open_items": open_items,
+        "spot_checks": spot_checks,
+        "notices": notices,
+        "talks": talks,
+        "spot_check_count": len(spot_checks),
+        "notice_count": len(notices),
+    }
 
 
 def spot_check_get(*, actor, spot_check_id):
@@ -82,11 +106,14 @@ def spot_check_get(*, actor, spot_check_id):
     check = SpotCheck.objects.select_related("branch", "created_by", "closed_by").filter(pk=spot_check_id).first()
     if check is None or not perms.has_org_perm(actor, perms.LEDGER_VIEW, check.branch):
         raise PermissionDenied(_("您无权查看该抽查"))
-    items = list(SpotCheckItem.objects.filter(spot_check=check)
-                 .select_related("entry__member", "entry__item", "entry__period", "entry__recorded_by",
-                                 "entry__verified_by", "reviewed_by")
-                 .annotate(is_reversed=Exists(LedgerEntry.objects.filter(reverses=OuterRef("entry_id"))))
-                 .order_by("id"))
+    items = list(
+        SpotCheckItem.objects.filter(spot_check=check)
+        .select_related(
+            "entry__member", "entry__item", "entry__period", "entry__recorded_by", "entry__verified_by", "reviewed_by"
+        )
+        .annotate(is_reversed=Exists(LedgerEntry.objects.filter(reverses=OuterRef("entry_id"))))
+        .order_by("id")
+    )
     return check, items
 
 
@@ -99,7 +126,10 @@ def figures(scope):
     facts = branch_facts(scope, in_force)
     prog = progress(scope, facts, in_force, periods, deadlines, mass_needed(in_force))
     res = results(scope, facts, in_force, share_rules(in_force))
-    return {"facts": facts, "in_force": in_force, "progress": prog, "results": res,
-            "fairness": fairness(scope, facts, prog, res)}
-
-
+    return {
+        "facts": facts,
+        "in_force": in_force,
+        "progress": prog,
+        "results": res,
+        "fairness": fairness(scope, facts, prog, res),
+    }

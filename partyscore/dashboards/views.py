@@ -75,6 +75,7 @@ def _points(centi):
 
 # ── entry points ─────────────────────────────────────────────────────────────────────────────
 
+
 @login_required
 @require_safe
 def dashboard_home(request):
@@ -106,8 +107,7 @@ def _step_cell(step):
         return NOT_APPLICABLE
     css = "text-danger fw-bold overdue" if step.overdue else "text-success" if step.complete else ""
     title = _("截止 %(due)s") % {"due": step.due.isoformat()} if step.due else ""
-    cell = format_html('<a href="{}" class="{}" title="{}">{}/{}</a>', step.url, css, title, step.done,
-                       step.expected)
+    cell = format_html('<a href="{}" class="{}" title="{}">{}/{}</a>', step.url, css, title, step.done, step.expected)
     if step.overdue and step.missing_url:
         cell += format_html(' <a class="small text-danger" href="{}">{}</a>', step.missing_url, _("未完成"))
     return cell
@@ -121,11 +121,22 @@ def org_dashboard(request, org_id):
         return redirect(f"{reverse('dashboard_branch', args=[org.pk])}?year={_year(request)}")
     data = reads.org_dashboard(actor=request.user, org=org, year=_year(request))
     for row in data["progress_rows"]:
-        row.cells = [_step_cell(row.pledges_submitted), _step_cell(row.pledges_approved),
-                     *[_step_cell(step) for pair in row.period_cells for step in pair]]
-    return render(request, "dashboards/org.html", {
-        **data, "org": org, "year": data["scope"].year, "roots": scope_reads.dashboard_roots(actor=request.user),
-        "can_oversee": perms.has_org_perm(request.user, perms.OVERSEE, org)})
+        row.cells = [
+            _step_cell(row.pledges_submitted),
+            _step_cell(row.pledges_approved),
+            *[_step_cell(step) for pair in row.period_cells for step in pair],
+        ]
+    return render(
+        request,
+        "dashboards/org.html",
+        {
+            **data,
+            "org": org,
+            "year": data["scope"].year,
+            "roots": scope_reads.dashboard_roots(actor=request.user),
+            "can_oversee": perms.has_org_perm(request.user, perms.OVERSEE, org),
+        },
+    )
 
 
 @login_required
@@ -135,12 +146,21 @@ def branch_dashboard(request, org_id):
     if not branch.is_branch:
         return redirect(f"{reverse('dashboard_org', args=[branch.pk])}?year={_year(request)}")
     data = reads.branch_dashboard(actor=request.user, branch=branch, year=_year(request))
-    return render(request, "dashboards/branch.html", {
-        **data, "branch": branch, "year": data["scope"].year, "charts": reads.branch_charts(data),
-        "can_review": perms.has_org_perm(request.user, perms.MEMBERS_REVIEW, branch)})
+    return render(
+        request,
+        "dashboards/branch.html",
+        {
+            **data,
+            "branch": branch,
+            "year": data["scope"].year,
+            "charts": reads.branch_charts(data),
+            "can_review": perms.has_org_perm(request.user, perms.MEMBERS_REVIEW, branch),
+        },
+    )
 
 
 # ── drill-down and exports ───────────────────────────────────────────────────────────────────
+
 
 def _drill(request, org_id, filters):
     org = _org(request, org_id)
@@ -159,15 +179,30 @@ def drill(request, org_id, filters):
         member.branch_label = scope.branch_label(member.branch)
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "dashboards/drill.html", {
-        "scope": scope, "title": title, "target": target, "page": page, "year": scope.year,
-        "query": query.urlencode(), "export_url": f"{reverse('dashboard_drill_export', args=[org_id])}?"
-                                                  f"{query.urlencode()}"})
+    return render(
+        request,
+        "dashboards/drill.html",
+        {
+            "scope": scope,
+            "title": title,
+            "target": target,
+            "page": page,
+            "year": scope.year,
+            "query": query.urlencode(),
+            "export_url": f"{reverse('dashboard_drill_export', args=[org_id])}?{query.urlencode()}",
+        },
+    )
 
 
-DRILL_COLUMNS = (Column(N("党支部"), TEXT, 20), Column(N("学号/工号"), TEXT, 12), Column(N("姓名"), TEXT, 10),
-                 Column(N("类别"), TEXT, 8), Column(N("党员身份"), TEXT, 10), Column(N("年度总分"), POINTS, 10),
-                 Column(N("排名"), INT, 6))
+DRILL_COLUMNS = (
+    Column(N("党支部"), TEXT, 20),
+    Column(N("学号/工号"), TEXT, 12),
+    Column(N("姓名"), TEXT, 10),
+    Column(N("类别"), TEXT, 8),
+    Column(N("党员身份"), TEXT, 10),
+    Column(N("年度总分"), POINTS, 10),
+    Column(N("排名"), INT, 6),
+)
 
 
 @login_required
@@ -178,21 +213,49 @@ def drill_export(request, org_id, filters):
     if members.count() > settings.EXPORT_ASYNC_THRESHOLD:
         messages.error(request, _("人数过多，请在“导出台账”中按组织导出"))
         return redirect(f"{reverse('dashboard_drill', args=[org_id])}?{request.GET.urlencode()}")
-    access_log(request, Kind.EXPORT, {"export": "dashboard_drill", "organization": target.code, "year": scope.year,
-                                      "metric": request.GET.get("metric", "")})
+    access_log(
+        request,
+        Kind.EXPORT,
+        {
+            "export": "dashboard_drill",
+            "organization": target.code,
+            "year": scope.year,
+            "metric": request.GET.get("metric", ""),
+        },
+    )
     # Closed however the workbook ends: an unfinished read would keep SQLite locked (scoring.exports._streams).
     with closing(members.iterator(chunk_size=2000)) as stream:
-        rows = ([scope.branch_label(m.branch), m.number, m.name, m.get_category_display(), m.get_status_display(),
-                 _points(m.year_total), m.year_rank] for m in stream)
-        return _xlsx(f"{target.name}-{scope.year}-{title}", f"{target.name} {scope.year} {title}",
-                     [(_("名单"), DRILL_COLUMNS, rows)])
+        rows = (
+            [
+                scope.branch_label(m.branch),
+                m.number,
+                m.name,
+                m.get_category_display(),
+                m.get_status_display(),
+                _points(m.year_total),
+                m.year_rank,
+            ]
+            for m in stream
+        )
+        return _xlsx(
+            f"{target.name}-{scope.year}-{title}",
+            f"{target.name} {scope.year} {title}",
+            [(_("名单"), DRILL_COLUMNS, rows)],
+        )
 
 
-PROGRESS_COLUMNS = (Column(N("党组织"), TEXT, 24), Column(N("应参与记分"), INT, 10), Column(N("评分细则"), TEXT, 16),
-                    Column(N("已提交承诺"), INT, 10), Column(N("承诺已审核"), INT, 10),
-                    Column(N("群众评议（份）"), INT, 10), Column(N("按时公示/应公示"), TEXT, 12),
-                    Column(N("年度评定"), TEXT, 16), Column(N("后续处理 已办/全部"), TEXT, 14),
-                    Column(N("是否逾期"), TEXT, 8))
+PROGRESS_COLUMNS = (
+    Column(N("党组织"), TEXT, 24),
+    Column(N("应参与记分"), INT, 10),
+    Column(N("评分细则"), TEXT, 16),
+    Column(N("已提交承诺"), INT, 10),
+    Column(N("承诺已审核"), INT, 10),
+    Column(N("群众评议（份）"), INT, 10),
+    Column(N("按时公示/应公示"), TEXT, 12),
+    Column(N("年度评定"), TEXT, 16),
+    Column(N("后续处理 已办/全部"), TEXT, 14),
+    Column(N("是否逾期"), TEXT, 8),
+)
 
 
 @login_required
@@ -201,35 +264,73 @@ def org_dashboard_export(request, org_id):
     org = _org(request, org_id)
     data = reads.org_dashboard(actor=request.user, org=org, year=_year(request))
     year = data["scope"].year
-    progress_rows = [[("　" * (r.org.depth - org.depth)) + r.org.name, r.expected, r.scheme_state,
-                      r.pledges_submitted.done, r.pledges_approved.done, r.mass_forms,
-                      f"{r.publicity.done}/{r.publicity.expected}", r.determination_status,
-                      f"{r.follow_ups.done}/{r.follow_ups.expected}", _("是") if r.any_overdue else ""]
-                     for r in data["progress"]["rows"]]
+    progress_rows = [
+        [
+            ("　" * (r.org.depth - org.depth)) + r.org.name,
+            r.expected,
+            r.scheme_state,
+            r.pledges_submitted.done,
+            r.pledges_approved.done,
+            r.mass_forms,
+            f"{r.publicity.done}/{r.publicity.expected}",
+            r.determination_status,
+            f"{r.follow_ups.done}/{r.follow_ups.expected}",
+            _("是") if r.any_overdue else "",
+        ]
+        for r in data["progress"]["rows"]
+    ]
     periods = data["progress"]["periods"]
     period_columns = tuple(Column(f"{p.name}{label}", TEXT, 14) for p in periods for label in (_("自评"), _("考绩")))
-    period_rows = [[("　" * (r.org.depth - org.depth)) + r.org.name,
-                    *[f"{getattr(r, attr)[p.pk].done}/{getattr(r, attr)[p.pk].expected}" for p in periods
-                      for attr in ("self_periods", "panel_periods")]] for r in data["progress"]["rows"]]
-    result_columns = (Column(_("党组织"), TEXT, 24), Column(_("参与记分"), INT, 10), Column(_("平均分"), POINTS, 10),
-                      *[Column(c, INT, 10) for c in data["results"]["columns"]],
-                      Column(_("超比例支部数"), INT, 10))
-    result_rows = [[("　" * (r.org.depth - org.depth)) + r.org.name, r.scored, _points(r.mean),
-                    *r.consequence_cells(), r.share_broken] for r in data["results"]["rows"]]
+    period_rows = [
+        [
+            ("　" * (r.org.depth - org.depth)) + r.org.name,
+            *[
+                f"{getattr(r, attr)[p.pk].done}/{getattr(r, attr)[p.pk].expected}"
+                for p in periods
+                for attr in ("self_periods", "panel_periods")
+            ],
+        ]
+        for r in data["progress"]["rows"]
+    ]
+    result_columns = (
+        Column(_("党组织"), TEXT, 24),
+        Column(_("参与记分"), INT, 10),
+        Column(_("平均分"), POINTS, 10),
+        *[Column(c, INT, 10) for c in data["results"]["columns"]],
+        Column(_("超比例支部数"), INT, 10),
+    )
+    result_rows = [
+        [
+            ("　" * (r.org.depth - org.depth)) + r.org.name,
+            r.scored,
+            _points(r.mean),
+            *r.consequence_cells(),
+            r.share_broken,
+        ]
+        for r in data["results"]["rows"]
+    ]
     histogram_rows = [[h["name"], h["value"]] for h in data["results"]["histogram"]]
     flag_rows = [[f["branch"].name, f["title"], f["detail"]] for f in data["fairness"]["flags"]]
     access_log(request, Kind.EXPORT, {"export": "dashboard", "organization": org.code, "year": year})
-    return _xlsx(f"{org.name}-{year}-数据看板", f"{org.name} {year} " + _("年度数据看板"), [
-        (_("进度"), PROGRESS_COLUMNS, progress_rows),
-        (_("自评与考绩"), (Column(_("党组织"), TEXT, 24), *period_columns), period_rows),
-        (_("结果"), result_columns, result_rows),
-        (_("总分分布"), (Column(_("分数段"), TEXT, 14), Column(_("人数"), INT, 10)), histogram_rows),
-        (_("公平性信号"), (Column(_("党支部"), TEXT, 20), Column(_("信号"), TEXT, 24), Column(_("说明"), WRAP, 50)),
-         flag_rows),
-    ])
+    return _xlsx(
+        f"{org.name}-{year}-数据看板",
+        f"{org.name} {year} " + _("年度数据看板"),
+        [
+            (_("进度"), PROGRESS_COLUMNS, progress_rows),
+            (_("自评与考绩"), (Column(_("党组织"), TEXT, 24), *period_columns), period_rows),
+            (_("结果"), result_columns, result_rows),
+            (_("总分分布"), (Column(_("分数段"), TEXT, 14), Column(_("人数"), INT, 10)), histogram_rows),
+            (
+                _("公平性信号"),
+                (Column(_("党支部"), TEXT, 20), Column(_("信号"), TEXT, 24), Column(_("说明"), WRAP, 50)),
+                flag_rows,
+            ),
+        ],
+    )
 
 
 # ── boards ───────────────────────────────────────────────────────────────────────────────────
+
 
 @login_required
 @require_safe
@@ -238,11 +339,15 @@ def college_board(request, org_id):
     if org.is_branch:
         return redirect(f"{reverse('board', args=[org.pk])}?year={_year(request)}")
     data = reads.college_board(actor=request.user, org=org, year=_year(request))
-    return render(request, "dashboards/college_board.html", {**data, "org": org, "year": data["scope"].year,
-                                                             "print": "print" in request.GET})
+    return render(
+        request,
+        "dashboards/college_board.html",
+        {**data, "org": org, "year": data["scope"].year, "print": "print" in request.GET},
+    )
 
 
 # ── supervision ──────────────────────────────────────────────────────────────────────────────
+
 
 @login_required
 @require_safe
@@ -251,12 +356,22 @@ def supervision(request, org_id):
     scope = scope_reads.scope_for(actor=request.user, org=org, year=_year(request))
     can_oversee = perms.has_org_perm(request.user, perms.OVERSEE, org)
     notice_targets = Organization.objects.filter(pk__in=[o.pk for o in scope.orgs]).exclude(
-        kind=Organization.Kind.COMMITTEE)
-    return render(request, "dashboards/supervision.html", {
-        **supervision_reads.supervision(scope), "scope": scope, "org": org, "year": scope.year,
-        "can_oversee": can_oversee,
-        "spot_form": SpotCheckForm(), "notice_form": CommendationForm(organizations=notice_targets),
-        "branches": scope.branches})
+        kind=Organization.Kind.COMMITTEE
+    )
+    return render(
+        request,
+        "dashboards/supervision.html",
+        {
+            **supervision_reads.supervision(scope),
+            "scope": scope,
+            "org": org,
+            "year": scope.year,
+            "can_oversee": can_oversee,
+            "spot_form": SpotCheckForm(),
+            "notice_form": CommendationForm(organizations=notice_targets),
+            "branches": scope.branches,
+        },
+    )
 
 
 @login_required
@@ -278,8 +393,9 @@ def spot_check_new(request, org_id):
         messages.error(request, _("请填写抽查条数（1—%(n)s）") % {"n": scope_reads.setting("SPOT_CHECK_MAX")})
         return redirect(back)
     try:
-        check = services.spot_check_draw(actor=request.user, branch=branch, year=_year(request),
-                                         size=form.cleaned_data["size"])
+        check = services.spot_check_draw(
+            actor=request.user, branch=branch, year=_year(request), size=form.cleaned_data["size"]
+        )
     except ApplicationError as error:
         messages.error(request, error.message)
         return redirect(back)
@@ -300,11 +416,18 @@ def spot_check_detail(request, spot_check_id):
         except ApplicationError as error:
             messages.error(request, error.message)
         return redirect(request.path)
-    return render(request, "dashboards/spot_check.html", {
-        "check": check, "items": items, "close_form": SpotCheckCloseForm(),
-        "can_review": perms.has_org_perm(request.user, perms.OVERSEE, check.branch) and check.status == "open",
-        "pending": sum(1 for i in items if i.verdict == "pending"),
-        "verdicts": SpotCheckReviewForm().fields["verdict"].choices})
+    return render(
+        request,
+        "dashboards/spot_check.html",
+        {
+            "check": check,
+            "items": items,
+            "close_form": SpotCheckCloseForm(),
+            "can_review": perms.has_org_perm(request.user, perms.OVERSEE, check.branch) and check.status == "open",
+            "pending": sum(1 for i in items if i.verdict == "pending"),
+            "verdicts": SpotCheckReviewForm().fields["verdict"].choices,
+        },
+    )
 
 
 def _spot_check_post(request, check):
@@ -313,15 +436,20 @@ def _spot_check_post(request, check):
         form = SpotCheckCloseForm(request.POST)
         if not form.is_valid():
             raise ApplicationError(_("请填写抽查结论"))
-        return services.spot_check_close(actor=request.user, spot_check=check,
-                                         conclusion=form.cleaned_data["conclusion"])
+        return services.spot_check_close(
+            actor=request.user, spot_check=check, conclusion=form.cleaned_data["conclusion"]
+        )
     form = SpotCheckReviewForm(request.POST)
-    item = SpotCheckItem.objects.filter(pk=form.cleaned_data["item"], spot_check=check).first() \
-        if form.is_valid() else None
+    item = (
+        SpotCheckItem.objects.filter(pk=form.cleaned_data["item"], spot_check=check).first()
+        if form.is_valid()
+        else None
+    )
     if item is None:
         raise ApplicationError(_("请选择核查结果"))
-    return services.spot_check_review(actor=request.user, item=item, verdict=form.cleaned_data["verdict"],
-                                      note=form.cleaned_data["note"])
+    return services.spot_check_review(
+        actor=request.user, item=item, verdict=form.cleaned_data["verdict"], note=form.cleaned_data["note"]
+    )
 
 
 @login_required
@@ -339,9 +467,14 @@ def commendation_new(request, org_id):
         return redirect(back)
     data = form.cleaned_data
     try:
-        notice = services.commendation_record(actor=request.user, branch=data["branch"], year=scope.year,
-                                              kind=data["kind"], reason=data["reason"],
-                                              loses_award_eligibility=data["loses_award_eligibility"])
+        notice = services.commendation_record(
+            actor=request.user,
+            branch=data["branch"],
+            year=scope.year,
+            kind=data["kind"],
+            reason=data["reason"],
+            loses_award_eligibility=data["loses_award_eligibility"],
+        )
     except ApplicationError as error:
         messages.error(request, error.message)
         return redirect(back)
@@ -351,6 +484,7 @@ def commendation_new(request, org_id):
 
 # ── annual work reports ──────────────────────────────────────────────────────────────────────
 
+
 @login_required
 @require_safe
 def work_reports(request, org_id):
@@ -358,12 +492,21 @@ def work_reports(request, org_id):
     year = _year(request)
     if org.is_branch:
         return redirect("work_report", org_id=org.pk, year=year)
-    return render(request, "dashboards/work_reports.html", {
-        **reports.work_reports_overview(actor=request.user, org=org, year=year), "org": org, "year": year})
+    return render(
+        request,
+        "dashboards/work_reports.html",
+        {**reports.work_reports_overview(actor=request.user, org=org, year=year), "org": org, "year": year},
+    )
 
 
-REPORT_STATUS_COLUMNS = (Column(N("党组织"), TEXT, 24), Column(N("层级"), TEXT, 14), Column(N("状态"), TEXT, 10),
-                         Column(N("上报时间"), TEXT, 18), Column(N("上报人"), TEXT, 12), Column(N("是否逾期"), TEXT, 8))
+REPORT_STATUS_COLUMNS = (
+    Column(N("党组织"), TEXT, 24),
+    Column(N("层级"), TEXT, 14),
+    Column(N("状态"), TEXT, 10),
+    Column(N("上报时间"), TEXT, 18),
+    Column(N("上报人"), TEXT, 12),
+    Column(N("是否逾期"), TEXT, 8),
+)
 
 
 @login_required
@@ -372,13 +515,23 @@ def work_reports_export(request, org_id):
     org = _org(request, org_id)
     year = _year(request)
     data = reports.work_reports_overview(actor=request.user, org=org, year=year)
-    rows = [[r["org"].name, r["org"].get_kind_display(), r["status"],
-             f"{r['report'].submitted_at:%Y-%m-%d %H:%M}" if r["report"] and r["report"].submitted_at else "",
-             r["report"].submitted_by.get_full_name() if r["report"] and r["report"].submitted_by else "",
-             _("逾期") if r["late"] else ""] for r in data["rows"]]
+    rows = [
+        [
+            r["org"].name,
+            r["org"].get_kind_display(),
+            r["status"],
+            f"{r['report'].submitted_at:%Y-%m-%d %H:%M}" if r["report"] and r["report"].submitted_at else "",
+            r["report"].submitted_by.get_full_name() if r["report"] and r["report"].submitted_by else "",
+            _("逾期") if r["late"] else "",
+        ]
+        for r in data["rows"]
+    ]
     access_log(request, Kind.EXPORT, {"export": "work_reports", "organization": org.code, "year": year})
-    return _xlsx(f"{org.name}-{year}-工作报告上报情况", f"{org.name} {year} " + _("年度工作报告上报情况"),
-                 [(_("上报情况"), REPORT_STATUS_COLUMNS, rows)])
+    return _xlsx(
+        f"{org.name}-{year}-工作报告上报情况",
+        f"{org.name} {year} " + _("年度工作报告上报情况"),
+        [(_("上报情况"), REPORT_STATUS_COLUMNS, rows)],
+    )
 
 
 @login_required
@@ -392,8 +545,11 @@ def work_report(request, org_id, year):
     data = reports.work_report_view(actor=request.user, org=org, year=year)
     report = data["report"]
     form = WorkReportForm(initial={"summary": data["draft"], "lock_version": report.lock_version if report else 0})
-    return render(request, "dashboards/work_report.html", {**data, "org": org, "year": year, "form": form,
-                                                           "return_form": ReasonForm()})
+    return render(
+        request,
+        "dashboards/work_report.html",
+        {**data, "org": org, "year": year, "form": form, "return_form": ReasonForm()},
+    )
 
 
 def _work_report_post(request, org, year):
@@ -413,12 +569,21 @@ def _work_report_post(request, org, year):
     form = WorkReportForm(request.POST)
     if not form.is_valid():
         data = reports.work_report_view(actor=request.user, org=org, year=year)
-        return render(request, "dashboards/work_report.html", {**data, "org": org, "year": year, "form": form,
-                                                               "return_form": ReasonForm()}, status=400)
+        return render(
+            request,
+            "dashboards/work_report.html",
+            {**data, "org": org, "year": year, "form": form, "return_form": ReasonForm()},
+            status=400,
+        )
     try:
-        services.work_report_save(actor=request.user, organization=org, year=year,
-                                  summary=form.cleaned_data["summary"], lock_version=form.cleaned_data["lock_version"],
-                                  submit=action == "submit")
+        services.work_report_save(
+            actor=request.user,
+            organization=org,
+            year=year,
+            summary=form.cleaned_data["summary"],
+            lock_version=form.cleaned_data["lock_version"],
+            submit=action == "submit",
+        )
         messages.success(request, _("工作报告已上报") if action == "submit" else _("已保存"))
     except ApplicationError as error:
         messages.error(request, error.message)
@@ -431,23 +596,48 @@ def work_report_export(request, org_id, year):
     org = _org(request, org_id)
     data = reports.work_report_view(actor=request.user, org=org, year=year)
     figures, report = data["figures"], data["report"]
-    facts = [[_("党组织"), figures["organization"]], [_("年度"), str(year)],
-             [_("状态"), report.get_status_display() if report else _("未填写")],
-             [_("应参与记分党员"), str(figures["expected"])], [_("参与记分党员"), str(figures["scored"])],
-             [_("年度平均分"), figures["mean"]], [_("超出比例上限的支部数"), str(figures["share_broken"])],
-             [_("异议（件）"), str(figures["objections"])], [_("群众评议表（份）"), str(figures["mass_forms"])]]
-    steps = [[s["label"], s["done"], s["expected"], _("逾期") if s["overdue"] else "", s["due"]]
-             for s in figures["steps"]]
+    facts = [
+        [_("党组织"), figures["organization"]],
+        [_("年度"), str(year)],
+        [_("状态"), report.get_status_display() if report else _("未填写")],
+        [_("应参与记分党员"), str(figures["expected"])],
+        [_("参与记分党员"), str(figures["scored"])],
+        [_("年度平均分"), figures["mean"]],
+        [_("超出比例上限的支部数"), str(figures["share_broken"])],
+        [_("异议（件）"), str(figures["objections"])],
+        [_("群众评议表（份）"), str(figures["mass_forms"])],
+    ]
+    steps = [
+        [s["label"], s["done"], s["expected"], _("逾期") if s["overdue"] else "", s["due"]] for s in figures["steps"]
+    ]
     summary = report.summary if report else data["draft"]
     access_log(request, Kind.EXPORT, {"export": "work_report", "organization": org.code, "year": year})
-    return _xlsx(f"{org.name}-{year}-工作报告", f"{org.name} {year} " + _("年度工作报告"), [
-        (_("工作总结"), (Column(_("工作总结"), WRAP, 100),), [[line] for line in summary.splitlines() or [""]]),
-        (_("基本情况"), (Column(_("项目"), TEXT, 24), Column(_("内容"), TEXT, 30)), facts),
-        (_("各环节完成情况"), (Column(_("环节"), TEXT, 24), Column(_("已完成"), INT, 10), Column(_("应完成"), INT, 10),
-                        Column(_("逾期"), TEXT, 8), Column(_("截止日期"), TEXT, 12)), steps),
-        (_("总分分布"), (Column(_("分数段"), TEXT, 14), Column(_("人数"), INT, 10)),
-         [[d["label"], d["n"]] for d in figures["distribution"]]),
-        (_("积分结果"), (Column(_("结果"), TEXT, 20), Column(_("人数"), INT, 10)),
-         [[o["label"], o["n"]] for o in figures["outcomes"]]),
-    ])
-
+    return _xlsx(
+        f"{org.name}-{year}-工作报告",
+        f"{org.name} {year} " + _("年度工作报告"),
+        [
+            (_("工作总结"), (Column(_("工作总结"), WRAP, 100),), [[line] for line in summary.splitlines() or [""]]),
+            (_("基本情况"), (Column(_("项目"), TEXT, 24), Column(_("内容"), TEXT, 30)), facts),
+            (
+                _("各环节完成情况"),
+                (
+                    Column(_("环节"), TEXT, 24),
+                    Column(_("已完成"), INT, 10),
+                    Column(_("应完成"), INT, 10),
+                    Column(_("逾期"), TEXT, 8),
+                    Column(_("截止日期"), TEXT, 12),
+                ),
+                steps,
+            ),
+            (
+                _("总分分布"),
+                (Column(_("分数段"), TEXT, 14), Column(_("人数"), INT, 10)),
+                [[d["label"], d["n"]] for d in figures["distribution"]],
+            ),
+            (
+                _("积分结果"),
+                (Column(_("结果"), TEXT, 20), Column(_("人数"), INT, 10)),
+                [[o["label"], o["n"]] for o in figures["outcomes"]],
+            ),
+        ],
+    )

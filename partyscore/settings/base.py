@@ -187,8 +187,9 @@ CAMPUS_ACCOUNT_CONTACT = env("CAMPUS_ACCOUNT_CONTACT", default="所在党支部�
 # Optional TOTP second factor for accounts holding these roles (and the system administrator);
 # TWO_FACTOR_REQUIRED makes all of them enrol before using the site, TWO_FACTOR_REQUIRED_ROLES only
 # the holders of the roles listed (the committee's choice per role; a required role is also offered).
-TWO_FACTOR_ROLES = env.list("TWO_FACTOR_ROLES",
-                            default=["org_department", "general_branch_secretary", "branch_secretary"])
+TWO_FACTOR_ROLES = env.list(
+    "TWO_FACTOR_ROLES", default=["org_department", "general_branch_secretary", "branch_secretary"]
+)
 TWO_FACTOR_REQUIRED = env.bool("TWO_FACTOR_REQUIRED", default=False)
 TWO_FACTOR_REQUIRED_ROLES = env.list("TWO_FACTOR_REQUIRED_ROLES", default=[])
 OTP_TOTP_ISSUER = "PartyScore"
@@ -253,7 +254,9 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 # longest task, see CELERY_TASK_TIME_LIMIT); the broker looks for such tasks every
 # interval × throttle seconds.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "socket_connect_timeout": 2, "socket_timeout": 5, "max_retries": 0,
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+    "max_retries": 0,
     "visibility_timeout": env.int("BROKER_VISIBILITY_TIMEOUT", default=3600),
     "unacked_restore_interval": env.int("BROKER_RESTORE_INTERVAL", default=10),
     "unacked_restore_throttle": env.int("BROKER_RESTORE_THROTTLE", default=10),
@@ -265,13 +268,16 @@ REMINDER_HOUR = env.int("REMINDER_HOUR", default=7)
 PERIOD_LOCK_GRACE_DAYS = env.int("PERIOD_LOCK_GRACE_DAYS", default=10)
 CELERY_TASK_PUBLISH_RETRY = False  # a request must never hang on an unreachable broker
 CELERY_BEAT_SCHEDULE = {
-    "daily-rhythm": {"task": "reviews.tasks.daily_rhythm_task",
-                     "schedule": crontab(hour=REMINDER_HOUR, minute=0)},
-    "nightly-recalculation": {"task": "reviews.tasks.nightly_recalculation_task",
-                              "schedule": crontab(hour=2, minute=30)},
+    "daily-rhythm": {"task": "reviews.tasks.daily_rhythm_task", "schedule": crontab(hour=REMINDER_HOUR, minute=0)},
+    "nightly-recalculation": {
+        "task": "reviews.tasks.nightly_recalculation_task",
+        "schedule": crontab(hour=2, minute=30),
+    },
     "publicity-close": {"task": "reviews.tasks.publicity_close_task", "schedule": 15 * 60},
-    "notification-deliveries-resume": {"task": "partyscore.core.tasks.notification_deliveries_resume_task",
-                                       "schedule": 15 * 60},
+    "notification-deliveries-resume": {
+        "task": "partyscore.core.tasks.notification_deliveries_resume_task",
+        "schedule": 15 * 60,
+    },
 }
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
@@ -320,15 +326,19 @@ CONTENT_SECURITY_POLICY = {
 }
 # The logout form's redirect to the campus server's logout page is a form action too (browsers check it).
 CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"] += sorted(
-    {f"{url.scheme}://{url.netloc}" for url in map(urlsplit, [CAS_SERVER_URL, OIDC_OP_LOGOUT_ENDPOINT]) if url.netloc})
+    {f"{url.scheme}://{url.netloc}" for url in map(urlsplit, [CAS_SERVER_URL, OIDC_OP_LOGOUT_ENDPOINT]) if url.netloc}
+)
 # Browser features no page uses, switched off for any script that might get in.
-PERMISSIONS_POLICY = ("accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
-                      "microphone=(), payment=(), usb=()")
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), usb=()"
+)
 # Security log (partyscore.core.models.AccessLog): logins, denials, imports and exports are kept this
 # many days, then purged daily; partyscore/core/checks.py refuses less than 180.
 SECURITY_LOG_RETENTION_DAYS = env.int("SECURITY_LOG_RETENTION_DAYS", default=365)
-CELERY_BEAT_SCHEDULE["access-log-purge"] = {"task": "partyscore.core.tasks.access_log_purge",
-                                            "schedule": crontab(hour=3, minute=15)}
+CELERY_BEAT_SCHEDULE["access-log-purge"] = {
+    "task": "partyscore.core.tasks.access_log_purge",
+    "schedule": crontab(hour=3, minute=15),
+}
 
 # The REST API (api, docs/api.md): per-user tokens (members.models.ApiToken) or the
 # browser's session (with its CSRF check); every view checks scope through the same selectors and
@@ -341,8 +351,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["api.renderers.SafeJSONRenderer"],
     # JSON, and form posts as a browser or a simple client sends them.
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser", "rest_framework.parsers.FormParser",
-                               "rest_framework.parsers.MultiPartParser"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "api.pagination.Pagination",
     "EXCEPTION_HANDLER": "api.views.exception_handler",
@@ -394,14 +407,18 @@ CARD_IMPORT_MAX_ROWS = env.int("CARD_IMPORT_MAX_ROWS", default=5000)
 # An import checked but never confirmed leaves its file under MEDIA_ROOT/imports/: deleted hourly
 # once this old (partyscore/core/pending_upload.py).
 PENDING_UPLOAD_KEEP_HOURS = env.int("PENDING_UPLOAD_KEEP_HOURS", default=24)
-CELERY_BEAT_SCHEDULE["pending-uploads-purge"] = {"task": "partyscore.core.tasks.pending_uploads_purge",
-                                                 "schedule": 60 * 60}
+CELERY_BEAT_SCHEDULE["pending-uploads-purge"] = {
+    "task": "partyscore.core.tasks.pending_uploads_purge",
+    "schedule": 60 * 60,
+}
 CELERY_BEAT_SCHEDULE["export-jobs-purge"] = {"task": "scoring.tasks.export_jobs_purge", "schedule": 60 * 60}
 # Tamper evidence (docs/security.md): both hash chains and the stored figures are checked nightly; a
 # break is notified to the organization department. CHAIN_ANCHOR_FILE, a path off the database server,
 # keeps the chains' heads between runs, which reveals rows cut off the end, tables emptied and history
 # rewritten with new hashes; `verify_ledger` compares with it by default.
 CHAIN_ANCHOR_FILE = env("CHAIN_ANCHOR_FILE", default=str(BASE_DIR / "chain-anchor.json"))
-CELERY_BEAT_SCHEDULE["verify-chains"] = {"task": "scoring.tasks.verify_chains_task",
-                                         "schedule": crontab(hour=3, minute=30)}
+CELERY_BEAT_SCHEDULE["verify-chains"] = {
+    "task": "scoring.tasks.verify_chains_task",
+    "schedule": crontab(hour=3, minute=30),
+}
 CELERY_BEAT_SCHEDULE["anchor-chains"] = {"task": "scoring.tasks.anchor_chains_task", "schedule": crontab(minute=10)}

@@ -23,8 +23,14 @@ def browser():
 
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--lang=zh-CN",
-                "--no-proxy-server"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--lang=zh-CN",
+        "--no-proxy-server",
+    ):
         options.add_argument(arg)
     # The console, for the Content-Security-Policy violations chromium reports there (test_csp.py).
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
@@ -58,7 +64,8 @@ def wait_for_text(browser, css, text, timeout=10):
     # While a page is being replaced, chromium may answer for an element of the old document with
     # a stale-element or a "node does not belong to the document" error: both mean "look again".
     WebDriverWait(browser, timeout, ignored_exceptions=[WebDriverException]).until(
-        shown, f"{css} never showed {text!r}")
+        shown, f"{css} never showed {text!r}"
+    )
 
 
 def resources_outside(browser, origin):

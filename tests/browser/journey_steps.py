@@ -43,8 +43,9 @@ def year_world(preset):
     scoring.scheme_submit(actor=world.secretary, scheme=world.scheme)
     world.m = world.a1_members
     world.panel2 = give(world, make_user("panel2", "考评员乙"), Role.PANEL_MEMBER)
-    world.reps = [world.mass_rep] + [give(world, make_user(f"rep{i}", f"群众代表{i}"), Role.MASS_REPRESENTATIVE)
-                                     for i in (2, 3, 4, 5)]
+    world.reps = [world.mass_rep] + [
+        give(world, make_user(f"rep{i}", f"群众代表{i}"), Role.MASS_REPRESENTATIVE) for i in (2, 3, 4, 5)
+    ]
     return world
 
 
@@ -70,8 +71,10 @@ class Journey:
         """Start a fresh session as `user`: through the login form, or (faster) with the session
         cookie of a server-side login, which runs the same login signals."""
         if size == PHONE:  # a phone's screen: 375px wide, the page's viewport meta, overlay scrollbars
-            self.browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
-                "width": size[0], "height": size[1], "deviceScaleFactor": 1, "mobile": True})
+            self.browser.execute_cdp_cmd(
+                "Emulation.setDeviceMetricsOverride",
+                {"width": size[0], "height": size[1], "deviceScaleFactor": 1, "mobile": True},
+            )
         else:
             self.browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
             self.browser.set_window_size(*size)
@@ -86,8 +89,13 @@ class Journey:
             client.force_login(user)
             if not self.browser.current_url.startswith(self.url):
                 self.visit("/accounts/login/")  # a cookie can only be set on the site's own origin
-            self.browser.add_cookie({"name": settings.SESSION_COOKIE_NAME, "path": "/",
-                                     "value": client.cookies[settings.SESSION_COOKIE_NAME].value})
+            self.browser.add_cookie(
+                {
+                    "name": settings.SESSION_COOKIE_NAME,
+                    "path": "/",
+                    "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                }
+            )
             self.visit("/")
         self.see("h1", "您好")
         return self
@@ -101,9 +109,13 @@ class Journey:
         "Refused to …" or "violates the following Content Security Policy directive", as SEVERE)."""
         assert self.browser.current_url.startswith(self.url), self.browser.current_url
         assert resources_outside(self.browser, self.url) == []
-        problems = [entry["message"] for entry in self.browser.get_log("browser")
-                    if entry["level"] == "SEVERE" or "Content Security Policy" in entry["message"]
-                    or "Refused to" in entry["message"]]
+        problems = [
+            entry["message"]
+            for entry in self.browser.get_log("browser")
+            if entry["level"] == "SEVERE"
+            or "Content Security Policy" in entry["message"]
+            or "Refused to" in entry["message"]
+        ]
         assert problems == [], problems
 
     # ── acting on the page ───────────────────────────────────────────────────────────────
@@ -127,8 +139,9 @@ class Journey:
         """Click and wait for the next page (the old <html> goes stale), then check it."""
         page = self.browser.find_element(By.TAG_NAME, "html")
         self.element(css, within).click()
-        WebDriverWait(self.browser, 10, poll_frequency=0.05).until(lambda b: _stale(page),
-                                                                f"clicking {css} loaded no page")
+        WebDriverWait(self.browser, 10, poll_frequency=0.05).until(
+            lambda b: _stale(page), f"clicking {css} loaded no page"
+        )
         self.check_page()
 
     def link(self, text, within=None):
@@ -136,8 +149,9 @@ class Journey:
         element = (within or self.browser).find_element(By.PARTIAL_LINK_TEXT, text)
         self.browser.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", element)
         element.click()
-        WebDriverWait(self.browser, 10, poll_frequency=0.05).until(lambda b: _stale(page),
-                                                                f"the link {text} loaded no page")
+        WebDriverWait(self.browser, 10, poll_frequency=0.05).until(
+            lambda b: _stale(page), f"the link {text} loaded no page"
+        )
         self.check_page()
 
     def menu(self, text):
@@ -146,8 +160,10 @@ class Journey:
         if toggler.is_displayed():
             toggler.click()
             WebDriverWait(self.browser, 5, poll_frequency=0.05).until(
-                lambda b: b.find_element(By.CSS_SELECTOR, "#nav").find_element(By.PARTIAL_LINK_TEXT, text)
-                .is_displayed())
+                lambda b: (
+                    b.find_element(By.CSS_SELECTOR, "#nav").find_element(By.PARTIAL_LINK_TEXT, text).is_displayed()
+                )
+            )
         self.link(text, within=self.browser.find_element(By.CSS_SELECTOR, "#nav"))
 
     def row(self, css, text):
@@ -174,6 +190,7 @@ class Journey:
     # ── what the person sees ─────────────────────────────────────────────────────────────
     def see(self, css, text):
         """Wait for `text` in `css`; when it never comes, keep a screenshot and say what was shown."""
+
         def shown(browser):
             return any(text in element.text for element in browser.find_elements(By.CSS_SELECTOR, css))
 
@@ -201,20 +218,27 @@ class Journey:
         """The whole page, not only the window (a phone page is long)."""
         path = ARTEFACTS / f"{self.prefix}-{len(self.shots) + 1:02d}-{name}.png"
         size = self.browser.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
-        image = self.browser.execute_cdp_cmd("Page.captureScreenshot", {
-            "format": "png", "captureBeyondViewport": True,
-            "clip": {"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], 6000), "scale": 1}})
+        image = self.browser.execute_cdp_cmd(
+            "Page.captureScreenshot",
+            {
+                "format": "png",
+                "captureBeyondViewport": True,
+                "clip": {"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], 6000), "scale": 1},
+            },
+        )
         path.write_bytes(base64.b64decode(image["data"]))
         self.shots.append(path)
         return path
 
     def download(self, directory, click_css, within=None, timeout=10):
         """Click a download button and wait for the file Chrome saves into `directory`."""
-        self.browser.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow",
-                                                                     "downloadPath": str(directory)})
+        self.browser.execute_cdp_cmd(
+            "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(directory)}
+        )
         self.element(click_css, within).click()
         WebDriverWait(self.browser, timeout, poll_frequency=0.1).until(
-            lambda b: [p for p in directory.iterdir() if p.suffix == ".xlsx"], "no workbook was downloaded")
+            lambda b: [p for p in directory.iterdir() if p.suffix == ".xlsx"], "no workbook was downloaded"
+        )
         self.check_page()
         return next(p for p in directory.iterdir() if p.suffix == ".xlsx")
 

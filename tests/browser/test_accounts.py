@@ -17,7 +17,8 @@ pytestmark = pytest.mark.browser
 
 
 def test_the_secretary_resets_a_forgotten_password_and_the_member_logs_in_with_it(
-        live_server, append_only_flush, browser, screenshot):
+    live_server, append_only_flush, browser, screenshot
+):
     world = build_university(size=4)
     member = world.a1_members[3]
     log_in(browser, live_server, world.secretary, PHONE)
@@ -40,7 +41,8 @@ def test_the_secretary_resets_a_forgotten_password_and_the_member_logs_in_with_i
 
 
 def test_the_secretary_opens_a_mass_representatives_account_while_appointing(
-        live_server, append_only_flush, browser, screenshot):
+    live_server, append_only_flush, browser, screenshot
+):
     world = build_university(size=4)
     log_in(browser, live_server, world.secretary, DESKTOP)
     browser.get(f"{live_server.url}/orgs/{world.A1.pk}/roles/")

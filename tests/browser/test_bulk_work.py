@@ -26,8 +26,13 @@ def test_a_secretary_decides_the_pledges_in_bulk(live_server, append_only_flush,
     _reference, _schemes, _entries, period = add_scoring(world)
     pledgers = world.a1_members[2:7]
     for member in pledgers:
-        reviews.pledge_save(actor=member.user, member=member, year=period.cycle.year, kind="vanguard",
-                            content="立足岗位作表率，带头完成教学科研任务")
+        reviews.pledge_save(
+            actor=member.user,
+            member=member,
+            year=period.cycle.year,
+            kind="vanguard",
+            content="立足岗位作表率，带头完成教学科研任务",
+        )
         reviews.pledges_submit(actor=member.user, member=member, year=period.cycle.year)
     name = "phone" if size == PHONE else "desktop"
     log_in(browser, live_server, world.secretary, size)
@@ -55,8 +60,7 @@ def test_a_secretary_decides_the_pledges_in_bulk(live_server, append_only_flush,
 
 
 @pytest.mark.parametrize("size", [PHONE, DESKTOP], ids=["phone", "desktop"])
-def test_a_recorder_records_one_item_for_every_staff_member(live_server, append_only_flush, browser, screenshot,
-                                                           size):
+def test_a_recorder_records_one_item_for_every_staff_member(live_server, append_only_flush, browser, screenshot, size):
     world = build_university(size=6)
     _reference, schemes, _entries, period = add_scoring(world)
     students = add_members(world.A1, 2, start=90, category="student")
@@ -71,8 +75,11 @@ def test_a_recorder_records_one_item_for_every_staff_member(live_server, append_
     browser.find_element(By.ID, "id_points").send_keys("9")
     browser.find_element(By.ID, "id_reason").send_keys("结对帮扶困难学生")
     click(browser, "button[data-pick-group=staff]")
-    ticked = [b.get_attribute("value") for b in browser.find_elements(By.CSS_SELECTOR, "input[name=members]")
-              if b.is_selected()]
+    ticked = [
+        b.get_attribute("value")
+        for b in browser.find_elements(By.CSS_SELECTOR, "input[name=members]")
+        if b.is_selected()
+    ]
     assert set(ticked) == {str(m.pk) for m in world.a1_members}  # the students are left out
     click(browser, "form.entry-bulk button[type=submit]")
     wait_for_text(browser, ".alert-danger", "有 6 条记分未通过检查，全部未记入")

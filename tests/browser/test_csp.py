@@ -27,8 +27,11 @@ return Array.from(document.querySelectorAll('[data-chart]')).map(function (el) {
 def violations(browser):
     """Console messages about the policy since the last call (chromium: "Refused to … because it
     violates the following Content Security Policy directive")."""
-    return [entry["message"] for entry in browser.get_log("browser")
-            if "Content Security Policy" in entry["message"] or "Refused to" in entry["message"]]
+    return [
+        entry["message"]
+        for entry in browser.get_log("browser")
+        if "Content Security Policy" in entry["message"] or "Refused to" in entry["message"]
+    ]
 
 
 def log_in(browser, live_server, user):
@@ -55,17 +58,32 @@ def test_the_main_pages_of_each_role_satisfy_the_policy(live_server, append_only
     browser.get(live_server.url + reverse("login"))
     violations(browser)  # forget what earlier tests of the session logged
     pages = {
-        world.org_department: [reverse("home"), reverse("dashboard_org", args=[world.U.pk]),
-                               reverse("supervision", args=[world.U.pk]), reverse("access_log"),
-                               reverse("audit_list"), reverse("export_center")],
-        world.secretary: [reverse("home"), reverse("dashboard_branch", args=[world.A1.pk]),
-                          reverse("ledger", args=[world.A1.pk]), reverse("board", args=[world.A1.pk]),
-                          reverse("member_list", args=[world.A1.pk])],
-        world.member: [reverse("home"), reverse("dashboard_me"),
-                       reverse("points_card", args=[world.a1_members[-1].pk])],
+        world.org_department: [
+            reverse("home"),
+            reverse("dashboard_org", args=[world.U.pk]),
+            reverse("supervision", args=[world.U.pk]),
+            reverse("access_log"),
+            reverse("audit_list"),
+            reverse("export_center"),
+        ],
+        world.secretary: [
+            reverse("home"),
+            reverse("dashboard_branch", args=[world.A1.pk]),
+            reverse("ledger", args=[world.A1.pk]),
+            reverse("board", args=[world.A1.pk]),
+            reverse("member_list", args=[world.A1.pk]),
+        ],
+        world.member: [
+            reverse("home"),
+            reverse("dashboard_me"),
+            reverse("points_card", args=[world.a1_members[-1].pk]),
+        ],
     }
-    charted = {reverse("dashboard_org", args=[world.U.pk]), reverse("dashboard_branch", args=[world.A1.pk]),
-               reverse("dashboard_me")}
+    charted = {
+        reverse("dashboard_org", args=[world.U.pk]),
+        reverse("dashboard_branch", args=[world.A1.pk]),
+        reverse("dashboard_me"),
+    }
     found = {}
     for user, urls in pages.items():
         log_in(browser, live_server, user)
@@ -82,7 +100,8 @@ def test_the_main_pages_of_each_role_satisfy_the_policy(live_server, append_only
     browser.get(live_server.url + reverse("member_list", args=[world.A1.pk]))
     browser.find_element(By.NAME, "q").send_keys(world.a1_members[2].number)
     WebDriverWait(browser, 10).until(
-        lambda b: len(b.find_elements(By.CSS_SELECTOR, "table.member-table tbody tr")) == 1)
+        lambda b: len(b.find_elements(By.CSS_SELECTOR, "table.member-table tbody tr")) == 1
+    )
     assert "q=" in browser.current_url  # hx-push-url
     assert violations(browser) == []
 
@@ -93,7 +112,8 @@ def test_the_main_pages_of_each_role_satisfy_the_policy(live_server, append_only
     assert browser.execute_script("return window.printed") is True
 
     # The policy is enforced and reported: an injected inline script does not run and is logged.
-    browser.execute_script("var s = document.createElement('script'); s.textContent = 'window.ran = 1;';"
-                           "document.body.appendChild(s);")
+    browser.execute_script(
+        "var s = document.createElement('script'); s.textContent = 'window.ran = 1;';document.body.appendChild(s);"
+    )
     assert browser.execute_script("return window.ran") is None
     assert any("script-src" in message for message in violations(browser))

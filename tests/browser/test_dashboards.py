@@ -78,9 +78,13 @@ def test_the_committee_dashboard_at_both_widths_and_a_click_through(live_server,
     x, y = browser.execute_script(
         "var c = echarts.getInstanceByDom(arguments[0]);"
         "return c.convertToPixel({seriesIndex: 0}, [arguments[1], arguments[2] / 2]);",
-        element, tallest, counts[tallest])
-    ActionChains(browser).move_to_element_with_offset(element, x - element.size["width"] / 2,
-                                                      y - element.size["height"] / 2).click().perform()
+        element,
+        tallest,
+        counts[tallest],
+    )
+    ActionChains(browser).move_to_element_with_offset(
+        element, x - element.size["width"] / 2, y - element.size["height"] / 2
+    ).click().perform()
     wait_for_text(browser, "h1", "年度总分在该区间的党员")
     assert len(browser.find_elements(By.CSS_SELECTOR, "table.drill-table tbody tr[data-member]")) == counts[tallest]
     assert browser.find_element(By.PARTIAL_LINK_TEXT, "导出 Excel").get_attribute("href").count("/export/") == 1

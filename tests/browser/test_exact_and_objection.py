@@ -23,14 +23,21 @@ def objection_db(append_only_flush):
     Objection.objects.all().delete()
 
 
-def test_the_exact_total_and_the_objection_evidence_field_at_both_widths(live_server, objection_db, browser,
-                                                                          screenshot):
+def test_the_exact_total_and_the_objection_evidence_field_at_both_widths(
+    live_server, objection_db, browser, screenshot
+):
     world = build_university(size=6)
     _reference, schemes, _entries, period = add_scoring(world)
     member = world.a1_members[3]  # A-C02 +2 in the first semester: 62
     second = Period.objects.get(cycle=period.cycle, kind="semester", index=2)
-    disputed = scoring.entry_record(actor=world.admin, member=member, item=schemes["A1"].items.get(code="A-C05"),
-                                    period=second, points="1.01", reason="宣讲")  # 61.01: mean 61.505
+    disputed = scoring.entry_record(
+        actor=world.admin,
+        member=member,
+        item=schemes["A1"].items.get(code="A-C05"),
+        period=second,
+        points="1.01",
+        reason="宣讲",
+    )  # 61.01: mean 61.505
     objection = reviews.objection_raise(actor=member.user, member=member, entry=disputed, reason="宣讲两次")
     for size, name in ((DESKTOP, "desktop"), (PHONE, "phone")):
         log_in(browser, live_server, member.user, size)

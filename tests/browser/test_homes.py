@@ -82,12 +82,19 @@ def full_page_shot(browser, screenshot, name, size):
 def test_the_secretary_opens_on_the_branch_work(live_server, university, browser, screenshot, size):
     world = university
     items = open_home(browser, live_server, world.secretary, size, screenshot, "secretary")
-    assert items["待审核的承诺"]["count"] == Pledge.objects.filter(
-        member__branch=world.A1, year=world.year, status="submitted").count() > 0
-    assert items["待核实的践诺报告"]["count"] == FulfilmentReport.objects.filter(
-        member__branch=world.A1, status="submitted").count()
-    assert items["未办结的异议"]["count"] == Objection.objects.filter(branch=world.A1,
-                                                                 status__in=Objection.PENDING).count()
+    assert (
+        items["待审核的承诺"]["count"]
+        == Pledge.objects.filter(member__branch=world.A1, year=world.year, status="submitted").count()
+        > 0
+    )
+    assert (
+        items["待核实的践诺报告"]["count"]
+        == FulfilmentReport.objects.filter(member__branch=world.A1, status="submitted").count()
+    )
+    assert (
+        items["未办结的异议"]["count"]
+        == Objection.objects.filter(branch=world.A1, status__in=Objection.PENDING).count()
+    )
     # The member's own standing comes first: the secretary is a member of A1 too.
     total = MemberYearTotal.objects.get(member=world.secretary.member, year=world.year)
     assert browser.find_element(By.CSS_SELECTOR, ".my-total").text == f"{total.total / 100:g}"
@@ -99,18 +106,25 @@ def test_a_panelist_opens_on_the_members_left_to_score(live_server, university, 
     world = university
     items = open_home(browser, live_server, world.panel, size, screenshot, "panelist")
     period = current_period(year=world.year, kind="semester")
-    done = {*PanelConfirmation.objects.filter(period=period).values_list("member_id", flat=True),
-            *PanelScore.objects.filter(panelist=world.panel, period=period).values_list("member_id", flat=True)}
-    left = (world.A1.members.filter(left_on__isnull=True, exempt=False).exclude(user=world.panel)
-            .exclude(pk__in=done).count())
+    done = {
+        *PanelConfirmation.objects.filter(period=period).values_list("member_id", flat=True),
+        *PanelScore.objects.filter(panelist=world.panel, period=period).values_list("member_id", flat=True),
+    }
+    left = (
+        world.A1.members.filter(left_on__isnull=True, exempt=False)
+        .exclude(user=world.panel)
+        .exclude(pk__in=done)
+        .count()
+    )
     panel = next(i for text, i in items.items() if text.endswith("待评分的党员"))
     assert panel["count"] == left
     follow_every_link(browser, live_server, {"panel": panel}, "panelist")
 
 
 @pytest.mark.parametrize("size", [PHONE, DESKTOP])
-def test_a_mass_representative_opens_on_the_evaluation_and_its_deadline(live_server, university, browser, screenshot,
-                                                                        size):
+def test_a_mass_representative_opens_on_the_evaluation_and_its_deadline(
+    live_server, university, browser, screenshot, size
+):
     world = university
     items = open_home(browser, live_server, world.mass_rep, size, screenshot, "mass-representative")
     assert not MassEvaluation.objects.filter(representative=world.mass_rep).exists()

@@ -143,8 +143,12 @@ def test_policy_a_year_for_every_role(journey, year_db, clock, uploads, browser)
 
     # ── 考绩: two panelists score, the secretary confirms (July) ───────────────────────────
     clock(7, 10)
-    reviews.panel_score_save(actor=w.panel, member=M[4], period=w.s1,
-                             scores={item(w, "A-B01"): "1", item(w, "A-C02"): "4", item(w, "A-C04"): "4"})
+    reviews.panel_score_save(
+        actor=w.panel,
+        member=M[4],
+        period=w.s1,
+        scores={item(w, "A-B01"): "1", item(w, "A-C02"): "4", item(w, "A-C04"): "4"},
+    )
     j.as_user(w.panel2)
     j.link("甲一支部 · 评议工作")
     j.link("考绩：2030年第一学期")
@@ -202,8 +206,15 @@ def test_policy_a_year_for_every_role(journey, year_db, clock, uploads, browser)
     # ── 评绩: the mass representatives evaluate (by 10 December) ───────────────────────────
     clock(12, 5)
     for rep in w.reps[1:]:
-        reviews.mass_evaluation_submit(actor=rep, branch=w.A1, year=YEAR, panel_rating=4, branch_rating=4,
-                                       comments="", ratings={m.pk: (3, "") for m in M})
+        reviews.mass_evaluation_submit(
+            actor=rep,
+            branch=w.A1,
+            year=YEAR,
+            panel_rating=4,
+            branch_rating=4,
+            comments="",
+            ratings={m.pk: (3, "") for m in M},
+        )
     j.as_user(w.mass_rep, PHONE)
     j.link(f"{YEAR}年度群众评议")
     for m in M:
@@ -313,8 +324,9 @@ def test_policy_b_year_for_every_role(journey, year_db, clock, uploads, browser)
     j.click("button[name=action][value=save]")
     j.click("button[name=action][value=submit]")
     j.see(".alert-success", "承诺已提交")
-    assert [e.text.split("（")[1][:3] for e in browser.find_elements(By.CSS_SELECTOR, ".list-group-item")] \
-        == ["待审核"] * 3
+    assert [e.text.split("（")[1][:3] for e in browser.find_elements(By.CSS_SELECTOR, ".list-group-item")] == [
+        "待审核"
+    ] * 3
     j.fits()
     j.shot("member-pledges-phone")
 
@@ -355,8 +367,9 @@ def test_policy_b_year_for_every_role(journey, year_db, clock, uploads, browser)
 
     # ── 本人申报: declared on the phone → verified → publicized → confirmed ─────────────────
     clock(2, 10)
-    reviews.declaration_submit(actor=M[3].user, member=M[3], item=item(w, "B-ADD-02"), period=q[1], points="4",
-                               reason="组织主题党日")
+    reviews.declaration_submit(
+        actor=M[3].user, member=M[3], item=item(w, "B-ADD-02"), period=q[1], points="4", reason="组织主题党日"
+    )
     j.as_user(M[4].user, PHONE)
     j.link("我的评议")
     j.link("本人申报加分")
@@ -413,8 +426,10 @@ def test_policy_b_year_for_every_role(journey, year_db, clock, uploads, browser)
     clock(3, 10)
     j.as_user(w.recorder)
     j.link("记分")
-    for member, code, points, reason in ((M[1], "B-BASE-ID", "1", "工作期间未佩戴党徽"),
-                                         (M[3], "B-ADD-01", "5", "主讲专题党课")):
+    for member, code, points, reason in (
+        (M[1], "B-BASE-ID", "1", "工作期间未佩戴党徽"),
+        (M[3], "B-ADD-01", "5", "主讲专题党课"),
+    ):
         j.choose("member", member.pk)
         j.choose("item", item(w, code).pk)
         j.choose("period", q[1].pk)
@@ -504,10 +519,14 @@ def test_policy_b_year_for_every_role(journey, year_db, clock, uploads, browser)
     j.browser.set_window_size(*DESKTOP)
     j.click("main form button")
     j.see(".determination-decided", "应到 5 人，实到 4 人")
-    ranks = {name: j.cells(j.row("table.determination-lines tbody tr", name)) for name in (M[3].name, M[4].name,
-                                                                                            M[1].name)}
-    assert [ranks[M[i].name][:3] for i in (3, 4, 1)] == [["1", M[3].name, "85"], ["2", M[4].name, "82"],
-                                                         ["5", M[1].name, "79"]]
+    ranks = {
+        name: j.cells(j.row("table.determination-lines tbody tr", name)) for name in (M[3].name, M[4].name, M[1].name)
+    }
+    assert [ranks[M[i].name][:3] for i in (3, 4, 1)] == [
+        ["1", M[3].name, "85"],
+        ["2", M[4].name, "82"],
+        ["5", M[1].name, "79"],
+    ]
     assert ranks[M[3].name][3] == "优秀" and ranks[M[4].name][3] == "合格"
     assert "诫勉谈话" in ranks[M[1].name][4]  # not showing identity, although 79 ≥ 75
     j.shot("secretary-determination")

@@ -106,8 +106,9 @@ def test_a_meeting_from_scheduling_to_the_points_cards(live_server, append_only_
     wait_for_text(browser, "#sign-in-feed", "已扫码签到 2 / 6 人")
     for member in (m[4], m[5]):
         assert browser.find_element(By.ID, f"status-{member.pk}-present").is_selected()
-    meetings.meeting_sign_in(actor=m[1].user, meeting=meeting,
-                             token=meetings.sign_in_token(meeting.pk, meetings.sign_in_slot()))
+    meetings.meeting_sign_in(
+        actor=m[1].user, meeting=meeting, token=meetings.sign_in_token(meeting.pk, meetings.sign_in_slot())
+    )
     wait_for_text(browser, f"#signed-in-{m[1].pk}", "已签到")
     wait_for_text(browser, "#sign-in-feed", "已扫码签到 3 / 6 人")
     assert browser.find_element(By.ID, f"status-{m[1].pk}-present").is_selected()
@@ -128,8 +129,14 @@ def test_a_meeting_from_scheduling_to_the_points_cards(live_server, append_only_
     screenshot("meeting-detail-desktop")
 
     statuses = dict(MeetingAttendee.objects.filter(meeting=meeting).values_list("member_id", "status"))
-    assert statuses == {m[0].pk: "present", m[1].pk: "present", m[2].pk: "absent", m[3].pk: "excused",
-                        m[4].pk: "present", m[5].pk: "present"}
+    assert statuses == {
+        m[0].pk: "present",
+        m[1].pk: "present",
+        m[2].pk: "absent",
+        m[3].pk: "excused",
+        m[4].pk: "present",
+        m[5].pk: "present",
+    }
     [line] = LedgerEntry.objects.filter(reason__contains="学习党的二十大精神")
     assert (line.member, line.item.code, line.points) == (m[2], "A-B01", -200)
 

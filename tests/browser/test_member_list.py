@@ -10,8 +10,9 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.mark.parametrize(("label", "size"), [("desktop", DESKTOP), ("phone", PHONE)])
-def test_a_secretary_logs_in_and_opens_the_member_list(live_server, append_only_flush, browser, screenshot,
-                                                       label, size):
+def test_a_secretary_logs_in_and_opens_the_member_list(
+    live_server, append_only_flush, browser, screenshot, label, size
+):
     world = build_university(size=12)
     browser.set_window_size(*size)
     browser.delete_all_cookies()
@@ -34,8 +35,10 @@ def test_a_secretary_logs_in_and_opens_the_member_list(live_server, append_only_
     search.send_keys(world.a1_members[7].number)
     browser.find_element(By.CSS_SELECTOR, "form.row button[type=submit]").click()
     WebDriverWait(browser, 10, ignored_exceptions=[StaleElementReferenceException]).until(
-        lambda b: [r.text for r in b.find_elements(By.CSS_SELECTOR, "table.member-table tbody tr")] != []
-        and len(b.find_elements(By.CSS_SELECTOR, "table.member-table tbody tr")) == 1
+        lambda b: (
+            [r.text for r in b.find_elements(By.CSS_SELECTOR, "table.member-table tbody tr")] != []
+            and len(b.find_elements(By.CSS_SELECTOR, "table.member-table tbody tr")) == 1
+        )
     )
     assert world.a1_members[7].name in browser.find_element(By.CSS_SELECTOR, "table.member-table tbody tr").text
     screenshot(f"secretary-member-list-{label}")
@@ -43,6 +46,8 @@ def test_a_secretary_logs_in_and_opens_the_member_list(live_server, append_only_
     # The page fits the screen: nothing wider than the viewport except inside scrollable tables.
     overflow = browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"page is {overflow}px wider than the {label} screen"
-    assert browser.execute_script("return getComputedStyle(document.querySelector('.navbar')).backgroundColor") \
-        == "rgb(183, 28, 28)", "Bootstrap and our stylesheet were served"
+    assert (
+        browser.execute_script("return getComputedStyle(document.querySelector('.navbar')).backgroundColor")
+        == "rgb(183, 28, 28)"
+    ), "Bootstrap and our stylesheet were served"
     assert resources_outside(browser, live_server.url) == []

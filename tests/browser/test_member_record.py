@@ -26,13 +26,19 @@ def _uploads_in_tmp(settings, tmp_path):
 
 @pytest.mark.parametrize(("size", "label"), [(PHONE, "phone"), (DESKTOP, "desktop")])
 def test_the_secretary_edits_a_member_records_full_membership_and_sees_the_evidence(
-        live_server, append_only_flush, browser, screenshot, _uploads_in_tmp, size, label):
+    live_server, append_only_flush, browser, screenshot, _uploads_in_tmp, size, label
+):
     world = build_university(size=6)
     _reference, schemes, _entries, period = add_scoring(world)
-    member = member_update(actor=world.org_department, member=world.a1_members[3],
-                           data={"status": Member.Status.PROBATIONARY,
-                                 "probation_start": period.starts_on.replace(year=period.starts_on.year - 1)},
-                           reason="入党")
+    member = member_update(
+        actor=world.org_department,
+        member=world.a1_members[3],
+        data={
+            "status": Member.Status.PROBATIONARY,
+            "probation_start": period.starts_on.replace(year=period.starts_on.year - 1),
+        },
+        reason="入党",
+    )
     log_in(browser, live_server, world.secretary, size)
 
     browser.get(f"{live_server.url}/members/{member.pk}/")
@@ -65,9 +71,15 @@ def test_the_secretary_edits_a_member_records_full_membership_and_sees_the_evide
 
     own = world.a1_members[4]
     item = schemes["A1"].items.get(code="A-C02")
-    review_services.declaration_submit(actor=own.user, member=own, item=item, period=period, points=2,
-                                       reason="社区志愿服务", evidence=SimpleUploadedFile(
-                                           "志愿服务证明.png", PNG, content_type="image/png"))
+    review_services.declaration_submit(
+        actor=own.user,
+        member=own,
+        item=item,
+        period=period,
+        points=2,
+        reason="社区志愿服务",
+        evidence=SimpleUploadedFile("志愿服务证明.png", PNG, content_type="image/png"),
+    )
     browser.get(f"{live_server.url}/reviews/branch/{world.A1.pk}/")
     wait_for_text(browser, "h2", "待审核的本人申报")
     thumb = browser.find_element(By.CSS_SELECTOR, ".evidence-thumb")

@@ -13,7 +13,8 @@ pytestmark = pytest.mark.browser
 
 
 def test_a_member_reads_the_handbook_on_a_phone_and_prints_the_pledges(
-        live_server, append_only_flush, browser, screenshot):
+    live_server, append_only_flush, browser, screenshot
+):
     world = build_university(size=4)
     add_scoring(world)
     member = world.a1_members[3]

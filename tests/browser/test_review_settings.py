@@ -21,8 +21,7 @@ def submit(browser):
     button.click()
 
 
-def test_the_branch_edits_its_review_settings_at_desktop_and_phone(live_server, append_only_flush, browser,
-                                                                   screenshot):
+def test_the_branch_edits_its_review_settings_at_desktop_and_phone(live_server, append_only_flush, browser, screenshot):
     world = build_university(size=4)
     year = timezone.localdate().year
     scoring.cycle_open(actor=world.org_department, year=year, committee=world.U)

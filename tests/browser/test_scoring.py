@@ -34,8 +34,7 @@ def test_a_member_reads_their_points_card_on_a_phone(live_server, append_only_fl
     assert resources_outside(browser, live_server.url) == []
 
 
-def test_a_secretary_records_an_entry_and_sees_it_on_the_board(live_server, append_only_flush, browser,
-                                                              screenshot):
+def test_a_secretary_records_an_entry_and_sees_it_on_the_board(live_server, append_only_flush, browser, screenshot):
     world = build_university(size=6)
     _reference, _schemes, _entries, period = add_scoring(world)
     log_in(browser, live_server, world.secretary, DESKTOP)
@@ -58,8 +57,7 @@ def test_a_secretary_records_an_entry_and_sees_it_on_the_board(live_server, appe
     assert resources_outside(browser, live_server.url) == []
 
 
-def test_the_entry_form_offers_only_the_chosen_members_own_items(live_server, append_only_flush, browser,
-                                                                 screenshot):
+def test_the_entry_form_offers_only_the_chosen_members_own_items(live_server, append_only_flush, browser, screenshot):
     """A branch with staff and student members: choosing a staff member hides the student items."""
     from members.models import Member
     from scoring import services as scoring
@@ -67,16 +65,20 @@ def test_the_entry_form_offers_only_the_chosen_members_own_items(live_server, ap
 
     world = build_university(size=6)
     _reference, schemes, _entries, period = add_scoring(world)
-    student_scheme = scoring.scheme_preset_load(actor=world.org_department, preset="A-student",
-                                                year=period.cycle.year, owner=world.U)
+    student_scheme = scoring.scheme_preset_load(
+        actor=world.org_department, preset="A-student", year=period.cycle.year, owner=world.U
+    )
     student = add_members(world.A1, 1, start=90, category=Member.Category.STUDENT)[0]
     log_in(browser, live_server, world.secretary, PHONE)
     browser.get(f"{live_server.url}/ledger/{world.A1.pk}/record/")
     items = browser.find_element(By.ID, "id_item")
 
     def offered():
-        return {o.get_attribute("value") for o in items.find_elements(By.TAG_NAME, "option")
-                if o.get_attribute("value") and o.is_enabled()}
+        return {
+            o.get_attribute("value")
+            for o in items.find_elements(By.TAG_NAME, "option")
+            if o.get_attribute("value") and o.is_enabled()
+        }
 
     staff_items = {str(pk) for pk in schemes["A1"].items.values_list("pk", flat=True)}
     student_items = {str(pk) for pk in student_scheme.items.values_list("pk", flat=True)}
@@ -88,8 +90,9 @@ def test_the_entry_form_offers_only_the_chosen_members_own_items(live_server, ap
     screenshot("entry-form-student-items-phone")
 
 
-def test_a_secretary_edits_an_outcome_rule_parameter_by_parameter_on_a_phone(live_server, append_only_flush,
-                                                                              browser, screenshot):
+def test_a_secretary_edits_an_outcome_rule_parameter_by_parameter_on_a_phone(
+    live_server, append_only_flush, browser, screenshot
+):
     """The rule editor shows the chosen kind's parameters as number fields, says what the kind does,
     and shows a wrong parameter's error beside its field, at 375 px."""
     from django.urls import reverse

@@ -40,8 +40,10 @@ def test_a_member_fills_the_self_assessment_on_a_phone(live_server, append_only_
     wait_for_text(browser, "h1", "自查自评")
     assert len(browser.find_elements(By.CSS_SELECTOR, ".self-item")) == scheme.items.exclude(kind="veto").count()
     assert no_horizontal_overflow(browser)
-    labels = {card.find_element(By.CSS_SELECTOR, ".fw-semibold").text.split()[0]: card.text
-              for card in browser.find_elements(By.CSS_SELECTOR, ".self-item")}
+    labels = {
+        card.find_element(By.CSS_SELECTOR, ".fw-semibold").text.split()[0]: card.text
+        for card in browser.find_elements(By.CSS_SELECTOR, ".self-item")
+    }
     assert "本期扣分 0—20 分" in labels["A-B01"] and "本期加分 0—5 分" in labels["A-C02"]  # base points deduct
 
     # Two items: three points of volunteering (contribution), one point off for a missed meeting.
@@ -62,7 +64,9 @@ def test_a_member_fills_the_self_assessment_on_a_phone(live_server, append_only_
     assessment = member.self_assessments.get(period=period)
     assert (assessment.status, assessment.self_score) == ("submitted", 6200)
     assert sorted(assessment.claims.values_list("item__code", "points", "note")) == [
-        ("A-B01", 100, "缺席一次支部大会"), ("A-C02", 300, "社区志愿服务3次")]
+        ("A-B01", 100, "缺席一次支部大会"),
+        ("A-C02", 300, "社区志愿服务3次"),
+    ]
     # nothing left to send (asked at once, not after the driver's implicit wait for an absent element)
     assert not browser.execute_script("return document.querySelector('main form button[name=action]')")
     screenshot("member-self-assessment-phone")

@@ -15,7 +15,8 @@ pytestmark = pytest.mark.browser
 
 @pytest.mark.parametrize(("size", "label"), [(PHONE, "phone"), (DESKTOP, "desktop")])
 def test_the_organization_department_requires_two_factor_for_recorders(
-        live_server, append_only_flush, browser, screenshot, size, label):
+    live_server, append_only_flush, browser, screenshot, size, label
+):
     world = build_university(size=4)
     log_in(browser, live_server, world.org_department, size)
     click(browser, "a[href='/security/two-factor/']")

@@ -71,8 +71,9 @@ def populate(world, *, extra_branches=0, extra_members=0):
     branches = [world.A1, world.A2, world.B1]
     for n in range(extra_branches):
         parent = world.A if n % 2 == 0 else world.B
-        branch = member_services.organization_create(actor=world.admin, name=f"增{n}支部", code=f"X{n}",
-                                                     kind=Organization.Kind.BRANCH, parent=parent)
+        branch = member_services.organization_create(
+            actor=world.admin, name=f"增{n}支部", code=f"X{n}", kind=Organization.Kind.BRANCH, parent=parent
+        )
         add_members(branch, 5)
         branches.append(branch)
     if extra_members:
@@ -81,32 +82,55 @@ def populate(world, *, extra_branches=0, extra_members=0):
     rules = {r.consequence: r for r in reference.outcome_rules.all()}
     plan = []
     now = timezone.now()
-    members = list(Member.objects.filter(branch__in=branches).select_related("branch").order_by("branch__path",
-                                                                                                  "number"))
+    members = list(
+        Member.objects.filter(branch__in=branches).select_related("branch").order_by("branch__path", "number")
+    )
     pledges, assessments, confirmations, totals, outcomes = [], [], [], [], []
     for i, member in enumerate(members):
         kind = ["none", "draft", "submitted", "approved", "mixed", "approved"][i % 6]
         total = TOTALS[i % len(TOTALS)]
         self_score = None if i % 3 == 0 else (total if i % 2 == 0 else total - 500)
-        item = MemberPlan(member=member, branch=member.branch.code, pledge=kind, self_score=self_score,
-                          panel=i % 4 != 1, total=total)
+        item = MemberPlan(
+            member=member, branch=member.branch.code, pledge=kind, self_score=self_score, panel=i % 4 != 1, total=total
+        )
         if kind in ("draft", "submitted", "approved"):
             pledges.append(Pledge(member=member, year=year, kind="vanguard", content="承诺", status=kind))
         elif kind == "mixed":
             pledges.append(Pledge(member=member, year=year, kind="vanguard", content="承诺", status="approved"))
             pledges.append(Pledge(member=member, year=year, kind="post", content="岗位", status="returned"))
         if self_score is not None:
-            assessments.append(SelfAssessment(member=member, period=period, status="submitted", self_score=self_score,
-                                              submitted_at=now))
+            assessments.append(
+                SelfAssessment(
+                    member=member, period=period, status="submitted", self_score=self_score, submitted_at=now
+                )
+            )
         if item.panel:
             confirmations.append(PanelConfirmation(member=member, period=period, confirmed_by=world.admin))
-        totals.append(MemberYearTotal(member=member, year=year, branch=member.branch, scheme=reference, scored=True,
-                                      total=total, period_scores={"1": total}))
+        totals.append(
+            MemberYearTotal(
+                member=member,
+                year=year,
+                branch=member.branch,
+                scheme=reference,
+                scored=True,
+                total=total,
+                period_scores={"1": total},
+            )
+        )
         item.consequences = band_consequences(total)
         for consequence in item.consequences:
             rule = rules[consequence]
-            outcomes.append(MemberOutcome(member=member, year=year, branch=member.branch, rule=rule,
-                                          rule_code=rule.code, consequence=consequence, reason=rule.label))
+            outcomes.append(
+                MemberOutcome(
+                    member=member,
+                    year=year,
+                    branch=member.branch,
+                    rule=rule,
+                    rule_code=rule.code,
+                    consequence=consequence,
+                    reason=rule.label,
+                )
+            )
         plan.append(item)
     Pledge.objects.bulk_create(pledges)
     SelfAssessment.objects.bulk_create(assessments)
@@ -121,33 +145,70 @@ def populate(world, *, extra_branches=0, extra_members=0):
         rep = make_user(f"rep{k}")
         MassEvaluation.objects.create(representative=rep, branch=world.A1, year=year, panel_rating=4, branch_rating=4)
     first = world.a1_members[0]
-    Objection.objects.create(raised_by=first.user, member=first, branch=world.A1, year=year, reason="分值有误",
-                             due_on=datetime.date(year, 12, 31))
+    Objection.objects.create(
+        raised_by=first.user,
+        member=first,
+        branch=world.A1,
+        year=year,
+        reason="分值有误",
+        due_on=datetime.date(year, 12, 31),
+    )
     start = timezone.make_aware(datetime.datetime(year, 4, 10))
-    Publicity.objects.create(branch=world.A1, year=year, kind=Publicity.Kind.PLEDGES, starts_at=start,
-                             ends_at=start + datetime.timedelta(days=5), created_by=world.admin)
+    Publicity.objects.create(
+        branch=world.A1,
+        year=year,
+        kind=Publicity.Kind.PLEDGES,
+        starts_at=start,
+        ends_at=start + datetime.timedelta(days=5),
+        created_by=world.admin,
+    )
     decided_at = timezone.make_aware(datetime.datetime(year, 11, 1, 10))
-    determination = Determination.objects.create(branch=world.A1, year=year, status=Determination.Status.DECIDED,
-                                                 decided_at=decided_at, meeting_date=datetime.date(year, 11, 1),
-                                                 decided_by=world.admin)
-    Publicity.objects.create(branch=world.A1, year=year, kind=Publicity.Kind.ANNUAL, determination=determination,
-                             starts_at=decided_at + datetime.timedelta(days=2),
-                             ends_at=decided_at + datetime.timedelta(days=7), created_by=world.admin)
+    determination = Determination.objects.create(
+        branch=world.A1,
+        year=year,
+        status=Determination.Status.DECIDED,
+        decided_at=decided_at,
+        meeting_date=datetime.date(year, 11, 1),
+        decided_by=world.admin,
+    )
+    Publicity.objects.create(
+        branch=world.A1,
+        year=year,
+        kind=Publicity.Kind.ANNUAL,
+        determination=determination,
+        starts_at=decided_at + datetime.timedelta(days=2),
+        ends_at=decided_at + datetime.timedelta(days=7),
+        created_by=world.admin,
+    )
     a1 = [p for p in plan if p.branch == "A1"]
-    DeterminationLine.objects.bulk_create([DeterminationLine(determination=determination, member=p.member,
-                                                             total=p.total) for p in a1])
+    DeterminationLine.objects.bulk_create(
+        [DeterminationLine(determination=determination, member=p.member, total=p.total) for p in a1]
+    )
     for p in a1:
         p.determined = True
     follow_ups = []
     for n, p in enumerate(p for p in a1 if p.total <= 7000):
-        follow_ups.append(FollowUp(member=p.member, determination=determination, kind=FollowUp.Kind.TALK_SECRETARY,
-                                   rule_code="A-YELLOW", reason="黄色预警", responsible=world.A1,
-                                   due_on=datetime.date(year, 1, 31) if n == 0 else datetime.date(year + 1, 1, 31),
-                                   status="done" if n == 1 else "open"))
+        follow_ups.append(
+            FollowUp(
+                member=p.member,
+                determination=determination,
+                kind=FollowUp.Kind.TALK_SECRETARY,
+                rule_code="A-YELLOW",
+                reason="黄色预警",
+                responsible=world.A1,
+                due_on=datetime.date(year, 1, 31) if n == 0 else datetime.date(year + 1, 1, 31),
+                status="done" if n == 1 else "open",
+            )
+        )
     FollowUp.objects.bulk_create(follow_ups)
     # A2: decided too, but nothing publicized; B1: preparing.
-    Determination.objects.create(branch=world.A2, year=year, status=Determination.Status.DECIDED,
-                                 decided_at=decided_at, meeting_date=datetime.date(year, 11, 1))
+    Determination.objects.create(
+        branch=world.A2,
+        year=year,
+        status=Determination.Status.DECIDED,
+        decided_at=decided_at,
+        meeting_date=datetime.date(year, 11, 1),
+    )
     Determination.objects.create(branch=world.B1, year=year)
     world.plan = plan
     world.branches = branches

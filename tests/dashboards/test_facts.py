@@ -51,7 +51,8 @@ def test_counts_changed_outside_the_services_are_picked_up_when_they_expire(dash
     Pledge.objects.filter(member__branch=w.A1).delete()  # not through a service: no audit event
     assert a1_row(client, w).pledges_submitted.done == before  # still the stored count
     BranchYearFacts.objects.filter(branch=w.A1).update(
-        computed_at=timezone.now() - datetime.timedelta(minutes=scope.setting("FACTS_MAX_AGE_MINUTES") + 1))
+        computed_at=timezone.now() - datetime.timedelta(minutes=scope.setting("FACTS_MAX_AGE_MINUTES") + 1)
+    )
     assert a1_row(client, w).pledges_submitted.done == 0
 
 
@@ -69,11 +70,29 @@ def test_a_new_shape_of_the_counts_rebuilds_every_row(dash_world, login, setting
 # number the counts hold (exports and accounts change nothing; roles are read live, the mass answers
 # needed come from the settings; spot checks and work reports are read live).
 REVIEWED_QUIET = {
-    "ledger.export", "ledger.export_download", "roster.export", "role.assign", "role.revoke",
-    "spot_check.close", "spot_check.draw", "spot_check.review", "work_report.return", "work_report.submit",
-    "user.api_token_create", "user.api_token_revoke", "user.close", "user.create", "user.email_notifications",
-    "user.notify_channels", "user.password_change", "user.password_reset", "user.password_reset_by_manager",
-    "user.reopen", "user.two_factor_disable", "user.two_factor_enable", "user.two_factor_reset",
+    "ledger.export",
+    "ledger.export_download",
+    "roster.export",
+    "role.assign",
+    "role.revoke",
+    "spot_check.close",
+    "spot_check.draw",
+    "spot_check.review",
+    "work_report.return",
+    "work_report.submit",
+    "user.api_token_create",
+    "user.api_token_revoke",
+    "user.close",
+    "user.create",
+    "user.email_notifications",
+    "user.notify_channels",
+    "user.password_change",
+    "user.password_reset",
+    "user.password_reset_by_manager",
+    "user.reopen",
+    "user.two_factor_disable",
+    "user.two_factor_enable",
+    "user.two_factor_reset",
 }
 
 

@@ -21,22 +21,26 @@ from scoring.selectors import current_period
 
 from .test_queries import grow
 
-ROLES = ["member", "mass_rep", "recorder", "panel", "committee", "secretary", "gb_secretary", "org_department",
-         "admin"]
+ROLES = ["member", "mass_rep", "recorder", "panel", "committee", "secretary", "gb_secretary", "org_department", "admin"]
 HREF = re.compile(r'href="(/[^"#]*)')
 
 
 def page_links(html):
     """The site's own links on a page, the ones a user would follow (not static files, not logout)."""
-    return sorted({h.replace("&amp;", "&") for h in HREF.findall(html)
-                   if not h.startswith(("/static/", "/accounts/logout", "/i18n/"))})
+    return sorted(
+        {
+            h.replace("&amp;", "&")
+            for h in HREF.findall(html)
+            if not h.startswith(("/static/", "/accounts/logout", "/i18n/"))
+        }
+    )
 
 
 def todo_counts(html, css):
     """{item text: count} of the to-do items inside the card with class `css`."""
     card = html.split(f'class="card h-100 {css}', 1)[1].split("</ul>", 1)[0]
     found = {}
-    for item in card.split('todo-item')[1:]:
+    for item in card.split("todo-item")[1:]:
         text = re.sub(r"<[^>]+>", "", item.split("</a>", 1)[0].split(">", 2)[-1]).strip()
         found[text] = int(re.search(r'data-count="(\d+)"', item).group(1))
     return found
@@ -61,8 +65,9 @@ def test_every_link_on_every_home_opens_for_that_role(dash_world, client):
                 response = client.get(url)
                 if response.status_code == 403:
                     refused.append(f"{role}: {url}")
-                elif step == 0 and response.status_code == 200 and re.match(r"/(reviews/branch|dashboards/branch)/",
-                                                                            url):
+                elif (
+                    step == 0 and response.status_code == 200 and re.match(r"/(reviews/branch|dashboards/branch)/", url)
+                ):
                     following += page_links(response.content.decode())
             frontier = following
     assert refused == []
@@ -73,10 +78,15 @@ def test_the_secretary_sees_the_branch_work_counted_from_the_database(dash_world
     client.force_login(world.secretary)
     html = client.get(reverse("home")).content.decode()
     counts = todo_counts(html, "branch-work")
-    assert counts["待审核的承诺"] == Pledge.objects.filter(member__branch=world.A1, year=world.year,
-                                                     status="submitted").count() > 0
-    assert counts["待核实的践诺报告"] == FulfilmentReport.objects.filter(member__branch=world.A1,
-                                                                   status="submitted").count()
+    assert (
+        counts["待审核的承诺"]
+        == Pledge.objects.filter(member__branch=world.A1, year=world.year, status="submitted").count()
+        > 0
+    )
+    assert (
+        counts["待核实的践诺报告"]
+        == FulfilmentReport.objects.filter(member__branch=world.A1, status="submitted").count()
+    )
     pending = Objection.objects.filter(branch=world.A1, status__in=Objection.PENDING)
     assert counts["未办结的异议"] == pending.count() == 1
     determination = Determination.objects.get(branch=world.A1, year=world.year)
@@ -94,13 +104,20 @@ def test_a_committee_member_is_not_given_the_secretarys_work(dash_world, client)
 def test_a_panelist_sees_the_members_left_to_score(dash_world, client):
     world = dash_world
     period = current_period(year=world.year, kind="semester")
-    PanelScore.objects.create(panelist=world.panel, member=world.a1_members[-1], period=period,
-                              item=world.reference.items.exclude(kind="veto").first(), points=100)
+    PanelScore.objects.create(
+        panelist=world.panel,
+        member=world.a1_members[-1],
+        period=period,
+        item=world.reference.items.exclude(kind="veto").first(),
+        points=100,
+    )
     client.force_login(world.panel)
     html = client.get(reverse("home")).content.decode()
     members = Member.objects.filter(branch=world.A1, left_on__isnull=True, exempt=False).exclude(user=world.panel)
-    done = {*PanelConfirmation.objects.filter(period=period).values_list("member_id", flat=True),
-            *PanelScore.objects.filter(panelist=world.panel, period=period).values_list("member_id", flat=True)}
+    done = {
+        *PanelConfirmation.objects.filter(period=period).values_list("member_id", flat=True),
+        *PanelScore.objects.filter(panelist=world.panel, period=period).values_list("member_id", flat=True),
+    }
     left = members.exclude(pk__in=done).count()
     assert left < members.count()
     assert list(todo_counts(html, "panel-work").values()) == [left]
@@ -113,8 +130,9 @@ def test_a_mass_representative_sees_the_evaluation_until_it_is_given(dash_world,
     html = client.get(reverse("home")).content.decode()
     assert list(todo_counts(html, "mass-work").values()) == [1]
     assert reverse("mass_form", args=[world.A1.pk]) in html
-    MassEvaluation.objects.create(representative=world.mass_rep, branch=world.A1, year=world.year, panel_rating=4,
-                                  branch_rating=4)
+    MassEvaluation.objects.create(
+        representative=world.mass_rep, branch=world.A1, year=world.year, panel_rating=4, branch_rating=4
+    )
     html = client.get(reverse("home")).content.decode()
     assert "您已于" in html and reverse("mass_form", args=[world.A1.pk]) not in html
 
@@ -155,11 +173,22 @@ def test_a_refusal_names_whom_to_ask(dash_world, client):
 # A member's home is their points overview (the dashboard's ~20 queries); a secretary's adds the branch
 # dashboard's to-do (~38); the committee's and a college's add the dashboard figures of their scope. The
 # deadlines list reads the pipelines in force once, to leave out the other policy's deadlines.
-@pytest.mark.parametrize("role,queries", [("member", 24), ("mass_rep", 12), ("panel", 34), ("committee", 60),
-                                          ("secretary", 62), ("gb_secretary", 25), ("org_department", 32),
-                                          ("admin", 33)])
-def test_home_query_counts_do_not_grow(world, client, django_assert_num_queries, extra_branches, extra_members,
-                                       role, queries):
+@pytest.mark.parametrize(
+    "role,queries",
+    [
+        ("member", 24),
+        ("mass_rep", 12),
+        ("panel", 34),
+        ("committee", 60),
+        ("secretary", 62),
+        ("gb_secretary", 25),
+        ("org_department", 32),
+        ("admin", 33),
+    ],
+)
+def test_home_query_counts_do_not_grow(
+    world, client, django_assert_num_queries, extra_branches, extra_members, role, queries
+):
     grow(world, extra_branches, extra_members)
     client.force_login(getattr(world, role))
     client.get(reverse("home"))
@@ -181,8 +210,9 @@ def test_branches_of_several_colleges_are_named_with_their_college(dash_world, c
     drill = client.get(reverse("dashboard_drill", args=[world.U.pk]), {"metric": "scored"}).content.decode()
     assert "<td>甲学院党委·甲一支部</td>" in drill and "<td>乙学院党委·乙一支部</td>" in drill
     export = client.get(reverse("dashboard_drill_export", args=[world.U.pk]), {"metric": "scored"})
-    cells = {c for row in openpyxl.load_workbook(io.BytesIO(export.content)).active.iter_rows(values_only=True)
-             for c in row}
+    cells = {
+        c for row in openpyxl.load_workbook(io.BytesIO(export.content)).active.iter_rows(values_only=True) for c in row
+    }
     assert "甲学院党委·甲一支部" in cells
     client.force_login(world.gb_secretary)
     drill = client.get(reverse("dashboard_drill", args=[world.A.pk]), {"metric": "scored"}).content.decode()

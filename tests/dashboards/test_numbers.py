@@ -58,11 +58,15 @@ def test_the_committee_dashboard_counts_progress_per_branch_and_college(dash_wor
     top = rows[w.U.pk]
     assert top.expected == len(plan) and top.panel_periods[s1].done == len(panel_done(plan))
     funnel = {stage["name"]: stage["value"] for stage in response.context["progress"]["funnel"]}
-    assert funnel == {"应参与记分": len(plan), "已提交承诺": len(pledges_submitted(plan)),
-                      "承诺已审核": len(pledges_approved(plan)), "已年度评定": len(of(plan, "A1")),
-                      "评定结果已公示": len(of(plan, "A1"))}
+    assert funnel == {
+        "应参与记分": len(plan),
+        "已提交承诺": len(pledges_submitted(plan)),
+        "承诺已审核": len(pledges_approved(plan)),
+        "已年度评定": len(of(plan, "A1")),
+        "评定结果已公示": len(of(plan, "A1")),
+    }
     page = response.content.decode()
-    assert f"已提交承诺：<span class=\"figure\">{len(pledges_submitted(plan))}</span>" in page
+    assert f'已提交承诺：<span class="figure">{len(pledges_submitted(plan))}</span>' in page
 
 
 def test_the_results_count_bands_outcomes_and_the_share_cap(dash_world, login):
@@ -84,12 +88,14 @@ def test_the_results_count_bands_outcomes_and_the_share_cap(dash_world, login):
         [check] = row.share
         high = len(at_or_above(items, 9500))
         assert (check["count"], check["limit"], check["ok"]) == (high, share_limit(items), high <= share_limit(items))
-    assert rows[w.U.pk].share_broken == sum(1 for code in ("A1", "A2", "B1")
-                                            if len(at_or_above(of(plan, code), 9500)) > share_limit(of(plan, code)))
+    assert rows[w.U.pk].share_broken == sum(
+        1 for code in ("A1", "A2", "B1") if len(at_or_above(of(plan, code), 9500)) > share_limit(of(plan, code))
+    )
     this_year = results["history"][-1]
     assert this_year["year"] == w.year and this_year["scored"] == len(plan)
     assert [c["value"] for c in this_year["consequences"]] == [
-        len(with_consequence(plan, c)) for c in scope.RESULT_CONSEQUENCES]
+        len(with_consequence(plan, c)) for c in scope.RESULT_CONSEQUENCES
+    ]
     assert all(h["scored"] == 0 for h in results["history"][:-1])
 
 
@@ -110,14 +116,15 @@ def test_fairness_flags_name_the_branches_and_what_is_behind_them(dash_world, se
     # A1 publicized pledges (10 April) and its results (2 days after the meeting) on time; A2 neither;
     # B1 has not publicized its pledges.
     assert ("publicity", "A1") not in flags
-    assert [r[:2] for r in flags[("publicity", "A2")]["records"]] == [("党员承诺公示", "missing"),
-                                                                      ("年度积分结果公示", "missing")]
+    assert [r[:2] for r in flags[("publicity", "A2")]["records"]] == [
+        ("党员承诺公示", "missing"),
+        ("年度积分结果公示", "missing"),
+    ]
     assert [r[:2] for r in flags[("publicity", "B1")]["records"]] == [("党员承诺公示", "missing")]
     summary = {s["code"]: s["value"] for s in data["fairness"]["summary"]}
     assert summary["publicity"] == 2 and summary["silent"] == 1
     # After the masses' deadline (10 December) B1's silence counts too.
-    later = selectors.org_dashboard(actor=w.org_department, org=w.U, year=w.year,
-                                     today=datetime.date(w.year, 12, 20))
+    later = selectors.org_dashboard(actor=w.org_department, org=w.U, year=w.year, today=datetime.date(w.year, 12, 20))
     assert ("silent", "B1") in {(f["code"], f["branch"].code) for f in later["fairness"]["flags"]}
 
 
@@ -135,30 +142,33 @@ def test_overdue_steps_are_flagged_only_after_their_deadline(dash_world):
     after = a1_on(datetime.date(w.year, 7, 20))
     assert after.self_periods[s1].overdue and after.panel_periods[s1].overdue
     assert not after.determination.overdue  # A1 decided
-    b1 = selectors.org_dashboard(actor=w.org_department, org=w.U, year=w.year,
-                                  today=datetime.date(w.year + 1, 1, 2))["progress"]["by_id"][w.B1.pk]
+    b1 = selectors.org_dashboard(actor=w.org_department, org=w.U, year=w.year, today=datetime.date(w.year + 1, 1, 2))[
+        "progress"
+    ]["by_id"][w.B1.pk]
     assert b1.determination.overdue  # the meeting was due 31 December
 
 
-@pytest.mark.parametrize("metric,params,select", [
-    ("expected", {}, lambda items: items),
-    ("pledges_submitted", {}, pledges_submitted),
-    ("pledges_approved", {}, pledges_approved),
-    ("pledges_missing", {}, lambda items: [p for p in items if p.pledge in ("none", "draft", "mixed")]),
-    ("self", "s1", self_done),
-    ("self_missing", "s1", lambda items: [p for p in items if p.self_score is None]),
-    ("panel", "s1", panel_done),
-    ("panel_missing", "s1", lambda items: [p for p in items if not p.panel]),
-    ("bin", {"bin": 1}, lambda items: [p for p in items if 6000 <= p.total < 7000]),
-    ("bin", {"bin": 8}, lambda items: [p for p in items if p.total >= 10000]),
-    ("consequence", {"consequence": "yellow"}, lambda items: with_consequence(items, C.YELLOW)),
-    ("share", {"at": "95"}, lambda items: at_or_above(items, 9500)),
-    ("determined", {}, lambda items: [p for p in items if p.determined]),
-    ("publicized", {}, lambda items: [p for p in items if p.branch == "A1"]),
-    ("self_unchanged", {}, lambda items: unchanged(items)[1]),
-])
-def test_each_number_drills_down_to_exactly_its_members_and_exports_them(dash_world, login, metric, params,
-                                                                           select):
+@pytest.mark.parametrize(
+    "metric,params,select",
+    [
+        ("expected", {}, lambda items: items),
+        ("pledges_submitted", {}, pledges_submitted),
+        ("pledges_approved", {}, pledges_approved),
+        ("pledges_missing", {}, lambda items: [p for p in items if p.pledge in ("none", "draft", "mixed")]),
+        ("self", "s1", self_done),
+        ("self_missing", "s1", lambda items: [p for p in items if p.self_score is None]),
+        ("panel", "s1", panel_done),
+        ("panel_missing", "s1", lambda items: [p for p in items if not p.panel]),
+        ("bin", {"bin": 1}, lambda items: [p for p in items if 6000 <= p.total < 7000]),
+        ("bin", {"bin": 8}, lambda items: [p for p in items if p.total >= 10000]),
+        ("consequence", {"consequence": "yellow"}, lambda items: with_consequence(items, C.YELLOW)),
+        ("share", {"at": "95"}, lambda items: at_or_above(items, 9500)),
+        ("determined", {}, lambda items: [p for p in items if p.determined]),
+        ("publicized", {}, lambda items: [p for p in items if p.branch == "A1"]),
+        ("self_unchanged", {}, lambda items: unchanged(items)[1]),
+    ],
+)
+def test_each_number_drills_down_to_exactly_its_members_and_exports_them(dash_world, login, metric, params, select):
     w, plan = dash_world, dash_world.plan
     params = {"period": w.period_s1.pk} if params == "s1" else params
     client = login(w.gb_secretary)
@@ -180,8 +190,9 @@ def test_the_follow_up_drill_down_separates_done_from_open(dash_world, login):
     done = [f.member.number for f in w.follow_ups if f.status == "done"]
     still_open = [f.member.number for f in w.follow_ups if f.status == "open"]
     assert numbers(client.get(url, {"metric": "follow_ups", "status": "done"}).context["page"]) == sorted(done)
-    assert numbers(client.get(url, {"metric": "follow_ups", "status": "open",
-                                    "kind": "talk_secretary"}).context["page"]) == sorted(still_open)
+    assert numbers(
+        client.get(url, {"metric": "follow_ups", "status": "open", "kind": "talk_secretary"}).context["page"]
+    ) == sorted(still_open)
 
 
 def test_the_secretarys_to_do_and_branch_table(dash_world, login):

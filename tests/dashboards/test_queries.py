@@ -43,8 +43,9 @@ def grow(world, extra_branches, extra_members):
 
 
 @pytest.mark.parametrize("extra_branches,extra_members", SIZES)
-def test_dashboard_query_counts_do_not_grow_with_branches_or_members(world, client, django_assert_num_queries,
-                                                                     extra_branches, extra_members):
+def test_dashboard_query_counts_do_not_grow_with_branches_or_members(
+    world, client, django_assert_num_queries, extra_branches, extra_members
+):
     grow(world, extra_branches, extra_members)
     for name, args, who, query, queries in PAGES:
         client.force_login(getattr(world, who))
@@ -55,8 +56,9 @@ def test_dashboard_query_counts_do_not_grow_with_branches_or_members(world, clie
 
 
 @pytest.mark.parametrize("extra_branches,extra_members", SIZES)
-def test_a_change_recomputes_only_its_branch_and_a_cold_start_everything(world, client, django_assert_num_queries,
-                                                                          extra_branches, extra_members):
+def test_a_change_recomputes_only_its_branch_and_a_cold_start_everything(
+    world, client, django_assert_num_queries, extra_branches, extra_members
+):
     grow(world, extra_branches, extra_members)
     client.force_login(world.org_department)
     url = reverse("dashboard_org", args=[world.U.pk])
@@ -64,8 +66,9 @@ def test_a_change_recomputes_only_its_branch_and_a_cold_start_everything(world, 
         client.get(url)
     before = dict(BranchYearFacts.objects.values_list("branch_id", "computed_at"))
     assert len(before) == Organization.objects.filter(kind=Organization.Kind.BRANCH).count()
-    services.commendation_record(actor=world.org_department, branch=world.A2, year=world.year, kind="commend",
-                                 reason="工作扎实")
+    services.commendation_record(
+        actor=world.org_department, branch=world.A2, year=world.year, kind="commend", reason="工作扎实"
+    )
     with django_assert_num_queries(40):  # the audit log names A2: only A2 is counted again
         page = client.get(url)
     assert page.context["results"]["by_id"][world.A2.pk].commended == 1

@@ -15,8 +15,15 @@ def test_a_general_branch_secretary_sees_only_their_colleges_branches(dash_world
     assert shown == {"A", "A1", "A2"}
     body = response.content.decode()
     assert "乙一支部" not in body and "乙学院党委" not in body
-    for name in ("dashboard_org", "dashboard_export", "dashboard_branch", "college_board", "supervision",
-                 "work_reports", "dashboard_drill"):
+    for name in (
+        "dashboard_org",
+        "dashboard_export",
+        "dashboard_branch",
+        "college_board",
+        "supervision",
+        "work_reports",
+        "dashboard_drill",
+    ):
         assert client.get(reverse(name, args=[w.B1.pk]), {"metric": "scored"}).status_code == 403, name
         assert client.get(reverse(name, args=[w.U.pk]), {"metric": "scored"}).status_code == 403, name
     assert client.get(reverse("work_report", args=[w.B1.pk, w.year])).status_code == 403
@@ -52,10 +59,16 @@ def test_a_member_sees_no_one_elses_details(dash_world, login):
     w = dash_world
     client = login(w.member)
     assert client.get(reverse("dashboard")).url == reverse("dashboard_me")
-    for name, args in (("dashboard_org", [w.A1.pk]), ("dashboard_branch", [w.A1.pk]),
-                       ("dashboard_drill", [w.A1.pk]), ("dashboard_drill_export", [w.A1.pk]),
-                       ("college_board", [w.A.pk]), ("supervision", [w.A1.pk]), ("work_report", [w.A1.pk, w.year]),
-                       ("dashboard_export", [w.A1.pk])):
+    for name, args in (
+        ("dashboard_org", [w.A1.pk]),
+        ("dashboard_branch", [w.A1.pk]),
+        ("dashboard_drill", [w.A1.pk]),
+        ("dashboard_drill_export", [w.A1.pk]),
+        ("college_board", [w.A.pk]),
+        ("supervision", [w.A1.pk]),
+        ("work_report", [w.A1.pk, w.year]),
+        ("dashboard_export", [w.A1.pk]),
+    ):
         assert client.get(reverse(name, args=args), {"metric": "scored"}).status_code == 403, name
     page = client.get(reverse("dashboard_me")).content.decode()
     others = [m for m in w.a1_members if m.user != w.member]
@@ -68,8 +81,9 @@ def test_the_secretarys_links_lead_only_into_their_own_branch(dash_world, login)
     client = login(w.secretary)
     response = client.get(reverse("dashboard_branch", args=[w.A1.pk]))
     charts = response.context["charts"]
-    urls = [d["url"] for chart in charts.values() for item in (chart.get("items") or []) for d in [item]
-            if d.get("url")]
+    urls = [
+        d["url"] for chart in charts.values() for item in (chart.get("items") or []) for d in [item] if d.get("url")
+    ]
     urls += [d["url"] for chart in charts.values() for s in chart.get("series", []) for d in s["data"] if d["url"]]
     assert urls
     a1 = {p.member.number for p in of(w.plan, "A1")}

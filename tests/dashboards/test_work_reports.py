@@ -47,8 +47,9 @@ def test_the_general_branch_returns_a_report_and_submits_the_college_report(dash
     college.post(reverse("work_report", args=[w.A1.pk, w.year]), {"action": "return", "reason": "补充数据"})
     report = WorkReport.objects.get(organization=w.A1)
     assert report.status == "returned" and report.returned_reason == "补充数据"
-    college.post(reverse("work_report", args=[w.A.pk, w.year]), {"summary": "学院总结", "lock_version": 0,
-                                                                  "action": "submit"})
+    college.post(
+        reverse("work_report", args=[w.A.pk, w.year]), {"summary": "学院总结", "lock_version": 0, "action": "submit"}
+    )
     college_report = WorkReport.objects.get(organization=w.A)
     assert college_report.status == "submitted"
     assert college_report.figures["expected"] == len(of(w.plan, "A1") + of(w.plan, "A2"))
@@ -68,13 +69,19 @@ def test_the_committee_sees_who_submitted_and_who_is_late(dash_world, login):
     before = datetime.date(w.year + 1, 1, 5)
     on_time = reports.work_reports_overview(actor=w.org_department, org=w.U, year=w.year, today=before)
     assert {r["org"].code: (r["submitted"], r["late"]) for r in on_time["rows"]} == {
-        "A": (False, False), "A1": (True, False), "A2": (False, False), "B": (False, False), "B1": (False, False)}
+        "A": (False, False),
+        "A1": (True, False),
+        "A2": (False, False),
+        "B": (False, False),
+        "B1": (False, False),
+    }
     after = datetime.date(w.year + 1, 1, 11)  # the reports were due 10 January
     late = reports.work_reports_overview(actor=w.org_department, org=w.U, year=w.year, today=after)
     assert {r["org"].code for r in late["rows"] if r["late"]} == {"A", "A2", "B", "B1"}
     assert late["counts"]["submitted"] == 1 and late["counts"]["late"] == 4
-    WorkReport.objects.filter(organization=w.A1).update(submitted_at=timezone.make_aware(
-        datetime.datetime(w.year + 1, 1, 12)))
+    WorkReport.objects.filter(organization=w.A1).update(
+        submitted_at=timezone.make_aware(datetime.datetime(w.year + 1, 1, 12))
+    )
     late = reports.work_reports_overview(actor=w.org_department, org=w.U, year=w.year, today=after)
     assert next(r for r in late["rows"] if r["org"].code == "A1")["late"]  # submitted after the deadline
     response = login(w.org_department).get(reverse("work_reports", args=[w.U.pk]))

@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from scoring import services as scoring
 from tests.test_authorization_matrix import add_scoring
 
-HOSTILE_REASONS = ["=HYPERLINK(\"http://evil.example\",\"点我\")", "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
+HOSTILE_REASONS = ['=HYPERLINK("http://evil.example","点我")', "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
 
 
 @pytest.fixture
@@ -33,8 +33,15 @@ def io_world(world):
     first, second = world.a1_members[0], world.a1_members[1]
 
     def record(member, code, points, reason):
-        return scoring.entry_record(actor=world.recorder, member=member, item=items[code], period=world.period,
-                                    points=points, reason=reason, recalculate=False)
+        return scoring.entry_record(
+            actor=world.recorder,
+            member=member,
+            item=items[code],
+            period=world.period,
+            points=points,
+            reason=reason,
+            recalculate=False,
+        )
 
     record(first, "A-B01", 2, "缺席一次组织生活")
     record(first, "A-C02", 3, "社区志愿服务")

@@ -15,23 +15,46 @@ from .conftest import open_xlsx, xlsx_upload
 HEADERS = list(cards.COLUMNS)
 
 
-def card(world, member, item="A-C02 参加志愿服务、奉献社会", points=2, reason="社区志愿服务", *, period=None,
-         kind="", name=None, date=None):
+def card(
+    world,
+    member,
+    item="A-C02 参加志愿服务、奉献社会",
+    points=2,
+    reason="社区志愿服务",
+    *,
+    period=None,
+    kind="",
+    name=None,
+    date=None,
+):
     year = world.year
-    return [member.number, member.name if name is None else name, period or f"{year}年第一学期", kind, item, points,
-            reason, date or f"{year}-03-01"]
+    return [
+        member.number,
+        member.name if name is None else name,
+        period or f"{year}年第一学期",
+        kind,
+        item,
+        points,
+        reason,
+        date or f"{year}-03-01",
+    ]
 
 
 def run(actor, rows, *, confirm=True, headers=HEADERS):
-    return cards.card_import(actor=actor, sheet=read_sheet(xlsx_upload(rows, headers).read(), max_rows=100),
-                             confirm=confirm)
+    return cards.card_import(
+        actor=actor, sheet=read_sheet(xlsx_upload(rows, headers).read(), max_rows=100), confirm=confirm
+    )
 
 
 def test_a_good_card_file_is_checked_without_writing_then_recorded(io_world):
     w = io_world
     first, second = w.a1_members[2], w.a1_members[3]
-    rows = [card(w, first, points=3), card(w, first, "A-B01", 2, "缺席组织生活", kind="基础"),
-            card(w, second, "A-C05", "1", "宣讲"), card(w, second, "A-B02 按时足额交纳党费", -2, "未按时交纳党费")]
+    rows = [
+        card(w, first, points=3),
+        card(w, first, "A-B01", 2, "缺席组织生活", kind="基础"),
+        card(w, second, "A-C05", "1", "宣讲"),
+        card(w, second, "A-B02 按时足额交纳党费", -2, "未按时交纳党费"),
+    ]
     before = LedgerEntry.objects.count()
     checked = run(w.recorder, rows, confirm=False)
     assert checked.ok and checked.created == 0 and len(checked.rows) == 4
@@ -40,10 +63,13 @@ def test_a_good_card_file_is_checked_without_writing_then_recorded(io_world):
     assert done.ok and done.created == 4
     imported = LedgerEntry.objects.filter(source="import").order_by("id")
     assert [(e.member, e.item.code, e.points) for e in imported] == [
-        (first, "A-C02", 300), (first, "A-B01", -200), (second, "A-C05", 100), (second, "A-B02", -200)]
+        (first, "A-C02", 300),
+        (first, "A-B01", -200),
+        (second, "A-C05", 100),
+        (second, "A-B02", -200),
+    ]
     assert all(e.recorded_by == w.recorder and str(e.occurred_on).endswith("03-01") for e in imported)
-    assert AuditEvent.objects.filter(action="ledger.record", actor=w.recorder,
-                                     after__source="import").count() == 4
+    assert AuditEvent.objects.filter(action="ledger.record", actor=w.recorder, after__source="import").count() == 4
     assert AuditEvent.objects.filter(action="ledger.import", actor=w.recorder, after__created=4).exists()
     total = MemberYearTotal.objects.get(member=first, year=w.year)
     assert total.period_scores["1"] == 6000 - 200 + 300
@@ -53,14 +79,20 @@ def bad_cases(w):
     """(row, column, reason) for each kind of bad row; the row is put last after two good ones."""
     a1, b1 = w.a1_members[2], w.b1_members[1]
     return {
-        "unknown member": ([["NOPE-1", "", f"{w.year}年第一学期", "", "A-C02", 2, "x", ""]], "学号/工号",
-                           "找不到学号/工号为“NOPE-1”的党员"),
+        "unknown member": (
+            [["NOPE-1", "", f"{w.year}年第一学期", "", "A-C02", 2, "x", ""]],
+            "学号/工号",
+            "找不到学号/工号为“NOPE-1”的党员",
+        ),
         "out of scope": ([card(w, b1)], "学号/工号", "不在您的记分范围内"),
         "name mismatch": ([card(w, a1, name="张冠李戴")], "姓名", "与学号/工号不符"),
         "unknown period": ([card(w, a1, period="2099年第九学期")], "周期", "找不到周期"),
         "wrong period kind": ([card(w, a1, period=f"{w.year}年第一季度")], "周期", "本细则按学期记分"),
-        "item not in scheme": ([card(w, a1, "B-ADD-01 宣传落实党的路线方针政策")], "项目",
-                               "不在本支部已批准的评分细则中"),
+        "item not in scheme": (
+            [card(w, a1, "B-ADD-01 宣传落实党的路线方针政策")],
+            "项目",
+            "不在本支部已批准的评分细则中",
+        ),
         "category mismatch": ([card(w, a1, kind="减分")], "类别", "与项目不符"),
         "evidence required": ([card(w, a1, "A-C01")], "项目", "须上传佐证材料"),
         "points out of bounds": ([card(w, a1, points=9)], "分值", "每次分值应在 1—5 分之间"),
@@ -74,10 +106,24 @@ def bad_cases(w):
     }
 
 
-CASES = ["unknown member", "out of scope", "name mismatch", "unknown period", "wrong period kind",
-         "item not in scheme", "category mismatch", "evidence required", "points out of bounds",
-         "points not a number", "negative bonus", "cap exceeded by rows above", "times exceeded by a row above",
-         "no reason", "bad date", "date outside the period"]
+CASES = [
+    "unknown member",
+    "out of scope",
+    "name mismatch",
+    "unknown period",
+    "wrong period kind",
+    "item not in scheme",
+    "category mismatch",
+    "evidence required",
+    "points out of bounds",
+    "points not a number",
+    "negative bonus",
+    "cap exceeded by rows above",
+    "times exceeded by a row above",
+    "no reason",
+    "bad date",
+    "date outside the period",
+]
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -171,8 +217,9 @@ def test_a_filled_in_template_imports(io_world, login):
     book = open_xlsx(content)
     sheet = book["积分卡"]
     option = [r[0] for r in book["项目"].iter_rows(min_row=2, values_only=True)][6]  # A-C02
-    sheet.append([w.a1_members[0].number, w.a1_members[0].name, f"{w.year}年第一学期", "加分/贡献", option, 1,
-                  "模板导入", None])
+    sheet.append(
+        [w.a1_members[0].number, w.a1_members[0].name, f"{w.year}年第一学期", "加分/贡献", option, 1, "模板导入", None]
+    )
     buffer = io.BytesIO()
     book.save(buffer)
     result = cards.card_import(actor=w.recorder, sheet=read_sheet(buffer.getvalue(), max_rows=6000), confirm=True)
@@ -227,8 +274,11 @@ def test_an_item_code_in_both_schemes_is_named_per_scheme_and_the_code_alone_is_
     assert sorted(b04) == ["A-B04 遵守党的纪律和校规校纪（学生）", "A-B04 遵守党的纪律和规矩（教职工）"]
     assert [o for o in options if o.startswith("A-B01 ")] == ["A-B01 按时参加组织生活和“三会一课”"]  # same item
     staff = w.a1_members[2]
-    ok = run(w.recorder, [card(w, staff, "A-B04 遵守党的纪律和规矩（教职工）", 5, "违纪"),
-                          card(w, staff, "A-B04", 5, "违纪")], confirm=False)
+    ok = run(
+        w.recorder,
+        [card(w, staff, "A-B04 遵守党的纪律和规矩（教职工）", 5, "违纪"), card(w, staff, "A-B04", 5, "违纪")],
+        confirm=False,
+    )
     assert ok.ok and [r.item.title for r in ok.rows] == ["遵守党的纪律和规矩"] * 2
     wrong = run(w.recorder, [card(w, staff, "A-B04 遵守党的纪律和校规校纪（学生）", 5, "违纪")], confirm=False)
     assert [(e.row, e.column) for e in wrong.errors] == [(2, "项目")]
@@ -248,6 +298,8 @@ def test_the_template_offers_every_open_years_periods_and_lets_a_typed_value_sta
     validations = {str(v.sqref).split(":")[0]: v for v in book["积分卡"].data_validations.dataValidation}
     assert validations["C2"].formula1.endswith(f"${len(periods) + 1}")
     assert {validations[c].errorStyle for c in ("C2", "D2", "E2")} == {"warning"}
-    result = run(w.recorder, [card(w, w.a1_members[2], "A-C02", 2, "志愿服务", period=f"{earlier}年第一学期",
-                                   date=f"{earlier}-03-01")])
+    result = run(
+        w.recorder,
+        [card(w, w.a1_members[2], "A-C02", 2, "志愿服务", period=f"{earlier}年第一学期", date=f"{earlier}-03-01")],
+    )
     assert result.ok and result.created == 1

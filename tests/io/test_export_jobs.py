@@ -26,8 +26,9 @@ def request_export(client, world, org, kind="branch_workbook", capture=None):
         return client.post(reverse("export_org", args=[org.pk]), {"kind": kind, "year": world.year})
 
 
-def test_a_large_export_becomes_a_job_that_its_owner_downloads(io_world, login, big,
-                                                              django_capture_on_commit_callbacks):
+def test_a_large_export_becomes_a_job_that_its_owner_downloads(
+    io_world, login, big, django_capture_on_commit_callbacks
+):
     w = io_world
     client = login(w.gb_secretary)
     response = request_export(client, w, w.A, capture=django_capture_on_commit_callbacks)
@@ -43,13 +44,13 @@ def test_a_large_export_becomes_a_job_that_its_owner_downloads(io_world, login, 
     # A1 and A2, four members each, then the year's determinations and meetings
     assert book.sheetnames[0] == "汇总" and len(book.sheetnames) == 1 + 8 + 2
     assert book.sheetnames[-2:] == ["年度评定", "会议记录"]
-    assert AuditEvent.objects.filter(action="ledger.export", actor=w.gb_secretary,
-                                     after__job=job.pk).exists()
+    assert AuditEvent.objects.filter(action="ledger.export", actor=w.gb_secretary, after__job=job.pk).exists()
     assert AuditEvent.objects.filter(action="ledger.export_download", target_id=str(job.pk)).exists()
 
 
-def test_nobody_else_sees_or_downloads_the_job_not_even_someone_with_the_same_scope(io_world, login, big,
-                                                                                   django_capture_on_commit_callbacks):
+def test_nobody_else_sees_or_downloads_the_job_not_even_someone_with_the_same_scope(
+    io_world, login, big, django_capture_on_commit_callbacks
+):
     w = io_world
     request_export(login(w.gb_secretary), w, w.A, capture=django_capture_on_commit_callbacks)
     job = ExportJob.objects.get()
@@ -61,8 +62,7 @@ def test_nobody_else_sees_or_downloads_the_job_not_even_someone_with_the_same_sc
     assert job.pk not in [j.pk for j in io_services.export_jobs_of(actor=w.org_department)]
 
 
-def test_progress_is_reported_while_the_job_runs_and_polled_by_htmx(io_world, login, settings, tmp_path,
-                                                                    monkeypatch):
+def test_progress_is_reported_while_the_job_runs_and_polled_by_htmx(io_world, login, settings, tmp_path, monkeypatch):
     w = io_world
     settings.MEDIA_ROOT = tmp_path
     settings.EXPORT_ASYNC_THRESHOLD = 1
@@ -79,6 +79,7 @@ def test_progress_is_reported_while_the_job_runs_and_polled_by_htmx(io_world, lo
         def report(done, total=None):
             progress(done, total)
             seen.append(ExportJob.objects.values_list("status", "progress").get(pk=job.pk))
+
         return writer(output, progress=report, **kwargs)
 
     monkeypatch.setattr(io_services, "PROGRESS_EVERY_SECONDS", 0)
@@ -136,8 +137,7 @@ def test_a_job_not_yet_done_cannot_be_downloaded(io_world, login, settings):
     assert response.status_code == 409 and "尚未生成" in response.content.decode()
 
 
-def test_the_export_page_lists_the_scope_and_the_users_jobs(io_world, login, big,
-                                                            django_capture_on_commit_callbacks):
+def test_the_export_page_lists_the_scope_and_the_users_jobs(io_world, login, big, django_capture_on_commit_callbacks):
     w = io_world
     client = login(w.secretary)
     request_export(client, w, w.A1, kind="board", capture=django_capture_on_commit_callbacks)

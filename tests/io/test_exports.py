@@ -55,8 +55,9 @@ def test_the_branch_workbook_has_a_summary_and_a_ledger_per_member(io_world, con
     headers = rows(summary)[head - 1]
     assert headers[:11] == [c.header for c in exports.SUMMARY_HEAD]
     assert headers[-5:] == [c.header for c in exports.SUMMARY_TAIL]
-    assert headers[11:-5] == list(Period.objects.filter(cycle__year=w.year, kind="semester")
-                                  .order_by("index").values_list("name", flat=True))
+    assert headers[11:-5] == list(
+        Period.objects.filter(cycle__year=w.year, kind="semester").order_by("index").values_list("name", flat=True)
+    )
     body = [r for r in rows(summary)[head:] if isinstance(r[0], int)]
     assert [r[2] for r in body] == [m.number for m in members]
     for row in body:
@@ -76,13 +77,13 @@ def test_a_member_sheet_is_the_ledger_with_subtotals_total_outcomes_and_signatur
     sheet = build("branch_workbook", w.A1, w.year)[f"{member.number} {member.name}"]
     cells = rows(sheet)
     assert cells[0][0] == f"{w.year}年度党员积分台账"
-    assert ("A1:K1" in {str(r) for r in sheet.merged_cells.ranges})
+    assert "A1:K1" in {str(r) for r in sheet.merged_cells.ranges}
     assert cells[1][:2] == ["姓名", member.name] and member.number in cells[1] and "甲一支部" in cells[1]
     assert "评分标准" in cells[3]
     head = header_row(sheet, "日期")
     assert cells[head - 1] == [c.header for c in exports.LEDGER_COLUMNS]
     entries = LedgerEntry.objects.filter(member=member, year=w.year)
-    lines = cells[head:head + entries.count()]
+    lines = cells[head : head + entries.count()]
     assert [r[5] for r in lines] == [e.points / 100 for e in entries.order_by("occurred_on", "id")]
     assert {r[10] for r in lines} == {None, "已冲销", "冲销记录"}
     for row in labelled(sheet, "分类小计"):
@@ -163,8 +164,9 @@ def test_exports_hold_only_the_requesters_scope(io_world, login):
     assert own.status_code == 200
     branches = {r[0] for r in rows(open_xlsx(own.content).worksheets[0])[2:]}
     assert branches == {"甲一支部"}
-    assert client.post(reverse("export_org", args=[w.A2.pk]), {"kind": "flat_ledger", "year": w.year}
-                       ).status_code == 403
+    assert (
+        client.post(reverse("export_org", args=[w.A2.pk]), {"kind": "flat_ledger", "year": w.year}).status_code == 403
+    )
     with pytest.raises(PermissionDenied):
         io_services.export_start(actor=w.secretary, kind="committee", organization=w.U, year=w.year)
     college = login(w.gb_secretary).post(reverse("export_org", args=[w.A.pk]), {"kind": "committee", "year": w.year})
@@ -179,8 +181,10 @@ def test_an_export_is_a_download_with_a_chinese_file_name_and_is_audited(io_worl
     assert response["Content-Disposition"].lower().startswith("attachment; filename*=utf-8''")
     event = AuditEvent.objects.filter(action="ledger.export", actor=w.secretary).latest("id")
     assert event.after == {"kind": "board", "year": w.year, "rows": 4} and event.target_id == str(w.A1.pk)
-    assert login(w.secretary).post(reverse("export_org", args=[w.A1.pk]), {"kind": "nope", "year": w.year}
-                                   ).status_code == 400
+    assert (
+        login(w.secretary).post(reverse("export_org", args=[w.A1.pk]), {"kind": "nope", "year": w.year}).status_code
+        == 400
+    )
 
 
 def test_a_member_exports_their_own_ledger_and_nobody_elses(io_world, login):
@@ -221,13 +225,15 @@ def test_the_committee_workbook_counts_bands_shares_and_pipeline(io_world):
 def test_publicity_evaluation_and_board_lists_follow_the_ranks(io_world):
     w = io_world
     totals = list(MemberYearTotal.objects.filter(branch=w.A1, year=w.year).order_by("rank", "member__number"))
-    for kind, columns, first in (("publicity", exports.PUBLICITY_COLUMNS, "序号"),
-                                 ("evaluation", exports.EVALUATION_COLUMNS, "序号"),
-                                 ("board", exports.BOARD_HEAD, "排名")):
+    for kind, columns, first in (
+        ("publicity", exports.PUBLICITY_COLUMNS, "序号"),
+        ("evaluation", exports.EVALUATION_COLUMNS, "序号"),
+        ("board", exports.BOARD_HEAD, "排名"),
+    ):
         sheet = build(kind, w.A1, w.year).worksheets[0]
         head = header_row(sheet, first)
         headers = rows(sheet)[head - 1]
-        assert headers[:len(columns)] == [c.header for c in columns]
+        assert headers[: len(columns)] == [c.header for c in columns]
         body = [r for r in rows(sheet)[head:] if isinstance(r[0], int)]
         numbers = [r[headers.index("学号/工号")] for r in body]
         assert numbers == [t.member.number for t in totals], kind
@@ -249,16 +255,32 @@ def _grow(world, branch, count):
     """More members with a ledger line each, added without per-row services (test data)."""
     members = add_members(branch, count, start=500)
     item = world.schemes[branch.code].items.get(code="A-C02")
-    ledger_append_many([
-        LedgerEntry(member=m, item=item, period=world.period, year=world.year, kind=item.kind, points=200,
-                    reason="批量", source="recorder", recorded_by=world.recorder, occurred_on=world.period.starts_on)
-        for m in members], actor=world.admin, reason="测试数据")
+    ledger_append_many(
+        [
+            LedgerEntry(
+                member=m,
+                item=item,
+                period=world.period,
+                year=world.year,
+                kind=item.kind,
+                points=200,
+                reason="批量",
+                source="recorder",
+                recorded_by=world.recorder,
+                occurred_on=world.period.starts_on,
+            )
+            for m in members
+        ],
+        actor=world.admin,
+        reason="测试数据",
+    )
     recalculate_branch(branch=branch, year=world.year)
 
 
-@pytest.mark.parametrize(("kind", "queries"), [
-    ("branch_workbook", 11), ("flat_ledger", 2), ("committee", 7), ("publicity", 4), ("evaluation", 4),
-    ("board", 4)])
+@pytest.mark.parametrize(
+    ("kind", "queries"),
+    [("branch_workbook", 11), ("flat_ledger", 2), ("committee", 7), ("publicity", 4), ("evaluation", 4), ("board", 4)],
+)
 def test_an_export_takes_the_same_queries_at_any_size(io_world, django_assert_num_queries, kind, queries):
     w = io_world
     org = w.U if kind == "committee" else w.A1
@@ -275,8 +297,9 @@ def test_the_summary_and_the_board_name_the_organization_departments_reminder_ta
     w = io_world
     cadre = w.a1_members[2]
     member_services.member_update(actor=w.org_department, member=cadre, data={"is_cadre": True}, reason="任职")
-    scoring_services.entry_record(actor=w.recorder, member=cadre, item=w.items["A-B04"], period=w.period,
-                                  points=20, reason="违反纪律")
+    scoring_services.entry_record(
+        actor=w.recorder, member=cadre, item=w.items["A-B04"], period=w.period, points=20, reason="违反纪律"
+    )
     assert MemberOutcome.objects.filter(member=cadre, rule_code="A-CADRE-TALK").exists()
     summary = build("branch_workbook", w.A1, w.year)["汇总"]
     line = "｜".join(str(c) for c in next(r for r in rows(summary) if cadre.number in r))

@@ -56,8 +56,8 @@ def matches(actual, expected):
     for placeholder in (PERIODS, BANDS):
         if placeholder in expected:
             at = expected.index(placeholder)
-            head, tail = expected[:at], expected[at + 1:]
-            return actual[:len(head)] == head and actual[len(actual) - len(tail):] == tail
+            head, tail = expected[:at], expected[at + 1 :]
+            return actual[: len(head)] == head and actual[len(actual) - len(tail) :] == tail
     return actual == expected
 
 
@@ -85,8 +85,11 @@ def test_the_generated_headers_match_the_doc(io_world):
     from .conftest import open_xlsx
 
     w = io_world
-    for kind, table, first in (("branch_workbook", "branch_summary", "序号"), ("committee", "committee", "单位"),
-                               ("board", "board", "排名")):
+    for kind, table, first in (
+        ("branch_workbook", "branch_summary", "序号"),
+        ("committee", "committee", "单位"),
+        ("board", "board", "排名"),
+    ):
         buffer = io.BytesIO()
         exports.WRITERS[kind](buffer, organization=w.U if kind == "committee" else w.A1, year=w.year)
         sheet = open_xlsx(buffer.getvalue()).worksheets[0]
@@ -94,9 +97,22 @@ def test_the_generated_headers_match_the_doc(io_world):
         assert matches([v for v in row if v is not None], documented(table)), kind
 
 
-@pytest.mark.parametrize("message", [safety.WRONG_TYPE, safety.MACRO, safety.NOT_XLSX, safety.TRUNCATED,
-                                     safety.ENCRYPTED, safety.LEGACY_XLS, safety.ZIP_BOMB, safety.XML_BOMB,
-                                     safety.DIMENSIONS, safety.TOO_MANY_ROWS, safety.FORMULAS])
+@pytest.mark.parametrize(
+    "message",
+    [
+        safety.WRONG_TYPE,
+        safety.MACRO,
+        safety.NOT_XLSX,
+        safety.TRUNCATED,
+        safety.ENCRYPTED,
+        safety.LEGACY_XLS,
+        safety.ZIP_BOMB,
+        safety.XML_BOMB,
+        safety.DIMENSIONS,
+        safety.TOO_MANY_ROWS,
+        safety.FORMULAS,
+    ],
+)
 def test_every_refusal_message_is_documented(message):
     start = message.split("%")[0].split("（")[0][:10]
     assert start in FORMATS, start

@@ -55,7 +55,7 @@ def patch_directory(data, *, flags=None, sizes=None):
     offset = data.find(b"PK\x01\x02")
     while offset != -1:
         name_length = struct.unpack_from("<H", data, offset + 28)[0]
-        name = bytes(data[offset + 46:offset + 46 + name_length]).decode()
+        name = bytes(data[offset + 46 : offset + 46 + name_length]).decode()
         if flags is not None:
             struct.pack_into("<H", data, offset + 8, struct.unpack_from("<H", data, offset + 8)[0] | flags)
         if sizes and name in sizes:
@@ -64,10 +64,12 @@ def patch_directory(data, *, flags=None, sizes=None):
     return bytes(data)
 
 
-BILLION_LAUGHS = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
-                  b'<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'
-                  b'<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>'
-                  b'<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">&lol3;</workbook>')
+BILLION_LAUGHS = (
+    b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+    b'<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'
+    b'<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>'
+    b'<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">&lol3;</workbook>'
+)
 OLE = safety.OLE_SIGNATURE + b"\x00" * 504
 
 
@@ -85,25 +87,42 @@ def hostile_files():
         "an image renamed": ("cards.xlsx", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, safety.NOT_XLSX),
         "a zip that is no workbook": ("cards.xlsx", _plain_zip(), safety.NOT_XLSX),
         "truncated": ("cards.xlsx", good[: len(good) // 2], safety.TRUNCATED),
-        "encrypted (OLE)": ("cards.xlsx", OLE + "EncryptionInfo".encode("utf-16-le") + b"\x00" * 64,
-                            safety.ENCRYPTED),
+        "encrypted (OLE)": ("cards.xlsx", OLE + "EncryptionInfo".encode("utf-16-le") + b"\x00" * 64, safety.ENCRYPTED),
         "encrypted zip entries": ("cards.xlsx", patch_directory(good, flags=0x1), safety.ENCRYPTED),
         "legacy .xls": ("cards.xlsx", OLE, safety.LEGACY_XLS),
         "macro workbook by name": ("cards.xlsm", good, safety.MACRO),
         "macro inside an .xlsx": ("cards.xlsx", rezip(good, add={"xl/vbaProject.bin": b"\x00VBA"}), safety.MACRO),
-        "macro content type": ("cards.xlsx", rezip(good, content_types=lambda b: b.replace(
-            b"sheet.main+xml", b"sheet.macroEnabled.main+xml")), safety.MACRO),
+        "macro content type": (
+            "cards.xlsx",
+            rezip(good, content_types=lambda b: b.replace(b"sheet.main+xml", b"sheet.macroEnabled.main+xml")),
+            safety.MACRO,
+        ),
         "formula": ("cards.xlsx", workbook(formula="=1+1"), safety.FORMULAS),
         "huge dimensions": ("cards.xlsx", workbook(far_cell="A1048576"), safety.DIMENSIONS),
         "huge width": ("cards.xlsx", workbook(far_cell="XFD2"), safety.DIMENSIONS),
         "XML bomb": ("cards.xlsx", rezip(good, replace={"xl/workbook.xml": BILLION_LAUGHS}), safety.XML_BOMB),
-        "XML bomb in UTF-16": ("cards.xlsx", rezip(good, replace={
-            "xl/workbook.xml": BILLION_LAUGHS.replace(b'version="1.0"', b'version="1.0" encoding="UTF-16"')
-            .decode().encode("utf-16")}), safety.XML_BOMB),
-        "zip bomb (ratio)": ("cards.xlsx", rezip(good, add={"xl/media/pad.xml": b"<a/>" + b" " * 8_000_000}),
-                             safety.ZIP_BOMB),
-        "zip directory lying about a size": ("cards.xlsx", patch_directory(good, sizes={sheet_part: real_size // 2}),
-                                             safety.TRUNCATED),
+        "XML bomb in UTF-16": (
+            "cards.xlsx",
+            rezip(
+                good,
+                replace={
+                    "xl/workbook.xml": BILLION_LAUGHS.replace(b'version="1.0"', b'version="1.0" encoding="UTF-16"')
+                    .decode()
+                    .encode("utf-16")
+                },
+            ),
+            safety.XML_BOMB,
+        ),
+        "zip bomb (ratio)": (
+            "cards.xlsx",
+            rezip(good, add={"xl/media/pad.xml": b"<a/>" + b" " * 8_000_000}),
+            safety.ZIP_BOMB,
+        ),
+        "zip directory lying about a size": (
+            "cards.xlsx",
+            patch_directory(good, sizes={sheet_part: real_size // 2}),
+            safety.TRUNCATED,
+        ),
     }
 
 
@@ -134,8 +153,9 @@ def test_the_card_import_page_answers_each_hostile_file_with_a_4xx(world, login,
     assert not LedgerEntry.objects.filter(source="import").exists()
 
 
-@pytest.mark.parametrize("case", ["XML bomb", "formula", "zip bomb (ratio)", "encrypted (OLE)",
-                                  "macro inside an .xlsx"])
+@pytest.mark.parametrize(
+    "case", ["XML bomb", "formula", "zip bomb (ratio)", "encrypted (OLE)", "macro inside an .xlsx"]
+)
 def test_the_roster_import_is_hardened_the_same_way(world, login, case):
     name, content, message = hostile_files()[case]
     with pytest.raises(ApplicationError, match=prefix(message)):
@@ -167,12 +187,14 @@ def test_an_oversized_upload_is_refused_before_it_is_stored(io_world, login, set
     settings.IMPORT_MAX_UPLOAD_BYTES = 1024
     with pytest.raises(ApplicationError, match="文件过大"):
         safety.read_upload(SimpleUploadedFile("cards.xlsx", b"x" * 2048))
-    response = login(io_world.secretary).post(reverse("card_import"),
-                                              {"file": SimpleUploadedFile("cards.xlsx", workbook() * 2)})
+    response = login(io_world.secretary).post(
+        reverse("card_import"), {"file": SimpleUploadedFile("cards.xlsx", workbook() * 2)}
+    )
     assert response.status_code == 413 and "文件过大" in response.content.decode()
     # A body far past the limit is refused from its Content-Length, before any of it is stored.
-    response = login(io_world.secretary).post(reverse("card_import"),
-                                              {"file": SimpleUploadedFile("cards.xlsx", b"x" * 200_000)})
+    response = login(io_world.secretary).post(
+        reverse("card_import"), {"file": SimpleUploadedFile("cards.xlsx", b"x" * 200_000)}
+    )
     assert response.status_code == 413
 
 

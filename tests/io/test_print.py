@@ -13,8 +13,16 @@ def test_the_points_card_prints_with_a_header_block_every_column_and_signatures(
     page = client.get(reverse("points_card", args=[member.pk]), {"print": "1"}).content.decode()
     assert 'href="/static/css/print.css" media="all"' in page and 'class="print-view"' in page
     assert "navbar" not in page and "<footer" not in page
-    for text in ("年度党员积分卡", member.number, "评分标准", "审核人", "党员本人（签字）", "记分员（签字）",
-                 "党支部书记（签字）", "拟定结果"):
+    for text in (
+        "年度党员积分卡",
+        member.number,
+        "评分标准",
+        "审核人",
+        "党员本人（签字）",
+        "记分员（签字）",
+        "党支部书记（签字）",
+        "拟定结果",
+    ):
         assert text in page, text
 
 

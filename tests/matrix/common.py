@@ -2,8 +2,17 @@
 
 from dataclasses import dataclass, field
 
-ROLES = ["anonymous", "member", "mass_rep", "recorder", "panel", "committee", "secretary", "gb_secretary",
-         "org_department"]
+ROLES = [
+    "anonymous",
+    "member",
+    "mass_rep",
+    "recorder",
+    "panel",
+    "committee",
+    "secretary",
+    "gb_secretary",
+    "org_department",
+]
 LOGGED_IN = set(ROLES) - {"anonymous"}
 EVERYONE = set(ROLES)
 A1_ROSTER = {"recorder", "panel", "committee", "secretary", "gb_secretary", "org_department"}
@@ -25,39 +34,61 @@ class Check:
 
 
 def org_checks(method="GET", own=A1_ROSTER, college=COLLEGE_A, committee=COMMITTEE):
-    return [Check(method, "own_branch", own), Check(method, "other_branch", college),
-            Check(method, "other_college", committee), Check(method, "own_college", college)]
+    return [
+        Check(method, "own_branch", own),
+        Check(method, "other_branch", college),
+        Check(method, "other_college", committee),
+        Check(method, "own_college", college),
+    ]
 
 
-def member_checks(method="GET", data=None, own=A1_ROSTER | {"member"}, same=A1_ROSTER, college=COLLEGE_A,
-                  committee=COMMITTEE):
+def member_checks(
+    method="GET", data=None, own=A1_ROSTER | {"member"}, same=A1_ROSTER, college=COLLEGE_A, committee=COMMITTEE
+):
     data = data or {}
-    return [Check(method, "self", own, data), Check(method, "same_branch", same, data),
-            Check(method, "other_branch_member", college, data), Check(method, "other_college_member", committee, data)]
+    return [
+        Check(method, "self", own, data),
+        Check(method, "same_branch", same, data),
+        Check(method, "other_branch_member", college, data),
+        Check(method, "other_college_member", committee, data),
+    ]
 
 
 LEDGER_A1 = A1_ROSTER
 RECORDERS_A1 = {"recorder", "committee", "secretary", "org_department"}
 
 
-def scheme_checks(method="GET", data=None, reference=LEDGER_A1, own=LEDGER_A1, college=COLLEGE_A,
-                  committee=COMMITTEE, kwargs=None):
+def scheme_checks(
+    method="GET", data=None, reference=LEDGER_A1, own=LEDGER_A1, college=COLLEGE_A, committee=COMMITTEE, kwargs=None
+):
     data = data or {}
-    return [Check(method, t, allowed, data, kwargs=kwargs) for t, allowed in (
-        ("reference_scheme", reference), ("own_branch_scheme", own), ("other_branch_scheme", college),
-        ("other_college_scheme", committee))]
+    return [
+        Check(method, t, allowed, data, kwargs=kwargs)
+        for t, allowed in (
+            ("reference_scheme", reference),
+            ("own_branch_scheme", own),
+            ("other_branch_scheme", college),
+            ("other_college_scheme", committee),
+        )
+    ]
 
 
 def entry_checks(method="GET", data=None):
     data = data or {}
-    return [Check(method, "own_entry", RECORDERS_A1, data), Check(method, "other_branch_entry", COMMITTEE, data),
-            Check(method, "other_college_entry", COMMITTEE, data)]
+    return [
+        Check(method, "own_entry", RECORDERS_A1, data),
+        Check(method, "other_branch_entry", COMMITTEE, data),
+        Check(method, "other_college_entry", COMMITTEE, data),
+    ]
 
 
 def branch_checks(method="GET", data=None, own=LEDGER_A1, college=COLLEGE_A):
     data = data or {}
-    return [Check(method, "own_branch", own, data), Check(method, "other_branch", college, data),
-            Check(method, "other_college", COMMITTEE, data)]
+    return [
+        Check(method, "own_branch", own, data),
+        Check(method, "other_branch", college, data),
+        Check(method, "other_college", COMMITTEE, data),
+    ]
 
 
 SCHEME_MANAGERS = {"reference": COMMITTEE, "own": A1_MANAGERS, "college": COMMITTEE}

@@ -9,8 +9,10 @@ from .common import A1_ROSTER, COLLEGE_A, COMMITTEE, Check
 
 # The objection page's readers (tests/matrix/reviews.py: objection_detail).
 OBJECTION_READERS_A1 = {"member", "committee", "secretary", "org_department"}
-PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
-       b"\x00\x00\x00\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\x00\x05\x00\x01\xff\x89\x99=\x1d\x00\x00\x00\x00IEND\xaeB`\x82")
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
+    b"\x00\x00\x00\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\x00\x05\x00\x01\xff\x89\x99=\x1d\x00\x00\x00\x00IEND\xaeB`\x82"
+)
 
 
 def evidence_targets(world):
@@ -70,12 +72,20 @@ EVIDENCE_MATRIX = {
         Check("GET", "other_branch_entry_evidence", COLLEGE_A, kwargs=_file("evidence_id")),
         Check("GET", "other_college_entry_evidence", COMMITTEE, kwargs=_file("evidence_id")),
     ],
-    "evidence_declaration": [Check("GET", "own_declaration", A1_ROSTER | {"member"}),
-                             Check("GET", "far_declaration", COMMITTEE)],
-    "evidence_fulfilment": [Check("GET", "own_fulfilment", A1_ROSTER | {"member"}),
-                            Check("GET", "far_fulfilment", COMMITTEE)],
-    "evidence_objection": [Check("GET", "own_objection_file", OBJECTION_READERS_A1, kwargs=_file("attachment_id")),
-                           Check("GET", "far_objection_file", COMMITTEE, kwargs=_file("attachment_id"))],
-    "evidence_self_claim": [Check("GET", "own_self_claim", A1_ROSTER | {"member"}, kwargs=_file("claim_id")),
-                            Check("GET", "far_self_claim", COMMITTEE, kwargs=_file("claim_id"))],
+    "evidence_declaration": [
+        Check("GET", "own_declaration", A1_ROSTER | {"member"}),
+        Check("GET", "far_declaration", COMMITTEE),
+    ],
+    "evidence_fulfilment": [
+        Check("GET", "own_fulfilment", A1_ROSTER | {"member"}),
+        Check("GET", "far_fulfilment", COMMITTEE),
+    ],
+    "evidence_objection": [
+        Check("GET", "own_objection_file", OBJECTION_READERS_A1, kwargs=_file("attachment_id")),
+        Check("GET", "far_objection_file", COMMITTEE, kwargs=_file("attachment_id")),
+    ],
+    "evidence_self_claim": [
+        Check("GET", "own_self_claim", A1_ROSTER | {"member"}, kwargs=_file("claim_id")),
+        Check("GET", "far_self_claim", COMMITTEE, kwargs=_file("claim_id")),
+    ],
 }

@@ -10,8 +10,12 @@ JOB = {"kwargs": lambda job, world: {"job_id": job.pk}}
 
 
 def _org_posts(data, own=A1_ROSTER, college=COLLEGE_A, committee=COMMITTEE):
-    return [Check("POST", "own_branch", own, data), Check("POST", "other_branch", college, data),
-            Check("POST", "other_college", committee, data), Check("POST", "own_college", college, data)]
+    return [
+        Check("POST", "own_branch", own, data),
+        Check("POST", "other_branch", college, data),
+        Check("POST", "other_college", committee, data),
+        Check("POST", "own_college", college, data),
+    ]
 
 
 IO_MATRIX = {
@@ -24,8 +28,12 @@ IO_MATRIX = {
     "export_job_download": [Check("GET", "export_job", {"secretary"}, **JOB)],
     "card_import": [Check(allowed=RECORDERS_A1), Check("POST", allowed=RECORDERS_A1)],
     "card_import_confirm": [Check("POST", allowed=RECORDERS_A1, data={"token": "none"})],
-    "card_template": [Check("GET", "own_branch", RECORDERS_A1), Check("GET", "other_branch", COMMITTEE),
-                      Check("GET", "other_college", COMMITTEE), Check("GET", "own_college", set())],
+    "card_template": [
+        Check("GET", "own_branch", RECORDERS_A1),
+        Check("GET", "other_branch", COMMITTEE),
+        Check("GET", "other_college", COMMITTEE),
+        Check("GET", "own_college", set()),
+    ],
 }
 
 
@@ -37,9 +45,16 @@ def io_targets(world):
     from scoring.exports import write_board
     from scoring.models import ExportJob
 
-    job = ExportJob(owner=world.secretary, kind=ExportJob.Kind.BOARD, organization=world.A1, year=int(YEAR),
-                    status=ExportJob.Status.DONE, progress=100, filename="board.xlsx",
-                    expires_at=timezone.now() + datetime.timedelta(hours=1))
+    job = ExportJob(
+        owner=world.secretary,
+        kind=ExportJob.Kind.BOARD,
+        organization=world.A1,
+        year=int(YEAR),
+        status=ExportJob.Status.DONE,
+        progress=100,
+        filename="board.xlsx",
+        expires_at=timezone.now() + datetime.timedelta(hours=1),
+    )
     book = io.BytesIO()
     write_board(book, organization=world.A1, year=int(YEAR))  # a real workbook: its cells are checked for scope
     job.file.save("board.xlsx", ContentFile(book.getvalue()), save=False)

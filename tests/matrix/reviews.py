@@ -14,9 +14,11 @@ RUNNERS_A1 = {"secretary", "org_department"}
 
 def _branches(method="GET", own=A1_ROSTER, college=COLLEGE_A, committee=COMMITTEE, data=None, kwargs=None):
     data = data or {}
-    return [Check(method, "own_branch", own, data, kwargs=kwargs), Check(method, "other_branch", college, data,
-                                                                         kwargs=kwargs),
-            Check(method, "other_college", committee, data, kwargs=kwargs)]
+    return [
+        Check(method, "own_branch", own, data, kwargs=kwargs),
+        Check(method, "other_branch", college, data, kwargs=kwargs),
+        Check(method, "other_college", committee, data, kwargs=kwargs),
+    ]
 
 
 def _own_and_far(method, own_target, far_target, own, far, data=None):
@@ -56,36 +58,61 @@ REVIEWS_MATRIX = {
     ],
     "objection_detail": [
         *_own_and_far("GET", "own_objection", "far_objection", {"member", *REVIEWERS_A1}, COMMITTEE),
-        *_own_and_far("POST", "own_objection", "far_objection", {"member"}, set(),
-                      data={"action": "escalate", "reason": "仍有异议"}),
+        *_own_and_far(
+            "POST",
+            "own_objection",
+            "far_objection",
+            {"member"},
+            set(),
+            data={"action": "escalate", "reason": "仍有异议"},
+        ),
     ],
     "publicity_detail": _own_and_far("GET", "own_publicity", "far_publicity", LOGGED_IN, COMMITTEE),
     "notifications": [Check(allowed=LOGGED_IN), Check("POST", allowed=LOGGED_IN)],
     # Notices that did not reach their channel: the organization department, beside the audit log.
     "delivery_failures": [Check(allowed=COMMITTEE)],
     "branch_reviews": _branches(),
-    "branch_action": _branches("POST", own=REVIEWERS_A1, college=COMMITTEE, data=annual_report_of,
-                               kwargs=lambda b, w: {"org_id": b.pk, "action": "annual-report"}),
+    "branch_action": _branches(
+        "POST",
+        own=REVIEWERS_A1,
+        college=COMMITTEE,
+        data=annual_report_of,
+        kwargs=lambda b, w: {"org_id": b.pk, "action": "annual-report"},
+    ),
     # Without ticked rows: an allowed reviewer gets the refusal (400), nothing of the world is decided.
-    "branch_decide_batch": _branches("POST", own=REVIEWERS_A1, college=COMMITTEE, data={"decision": "approve"},
-                                     kwargs=lambda b, w: {"org_id": b.pk, "kind": "pledges"}),
-    "pledge_decide": _own_and_far("POST", "own_pledge", "far_pledge", REVIEWERS_A1, COMMITTEE,
-                                  data={"approve": "0", "reason": ""}),
-    "fulfilment_decide": _own_and_far("POST", "own_fulfilment", "far_fulfilment", REVIEWERS_A1, COMMITTEE,
-                                      data={"approve": "0", "reason": ""}),
-    "declaration_decide": _own_and_far("POST", "own_declaration", "far_declaration", REVIEWERS_A1, COMMITTEE,
-                                       data={"approve": "0", "reason": ""}),
+    "branch_decide_batch": _branches(
+        "POST",
+        own=REVIEWERS_A1,
+        college=COMMITTEE,
+        data={"decision": "approve"},
+        kwargs=lambda b, w: {"org_id": b.pk, "kind": "pledges"},
+    ),
+    "pledge_decide": _own_and_far(
+        "POST", "own_pledge", "far_pledge", REVIEWERS_A1, COMMITTEE, data={"approve": "0", "reason": ""}
+    ),
+    "fulfilment_decide": _own_and_far(
+        "POST", "own_fulfilment", "far_fulfilment", REVIEWERS_A1, COMMITTEE, data={"approve": "0", "reason": ""}
+    ),
+    "declaration_decide": _own_and_far(
+        "POST", "own_declaration", "far_declaration", REVIEWERS_A1, COMMITTEE, data={"approve": "0", "reason": ""}
+    ),
     "panel_board": _branches(kwargs=with_period),
-    "panel_member": [*_branches(kwargs=with_period_and_member),
-                     Check("POST", "own_branch", {"panel"}, {"action": "save"}, kwargs=with_period_and_member)],
-    "mass_form": [*_branches(own={"mass_rep"}, college=set(), committee=set()),
-                  Check("POST", "own_branch", {"mass_rep"})],
+    "panel_member": [
+        *_branches(kwargs=with_period_and_member),
+        Check("POST", "own_branch", {"panel"}, {"action": "save"}, kwargs=with_period_and_member),
+    ],
+    "mass_form": [
+        *_branches(own={"mass_rep"}, college=set(), committee=set()),
+        Check("POST", "own_branch", {"mass_rep"}),
+    ],
     "mass_results": _branches(own={"committee", "secretary", "gb_secretary", "org_department"}),
-    "determination": [*_branches(kwargs=with_year),
-                      *_branches("POST", own=RUNNERS_A1, college=COMMITTEE, data={"action": "prepare"},
-                                 kwargs=with_year)],
-    "determination_reopen": _own_and_far("POST", "own_determination", "far_determination", COMMITTEE, COMMITTEE,
-                                         data={"reason": "复核"}),
+    "determination": [
+        *_branches(kwargs=with_year),
+        *_branches("POST", own=RUNNERS_A1, college=COMMITTEE, data={"action": "prepare"}, kwargs=with_year),
+    ],
+    "determination_reopen": _own_and_far(
+        "POST", "own_determination", "far_determination", COMMITTEE, COMMITTEE, data={"reason": "复核"}
+    ),
     "follow_ups": [Check(allowed=RUNNERS_A1)],
     "escalations": [Check(allowed={"secretary", "gb_secretary", "org_department"})],
     # The next year exists (closed) in the matrix world, so the one permitted request is refused
@@ -116,23 +143,44 @@ def review_targets(world):
         pledge = services.pledge_save(actor=user, member=member, year=year, kind="vanguard", content="立足岗位作表率")
         services.pledges_submit(actor=user, member=member, year=year)
         objects[f"{key}_pledge"] = pledge
-        objects[f"{key}_fulfilment"] = services.fulfilment_submit(actor=user, member=member, period=month,
-                                                                  content="践诺情况")
+        objects[f"{key}_fulfilment"] = services.fulfilment_submit(
+            actor=user, member=member, period=month, content="践诺情况"
+        )
         scheme = scheme_for_member(member=member, year=year)
         objects[f"{key}_declaration"] = services.declaration_submit(
-            actor=user, member=member, item=scheme.items.get(code="A-C02"), period=period, points=2, reason="志愿服务")
-        entry = scoring.entry_record(actor=world.admin, member=member, item=scheme.items.get(code="A-C04"),
-                                     period=period, points=1, reason="结对帮扶")
-        objects[f"{key}_objection"] = services.objection_raise(actor=user, member=member, reason="分值偏低",
-                                                               entry=entry)
+            actor=user, member=member, item=scheme.items.get(code="A-C02"), period=period, points=2, reason="志愿服务"
+        )
+        entry = scoring.entry_record(
+            actor=world.admin,
+            member=member,
+            item=scheme.items.get(code="A-C04"),
+            period=period,
+            points=1,
+            reason="结对帮扶",
+        )
+        objects[f"{key}_objection"] = services.objection_raise(
+            actor=user, member=member, reason="分值偏低", entry=entry
+        )
         objects[f"{key}_publicity"] = services.publicity_open(
-            actor=world.admin, branch=branch, year=year, kind="scores", starts_at=now - datetime.timedelta(days=1),
-            ends_at=now + datetime.timedelta(days=4))
+            actor=world.admin,
+            branch=branch,
+            year=year,
+            kind="scores",
+            starts_at=now - datetime.timedelta(days=1),
+            ends_at=now + datetime.timedelta(days=4),
+        )
         objects[f"{key}_determination"] = services.determination_prepare(actor=world.admin, branch=branch, year=year)
     Cycle.objects.create(year=year + 1, is_open=False)
-    objects["rollover"] = Rollover.objects.create(from_year=year - 1, to_year=year, branches_total=3,
-                                                  started_by=world.admin)
+    objects["rollover"] = Rollover.objects.create(
+        from_year=year - 1, to_year=year, branches_total=3, started_by=world.admin
+    )
     objects["own_follow_up"] = FollowUp.objects.create(
-        member=world.a1_members[3], determination=objects["own_determination"], kind="talk_secretary",
-        rule_code="A-YELLOW", reason="黄色预警", responsible=world.A1, due_on=datetime.date(year, 12, 31))
+        member=world.a1_members[3],
+        determination=objects["own_determination"],
+        kind="talk_secretary",
+        rule_code="A-YELLOW",
+        reason="黄色预警",
+        responsible=world.A1,
+        due_on=datetime.date(year, 12, 31),
+    )
     return objects

@@ -37,8 +37,13 @@ def body_text(response):
         return ""
     if kind.startswith(XLSX_TYPE):
         book = openpyxl.load_workbook(io.BytesIO(content), read_only=True)
-        cells = [str(value) for sheet in book.worksheets for row in sheet.iter_rows(values_only=True)
-                 for value in row if value is not None]
+        cells = [
+            str(value)
+            for sheet in book.worksheets
+            for row in sheet.iter_rows(values_only=True)
+            for value in row
+            if value is not None
+        ]
         return "\n".join([*book.sheetnames, *cells])
     if kind.startswith("application/json"):
         return json.dumps(json.loads(content), ensure_ascii=False)

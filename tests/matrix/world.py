@@ -31,8 +31,9 @@ def add_scoring(world):
     entries = {}
     for code, member in (("A1", world.a1_members[3]), ("A2", world.a2_members[0]), ("B1", world.b1_members[0])):
         item = schemes[code].items.get(code="A-C02")
-        entries[code] = scoring.entry_record(actor=world.admin, member=member, item=item, period=period, points=2,
-                                             reason="志愿服务")
+        entries[code] = scoring.entry_record(
+            actor=world.admin, member=member, item=item, period=period, points=2, reason="志愿服务"
+        )
     return reference, schemes, entries, period
 
 
@@ -42,12 +43,23 @@ def build_matrix_world():
     world.users = {role: getattr(world, role) for role in ROLES if role != "anonymous"}
     world.users["anonymous"] = None
     world.targets = {
-        "own_branch": world.A1, "other_branch": world.A2, "other_college": world.B1, "own_college": world.A,
-        "self": world.a1_members[4], "same_branch": world.a1_members[3],
-        "other_branch_member": world.a2_members[0], "other_college_member": world.b1_members[0],
-        "reference_scheme": reference, "own_branch_scheme": schemes["A1"], "other_branch_scheme": schemes["A2"],
-        "other_college_scheme": schemes["B1"], "own_entry": entries["A1"], "other_branch_entry": entries["A2"],
-        "other_college_entry": entries["B1"], "period": period, "cycle": period.cycle,
+        "own_branch": world.A1,
+        "other_branch": world.A2,
+        "other_college": world.B1,
+        "own_college": world.A,
+        "self": world.a1_members[4],
+        "same_branch": world.a1_members[3],
+        "other_branch_member": world.a2_members[0],
+        "other_college_member": world.b1_members[0],
+        "reference_scheme": reference,
+        "own_branch_scheme": schemes["A1"],
+        "other_branch_scheme": schemes["A2"],
+        "other_college_scheme": schemes["B1"],
+        "own_entry": entries["A1"],
+        "other_branch_entry": entries["A2"],
+        "other_college_entry": entries["B1"],
+        "period": period,
+        "cycle": period.cycle,
     }
     world.targets.update(io_targets(world))
     world.targets.update(dashboard_targets(world))

@@ -16,8 +16,10 @@ TODAY = datetime.date.today().isoformat()
 
 
 def appoint(client, org, **data):
-    return client.post(reverse("org_roles", args=[org.pk]), {
-        "action": "appoint", "role": "mass_representative", "starts_on": TODAY, **data})
+    return client.post(
+        reverse("org_roles", args=[org.pk]),
+        {"action": "appoint", "role": "mass_representative", "starts_on": TODAY, **data},
+    )
 
 
 def logs_in(username, password):
@@ -48,8 +50,10 @@ def test_a_secretary_opens_and_closes_a_mass_representatives_account(world, clie
 
     # Revoking their only role closes the account; appointing them again opens it anew.
     assignment = RoleAssignment.objects.get(user=user)
-    client.post(reverse("org_roles", args=[world.A1.pk]), {"action": "revoke", "assignment": assignment.pk,
-                                                           "reason": "任期届满"})
+    client.post(
+        reverse("org_roles", args=[world.A1.pk]),
+        {"action": "revoke", "assignment": assignment.pk, "reason": "任期届满"},
+    )
     user.refresh_from_db()
     assert not user.is_active
     assert AuditEvent.objects.get(action="user.close", target_id=str(user.pk)).reason == "任期届满"
@@ -64,25 +68,36 @@ def test_a_secretary_opens_and_closes_a_mass_representatives_account(world, clie
 def test_a_member_is_never_closed_with_a_role(world, client):
     client.force_login(world.secretary)
     assignment = RoleAssignment.objects.get(user=world.panel, role="panel_member")
-    client.post(reverse("org_roles", args=[world.A1.pk]), {"action": "revoke", "assignment": assignment.pk,
-                                                           "reason": "调整"})
+    client.post(
+        reverse("org_roles", args=[world.A1.pk]), {"action": "revoke", "assignment": assignment.pk, "reason": "调整"}
+    )
     world.panel.refresh_from_db()
     assert world.panel.is_active
 
 
 def test_the_administrator_opens_the_first_organization_department_account(world, client):
     client.force_login(world.admin)
-    response = client.post(reverse("org_roles", args=[world.U.pk]), {
-        "action": "appoint", "role": "org_department", "starts_on": TODAY, "username": "zzb09",
-        "full_name": "组织部干事", "email": "zzb09@example.edu.cn"})
+    response = client.post(
+        reverse("org_roles", args=[world.U.pk]),
+        {
+            "action": "appoint",
+            "role": "org_department",
+            "starts_on": TODAY,
+            "username": "zzb09",
+            "full_name": "组织部干事",
+            "email": "zzb09@example.edu.cn",
+        },
+    )
     assert response.status_code == 200
     user = User.objects.get(username="zzb09")
     assert user.email == "zzb09@example.edu.cn"
     assert RoleAssignment.objects.filter(user=user, organization=world.U, role="org_department").exists()
     # A secretary cannot open an organization-department account at a branch's page or anywhere.
     client.force_login(world.secretary)
-    refused = client.post(reverse("org_roles", args=[world.U.pk]), {
-        "action": "appoint", "role": "org_department", "starts_on": TODAY, "username": "zzb10", "full_name": "某人"})
+    refused = client.post(
+        reverse("org_roles", args=[world.U.pk]),
+        {"action": "appoint", "role": "org_department", "starts_on": TODAY, "username": "zzb10", "full_name": "某人"},
+    )
     assert refused.status_code == 403 and not User.objects.filter(username="zzb10").exists()
 
 
@@ -113,16 +128,28 @@ def test_the_secretary_resets_a_members_forgotten_password(world, client):
 def test_the_secretary_resets_a_mass_representatives_password_on_the_roles_page(world, client):
     client.force_login(world.secretary)
     assignment = RoleAssignment.objects.get(user=world.mass_rep, role="mass_representative")
-    response = client.post(reverse("org_roles", args=[world.A1.pk]), {
-        "action": "reset_password", "assignment": assignment.pk, "reason": "忘记密码"})
+    response = client.post(
+        reverse("org_roles", args=[world.A1.pk]),
+        {"action": "reset_password", "assignment": assignment.pk, "reason": "忘记密码"},
+    )
     assert response.status_code == 200
     world.mass_rep.refresh_from_db()
     assert world.mass_rep.check_password(shown_password(response))
     # An assignment of another organization is not found through this page.
     elsewhere = RoleAssignment.objects.get(user=world.gb_secretary)
-    assert client.post(reverse("org_roles", args=[world.A1.pk]), {
-        "action": "reset_password", "assignment": elsewhere.pk, "reason": "x"}).status_code == 404
+    assert (
+        client.post(
+            reverse("org_roles", args=[world.A1.pk]),
+            {"action": "reset_password", "assignment": elsewhere.pk, "reason": "x"},
+        ).status_code
+        == 404
+    )
     # The recorder appoints nobody, so resets nobody's password.
     client.force_login(world.recorder)
-    assert client.post(reverse("org_roles", args=[world.A1.pk]), {
-        "action": "reset_password", "assignment": assignment.pk, "reason": "x"}).status_code == 403
+    assert (
+        client.post(
+            reverse("org_roles", args=[world.A1.pk]),
+            {"action": "reset_password", "assignment": assignment.pk, "reason": "x"},
+        ).status_code
+        == 403
+    )

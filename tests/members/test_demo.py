@@ -31,8 +31,9 @@ def test_seed_demo_builds_the_documented_university_once_quietly(append_only_flu
     law01 = Organization.objects.get(code="LAW-01")
     assert perms.has_org_perm(secretary, perms.ROSTER_MANAGE, law01)
     assert not perms.has_org_perm(secretary, perms.ROSTER_VIEW, Organization.objects.get(code="LAW-02"))
-    assert perms.has_org_perm(User.objects.get(username="T101006"), perms.ROSTER_VIEW,
-                              Organization.objects.get(code="LAW-04"))
+    assert perms.has_org_perm(
+        User.objects.get(username="T101006"), perms.ROSTER_VIEW, Organization.objects.get(code="LAW-04")
+    )
     assert perms.has_org_perm(User.objects.get(username="zzb01"), perms.AUDIT_VIEW, law01)
     assert not hasattr(User.objects.get(username="qz1011"), "member")
     # The demo ledger is written through the hash chain: `make run` then `verify_ledger` is clean.
@@ -77,17 +78,18 @@ def _year_in_progress(year):
     assert Meeting.objects.filter(date__gt=timezone.localdate(), attendance_saved_at__isnull=True).count() == branches
     # Some branches ahead, some behind: the share of members with pledges differs widely.
     shares = sorted(
-        n / size for n, size in Organization.objects.filter(kind="branch").annotate(
-            n=Count("members__pledges__member", distinct=True), size=Count("members", distinct=True))
-        .values_list("n", "size"))
+        n / size
+        for n, size in Organization.objects.filter(kind="branch")
+        .annotate(n=Count("members__pledges__member", distinct=True), size=Count("members", distinct=True))
+        .values_list("n", "size")
+    )
     assert shares[0] < 0.6 < shares[-1]
 
 
 def test_the_demo_is_in_progress_on_any_day_it_is_loaded(db):
     """Loaded in February (no semester over, nothing due yet) the demo is as lively, its dates its own."""
     year = timezone.localdate().year + 3
-    with time_machine.travel(datetime.datetime(year, 2, 15, 10, tzinfo=zoneinfo.ZoneInfo("Asia/Shanghai")),
-                             tick=False):
+    with time_machine.travel(datetime.datetime(year, 2, 15, 10, tzinfo=zoneinfo.ZoneInfo("Asia/Shanghai")), tick=False):
         call_command("seed_demo", members=200)
         _year_in_progress(year)
 
@@ -100,8 +102,13 @@ def test_make_run_serves_on_the_port_it_is_given():
     if shutil.which("make") is None:
         return
     root = Path(__file__).resolve().parents[2]
-    planned = subprocess.run(["make", "-n", "run", "PORT=8163"], cwd=root, capture_output=True, text=True,  # noqa: S607
-                             check=True).stdout
+    planned = subprocess.run(
+        ["make", "-n", "run", "PORT=8163"],  # noqa: S607
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "runserver 127.0.0.1:8163" in planned
     default = subprocess.run(["make", "-n", "run"], cwd=root, capture_output=True, text=True, check=True).stdout  # noqa: S607
     assert "runserver 127.0.0.1:8000" in default

@@ -20,13 +20,23 @@ def html(response):
 
 
 def probationary(world, member, start=datetime.date(2025, 6, 1)):
-    return services.member_update(actor=world.org_department, member=member,
-                                  data={"status": Member.Status.PROBATIONARY, "probation_start": start}, reason="入党")
+    return services.member_update(
+        actor=world.org_department,
+        member=member,
+        data={"status": Member.Status.PROBATIONARY, "probation_start": start},
+        reason="入党",
+    )
 
 
 def edit_data(member, **changes):
-    data = {"name": member.name, "number": member.number, "phone": member.phone, "email": member.email,
-            "category": member.category, "reason": "更正笔误"}
+    data = {
+        "name": member.name,
+        "number": member.number,
+        "phone": member.phone,
+        "email": member.email,
+        "category": member.category,
+        "reason": "更正笔误",
+    }
     if member.is_cadre:
         data["is_cadre"] = "on"
     return {**data, **changes}
@@ -37,18 +47,32 @@ def test_the_secretary_corrects_a_member_and_each_change_is_audited_before_and_a
     old_number, old_name = member.number, member.name
     client = login(world.secretary)
     assert "修改党员信息" in html(client.get(reverse("member_edit", args=[member.pk])))
-    response = client.post(reverse("member_edit", args=[member.pk]), edit_data(
-        member, name="张三丰", number="T9990001", phone="13900000000", is_cadre="on", cadre_post="学院办公室主任"))
+    response = client.post(
+        reverse("member_edit", args=[member.pk]),
+        edit_data(
+            member, name="张三丰", number="T9990001", phone="13900000000", is_cadre="on", cadre_post="学院办公室主任"
+        ),
+    )
     assert response.status_code == 302
     member.refresh_from_db()
     assert (member.name, member.number, member.phone, member.is_cadre, member.cadre_post) == (
-        "张三丰", "T9990001", "13900000000", True, "学院办公室主任")
+        "张三丰",
+        "T9990001",
+        "13900000000",
+        True,
+        "学院办公室主任",
+    )
     assert member.user.username == "T9990001" and member.user.full_name == "张三丰"  # the login follows
     event = AuditEvent.objects.get(action="member.edit", target_id=str(member.pk))
     assert event.actor == world.secretary and event.reason == "更正笔误"
     assert event.before == {"name": old_name, "number": old_number, "phone": "", "is_cadre": False, "cadre_post": ""}
-    assert event.after == {"name": "张三丰", "number": "T9990001", "phone": "13900000000", "is_cadre": True,
-                           "cadre_post": "学院办公室主任"}
+    assert event.after == {
+        "name": "张三丰",
+        "number": "T9990001",
+        "phone": "13900000000",
+        "is_cadre": True,
+        "cadre_post": "学院办公室主任",
+    }
     page = html(client.get(reverse("member_detail", args=[member.pk])))
     assert "学院办公室主任" in page and reverse("member_edit", args=[member.pk]) in page
 
@@ -56,8 +80,9 @@ def test_the_secretary_corrects_a_member_and_each_change_is_audited_before_and_a
 def test_a_duplicate_number_is_refused_in_chinese_and_nothing_changes(world, login):
     member, colleague, other = world.a1_members[3], world.a1_members[2], world.b1_members[0]
     client = login(world.secretary)
-    same_branch = client.post(reverse("member_edit", args=[member.pk]),
-                              edit_data(member, name="新名字", number=colleague.number))
+    same_branch = client.post(
+        reverse("member_edit", args=[member.pk]), edit_data(member, name="新名字", number=colleague.number)
+    )
     assert same_branch.status_code == 400
     assert f"学号/工号“{colleague.number}”已被{colleague.name}（甲一支部）使用，不能重复" in html(same_branch)
     # Another college's member is not named to a branch secretary.
@@ -75,16 +100,22 @@ def test_an_edit_needs_a_reason_and_a_change(world, login):
     unchanged = client.post(reverse("member_edit", args=[member.pk]), edit_data(member))
     assert unchanged.status_code == 400 and "没有需要保存的修改" in html(unchanged)
     with pytest.raises(Exception, match="不能在此修改"):
-        services.member_edit(actor=world.secretary, member=member, data={"left_on": datetime.date(2025, 1, 1)},
-                             reason="x")
+        services.member_edit(
+            actor=world.secretary, member=member, data={"left_on": datetime.date(2025, 1, 1)}, reason="x"
+        )
 
 
 def test_another_branchs_secretary_cannot_edit_or_record_a_status(world, login):
     member = world.a2_members[0]
     client = login(world.secretary)
     assert client.get(reverse("member_edit", args=[member.pk])).status_code == 403
-    assert client.post(reverse("member_status", args=[member.pk]), {
-        "kind": "graduated", "occurred_on": "2025-07-01", "reason": "毕业"}).status_code == 403
+    assert (
+        client.post(
+            reverse("member_status", args=[member.pk]),
+            {"kind": "graduated", "occurred_on": "2025-07-01", "reason": "毕业"},
+        ).status_code
+        == 403
+    )
     assert not MemberStatusEvent.objects.exists()
 
 
@@ -93,8 +124,10 @@ def test_full_membership_is_a_dated_event_shown_as_history(world, login):
     client = login(world.secretary)
     page = html(client.get(reverse("member_status", args=[member.pk])))
     assert "按期转为正式党员（转正）" in page and "延长预备期" in page
-    response = client.post(reverse("member_status", args=[member.pk]), {
-        "kind": "full_membership", "occurred_on": "2026-06-01", "reason": "支部大会讨论通过，党委审批"})
+    response = client.post(
+        reverse("member_status", args=[member.pk]),
+        {"kind": "full_membership", "occurred_on": "2026-06-01", "reason": "支部大会讨论通过，党委审批"},
+    )
     assert response.status_code == 302
     member.refresh_from_db()
     assert member.status == Member.Status.FULL and member.full_member_on == datetime.date(2026, 6, 1)
@@ -104,8 +137,10 @@ def test_full_membership_is_a_dated_event_shown_as_history(world, login):
     assert "2026-06-01 按期转为正式党员（转正）" in detail and "支部大会讨论通过，党委审批" in detail
     # A full member has no probation kinds to choose from.
     assert 'value="probation_extended"' not in html(client.get(reverse("member_status", args=[member.pk])))
-    again = client.post(reverse("member_status", args=[member.pk]), {
-        "kind": "probation_extended", "occurred_on": "2026-06-02", "until": "2027-06-01", "reason": "x"})
+    again = client.post(
+        reverse("member_status", args=[member.pk]),
+        {"kind": "probation_extended", "occurred_on": "2026-06-02", "until": "2027-06-01", "reason": "x"},
+    )
     assert again.status_code == 400
 
 
@@ -128,39 +163,56 @@ def test_status_bad_paths_are_refused_with_chinese_messages(world, login):
 def test_leaving_sets_the_leave_date_and_closes_the_record(world, login):
     member = world.a1_members[3]
     client = login(world.secretary)
-    assert client.post(reverse("member_status", args=[member.pk]), {
-        "kind": "graduated", "occurred_on": "2026-07-01", "reason": "2026 届本科毕业"}).status_code == 302
+    assert (
+        client.post(
+            reverse("member_status", args=[member.pk]),
+            {"kind": "graduated", "occurred_on": "2026-07-01", "reason": "2026 届本科毕业"},
+        ).status_code
+        == 302
+    )
     member.refresh_from_db()
     assert member.left_on == datetime.date(2026, 7, 1)
     detail = html(client.get(reverse("member_detail", args=[member.pk])))
     assert "毕业离校" in detail and reverse("member_status", args=[member.pk]) not in detail
-    again = client.post(reverse("member_status", args=[member.pk]), {
-        "kind": "transferred_out", "occurred_on": "2026-07-02", "reason": "x"})
+    again = client.post(
+        reverse("member_status", args=[member.pk]),
+        {"kind": "transferred_out", "occurred_on": "2026-07-02", "reason": "x"},
+    )
     assert again.status_code == 400 and "离开党组织" in html(again)
     assert MemberStatusEvent.objects.count() == 1
 
 
-def test_a_status_change_recalculates_the_branch_after_the_commit(world, django_capture_on_commit_callbacks,
-                                                                  monkeypatch):
+def test_a_status_change_recalculates_the_branch_after_the_commit(
+    world, django_capture_on_commit_callbacks, monkeypatch
+):
     from scoring import tasks
 
     calls = []
-    monkeypatch.setattr(tasks.recalculate_branch_task, "run",
-                        lambda branch_id, year: calls.append((branch_id, year)))
+    monkeypatch.setattr(tasks.recalculate_branch_task, "run", lambda branch_id, year: calls.append((branch_id, year)))
     member = world.a1_members[3]
     with django_capture_on_commit_callbacks(execute=True):
-        services.member_status_record(actor=world.secretary, member=member, kind="transferred_out",
-                                      occurred_on=datetime.date(timezone.localdate().year - 1, 9, 1), reason="调离")
+        services.member_status_record(
+            actor=world.secretary,
+            member=member,
+            kind="transferred_out",
+            occurred_on=datetime.date(timezone.localdate().year - 1, 9, 1),
+            reason="调离",
+        )
     year = timezone.localdate().year
     assert calls == [(world.A1.pk, year - 1), (world.A1.pk, year)]
 
 
 def follow_up(world, member, kind):
     determination = Determination.objects.create(branch=world.A1, year=2025, status="decided")
-    return FollowUp.objects.create(member=member, determination=determination, kind=kind,
-                                   rule_code="A-YELLOW-PROBATION", reason="黄色预警的预备党员，可延长预备期",
-                                   responsible=world.A1,
-                                   due_on=datetime.date(2026, 12, 31))
+    return FollowUp.objects.create(
+        member=member,
+        determination=determination,
+        kind=kind,
+        rule_code="A-YELLOW-PROBATION",
+        reason="黄色预警的预备党员，可延长预备期",
+        responsible=world.A1,
+        due_on=datetime.date(2026, 12, 31),
+    )
 
 
 def test_a_probation_follow_up_is_completed_with_the_extension_in_one_step(world, login):
@@ -170,8 +222,15 @@ def test_a_probation_follow_up_is_completed_with_the_extension_in_one_step(world
     url = reverse("follow_up_record", args=[item.pk])
     page = html(client.get(url))
     assert "同时记录党员身份变化" in page and "取消预备党员资格" in page and "毕业离校" not in page
-    response = client.post(url, {"done_on": "2026-05-20", "record": "支部大会决定延长预备期一年",
-                                 "status_kind": "probation_extended", "until": "2027-06-01"})
+    response = client.post(
+        url,
+        {
+            "done_on": "2026-05-20",
+            "record": "支部大会决定延长预备期一年",
+            "status_kind": "probation_extended",
+            "until": "2027-06-01",
+        },
+    )
     assert response.status_code == 302
     item.refresh_from_db()
     event = member.status_events.get()
@@ -189,15 +248,24 @@ def test_an_unqualified_disposal_records_the_leaving_or_nothing_at_all(world, lo
     wrong = client.post(url, {"done_on": "2026-05-20", "record": "x", "status_kind": "graduated"})
     assert wrong.status_code == 400
     with pytest.raises(Exception, match="该事项不能记录这项身份变化"):
-        review_services.follow_up_complete(actor=world.secretary, follow_up=item, record="x",
-                                           done_on=datetime.date(2026, 5, 20), status_kind="graduated")
+        review_services.follow_up_complete(
+            actor=world.secretary,
+            follow_up=item,
+            record="x",
+            done_on=datetime.date(2026, 5, 20),
+            status_kind="graduated",
+        )
     # A refused status change loses nothing: the follow-up stays open.
     refused = client.post(url, {"done_on": "2026-05-20", "record": "劝退", "status_kind": "probation_cancelled"})
     assert refused.status_code == 400
     item.refresh_from_db()
     assert item.status == "open" and not MemberStatusEvent.objects.exists()
-    assert client.post(url, {"done_on": "2026-05-20", "record": "支部大会决定劝其退党",
-                             "status_kind": "persuaded_to_leave"}).status_code == 302
+    assert (
+        client.post(
+            url, {"done_on": "2026-05-20", "record": "支部大会决定劝其退党", "status_kind": "persuaded_to_leave"}
+        ).status_code
+        == 302
+    )
     member.refresh_from_db()
     item.refresh_from_db()
     assert member.left_on == datetime.date(2026, 5, 20) and item.status == "done"

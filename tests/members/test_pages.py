@@ -25,8 +25,10 @@ def test_an_initial_password_must_be_changed_before_anything_else(world, client)
     user.save()
     client.force_login(user)
     assert client.get(reverse("home"))["Location"] == reverse("password_change")
-    response = client.post(reverse("password_change"), {
-        "old_password": PASSWORD, "new_password1": "Fresh!Pass2026", "new_password2": "Fresh!Pass2026"})
+    response = client.post(
+        reverse("password_change"),
+        {"old_password": PASSWORD, "new_password1": "Fresh!Pass2026", "new_password2": "Fresh!Pass2026"},
+    )
     assert response.status_code == 302
     user.refresh_from_db()
     assert not user.must_change_password
@@ -35,8 +37,9 @@ def test_an_initial_password_must_be_changed_before_anything_else(world, client)
 
 
 def test_a_weak_new_password_is_refused_in_chinese(world, login):
-    response = login(world.member).post(reverse("password_change"), {
-        "old_password": PASSWORD, "new_password1": "12345678", "new_password2": "12345678"})
+    response = login(world.member).post(
+        reverse("password_change"), {"old_password": PASSWORD, "new_password1": "12345678", "new_password2": "12345678"}
+    )
     assert response.status_code == 200
     assert "密码" in response.content.decode() and "常见" in response.content.decode()
 
@@ -98,8 +101,9 @@ def test_the_member_profile_and_the_exemption_flow_through_the_pages(world, logi
 
 def test_an_empty_exemption_reason_is_refused_with_a_message(world, login):
     client = login(world.secretary)
-    response = client.post(reverse("member_exemption_request", args=[world.a1_members[3].pk]), {"reason": ""},
-                           follow=True)
+    response = client.post(
+        reverse("member_exemption_request", args=[world.a1_members[3].pk]), {"reason": ""}, follow=True
+    )
     assert "请填写免于记分的原因" in response.content.decode()
 
 

@@ -16,8 +16,15 @@ def roles_url(org):
 
 
 def appoint(client, org, username, role, **extra):
-    data = {"action": "appoint", "username": username, "role": role, "starts_on": timezone.localdate().isoformat(),
-            "ends_on": "", "reason": "支委会研究决定", **extra}
+    data = {
+        "action": "appoint",
+        "username": username,
+        "role": role,
+        "starts_on": timezone.localdate().isoformat(),
+        "ends_on": "",
+        "reason": "支委会研究决定",
+        **extra,
+    }
     return client.post(roles_url(org), data)
 
 
@@ -77,8 +84,9 @@ def test_a_secretary_appoints_a_panelist_who_then_opens_the_panel_board(world, l
     assert login(appointee).get(board).status_code == 200
 
     # Revoked with a reason: the panel board is closed to them again.
-    response = login(world.secretary).post(roles_url(world.A1), {
-        "action": "revoke", "assignment": assignment.pk, "reason": "工作调整"})
+    response = login(world.secretary).post(
+        roles_url(world.A1), {"action": "revoke", "assignment": assignment.pk, "reason": "工作调整"}
+    )
     assert response.status_code == 302
     assignment.refresh_from_db()
     assert assignment.revoked_at is not None
@@ -96,14 +104,17 @@ def test_a_college_appoints_a_branch_secretary_and_a_non_member_mass_representat
     assert login(outsider).get(reverse("mass_form", args=[world.A2.pk])).status_code == 200
 
 
-@pytest.mark.parametrize(("case", "message"), [
-    ("unknown number", "没有学号/工号为“nobody”的账号"),
-    ("secretary at own branch", "选择一个有效的选项"),
-    ("recorder at a college", "选择一个有效的选项"),
-    ("already holds it", "已是“甲一支部”的考评小组成员"),
-    ("term ends before it starts", "任期结束不能早于任期开始"),
-    ("no date", "这个字段是必填项"),
-])
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("unknown number", "没有学号/工号为“nobody”的账号"),
+        ("secretary at own branch", "选择一个有效的选项"),
+        ("recorder at a college", "选择一个有效的选项"),
+        ("already holds it", "已是“甲一支部”的考评小组成员"),
+        ("term ends before it starts", "任期结束不能早于任期开始"),
+        ("no date", "这个字段是必填项"),
+    ],
+)
 def test_a_refused_appointment_says_why_in_chinese_and_writes_nothing(world, login, case, message):
     client = login(world.secretary)
     before = written()
@@ -126,16 +137,18 @@ def test_a_refused_appointment_says_why_in_chinese_and_writes_nothing(world, log
 
 def test_another_branch_secretary_is_turned_away_and_nothing_is_written(world, login):
     other = make_user("a2sec", "甲二书记")
-    RoleAssignment.objects.create(user=other, organization=world.A2, role=Role.BRANCH_SECRETARY,
-                                  starts_on=datetime.date(2020, 1, 1))
+    RoleAssignment.objects.create(
+        user=other, organization=world.A2, role=Role.BRANCH_SECRETARY, starts_on=datetime.date(2020, 1, 1)
+    )
     before = written()
     assert appoint(login(other), world.A1, world.member.username, Role.RECORDER).status_code == 403
     panel = world.panel.role_assignments.get()
     response = login(other).post(roles_url(world.A1), {"action": "revoke", "assignment": panel.pk, "reason": "x"})
     assert response.status_code == 403
     # A forged id from another branch is not a choice on this branch's page.
-    response = login(world.secretary).post(roles_url(world.A1), {
-        "action": "revoke", "assignment": other.role_assignments.get().pk, "reason": "x"})
+    response = login(world.secretary).post(
+        roles_url(world.A1), {"action": "revoke", "assignment": other.role_assignments.get().pk, "reason": "x"}
+    )
     assert response.status_code == 400 and "该任命不存在或已撤销" in response.content.decode()
     assert written() == before
 
@@ -144,8 +157,9 @@ def test_a_secretary_cannot_revoke_their_own_appointment_and_a_revoke_needs_a_re
     client = login(world.secretary)
     own = world.secretary.role_assignments.get()
     assert f'value="{own.pk}"' not in client.get(roles_url(world.A1)).content.decode()
-    assert client.post(roles_url(world.A1), {"action": "revoke", "assignment": own.pk,
-                                             "reason": "x"}).status_code == 403
+    assert (
+        client.post(roles_url(world.A1), {"action": "revoke", "assignment": own.pk, "reason": "x"}).status_code == 403
+    )
     panel = world.panel.role_assignments.get()
     response = client.post(roles_url(world.A1), {"action": "revoke", "assignment": panel.pk, "reason": ""})
     assert response.status_code == 400 and "请填写撤销原因" in response.content.decode()
@@ -165,9 +179,14 @@ def test_the_roles_page_query_count_does_not_grow_with_appointments(world, login
     def add_history(count):
         for i in range(count):
             user = make_user(f"hist{RoleAssignment.objects.count()}-{i}")
-            RoleAssignment.objects.create(user=user, organization=world.A1, role=Role.RECORDER,
-                                          starts_on=datetime.date(2021, 1, 1), assigned_by=world.admin,
-                                          revoked_at=timezone.now())
+            RoleAssignment.objects.create(
+                user=user,
+                organization=world.A1,
+                role=Role.RECORDER,
+                starts_on=datetime.date(2021, 1, 1),
+                assigned_by=world.admin,
+                revoked_at=timezone.now(),
+            )
 
     add_history(2)
     with django_assert_num_queries(QUERIES):
@@ -187,8 +206,10 @@ def test_a_transfer_through_the_page_is_kept_in_the_history(world, login):
     assert world.A1 not in page.context["form"].fields["to_branch"].queryset
     assert world.A not in page.context["form"].fields["to_branch"].queryset  # branches only
 
-    response = client.post(reverse("member_transfer", args=[mover.pk]), {
-        "to_branch": world.B1.pk, "transferred_on": "2026-03-01", "reason": "工作调动"})
+    response = client.post(
+        reverse("member_transfer", args=[mover.pk]),
+        {"to_branch": world.B1.pk, "transferred_on": "2026-03-01", "reason": "工作调动"},
+    )
     assert response.status_code == 302 and response["Location"] == reverse("member_detail", args=[mover.pk])
     mover.refresh_from_db()
     assert mover.branch == world.B1 and mover.joined_branch_on == datetime.date(2026, 3, 1)
@@ -207,15 +228,19 @@ def test_a_bad_transfer_is_refused_and_nothing_moves(world, login):
     secretary = login(world.secretary)
     assert url not in secretary.get(reverse("member_detail", args=[mover.pk])).content.decode()
     assert secretary.get(url).status_code == 403
-    assert secretary.post(url, {"to_branch": world.A2.pk, "transferred_on": "2026-03-01",
-                                "reason": "x"}).status_code == 403
+    assert (
+        secretary.post(url, {"to_branch": world.A2.pk, "transferred_on": "2026-03-01", "reason": "x"}).status_code
+        == 403
+    )
     client = login(world.org_department)
     response = client.post(url, {"to_branch": world.A.pk, "transferred_on": "2026-03-01", "reason": "x"})
     assert "选择一个有效的选项" in response.content.decode()  # a college is not a branch
-    for data in ({"to_branch": world.A.pk, "transferred_on": "2026-03-01", "reason": "x"},
-                 {"to_branch": world.A1.pk, "transferred_on": "2026-03-01", "reason": "x"},
-                 {"to_branch": world.A2.pk, "transferred_on": "bad", "reason": "x"},
-                 {"to_branch": world.A2.pk, "transferred_on": "2026-03-01", "reason": ""}):
+    for data in (
+        {"to_branch": world.A.pk, "transferred_on": "2026-03-01", "reason": "x"},
+        {"to_branch": world.A1.pk, "transferred_on": "2026-03-01", "reason": "x"},
+        {"to_branch": world.A2.pk, "transferred_on": "bad", "reason": "x"},
+        {"to_branch": world.A2.pk, "transferred_on": "2026-03-01", "reason": ""},
+    ):
         assert client.post(url, data).status_code == 400, data
     assert login(world.gb_secretary).get(url).status_code == 403
     mover.refresh_from_db()

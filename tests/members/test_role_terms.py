@@ -36,24 +36,36 @@ def fresh(user):
 
 def may_appoint_a_recorder(user, world):
     try:
-        services.role_assign(actor=fresh(user), user=world.member, organization=world.A1, role=Role.RECORDER,
-                             starts_on=TODAY)
+        services.role_assign(
+            actor=fresh(user), user=world.member, organization=world.A1, role=Role.RECORDER, starts_on=TODAY
+        )
     except PermissionDenied:
         return False
     return True
 
 
-@pytest.mark.parametrize(("starts_on", "ends_on", "in_force"), [
-    (TERM_BEGAN, YESTERDAY, False),  # ended yesterday
-    (TOMORROW, None, False),  # begins tomorrow
-    (TERM_BEGAN, TODAY, True),  # its last day
-    (TODAY, None, True),  # its first day
-], ids=["ended-yesterday", "starts-tomorrow", "last-day", "first-day"])
-def test_a_term_grants_its_rights_on_its_days_only_everywhere_at_once(world, client, today, starts_on, ends_on,
-                                                                      in_force):
+@pytest.mark.parametrize(
+    ("starts_on", "ends_on", "in_force"),
+    [
+        (TERM_BEGAN, YESTERDAY, False),  # ended yesterday
+        (TOMORROW, None, False),  # begins tomorrow
+        (TERM_BEGAN, TODAY, True),  # its last day
+        (TODAY, None, True),  # its first day
+    ],
+    ids=["ended-yesterday", "starts-tomorrow", "last-day", "first-day"],
+)
+def test_a_term_grants_its_rights_on_its_days_only_everywhere_at_once(
+    world, client, today, starts_on, ends_on, in_force
+):
     secretary = make_user("a1sec2", "甲一副书记")
-    services.role_assign(actor=world.admin, user=secretary, organization=world.A1, role=Role.BRANCH_SECRETARY,
-                         starts_on=starts_on, ends_on=ends_on)
+    services.role_assign(
+        actor=world.admin,
+        user=secretary,
+        organization=world.A1,
+        role=Role.BRANCH_SECRETARY,
+        starts_on=starts_on,
+        ends_on=ends_on,
+    )
     # The checks.
     assert perms.has_org_perm(fresh(secretary), perms.ROSTER_MANAGE, world.A1) is in_force
     assert perms.holds_anywhere(fresh(secretary), perms.BRANCH_RUN) is in_force
@@ -83,8 +95,9 @@ def test_a_college_secretary_out_of_office_is_not_listed_for_its_branches(world,
 
 
 def test_a_mass_representative_out_of_office_is_not_listed_for_the_college(world, today):
-    assert [a.user for a in selectors.mass_representatives_below(actor=world.gb_secretary,
-                                                                 organization=world.A)] == [world.mass_rep]
+    assert [a.user for a in selectors.mass_representatives_below(actor=world.gb_secretary, organization=world.A)] == [
+        world.mass_rep
+    ]
     world.mass_rep.role_assignments.update(ends_on=YESTERDAY)
     assert not selectors.mass_representatives_below(actor=world.gb_secretary, organization=world.A).exists()
     assert not perms.holds_anywhere(fresh(world.mass_rep), perms.MASS_EVALUATE)
@@ -94,12 +107,15 @@ def test_the_day_is_shanghais(world):
     """A term that ended on 30 June is over at 00:30 on 1 July in Shanghai, though it is still
     30 June in UTC, and in force at 23:30 on 30 June."""
     world.secretary.role_assignments.update(ends_on=datetime.date(2024, 6, 30))
-    for moment, holds in ((datetime.datetime(2024, 6, 30, 23, 30, tzinfo=SHANGHAI), True),
-                          (datetime.datetime(2024, 7, 1, 0, 30, tzinfo=SHANGHAI), False)):
+    for moment, holds in (
+        (datetime.datetime(2024, 6, 30, 23, 30, tzinfo=SHANGHAI), True),
+        (datetime.datetime(2024, 7, 1, 0, 30, tzinfo=SHANGHAI), False),
+    ):
         with time_machine.travel(moment, tick=False):
             assert perms.has_org_perm(fresh(world.secretary), perms.ROSTER_MANAGE, world.A1) is holds, moment
-            assert (world.secretary in selectors.users_with_perm(organization=world.A1,
-                                                                 perm=perms.ROSTER_MANAGE)) is holds, moment
+            assert (
+                world.secretary in selectors.users_with_perm(organization=world.A1, perm=perms.ROSTER_MANAGE)
+            ) is holds, moment
 
 
 def test_a_revoked_role_loses_its_rights_on_the_next_request(world, login, today):
@@ -107,8 +123,10 @@ def test_a_revoked_role_loses_its_rights_on_the_next_request(world, login, today
     assert panelist.get(reverse("org_roles", args=[world.A1.pk])).status_code == 200
     gb_secretary = Client()
     gb_secretary.force_login(world.gb_secretary)
-    response = gb_secretary.post(reverse("org_roles", args=[world.A1.pk]), {
-        "action": "revoke", "assignment": world.panel.role_assignments.get().pk, "reason": "调离"})
+    response = gb_secretary.post(
+        reverse("org_roles", args=[world.A1.pk]),
+        {"action": "revoke", "assignment": world.panel.role_assignments.get().pk, "reason": "调离"},
+    )
     assert response.status_code == 302
     # No job runs in between: the very next request is refused, and no list names them any more.
     assert panelist.get(reverse("org_roles", args=[world.A1.pk])).status_code == 403
@@ -127,8 +145,14 @@ def test_a_revocation_clears_the_permissions_kept_on_the_revoked_account(world, 
 
 
 # Terms of every shape, for the agreement below.
-TERMS = {"open": (TERM_BEGAN, None), "last-day": (TERM_BEGAN, TODAY), "first-day": (TODAY, None),
-         "ended": (TERM_BEGAN, YESTERDAY), "future": (TOMORROW, None), "revoked": (TERM_BEGAN, None)}
+TERMS = {
+    "open": (TERM_BEGAN, None),
+    "last-day": (TERM_BEGAN, TODAY),
+    "first-day": (TODAY, None),
+    "ended": (TERM_BEGAN, YESTERDAY),
+    "future": (TOMORROW, None),
+    "revoked": (TERM_BEGAN, None),
+}
 HELD_AT = {Organization.Kind.COMMITTEE: "U", Organization.Kind.GENERAL_BRANCH: "A", Organization.Kind.BRANCH: "A1"}
 
 
@@ -140,15 +164,19 @@ def test_the_permission_check_and_the_lists_of_holders_agree(world, today):
         org = getattr(world, HELD_AT[perms.ROLE_ORG_KIND[role]])
         for shape, (starts_on, ends_on) in TERMS.items():
             user = make_user(f"{role.value}-{shape}")
-            assignment = services.role_assign(actor=world.admin, user=user, organization=org, role=role,
-                                              starts_on=starts_on, ends_on=ends_on)
+            assignment = services.role_assign(
+                actor=world.admin, user=user, organization=org, role=role, starts_on=starts_on, ends_on=ends_on
+            )
             if shape == "revoked":
                 services.role_revoke(actor=world.admin, assignment=assignment, reason="撤销")
             holders.append((user, shape in {"open", "last-day", "first-day"}))
     orgs = list(Organization.objects.all())
     all_perms = sorted(set().union(*perms.ROLE_PERMISSIONS.values()))
-    listed = {(org.pk, perm): set(selectors.users_with_perm(organization=org, perm=perm))
-              for org in orgs for perm in all_perms}
+    listed = {
+        (org.pk, perm): set(selectors.users_with_perm(organization=org, perm=perm))
+        for org in orgs
+        for perm in all_perms
+    }
     for user, in_force in holders:
         user = fresh(user)
         granted = {(org.pk, perm) for org in orgs for perm in all_perms if perms.has_org_perm(user, perm, org)}

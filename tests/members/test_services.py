@@ -33,8 +33,14 @@ def test_revoking_a_role_removes_its_permissions(world):
 
 def test_a_term_grants_its_rights_from_its_first_day_to_its_last_with_no_job(world):
     """The checks read the terms themselves: nothing stored beside them waits for a job to change."""
-    services.role_assign(actor=world.admin, user=world.member, organization=world.A1, role=Role.RECORDER,
-                         starts_on=datetime.date(2020, 3, 1), ends_on=datetime.date(2020, 12, 31))
+    services.role_assign(
+        actor=world.admin,
+        user=world.member,
+        organization=world.A1,
+        role=Role.RECORDER,
+        starts_on=datetime.date(2020, 3, 1),
+        ends_on=datetime.date(2020, 12, 31),
+    )
     for day, holds in (((2020, 2, 29), False), ((2020, 3, 1), True), ((2020, 12, 31), True), ((2021, 1, 1), False)):
         with time_machine.travel(datetime.datetime(*day, 12, tzinfo=datetime.UTC), tick=False):
             fresh = User.objects.get(pk=world.member.pk)
@@ -43,29 +49,55 @@ def test_a_term_grants_its_rights_from_its_first_day_to_its_last_with_no_job(wor
 
 
 def test_a_secretary_staffs_their_branch_but_cannot_appoint_secretaries_or_go_elsewhere(world):
-    services.role_assign(actor=world.secretary, user=world.member, organization=world.A1, role=Role.RECORDER,
-                         starts_on=datetime.date(2024, 1, 1))
+    services.role_assign(
+        actor=world.secretary,
+        user=world.member,
+        organization=world.A1,
+        role=Role.RECORDER,
+        starts_on=datetime.date(2024, 1, 1),
+    )
     with pytest.raises(PermissionDenied):
-        services.role_assign(actor=world.secretary, user=world.member, organization=world.A1,
-                             role=Role.BRANCH_SECRETARY, starts_on=datetime.date(2024, 1, 1))
+        services.role_assign(
+            actor=world.secretary,
+            user=world.member,
+            organization=world.A1,
+            role=Role.BRANCH_SECRETARY,
+            starts_on=datetime.date(2024, 1, 1),
+        )
     with pytest.raises(PermissionDenied):
-        services.role_assign(actor=world.secretary, user=world.member, organization=world.A2,
-                             role=Role.RECORDER, starts_on=datetime.date(2024, 1, 1))
+        services.role_assign(
+            actor=world.secretary,
+            user=world.member,
+            organization=world.A2,
+            role=Role.RECORDER,
+            starts_on=datetime.date(2024, 1, 1),
+        )
 
 
 def test_a_role_is_held_at_the_right_kind_of_node(world):
     with pytest.raises(ApplicationError, match="只能在党支部任命"):
-        services.role_assign(actor=world.admin, user=world.member, organization=world.A, role=Role.RECORDER,
-                             starts_on=datetime.date(2024, 1, 1))
+        services.role_assign(
+            actor=world.admin,
+            user=world.member,
+            organization=world.A,
+            role=Role.RECORDER,
+            starts_on=datetime.date(2024, 1, 1),
+        )
 
 
 def test_transfer_keeps_history_and_needs_both_branches(world):
     mover = world.a1_members[3]
     with pytest.raises(PermissionDenied):
-        services.member_transfer(actor=world.secretary, member=mover, to_branch=world.A2,
-                                 transferred_on=datetime.date(2024, 3, 1))
-    services.member_transfer(actor=world.org_department, member=mover,
-                             to_branch=world.A2, transferred_on=datetime.date(2024, 3, 1), reason="调动")
+        services.member_transfer(
+            actor=world.secretary, member=mover, to_branch=world.A2, transferred_on=datetime.date(2024, 3, 1)
+        )
+    services.member_transfer(
+        actor=world.org_department,
+        member=mover,
+        to_branch=world.A2,
+        transferred_on=datetime.date(2024, 3, 1),
+        reason="调动",
+    )
     mover.refresh_from_db()
     assert mover.branch == world.A2
     transfer = mover.transfers.get()
@@ -105,8 +137,10 @@ def test_probationary_members_need_a_probation_start(world):
 
 def test_the_audit_log_is_append_only_in_the_database(world):
     event = AuditEvent.objects.first()
-    for sql in ('UPDATE "partyscore_auditevent" SET reason = %s WHERE id = %s',
-                'DELETE FROM "partyscore_auditevent" WHERE id = %s AND %s IS NOT NULL'):
+    for sql in (
+        'UPDATE "partyscore_auditevent" SET reason = %s WHERE id = %s',
+        'DELETE FROM "partyscore_auditevent" WHERE id = %s AND %s IS NOT NULL',
+    ):
         params = ["x", event.pk] if sql.startswith("UPDATE") else [event.pk, "x"]
         with pytest.raises(Exception, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(sql, params)
@@ -119,7 +153,13 @@ def test_the_audit_chain_links_each_event_to_the_one_before(world):
     for previous, event in itertools.pairwise(events):
         assert event.prev_hash == previous.hash
         assert event.hash == event_hash(
-            prev_hash=event.prev_hash, created_at=event.created_at, actor_id=event.actor_id, action=event.action,
-            target_type=event.target_type, target_id=event.target_id, before=event.before, after=event.after,
+            prev_hash=event.prev_hash,
+            created_at=event.created_at,
+            actor_id=event.actor_id,
+            action=event.action,
+            target_type=event.target_type,
+            target_id=event.target_id,
+            before=event.before,
+            after=event.after,
             reason=event.reason,
         )

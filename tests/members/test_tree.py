@@ -292,12 +292,18 @@ def test_the_tree_permission_is_held_by_the_organization_department_and_general_
 
 def test_closing_a_branch_ends_every_role_held_there(world):
     rep, _password = services.role_assign_new_account(
-        actor=world.org_department, username="R-900", full_name="群众代表甲", organization=world.A2,
-        role=Role.MASS_REPRESENTATIVE, starts_on=TODAY)
+        actor=world.org_department,
+        username="R-900",
+        full_name="群众代表甲",
+        organization=world.A2,
+        role=Role.MASS_REPRESENTATIVE,
+        starts_on=TODAY,
+    )
     held = list(world.A2.role_assignments.filter(revoked_at__isnull=True))
     assert len(held) >= 1
-    tree.organization_merge(actor=world.gb_secretary, source=world.A2, target=world.A1, merged_on=TODAY,
-                            reason="两支部合并")
+    tree.organization_merge(
+        actor=world.gb_secretary, source=world.A2, target=world.A1, merged_on=TODAY, reason="两支部合并"
+    )
     assert not world.A2.role_assignments.filter(revoked_at__isnull=True).exists()
     assert AuditEvent.objects.filter(action="role.revoke", reason="两支部合并").count() == len(held)
     rep.user.refresh_from_db()

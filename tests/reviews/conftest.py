@@ -37,8 +37,13 @@ def clock():
 
 def give(world, user, role, org=None, actor=None):
     """The branch secretary staffs A1 (panel, mass representatives) as on the roles page."""
-    member_services.role_assign(actor=actor or world.secretary, user=user, organization=org or world.A1, role=role,
-                                starts_on=datetime.date(YEAR, 1, 2))
+    member_services.role_assign(
+        actor=actor or world.secretary,
+        user=user,
+        organization=org or world.A1,
+        role=role,
+        starts_on=datetime.date(YEAR, 1, 2),
+    )
     return user
 
 
@@ -54,8 +59,9 @@ def _year_world(preset, size=5):
     world.scheme = scoring.scheme_approve(actor=world.gb_secretary, scheme=derived)
     world.m = world.a1_members
     world.panel2 = give(world, make_user("panel2", "考评员乙"), Role.PANEL_MEMBER)
-    world.reps = [world.mass_rep] + [give(world, make_user(f"rep{i}", f"群众代表{i}"), Role.MASS_REPRESENTATIVE)
-                                     for i in (2, 3, 4, 5)]
+    world.reps = [world.mass_rep] + [
+        give(world, make_user(f"rep{i}", f"群众代表{i}"), Role.MASS_REPRESENTATIVE) for i in (2, 3, 4, 5)
+    ]
     return world
 
 

@@ -42,5 +42,8 @@ def proposed_grades(branch, year):
     """The determination form's grade selects as the page proposes them: {"grade-<member id>": grade}."""
     from reviews.selectors import determination_rows
 
-    return {f"grade-{r['total'].member_id}": r["grade"] for r in determination_rows(branch=branch, year=year, posted={})
-            if r["total"].scored}
+    return {
+        f"grade-{r['total'].member_id}": r["grade"]
+        for r in determination_rows(branch=branch, year=year, posted={})
+        if r["total"].scored
+    }

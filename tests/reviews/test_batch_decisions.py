@@ -33,8 +33,14 @@ def report(w, member):
 
 
 def declaration(w, member, points="2"):
-    return services.declaration_submit(actor=member.user, member=member, item=item(w, "B-ADD-01"), period=w.q[1],
-                                       points=points, reason="在社区宣讲党的政策")
+    return services.declaration_submit(
+        actor=member.user,
+        member=member,
+        item=item(w, "B-ADD-01"),
+        period=w.q[1],
+        points=points,
+        reason="在社区宣讲党的政策",
+    )
 
 
 def batch_url(w, kind, branch=None):
@@ -44,7 +50,7 @@ def batch_url(w, kind, branch=None):
 def row_of(page, pledge):
     """The page's row of `pledge`, from its tick to the next row."""
     start = page.index(f'id="pick-pledges-{pledge.pk}"')
-    return page[start:page.find("batch-row", start)]
+    return page[start : page.find("batch-row", start)]
 
 
 def statuses(model, objects):
@@ -59,36 +65,55 @@ def pledges(b_year):
 
 # ── the services ─────────────────────────────────────────────────────────────────────────────
 
+
 def test_a_batch_of_pledges_is_decided_row_by_row_as_if_singly(b_year, pledges):
     w = b_year
     events, notices = AuditEvent.objects.count(), Notification.objects.count()
-    done = services.pledges_decide_batch(actor=w.secretary, branch=w.A1, decisions=[
-        Decision(pledges[0].pk, True), Decision(pledges[1].pk, False, " 请写明服务时间 "),
-        Decision(pledges[2].pk, True, "很好")])
+    done = services.pledges_decide_batch(
+        actor=w.secretary,
+        branch=w.A1,
+        decisions=[
+            Decision(pledges[0].pk, True),
+            Decision(pledges[1].pk, False, " 请写明服务时间 "),
+            Decision(pledges[2].pk, True, "很好"),
+        ],
+    )
     assert [p.pk for p in done] == [p.pk for p in pledges]
     assert statuses(Pledge, pledges) == ["approved", "returned", "approved"]
     assert Pledge.objects.get(pk=pledges[1].pk).returned_reason == "请写明服务时间"
     new = AuditEvent.objects.order_by("id")[events:]
     assert [(e.action, e.target_id, e.actor_id) for e in new] == [
-        ("pledge.approve", str(pledges[0].pk), w.secretary.pk), ("pledge.return", str(pledges[1].pk), w.secretary.pk),
-        ("pledge.approve", str(pledges[2].pk), w.secretary.pk)]
+        ("pledge.approve", str(pledges[0].pk), w.secretary.pk),
+        ("pledge.return", str(pledges[1].pk), w.secretary.pk),
+        ("pledge.approve", str(pledges[2].pk), w.secretary.pk),
+    ]
     assert [n.reason for n in new] == ["", " 请写明服务时间 ", "很好"]  # as pledge_decide records it
     told = Notification.objects.order_by("id")[notices:]
     assert [(n.user_id, n.message) for n in told] == [
-        (w.m[2].user_id, "您的实事承诺已通过审核"), (w.m[3].user_id, "您的实事承诺已被退回"),
-        (w.m[4].user_id, "您的实事承诺已通过审核")]
+        (w.m[2].user_id, "您的实事承诺已通过审核"),
+        (w.m[3].user_id, "您的实事承诺已被退回"),
+        (w.m[4].user_id, "您的实事承诺已通过审核"),
+    ]
 
 
 def test_a_return_without_its_reason_decides_nothing_and_names_the_row(b_year, pledges):
     w = b_year
     events = AuditEvent.objects.count()
     with pytest.raises(BatchRefused) as refused:
-        services.pledges_decide_batch(actor=w.secretary, branch=w.A1, decisions=[
-            Decision(pledges[0].pk, False, "补充细节"), Decision(pledges[1].pk, False, "  "),
-            Decision(pledges[2].pk, False, "")])
+        services.pledges_decide_batch(
+            actor=w.secretary,
+            branch=w.A1,
+            decisions=[
+                Decision(pledges[0].pk, False, "补充细节"),
+                Decision(pledges[1].pk, False, "  "),
+                Decision(pledges[2].pk, False, ""),
+            ],
+        )
     assert refused.value.message == "有 2 项未能办理，全部未作决定"
-    assert refused.value.errors == {pledges[1].pk: f"{w.m[3].name} · 实事承诺：退回时请写明理由",
-                                    pledges[2].pk: f"{w.m[4].name} · 实事承诺：退回时请写明理由"}
+    assert refused.value.errors == {
+        pledges[1].pk: f"{w.m[3].name} · 实事承诺：退回时请写明理由",
+        pledges[2].pk: f"{w.m[4].name} · 实事承诺：退回时请写明理由",
+    }
     assert statuses(Pledge, pledges) == ["submitted"] * 3  # the first row, valid on its own, was undone too
     assert AuditEvent.objects.count() == events
     assert not Notification.objects.filter(message__contains="承诺已").exists()
@@ -98,21 +123,21 @@ def test_a_row_decided_meanwhile_refuses_the_batch(b_year, pledges):
     w = b_year
     services.pledge_decide(actor=w.committee, pledge=pledges[0], approve=True)
     with pytest.raises(BatchRefused) as refused:
-        services.pledges_decide_batch(actor=w.secretary, branch=w.A1,
-                                      decisions=[Decision(p.pk, True) for p in pledges])
-    assert refused.value.errors == {
-        pledges[0].pk: f"{w.m[2].name} · 实事承诺：当前状态为“已审核”，不能执行此操作"}
+        services.pledges_decide_batch(actor=w.secretary, branch=w.A1, decisions=[Decision(p.pk, True) for p in pledges])
+    assert refused.value.errors == {pledges[0].pk: f"{w.m[2].name} · 实事承诺：当前状态为“已审核”，不能执行此操作"}
     assert statuses(Pledge, pledges) == ["approved", "submitted", "submitted"]
 
 
 def test_an_id_of_another_branch_refuses_the_batch(b_year, pledges):
     """The committee may review A2 as well, but a batch on A1's page takes A1's rows only."""
     w = b_year
-    elsewhere = Pledge.objects.create(member=w.a2_members[3], year=w.year, kind="deed", content="外支部",
-                                      status="submitted")
+    elsewhere = Pledge.objects.create(
+        member=w.a2_members[3], year=w.year, kind="deed", content="外支部", status="submitted"
+    )
     with pytest.raises(ApplicationError, match="所选的 1 项不在本支部的待审核列表中，全部未作决定"):
-        services.pledges_decide_batch(actor=w.org_department, branch=w.A1, decisions=[
-            Decision(pledges[0].pk, True), Decision(elsewhere.pk, True)])
+        services.pledges_decide_batch(
+            actor=w.org_department, branch=w.A1, decisions=[Decision(pledges[0].pk, True), Decision(elsewhere.pk, True)]
+        )
     assert statuses(Pledge, [pledges[0], elsewhere]) == ["submitted", "submitted"]
     with pytest.raises(ApplicationError, match="所选的 1 项不在本支部"):  # an id that is nobody's
         services.pledges_decide_batch(actor=w.secretary, branch=w.A1, decisions=[Decision(10**6, True)])
@@ -123,8 +148,11 @@ def test_an_empty_or_repeated_batch_is_refused(b_year, pledges):
     with pytest.raises(ApplicationError, match="请至少选择一项"):
         services.pledges_decide_batch(actor=w.secretary, branch=w.A1, decisions=[])
     with pytest.raises(ApplicationError, match="同一项不能重复选择"):
-        services.pledges_decide_batch(actor=w.secretary, branch=w.A1, decisions=[
-            Decision(pledges[0].pk, True), Decision(pledges[0].pk, False, "重复")])
+        services.pledges_decide_batch(
+            actor=w.secretary,
+            branch=w.A1,
+            decisions=[Decision(pledges[0].pk, True), Decision(pledges[0].pk, False, "重复")],
+        )
     assert statuses(Pledge, pledges) == ["submitted"] * 3
 
 
@@ -141,36 +169,49 @@ def test_fulfilment_reports_are_verified_and_returned_in_bulk(b_year):
     w = b_year
     reports = [report(w, m) for m in w.m[3:5]]
     with pytest.raises(BatchRefused) as refused:
-        services.fulfilment_decide_batch(actor=w.committee, branch=w.A1, decisions=[
-            Decision(reports[0].pk, True), Decision(reports[1].pk, False)])
+        services.fulfilment_decide_batch(
+            actor=w.committee, branch=w.A1, decisions=[Decision(reports[0].pk, True), Decision(reports[1].pk, False)]
+        )
     assert refused.value.errors == {reports[1].pk: f"{w.m[4].name} · 2030年1月：退回时请写明理由"}
     assert statuses(FulfilmentReport, reports) == ["submitted", "submitted"]
     events = AuditEvent.objects.count()
-    services.fulfilment_decide_batch(actor=w.committee, branch=w.A1, decisions=[
-        Decision(reports[0].pk, True), Decision(reports[1].pk, False, "请附签到表")])
+    services.fulfilment_decide_batch(
+        actor=w.committee,
+        branch=w.A1,
+        decisions=[Decision(reports[0].pk, True), Decision(reports[1].pk, False, "请附签到表")],
+    )
     assert statuses(FulfilmentReport, reports) == ["verified", "returned"]
     assert FulfilmentReport.objects.get(pk=reports[1].pk).answer == "请附签到表"
     assert list(AuditEvent.objects.order_by("id")[events:].values_list("action", flat=True)) == [
-        "fulfilment.verify", "fulfilment.return"]
+        "fulfilment.verify",
+        "fulfilment.return",
+    ]
 
 
 def test_declarations_are_passed_and_refused_in_bulk(b_year):
     w = b_year
     declared = [declaration(w, m) for m in w.m[3:5]]
     with pytest.raises(BatchRefused) as refused:
-        services.declarations_verify_batch(actor=w.secretary, branch=w.A1, decisions=[
-            Decision(d.pk, False) for d in declared])
+        services.declarations_verify_batch(
+            actor=w.secretary, branch=w.A1, decisions=[Decision(d.pk, False) for d in declared]
+        )
     assert refused.value.errors[declared[0].pk] == f"{w.m[3].name} · 宣传落实党的路线方针政策：不予通过时请写明理由"
     assert statuses(Declaration, declared) == ["submitted", "submitted"]
     events = AuditEvent.objects.count()
-    services.declarations_verify_batch(actor=w.secretary, branch=w.A1, decisions=[
-        Decision(declared[0].pk, True), Decision(declared[1].pk, False, "与第一季度重复")])
+    services.declarations_verify_batch(
+        actor=w.secretary,
+        branch=w.A1,
+        decisions=[Decision(declared[0].pk, True), Decision(declared[1].pk, False, "与第一季度重复")],
+    )
     assert statuses(Declaration, declared) == ["verified", "rejected"]
     assert list(AuditEvent.objects.order_by("id")[events:].values_list("action", flat=True)) == [
-        "declaration.verify", "declaration.reject"]
+        "declaration.verify",
+        "declaration.reject",
+    ]
 
 
 # ── the page ─────────────────────────────────────────────────────────────────────────────────
+
 
 def test_the_page_offers_every_row_a_tick_and_a_reason(b_year, pledges, login):
     w = b_year
@@ -185,9 +226,17 @@ def test_the_page_offers_every_row_a_tick_and_a_reason(b_year, pledges, login):
 
 def test_a_batch_posted_from_the_page(b_year, pledges, login):
     w = b_year
-    response = login(w.secretary).post(batch_url(w, "pledges"), {
-        "ids": [pledges[0].pk, pledges[2].pk], "decision": "return", f"reason_{pledges[0].pk}": "写具体些",
-        f"reason_{pledges[2].pk}": "补充时间", f"reason_{pledges[1].pk}": "未勾选，不办"}, follow=True)
+    response = login(w.secretary).post(
+        batch_url(w, "pledges"),
+        {
+            "ids": [pledges[0].pk, pledges[2].pk],
+            "decision": "return",
+            f"reason_{pledges[0].pk}": "写具体些",
+            f"reason_{pledges[2].pk}": "补充时间",
+            f"reason_{pledges[1].pk}": "未勾选，不办",
+        },
+        follow=True,
+    )
     assert response.redirect_chain[-1][0] == reverse("branch_reviews", args=[w.A1.pk])
     assert "已审核 2 项承诺" in html(response)
     assert statuses(Pledge, pledges) == ["returned", "submitted", "returned"]
@@ -195,9 +244,15 @@ def test_a_batch_posted_from_the_page(b_year, pledges, login):
 
 def test_a_refused_batch_keeps_every_tick_and_reason_and_shows_the_row_its_refusal(b_year, pledges, login):
     w = b_year
-    response = login(w.secretary).post(batch_url(w, "pledges"), {
-        "ids": [pledges[0].pk, pledges[1].pk], "decision": "return", f"reason_{pledges[0].pk}": "写具体些",
-        f"reason_{pledges[2].pk}": "留着的字"})
+    response = login(w.secretary).post(
+        batch_url(w, "pledges"),
+        {
+            "ids": [pledges[0].pk, pledges[1].pk],
+            "decision": "return",
+            f"reason_{pledges[0].pk}": "写具体些",
+            f"reason_{pledges[2].pk}": "留着的字",
+        },
+    )
     assert response.status_code == 400
     page = html(response)
     assert "有 1 项未能办理，全部未作决定" in page
@@ -226,17 +281,21 @@ def test_declarations_and_fulfilment_from_the_page(b_year, login):
     assert "已核实 1 份践诺报告" in html(ok) and statuses(FulfilmentReport, [reports]) == ["verified"]
 
 
-@pytest.mark.parametrize("data, message", [
-    ({"ids": ["abc"], "decision": "approve"}, "所选的项目无效"),
-    ({"decision": "approve"}, "请至少选择一项"),
-    ({"ids": ["PLEDGE"], "decision": "maybe"}, "请选择批量通过或批量退回"),
-    ({"ids": ["PLEDGE"]}, "请选择批量通过或批量退回"),
-    ({"ids": ["PLEDGE", "FORGED"], "decision": "approve"}, "所选的 1 项不在本支部的待审核列表中"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"ids": ["abc"], "decision": "approve"}, "所选的项目无效"),
+        ({"decision": "approve"}, "请至少选择一项"),
+        ({"ids": ["PLEDGE"], "decision": "maybe"}, "请选择批量通过或批量退回"),
+        ({"ids": ["PLEDGE"]}, "请选择批量通过或批量退回"),
+        ({"ids": ["PLEDGE", "FORGED"], "decision": "approve"}, "所选的 1 项不在本支部的待审核列表中"),
+    ],
+)
 def test_a_malformed_or_forged_post_is_a_refusal_not_an_error(b_year, pledges, login, data, message):
     w = b_year
-    forged = Pledge.objects.create(member=w.a2_members[0], year=w.year, kind="deed", content="外支部",
-                                   status="submitted")
+    forged = Pledge.objects.create(
+        member=w.a2_members[0], year=w.year, kind="deed", content="外支部", status="submitted"
+    )
     ids = [{"PLEDGE": str(pledges[0].pk), "FORGED": str(forged.pk)}.get(i, i) for i in data.get("ids", [])]
     response = login(w.secretary).post(batch_url(w, "pledges"), {**data, "ids": ids})
     assert response.status_code == 400 and message in html(response)
@@ -259,12 +318,15 @@ QUERIES = 24  # a Policy B branch page looks up no panel-scoring period (it offe
 def _lists_of(w, count, start):
     """`count` members of A1 with a submitted pledge, fulfilment report and declaration each."""
     members = add_members(w.A1, count, start=start, with_accounts=True)
-    Pledge.objects.bulk_create([Pledge(member=m, year=w.year, kind="deed", content="实事", status="submitted")
-                                for m in members])
-    FulfilmentReport.objects.bulk_create([FulfilmentReport(member=m, period=w.month[1], content="践诺")
-                                          for m in members])
-    Declaration.objects.bulk_create([Declaration(member=m, item=item(w, "B-ADD-01"), period=w.q[1], points=200,
-                                                 reason="宣讲") for m in members])
+    Pledge.objects.bulk_create(
+        [Pledge(member=m, year=w.year, kind="deed", content="实事", status="submitted") for m in members]
+    )
+    FulfilmentReport.objects.bulk_create(
+        [FulfilmentReport(member=m, period=w.month[1], content="践诺") for m in members]
+    )
+    Declaration.objects.bulk_create(
+        [Declaration(member=m, item=item(w, "B-ADD-01"), period=w.q[1], points=200, reason="宣讲") for m in members]
+    )
 
 
 @pytest.mark.parametrize("size", [2, 30])
@@ -284,8 +346,10 @@ def test_a_row_decided_by_someone_else_meanwhile_is_named_at_the_top(b_year, ple
     the list, so its refusal is named at the top of the page; nothing else is decided."""
     w = b_year
     services.pledge_decide(actor=w.committee, pledge=pledges[0], approve=True)
-    response = login(w.secretary).post(batch_url(w, "pledges"), {
-        "ids": [p.pk for p in pledges], "decision": "return", **{f"reason_{p.pk}": "补充" for p in pledges}})
+    response = login(w.secretary).post(
+        batch_url(w, "pledges"),
+        {"ids": [p.pk for p in pledges], "decision": "return", **{f"reason_{p.pk}": "补充" for p in pledges}},
+    )
     assert response.status_code == 400
     page = html(response)
     assert f"{w.m[2].name} · 实事承诺：当前状态为“已审核”，不能执行此操作" in page

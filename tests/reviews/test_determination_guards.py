@@ -19,9 +19,14 @@ from .pages import determination_url, html, item, proposed_grades
 
 
 def meeting(determination, expected):
-    return {"meeting_date": "2030-12-20", "members_expected": str(expected), "members_present": str(expected),
-            "decision": "党员大会评定", "lock_version": str(determination.lock_version),
-            **proposed_grades(determination.branch, determination.year)}
+    return {
+        "meeting_date": "2030-12-20",
+        "members_expected": str(expected),
+        "members_present": str(expected),
+        "decision": "党员大会评定",
+        "lock_version": str(determination.lock_version),
+        **proposed_grades(determination.branch, determination.year),
+    }
 
 
 def contribute(w, member, period, total):
@@ -29,15 +34,25 @@ def contribute(w, member, period, total):
     for code, cap in (("A-C01", 15), ("A-C03", 10), ("A-C02", 5), ("A-C04", 5), ("A-C05", 5)):
         value, total = min(cap, total), total - min(cap, total)
         if value:
-            scoring.entry_adjust_to(actor=w.secretary, member=member, item=item(w, code), period=period,
-                                    magnitude=value * 100, reason="考评小组评分", source="panel")
+            scoring.entry_adjust_to(
+                actor=w.secretary,
+                member=member,
+                item=item(w, code),
+                period=period,
+                magnitude=value * 100,
+                reason="考评小组评分",
+                source="panel",
+            )
 
 
-@pytest.mark.parametrize(("size", "at_95", "allowed"), [
-    (20, 1, True),    # floor(5% × 20) = 1: one member at 95 is fine
-    (20, 2, False),   # two are not
-    (19, 1, False),   # floor(5% × 19) = 0
-])
+@pytest.mark.parametrize(
+    ("size", "at_95", "allowed"),
+    [
+        (20, 1, True),  # floor(5% × 20) = 1: one member at 95 is fine
+        (20, 2, False),  # two are not
+        (19, 1, False),  # floor(5% × 19) = 0
+    ],
+)
 def test_the_five_percent_share_at_95_blocks_the_determination(a_year, clock, login, size, at_95, allowed):
     w = a_year
     add_members(w.A1, size - 5, start=100)
@@ -47,9 +62,10 @@ def test_the_five_percent_share_at_95_blocks_the_determination(a_year, clock, lo
         contribute(w, member, w.s2, 35)
     contribute(w, w.m[4], w.s1, 35)  # (95 + 94) / 2 = 94.5: below 95, not counted
     contribute(w, w.m[4], w.s2, 34)
-    totals = dict(MemberYearTotal.objects.filter(branch=w.A1, year=w.year, scored=True).values_list(
-        "member_id", "total"))
-    assert len(totals) == size and sorted(totals.values())[-at_95 - 1:] == [9450] + [9500] * at_95
+    totals = dict(
+        MemberYearTotal.objects.filter(branch=w.A1, year=w.year, scored=True).values_list("member_id", "total")
+    )
+    assert len(totals) == size and sorted(totals.values())[-at_95 - 1 :] == [9450] + [9500] * at_95
 
     secretary = login(w.secretary)
     secretary.post(determination_url(w), {"action": "prepare"})
@@ -72,8 +88,9 @@ def test_the_five_percent_share_at_95_blocks_the_determination(a_year, clock, lo
 def test_objections_still_pending_block_the_determination(a_year, clock, login, state):
     w, member = a_year, a_year.m[4]
     clock(12, 1)
-    entry = scoring.entry_record(actor=w.recorder, member=member, item=item(w, "A-B03"), period=w.s2, points=2,
-                                 reason="缺席理论学习")
+    entry = scoring.entry_record(
+        actor=w.recorder, member=member, item=item(w, "A-B03"), period=w.s2, points=2, reason="缺席理论学习"
+    )
     objection = services.objection_raise(actor=member.user, member=member, reason="有病假条", entry=entry)
     if state == "escalated":
         services.objection_answer(actor=w.secretary, objection=objection, uphold=False, answer="未请假")
@@ -130,10 +147,16 @@ def test_reopening_needs_the_organization_department_and_a_reason_and_is_audited
     org.post(reopen, {"reason": "群众反映个别党员积分有误，需复核"})
     first.refresh_from_db()
     assert (first.status, first.reopened_by, first.reopen_reason) == (
-        "reopened", w.org_department, "群众反映个别党员积分有误，需复核")
+        "reopened",
+        w.org_department,
+        "群众反映个别党员积分有误，需复核",
+    )
     event = AuditEvent.objects.get(action="determination.reopen")
-    assert (event.actor, event.reason, event.organization) == (w.org_department, "群众反映个别党员积分有误，需复核",
-                                                              w.A1)
+    assert (event.actor, event.reason, event.organization) == (
+        w.org_department,
+        "群众反映个别党员积分有误，需复核",
+        w.A1,
+    )
     assert (event.before, event.after) == ({"status": "decided"}, {"status": "reopened", "follow_ups_withdrawn": 9})
     assert list(first.follow_ups.values_list("pk", flat=True)) == [talk.pk]  # what was done stays on record
     assert "只有已评定的结果可以重新开启" in html(org.post(reopen, {"reason": "再开"}, follow=True))
@@ -163,8 +186,10 @@ def test_a_branch_with_a_staff_and_a_student_scheme_names_a_broken_share_cap_onc
     [problem] = services.share_cap_problems(w.A1, w.year)
     # Who is in the way, highest first, and what the branch may do.
     first, second = sorted(w.m[:2], key=lambda m: m.number)
-    assert problem.startswith(f"95分以上人数不得超过本支部5%：现有 2 人，上限 0 人（{first.name}（95 分）、"
-                              f"{second.name}（95 分））。请支委会逐条核实这些党员的加分记录")
+    assert problem.startswith(
+        f"95分以上人数不得超过本支部5%：现有 2 人，上限 0 人（{first.name}（95 分）、"
+        f"{second.name}（95 分））。请支委会逐条核实这些党员的加分记录"
+    )
     assert "在台账中冲销更正" in problem
     secretary = login(w.secretary)
     secretary.post(determination_url(w), {"action": "prepare"})

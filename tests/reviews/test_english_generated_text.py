@@ -20,8 +20,9 @@ def english(client):
 def test_period_names_read_in_the_readers_language(a_year, clock, login):
     w = a_year
     clock(3, 2)
-    scoring.entry_record(actor=w.recorder, member=w.m[3], item=item(w, "A-C02"), period=w.s1, points=2,
-                         reason="志愿服务")
+    scoring.entry_record(
+        actor=w.recorder, member=w.m[3], item=item(w, "A-C02"), period=w.s1, points=2, reason="志愿服务"
+    )
     assert Period.objects.get(pk=w.s1.pk).name == "2030年第一学期"  # stored as made
     url = reverse("ledger", args=[w.A1.pk])
     assert "2030年第一学期" in html(login(w.secretary).get(url))
@@ -44,9 +45,17 @@ def test_outcome_reasons_of_preset_rules_read_in_english(a_year, clock, login):
     del login(w.m[3].user).cookies["django_language"]
     assert outcome.reason in html(login(w.m[3].user).get(reverse("points_card", args=[w.m[3].pk])))
     # Recalculated from an English request, the stored reasons stay Chinese.
-    recorded = english(login(w.recorder)).post(reverse("entry_record", args=[w.A1.pk]), {
-        "member": w.m[3].pk, "item": item(w, "A-C02").pk, "period": w.s1.pk, "points": "1",
-        "occurred_on": "2030-03-02", "reason": "志愿服务"})
+    recorded = english(login(w.recorder)).post(
+        reverse("entry_record", args=[w.A1.pk]),
+        {
+            "member": w.m[3].pk,
+            "item": item(w, "A-C02").pk,
+            "period": w.s1.pk,
+            "points": "1",
+            "occurred_on": "2030-03-02",
+            "reason": "志愿服务",
+        },
+    )
     assert recorded.status_code == 302
     again = MemberOutcome.objects.get(member=w.m[3], year=w.year, rule_code="A-NOT-EXCELLENT")
     assert again.pk != outcome.pk and again.reason.startswith("积分低于90分，不得确定为年度考核优秀：年度总分")

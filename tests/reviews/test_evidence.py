@@ -21,8 +21,15 @@ def png(name="志愿服务证明.png"):
 
 
 def entry_with(w, member, upload, code="B-ADD-03"):
-    entry = scoring.entry_record(actor=w.secretary, member=member, item=item(w, code), period=w.q[1], points=2,
-                                 reason="社区服务", evidence=[upload])
+    entry = scoring.entry_record(
+        actor=w.secretary,
+        member=member,
+        item=item(w, code),
+        period=w.q[1],
+        points=2,
+        reason="社区服务",
+        evidence=[upload],
+    )
     return EntryEvidence.objects.get(entry=entry)
 
 
@@ -88,8 +95,10 @@ def test_a_pdf_opens_inline_under_the_sites_own_policy(b_year, clock, login):
     evidence = entry_with(w, w.m[4], pdf)
     response = login(w.secretary).get(reverse("evidence_entry", args=[evidence.pk]))
     assert response["Content-Type"] == "application/pdf" and response["Content-Disposition"].startswith("inline;")
-    assert "sandbox" not in response["Content-Security-Policy"] and "default-src 'self'" in response[
-        "Content-Security-Policy"]
+    assert (
+        "sandbox" not in response["Content-Security-Policy"]
+        and "default-src 'self'" in response["Content-Security-Policy"]
+    )
 
 
 def test_a_file_gone_from_storage_is_a_404_not_a_500(b_year, clock, login):
@@ -119,8 +128,15 @@ def test_the_web_server_may_send_the_bytes_after_the_check(b_year, clock, login,
 def test_the_declaration_page_previews_the_file_the_committee_verifies(b_year, clock, login):
     w = b_year
     clock(2, 10)
-    declaration = services.declaration_submit(actor=w.m[4].user, member=w.m[4], item=item(w, "B-ADD-03"),
-                                              period=w.q[1], points=2, reason="社区服务", evidence=png("社区服务.png"))
+    declaration = services.declaration_submit(
+        actor=w.m[4].user,
+        member=w.m[4],
+        item=item(w, "B-ADD-03"),
+        period=w.q[1],
+        points=2,
+        reason="社区服务",
+        evidence=png("社区服务.png"),
+    )
     url = reverse("evidence_declaration", args=[declaration.pk])
     page = html(login(w.committee).get(reverse("branch_reviews", args=[w.A1.pk])))
     assert f'<img class="evidence-thumb" src="{url}"' in page and "社区服务.png" in page
@@ -139,12 +155,17 @@ def test_a_fulfilment_report_takes_a_file_shown_where_it_is_verified(b_year, clo
     bad = client.post(reverse("fulfilment_new"), {"period": w.month[1].pk, "content": "践诺", "evidence": exe})
     assert bad.status_code == 400 and "类型不支持" in html(bad)
     assert not w.m[4].fulfilment_reports.exists()  # nothing kept from the refused form
-    assert client.post(reverse("fulfilment_new"), {"period": w.month[1].pk, "content": "践诺",
-                                                   "evidence": png("践诺照片.png")}).status_code == 302
+    assert (
+        client.post(
+            reverse("fulfilment_new"), {"period": w.month[1].pk, "content": "践诺", "evidence": png("践诺照片.png")}
+        ).status_code
+        == 302
+    )
     report = w.m[4].fulfilment_reports.get()
     url = reverse("evidence_fulfilment", args=[report.pk])
-    assert f'<img class="evidence-thumb" src="{url}"' in html(login(w.committee).get(reverse("branch_reviews",
-                                                                                            args=[w.A1.pk])))
+    assert f'<img class="evidence-thumb" src="{url}"' in html(
+        login(w.committee).get(reverse("branch_reviews", args=[w.A1.pk]))
+    )
     assert login(w.committee).get(url).status_code == 200
     assert login(w.m[3].user).get(url).status_code == 403
 
@@ -154,8 +175,12 @@ def test_the_objection_page_shows_the_disputed_entrys_file_and_the_objections_ow
     clock(2, 10)
     evidence = entry_with(w, w.m[4], png())
     client = login(w.m[4].user)
-    assert client.post(objection_url(w.m[4], entry=evidence.entry), {
-        "reason": "分值偏低", "evidence": png("我的说明.png")}).status_code == 302
+    assert (
+        client.post(
+            objection_url(w.m[4], entry=evidence.entry), {"reason": "分值偏低", "evidence": png("我的说明.png")}
+        ).status_code
+        == 302
+    )
     objection = w.m[4].objections.get()
     page = html(login(w.secretary).get(reverse("objection_detail", args=[objection.pk])))
     own = reverse("evidence_objection", args=[objection.attachments.get().pk])
@@ -171,8 +196,12 @@ def test_a_mass_representative_cannot_name_a_ledger_line_nor_open_its_file(b_yea
     clock(2, 10)
     evidence = entry_with(w, w.m[4], png())
     client = login(w.mass_rep)
-    assert client.post(objection_url(w.m[4], entry=evidence.entry), {
-        "reason": "不实", "evidence": png("群众反映.png")}).status_code == 403
+    assert (
+        client.post(
+            objection_url(w.m[4], entry=evidence.entry), {"reason": "不实", "evidence": png("群众反映.png")}
+        ).status_code
+        == 403
+    )
     assert not w.m[4].objections.exists()
     assert client.get(reverse("evidence_entry", args=[evidence.pk])).status_code == 403
 
@@ -184,8 +213,9 @@ def test_self_assessment_files_are_previewed_for_the_panel_and_kept_on_a_second_
     client = login(member.user)
     url = reverse("self_assessment", args=[w.s1.pk])
     c02 = item(w, "A-C02")
-    assert client.post(url, {**points(w, {"A-C02": 2}), f"note_{c02.pk}": "志愿服务",
-                             f"file_{c02.pk}": png("服务时长.png")}).status_code in (200, 302)
+    assert client.post(
+        url, {**points(w, {"A-C02": 2}), f"note_{c02.pk}": "志愿服务", f"file_{c02.pk}": png("服务时长.png")}
+    ).status_code in (200, 302)
     claim = SelfAssessment.objects.get(member=member, period=w.s1).claims.get(item=c02)
     assert claim.evidence
     # Saved again without choosing the file again: the file stays.

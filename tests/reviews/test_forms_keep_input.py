@@ -23,6 +23,7 @@ def _options(page, select_name):
 
 # ── self-assessment ─────────────────────────────────────────────────────────────────────────
 
+
 def test_a_closed_self_assessment_says_so_before_typing_and_a_refused_one_keeps_the_input(a_year, clock, login):
     w, member = a_year, a_year.m[3]
     url = reverse("self_assessment", args=[w.s1.pk])
@@ -33,8 +34,12 @@ def test_a_closed_self_assessment_says_so_before_typing_and_a_refused_one_keeps_
     page = html(login(member.user).get(url))
     assert "自查自评已于 2030-06-30 截止" in page
     assert page.count('type="submit" disabled>') == 2  # save and submit both off
-    typed = {**points(w, {"A-C01": 12, "A-C02": 5}), f"note_{item(w, 'A-C02').pk}": "社区志愿服务五次",
-             "note": "上半年工作小结", "action": "submit"}
+    typed = {
+        **points(w, {"A-C01": 12, "A-C02": 5}),
+        f"note_{item(w, 'A-C02').pk}": "社区志愿服务五次",
+        "note": "上半年工作小结",
+        "action": "submit",
+    }
     refused = login(member.user).post(url, typed)
     assert refused.status_code == 400
     page = html(refused)
@@ -43,13 +48,19 @@ def test_a_closed_self_assessment_says_so_before_typing_and_a_refused_one_keeps_
     assert "上半年工作小结</textarea>" in page
     assert not SelfAssessment.objects.filter(member=member).exists()
     # Reopened for this member: the form is open again.
-    services.self_assessment_reopen(actor=w.secretary, member=member, period=w.s1,
-                                    until=clock(7, 2) + __import__("datetime").timedelta(days=7), reason="外出调研")
+    services.self_assessment_reopen(
+        actor=w.secretary,
+        member=member,
+        period=w.s1,
+        until=clock(7, 2) + __import__("datetime").timedelta(days=7),
+        reason="外出调研",
+    )
     page = html(login(member.user).get(url))
     assert "self-closed" not in page and 'type="submit" disabled>' not in page
 
 
 # ── pledges ─────────────────────────────────────────────────────────────────────────────────
+
 
 def test_draft_pledges_are_edited_and_deleted_and_the_add_form_goes_once_handed_in(a_year, login):
     w, member = a_year, a_year.m[4]
@@ -86,13 +97,14 @@ def test_draft_pledges_are_edited_and_deleted_and_the_add_form_goes_once_handed_
 
 # ── panel scoring ───────────────────────────────────────────────────────────────────────────
 
+
 def test_the_panel_board_shows_who_self_assessed_and_saving_moves_to_the_next_member(a_year, clock, login):
     w, m = a_year, a_year.m
     clock(6, 20)
-    services.self_assessment_save(actor=m[3].user, member=m[3], period=w.s1,
-                                  claims=[(item(w, "A-C02"), "3", "", None)], submit=True)
-    services.self_assessment_save(actor=m[4].user, member=m[4], period=w.s1,
-                                  claims=[(item(w, "A-C02"), "2", "", None)])
+    services.self_assessment_save(
+        actor=m[3].user, member=m[3], period=w.s1, claims=[(item(w, "A-C02"), "3", "", None)], submit=True
+    )
+    services.self_assessment_save(actor=m[4].user, member=m[4], period=w.s1, claims=[(item(w, "A-C02"), "2", "", None)])
     clock(7, 10)
     client = login(w.panel)  # w.panel is M2
     board = html(client.get(reverse("panel_board", args=[w.A1.pk, w.s1.pk])))
@@ -103,8 +115,9 @@ def test_the_panel_board_shows_who_self_assessed_and_saving_moves_to_the_next_me
     saved = client.post(panel_url(w, w.s1, m[1]), {**points(w, {"A-C02": 3}), "action": "save_next"})
     assert saved.status_code == 302 and saved["Location"] == panel_url(w, w.s1, m[3])
     # A refused save keeps what was typed.
-    refused = html(client.post(panel_url(w, w.s1, m[3]), {**points(w, {"A-C02": 3, "A-C01": 99}),
-                                                           "action": "save_next"}))
+    refused = html(
+        client.post(panel_url(w, w.s1, m[3]), {**points(w, {"A-C02": 3, "A-C01": 99}), "action": "save_next"})
+    )
     assert "本期分值应在" in refused and 'value="99"' in refused and 'value="3"' in refused
     for k in (3, 4):
         client.post(panel_url(w, w.s1, m[k]), {**points(w, {"A-C02": 2}), "action": "save"})
@@ -116,10 +129,10 @@ def test_the_panel_board_shows_who_self_assessed_and_saving_moves_to_the_next_me
 
 # ── the entry form and the ledger ───────────────────────────────────────────────────────────
 
+
 def _mixed_branch(w):
     """A1 gets a student member; the committee's student reference applies to students."""
-    w.student_scheme = scoring.scheme_preset_load(actor=w.org_department, preset="A-student", year=w.year,
-                                                  owner=w.U)
+    w.student_scheme = scoring.scheme_preset_load(actor=w.org_department, preset="A-student", year=w.year, owner=w.U)
     return add_members(w.A1, 1, start=50, category=Member.Category.STUDENT)[0]
 
 
@@ -139,8 +152,14 @@ def test_the_entry_form_offers_only_the_items_of_the_chosen_members_scheme(a_yea
     assert 'data-filters="id_item"' in page and f'value="{student.pk}" data-category="student"' in page
     student_item = w.student_scheme.items.filter(kind="bonus", evidence_required=False).order_by("code").first()
     assert f'value="{student_item.pk}" data-category="student"' in page
-    data = {"member": staff.pk, "item": student_item.pk, "period": w.s1.pk, "points": "3",
-            "occurred_on": "2030-03-01", "reason": "参加志愿服务"}
+    data = {
+        "member": staff.pk,
+        "item": student_item.pk,
+        "period": w.s1.pk,
+        "points": "3",
+        "occurred_on": "2030-03-01",
+        "reason": "参加志愿服务",
+    }
     refused = client.post(url, data)
     assert refused.status_code == 400
     page = html(refused)
@@ -154,8 +173,14 @@ def test_the_ledger_filters_by_member_and_offers_the_periods_of_the_branchs_own_
     w = a_year
     clock(3, 2)
     for member in w.m[3:5]:
-        scoring.entry_record(actor=w.recorder, member=member, item=item(w, "A-C02"), period=w.s1, points=2,
-                             reason=f"志愿服务{member.name}")
+        scoring.entry_record(
+            actor=w.recorder,
+            member=member,
+            item=item(w, "A-C02"),
+            period=w.s1,
+            points=2,
+            reason=f"志愿服务{member.name}",
+        )
     client = login(w.secretary)
     url = reverse("ledger", args=[w.A1.pk])
     page = html(client.get(url))
@@ -177,8 +202,9 @@ def test_the_branch_page_offers_the_periods_of_its_own_policy(a_year, login):
     assert periods == {str(w.s1.pk), str(w.s2.pk)}  # semesters only, not quarters
     publicity = re.search(r'<select name="period"[^>]*id="id_period"[^>]*>(.*?)</select>', page, re.S)
     offered = set(re.findall(r'<option value="(\d+)"', publicity.group(1))) if publicity else set()
-    assert not offered & {str(pk) for pk in Period.objects.filter(kind__in=("month", "quarter"))
-                          .values_list("pk", flat=True)}
+    assert not offered & {
+        str(pk) for pk in Period.objects.filter(kind__in=("month", "quarter")).values_list("pk", flat=True)
+    }
 
 
 def test_a_policy_b_branch_has_no_self_assessment_reopening(b_year, login):

@@ -34,8 +34,9 @@ def graded_a(a_year, clock):
     clock(12, 15)
     semesters(w, w.m[0], 30, 30)
     semesters(w, w.m[1], 30, 29)
-    scoring.entry_record(actor=w.recorder, member=w.m[4], item=item(w, "A-B03"), period=w.s2, points=2,
-                         reason="缺席理论学习")
+    scoring.entry_record(
+        actor=w.recorder, member=w.m[4], item=item(w, "A-B03"), period=w.s2, points=2, reason="缺席理论学习"
+    )
     w.determination = services.determination_prepare(actor=w.secretary, branch=w.A1, year=w.year)
     return w
 
@@ -44,8 +45,7 @@ def grade_field(member):
     return f"grade-{member.pk}"
 
 
-def test_the_form_offers_excellent_only_where_the_outcomes_allow_it_and_proposes_unqualified_after_red(
-        graded_a, login):
+def test_the_form_offers_excellent_only_where_the_outcomes_allow_it_and_proposes_unqualified_after_red(graded_a, login):
     w = graded_a
     page = html(login(w.secretary).get(determination_url(w)))
     proposed = proposed_grades(w.A1, w.year)
@@ -60,8 +60,12 @@ def test_the_form_offers_excellent_only_where_the_outcomes_allow_it_and_proposes
 
 def test_an_excellent_grade_below_ninety_is_refused_naming_the_member_and_keeps_the_choices(graded_a, login):
     w = graded_a
-    form = {**meeting(w.determination, 5), grade_field(w.m[0]): "excellent", grade_field(w.m[1]): "excellent",
-            grade_field(w.m[3]): "basic"}
+    form = {
+        **meeting(w.determination, 5),
+        grade_field(w.m[0]): "excellent",
+        grade_field(w.m[1]): "excellent",
+        grade_field(w.m[3]): "basic",
+    }
     response = login(w.secretary).post(determination_url(w), form)
     page = html(response)
     assert response.status_code == 400
@@ -82,8 +86,13 @@ def test_the_grades_are_archived_with_the_determination_in_its_checksum_and_audi
     assert "已记录党员大会评定" in page
     determination = Determination.objects.get()
     lines = dict(determination.lines.values_list("member_id", "grade"))
-    assert lines == {w.m[0].pk: "excellent", w.m[1].pk: "qualified", w.m[2].pk: "qualified",
-                     w.m[3].pk: "basic", w.m[4].pk: "unqualified"}
+    assert lines == {
+        w.m[0].pk: "excellent",
+        w.m[1].pk: "qualified",
+        w.m[2].pk: "qualified",
+        w.m[3].pk: "basic",
+        w.m[4].pk: "unqualified",
+    }
     assert {row["member"]: row["grade"] for row in determination.snapshot} == lines
     assert determination.checksum == services.snapshot_checksum(determination.snapshot)
     event = AuditEvent.objects.get(action="determination.decide")
@@ -122,22 +131,41 @@ def test_policy_b_rates_excellent_only_from_85(b_year, clock):
     w = b_year
     clock(12, 15)
     for code in ("B-ADD-01", "B-ADD-02"):  # 80 + 3 + 2 = 85
-        scoring.entry_record(actor=w.recorder, member=w.m[0], item=item(w, code), period=w.q[4],
-                             points=3 if code == "B-ADD-01" else 2, reason="支部认定")
-    scoring.entry_record(actor=w.recorder, member=w.m[1], item=item(w, "B-ADD-01"), period=w.q[4], points=4,
-                         reason="支部认定")  # 84
+        scoring.entry_record(
+            actor=w.recorder,
+            member=w.m[0],
+            item=item(w, code),
+            period=w.q[4],
+            points=3 if code == "B-ADD-01" else 2,
+            reason="支部认定",
+        )
+    scoring.entry_record(
+        actor=w.recorder, member=w.m[1], item=item(w, "B-ADD-01"), period=w.q[4], points=4, reason="支部认定"
+    )  # 84
     determination = services.determination_prepare(actor=w.secretary, branch=w.A1, year=w.year)
     base = {m.pk: EvaluationGrade.QUALIFIED for m in w.m}
     with pytest.raises(services.ApplicationError) as refused:
-        services.determination_decide(actor=w.secretary, determination=determination,
-                                      meeting_date=datetime.date(2030, 12, 20), members_expected=5,
-                                      members_present=5, decision="评定", lock_version=determination.lock_version,
-                                      grades={**base, w.m[1].pk: EvaluationGrade.EXCELLENT})
+        services.determination_decide(
+            actor=w.secretary,
+            determination=determination,
+            meeting_date=datetime.date(2030, 12, 20),
+            members_expected=5,
+            members_present=5,
+            decision="评定",
+            lock_version=determination.lock_version,
+            grades={**base, w.m[1].pk: EvaluationGrade.EXCELLENT},
+        )
     assert f"{w.m[1].name}（未达到可评为优秀党员的分数）" in refused.value.message
     decided = services.determination_decide(
-        actor=w.secretary, determination=determination, meeting_date=datetime.date(2030, 12, 20),
-        members_expected=5, members_present=5, decision="评定", lock_version=determination.lock_version,
-        grades={**base, w.m[0].pk: EvaluationGrade.EXCELLENT})
+        actor=w.secretary,
+        determination=determination,
+        meeting_date=datetime.date(2030, 12, 20),
+        members_expected=5,
+        members_present=5,
+        decision="评定",
+        lock_version=determination.lock_version,
+        grades={**base, w.m[0].pk: EvaluationGrade.EXCELLENT},
+    )
     assert decided.lines.get(member=w.m[0]).grade == "excellent"
 
 
@@ -154,8 +182,9 @@ def test_the_bar_on_excellent_follows_the_outcome_rules_not_the_numbers():
 
 
 @pytest.mark.parametrize("size", [5, 25])
-def test_the_determination_page_takes_the_same_queries_at_any_size(a_year, clock, login, django_assert_num_queries,
-                                                                   size):
+def test_the_determination_page_takes_the_same_queries_at_any_size(
+    a_year, clock, login, django_assert_num_queries, size
+):
     w = a_year
     add_members(w.A1, size - 5, start=400)
     clock(12, 15)
@@ -183,6 +212,9 @@ def test_the_member_sees_the_grade_on_their_record_and_the_branch_workbook_has_i
     sheet = book["年度评定"]
     values = [[c.value for c in row] for row in sheet.iter_rows()]
     header = next(r for r in values if "民主评议等次" in r)
-    rows = {r[header.index("姓名")]: r[header.index("民主评议等次")] for r in values[values.index(header) + 1:]
-            if r[header.index("姓名")]}
+    rows = {
+        r[header.index("姓名")]: r[header.index("民主评议等次")]
+        for r in values[values.index(header) + 1 :]
+        if r[header.index("姓名")]
+    }
     assert rows[w.m[0].name] == "优秀" and rows[w.m[4].name] == "不合格" and rows[w.m[1].name] == "合格"

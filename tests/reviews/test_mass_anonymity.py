@@ -223,6 +223,8 @@ def test_the_determination_page_shows_the_frozen_mass_results(a_year, clock, log
     assert "群众评议结果" in during and "已有 5 位群众代表提交" in during and figures(during) == ("", "")
     clock(12, 15)
     after = html(login(w.secretary).get(url))
-    assert "determination-mass" in after and figures(after)[0] == figures(html(login(w.secretary).get(
-        reverse("mass_results", args=[w.A1.pk]))))[0]
+    assert (
+        "determination-mass" in after
+        and figures(after)[0] == figures(html(login(w.secretary).get(reverse("mass_results", args=[w.A1.pk]))))[0]
+    )
     assert "逐份答卷" not in html(login(w.org_department).get(url))  # each answer stays on the results page

@@ -28,9 +28,17 @@ from .pages import SHANGHAI, YEAR, html
 
 def schedule(world, *, kind="general", day=(3, 5), start=(14, 0), end=(16, 0), members=None, topic="学习党章"):
     return meetings.meeting_schedule(
-        actor=world.secretary, branch=world.A1, kind=kind, date=datetime.date(YEAR, *day),
-        starts_at=datetime.time(*start), ends_at=datetime.time(*end), topic=topic, place="学院会议室",
-        whole_branch=members is None, members=members or ())
+        actor=world.secretary,
+        branch=world.A1,
+        kind=kind,
+        date=datetime.date(YEAR, *day),
+        starts_at=datetime.time(*start),
+        ends_at=datetime.time(*end),
+        topic=topic,
+        place="学院会议室",
+        whole_branch=members is None,
+        members=members or (),
+    )
 
 
 def marks(world, meeting, **by_index):
@@ -47,13 +55,13 @@ def lines_of(member):
 
 # ── scheduling ───────────────────────────────────────────────────────────────────────────────
 
+
 def test_a_meeting_of_the_whole_branch_expects_every_member_still_in_it_and_not_exempted(a_year, clock):
     w = a_year
     w.m[3].exempt, w.m[3].exemption_reason = True, "年老体弱"
     w.m[3].save()
     meeting = schedule(w)
-    assert sorted(a.member.number for a in meeting.attendees.all()) == sorted(
-        m.number for m in w.m if m != w.m[3])
+    assert sorted(a.member.number for a in meeting.attendees.all()) == sorted(m.number for m in w.m if m != w.m[3])
     event = AuditEvent.objects.get(action="meeting.schedule")
     assert event.after["topic"] == "学习党章" and event.after["whole_branch"] is True
     assert w.m[3].number not in event.after["expected"]
@@ -69,8 +77,15 @@ def test_a_meeting_of_chosen_members_and_its_refusals(a_year):
     with pytest.raises(ApplicationError, match="结束时间应晚于开始时间"):
         schedule(w, start=(16, 0), end=(15, 0))
     with pytest.raises(PermissionDenied):
-        meetings.meeting_schedule(actor=w.member, branch=w.A1, kind="general", date=datetime.date(YEAR, 3, 5),
-                                  starts_at=datetime.time(9), ends_at=datetime.time(10), topic="x")
+        meetings.meeting_schedule(
+            actor=w.member,
+            branch=w.A1,
+            kind="general",
+            date=datetime.date(YEAR, 3, 5),
+            starts_at=datetime.time(9),
+            ends_at=datetime.time(10),
+            topic="x",
+        )
     assert Meeting.objects.count() == 1
 
 
@@ -79,8 +94,16 @@ def test_the_schedule_page_keeps_what_was_typed_on_a_refusal_and_schedules(a_yea
     client = login(w.secretary)
     url = reverse("meeting_new", args=[w.A1.pk])
     assert client.get(url).status_code == 200
-    data = {"kind": "lecture", "date": f"{YEAR}-03-05", "starts_at": "14:00", "ends_at": "13:00",
-            "topic": "专题党课", "place": "报告厅", "expected": "chosen", "members": []}
+    data = {
+        "kind": "lecture",
+        "date": f"{YEAR}-03-05",
+        "starts_at": "14:00",
+        "ends_at": "13:00",
+        "topic": "专题党课",
+        "place": "报告厅",
+        "expected": "chosen",
+        "members": [],
+    }
     page = client.post(url, data)
     assert page.status_code == 400
     assert "请至少选择一名应到党员" in html(page) and "专题党课" in html(page)
@@ -100,12 +123,14 @@ def test_the_schedule_page_keeps_what_was_typed_on_a_refusal_and_schedules(a_yea
 
 # ── attendance → ledger ──────────────────────────────────────────────────────────────────────
 
+
 def test_policy_a_an_unexcused_absence_deducts_two_points_on_a_b01_and_nothing_else_is_written(a_year, clock):
     w = a_year
     clock(3, 5, 17)
     meeting = schedule(w)
-    meetings.attendance_save(actor=w.secretary, meeting=meeting,
-                             marks=marks(w, meeting, m2=("excused", "出差"), m3=("absent", "")))
+    meetings.attendance_save(
+        actor=w.secretary, meeting=meeting, marks=marks(w, meeting, m2=("excused", "出差"), m3=("absent", ""))
+    )
     [line] = LedgerEntry.objects.filter(member__branch=w.A1)
     assert (line.member, line.item.code, line.points, line.period) == (w.m[3], "A-B01", -200, w.s1)
     assert line.occurred_on == datetime.date(YEAR, 3, 5) and line.recorded_by == w.secretary
@@ -134,10 +159,16 @@ def test_policy_b_an_unexcused_absence_deducts_one_point_on_b_base_life(b_year, 
 def test_a_rule_for_the_meetings_own_kind_wins_and_presence_may_earn_a_contribution(a_year):
     w = a_year
     draft = scoring.scheme_new_version(actor=w.secretary, scheme=w.scheme)
-    scoring.attendance_rule_save(actor=w.secretary, scheme=draft, data={
-        "meeting_kind": "lecture", "status": "absent", "item": draft.items.get(code="A-B01"), "points": 3})
-    scoring.attendance_rule_save(actor=w.secretary, scheme=draft, data={
-        "meeting_kind": "", "status": "present", "item": draft.items.get(code="A-C05"), "points": 1})
+    scoring.attendance_rule_save(
+        actor=w.secretary,
+        scheme=draft,
+        data={"meeting_kind": "lecture", "status": "absent", "item": draft.items.get(code="A-B01"), "points": 3},
+    )
+    scoring.attendance_rule_save(
+        actor=w.secretary,
+        scheme=draft,
+        data={"meeting_kind": "", "status": "present", "item": draft.items.get(code="A-C05"), "points": 1},
+    )
     scoring.scheme_submit(actor=w.secretary, scheme=draft)
     scoring.scheme_approve(actor=w.gb_secretary, scheme=draft)
     meeting = schedule(w, kind="lecture")
@@ -160,12 +191,20 @@ def test_refusals_name_the_member_and_write_nothing(a_year):
     # A-B01 caps at 20 a semester: 19 already deducted, the absence's 2 would pass it.
     item = w.scheme.items.get(code="A-B01")
     for points in (5, 5, 5, 4):
-        scoring.entry_record(actor=w.secretary, member=w.m[3], item=item, period=w.s1, points=points,
-                             reason="缺席", occurred_on=datetime.date(YEAR, 2, 1))
+        scoring.entry_record(
+            actor=w.secretary,
+            member=w.m[3],
+            item=item,
+            period=w.s1,
+            points=points,
+            reason="缺席",
+            occurred_on=datetime.date(YEAR, 2, 1),
+        )
     rows, events = LedgerEntry.objects.count(), AuditEvent.objects.count()
     with pytest.raises(ApplicationError) as refused:
-        meetings.attendance_save(actor=w.secretary, meeting=meeting,
-                                 marks=marks(w, meeting, m3=("absent", ""), m4=("absent", "")))
+        meetings.attendance_save(
+            actor=w.secretary, meeting=meeting, marks=marks(w, meeting, m3=("absent", ""), m4=("absent", ""))
+        )
     assert refused.value.message.startswith("出勤未保存")
     assert f"{w.m[3].name}：“按时参加组织生活和“三会一课””本期累计不能超过 20 分" in refused.value.message
     assert w.m[4].name not in refused.value.message
@@ -178,12 +217,14 @@ def test_refusals_name_the_member_and_write_nothing(a_year):
 def test_a_correction_reverses_and_re_records_only_what_changed(a_year):
     w = a_year
     meeting = schedule(w)
-    meetings.attendance_save(actor=w.secretary, meeting=meeting,
-                             marks=marks(w, meeting, m3=("absent", ""), m4=("excused", "生病")))
+    meetings.attendance_save(
+        actor=w.secretary, meeting=meeting, marks=marks(w, meeting, m3=("absent", ""), m4=("excused", "生病"))
+    )
     first = lines_of(w.m[3])[0]
     untouched = LedgerEntry.objects.exclude(member__in=[w.m[3], w.m[4]]).count()
-    meetings.attendance_save(actor=w.secretary, meeting=meeting,
-                             marks=marks(w, meeting, m3=("excused", "补假"), m4=("absent", "")))
+    meetings.attendance_save(
+        actor=w.secretary, meeting=meeting, marks=marks(w, meeting, m3=("excused", "补假"), m4=("absent", ""))
+    )
     three, four = lines_of(w.m[3]), lines_of(w.m[4])
     assert [(e.points, e.reverses_id) for e in three] == [(-200, None), (200, first.pk)]
     assert "更正支部党员大会" in three[1].reason and "缺席→请假" in three[1].reason
@@ -191,8 +232,9 @@ def test_a_correction_reverses_and_re_records_only_what_changed(a_year):
     assert LedgerEntry.objects.exclude(member__in=[w.m[3], w.m[4]]).count() == untouched == 0
     # Saving again as it stands writes nothing more.
     count = LedgerEntry.objects.count()
-    meetings.attendance_save(actor=w.secretary, meeting=meeting,
-                             marks=marks(w, meeting, m3=("excused", "补假，已说明"), m4=("absent", "")))
+    meetings.attendance_save(
+        actor=w.secretary, meeting=meeting, marks=marks(w, meeting, m3=("excused", "补假，已说明"), m4=("absent", ""))
+    )
     assert LedgerEntry.objects.count() == count
     assert MeetingAttendee.objects.get(meeting=meeting, member=w.m[3]).reason == "补假，已说明"
     assert AuditEvent.objects.filter(action="meeting.attendance_save").count() == 3
@@ -220,7 +262,8 @@ def test_the_attendance_page_saves_and_keeps_what_was_typed_on_a_refusal(a_year,
 
 @pytest.mark.parametrize("size", [20, 80])  # a branch of 80 members in one request
 def test_saving_a_whole_meetings_attendance_takes_the_same_queries_at_any_size(
-        a_year, login, django_assert_num_queries, size):
+    a_year, login, django_assert_num_queries, size
+):
     w = a_year
     add_members(w.A1, size - len(w.m), start=300)
     meeting = schedule(w)
@@ -239,6 +282,7 @@ ATTENDANCE_QUERIES = 42 if connection.vendor == "sqlite" else 45
 
 
 # ── QR sign-in ───────────────────────────────────────────────────────────────────────────────
+
 
 def test_a_member_signs_in_by_the_qr_code_and_the_secretary_sees_it(a_year, clock, login):
     w = a_year
@@ -308,8 +352,7 @@ def test_the_sign_in_window_opens_half_an_hour_before_the_start(a_year):
     token = meetings.sign_in_token(meeting.pk, meetings.sign_in_slot(opens - datetime.timedelta(seconds=1)))
     assert meetings.sign_in_check(actor=w.member, meeting=meeting, token=token, now=opens).member == w.m[4]
     with pytest.raises(ApplicationError, match="不在签到时间内"):
-        meetings.sign_in_check(actor=w.member, meeting=meeting, token=token,
-                               now=opens - datetime.timedelta(seconds=1))
+        meetings.sign_in_check(actor=w.member, meeting=meeting, token=token, now=opens - datetime.timedelta(seconds=1))
 
 
 def test_an_anonymous_visitor_is_sent_to_log_in_and_back(a_year, client):
@@ -321,6 +364,7 @@ def test_an_anonymous_visitor_is_sent_to_log_in_and_back(a_year, client):
 
 
 # ── the meeting record ───────────────────────────────────────────────────────────────────────
+
 
 def test_the_minutes_and_photos_are_kept_with_the_meeting_and_served_only_to_its_readers(a_year, login):
     w = a_year
@@ -350,8 +394,9 @@ def test_the_minutes_and_photos_are_kept_with_the_meeting_and_served_only_to_its
 def test_the_branch_workbook_lists_the_years_meetings(a_year):
     w = a_year
     meeting = schedule(w)
-    meetings.attendance_save(actor=w.secretary, meeting=meeting,
-                             marks=marks(w, meeting, m2=("excused", "出差"), m3=("absent", "")))
+    meetings.attendance_save(
+        actor=w.secretary, meeting=meeting, marks=marks(w, meeting, m2=("excused", "出差"), m3=("absent", ""))
+    )
     meetings.meeting_record_save(actor=w.secretary, meeting=meeting, minutes="学习党章第一章")
     schedule(w, kind="committee", day=(4, 1), members=[w.m[0], w.m[1]], topic="研究发展党员")
     output = io.BytesIO()
@@ -361,9 +406,19 @@ def test_the_branch_workbook_lists_the_years_meetings(a_year):
     assert rows[1][:7] == ("日期", "时间", "党支部", "会议类型", "主题", "地点", "应到")
     first, second = rows[2], rows[3]
     assert first[0].date() == datetime.date(YEAR, 3, 5)
-    assert first[1:12] == ("14:00—16:00", "甲一支部", "支部党员大会", "学习党章", "学院会议室", 5, 3,
-                           "、".join(m.name for m in (w.m[0], w.m[1], w.m[4])), f"{w.m[2].name}（出差）", w.m[3].name,
-                           "学习党章第一章")
+    assert first[1:12] == (
+        "14:00—16:00",
+        "甲一支部",
+        "支部党员大会",
+        "学习党章",
+        "学院会议室",
+        5,
+        3,
+        "、".join(m.name for m in (w.m[0], w.m[1], w.m[4])),
+        f"{w.m[2].name}（出差）",
+        w.m[3].name,
+        "学习党章第一章",
+    )
     assert second[3:8] == ("支委会", "研究发展党员", "学院会议室", 2, 0)
 
 
@@ -378,6 +433,7 @@ def test_members_see_the_meetings_they_were_expected_at_on_their_points_card(a_y
 
 
 # ── the scheme's attendance rules ────────────────────────────────────────────────────────────
+
 
 def test_attendance_rules_are_copied_with_a_new_version_and_edited_on_the_scheme_page(a_year, login):
     w = a_year
@@ -395,19 +451,26 @@ def test_attendance_rules_are_copied_with_a_new_version_and_edited_on_the_scheme
     assert duplicate.status_code == 400 and "已有规则" in html(duplicate)
     beyond = client.post(new, {"meeting_kind": "life", "status": "absent", "item": copied.item.pk, "points": "9"})
     assert beyond.status_code == 400 and "每次分值应在 1—5 分之间" in html(beyond)
-    foreign = client.post(new, {"meeting_kind": "life", "status": "absent", "item": w.scheme.items.first().pk,
-                                "points": "2"})
+    foreign = client.post(
+        new, {"meeting_kind": "life", "status": "absent", "item": w.scheme.items.first().pk, "points": "2"}
+    )
     assert foreign.status_code == 400
-    assert client.post(new, {"meeting_kind": "life", "status": "absent", "item": copied.item.pk,
-                             "points": "4"}).status_code == 302
+    assert (
+        client.post(
+            new, {"meeting_kind": "life", "status": "absent", "item": copied.item.pk, "points": "4"}
+        ).status_code
+        == 302
+    )
     assert AuditEvent.objects.filter(action="scheme.attendance_rule_save").count() == 1
     page = html(client.post(reverse("scheme_part_remove", args=[draft.pk, "item", copied.item.pk]), follow=True))
     assert "会议考勤记分规则用到该项目" in page
     client.post(reverse("scheme_part_remove", args=[draft.pk, "attendance", copied.pk]))
     assert list(draft.attendance_rules.values_list("meeting_kind", flat=True)) == ["life"]
     assert AuditEvent.objects.filter(action="scheme.attendance_rule_remove").count() == 1
-    frozen = client.post(reverse("attendance_rule_new", args=[w.scheme.pk]),
-                         {"meeting_kind": "", "status": "present", "item": rule.item.pk, "points": "1"})
+    frozen = client.post(
+        reverse("attendance_rule_new", args=[w.scheme.pk]),
+        {"meeting_kind": "", "status": "present", "item": rule.item.pk, "points": "1"},
+    )
     assert frozen.status_code == 400 and "新建版本" in html(frozen)
     assert login(w.panel).get(new).status_code == 403
 
@@ -429,17 +492,26 @@ def test_an_absence_in_a_year_not_opened_is_refused_by_name(a_year):
 
 @pytest.mark.parametrize("count", [1, 4])
 def test_the_meeting_pages_the_card_and_the_workbook_take_the_same_queries_at_any_size(
-        a_year, login, django_assert_num_queries, count):
+    a_year, login, django_assert_num_queries, count
+):
     w = a_year
     for n in range(count):
         meeting = schedule(w, day=(3, 5 + n), topic=f"第{n}次")
         meetings.attendance_save(actor=w.secretary, meeting=meeting, marks=marks(w, meeting, m3=("absent", "")))
-        meetings.meeting_record_save(actor=w.secretary, meeting=meeting, minutes="记录", files=[
-            SimpleUploadedFile(f"照片{k}.png", PNG, content_type="image/png") for k in range(n + 1)])
+        meetings.meeting_record_save(
+            actor=w.secretary,
+            meeting=meeting,
+            minutes="记录",
+            files=[SimpleUploadedFile(f"照片{k}.png", PNG, content_type="image/png") for k in range(n + 1)],
+        )
     client = login(w.secretary)
-    pages = [(reverse("meeting_list", args=[w.A1.pk]), 9), (reverse("meeting_detail", args=[meeting.pk]), 9),
-             (reverse("meeting_attendance", args=[meeting.pk]), 8), (reverse("meeting_qr", args=[meeting.pk]), 9),
-             (reverse("points_card", args=[w.m[3].pk]), 15)]
+    pages = [
+        (reverse("meeting_list", args=[w.A1.pk]), 9),
+        (reverse("meeting_detail", args=[meeting.pk]), 9),
+        (reverse("meeting_attendance", args=[meeting.pk]), 8),
+        (reverse("meeting_qr", args=[meeting.pk]), 9),
+        (reverse("points_card", args=[w.m[3].pk]), 15),
+    ]
     for url, queries in pages:
         client.get(url)
         with django_assert_num_queries(queries):
@@ -457,8 +529,15 @@ def test_a_meeting_of_one_party_group_expects_its_members(a_year, login):
     url = reverse("meeting_new", args=[w.A1.pk])
     page = html(client.get(url))
     assert "一个党小组" in page and "第一党小组" in page and "第二党小组" in page
-    data = {"kind": "group", "date": f"{YEAR}-03-05", "starts_at": "14:00", "ends_at": "15:00",
-            "topic": "小组学习", "expected": "group", "party_group": ""}
+    data = {
+        "kind": "group",
+        "date": f"{YEAR}-03-05",
+        "starts_at": "14:00",
+        "ends_at": "15:00",
+        "topic": "小组学习",
+        "expected": "group",
+        "party_group": "",
+    }
     refused = client.post(url, data)
     assert refused.status_code == 400 and "请选择有党员的党小组" in html(refused) and not Meeting.objects.exists()
     data["party_group"] = "第一党小组"

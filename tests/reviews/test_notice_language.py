@@ -21,15 +21,17 @@ def notices_page(client):
 
 
 def test_a_notice_caused_in_english_is_stored_in_chinese_and_read_in_each_language(
-        a_year, clock, login, django_capture_on_commit_callbacks):
+    a_year, clock, login, django_capture_on_commit_callbacks
+):
     w = a_year
     clock(3, 2)
     w.secretary.email, w.secretary.email_notifications = "sec@example.edu.cn", True
     w.secretary.save()
     member = w.m[3]
     with translation.override("en"), django_capture_on_commit_callbacks(execute=True):  # the member works in English
-        pledge = services.pledge_save(actor=member.user, member=member, year=w.year, kind="vanguard",
-                                      content="争做先锋")
+        pledge = services.pledge_save(
+            actor=member.user, member=member, year=w.year, kind="vanguard", content="争做先锋"
+        )
         services.pledges_submit(actor=member.user, member=member, year=w.year)
     stored = Notification.objects.get(user=w.secretary)
     assert stored.message == f"{member.name} 提交了承诺，请审核"
@@ -53,17 +55,21 @@ def test_periods_and_sentences_inside_a_notice_follow_the_reader():
     assert notices.source_text(template, params) == "支部已为您开放2030年第一学期自查自评补交，截止 2030-07-10"
     with translation.override("en"):
         assert "Semester 1, 2030" in notices.render(template, params)
-    lines = [notices.Sentence("%(title)s（%(due)s 截止，还有 %(n)s 天）",
-                              {"title": translation.gettext_lazy("提交承诺"), "due": "2030-03-31", "n": 3})] * 2
+    lines = [
+        notices.Sentence(
+            "%(title)s（%(due)s 截止，还有 %(n)s 天）",
+            {"title": translation.gettext_lazy("提交承诺"), "due": "2030-03-31", "n": 3},
+        )
+    ] * 2
     digest = notices.encode({"lines": lines})
     assert notices.source_text("待办提醒：%(lines)s", digest) == (
-        "待办提醒：提交承诺（2030-03-31 截止，还有 3 天）；提交承诺（2030-03-31 截止，还有 3 天）")
+        "待办提醒：提交承诺（2030-03-31 截止，还有 3 天）；提交承诺（2030-03-31 截止，还有 3 天）"
+    )
     with translation.override("en"):
         text = notices.render("待办提醒：%(lines)s", digest)
     assert "截止" not in text and "提醒" not in text, text
 
 
 def test_a_notice_whose_template_no_longer_fits_shows_as_stored(a_year):
-    notice = Notification.objects.create(user=a_year.secretary, message="旧通知", template="%(gone)s 已删除",
-                                         params={})
+    notice = Notification.objects.create(user=a_year.secretary, message="旧通知", template="%(gone)s 已删除", params={})
     assert notice.text == "旧通知"

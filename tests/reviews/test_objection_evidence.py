@@ -42,8 +42,9 @@ def test_without_any_evidence_the_uphold_is_refused_and_nothing_is_left_behind(a
     objection = services.objection_raise(actor=w.target.user, member=w.target, entry=disputed, reason="只发表一篇")
     lines, audits = LedgerEntry.objects.count(), AuditEvent.objects.count()
     with pytest.raises(ApplicationError, match="须上传佐证材料"):
-        services.objection_answer(actor=w.secretary, objection=objection, uphold=True, answer="属实，改为5分",
-                                  corrected_points="5")
+        services.objection_answer(
+            actor=w.secretary, objection=objection, uphold=True, answer="属实，改为5分", corrected_points="5"
+        )
     assert LedgerEntry.objects.count() == lines  # no reversal without its corrected line
     assert not LedgerEntry.objects.filter(reverses=disputed).exists()
     assert AuditEvent.objects.count() == audits
@@ -57,9 +58,17 @@ def test_the_secretary_adds_a_file_on_the_objection_page_and_the_correction_carr
     objection = services.objection_raise(actor=w.target.user, member=w.target, entry=disputed, reason="只发表一篇")
     page = html(login(w.secretary).get(reverse("objection_detail", args=[objection.pk])))
     assert 'enctype="multipart/form-data"' in page and 'name="evidence"' in page
-    response = login(w.secretary).post(reverse("objection_detail", args=[objection.pk]), {
-        "action": "answer", "uphold": "1", "text": "论文一篇属实，改为5分", "corrected_points": "5",
-        "evidence": png("论文首页.png")}, follow=True)
+    response = login(w.secretary).post(
+        reverse("objection_detail", args=[objection.pk]),
+        {
+            "action": "answer",
+            "uphold": "1",
+            "text": "论文一篇属实，改为5分",
+            "corrected_points": "5",
+            "evidence": png("论文首页.png"),
+        },
+        follow=True,
+    )
     assert "已记录" in html(response)
     objection.refresh_from_db()
     assert objection.status == "upheld" and objection.correction.reverses == disputed
@@ -74,7 +83,8 @@ def test_the_objections_own_attachment_is_the_evidence_of_the_correction(a_year,
     w = a_year
     response = login(w.target.user).post(
         reverse("objection_new") + f"?member={w.target.pk}&entry={disputed.pk}",
-        {"reason": "只发表一篇，附录用通知", "evidence": png("录用通知.png")})
+        {"reason": "只发表一篇，附录用通知", "evidence": png("录用通知.png")},
+    )
     assert response.status_code == 302
     objection = Objection.objects.get(entry=disputed)
     assert [a.name for a in objection.attachments.all()] == ["录用通知.png"]
@@ -85,8 +95,9 @@ def test_the_objections_own_attachment_is_the_evidence_of_the_correction(a_year,
 def test_a_bad_attachment_is_refused_in_chinese_and_the_objection_is_not_raised(a_year, disputed, login):
     w = a_year
     bad = SimpleUploadedFile("a.exe", b"MZ", content_type="application/x-msdownload")
-    response = login(w.target.user).post(reverse("objection_new") + f"?member={w.target.pk}&entry={disputed.pk}",
-                                         {"reason": "理由", "evidence": bad})
+    response = login(w.target.user).post(
+        reverse("objection_new") + f"?member={w.target.pk}&entry={disputed.pk}", {"reason": "理由", "evidence": bad}
+    )
     assert response.status_code == 400 and "类型不支持" in html(response)
     assert not Objection.objects.exists()
 
@@ -95,8 +106,13 @@ def test_the_self_assessment_evidence_goes_with_the_panel_line_and_its_correctio
     w = a_year
     clock(6, 20)
     w.target = w.m[3]
-    services.self_assessment_save(actor=w.target.user, member=w.target, period=w.s1,
-                                  claims=[(item(w, "A-C01"), "10", "论文两篇", png("论文.png"))], submit=True)
+    services.self_assessment_save(
+        actor=w.target.user,
+        member=w.target,
+        period=w.s1,
+        claims=[(item(w, "A-C01"), "10", "论文两篇", png("论文.png"))],
+        submit=True,
+    )
     services.panel_score_save(actor=w.panel, member=w.target, period=w.s1, scores={item(w, "A-C01"): "10"})
     services.panel_confirm(actor=w.secretary, member=w.target, period=w.s1)
     panel_line = LedgerEntry.objects.get(member=w.target, item__code="A-C01", source="panel")

@@ -34,8 +34,15 @@ def _period(step, pipelines):
 
 def _publicity(w, kind, period):
     start = datetime.datetime.combine(period.ends_on, datetime.time(9), datetime.UTC)
-    return Publicity.objects.create(branch=w.A1, year=YEAR, kind=kind, period=period, starts_at=start,
-                                    ends_at=start + datetime.timedelta(days=5), created_by=w.secretary)
+    return Publicity.objects.create(
+        branch=w.A1,
+        year=YEAR,
+        kind=kind,
+        period=period,
+        starts_at=start,
+        ends_at=start + datetime.timedelta(days=5),
+        created_by=w.secretary,
+    )
 
 
 def _done(step, w, period):
@@ -46,11 +53,13 @@ def _done(step, w, period):
     elif step is pipeline.SELF_ASSESSMENT:
         SelfAssessment.objects.create(member=member, period=period, status="submitted", self_score=9000)
     elif step is pipeline.PANEL_SCORING:
-        PanelConfirmation.objects.bulk_create([PanelConfirmation(member=m, period=period, confirmed_by=w.secretary)
-                                               for m in w.m])
+        PanelConfirmation.objects.bulk_create(
+            [PanelConfirmation(member=m, period=period, confirmed_by=w.secretary) for m in w.m]
+        )
     elif step is pipeline.MASS_EVALUATION:
-        MassEvaluation.objects.bulk_create([MassEvaluation(representative=r, branch=w.A1, year=YEAR, panel_rating=4,
-                                                           branch_rating=4) for r in w.reps])
+        MassEvaluation.objects.bulk_create(
+            [MassEvaluation(representative=r, branch=w.A1, year=YEAR, panel_rating=4, branch_rating=4) for r in w.reps]
+        )
     elif step is pipeline.DETERMINATION:
         Determination.objects.create(branch=w.A1, year=YEAR, status="decided")
     elif step is pipeline.FULFILMENT:
@@ -64,9 +73,12 @@ def _done(step, w, period):
 
 
 def _responsible(step, w):
-    return {pipeline.BY_MEMBER: [w.member], pipeline.BY_SECRETARY: [w.secretary],
-            pipeline.BY_PANEL: [w.panel, w.panel2, w.secretary],
-            pipeline.BY_MASS_REPRESENTATIVE: w.reps}[step.responsible]
+    return {
+        pipeline.BY_MEMBER: [w.member],
+        pipeline.BY_SECRETARY: [w.secretary],
+        pipeline.BY_PANEL: [w.panel, w.panel2, w.secretary],
+        pipeline.BY_MASS_REPRESENTATIVE: w.reps,
+    }[step.responsible]
 
 
 def _consumers(step, w, due, period):
@@ -79,14 +91,14 @@ def _consumers(step, w, due, period):
     found = rhythm.duties(tree, cycle, rhythm.effective_deadlines(tree, cycle))
     said = {"reminders": not any(d.code == due.code and d.url == url and d.user_id in users for d in found)}
     rhythm.run_reminders(today=deadline.due_on + datetime.timedelta(days=1))
-    said["escalation"] = not Escalation.objects.filter(code=due.code, url=url, subject_id__in=users,
-                                                       resolved_on__isnull=True).exists()
+    said["escalation"] = not Escalation.objects.filter(
+        code=due.code, url=url, subject_id__in=users, resolved_on__isnull=True
+    ).exists()
     if step.responsible == pipeline.BY_MEMBER:
         today = period.starts_on if period else deadline.due_on
         todo = selectors.member_due(member=w.member.member, year=YEAR, today=today)
         said["to-do"] = not any(item["url"] == url for item in todo)
-    metric = {pipeline.PLEDGES: "pledges", pipeline.SELF_ASSESSMENT: "self",
-              pipeline.PANEL_SCORING: "panel"}.get(step)
+    metric = {pipeline.PLEDGES: "pledges", pipeline.SELF_ASSESSMENT: "self", pipeline.PANEL_SCORING: "panel"}.get(step)
     if metric:
         scope = scope_reads.scope_for(actor=w.org_department, org=w.A1, year=YEAR, today=deadline.due_on)
         params = {"period": period.pk} if period else {}
@@ -128,8 +140,9 @@ def test_one_pledge_returned_and_the_others_approved_is_not_done_anywhere(a_year
     w = a_year
     member = w.member.member
     Pledge.objects.create(member=member, year=YEAR, kind="vanguard", content="先锋", status="approved")
-    Pledge.objects.create(member=member, year=YEAR, kind="post", content="岗位", status="returned",
-                          returned_reason="请具体一些")
+    Pledge.objects.create(
+        member=member, year=YEAR, kind="post", content="岗位", status="returned", returned_reason="请具体一些"
+    )
     said = _consumers(pipeline.PLEDGES, w, pipeline.Due("A-PLEDGES"), None)
     assert said == dict.fromkeys(said, False), said
     assert Escalation.objects.get(code="A-PLEDGES", subject=w.member).organization == w.A1
@@ -144,7 +157,8 @@ def test_a_policy_a_member_sees_no_monthly_fulfilment_deadline_or_button(a_year,
     assert "践诺" not in home and "践诺" not in mine
     assert reverse("fulfilment_new") not in mine
     assert selectors.member_steps(member=w.member.member, year=YEAR) == {
-        s.key for s in pipeline.STEPS if Scheme.Pipeline.VANGUARD in s.pipelines}
+        s.key for s in pipeline.STEPS if Scheme.Pipeline.VANGUARD in s.pipelines
+    }
 
 
 def test_a_policy_b_member_is_offered_the_monthly_report(b_year, login, clock):

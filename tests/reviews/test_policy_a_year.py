@@ -79,29 +79,37 @@ def test_policy_a_whole_year_for_one_branch(a_year, clock, login):
     todo = html(secretary.get(reverse("branch_reviews", args=[w.A1.pk])))
     assert "立足岗位作表率" in todo and "争做先锋" in todo
     secretary.post(reverse("pledge_decide", args=[pledge4.pk]), {"approve": "1", "reason": ""})
-    refused = html(secretary.post(reverse("pledge_decide", args=[pledge3.pk]), {"approve": "0", "reason": ""},
-                                  follow=True))
+    refused = html(
+        secretary.post(reverse("pledge_decide", args=[pledge3.pk]), {"approve": "0", "reason": ""}, follow=True)
+    )
     assert "退回时请写明理由" in refused
-    secretary.post(reverse("pledge_decide", args=[pledge3.pk]),
-                   {"approve": "0", "reason": "内容过于笼统，请结合岗位写明具体承诺"})
+    secretary.post(
+        reverse("pledge_decide", args=[pledge3.pk]), {"approve": "0", "reason": "内容过于笼统，请结合岗位写明具体承诺"}
+    )
     pledge4.refresh_from_db(), pledge3.refresh_from_db()
     assert (pledge4.status, pledge4.reviewed_by) == ("approved", w.secretary)
     assert (pledge3.status, pledge3.returned_reason) == ("returned", "内容过于笼统，请结合岗位写明具体承诺")
 
     client = login(M[3].user)
     assert "内容过于笼统" in html(client.get(reverse("my_pledges")))
-    client.post(reverse("my_pledges"), {"pledge": pledge3.pk, "kind": "vanguard",
-                                        "content": "承担一门党课，结对帮扶两名学生"})
+    client.post(
+        reverse("my_pledges"), {"pledge": pledge3.pk, "kind": "vanguard", "content": "承担一门党课，结对帮扶两名学生"}
+    )
     client.post(reverse("my_pledges"), {"action": "submit"})
     login(w.secretary).post(reverse("pledge_decide", args=[pledge3.pk]), {"approve": "1"})
     pledge3.refresh_from_db()
     assert (pledge3.status, pledge3.content, pledge3.returned_reason) == (
-        "approved", "承担一门党课，结对帮扶两名学生", "")
+        "approved",
+        "承担一门党课，结对帮扶两名学生",
+        "",
+    )
     assert Notification.objects.filter(user=M[3].user, message__contains="被退回").exists()
 
     # The approved pledges are shown to the branch.
-    login(w.secretary).post(branch_action(w, "publicity"), {
-        "kind": "pledges", "audience": "branch", "starts_on": "2030-01-10", "days": "10"})
+    login(w.secretary).post(
+        branch_action(w, "publicity"),
+        {"kind": "pledges", "audience": "branch", "starts_on": "2030-01-10", "days": "10"},
+    )
     pledge_window = Publicity.objects.get(kind="pledges")
     clock(1, 11)
     shown = html(login(M[0].user).get(reverse("publicity_detail", args=[pledge_window.pk])))
@@ -130,8 +138,9 @@ def test_policy_a_whole_year_for_one_branch(a_year, clock, login):
     assert "已过自查自评截止日期（2030-06-30），请联系支部书记开放补交" in page
     assert not SelfAssessment.objects.filter(member=M[3], period=w.s1, status="submitted").exists()
     secretary = login(w.secretary)
-    page = html(secretary.post(branch_action(w, "reopen"), {"member": M[3].pk, "period": w.s1.pk, "reason": ""},
-                               follow=True))
+    page = html(
+        secretary.post(branch_action(w, "reopen"), {"member": M[3].pk, "period": w.s1.pk, "reason": ""}, follow=True)
+    )
     assert "请写明开放补交的理由" in page
     secretary.post(branch_action(w, "reopen"), {"member": M[3].pk, "period": w.s1.pk, "reason": "外出调研，补交"})
     assert "已提交" in html(login(M[3].user).post(form_url, late, follow=True))
@@ -151,11 +160,13 @@ def test_policy_a_whole_year_for_one_branch(a_year, clock, login):
         (w.panel2, M[2], {"A-B04": 15}),
     ]
     for panelist, member, scores in scores_s1:
-        page = html(login(panelist).post(panel_url(w, w.s1, member), {**points(w, scores), "action": "save"},
-                                         follow=True))
+        page = html(
+            login(panelist).post(panel_url(w, w.s1, member), {**points(w, scores), "action": "save"}, follow=True)
+        )
         assert "评分已保存" in page
-    assert login(w.panel).post(panel_url(w, w.s1, M[2]), {**points(w, {"A-B04": 0}),
-                                                          "action": "save"}).status_code == 403  # himself
+    assert (
+        login(w.panel).post(panel_url(w, w.s1, M[2]), {**points(w, {"A-B04": 0}), "action": "save"}).status_code == 403
+    )  # himself
 
     secretary = login(w.secretary)
     seen = html(secretary.get(panel_url(w, w.s1, M[4])))
@@ -165,9 +176,15 @@ def test_policy_a_whole_year_for_one_branch(a_year, clock, login):
         assert "已确认本期得分并记入台账" in page
     panel_lines = LedgerEntry.objects.filter(member=M[4], period=w.s1)
     assert {(e.item.code, e.points, e.source) for e in panel_lines} == {
-        ("A-B01", -100, "panel"), ("A-C02", 350, "panel"), ("A-C04", 350, "panel")}
+        ("A-B01", -100, "panel"),
+        ("A-C02", 350, "panel"),
+        ("A-C04", 350, "panel"),
+    }
     assert PanelConfirmation.objects.get(member=M[4], period=w.s1).combined == {
-        "A-B01": 100, "A-C02": 350, "A-C04": 350}
+        "A-B01": 100,
+        "A-C02": 350,
+        "A-C04": 350,
+    }
     # In July only the first semester has begun: the running total is its score.
     assert MemberYearTotal.objects.get(member=M[4], year=w.year).total == 6600
     assert MemberYearTotal.objects.get(member=M[3], year=w.year).total == 8800
@@ -185,8 +202,10 @@ def test_policy_a_whole_year_for_one_branch(a_year, clock, login):
     clock(7, 14)
     secretary = login(w.secretary)
     assert "未办结的异议" in html(secretary.get(reverse("branch_reviews", args=[w.A1.pk])))
-    secretary.post(reverse("objection_detail", args=[first.pk]),
-                   {"action": "answer", "uphold": "0", "text": "经核实，当天未履行请假手续"})
+    secretary.post(
+        reverse("objection_detail", args=[first.pk]),
+        {"action": "answer", "uphold": "0", "text": "经核实，当天未履行请假手续"},
+    )
     first.refresh_from_db()
     assert (first.status, first.answered_by) == ("rejected", w.secretary)
     clock(7, 15)
@@ -198,8 +217,10 @@ def test_policy_a_whole_year_for_one_branch(a_year, clock, login):
     assert Notification.objects.filter(user=w.org_department, message__contains="已提请组织部核实").exists()
     clock(7, 20)
     org = login(w.org_department)
-    org.post(reverse("objection_detail", args=[first.pk]),
-             {"action": "resolve", "uphold": "0", "text": "出差审批单日期与组织生活日期不符，维持扣分"})
+    org.post(
+        reverse("objection_detail", args=[first.pk]),
+        {"action": "resolve", "uphold": "0", "text": "出差审批单日期与组织生活日期不符，维持扣分"},
+    )
     first.refresh_from_db()
     assert (first.status, first.decided_by) == ("resolved_rejected", w.org_department)
     assert first.correction is None and not LedgerEntry.objects.filter(reverses=deduction).exists()
@@ -215,9 +236,12 @@ def test_policy_a_whole_year_for_one_branch(a_year, clock, login):
 
     clock(12, 3)
     full = {"A-C01": 15, "A-C02": 5, "A-C03": 10, "A-C04": 5, "A-C05": 5}
-    for panelist, member, scores in ((w.panel, M[4], {"A-C02": 5, "A-C04": 4, "A-C05": 2}),
-                                     (w.panel2, M[4], {"A-C02": 5, "A-C04": 4, "A-C05": 4}),
-                                     (w.panel, M[3], full), (w.panel2, M[3], full)):
+    for panelist, member, scores in (
+        (w.panel, M[4], {"A-C02": 5, "A-C04": 4, "A-C05": 2}),
+        (w.panel2, M[4], {"A-C02": 5, "A-C04": 4, "A-C05": 4}),
+        (w.panel, M[3], full),
+        (w.panel2, M[3], full),
+    ):
         login(panelist).post(panel_url(w, w.s2, member), {**points(w, scores), "action": "save"})
     secretary = login(w.secretary)
     for member in (M[4], M[3]):
@@ -243,11 +267,16 @@ def test_policy_a_whole_year_for_one_branch(a_year, clock, login):
     mass_url = reverse("mass_form", args=[w.A1.pk])
     results_url = reverse("mass_results", args=[w.A1.pk])
     assert M[4].name in html(login(w.reps[0]).get(mass_url))
-    for n, (rep, (by_member, panel_rating, branch_rating, comments)) in enumerate(zip(w.reps, ratings,
-                                                                                       strict=True)):
+    for n, (rep, (by_member, panel_rating, branch_rating, comments)) in enumerate(zip(w.reps, ratings, strict=True)):
         data = {f"rating_{m.pk}": str(r) for m, r in zip(M, by_member, strict=True)}
-        data.update({f"comment_{M[2].pk}": "多次缺席组织生活", "panel_rating": panel_rating,
-                     "branch_rating": branch_rating, "comments": comments})
+        data.update(
+            {
+                f"comment_{M[2].pk}": "多次缺席组织生活",
+                "panel_rating": panel_rating,
+                "branch_rating": branch_rating,
+                "comments": comments,
+            }
+        )
         assert login(rep).post(mass_url, data).status_code == 302
         page = html(login(w.secretary).get(results_url))  # while the window is open: the count only
         assert f"评议进行中，已有 {n + 1} 位群众代表提交" in page and "mass-summary" not in page
@@ -268,22 +297,33 @@ def test_policy_a_whole_year_for_one_branch(a_year, clock, login):
     assert "筹备党员大会" in html(secretary.get(determination_url(w)))
     secretary.post(determination_url(w), {"action": "prepare"})
     determination = Determination.objects.get(branch=w.A1, year=w.year)
-    meeting = {"meeting_date": "2030-12-20", "members_expected": "5", "members_present": "5",
-               "decision": "经党员大会综合评定，确定全体党员年度积分", "lock_version": str(determination.lock_version),
-               **proposed_grades(w.A1, w.year)}
+    meeting = {
+        "meeting_date": "2030-12-20",
+        "members_expected": "5",
+        "members_present": "5",
+        "decision": "经党员大会综合评定，确定全体党员年度积分",
+        "lock_version": str(determination.lock_version),
+        **proposed_grades(w.A1, w.year),
+    }
     page = html(secretary.post(determination_url(w), meeting, follow=True))
     assert "还有 1 项异议未办结，不能作出评定" in page  # the C05 objection is still open
     determination.refresh_from_db()
     assert determination.status == "draft"
 
-    page = html(secretary.post(reverse("objection_detail", args=[second.pk]), {
-        "action": "answer", "uphold": "1", "text": "宣讲记录属实，更正为5分", "corrected_points": "5"}, follow=True))
+    page = html(
+        secretary.post(
+            reverse("objection_detail", args=[second.pk]),
+            {"action": "answer", "uphold": "1", "text": "宣讲记录属实，更正为5分", "corrected_points": "5"},
+            follow=True,
+        )
+    )
     assert "已记录" in page
     second.refresh_from_db()
     assert second.status == "upheld" and second.correction.reverses == disputed
     assert second.correction.points == -300
-    correction = LedgerEntry.objects.get(member=M[4], period=w.s2, item__code="A-C05", source="correction",
-                                         reverses__isnull=True)
+    correction = LedgerEntry.objects.get(
+        member=M[4], period=w.s2, item__code="A-C05", source="correction", reverses__isnull=True
+    )
     assert correction.points == 500
     assert MemberYearTotal.objects.get(member=M[4], year=w.year).total == 7000  # recalculated: (66 + 74) / 2
 
@@ -295,34 +335,52 @@ def test_policy_a_whole_year_for_one_branch(a_year, clock, login):
     assert "已记录党员大会评定" in page and "校验码" in page
     determination.refresh_from_db()
     assert (determination.status, determination.members_present, determination.decided_by) == (
-        "decided", 5, w.secretary)
+        "decided",
+        5,
+        w.secretary,
+    )
     assert len(determination.checksum) == 64
 
     # ── the hand-worked totals, ranks and outcomes ─────────────────────────────────────────
     for i, total in EXPECTED_TOTALS.items():
         row = MemberYearTotal.objects.get(member=M[i], year=w.year)
         assert (i, row.total, row.rank) == (i, total, EXPECTED_RANKS[i])
-        assert set(MemberOutcome.objects.filter(member=M[i], year=w.year).values_list("rule_code", flat=True)) \
-            == EXPECTED_OUTCOMES[i], i
+        assert (
+            set(MemberOutcome.objects.filter(member=M[i], year=w.year).values_list("rule_code", flat=True))
+            == EXPECTED_OUTCOMES[i]
+        ), i
         line = DeterminationLine.objects.get(determination=determination, member=M[i])  # archived
         assert (line.total, line.rank, {o["code"] for o in line.outcomes}) == (
-            total, EXPECTED_RANKS[i], EXPECTED_OUTCOMES[i])
+            total,
+            EXPECTED_RANKS[i],
+            EXPECTED_OUTCOMES[i],
+        )
     snapshot = {row["member"]: row["total"] for row in determination.snapshot}
     assert snapshot == {M[i].pk: total for i, total in EXPECTED_TOTALS.items()}
 
-    follow_ups = set(FollowUp.objects.filter(determination=determination).values_list(
-        "member_id", "kind", "responsible__code"))
+    follow_ups = set(
+        FollowUp.objects.filter(determination=determination).values_list("member_id", "kind", "responsible__code")
+    )
     assert follow_ups == {
-        (M[0].pk, "warning_yellow", "A1"), (M[0].pk, "talk_secretary", "A1"),
-        (M[1].pk, "warning_yellow", "A1"), (M[1].pk, "talk_secretary", "A1"),
-        (M[2].pk, "warning_red", "A1"), (M[2].pk, "talk_reminder", "U"),
-        (M[4].pk, "warning_yellow", "A1"), (M[4].pk, "talk_secretary", "A1"),
+        (M[0].pk, "warning_yellow", "A1"),
+        (M[0].pk, "talk_secretary", "A1"),
+        (M[1].pk, "warning_yellow", "A1"),
+        (M[1].pk, "talk_secretary", "A1"),
+        (M[2].pk, "warning_red", "A1"),
+        (M[2].pk, "talk_reminder", "U"),
+        (M[4].pk, "warning_yellow", "A1"),
+        (M[4].pk, "talk_secretary", "A1"),
     }
 
     # ── publicity of the annual results, then no more objections ───────────────────────────
     clock(12, 21)
-    page = html(login(w.secretary).post(branch_action(w, "publicity"), {
-        "kind": "annual", "audience": "branch", "starts_on": "2030-12-21", "days": "5"}, follow=True))
+    page = html(
+        login(w.secretary).post(
+            branch_action(w, "publicity"),
+            {"kind": "annual", "audience": "branch", "starts_on": "2030-12-21", "days": "5"},
+            follow=True,
+        )
+    )
     assert "已发布公示" in page
     annual = Publicity.objects.get(kind="annual")
     assert annual.determination == determination
@@ -343,21 +401,44 @@ def test_policy_a_whole_year_for_one_branch(a_year, clock, login):
     assert "支部书记约谈" in listing and "黄色预警" in listing and M[4].name in listing
     talk = FollowUp.objects.get(member=M[4], kind="talk_secretary")
     assert talk.due_on == datetime.date(2031, 1, 19)  # 30 days after the meeting
-    secretary.post(reverse("follow_up_record", args=[talk.pk]),
-                   {"done_on": "2030-12-28", "record": "与该同志谈心谈话，指出不足，明确改进措施"})
+    secretary.post(
+        reverse("follow_up_record", args=[talk.pk]),
+        {"done_on": "2030-12-28", "record": "与该同志谈心谈话，指出不足，明确改进措施"},
+    )
     talk.refresh_from_db()
     assert (talk.status, talk.done_by, talk.done_on) == ("done", w.secretary, datetime.date(2030, 12, 28))
     reminder = FollowUp.objects.get(member=M[2], kind="talk_reminder")
-    assert secretary.post(reverse("follow_up_record", args=[reminder.pk]),
-                          {"done_on": "2030-12-28", "record": "越权"}).status_code == 403
-    login(w.org_department).post(reverse("follow_up_record", args=[reminder.pk]),
-                                 {"done_on": "2030-12-29", "record": "组织部对该同志进行提醒谈话"})
+    assert (
+        secretary.post(
+            reverse("follow_up_record", args=[reminder.pk]), {"done_on": "2030-12-28", "record": "越权"}
+        ).status_code
+        == 403
+    )
+    login(w.org_department).post(
+        reverse("follow_up_record", args=[reminder.pk]),
+        {"done_on": "2030-12-29", "record": "组织部对该同志进行提醒谈话"},
+    )
     reminder.refresh_from_db()
     assert (reminder.status, reminder.done_by) == ("done", w.org_department)
 
     # Every step left its audit trail.
     actions = set(AuditEvent.objects.values_list("action", flat=True))
-    assert {"pledge.submit", "pledge.approve", "pledge.return", "self_assessment.submit", "self_assessment.reopen",
-            "panel.score", "panel.confirm", "objection.raise", "objection.reject", "objection.escalate",
-            "objection.resolve", "objection.uphold", "mass.submit", "determination.prepare",
-            "determination.decide", "publicity.open", "follow_up.done"} <= actions
+    assert {
+        "pledge.submit",
+        "pledge.approve",
+        "pledge.return",
+        "self_assessment.submit",
+        "self_assessment.reopen",
+        "panel.score",
+        "panel.confirm",
+        "objection.raise",
+        "objection.reject",
+        "objection.escalate",
+        "objection.resolve",
+        "objection.uphold",
+        "mass.submit",
+        "determination.prepare",
+        "determination.decide",
+        "publicity.open",
+        "follow_up.done",
+    } <= actions

@@ -51,15 +51,20 @@ def pledge_of(w, member):
 
 def panel_scored(w, member, period, **by_code):
     for panelist in (w.panel, w.panel2):
-        services.panel_score_save(actor=panelist, member=member, period=period,
-                                  scores={item(w, code.replace("_", "-")): v for code, v in by_code.items()})
+        services.panel_score_save(
+            actor=panelist,
+            member=member,
+            period=period,
+            scores={item(w, code.replace("_", "-")): v for code, v in by_code.items()},
+        )
 
 
 def objection_on_entry(w, member, clock):
     """A recorder's entry for `member` and the member's objection to it (July)."""
     clock(7, 1)
-    entry = scoring.entry_record(actor=w.recorder, member=member, item=item(w, "A-B03"), period=w.s1, points=2,
-                                 reason="缺席理论学习")
+    entry = scoring.entry_record(
+        actor=w.recorder, member=member, item=item(w, "A-B03"), period=w.s1, points=2, reason="缺席理论学习"
+    )
     return services.objection_raise(actor=member.user, member=member, reason="当天在医院，有病假条", entry=entry)
 
 
@@ -69,6 +74,7 @@ def messages(response):
 
 # ── the status tables: a move the current status does not allow ─────────────────────────────
 
+
 def test_deciding_an_already_decided_item_again_is_refused(a_year, clock, login):
     """An approved pledge, a verified fulfilment report, a verified declaration: neither approved
     nor returned again (a verified declaration goes on to its publicity, not back to the branch)."""
@@ -77,10 +83,18 @@ def test_deciding_an_already_decided_item_again_is_refused(a_year, clock, login)
     month = Period.objects.get(cycle__year=w.year, kind="month", index=1)
     targets = [
         (pledge_of(w, member), "pledge_decide", "已审核"),
-        (services.fulfilment_submit(actor=member.user, member=member, period=month, content="践诺"),
-         "fulfilment_decide", "已核实"),
-        (services.declaration_submit(actor=member.user, member=member, item=item(w, "A-C02"), period=w.s1,
-                                     points=2, reason="志愿服务"), "declaration_decide", "已审核，待公示"),
+        (
+            services.fulfilment_submit(actor=member.user, member=member, period=month, content="践诺"),
+            "fulfilment_decide",
+            "已核实",
+        ),
+        (
+            services.declaration_submit(
+                actor=member.user, member=member, item=item(w, "A-C02"), period=w.s1, points=2, reason="志愿服务"
+            ),
+            "declaration_decide",
+            "已审核，待公示",
+        ),
     ]
     secretary = login(w.secretary)
     for target, url, status_label in targets:
@@ -98,8 +112,9 @@ def test_a_submitted_pledge_cannot_be_edited_and_an_empty_submit_is_refused(a_ye
     client = login(member.user)
     assert "没有待提交的承诺" in html(client.post(reverse("my_pledges"), {"action": "submit"}, follow=True))
     pledge = pledge_of(w, member)
-    page = html(client.post(reverse("my_pledges"), {"pledge": pledge.pk, "kind": "vanguard", "content": "改"},
-                            follow=True))
+    page = html(
+        client.post(reverse("my_pledges"), {"pledge": pledge.pk, "kind": "vanguard", "content": "改"}, follow=True)
+    )
     assert "已提交的承诺不能修改" in page
     pledge.refresh_from_db()
     assert (pledge.content, pledge.status) == ("争做先锋", "submitted")
@@ -108,8 +123,15 @@ def test_a_submitted_pledge_cannot_be_edited_and_an_empty_submit_is_refused(a_ye
 def test_pledges_are_reviewed_only_by_their_branch(a_year, login):
     w = a_year
     pledge = pledge_of(w, w.m[3])
-    for user in (w.member, w.m[3].user, w.panel, w.recorder, w.mass_rep, w.gb_secretary,
-                 elsewhere(w, Role.BRANCH_SECRETARY)):
+    for user in (
+        w.member,
+        w.m[3].user,
+        w.panel,
+        w.recorder,
+        w.mass_rep,
+        w.gb_secretary,
+        elsewhere(w, Role.BRANCH_SECRETARY),
+    ):
         assert login(user).post(reverse("pledge_decide", args=[pledge.pk]), {"approve": "1"}).status_code == 403
         with pytest.raises(PermissionDenied):
             services.pledge_decide(actor=user, pledge=pledge, approve=True)
@@ -132,14 +154,21 @@ def test_a_submitted_self_assessment_cannot_be_changed(a_year, clock, login):
 
 # ── objections ───────────────────────────────────────────────────────────────────────────────
 
+
 def test_escalating_an_open_objection_is_refused(a_year, clock, login):
     w = a_year
     objection = objection_on_entry(w, w.m[4], clock)
-    response = login(w.m[4].user).post(reverse("objection_detail", args=[objection.pk]),
-                                       {"action": "escalate", "reason": "等不及支部答复"}, follow=True)
+    response = login(w.m[4].user).post(
+        reverse("objection_detail", args=[objection.pk]),
+        {"action": "escalate", "reason": "等不及支部答复"},
+        follow=True,
+    )
     assert "当前状态为“待支部调查核实”，不能执行此操作" in messages(response)
-    resolve = login(w.org_department).post(reverse("objection_detail", args=[objection.pk]),
-                                           {"action": "resolve", "uphold": "1", "text": "越级"}, follow=True)
+    resolve = login(w.org_department).post(
+        reverse("objection_detail", args=[objection.pk]),
+        {"action": "resolve", "uphold": "1", "text": "越级"},
+        follow=True,
+    )
     assert "当前状态为“待支部调查核实”，不能执行此操作" in messages(resolve)
     objection.refresh_from_db()
     assert (objection.status, objection.escalation_reason, objection.decision) == ("open", "", "")
@@ -152,11 +181,18 @@ def test_the_branch_cannot_answer_an_escalated_objection(a_year, clock, login):
     services.objection_escalate(actor=w.m[4].user, objection=objection, reason="有病假条")
     for user in (w.secretary, w.committee):
         client = login(user)
-        answer = client.post(reverse("objection_detail", args=[objection.pk]),
-                             {"action": "answer", "uphold": "1", "text": "改判"}, follow=True)
+        answer = client.post(
+            reverse("objection_detail", args=[objection.pk]),
+            {"action": "answer", "uphold": "1", "text": "改判"},
+            follow=True,
+        )
         assert "当前状态为“已提请组织部核实”，不能执行此操作" in messages(answer)
-        assert client.post(reverse("objection_detail", args=[objection.pk]),
-                           {"action": "resolve", "uphold": "1", "text": "改判"}).status_code == 403
+        assert (
+            client.post(
+                reverse("objection_detail", args=[objection.pk]), {"action": "resolve", "uphold": "1", "text": "改判"}
+            ).status_code
+            == 403
+        )
         assert "提交核实意见" not in html(client.get(reverse("objection_detail", args=[objection.pk])))
     objection.refresh_from_db()
     assert objection.status == "escalated" and not LedgerEntry.objects.filter(reverses=objection.entry).exists()
@@ -167,8 +203,9 @@ def test_only_the_person_who_objected_escalates(a_year, clock, login):
     objection = objection_on_entry(w, w.m[4], clock)
     services.objection_answer(actor=w.secretary, objection=objection, uphold=False, answer="无病假手续")
     for user in (w.secretary, w.committee, w.org_department, w.m[3].user):
-        response = login(user).post(reverse("objection_detail", args=[objection.pk]),
-                                    {"action": "escalate", "reason": "代为提请"})
+        response = login(user).post(
+            reverse("objection_detail", args=[objection.pk]), {"action": "escalate", "reason": "代为提请"}
+        )
         assert response.status_code == 403
     objection.refresh_from_db()
     assert objection.status == "rejected"
@@ -177,8 +214,9 @@ def test_only_the_person_who_objected_escalates(a_year, clock, login):
 def test_an_objection_after_the_window_is_refused(a_year, clock, login):
     w, member = a_year, a_year.m[4]
     clock(7, 1)
-    entry = scoring.entry_record(actor=w.recorder, member=member, item=item(w, "A-B03"), period=w.s1, points=2,
-                                 reason="缺席理论学习")
+    entry = scoring.entry_record(
+        actor=w.recorder, member=member, item=item(w, "A-B03"), period=w.s1, points=2, reason="缺席理论学习"
+    )
     clock(7, 6)  # within the 5 publicity days of the entry
     assert login(member.user).post(objection_url(member, entry=entry), {"reason": "有病假"}).status_code == 302
     Objection.objects.all().delete()
@@ -186,9 +224,14 @@ def test_an_objection_after_the_window_is_refused(a_year, clock, login):
     response = login(member.user).post(objection_url(member, entry=entry), {"reason": "有病假"})
     assert response.status_code == 400 and "已过公示期或异议期限，不能再提出异议" in html(response)
     # A publicity window of the branch opens the entry to objections again, only while it is open.
-    services.publicity_open(actor=w.secretary, branch=w.A1, year=w.year, kind="scores",
-                            starts_at=datetime.datetime(2030, 7, 7, tzinfo=SHANGHAI),
-                            ends_at=datetime.datetime(2030, 7, 12, tzinfo=SHANGHAI))
+    services.publicity_open(
+        actor=w.secretary,
+        branch=w.A1,
+        year=w.year,
+        kind="scores",
+        starts_at=datetime.datetime(2030, 7, 7, tzinfo=SHANGHAI),
+        ends_at=datetime.datetime(2030, 7, 12, tzinfo=SHANGHAI),
+    )
     assert login(member.user).post(objection_url(member, entry=entry), {"reason": "有病假"}).status_code == 302
     clock(7, 12)
     window = Publicity.objects.get()
@@ -200,8 +243,9 @@ def test_an_objection_after_the_window_is_refused(a_year, clock, login):
 def test_only_the_member_or_a_mass_representative_of_the_branch_objects(a_year, clock, login):
     w, member = a_year, a_year.m[4]
     clock(7, 1)
-    entry = scoring.entry_record(actor=w.recorder, member=member, item=item(w, "A-B03"), period=w.s1, points=2,
-                                 reason="缺席理论学习")
+    entry = scoring.entry_record(
+        actor=w.recorder, member=member, item=item(w, "A-B03"), period=w.s1, points=2, reason="缺席理论学习"
+    )
     for user in (w.m[3].user, w.a2_members[0].user, elsewhere(w, Role.MASS_REPRESENTATIVE)):
         assert login(user).post(objection_url(member, entry=entry), {"reason": "替他申诉"}).status_code == 403
         with pytest.raises(PermissionDenied):
@@ -216,8 +260,9 @@ def test_a_mass_representative_reads_no_ledger_entry_through_the_objection_form(
     see the ledger. Now only the member concerned and those who may see the ledger get the page."""
     w, member = a_year, a_year.m[4]
     clock(7, 1)
-    entry = scoring.entry_record(actor=w.recorder, member=member, item=item(w, "A-B03"), period=w.s1, points=2,
-                                 reason="缺席理论学习")
+    entry = scoring.entry_record(
+        actor=w.recorder, member=member, item=item(w, "A-B03"), period=w.s1, points=2, reason="缺席理论学习"
+    )
     url = objection_url(member, entry=entry)
     refused = login(w.mass_rep).get(url)
     assert refused.status_code == 403 and str(entry) not in html(refused)
@@ -233,6 +278,7 @@ def test_a_mass_representative_reads_no_ledger_entry_through_the_objection_form(
 
 # ── panel scoring ────────────────────────────────────────────────────────────────────────────
 
+
 def test_confirming_a_panel_score_twice_is_refused(a_year, clock, login):
     w, member = a_year, a_year.m[4]
     clock(7, 10)
@@ -243,8 +289,7 @@ def test_confirming_a_panel_score_twice_is_refused(a_year, clock, login):
     assert lines and lines[0][1] == 400
     again = secretary.post(panel_url(w, w.s1, member), {"action": "confirm"}, follow=True)
     assert "该党员本期得分已确认" in messages(again)
-    later = login(w.panel).post(panel_url(w, w.s1, member), {**points(w, {"A-C02": 5}), "action": "save"},
-                                follow=True)
+    later = login(w.panel).post(panel_url(w, w.s1, member), {**points(w, {"A-C02": 5}), "action": "save"}, follow=True)
     assert "该党员本期得分已确认，不能再修改评分" in messages(later)
     assert list(LedgerEntry.objects.filter(member=member).values_list("id", "points")) == lines
 
@@ -286,8 +331,9 @@ def test_a_stale_panel_score_is_refused(a_year, clock, login):
     client.post(panel_url(w, w.s1, member), {**points(w, {"A-C02": 3}), "action": "save"})
     code = item(w, "A-C02").pk
     client.post(panel_url(w, w.s1, member), {**points(w, {"A-C02": 4}), f"version_{code}": "1", "action": "save"})
-    stale = client.post(panel_url(w, w.s1, member), {**points(w, {"A-C02": 1}), f"version_{code}": "1",
-                                                     "action": "save"}, follow=True)
+    stale = client.post(
+        panel_url(w, w.s1, member), {**points(w, {"A-C02": 1}), f"version_{code}": "1", "action": "save"}, follow=True
+    )
     assert "评分已被他人修改，请刷新后重试" in messages(stale)
     score = PanelScore.objects.get()
     assert (score.points, score.version) == (400, 2)
@@ -295,10 +341,18 @@ def test_a_stale_panel_score_is_refused(a_year, clock, login):
 
 # ── mass evaluation ──────────────────────────────────────────────────────────────────────────
 
+
 def mass_answer(w, rep, rating=3, comment=""):
     ratings = {m.pk: (rating, comment) for m in w.m}
-    return services.mass_evaluation_submit(actor=rep, branch=w.A1, year=w.year, panel_rating=3, branch_rating=4,
-                                           comments=f"{rep.username}的意见", ratings=ratings)
+    return services.mass_evaluation_submit(
+        actor=rep,
+        branch=w.A1,
+        year=w.year,
+        panel_rating=3,
+        branch_rating=4,
+        comments=f"{rep.username}的意见",
+        ratings=ratings,
+    )
 
 
 def test_the_branch_sees_mass_answers_only_in_aggregate_and_only_once_enough_answered(a_year, clock, login):
@@ -348,10 +402,16 @@ def test_mass_evaluation_closes_on_its_deadline_and_stays_in_its_branch(a_year, 
 
 # ── the determination ────────────────────────────────────────────────────────────────────────
 
+
 def meeting(determination, expected=5, present=5, lock=None):
-    return {"meeting_date": "2030-12-20", "members_expected": str(expected), "members_present": str(present),
-            "decision": "评定", "lock_version": str(determination.lock_version if lock is None else lock),
-            **proposed_grades(determination.branch, determination.year)}
+    return {
+        "meeting_date": "2030-12-20",
+        "members_expected": str(expected),
+        "members_present": str(present),
+        "decision": "评定",
+        "lock_version": str(determination.lock_version if lock is None else lock),
+        **proposed_grades(determination.branch, determination.year),
+    }
 
 
 def test_a_stale_lock_version_is_refused_with_a_conflict_message(a_year, clock, login):
@@ -384,8 +444,7 @@ def test_a_meeting_needs_more_than_half_present(a_year, clock, login):
     response = secretary.post(determination_url(w), meeting(determination, 5, 3), follow=True)
     assert "已记录党员大会评定" in messages(response)
     determination.refresh_from_db()
-    assert (determination.status, determination.members_expected, determination.members_present) == (
-        "decided", 5, 3)
+    assert (determination.status, determination.members_expected, determination.members_present) == ("decided", 5, 3)
 
 
 def test_only_the_secretary_records_the_meeting(a_year, clock, login):
@@ -398,17 +457,30 @@ def test_only_the_secretary_records_the_meeting(a_year, clock, login):
     for user in (w.committee, w.panel, w.member, w.gb_secretary):
         assert login(user).post(determination_url(w), meeting(determination)).status_code == 403
         with pytest.raises(PermissionDenied):
-            services.determination_decide(actor=user, determination=determination, meeting_date=datetime.date(
-                2030, 12, 20), members_expected=5, members_present=5, decision="", lock_version=0, grades={})
+            services.determination_decide(
+                actor=user,
+                determination=determination,
+                meeting_date=datetime.date(2030, 12, 20),
+                members_expected=5,
+                members_present=5,
+                decision="",
+                lock_version=0,
+                grades={},
+            )
     assert Determination.objects.get().status == "draft"
 
 
 def test_a_publicity_is_visible_to_members_only_from_its_start(a_year, clock, login):
     w = a_year
     clock(3, 1)
-    window = services.publicity_open(actor=w.secretary, branch=w.A1, year=w.year, kind="scores",
-                                     starts_at=datetime.datetime(2030, 3, 5, tzinfo=SHANGHAI),
-                                     ends_at=datetime.datetime(2030, 3, 10, tzinfo=SHANGHAI))
+    window = services.publicity_open(
+        actor=w.secretary,
+        branch=w.A1,
+        year=w.year,
+        kind="scores",
+        starts_at=datetime.datetime(2030, 3, 5, tzinfo=SHANGHAI),
+        ends_at=datetime.datetime(2030, 3, 10, tzinfo=SHANGHAI),
+    )
     url = reverse("publicity_detail", args=[window.pk])
     assert login(w.member).get(url).status_code == 403
     assert login(w.secretary).get(url).status_code == 200  # the branch prepares it
@@ -421,24 +493,28 @@ def test_a_publicity_is_visible_to_members_only_from_its_start(a_year, clock, lo
 def test_bad_numbers_on_the_phone_forms_are_refused_in_chinese(a_year, clock, login):
     w = a_year
     clock(6, 1)
-    response = login(w.member).post(reverse("self_assessment", args=[w.s1.pk]),
-                                    {**points(w, {"A-C02": "两分"}), "action": "save"}, follow=True)
+    response = login(w.member).post(
+        reverse("self_assessment", args=[w.s1.pk]), {**points(w, {"A-C02": "两分"}), "action": "save"}, follow=True
+    )
     assert response.status_code == 400 and "分值须为数字" in html(response)
     assert 'value="两分"' in html(response)  # what was typed is still there to correct
     assert not SelfAssessment.objects.exists()
     code = item(w, "A-C01").pk
     exe = SimpleUploadedFile("获奖证书.exe", b"MZ", content_type="application/x-msdownload")
-    refused = login(w.member).post(reverse("self_assessment", args=[w.s1.pk]), {
-        **points(w, {"A-C01": 5}), f"file_{code}": exe, "action": "save"}, follow=True)
+    refused = login(w.member).post(
+        reverse("self_assessment", args=[w.s1.pk]),
+        {**points(w, {"A-C01": 5}), f"file_{code}": exe, "action": "save"},
+        follow=True,
+    )
     assert "佐证材料“获奖证书.exe”类型不支持，只接受图片或 PDF" in html(refused)
     assert not SelfAssessment.objects.exists()
     pdf = SimpleUploadedFile("获奖证书.pdf", b"%PDF-1.4 test", content_type="application/pdf")
-    login(w.member).post(reverse("self_assessment", args=[w.s1.pk]), {
-        **points(w, {"A-C01": 5}), f"file_{code}": pdf, "action": "save"})
+    login(w.member).post(
+        reverse("self_assessment", args=[w.s1.pk]), {**points(w, {"A-C01": 5}), f"file_{code}": pdf, "action": "save"}
+    )
     assert SelfAssessment.objects.get().claims.get().evidence.name.endswith(".pdf")
     clock(7, 10)
-    bad = login(w.panel).post(panel_url(w, w.s1, w.m[3]), {**points(w, {"A-C02": "x"}), "action": "save"},
-                              follow=True)
+    bad = login(w.panel).post(panel_url(w, w.s1, w.m[3]), {**points(w, {"A-C02": "x"}), "action": "save"}, follow=True)
     assert bad.status_code == 200 and "分值须为数字" in html(bad)
     assert not PanelScore.objects.exists()
 
@@ -447,12 +523,16 @@ def test_words_in_number_fields_are_refused_in_chinese_not_a_500(a_year, clock, 
     """The form fields read without a Django form: reopening days, a panel score's version, a mass rating."""
     w = a_year
     clock(7, 10)
-    reopen = login(w.secretary).post(branch_action(w, "reopen"), {
-        "member": w.m[0].pk, "period": w.s1.pk, "days": "一周", "reason": "病假"}, follow=True)
+    reopen = login(w.secretary).post(
+        branch_action(w, "reopen"),
+        {"member": w.m[0].pk, "period": w.s1.pk, "days": "一周", "reason": "病假"},
+        follow=True,
+    )
     assert reopen.status_code == 200 and "“一周”不是整数" in messages(reopen)
     code = item(w, "A-C02").pk
-    panel = login(w.panel).post(panel_url(w, w.s1, w.m[3]), {
-        **points(w, {"A-C02": 3}), f"version_{code}": "v1", "action": "save"}, follow=True)
+    panel = login(w.panel).post(
+        panel_url(w, w.s1, w.m[3]), {**points(w, {"A-C02": 3}), f"version_{code}": "v1", "action": "save"}, follow=True
+    )
     assert panel.status_code == 200 and "“v1”不是整数" in html(panel)
     assert not PanelScore.objects.exists()
     clock(12, 1)

@@ -32,8 +32,9 @@ def three_panelists(a_year, clock, login):
     w.panel3 = give(w, make_user("panel3", "考评员丙"), Role.PANEL_MEMBER)
     clock(7, 10)
     for panelist, scores in zip((w.panel, w.panel2, w.panel3), SCORES, strict=True):
-        page = html(login(panelist).post(panel_url(w, w.s1, w.m[4]), {**points(w, scores), "action": "save"},
-                                         follow=True))
+        page = html(
+            login(panelist).post(panel_url(w, w.s1, w.m[4]), {**points(w, scores), "action": "save"}, follow=True)
+        )
         assert "评分已保存" in page
     return w
 
@@ -62,12 +63,16 @@ def test_with_the_secretary_setting_the_secretary_decides_after_seeing_the_panel
     assert "由支部书记确定" in html(secretary.get(panel_url(w, w.s1, w.m[4])))
     refused = html(secretary.post(panel_url(w, w.s1, w.m[4]), {"action": "confirm"}, follow=True))
     assert "请填写支部书记确定的各项分值" in refused and not PanelConfirmation.objects.exists()
-    typo = html(secretary.post(panel_url(w, w.s1, w.m[4]), {**points(w, {"A-C02": "三"}), "decided": "1",
-                                                             "action": "confirm"}, follow=True))
+    typo = html(
+        secretary.post(
+            panel_url(w, w.s1, w.m[4]), {**points(w, {"A-C02": "三"}), "decided": "1", "action": "confirm"}, follow=True
+        )
+    )
     assert "分值须为数字，最多两位小数" in typo and not PanelConfirmation.objects.exists()
     decided = points(w, {"A-C02": 3, "A-C04": 4})  # items left empty are decided as 0
-    page = html(secretary.post(panel_url(w, w.s1, w.m[4]), {**decided, "decided": "1", "action": "confirm"},
-                               follow=True))
+    page = html(
+        secretary.post(panel_url(w, w.s1, w.m[4]), {**decided, "decided": "1", "action": "confirm"}, follow=True)
+    )
     assert "已确认本期得分并记入台账" in page
     ledger = {e.item.code: e.points for e in LedgerEntry.objects.filter(member=w.m[4], source="panel")}
     assert ledger == {"A-C02": 300, "A-C04": 400}
@@ -81,8 +86,15 @@ def test_the_branch_needs_as_many_mass_answers_as_the_setting_says(a_year, clock
     clock(12, 1)
     url = reverse("mass_results", args=[w.A1.pk])
     for rep in w.reps[:4]:
-        services.mass_evaluation_submit(actor=rep, branch=w.A1, year=w.year, panel_rating=4, branch_rating=4,
-                                        comments="", ratings={m.pk: (4, "") for m in w.m})
+        services.mass_evaluation_submit(
+            actor=rep,
+            branch=w.A1,
+            year=w.year,
+            panel_rating=4,
+            branch_rating=4,
+            comments="",
+            ratings={m.pk: (4, "") for m in w.m},
+        )
     clock(12, 11)
     page = html(login(w.secretary).get(url))
     assert "共 4 位群众代表评议" in page and "4.00" in page  # four suffice where the setting says four
@@ -93,8 +105,15 @@ def test_mass_results_below_the_setting_are_withheld(a_year, clock, login):
     ReviewSettings.objects.create(scheme=w.scheme, mass_min_answers=6)
     clock(12, 1)
     for rep in w.reps:
-        services.mass_evaluation_submit(actor=rep, branch=w.A1, year=w.year, panel_rating=4, branch_rating=4,
-                                        comments="", ratings={m.pk: (4, "") for m in w.m})
+        services.mass_evaluation_submit(
+            actor=rep,
+            branch=w.A1,
+            year=w.year,
+            panel_rating=4,
+            branch_rating=4,
+            comments="",
+            ratings={m.pk: (4, "") for m in w.m},
+        )
     clock(12, 11)
     page = html(login(w.secretary).get(reverse("mass_results", args=[w.A1.pk])))
     assert "共收到 5 份答卷，少于党委规定的 6 份" in page and "4.00" not in page

@@ -17,8 +17,9 @@ def test_beat_runs_a_due_job_in_process_when_tasks_are_eager(db):
     app.loader.import_default_modules()  # as beat does when it starts: every app's tasks registered
     # A job not registered would be sent to the (in-memory) broker and lost instead of run.
     assert {e["task"] for e in settings.CELERY_BEAT_SCHEDULE.values()} <= set(app.tasks)
-    entry = ScheduleEntry(name="pending-uploads-purge", app=app,
-                          **settings.CELERY_BEAT_SCHEDULE["pending-uploads-purge"])
+    entry = ScheduleEntry(
+        name="pending-uploads-purge", app=app, **settings.CELERY_BEAT_SCHEDULE["pending-uploads-purge"]
+    )
     result = Scheduler(app, lazy=True).apply_async(entry)
     assert isinstance(result, EagerResult) and result.successful()
 

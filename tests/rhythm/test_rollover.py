@@ -28,12 +28,15 @@ def test_the_committee_opens_the_next_year_in_the_background(world, login, djang
     assert Scheme.objects.get(year=year + 1, owner=world.U).status == "approved"
     assert Scheme.objects.get(year=year + 1, owner=world.A1).status == "draft"
     # Everything a scheme holds comes along: items, outcome rules and attendance rules (on its own items).
-    for old, new in ((Scheme.objects.get(year=year, owner=o), Scheme.objects.get(year=year + 1, owner=o))
-                     for o in (world.U, world.A1)):
+    for old, new in (
+        (Scheme.objects.get(year=year, owner=o), Scheme.objects.get(year=year + 1, owner=o))
+        for o in (world.U, world.A1)
+    ):
         assert new.items.count() == old.items.count() and new.outcome_rules.count() == old.outcome_rules.count()
         carried = [(r.meeting_kind, r.status, r.item.code, r.points) for r in new.attendance_rules.all()]
-        assert carried and carried == [(r.meeting_kind, r.status, r.item.code, r.points)
-                                       for r in old.attendance_rules.all()]
+        assert carried and carried == [
+            (r.meeting_kind, r.status, r.item.code, r.points) for r in old.attendance_rules.all()
+        ]
         assert {r.item.scheme_id for r in new.attendance_rules.all()} == {new.pk}
     # Last year's outcomes (the streak rules' history) are untouched.
     assert set(MemberOutcome.objects.filter(year=year).values_list("member_id", "rule_code")) == before
@@ -46,20 +49,23 @@ def test_the_committee_opens_the_next_year_in_the_background(world, login, djang
 def test_a_branch_done_twice_counts_once(world, django_capture_on_commit_callbacks):
     add_scoring(world)
     with django_capture_on_commit_callbacks(execute=True):
-        job = rollover.rollover_start(actor=world.org_department, committee=world.U,
-                                      from_year=datetime.date.today().year)
+        job = rollover.rollover_start(
+            actor=world.org_department, committee=world.U, from_year=datetime.date.today().year
+        )
     rollover.rollover_branch(rollover_id=job.pk, branch_id=world.A1.pk)
     assert RolloverBranch.objects.filter(rollover=job).count() == 3
     job.refresh_from_db()
     assert job.finished_at is not None
 
 
-def test_branches_lost_with_the_broker_are_sent_again_by_the_daily_run(world, broker_down,
-                                                                       django_capture_on_commit_callbacks):
+def test_branches_lost_with_the_broker_are_sent_again_by_the_daily_run(
+    world, broker_down, django_capture_on_commit_callbacks
+):
     add_scoring(world)
     with django_capture_on_commit_callbacks(execute=True):
-        job = rollover.rollover_start(actor=world.org_department, committee=world.U,
-                                      from_year=datetime.date.today().year)
+        job = rollover.rollover_start(
+            actor=world.org_department, committee=world.U, from_year=datetime.date.today().year
+        )
     assert not RolloverBranch.objects.exists()
     broker_down()  # Redis is back
     with django_capture_on_commit_callbacks(execute=True):

@@ -11,8 +11,9 @@ from scoring.models import MemberYearTotal, Scheme
 from tests.test_authorization_matrix import add_scoring
 
 
-def test_approving_a_scheme_with_redis_down_answers_within_a_second(world, login, broker_down, caplog,
-                                                                    django_capture_on_commit_callbacks):
+def test_approving_a_scheme_with_redis_down_answers_within_a_second(
+    world, login, broker_down, caplog, django_capture_on_commit_callbacks
+):
     _reference, schemes, _entries, period = add_scoring(world)
     draft = scoring.scheme_new_version(actor=world.secretary, scheme=schemes["A1"])
     scoring.scheme_submit(actor=world.secretary, scheme=draft)

@@ -46,8 +46,13 @@ def year_world(world):
         scoring.scheme_submit(actor=world.admin, scheme=derived)
         scoring.scheme_approve(actor=world.admin, scheme=derived)
         world.b1_secretary = make_user("b1sec")
-        member_services.role_assign(actor=world.admin, user=world.b1_secretary, organization=world.B1,
-                                    role=Role.BRANCH_SECRETARY, starts_on=datetime.date(YEAR, 1, 1))
+        member_services.role_assign(
+            actor=world.admin,
+            user=world.b1_secretary,
+            organization=world.B1,
+            role=Role.BRANCH_SECRETARY,
+            starts_on=datetime.date(YEAR, 1, 1),
+        )
     return world
 
 
@@ -61,8 +66,9 @@ def test_a_year_of_reminders_and_escalations(year_world):
     for day in days(datetime.date(YEAR, 1, 1), datetime.date(YEAR + 1, 1, 12)):
         with at(day):
             if day == datetime.date(YEAR, 3, 29):  # the member hands in the pledge between two reminders
-                services.pledge_save(actor=member, member=member.member, year=YEAR, kind="vanguard",
-                                     content="立足岗位作表率")
+                services.pledge_save(
+                    actor=member, member=member.member, year=YEAR, kind="vanguard", content="立足岗位作表率"
+                )
                 services.pledges_submit(actor=member, member=member.member, year=YEAR)
             rhythm.run_reminders()
             if day.day in (1, 15):
@@ -74,12 +80,16 @@ def test_a_year_of_reminders_and_escalations(year_world):
     assert not Escalation.objects.filter(subject=member, code="A-PLEDGES").exists()
     # The first semester's self-assessment (due Jun 30) was never handed in: 7, 3 and 1 days
     # before, then reported to the branch secretary on Jul 1.
-    assert reminder_days(member, "A-S1-SELF") == [(1, datetime.date(YEAR, 6, 29)), (3, datetime.date(YEAR, 6, 27)),
-                                                  (7, datetime.date(YEAR, 6, 23))]
+    assert reminder_days(member, "A-S1-SELF") == [
+        (1, datetime.date(YEAR, 6, 29)),
+        (3, datetime.date(YEAR, 6, 27)),
+        (7, datetime.date(YEAR, 6, 23)),
+    ]
     escalation = Escalation.objects.get(subject=member, code="A-S1-SELF")
     assert escalation.organization == w.A1 and escalation.created_on == datetime.date(YEAR, 7, 1)
-    assert Notification.objects.filter(user=w.secretary, message__contains="逾期未办",
-                                       created_at__date=datetime.date(YEAR, 7, 1)).exists()
+    assert Notification.objects.filter(
+        user=w.secretary, message__contains="逾期未办", created_at__date=datetime.date(YEAR, 7, 1)
+    ).exists()
     # The branch meeting (Dec 31) never held: the secretary is reminded, the college hears on Jan 1.
     assert [lead for lead, _day in reminder_days(w.secretary, "A-MEETING")] == [1, 3, 7]
     meeting = Escalation.objects.get(subject=w.secretary, code="A-MEETING")
@@ -89,12 +99,15 @@ def test_a_year_of_reminders_and_escalations(year_world):
     assert not Reminder.objects.filter(user=member, code__startswith="B-").exists()
     assert not Reminder.objects.filter(user=b1_member, code__startswith="A-").exists()
     # The B secretary is reminded of the quarterly publicity of scores.
-    assert Reminder.objects.filter(user=w.b1_secretary, code="B-Q1", lead_days=7,
-                                   sent_on=datetime.date(YEAR, 4, 3)).exists()
+    assert Reminder.objects.filter(
+        user=w.b1_secretary, code="B-Q1", lead_days=7, sent_on=datetime.date(YEAR, 4, 3)
+    ).exists()
     # Never the same reminder twice, and one digest per person per day.
     assert Reminder.objects.values("user", "year", "code", "lead_days").distinct().count() == Reminder.objects.count()
-    per_day = Counter((n.user_id, n.created_at.astimezone(SHANGHAI).date())
-                      for n in Notification.objects.filter(message__startswith="待办提醒"))
+    per_day = Counter(
+        (n.user_id, n.created_at.astimezone(SHANGHAI).date())
+        for n in Notification.objects.filter(message__startswith="待办提醒")
+    )
     assert max(per_day.values()) == 1
 
 
@@ -115,10 +128,22 @@ def test_a_college_moves_a_deadline_for_its_branches_only(year_world):
     w = year_world
     cycle = Period.objects.filter(cycle__year=YEAR).first().cycle
     with pytest.raises(Exception, match="党支部不能调整"):
-        scoring.deadline_move(actor=w.secretary, cycle=cycle, code="A-S1-SELF", organization=w.A1,
-                              due_on=datetime.date(YEAR, 7, 10), reason="x")
-    scoring.deadline_move(actor=w.gb_secretary, cycle=cycle, code="A-S1-SELF", organization=w.A,
-                          due_on=datetime.date(YEAR, 7, 10), reason="暑期实践推迟")
+        scoring.deadline_move(
+            actor=w.secretary,
+            cycle=cycle,
+            code="A-S1-SELF",
+            organization=w.A1,
+            due_on=datetime.date(YEAR, 7, 10),
+            reason="x",
+        )
+    scoring.deadline_move(
+        actor=w.gb_secretary,
+        cycle=cycle,
+        code="A-S1-SELF",
+        organization=w.A,
+        due_on=datetime.date(YEAR, 7, 10),
+        reason="暑期实践推迟",
+    )
     with at(datetime.date(YEAR, 6, 23)):
         rhythm.run_reminders()
     assert not Reminder.objects.filter(user=w.member, code="A-S1-SELF").exists()  # A1 now due Jul 10
@@ -137,8 +162,9 @@ def test_an_unanswered_objection_goes_to_the_organization_department(year_world)
     period = Period.objects.get(cycle__year=YEAR, kind="semester", index=1)
     with at(datetime.date(YEAR, 3, 1)):
         item = scheme_for_member(member=member, year=YEAR).items.get(code="A-C02")
-        entry = scoring.entry_record(actor=w.secretary, member=member, item=item, period=period, points=1,
-                                     reason="志愿服务")
+        entry = scoring.entry_record(
+            actor=w.secretary, member=member, item=item, period=period, points=1, reason="志愿服务"
+        )
         objection = services.objection_raise(actor=w.member, member=member, reason="应为 3 分", entry=entry)
     with at(objection.due_on):
         assert rhythm.escalate_overdue_objections() == 0
@@ -152,13 +178,14 @@ def test_an_unanswered_objection_goes_to_the_organization_department(year_world)
 def test_periods_lock_after_their_grace_and_refuse_new_entries(year_world, settings):
     settings.PERIOD_LOCK_GRACE_DAYS = 10
     with at(datetime.date(YEAR, 8, 10)):
-        assert rhythm.lock_ended_periods() == 0 or not Period.objects.get(
-            cycle__year=YEAR, kind="semester", index=1).is_locked
+        assert (
+            rhythm.lock_ended_periods() == 0
+            or not Period.objects.get(cycle__year=YEAR, kind="semester", index=1).is_locked
+        )
     with at(datetime.date(YEAR, 8, 11)):
         rhythm.lock_ended_periods()
     assert Period.objects.get(cycle__year=YEAR, kind="semester", index=1).is_locked
     assert not Period.objects.get(cycle__year=YEAR, kind="semester", index=2).is_locked
-
 
 
 def test_a_closed_branch_has_no_more_duties_from_its_closing_day(year_world):

@@ -40,8 +40,14 @@ def record(scoring_world):
         kind = kind or item.scheme.period_kind
         if actor is None:
             actor = w.recorder if member.branch_id == w.A1.pk else w.org_department
-        return services.entry_record(actor=actor, member=member, item=item, period=period(index, kind, year),
-                                     points=points, reason=reason, **extra)
+        return services.entry_record(
+            actor=actor,
+            member=member,
+            item=item,
+            period=period(index, kind, year),
+            points=points,
+            reason=reason,
+            **extra,
+        )
 
     return _record
-

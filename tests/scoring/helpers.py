@@ -22,9 +22,10 @@ def item_in_force(member, code, year=YEAR):
 
 def open_year(world, year, presets=("A-staff", "A-student")):
     """Publish the presets as the committee's approved reference schemes for `year`, and open it."""
-    schemes = {preset: services.scheme_preset_load(actor=world.org_department, preset=preset, year=year,
-                                                   owner=world.U)
-               for preset in presets}
+    schemes = {
+        preset: services.scheme_preset_load(actor=world.org_department, preset=preset, year=year, owner=world.U)
+        for preset in presets
+    }
     services.cycle_open(actor=world.org_department, year=year, committee=world.U)
     return schemes
 
@@ -35,13 +36,15 @@ def set_member(world, member, **data):
 
 
 def make_probationary(world, member):
-    return set_member(world, member, status=Member.Status.PROBATIONARY,
-                      probation_start=datetime.date(YEAR - 1, 6, 1))
+    return set_member(world, member, status=Member.Status.PROBATIONARY, probation_start=datetime.date(YEAR - 1, 6, 1))
 
 
 def exempt(world, member):
-    member_services.member_exemption_request(actor=world.secretary if member.branch_id == world.A1.pk
-                                             else world.org_department, member=member, reason="年老体弱")
+    member_services.member_exemption_request(
+        actor=world.secretary if member.branch_id == world.A1.pk else world.org_department,
+        member=member,
+        reason="年老体弱",
+    )
     member.refresh_from_db()
     member_services.member_exemption_decide(actor=world.org_department, member=member, approve=True)
     member.refresh_from_db()

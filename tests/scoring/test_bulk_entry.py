@@ -22,14 +22,21 @@ def url(w, branch=None):
 
 
 def data(w, members, code="A-C02", points="2", reason="参加社区志愿服务", **extra):
-    return {"item": item_in_force(w.a1_members[0], code).pk, "period": period(1).pk, "points": points,
-            "occurred_on": "2025-03-08", "reason": reason, "members": [m.pk for m in members], **extra}
+    return {
+        "item": item_in_force(w.a1_members[0], code).pk,
+        "period": period(1).pk,
+        "points": points,
+        "occurred_on": "2025-03-08",
+        "reason": reason,
+        "members": [m.pk for m in members],
+        **extra,
+    }
 
 
 def member_row(page, member):
     """The page's line of `member`, from its check box to the end of its list item."""
     start = page.index(f'id="member-{member.pk}"')
-    return page[start:page.index("</li>", start)]
+    return page[start : page.index("</li>", start)]
 
 
 def test_the_page_offers_every_member_who_may_be_scored_and_the_items_without_evidence(scoring_world, login):
@@ -61,17 +68,26 @@ def test_one_item_is_recorded_for_every_ticked_member(scoring_world, login):
     assert "已为 3 名党员记分：参加志愿服务、奉献社会" in response.content.decode()
     entries = LedgerEntry.objects.order_by("id")
     assert [(e.member, e.points, e.reason, str(e.occurred_on), e.recorded_by, e.period) for e in entries] == [
-        (m, 200, "参加社区志愿服务", "2025-03-08", w.recorder, period(1)) for m in members]
-    assert list(AuditEvent.objects.filter(action="ledger.record").values_list("target_id", flat=True)
-                .order_by("id")) == [str(e.pk) for e in entries]
+        (m, 200, "参加社区志愿服务", "2025-03-08", w.recorder, period(1)) for m in members
+    ]
+    assert list(
+        AuditEvent.objects.filter(action="ledger.record").values_list("target_id", flat=True).order_by("id")
+    ) == [str(e.pk) for e in entries]
 
 
 def test_one_refused_member_writes_nothing_and_keeps_everything_typed(scoring_world, login):
     w = scoring_world
     full, student = w.a1_members[2], add_members(w.A1, 1, start=50, category=Member.Category.STUDENT)[0]
     for _ in range(4):  # A-B01 caps at 20 a period: this member has it all
-        services.entry_record(actor=w.recorder, member=full, item=item_in_force(full, "A-B01"), period=period(1),
-                              points="5", reason="缺席", recalculate=False)
+        services.entry_record(
+            actor=w.recorder,
+            member=full,
+            item=item_in_force(full, "A-B01"),
+            period=period(1),
+            points="5",
+            reason="缺席",
+            recalculate=False,
+        )
     before = LedgerEntry.objects.count(), AuditEvent.objects.count()
     ticked = [w.a1_members[1], full, w.a1_members[3], student]
     response = login(w.secretary).post(url(w), data(w, ticked, code="A-B01", points="1.5", reason="无故缺席党员大会"))
@@ -91,12 +107,15 @@ def test_one_refused_member_writes_nothing_and_keeps_everything_typed(scoring_wo
     assert 'value="1.5"' in page and "无故缺席党员大会</textarea>" in page and 'value="2025-03-08"' in page
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    ({"members": []}, "请至少选择一名党员"),
-    ({"points": "abc"}, "输入一个数字"),
-    ({"reason": ""}, "这个字段是必填项"),
-    ({"period": ""}, "这个字段是必填项"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"members": []}, "请至少选择一名党员"),
+        ({"points": "abc"}, "输入一个数字"),
+        ({"reason": ""}, "这个字段是必填项"),
+        ({"period": ""}, "这个字段是必填项"),
+    ],
+)
 def test_an_incomplete_form_is_refused_in_chinese(scoring_world, login, change, message):
     w = scoring_world
     response = login(w.recorder).post(url(w), {**data(w, w.a1_members[1:3]), **change})
@@ -126,8 +145,9 @@ def test_only_who_may_record_in_the_branch_reaches_the_page(scoring_world, login
 
 
 @pytest.mark.parametrize("size", [10, 40])
-def test_a_bulk_save_takes_the_same_queries_for_10_and_40_members(scoring_world, login, django_assert_num_queries,
-                                                                    size):
+def test_a_bulk_save_takes_the_same_queries_for_10_and_40_members(
+    scoring_world, login, django_assert_num_queries, size
+):
     w = scoring_world
     members = add_members(w.A1, size, start=100)
     client = login(w.recorder)
@@ -145,5 +165,6 @@ def test_a_party_group_is_one_quick_pick(scoring_world, login):
     token = re.search(r'data-pick-group="(group-\d+)">第一 党小组</button>', page).group(1)
     for member in w.a1_members:
         groups = re.search(r'data-groups="([^"]*)"', member_row(page, member)).group(1).split()
-        assert (token in groups) is (member.party_group == "第一 党小组" or member.pk in (
-            w.a1_members[1].pk, w.a1_members[3].pk))
+        assert (token in groups) is (
+            member.party_group == "第一 党小组" or member.pk in (w.a1_members[1].pk, w.a1_members[3].pk)
+        )

@@ -38,12 +38,21 @@ def test_one_refused_line_writes_nothing_and_every_refusal_names_the_member(scor
     plain, left_alone = w.a1_members[3], exempt(w, w.a1_members[2])
     before = LedgerEntry.objects.count(), AuditEvent.objects.count()
     # A-B01 caps at 20 a period: the batch's own lines count toward it.
-    lines = [*lines_for([plain] * 4, points="5"), *lines_for([plain], points="1"), *lines_for([left_alone]),
-             *lines_for([w.a1_members[1]], points="9"), *lines_for([w.a1_members[0]], reason=" ")]
+    lines = [
+        *lines_for([plain] * 4, points="5"),
+        *lines_for([plain], points="1"),
+        *lines_for([left_alone]),
+        *lines_for([w.a1_members[1]], points="9"),
+        *lines_for([w.a1_members[0]], reason=" "),
+    ]
     with pytest.raises(BulkEntryRefused) as refused:
         services.entries_record_bulk(actor=w.recorder, lines=lines)
     assert [(e.index, e.member) for e in refused.value.errors] == [
-        (4, plain), (5, left_alone), (6, w.a1_members[1]), (7, w.a1_members[0])]
+        (4, plain),
+        (5, left_alone),
+        (6, w.a1_members[1]),
+        (7, w.a1_members[0]),
+    ]
     messages = [e.message for e in refused.value.errors]
     assert "本期累计不能超过 20 分（已记 20 分）" in messages[0]
     assert messages[1] == "该党员已免于记分"

@@ -25,17 +25,28 @@ from .helpers import YEAR
 
 FAST = settings(max_examples=300, deadline=None)
 
-A_TERMS = policy.SchemeTerms(composition=policy.HUNDRED, base=6000, bonus_cap=4000, floor=0, cap=10000,
-                             aggregation=policy.MEAN)
-B_TERMS = policy.SchemeTerms(composition=policy.ADDITIVE, base=8000, bonus_cap=None, floor=0, cap=None,
-                             aggregation=policy.SUM)
+A_TERMS = policy.SchemeTerms(
+    composition=policy.HUNDRED, base=6000, bonus_cap=4000, floor=0, cap=10000, aggregation=policy.MEAN
+)
+B_TERMS = policy.SchemeTerms(
+    composition=policy.ADDITIVE, base=8000, bonus_cap=None, floor=0, cap=None, aggregation=policy.SUM
+)
 A_EDGES = [6000, 7000, 8000, 9000, 9500]  # 60 red, 60—70 yellow, 80 cadre talk, 90 priority, 95 share/commend
 B_EDGES = [6000, 7500, 8500]  # 60 unqualified, 75 admonish, 85 excellent
 
 
 def rules_of(preset):
-    return [policy.Rule(code=r["code"], kind=r["kind"], consequence=r["consequence"], label=r["label"],
-                        applies_to=r["applies_to"], params=r["params"]) for r in PRESETS[preset]["rules"]]
+    return [
+        policy.Rule(
+            code=r["code"],
+            kind=r["kind"],
+            consequence=r["consequence"],
+            label=r["label"],
+            applies_to=r["applies_to"],
+            params=r["params"],
+        )
+        for r in PRESETS[preset]["rules"]
+    ]
 
 
 def semester_sums(score):
@@ -88,6 +99,7 @@ def one_member(rules, total, **facts):
 
 # ── the worked example of the issue ───────────────────────────────────────────────────────────
 
+
 def test_semesters_of_89_99_and_90_give_89_995_not_excellent_and_no_priority():
     result = a_total([8999, 9000])
     assert result.exact == Fraction(17999, 2)  # 89.995 points
@@ -122,10 +134,16 @@ def test_policy_a_at_every_edge_a_hundredth_or_three_either_side_matches_exact_f
 
 
 @FAST
-@given(edge=st.sampled_from(A_EDGES), spread=st.integers(-3000, 3000), off=st.integers(-5, 5),
-       cadre=st.booleans(), probationary=st.booleans())
+@given(
+    edge=st.sampled_from(A_EDGES),
+    spread=st.integers(-3000, 3000),
+    off=st.integers(-5, 5),
+    cadre=st.booleans(),
+    probationary=st.booleans(),
+)
 def test_policy_a_semesters_far_apart_whose_mean_is_near_an_edge_match_exact_fractions(
-        edge, spread, off, cadre, probationary):
+    edge, spread, off, cadre, probationary
+):
     scores = [min(10000, max(0, edge + spread)), min(10000, max(0, edge - spread + off))]
     result = a_total(scores)
     exact = Fraction(sum(scores), 200)
@@ -135,14 +153,18 @@ def test_policy_a_semesters_far_apart_whose_mean_is_near_an_edge_match_exact_fra
 
 
 @FAST
-@given(edge=st.sampled_from(B_EDGES), quarters=st.lists(st.integers(-300, 300), min_size=4, max_size=4),
-       off=st.integers(-5, 5))
+@given(
+    edge=st.sampled_from(B_EDGES),
+    quarters=st.lists(st.integers(-300, 300), min_size=4, max_size=4),
+    off=st.integers(-5, 5),
+)
 def test_policy_b_quarters_around_every_edge_match_exact_fractions(edge, quarters, off):
     # Quarter sums that bring 80 to the edge give or take `off` hundredths.
     shift = edge - 8000 + off - sum(quarters)
     quarters[0] += shift
-    sums = {i: (policy.PeriodSums(bonus=q) if q >= 0 else policy.PeriodSums(penalty=q))
-            for i, q in enumerate(quarters, 1)}
+    sums = {
+        i: (policy.PeriodSums(bonus=q) if q >= 0 else policy.PeriodSums(penalty=q)) for i, q in enumerate(quarters, 1)
+    }
     result = policy.annual_total(B_TERMS, sums, [1, 2, 3, 4])
     exact = max(Fraction(0), Fraction(8000 + sum(quarters), 100))
     assert result.exact / 100 == exact and result.total == result.exact
@@ -175,6 +197,7 @@ def test_ranks_follow_the_exact_totals(scores):
 
 
 # ── stored, shown and ranked on the database ─────────────────────────────────────────────────
+
 
 @pytest.fixture
 def media(settings, tmp_path):
@@ -220,7 +243,8 @@ def test_a_stored_total_of_89_995_is_shown_89_99_ranked_below_90_and_not_excelle
 
 
 def test_the_points_card_shows_the_total_cut_down_its_exact_value_and_how_it_is_shown(
-        scoring_world, record, media, login):
+    scoring_world, record, media, login
+):
     from django.urls import reverse
 
     from ..scoring.test_ledger import png
@@ -228,8 +252,11 @@ def test_the_points_card_shows_the_total_cut_down_its_exact_value_and_how_it_is_
     member = scoring_world.a2_members[2]
     bring_semester_to(record, member, 1, 8999, png)
     bring_semester_to(record, member, 2, 9000, png)
-    page = login(scoring_world.org_department).get(
-        reverse("points_card", args=[member.pk]) + f"?year={YEAR}").content.decode()
+    page = (
+        login(scoring_world.org_department)
+        .get(reverse("points_card", args=[member.pk]) + f"?year={YEAR}")
+        .content.decode()
+    )
     assert ">89.99<" in page and ">90<" not in page
     assert "精确值 89.995" in page
     assert "多出的位数舍去、不四舍五入" in page
@@ -237,7 +264,8 @@ def test_the_points_card_shows_the_total_cut_down_its_exact_value_and_how_it_is_
 
 
 def test_the_board_the_summary_export_and_the_dashboard_bins_agree_with_the_exact_total(
-        scoring_world, record, media, login):
+    scoring_world, record, media, login
+):
     import io
 
     import openpyxl
@@ -265,5 +293,6 @@ def test_the_board_the_summary_export_and_the_dashboard_bins_agree_with_the_exac
     board = login(w.org_department).get(reverse("board", args=[w.A2.pk]) + f"?year={YEAR}").content.decode()
     assert board.index(at.name) < board.index(below.name) and "89.99" in board
     bins = MemberYearTotal.objects.filter(year=YEAR, member__in=[below, at]).aggregate(
-        **{f"b{i}": Count("id", filter=bin_q(i)) for i in range(len(BINS))})
+        **{f"b{i}": Count("id", filter=bin_q(i)) for i in range(len(BINS))}
+    )
     assert bins[f"b{BINS.index((85, 90))}"] == 1 and bins[f"b{BINS.index((90, 95))}"] == 1

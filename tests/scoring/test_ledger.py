@@ -54,6 +54,7 @@ def eager_tasks():
 
 # ── append-only ──────────────────────────────────────────────────────────────────────────────
 
+
 def test_the_database_refuses_a_raw_update_of_a_recorded_entry(scoring_world, record):
     entry = record(scoring_world.a1_members[3], "A-C05", "3")
     with pytest.raises(Exception, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
@@ -73,6 +74,7 @@ def test_the_database_refuses_a_raw_delete_of_a_recorded_entry(scoring_world, re
 
 
 # ── corrections ──────────────────────────────────────────────────────────────────────────────
+
 
 def test_a_correction_is_a_reversing_entry_naming_the_one_it_reverses(scoring_world, record):
     w = scoring_world
@@ -127,6 +129,7 @@ def test_a_locked_periods_entry_is_corrected_only_by_the_organization_department
 
 # ── bounds: each a clear Chinese ApplicationError ────────────────────────────────────────────
 
+
 def refused(record, member, code, points, **extra):
     with pytest.raises(ApplicationError) as error:
         record(member, code, points, **extra)
@@ -166,8 +169,11 @@ def test_cap_per_period_is_enforced_and_a_reversal_frees_room(scoring_world, rec
 def branch_scheme_with(w, **item):
     """A1's own detailed rules, derived from the committee's A-staff, with one extra item, approved."""
     draft = services.scheme_derive(actor=w.secretary, source=w.a_staff, owner=w.A1)
-    services.item_save(actor=w.secretary, scheme=draft, data={
-        "kind": "bonus", "code": "A1-C01", "title": "支部特色活动", "points_min": 1, "points_max": 5, **item})
+    services.item_save(
+        actor=w.secretary,
+        scheme=draft,
+        data={"kind": "bonus", "code": "A1-C01", "title": "支部特色活动", "points_min": 1, "points_max": 5, **item},
+    )
     services.scheme_submit(actor=w.secretary, scheme=draft)
     return services.scheme_approve(actor=w.gb_secretary, scheme=draft)
 
@@ -222,8 +228,9 @@ def test_an_item_outside_the_members_approved_scheme_is_refused(scoring_world, l
     staff = w.a1_members[3]
     for item in (w.a_student.items.get(code="A-C11"), w.b_scheme.items.get(code="B-ADD-01")):
         with pytest.raises(ApplicationError) as error:
-            services.entry_record(actor=w.recorder, member=staff, item=item, period=period(1), points="2",
-                                  reason="测试")
+            services.entry_record(
+                actor=w.recorder, member=staff, item=item, period=period(1), points="2", reason="测试"
+            )
         assert error.value.message == f"“{item}”不在本支部已批准的评分细则中"
 
 
@@ -244,15 +251,22 @@ def test_evidence_is_required_where_the_item_says_so(scoring_world, record, medi
     evidence = EntryEvidence.objects.get(entry=entry)
     assert evidence.name == "证明.png"
     assert evidence.uploaded_by == scoring_world.recorder
-    assert refused(record, m, "A-C01", "5", evidence=[SimpleUploadedFile("a.exe", b"MZ", "application/x-msdos")]
-                   ) == "佐证材料“a.exe”类型不支持，只接受图片或 PDF"
+    assert (
+        refused(record, m, "A-C01", "5", evidence=[SimpleUploadedFile("a.exe", b"MZ", "application/x-msdos")])
+        == "佐证材料“a.exe”类型不支持，只接受图片或 PDF"
+    )
 
 
 def test_a_user_outside_the_branch_may_not_record_or_correct(scoring_world, record):
     w = scoring_world
     a2_member, b1_member = w.a2_members[3], w.b1_members[3]
-    for actor, target in ((w.secretary, a2_member), (w.recorder, b1_member), (w.gb_secretary, w.a1_members[3]),
-                          (w.member, w.a1_members[3]), (w.panel, w.a1_members[3])):
+    for actor, target in (
+        (w.secretary, a2_member),
+        (w.recorder, b1_member),
+        (w.gb_secretary, w.a1_members[3]),
+        (w.member, w.a1_members[3]),
+        (w.panel, w.a1_members[3]),
+    ):
         with pytest.raises(PermissionDenied):
             record(target, "A-C05", "1", actor=actor)
     assert not LedgerEntry.objects.exists()
@@ -263,12 +277,19 @@ def test_a_user_outside_the_branch_may_not_record_or_correct(scoring_world, reco
 
 # ── Policy A totals ──────────────────────────────────────────────────────────────────────────
 
+
 def test_a_member_with_no_entries_scores_60_in_each_semester_and_60_for_the_year(scoring_world):
     w = scoring_world
     recalculate_branch(branch=w.A1, year=YEAR)
     row = total_of(w.a1_members[3])
     assert (row.total, row.period_scores, row.base, row.bonus, row.penalty, row.vetoed) == (
-        6000, {"1": 6000, "2": 6000}, 0, 0, 0, False)
+        6000,
+        {"1": 6000, "2": 6000},
+        0,
+        0,
+        0,
+        False,
+    )
     assert row.scheme == w.a_staff
     assert row.scored
 
@@ -312,6 +333,7 @@ def test_a_semester_is_never_above_100(scoring_world, record):
 
 # ── Policy B totals ──────────────────────────────────────────────────────────────────────────
 
+
 def test_policy_b_is_80_less_deductions_plus_bonus_less_penalty(scoring_world, load_b_for_college_b, record):
     m = scoring_world.b1_members[3]
     record(m, "B-BASE-FEE", "2", index=1)
@@ -352,8 +374,11 @@ def test_a_veto_makes_the_year_0_and_its_reversal_restores_it(scoring_world, loa
 def test_a_veto_zeroes_policy_a_too(scoring_world, record):
     w = scoring_world
     draft = services.scheme_derive(actor=w.secretary, source=w.a_staff, owner=w.A1)
-    services.item_save(actor=w.secretary, scheme=draft, data={
-        "kind": "veto", "code": "A1-V01", "title": "受到党纪处分", "points_min": 3, "points_max": 3})
+    services.item_save(
+        actor=w.secretary,
+        scheme=draft,
+        data={"kind": "veto", "code": "A1-V01", "title": "受到党纪处分", "points_min": 3, "points_max": 3},
+    )
     services.scheme_submit(actor=w.secretary, scheme=draft)
     services.scheme_approve(actor=w.gb_secretary, scheme=draft)
     m = w.a1_members[3]
@@ -363,10 +388,9 @@ def test_a_veto_zeroes_policy_a_too(scoring_world, record):
     assert (total_of(m).total, total_of(m).vetoed) == (0, True)
 
 
-def test_a_colleges_own_scheme_overrides_the_committees_reference_below_it(scoring_world, load_b_for_college_b,
-                                                                          record):
+def test_a_colleges_own_scheme_overrides_the_committees_reference_below_it(scoring_world, load_b_for_college_b, record):
     w = scoring_world
-    student_b1, = add_members(w.B1, 1, start=50, category=Member.Category.STUDENT)
+    (student_b1,) = add_members(w.B1, 1, start=50, category=Member.Category.STUDENT)
     assert scheme_for_member(member=w.b1_members[3], year=YEAR) == w.b_scheme
     assert scheme_for_member(member=student_b1, year=YEAR) == w.b_scheme
     assert scheme_for_member(member=w.a1_members[3], year=YEAR) == w.a_staff
@@ -379,14 +403,12 @@ def test_a_colleges_own_scheme_overrides_the_committees_reference_below_it(scori
 
 # ── scheme workflow ──────────────────────────────────────────────────────────────────────────
 
-def test_derive_submit_and_approve_by_the_general_branch_secretary(scoring_world,
-                                                                   django_capture_on_commit_callbacks):
+
+def test_derive_submit_and_approve_by_the_general_branch_secretary(scoring_world, django_capture_on_commit_callbacks):
     w = scoring_world
     draft = services.scheme_derive(actor=w.secretary, source=w.a_staff, owner=w.A1)
-    assert (draft.status, draft.derived_from, draft.owner, draft.version) == (
-        Scheme.Status.DRAFT, w.a_staff, w.A1, 1)
-    assert sorted(draft.items.values_list("code", flat=True)) == sorted(w.a_staff.items.values_list("code",
-                                                                                                  flat=True))
+    assert (draft.status, draft.derived_from, draft.owner, draft.version) == (Scheme.Status.DRAFT, w.a_staff, w.A1, 1)
+    assert sorted(draft.items.values_list("code", flat=True)) == sorted(w.a_staff.items.values_list("code", flat=True))
     assert draft.outcome_rules.count() == w.a_staff.outcome_rules.count()
     services.scheme_submit(actor=w.secretary, scheme=draft)
     assert draft.status == Scheme.Status.SUBMITTED
@@ -430,8 +452,11 @@ def test_returning_a_scheme_needs_a_reason_and_makes_it_editable_again(scoring_w
     services.scheme_return(actor=w.gb_secretary, scheme=draft, reason=" 缺少学生工作项目 ")
     draft.refresh_from_db()
     assert (draft.status, draft.returned_reason) == (Scheme.Status.RETURNED, "缺少学生工作项目")
-    services.item_save(actor=w.secretary, scheme=draft, data={
-        "kind": "bonus", "code": "A1-C02", "title": "指导学生党建活动", "points_min": 1, "points_max": 3})
+    services.item_save(
+        actor=w.secretary,
+        scheme=draft,
+        data={"kind": "bonus", "code": "A1-C02", "title": "指导学生党建活动", "points_min": 1, "points_max": 3},
+    )
     services.scheme_submit(actor=w.secretary, scheme=draft)
     assert draft.status == Scheme.Status.SUBMITTED
 
@@ -445,16 +470,19 @@ def test_only_an_approved_scheme_can_be_scored_against(scoring_world):
         if step:
             services.scheme_submit(actor=w.secretary, scheme=draft)
         with pytest.raises(ApplicationError, match="不在本支部已批准的评分细则中"):
-            services.entry_record(actor=w.recorder, member=m, item=draft_item, period=period(1), points="1",
-                                  reason="测试")
+            services.entry_record(
+                actor=w.recorder, member=m, item=draft_item, period=period(1), points="1", reason="测试"
+            )
     reference_item = w.a_staff.items.get(code="A-C05")
-    services.entry_record(actor=w.recorder, member=m, item=reference_item, period=period(1), points="1",
-                          reason="细则批准前")
+    services.entry_record(
+        actor=w.recorder, member=m, item=reference_item, period=period(1), points="1", reason="细则批准前"
+    )
     services.scheme_approve(actor=w.gb_secretary, scheme=draft)
     services.entry_record(actor=w.recorder, member=m, item=draft_item, period=period(1), points="1", reason="测试")
     with pytest.raises(ApplicationError, match="不在本支部已批准的评分细则中"):
-        services.entry_record(actor=w.recorder, member=m, item=reference_item, period=period(1), points="1",
-                              reason="细则批准后")
+        services.entry_record(
+            actor=w.recorder, member=m, item=reference_item, period=period(1), points="1", reason="细则批准后"
+        )
 
 
 def test_a_submitted_or_approved_scheme_is_frozen(scoring_world):
@@ -467,8 +495,9 @@ def test_a_submitted_or_approved_scheme_is_frozen(scoring_world):
     for scheme, actor in ((submitted, w.secretary), (approved_reference, w.org_department)):
         edits = [
             lambda s=scheme, a=actor: services.item_save(actor=a, scheme=s, data=item_data),
-            lambda s=scheme, a=actor: services.item_save(actor=a, scheme=s, item=s.items.first(),
-                                                         data={"points_max": 50}),
+            lambda s=scheme, a=actor: services.item_save(
+                actor=a, scheme=s, item=s.items.first(), data={"points_max": 50}
+            ),
             lambda s=scheme, a=actor: services.item_remove(actor=a, item=s.items.first()),
             lambda s=scheme, a=actor: services.scheme_update(actor=a, scheme=s, data={"base_points": 70}),
             lambda s=scheme, a=actor: services.outcome_rule_remove(actor=a, rule=s.outcome_rules.first()),
@@ -495,11 +524,16 @@ def test_a_scheme_is_derived_only_from_an_approved_scheme_above(scoring_world):
 
 # ── recalculation ────────────────────────────────────────────────────────────────────────────
 
+
 def snapshot(branch, year=YEAR):
-    totals = {t.member_id: model_to_dict(t, exclude=["id"])
-              for t in MemberYearTotal.objects.filter(branch=branch, year=year)}
-    outcomes = sorted(MemberOutcome.objects.filter(branch=branch, year=year).values_list(
-        "member_id", "rule_id", "rule_code", "consequence", "reason"))
+    totals = {
+        t.member_id: model_to_dict(t, exclude=["id"]) for t in MemberYearTotal.objects.filter(branch=branch, year=year)
+    }
+    outcomes = sorted(
+        MemberOutcome.objects.filter(branch=branch, year=year).values_list(
+            "member_id", "rule_id", "rule_code", "consequence", "reason"
+        )
+    )
     return totals, outcomes
 
 
@@ -537,13 +571,13 @@ def test_recalculation_runs_a_constant_number_of_queries(scoring_world, record, 
     assert MemberYearTotal.objects.filter(branch=w.A1, year=YEAR, rank__isnull=False).count() == size
 
 
-def test_a_transferred_member_is_determined_by_the_branch_at_years_end_over_the_whole_ledger(scoring_world,
-                                                                                            record):
+def test_a_transferred_member_is_determined_by_the_branch_at_years_end_over_the_whole_ledger(scoring_world, record):
     w = scoring_world
     mover = w.a1_members[3]
     record(mover, "A-C05", "4", index=1)
-    member_services.member_transfer(actor=w.org_department, member=mover, to_branch=w.A2,
-                                    transferred_on=datetime.date(YEAR, 9, 1))
+    member_services.member_transfer(
+        actor=w.org_department, member=mover, to_branch=w.A2, transferred_on=datetime.date(YEAR, 9, 1)
+    )
     record(mover, "A-C05", "2", index=2, actor=w.org_department)
     recalculate_branch(branch=w.A1, year=YEAR)
     row = total_of(mover)

@@ -24,8 +24,17 @@ from .helpers import YEAR, exempt, make_probationary, open_year, set_member
 
 
 def rules_of(preset):
-    return [policy.Rule(code=r["code"], kind=r["kind"], consequence=r["consequence"], label=r["label"],
-                        applies_to=r["applies_to"], params=r["params"]) for r in PRESETS[preset]["rules"]]
+    return [
+        policy.Rule(
+            code=r["code"],
+            kind=r["kind"],
+            consequence=r["consequence"],
+            label=r["label"],
+            applies_to=r["applies_to"],
+            params=r["params"],
+        )
+        for r in PRESETS[preset]["rules"]
+    ]
 
 
 def member(member_id=1, total="80", **facts):
@@ -47,8 +56,11 @@ def codes_alone(preset, total, **facts):
 
 # ── Policy A bands ────────────────────────────────────────────────────────────────────────────
 
-@pytest.mark.parametrize(("total", "hit"), [
-    ("0", True), ("59", True), ("89", True), ("89.99", True), ("90", False), ("90.01", False), ("100", False)])
+
+@pytest.mark.parametrize(
+    ("total", "hit"),
+    [("0", True), ("59", True), ("89", True), ("89.99", True), ("90", False), ("90.01", False), ("100", False)],
+)
 def test_a_not_excellent_below_90(total, hit):
     assert ("A-NOT-EXCELLENT" in codes_alone("A-staff", total)) is hit
 
@@ -58,9 +70,20 @@ def test_a_priority_for_awards_at_90_or_above(total, hit):
     assert ("A-PRIORITY" in codes_alone("A-staff", total)) is hit
 
 
-@pytest.mark.parametrize(("total", "yellow", "red"), [
-    ("0", False, True), ("59", False, True), ("59.99", False, True), ("60", True, False), ("65", True, False),
-    ("70", True, False), ("70.5", False, False), ("71", False, False), ("89.99", False, False)])
+@pytest.mark.parametrize(
+    ("total", "yellow", "red"),
+    [
+        ("0", False, True),
+        ("59", False, True),
+        ("59.99", False, True),
+        ("60", True, False),
+        ("65", True, False),
+        ("70", True, False),
+        ("70.5", False, False),
+        ("71", False, False),
+        ("89.99", False, False),
+    ],
+)
 def test_a_two_colour_warning_yellow_60_to_70_inclusive_red_below_60(total, yellow, red):
     codes = codes_alone("A-staff", total)
     assert ("A-YELLOW" in codes) is yellow
@@ -68,9 +91,16 @@ def test_a_two_colour_warning_yellow_60_to_70_inclusive_red_below_60(total, yell
 
 
 @pytest.mark.parametrize("preset", ["A-staff", "A-student"])
-@pytest.mark.parametrize(("total", "expected"), [
-    ("59.99", {"A-RED-PROBATION"}), ("60", {"A-YELLOW-PROBATION"}), ("70", {"A-YELLOW-PROBATION"}),
-    ("70.5", set()), ("71", set())])
+@pytest.mark.parametrize(
+    ("total", "expected"),
+    [
+        ("59.99", {"A-RED-PROBATION"}),
+        ("60", {"A-YELLOW-PROBATION"}),
+        ("70", {"A-YELLOW-PROBATION"}),
+        ("70.5", set()),
+        ("71", set()),
+    ],
+)
 def test_probation_consequences_apply_to_probationary_members_only(preset, total, expected):
     probation_codes = {"A-YELLOW-PROBATION", "A-RED-PROBATION"}
     assert codes_alone(preset, total, is_probationary=True) & probation_codes == expected
@@ -79,11 +109,18 @@ def test_probation_consequences_apply_to_probationary_members_only(preset, total
 
 # ── Policy A: the 5% share at 95 ─────────────────────────────────────────────────────────────
 
-@pytest.mark.parametrize(("scored", "at_95", "flagged"), [
-    (19, 0, False), (19, 1, True),
-    (20, 1, False), (20, 2, True),
-    (21, 1, False), (21, 2, True),
-])
+
+@pytest.mark.parametrize(
+    ("scored", "at_95", "flagged"),
+    [
+        (19, 0, False),
+        (19, 1, True),
+        (20, 1, False),
+        (20, 2, True),
+        (21, 1, False),
+        (21, 2, True),
+    ],
+)
 def test_a_share_at_95_limit_is_floor_of_5_percent_of_scored_members(scored, at_95, flagged):
     high = [member(n, "95") for n in range(1, at_95 + 1)]
     rest = [member(n, "80") for n in range(at_95 + 1, scored + 1)]
@@ -98,8 +135,12 @@ def test_a_share_at_95_limit_is_floor_of_5_percent_of_scored_members(scored, at_
 
 def test_a_share_counts_94_99_as_below_95_and_ignores_unscored_members():
     # 19 scored: nobody may be at 95. 94.99 is fine; an exempted or departed member does not count.
-    members = [member(1, "94.99"), *[member(n, "80") for n in range(2, 20)],
-               member(20, None, scored=False), member(21, "95", scored=False)]
+    members = [
+        member(1, "94.99"),
+        *[member(n, "80") for n in range(2, 20)],
+        member(20, None, scored=False),
+        member(21, "95", scored=False),
+    ]
     assert not any("A-SHARE-95" in codes for codes in findings_for("A-staff", members).values())
     # with the twentieth member scored, one at 95 is allowed; the unscored one never counts
     members[19] = member(20, "95")
@@ -108,6 +149,7 @@ def test_a_share_counts_94_99_as_below_95_and_ignores_unscored_members():
 
 
 # ── Policy A: cadres last in the branch ──────────────────────────────────────────────────────
+
 
 @pytest.mark.parametrize(("cadre_total", "talk"), [("79", True), ("79.99", True), ("80", False), ("81", False)])
 def test_a_cadre_reminder_talk_below_80_and_last(cadre_total, talk):
@@ -122,20 +164,30 @@ def test_a_cadre_at_79_but_not_last_gets_nothing():
 
 
 def test_a_everyone_tied_at_the_bottom_is_last():
-    found = findings_for("A-staff", [member(1, "70", is_cadre=True), member(2, "70", is_cadre=True),
-                                     member(3, "70"), member(4, "88", is_cadre=True)])
+    found = findings_for(
+        "A-staff",
+        [
+            member(1, "70", is_cadre=True),
+            member(2, "70", is_cadre=True),
+            member(3, "70"),
+            member(4, "88", is_cadre=True),
+        ],
+    )
     assert {m for m, codes in found.items() if "A-CADRE-TALK" in codes} == {1, 2}
 
 
 def test_a_last_place_is_among_scored_members_only():
     # a departed member (not scored) at 50 does not make the cadre at 75 any less last
-    found = findings_for("A-staff", [member(1, "75", is_cadre=True), member(2, "90"),
-                                     member(3, "50", scored=False), member(4, None, scored=False)])
+    found = findings_for(
+        "A-staff",
+        [member(1, "75", is_cadre=True), member(2, "90"), member(3, "50", scored=False), member(4, None, scored=False)],
+    )
     assert "A-CADRE-TALK" in found[1]
     assert found[3] == found[4] == set()
 
 
 # ── Policy A: streaks ────────────────────────────────────────────────────────────────────────
+
 
 def test_a_red_two_years_in_a_row_is_unqualified():
     history = {(1, YEAR - 1): {"A-RED", "A-NOT-EXCELLENT"}}
@@ -143,13 +195,16 @@ def test_a_red_two_years_in_a_row_is_unqualified():
     assert "A-RED-TWO-YEARS" in findings_for("A-staff", [member(1, "59.99")], history=history)[1]
 
 
-@pytest.mark.parametrize(("total", "history"), [
-    ("60", {(1, YEAR - 1): {"A-RED"}}),  # not red this year
-    ("59", {}),  # no earlier result at all
-    ("59", {(1, YEAR - 1): {"A-YELLOW"}}),  # last year yellow, not red
-    ("59", {(1, YEAR - 2): {"A-RED"}}),  # red two years ago, but last year had no result: broken
-    ("59", {(2, YEAR - 1): {"A-RED"}}),  # someone else's history
-])
+@pytest.mark.parametrize(
+    ("total", "history"),
+    [
+        ("60", {(1, YEAR - 1): {"A-RED"}}),  # not red this year
+        ("59", {}),  # no earlier result at all
+        ("59", {(1, YEAR - 1): {"A-YELLOW"}}),  # last year yellow, not red
+        ("59", {(1, YEAR - 2): {"A-RED"}}),  # red two years ago, but last year had no result: broken
+        ("59", {(2, YEAR - 1): {"A-RED"}}),  # someone else's history
+    ],
+)
 def test_a_red_streak_broken(total, history):
     assert "A-RED-TWO-YEARS" not in findings_for("A-staff", [member(1, total)], history=history)[1]
 
@@ -160,32 +215,48 @@ def test_a_cadre_talk_two_years_in_a_row_means_no_promotion():
     assert {"A-CADRE-TALK", "A-CADRE-NO-PROMOTION"} <= found[1]
 
 
-@pytest.mark.parametrize(("members", "history"), [
-    # last year's talk, but this year not last
-    ([member(1, "70", is_cadre=True), member(2, "65")], {(1, YEAR - 1): {"A-CADRE-TALK"}}),
-    # last year's talk, this year last but at 80
-    ([member(1, "80", is_cadre=True), member(2, "85")], {(1, YEAR - 1): {"A-CADRE-TALK"}}),
-    # a talk two years ago and none last year (no result): broken
-    ([member(1, "70", is_cadre=True), member(2, "85")], {(1, YEAR - 2): {"A-CADRE-TALK"}}),
-    # a non-cadre last twice gets neither
-    ([member(1, "70"), member(2, "85")], {(1, YEAR - 1): {"A-CADRE-TALK"}}),
-])
+@pytest.mark.parametrize(
+    ("members", "history"),
+    [
+        # last year's talk, but this year not last
+        ([member(1, "70", is_cadre=True), member(2, "65")], {(1, YEAR - 1): {"A-CADRE-TALK"}}),
+        # last year's talk, this year last but at 80
+        ([member(1, "80", is_cadre=True), member(2, "85")], {(1, YEAR - 1): {"A-CADRE-TALK"}}),
+        # a talk two years ago and none last year (no result): broken
+        ([member(1, "70", is_cadre=True), member(2, "85")], {(1, YEAR - 2): {"A-CADRE-TALK"}}),
+        # a non-cadre last twice gets neither
+        ([member(1, "70"), member(2, "85")], {(1, YEAR - 1): {"A-CADRE-TALK"}}),
+    ],
+)
 def test_a_cadre_streak_broken(members, history):
     assert "A-CADRE-NO-PROMOTION" not in findings_for("A-staff", members, history=history)[1]
 
 
 # ── Policy A: commendation ───────────────────────────────────────────────────────────────────
 
-@pytest.mark.parametrize(("year", "total", "commended"), [
-    (2026, "95", True), (2026, "100", True), (2026, "94.99", False), (2025, "95", False), (2025, "100", False),
-    (2024, "95", True), (2018, "95", True), (2019, "99", False)])
+
+@pytest.mark.parametrize(
+    ("year", "total", "commended"),
+    [
+        (2026, "95", True),
+        (2026, "100", True),
+        (2026, "94.99", False),
+        (2025, "95", False),
+        (2025, "100", False),
+        (2024, "95", True),
+        (2018, "95", True),
+        (2019, "99", False),
+    ],
+)
 def test_a_staff_commended_every_two_years_from_2018(year, total, commended):
     found = findings_for("A-staff", [member(1, total, category="staff")], year=year)
     assert ("A-COMMEND-STAFF" in found[1]) is commended
 
 
-@pytest.mark.parametrize(("year", "total", "commended"), [
-    (2025, "95", True), (2026, "95", True), (2025, "94.99", False), (2026, "94", False)])
+@pytest.mark.parametrize(
+    ("year", "total", "commended"),
+    [(2025, "95", True), (2026, "95", True), (2025, "94.99", False), (2026, "94", False)],
+)
 def test_a_students_commended_every_year(year, total, commended):
     found = findings_for("A-student", [member(1, total, category="student")], year=year)
     assert ("A-COMMEND-STUDENT" in found[1]) is commended
@@ -198,25 +269,31 @@ def test_a_staff_commendation_is_for_staff_only():
 
 # ── exempted and departed members ────────────────────────────────────────────────────────────
 
+
 @pytest.mark.parametrize("preset", sorted(PRESETS))
 def test_unscored_members_get_no_total_based_outcome(preset):
-    found = findings_for(preset, [
-        member(1, None, scored=False, is_cadre=True, is_probationary=True),  # exempted: no total
-        member(2, "40", scored=False, is_cadre=True, is_probationary=True, item_codes=frozenset({"B-BASE-ID"})),
-        member(3, "85")], history={(2, YEAR - 1): {"A-RED", "A-CADRE-TALK"}})
+    found = findings_for(
+        preset,
+        [
+            member(1, None, scored=False, is_cadre=True, is_probationary=True),  # exempted: no total
+            member(2, "40", scored=False, is_cadre=True, is_probationary=True, item_codes=frozenset({"B-BASE-ID"})),
+            member(3, "85"),
+        ],
+        history={(2, YEAR - 1): {"A-RED", "A-CADRE-TALK"}},
+    )
     assert found[1] == set()
     assert found[2] == set()
 
 
 # ── Policy B ─────────────────────────────────────────────────────────────────────────────────
 
+
 @pytest.mark.parametrize(("total", "hit"), [("84", False), ("84.99", False), ("85", True), ("120", True)])
 def test_b_excellent_at_85_or_above(total, hit):
     assert ("B-EXCELLENT" in codes_alone("B", total)) is hit
 
 
-@pytest.mark.parametrize(("total", "hit"), [("0", True), ("74", True), ("74.99", True), ("75", False),
-                                            ("76", False)])
+@pytest.mark.parametrize(("total", "hit"), [("0", True), ("74", True), ("74.99", True), ("75", False), ("76", False)])
 def test_b_admonishment_talk_below_75(total, hit):
     assert ("B-ADMONISH" in codes_alone("B", total)) is hit
 
@@ -234,8 +311,7 @@ def test_b_admonishment_reason_names_the_item():
     assert finding.consequence == "talk"
 
 
-@pytest.mark.parametrize(("total", "hit"), [("0", True), ("59", True), ("59.99", True), ("60", False),
-                                            ("61", False)])
+@pytest.mark.parametrize(("total", "hit"), [("0", True), ("59", True), ("59.99", True), ("60", False), ("61", False)])
 def test_b_unqualified_candidate_below_60(total, hit):
     assert ("B-UNQUALIFIED" in codes_alone("B", total)) is hit
 
@@ -253,6 +329,7 @@ def test_reasons_are_chinese_and_carry_the_total():
 
 
 # ── end to end: presets, cycle, ledger, recalculation, stored rows ───────────────────────────
+
 
 def stored(member, year=YEAR):
     return MemberYearTotal.objects.get(member=member, year=year)
@@ -373,8 +450,13 @@ def test_e2e_cadre_last_two_years_is_not_promoted(scoring_world, record):
     for year in (YEAR - 1, YEAR):
         record(cadre, "A-B05", "1", index=1, year=year)  # 59 and 60 → 59.5: last, and red
     assert outcome_codes(cadre, YEAR - 1) == {"A-NOT-EXCELLENT", "A-RED", "A-CADRE-TALK"}
-    assert outcome_codes(cadre) == {"A-NOT-EXCELLENT", "A-RED", "A-RED-TWO-YEARS", "A-CADRE-TALK",
-                                    "A-CADRE-NO-PROMOTION"}
+    assert outcome_codes(cadre) == {
+        "A-NOT-EXCELLENT",
+        "A-RED",
+        "A-RED-TWO-YEARS",
+        "A-CADRE-TALK",
+        "A-CADRE-NO-PROMOTION",
+    }
 
 
 def test_e2e_exempted_and_departed_members_are_neither_scored_nor_ranked(scoring_world, record):
@@ -458,7 +540,8 @@ def test_branch_totals_let_a_schemes_members_be_judged_against_the_whole_branch(
     staff = [member(1, "70", is_cadre=True), member(2, "95")]
     alone = findings_for("A-staff", staff)
     assert "A-CADRE-TALK" in alone[1] and "A-SHARE-95" in alone[2]  # 2 members: nobody may be at 95
-    whole = rule_kinds.evaluate_branch(rules_of("A-staff"), YEAR, staff, {},
-                                   branch_totals=[7000, 9500, 6500, *[8000] * 17])  # 20 scored, one at 65
+    whole = rule_kinds.evaluate_branch(
+        rules_of("A-staff"), YEAR, staff, {}, branch_totals=[7000, 9500, 6500, *[8000] * 17]
+    )  # 20 scored, one at 65
     assert "A-CADRE-TALK" not in {f.rule_code for f in whole[1]}
     assert "A-SHARE-95" not in {f.rule_code for f in whole[2]}

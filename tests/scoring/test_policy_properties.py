@@ -21,11 +21,15 @@ from scoring.presets import PRESETS
 
 SETTINGS = settings(max_examples=200, deadline=None)
 
-A_TERMS = {aggregation: policy.SchemeTerms(composition=policy.HUNDRED, base=6000, bonus_cap=4000, floor=0,
-                                           cap=10000, aggregation=aggregation)
-           for aggregation in (policy.MEAN, policy.SUM, policy.LAST)}
-B_TERMS = policy.SchemeTerms(composition=policy.ADDITIVE, base=8000, bonus_cap=None, floor=0, cap=None,
-                             aggregation=policy.SUM)
+A_TERMS = {
+    aggregation: policy.SchemeTerms(
+        composition=policy.HUNDRED, base=6000, bonus_cap=4000, floor=0, cap=10000, aggregation=aggregation
+    )
+    for aggregation in (policy.MEAN, policy.SUM, policy.LAST)
+}
+B_TERMS = policy.SchemeTerms(
+    composition=policy.ADDITIVE, base=8000, bonus_cap=None, floor=0, cap=None, aggregation=policy.SUM
+)
 SEMESTERS, QUARTERS = [1, 2], [1, 2, 3, 4]
 KINDS = ["base", "bonus", "penalty", "veto"]
 
@@ -147,7 +151,11 @@ def test_a_reversal_restores_the_previous_total(scheme, data):
     after = policy.annual_total(terms, sums_of([*lines, wrong, reversal_of(wrong)]), periods)
     assert after.total == before.total
     assert (after.base, after.bonus, after.penalty, after.vetoed) == (
-        before.base, before.bonus, before.penalty, before.vetoed)
+        before.base,
+        before.bonus,
+        before.penalty,
+        before.vetoed,
+    )
 
 
 @SETTINGS
@@ -174,6 +182,7 @@ def test_a_reversed_veto_no_longer_zeroes_the_year(scheme, data):
 
 # ── ranks ─────────────────────────────────────────────────────────────────────────────────────
 
+
 @SETTINGS
 @given(totals=st.dictionaries(st.integers(1, 500), st.integers(0, 12).map(lambda t: t * 500), max_size=40))
 def test_competition_ranks_share_ties_start_at_one_and_skip_after_ties(totals):
@@ -196,9 +205,19 @@ def test_competition_ranks_example():
 
 # ── outcomes ──────────────────────────────────────────────────────────────────────────────────
 
+
 def rules_of(preset):
-    return [policy.Rule(code=r["code"], kind=r["kind"], consequence=r["consequence"], label=r["label"],
-                        applies_to=r["applies_to"], params=r["params"]) for r in PRESETS[preset]["rules"]]
+    return [
+        policy.Rule(
+            code=r["code"],
+            kind=r["kind"],
+            consequence=r["consequence"],
+            label=r["label"],
+            applies_to=r["applies_to"],
+            params=r["params"],
+        )
+        for r in PRESETS[preset]["rules"]
+    ]
 
 
 RULE_CODES = {preset: {r.code for r in rules_of(preset)} for preset in PRESETS}
@@ -206,8 +225,9 @@ RULE_CODES = {preset: {r.code for r in rules_of(preset)} for preset in PRESETS}
 member_facts = st.builds(
     policy.MemberFacts,
     member_id=st.just(0),
-    total=st.one_of(st.none(), st.integers(0, 10000), st.sampled_from([5999, 6000, 7000, 7050, 7500, 7999, 8500,
-                                                                       9000, 9500])),
+    total=st.one_of(
+        st.none(), st.integers(0, 10000), st.sampled_from([5999, 6000, 7000, 7050, 7500, 7999, 8500, 9000, 9500])
+    ),
     scored=st.booleans(),
     is_cadre=st.booleans(),
     is_probationary=st.booleans(),
@@ -223,9 +243,13 @@ def branches(draw):
     members = [dataclasses.replace(m, member_id=n) for n, m in enumerate(facts, start=1)]
     preset = draw(st.sampled_from(sorted(PRESETS)))
     year = draw(st.integers(2019, 2030))
-    earlier = draw(st.dictionaries(
-        st.tuples(st.integers(1, max(len(members), 1)), st.sampled_from([1, 2])),
-        st.sets(st.sampled_from(sorted(RULE_CODES[preset])), min_size=1, max_size=3), max_size=len(members)))
+    earlier = draw(
+        st.dictionaries(
+            st.tuples(st.integers(1, max(len(members), 1)), st.sampled_from([1, 2])),
+            st.sets(st.sampled_from(sorted(RULE_CODES[preset])), min_size=1, max_size=3),
+            max_size=len(members),
+        )
+    )
     history = {(member_id, year - back): codes for (member_id, back), codes in earlier.items()}
     return preset, year, members, history
 
@@ -273,6 +297,7 @@ def test_policy_a_bands_partition_the_scale(total):
 
 
 # ── points ────────────────────────────────────────────────────────────────────────────────────
+
 
 @SETTINGS
 @given(value=st.integers(-100_000, 100_000))

@@ -28,29 +28,33 @@ def test_the_registry_declares_every_kind_the_model_offers():
 @pytest.mark.parametrize("preset", sorted(PRESETS))
 def test_every_preset_rule_is_valid(preset):
     assert {r["code"]: param_errors(r["kind"], r["params"]) for r in PRESETS[preset]["rules"]} == {
-        r["code"]: {} for r in PRESETS[preset]["rules"]}
+        r["code"]: {} for r in PRESETS[preset]["rules"]
+    }
 
 
-@pytest.mark.parametrize(("kind", "params", "wrong", "words"), [
-    ("share_cap", BAD, {"at_or_above", "share"}, ["分数线", "high", "人数比例上限", "five percent"]),
-    ("share_cap", {"at_or_above": 95}, {"share"}, ["缺少参数：人数比例上限"]),
-    ("share_cap", {"at_or_above": 95, "share": "1.5"}, {"share"}, ["不超过 1"]),
-    ("share_cap", {"at_or_above": 95, "share": 0}, {"share"}, ["大于 0"]),
-    ("share_cap", {"at_or_above": 95, "share": True}, {"share"}, ["人数比例上限"]),
-    ("share_cap", {"at_or_above": 95, "share": "0.05", "cap": 3}, {None}, ["没有参数：cap"]),
-    ("share_cap", {"at_or_above": 95.001, "share": "0.05"}, {"at_or_above"}, ["两位小数"]),
-    ("share_cap", {"at_or_above": -1, "share": "0.05"}, {"at_or_above"}, ["0 至 9999.99"]),
-    ("rank_last", {}, {"below"}, ["缺少参数：低于（分）"]),
-    ("rank_last", {"below": None}, {"below"}, ["低于（分）"]),
-    ("streak", {"of": "A-RED", "years": 1}, {"years"}, ["连续年数", "2 至 10"]),
-    ("streak", {"of": "", "years": 2}, {"of"}, ["规则的编号"]),
-    ("commendation", {"at_or_above": 95, "every_years": "2"}, {"every_years"}, ["每几年表彰一次"]),
-    ("band", {}, {None}, ["分数段下限或上限"]),
-    ("band", {"lower": 70, "upper": 60}, {"upper"}, ["须高于分数段下限"]),
-    ("band", {"upper": 75, "item_codes": "B-BASE-ID"}, {"item_codes"}, ["项目编号的列表"]),
-    ("band", {"upper": 60, "upper_inclusive": "yes"}, {"upper_inclusive"}, ["含上限"]),
-    ("nonsense", {}, {None}, ["未知的规则类型"]),
-])
+@pytest.mark.parametrize(
+    ("kind", "params", "wrong", "words"),
+    [
+        ("share_cap", BAD, {"at_or_above", "share"}, ["分数线", "high", "人数比例上限", "five percent"]),
+        ("share_cap", {"at_or_above": 95}, {"share"}, ["缺少参数：人数比例上限"]),
+        ("share_cap", {"at_or_above": 95, "share": "1.5"}, {"share"}, ["不超过 1"]),
+        ("share_cap", {"at_or_above": 95, "share": 0}, {"share"}, ["大于 0"]),
+        ("share_cap", {"at_or_above": 95, "share": True}, {"share"}, ["人数比例上限"]),
+        ("share_cap", {"at_or_above": 95, "share": "0.05", "cap": 3}, {None}, ["没有参数：cap"]),
+        ("share_cap", {"at_or_above": 95.001, "share": "0.05"}, {"at_or_above"}, ["两位小数"]),
+        ("share_cap", {"at_or_above": -1, "share": "0.05"}, {"at_or_above"}, ["0 至 9999.99"]),
+        ("rank_last", {}, {"below"}, ["缺少参数：低于（分）"]),
+        ("rank_last", {"below": None}, {"below"}, ["低于（分）"]),
+        ("streak", {"of": "A-RED", "years": 1}, {"years"}, ["连续年数", "2 至 10"]),
+        ("streak", {"of": "", "years": 2}, {"of"}, ["规则的编号"]),
+        ("commendation", {"at_or_above": 95, "every_years": "2"}, {"every_years"}, ["每几年表彰一次"]),
+        ("band", {}, {None}, ["分数段下限或上限"]),
+        ("band", {"lower": 70, "upper": 60}, {"upper"}, ["须高于分数段下限"]),
+        ("band", {"upper": 75, "item_codes": "B-BASE-ID"}, {"item_codes"}, ["项目编号的列表"]),
+        ("band", {"upper": 60, "upper_inclusive": "yes"}, {"upper_inclusive"}, ["含上限"]),
+        ("nonsense", {}, {None}, ["未知的规则类型"]),
+    ],
+)
 def test_a_wrong_parameter_is_named_in_the_error(kind, params, wrong, words):
     errors = param_errors(kind, params)
     assert set(errors) == wrong
@@ -65,8 +69,17 @@ def test_a_single_point_band_is_valid_only_with_both_ends_included():
 
 
 def _rule(scheme, **fields):
-    return OutcomeRule(scheme=scheme, **{"code": "X-SHARE", "kind": "share_cap", "consequence": "share_cap",
-                                         "label": "高分比例", "params": BAD, **fields})
+    return OutcomeRule(
+        scheme=scheme,
+        **{
+            "code": "X-SHARE",
+            "kind": "share_cap",
+            "consequence": "share_cap",
+            "label": "高分比例",
+            "params": BAD,
+            **fields,
+        },
+    )
 
 
 def _legacy(rule, params):
@@ -111,16 +124,27 @@ def _draft(world):
 
 def test_the_service_refuses_bad_parameters(scoring_world):
     draft = _draft(scoring_world)
-    data = {"code": "X-SHARE", "kind": "share_cap", "consequence": "share_cap", "label": "高分比例",
-            "applies_to": "all", "order": 0}
-    for params in (BAD, {"at_or_above": 95}, {"at_or_above": 95, "share": "1.5"},
-                   {"at_or_above": 95, "share": "0.05", "extra": 1}):
+    data = {
+        "code": "X-SHARE",
+        "kind": "share_cap",
+        "consequence": "share_cap",
+        "label": "高分比例",
+        "applies_to": "all",
+        "order": 0,
+    }
+    for params in (
+        BAD,
+        {"at_or_above": 95},
+        {"at_or_above": 95, "share": "1.5"},
+        {"at_or_above": 95, "share": "0.05", "extra": 1},
+    ):
         with pytest.raises(ValidationError):
             services.outcome_rule_save(actor=scoring_world.secretary, scheme=draft, data={**data, "params": params})
     rule = draft.outcome_rules.get(code="A-SHARE-95")
     with pytest.raises(ValidationError):
-        services.outcome_rule_save(actor=scoring_world.secretary, scheme=draft, rule=rule,
-                                   data={"params": {"at_or_above": 95, "share": 5}})
+        services.outcome_rule_save(
+            actor=scoring_world.secretary, scheme=draft, rule=rule, data={"params": {"at_or_above": 95, "share": 5}}
+        )
     rule.refresh_from_db()
     assert rule.params == {"at_or_above": 95, "share": "0.05"}
     assert not draft.outcome_rules.filter(code="X-SHARE").exists()
@@ -145,29 +169,43 @@ def test_a_preset_with_a_bad_rule_is_not_loaded(scoring_world, monkeypatch):
 
 # ── the scheme editor ────────────────────────────────────────────────────────────────────────
 
+
 def _post_rule(client, draft, **fields):
-    return client.post(reverse("rule_new", args=[draft.pk]), {
-        "code": "X-SHARE", "kind": "share_cap", "consequence": "share_cap", "label": "高分比例",
-        "applies_to": "all", "order": 0, **fields})
+    return client.post(
+        reverse("rule_new", args=[draft.pk]),
+        {
+            "code": "X-SHARE",
+            "kind": "share_cap",
+            "consequence": "share_cap",
+            "label": "高分比例",
+            "applies_to": "all",
+            "order": 0,
+            **fields,
+        },
+    )
 
 
 def _error_beside(page, field):
     """The error shown in the box of `field` (includes_form.html: one .mb-3 box per field)."""
-    box = re.search(rf'<div class="mb-3">(?:(?!<div class="mb-3">).)*?name="{field}"(?:(?!<div class="mb-3">).)*',
-                    page, re.S)
+    box = re.search(
+        rf'<div class="mb-3">(?:(?!<div class="mb-3">).)*?name="{field}"(?:(?!<div class="mb-3">).)*', page, re.S
+    )
     assert box, f"no box for {field}"
     return re.findall(r'<div class="invalid-feedback d-block">([^<]*)</div>', box.group(0))
 
 
-@pytest.mark.parametrize(("fields", "field", "words"), [
-    ({"at_or_above": "high", "share": "five percent"}, "at_or_above", "请填写数字"),
-    ({"at_or_above": "95", "share": "five percent"}, "share", "请填写数字"),
-    ({"at_or_above": "95", "share": "150"}, "share", "100"),
-    ({"at_or_above": "95", "share": "0"}, "share", "0.01"),
-    ({"at_or_above": "95"}, "share", "缺少参数：人数比例上限"),
-    ({"share": "5"}, "at_or_above", "缺少参数：分数线"),
-    ({"at_or_above": "95.005", "share": "5"}, "at_or_above", "2"),
-])
+@pytest.mark.parametrize(
+    ("fields", "field", "words"),
+    [
+        ({"at_or_above": "high", "share": "five percent"}, "at_or_above", "请填写数字"),
+        ({"at_or_above": "95", "share": "five percent"}, "share", "请填写数字"),
+        ({"at_or_above": "95", "share": "150"}, "share", "100"),
+        ({"at_or_above": "95", "share": "0"}, "share", "0.01"),
+        ({"at_or_above": "95"}, "share", "缺少参数：人数比例上限"),
+        ({"share": "5"}, "at_or_above", "缺少参数：分数线"),
+        ({"at_or_above": "95.005", "share": "5"}, "at_or_above", "2"),
+    ],
+)
 def test_the_editor_shows_a_bad_parameter_beside_its_field(scoring_world, login, fields, field, words):
     draft = _draft(scoring_world)
     page = _post_rule(login(scoring_world.secretary), draft, **fields)
@@ -191,10 +229,12 @@ def test_the_editor_shows_each_parameter_as_a_number_field_and_stores_it(scoring
 
 # ── one share check ──────────────────────────────────────────────────────────────────────────
 
+
 @pytest.mark.parametrize(("scored", "high"), [(19, 0), (19, 1), (20, 1), (20, 2), (41, 2), (41, 3)])
 def test_the_share_check_reads_a_list_and_stored_counts_alike(scored, high):
-    rule = policy.Rule(code="S", kind="share_cap", consequence="share_cap", label="s",
-                       params={"at_or_above": 95, "share": "0.05"})
+    rule = policy.Rule(
+        code="S", kind="share_cap", consequence="share_cap", label="s", params={"at_or_above": 95, "share": "0.05"}
+    )
     totals = [to_centi(95)] * high + [to_centi("94.99")] * (scored - high)
     from_list = policy.share_cap_check(rule, totals)
     counted = policy.share_cap_check(rule, policy.CountedTotals(scored=scored, at_or_above={9500: high}))

@@ -22,8 +22,10 @@ SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 
 
 def semesters(year=YEAR):
-    return [(p.starts_on, p.ends_on) for p in Period.objects.filter(cycle__year=year, kind=PeriodKind.SEMESTER)
-            .order_by("index")]
+    return [
+        (p.starts_on, p.ends_on)
+        for p in Period.objects.filter(cycle__year=year, kind=PeriodKind.SEMESTER).order_by("index")
+    ]
 
 
 def d(month, day, year=YEAR):
@@ -33,8 +35,9 @@ def d(month, day, year=YEAR):
 def test_a_year_opens_with_august_by_default_or_the_date_the_committee_sets(world):
     services.cycle_open(actor=world.org_department, year=YEAR, committee=world.U)
     assert semesters() == [(d(1, 1), d(7, 31)), (d(8, 1), d(12, 31))]
-    services.cycle_open(actor=world.org_department, year=YEAR + 1, committee=world.U,
-                        second_semester_starts=d(9, 1, YEAR + 1))
+    services.cycle_open(
+        actor=world.org_department, year=YEAR + 1, committee=world.U, second_semester_starts=d(9, 1, YEAR + 1)
+    )
     assert semesters(YEAR + 1) == [(d(1, 1, YEAR + 1), d(8, 31, YEAR + 1)), (d(9, 1, YEAR + 1), d(12, 31, YEAR + 1))]
     event = AuditEvent.objects.filter(action="cycle.open").latest("id")
     assert event.after["second_semester_starts"] == f"{YEAR + 1}-09-01"
@@ -51,12 +54,14 @@ def test_the_committee_opens_a_year_with_its_own_semesters_on_the_page(world, lo
     client = login(world.org_department)
     page = client.get(reverse("cycle_list")).content.decode()
     assert "第二学期开始日期" in page and "不填为8月1日" in page
-    refused = client.post(reverse("cycle_list"), {"year": YEAR, "deadline_sets": ["A"],
-                                                  "second_semester_starts": f"{YEAR + 1}-09-01"})
+    refused = client.post(
+        reverse("cycle_list"), {"year": YEAR, "deadline_sets": ["A"], "second_semester_starts": f"{YEAR + 1}-09-01"}
+    )
     assert refused.status_code == 400 and f"第二学期开始日期须在{YEAR}年内" in refused.content.decode()
     assert not Period.objects.exists()
-    client.post(reverse("cycle_list"), {"year": YEAR, "deadline_sets": ["A"],
-                                        "second_semester_starts": f"{YEAR}-09-01"})
+    client.post(
+        reverse("cycle_list"), {"year": YEAR, "deadline_sets": ["A"], "second_semester_starts": f"{YEAR}-09-01"}
+    )
     assert semesters() == [(d(1, 1), d(8, 31)), (d(9, 1), d(12, 31))]
 
 
@@ -67,8 +72,9 @@ def open_year(world):
 
 
 def move(world, cycle, starts, reason="本校实行春季、秋季学期制"):
-    return services.semesters_set(actor=world.org_department, cycle=cycle, committee=world.U,
-                                  second_semester_starts=starts, reason=reason)
+    return services.semesters_set(
+        actor=world.org_department, cycle=cycle, committee=world.U, second_semester_starts=starts, reason=reason
+    )
 
 
 def test_moving_the_boundary_moves_both_semesters_and_which_one_is_current(world, open_year):
@@ -79,7 +85,9 @@ def test_moving_the_boundary_moves_both_semesters_and_which_one_is_current(world
     event = AuditEvent.objects.get(action="cycle.semesters")
     assert (event.before, event.after, event.reason) == (
         {"first_ends_on": f"{YEAR}-07-31", "second_starts_on": f"{YEAR}-08-01"},
-        {"first_ends_on": f"{YEAR}-08-31", "second_starts_on": f"{YEAR}-09-01"}, "本校实行春季、秋季学期制")
+        {"first_ends_on": f"{YEAR}-08-31", "second_starts_on": f"{YEAR}-09-01"},
+        "本校实行春季、秋季学期制",
+    )
 
 
 def test_a_move_needs_a_reason_and_a_change(world, open_year):
@@ -101,8 +109,15 @@ def test_a_ledger_line_that_would_leave_its_semester_blocks_the_move(world, open
     member = world.a1_members[3]
     second = Period.objects.get(cycle=open_year, kind=PeriodKind.SEMESTER, index=2)
     with time_machine.travel(datetime.datetime(YEAR, 8, 10, 10, tzinfo=SHANGHAI)):
-        services.entry_record(actor=world.org_department, member=member, item=item_in_force(member, "A-C02", YEAR),
-                              period=second, points=2, reason="暑期志愿服务", occurred_on=d(8, 10))
+        services.entry_record(
+            actor=world.org_department,
+            member=member,
+            item=item_in_force(member, "A-C02", YEAR),
+            period=second,
+            points=2,
+            reason="暑期志愿服务",
+            occurred_on=d(8, 10),
+        )
     with pytest.raises(ApplicationError) as refused:
         move(world, open_year, d(9, 1))
     assert f"有 1 条记分记录的发生日期将落在所属学期之外（如{member.name} {YEAR}-08-10的记录）" in refused.value.message
@@ -116,8 +131,15 @@ def test_a_line_recorded_late_for_an_earlier_semester_does_not_block_the_move(wo
     member = world.a1_members[3]
     first = Period.objects.get(cycle=open_year, kind=PeriodKind.SEMESTER, index=1)
     with time_machine.travel(datetime.datetime(YEAR, 10, 10, 10, tzinfo=SHANGHAI)):
-        services.entry_record(actor=world.org_department, member=member, item=item_in_force(member, "A-C02", YEAR),
-                              period=first, points=2, reason="补录上学期志愿服务", occurred_on=d(10, 10))
+        services.entry_record(
+            actor=world.org_department,
+            member=member,
+            item=item_in_force(member, "A-C02", YEAR),
+            period=first,
+            points=2,
+            reason="补录上学期志愿服务",
+            occurred_on=d(10, 10),
+        )
     move(world, open_year, d(9, 1))
     assert semesters()[0] == (d(1, 1), d(8, 31))
 
@@ -129,8 +151,9 @@ def test_the_page_moves_the_boundary_and_shows_a_refusal_on_the_form(world, open
     refused = client.post(url, {f"{prefix}-second_semester_starts": f"{YEAR}-12-20", f"{prefix}-reason": "调整"})
     page = refused.content.decode()
     assert refused.status_code == 400 and "12月1日之间" in page and f'value="{YEAR}-12-20"' in page
-    done = client.post(url, {f"{prefix}-second_semester_starts": f"{YEAR}-09-01", f"{prefix}-reason": "秋季学期"},
-                       follow=True)
+    done = client.post(
+        url, {f"{prefix}-second_semester_starts": f"{YEAR}-09-01", f"{prefix}-reason": "秋季学期"}, follow=True
+    )
     assert f"已调整{YEAR}年度的学期起止日期" in done.content.decode()
     assert semesters()[1] == (d(9, 1), d(12, 31))
 

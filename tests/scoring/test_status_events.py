@@ -31,10 +31,20 @@ def test_full_membership_after_the_year_keeps_that_years_probation_rules(scoring
         make_probationary(w, member)
         yellow(w, record, member)
     assert "A-YELLOW-PROBATION" in codes(later) and "A-YELLOW-PROBATION" in codes(within)
-    member_services.member_status_record(actor=w.secretary, member=later, kind="full_membership",
-                                         occurred_on=datetime.date(YEAR + 1, 3, 1), reason="按期转正")
-    member_services.member_status_record(actor=w.secretary, member=within, kind="full_membership",
-                                         occurred_on=datetime.date(YEAR, 6, 1), reason="按期转正")
+    member_services.member_status_record(
+        actor=w.secretary,
+        member=later,
+        kind="full_membership",
+        occurred_on=datetime.date(YEAR + 1, 3, 1),
+        reason="按期转正",
+    )
+    member_services.member_status_record(
+        actor=w.secretary,
+        member=within,
+        kind="full_membership",
+        occurred_on=datetime.date(YEAR, 6, 1),
+        reason="按期转正",
+    )
     recalculate_branch(branch=w.A1, year=YEAR)
     # Probationary through the whole of YEAR: the probation consequence stands.
     assert codes(later) == {"A-NOT-EXCELLENT", "A-YELLOW", "A-YELLOW-PROBATION"}
@@ -42,13 +52,16 @@ def test_full_membership_after_the_year_keeps_that_years_probation_rules(scoring
     assert codes(within) == {"A-NOT-EXCELLENT", "A-YELLOW"}
 
 
-@pytest.mark.parametrize(("full_on", "year", "today", "expected"), [
-    (datetime.date(2026, 3, 1), 2025, datetime.date(2026, 12, 1), True),  # the year before 转正
-    (datetime.date(2026, 3, 1), 2026, datetime.date(2026, 12, 1), False),  # the year of 转正, after it
-    (datetime.date(2026, 3, 1), 2026, datetime.date(2026, 2, 28), True),  # the year in progress, before it
-    (datetime.date(2026, 3, 1), 2026, datetime.date(2026, 3, 1), False),  # on the day itself
-    (None, 2026, datetime.date(2026, 12, 1), False),  # always a full member
-])
+@pytest.mark.parametrize(
+    ("full_on", "year", "today", "expected"),
+    [
+        (datetime.date(2026, 3, 1), 2025, datetime.date(2026, 12, 1), True),  # the year before 转正
+        (datetime.date(2026, 3, 1), 2026, datetime.date(2026, 12, 1), False),  # the year of 转正, after it
+        (datetime.date(2026, 3, 1), 2026, datetime.date(2026, 2, 28), True),  # the year in progress, before it
+        (datetime.date(2026, 3, 1), 2026, datetime.date(2026, 3, 1), False),  # on the day itself
+        (None, 2026, datetime.date(2026, 12, 1), False),  # always a full member
+    ],
+)
 def test_probationary_in_reads_the_full_membership_date(full_on, year, today, expected):
     member = Member(status=Member.Status.FULL, full_member_on=full_on)
     assert probationary_in(member, year, today) is expected
@@ -59,8 +72,9 @@ def test_a_member_who_graduated_is_not_scored_or_ranked_and_takes_no_later_entri
     w = scoring_world
     member = w.a1_members[3]
     record(member, "A-C02", "2", index=1)
-    member_services.member_status_record(actor=w.secretary, member=member, kind="graduated",
-                                         occurred_on=datetime.date(YEAR, 7, 1), reason="本科毕业")
+    member_services.member_status_record(
+        actor=w.secretary, member=member, kind="graduated", occurred_on=datetime.date(YEAR, 7, 1), reason="本科毕业"
+    )
     recalculate_branch(branch=w.A1, year=YEAR)
     total = MemberYearTotal.objects.get(member=member, year=YEAR)
     assert total.scored is False and total.rank is None

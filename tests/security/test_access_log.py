@@ -26,15 +26,27 @@ def last(kind):
 
 def test_sign_in_failure_and_sign_out_are_logged_with_address_and_browser(world, client):
     user = world.secretary
-    client.post(reverse("login"), {"username": user.username, "password": "not-it"}, REMOTE_ADDR="10.2.3.4",
-                HTTP_USER_AGENT=AGENT)
+    client.post(
+        reverse("login"),
+        {"username": user.username, "password": "not-it"},
+        REMOTE_ADDR="10.2.3.4",
+        HTTP_USER_AGENT=AGENT,
+    )
     failed = last(Kind.LOGIN_FAILED)
-    assert (failed.user, failed.username, failed.ip_address, failed.user_agent) == (None, user.username, "10.2.3.4",
-                                                                                    AGENT)
+    assert (failed.user, failed.username, failed.ip_address, failed.user_agent) == (
+        None,
+        user.username,
+        "10.2.3.4",
+        AGENT,
+    )
     assert failed.path == reverse("login") and failed.detail == {"locked_out": False}
 
-    client.post(reverse("login"), {"username": user.username, "password": PASSWORD}, REMOTE_ADDR="10.2.3.4",
-                HTTP_USER_AGENT=AGENT)
+    client.post(
+        reverse("login"),
+        {"username": user.username, "password": PASSWORD},
+        REMOTE_ADDR="10.2.3.4",
+        HTTP_USER_AGENT=AGENT,
+    )
     success = last(Kind.LOGIN)
     assert (success.user, success.username, success.ip_address) == (user, user.username, "10.2.3.4")
 
@@ -47,8 +59,12 @@ def test_a_refusal_is_logged_with_the_path_and_the_user(world, login):
     url = reverse("member_list", args=[world.B1.pk])
     assert client.get(url, REMOTE_ADDR="10.9.9.9").status_code == 403
     denied = last(Kind.DENIED)
-    assert (denied.user, denied.path, denied.ip_address, denied.detail) == (world.secretary, url, "10.9.9.9",
-                                                                            {"method": "GET"})
+    assert (denied.user, denied.path, denied.ip_address, denied.detail) == (
+        world.secretary,
+        url,
+        "10.9.9.9",
+        {"method": "GET"},
+    )
     assert not AccessLog.objects.filter(kind=Kind.DENIED, path=reverse("member_list", args=[world.A1.pk])).exists()
     client.get(reverse("member_list", args=[world.A1.pk]))
     assert AccessLog.objects.filter(kind=Kind.DENIED).count() == 1
@@ -69,8 +85,12 @@ def test_imports_and_exports_are_logged_with_what_and_how_many(world, login):
 
 def test_only_the_organization_department_reads_the_log_with_filters_and_pages(world, client):
     AccessLog.objects.bulk_create([AccessLog(kind=Kind.LOGIN_FAILED, username=f"guess{i}") for i in range(60)])
-    AccessLog.objects.create(kind=Kind.EXPORT, username="zzb", detail={"export": "roster"},
-                             created_at=timezone.now() - datetime.timedelta(days=10))
+    AccessLog.objects.create(
+        kind=Kind.EXPORT,
+        username="zzb",
+        detail={"export": "roster"},
+        created_at=timezone.now() - datetime.timedelta(days=10),
+    )
     for user in (world.secretary, world.gb_secretary):
         client.force_login(user)
         assert client.get(reverse("access_log")).status_code == 403
@@ -88,7 +108,9 @@ def test_only_the_organization_department_reads_the_log_with_filters_and_pages(w
     assert malformed.status_code == 400 and "输入一个有效的日期" in malformed.content.decode()
     # The two refusals above were logged, with who was refused.
     assert set(AccessLog.objects.filter(kind=Kind.DENIED).values_list("user", flat=True)) == {
-        world.secretary.pk, world.gb_secretary.pk}
+        world.secretary.pk,
+        world.gb_secretary.pk,
+    }
 
 
 def test_rows_older_than_the_retention_are_purged_daily(db, settings):

@@ -87,8 +87,12 @@ def test_an_upsert_is_refused_as_an_update(recorded, table):
     column = "points" if table == LedgerEntry._meta.db_table else "reason"
     value = 9900 if column == "points" else "伪造"
     with pytest.raises(Exception, match="append-only table"):
-        raw_insert("INSERT", table, forged(table, pk, **{column: value}),
-                   f' ON CONFLICT (id) DO UPDATE SET "{column}" = excluded."{column}"')
+        raw_insert(
+            "INSERT",
+            table,
+            forged(table, pk, **{column: value}),
+            f' ON CONFLICT (id) DO UPDATE SET "{column}" = excluded."{column}"',
+        )
     assert rows(table) == before
 
 
@@ -96,24 +100,44 @@ def test_a_new_row_is_still_taken(recorded):
     """The replace guard looks at collisions only: an ordinary append goes through."""
     count = LedgerEntry.objects.count()
     template = LedgerEntry.objects.order_by("id").first()
-    ledger_append_many([LedgerEntry(member=template.member, item=template.item, period=template.period,
-                                    year=template.year, kind=template.kind, points=1, reason="补录",
-                                    source=template.source, recorded_by=recorded.admin,
-                                    occurred_on=template.occurred_on)], actor=recorded.admin, reason="测试")
+    ledger_append_many(
+        [
+            LedgerEntry(
+                member=template.member,
+                item=template.item,
+                period=template.period,
+                year=template.year,
+                kind=template.kind,
+                points=1,
+                reason="补录",
+                source=template.source,
+                recorded_by=recorded.admin,
+                occurred_on=template.occurred_on,
+            )
+        ],
+        actor=recorded.admin,
+        reason="测试",
+    )
     assert LedgerEntry.objects.count() == count + 1
 
 
 @postgresql_only
-@pytest.mark.parametrize("statement", [
-    'TRUNCATE "scoring_ledgerentry" CASCADE',
-    'TRUNCATE "partyscore_auditevent"',
-    'TRUNCATE "scoring_ledgerentry", "partyscore_auditevent" CASCADE',
-    'TRUNCATE "members_member" CASCADE',  # reaches the ledger through its foreign key
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        'TRUNCATE "scoring_ledgerentry" CASCADE',
+        'TRUNCATE "partyscore_auditevent"',
+        'TRUNCATE "scoring_ledgerentry", "partyscore_auditevent" CASCADE',
+        'TRUNCATE "members_member" CASCADE',  # reaches the ledger through its foreign key
+    ],
+)
 def test_postgresql_refuses_truncating_a_guarded_table_that_holds_rows(recorded, statement):
     before = {table: rows(table) for table in APPEND_ONLY_TABLES}
-    with pytest.raises(Exception, match="a table holding rows may not be truncated"), transaction.atomic(), \
-            connection.cursor() as cursor:
+    with (
+        pytest.raises(Exception, match="a table holding rows may not be truncated"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # as outside the test's transaction
         cursor.execute(statement)
     assert {table: rows(table) for table in APPEND_ONLY_TABLES} == before

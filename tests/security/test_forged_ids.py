@@ -25,10 +25,26 @@ from tests.test_authorization_matrix import MATRIX, url_for
 
 ROLES = ("secretary", "member", "panel")
 # Targets that are the acting role's own branch (or shared, like the period): the honest request.
-OWN_TARGETS = {"own_branch", "self", "same_branch", "own_entry", "own_branch_scheme", "period", "export_job",
-               "own_objection", "own_publicity", "own_pledge", "own_fulfilment", "own_declaration",
-               "own_determination", "own_follow_up", "own_spot_check", "rollover", "own_entry_evidence",
-               "own_self_claim"}
+OWN_TARGETS = {
+    "own_branch",
+    "self",
+    "same_branch",
+    "own_entry",
+    "own_branch_scheme",
+    "period",
+    "export_job",
+    "own_objection",
+    "own_publicity",
+    "own_pledge",
+    "own_fulfilment",
+    "own_declaration",
+    "own_determination",
+    "own_follow_up",
+    "own_spot_check",
+    "rollover",
+    "own_entry_evidence",
+    "own_self_claim",
+}
 PLACEHOLDERS = (7777777, 2999)  # stand for the forged id (or year) while the URL is built; no object has them
 CHINESE_REFUSAL = {400: ("请求无效", "invalid-feedback", "alert-danger"), 403: ("无权访问",), 404: ("页面不存在",)}
 NOT_COMPARED = {"partyscore.AccessLog"}  # the security log records the refusals themselves
@@ -50,15 +66,28 @@ def world(db):
 
     world = build_matrix_world()
     # The matrix has no far export job or follow-up: add one in the other college.
-    job = ExportJob(owner=world.org_department, kind=ExportJob.Kind.BOARD, organization=world.B1,
-                    year=world.targets["period"].cycle.year, status=ExportJob.Status.DONE, progress=100,
-                    filename="board.xlsx", expires_at=timezone.now() + datetime.timedelta(hours=1))
+    job = ExportJob(
+        owner=world.org_department,
+        kind=ExportJob.Kind.BOARD,
+        organization=world.B1,
+        year=world.targets["period"].cycle.year,
+        status=ExportJob.Status.DONE,
+        progress=100,
+        filename="board.xlsx",
+        expires_at=timezone.now() + datetime.timedelta(hours=1),
+    )
     job.file.save("board.xlsx", ContentFile(b"PK"), save=False)
     job.save()
     world.targets["far_export_job"] = job
     world.targets["far_follow_up"] = FollowUp.objects.create(
-        member=world.b1_members[1], determination=world.targets["far_determination"], kind="talk_secretary",
-        rule_code="A-YELLOW", reason="黄色预警", responsible=world.B1, due_on=datetime.date(2099, 12, 31))
+        member=world.b1_members[1],
+        determination=world.targets["far_determination"],
+        kind="talk_secretary",
+        rule_code="A-YELLOW",
+        reason="黄色预警",
+        responsible=world.B1,
+        due_on=datetime.date(2099, 12, 31),
+    )
     return world
 
 
@@ -69,18 +98,32 @@ def foreign_ids(world):
     items = [s.items.first().pk for s in far_schemes]
     members = [world.a2_members[0].pk, world.b1_members[0].pk]
     return {
-        "org_id": [world.A2.pk, world.B1.pk, world.B.pk], "organization": [world.A2.pk, world.B1.pk, world.B.pk],
-        "org": [world.A2.pk, world.B1.pk], "owner": [world.A2.pk, world.B1.pk], "member_id": members, "member": members,
+        "org_id": [world.A2.pk, world.B1.pk, world.B.pk],
+        "organization": [world.A2.pk, world.B1.pk, world.B.pk],
+        "org": [world.A2.pk, world.B1.pk],
+        "owner": [world.A2.pk, world.B1.pk],
+        "member_id": members,
+        "member": members,
         "entry_id": [t["other_branch_entry"].pk, t["other_college_entry"].pk],
         "entry": [t["other_branch_entry"].pk, t["other_college_entry"].pk],
-        "scheme_id": [s.pk for s in far_schemes], "item_id": items, "part_id": items, "item": items,
+        "scheme_id": [s.pk for s in far_schemes],
+        "item_id": items,
+        "part_id": items,
+        "item": items,
         "rule_id": [s.outcome_rules.first().pk for s in far_schemes],
-        "objection_id": [t["far_objection"].pk], "publicity_id": [t["far_publicity"].pk],
-        "publicity": [t["far_publicity"].pk], "pledge_id": [t["far_pledge"].pk], "pledge": [t["far_pledge"].pk],
-        "report_id": [t["far_fulfilment"].pk], "declaration_id": [t["far_declaration"].pk],
-        "declaration": [t["far_declaration"].pk], "determination_id": [t["far_determination"].pk],
-        "determination": [t["far_determination"].pk], "spot_check_id": [t["far_spot_check"].pk],
-        "job_id": [t["far_export_job"].pk], "follow_up_id": [t["far_follow_up"].pk],
+        "objection_id": [t["far_objection"].pk],
+        "publicity_id": [t["far_publicity"].pk],
+        "publicity": [t["far_publicity"].pk],
+        "pledge_id": [t["far_pledge"].pk],
+        "pledge": [t["far_pledge"].pk],
+        "report_id": [t["far_fulfilment"].pk],
+        "declaration_id": [t["far_declaration"].pk],
+        "declaration": [t["far_declaration"].pk],
+        "determination_id": [t["far_determination"].pk],
+        "determination": [t["far_determination"].pk],
+        "spot_check_id": [t["far_spot_check"].pk],
+        "job_id": [t["far_export_job"].pk],
+        "follow_up_id": [t["far_follow_up"].pk],
         "assignment": [world.gb_secretary.role_assignments.get().pk, world.org_department.role_assignments.get().pk],
         "to_branch": [world.A2.pk, world.B1.pk, world.B.pk],
         "evidence_id": [t["other_branch_entry_evidence"].pk, t["other_college_entry_evidence"].pk],
@@ -101,8 +144,9 @@ def url_slots(world):
             target = world.targets[check.target]
             kwargs = resolve(url_for(name, target, check.kwargs, world)).kwargs
             data = check.data(world, target) if callable(check.data) else check.data
-            slots += [(name, check.method, kwargs, data, key) for key, value in kwargs.items()
-                      if isinstance(value, int)]
+            slots += [
+                (name, check.method, kwargs, data, key) for key, value in kwargs.items() if isinstance(value, int)
+            ]
     return slots
 
 
@@ -113,34 +157,81 @@ def form_slots(world):
     own_item = t["own_branch_scheme"].items.get(code="A-C02").pk
     period = t["period"].pk
     today = datetime.date.today().isoformat()
-    entry = {"member": world.a1_members[3].pk, "item": own_item, "period": period, "points": "1",
-             "occurred_on": today, "reason": "志愿服务"}
+    entry = {
+        "member": world.a1_members[3].pk,
+        "item": own_item,
+        "period": period,
+        "points": "1",
+        "occurred_on": today,
+        "reason": "志愿服务",
+    }
     objection = {"member": world.a1_members[4].pk, "reason": "分值偏低"}
     slots = [("entry_record", "POST", {"org_id": a1}, entry, field) for field in ("member", "item", "period")]
-    slots += [("declaration_new", "POST", {}, {"item": own_item, "period": period, "points": "1", "reason": "x"},
-               field) for field in ("item", "period")]
-    slots += [("fulfilment_new", "POST", {}, {"period": period, "content": "践诺"}, "period"),
-              ("my_pledges", "POST", {}, {"pledge": t["own_pledge"].pk, "kind": "vanguard", "content": "x"}, "pledge"),
-              ("branch_action", "POST", {"org_id": a1, "action": "annual-report"},
-               {"member": world.a1_members[3].pk, "summary": "x"}, "member"),
-              ("branch_action", "POST", {"org_id": a1, "action": "period-reopen"},
-               {"period": period, "days": "7", "reason": "x"}, "period"),
-              ("deadlines", "POST", {}, {"organization": a1, "code": "A-MEETING", "due_on": today, "reason": "x"},
-               "organization"),
-              ("dashboard_drill", "GET", {"org_id": a1}, {"metric": "scored", "org": a1}, "org")]
-    slots += [("scheme_transition", "POST", {"scheme_id": t["reference_scheme"].pk}, {"action": "derive", "owner": a1},
-               "owner")]
-    slots += [("branch_action", "POST", {"org_id": a1, "action": "reopen"},
-               {"member": world.a1_members[3].pk, "period": period, "days": "7", "reason": "x"}, field)
-              for field in ("member", "period")]
-    slots += [("org_roles", "POST", {"org_id": a1}, {"action": "revoke", "assignment": 0, "reason": "x"},
-               "assignment"),
-              ("member_transfer", "POST", {"member_id": world.a1_members[3].pk},
-               {"to_branch": 0, "transferred_on": today, "reason": "x"}, "to_branch")]
+    slots += [
+        ("declaration_new", "POST", {}, {"item": own_item, "period": period, "points": "1", "reason": "x"}, field)
+        for field in ("item", "period")
+    ]
+    slots += [
+        ("fulfilment_new", "POST", {}, {"period": period, "content": "践诺"}, "period"),
+        ("my_pledges", "POST", {}, {"pledge": t["own_pledge"].pk, "kind": "vanguard", "content": "x"}, "pledge"),
+        (
+            "branch_action",
+            "POST",
+            {"org_id": a1, "action": "annual-report"},
+            {"member": world.a1_members[3].pk, "summary": "x"},
+            "member",
+        ),
+        (
+            "branch_action",
+            "POST",
+            {"org_id": a1, "action": "period-reopen"},
+            {"period": period, "days": "7", "reason": "x"},
+            "period",
+        ),
+        (
+            "deadlines",
+            "POST",
+            {},
+            {"organization": a1, "code": "A-MEETING", "due_on": today, "reason": "x"},
+            "organization",
+        ),
+        ("dashboard_drill", "GET", {"org_id": a1}, {"metric": "scored", "org": a1}, "org"),
+    ]
+    slots += [
+        (
+            "scheme_transition",
+            "POST",
+            {"scheme_id": t["reference_scheme"].pk},
+            {"action": "derive", "owner": a1},
+            "owner",
+        )
+    ]
+    slots += [
+        (
+            "branch_action",
+            "POST",
+            {"org_id": a1, "action": "reopen"},
+            {"member": world.a1_members[3].pk, "period": period, "days": "7", "reason": "x"},
+            field,
+        )
+        for field in ("member", "period")
+    ]
+    slots += [
+        ("org_roles", "POST", {"org_id": a1}, {"action": "revoke", "assignment": 0, "reason": "x"}, "assignment"),
+        (
+            "member_transfer",
+            "POST",
+            {"member_id": world.a1_members[3].pk},
+            {"to_branch": 0, "transferred_on": today, "reason": "x"},
+            "to_branch",
+        ),
+    ]
     for method in ("GET", "POST"):
         slots += [("objection_new", method, {}, objection, "member")]
-        slots += [("objection_new", method, {}, {**objection, field: 0}, field)
-                  for field in ("entry", "declaration", "publicity", "determination")]
+        slots += [
+            ("objection_new", method, {}, {**objection, field: 0}, field)
+            for field in ("entry", "declaration", "publicity", "determination")
+        ]
     return slots
 
 
@@ -184,8 +275,9 @@ def refusal_problems(response, out_of_scope):
             problems.append(f"{response.status_code} without a Chinese detail")
         return problems
     body = response.content.decode(errors="ignore")
-    if not any(marker in body for marker in CHINESE_REFUSAL[response.status_code]) or \
-            not re.search("[\u4e00-\u9fff]", body):
+    if not any(marker in body for marker in CHINESE_REFUSAL[response.status_code]) or not re.search(
+        "[\u4e00-\u9fff]", body
+    ):
         problems.append(f"{response.status_code} without a Chinese message")
     return problems
 
@@ -206,8 +298,10 @@ def test_foreign_ids_in_urls_and_forms_are_refused(part, world, client):
             for value in foreign.get(slot[-1], ()):
                 response = forged_request(client, slot, value)
                 requests += 1
-                failures += [f"{role} {slot[1]} {slot[0]} {slot[-1]}={value}: {problem}"
-                             for problem in refusal_problems(response, out_of_scope[role])]
+                failures += [
+                    f"{role} {slot[1]} {slot[0]} {slot[-1]}={value}: {problem}"
+                    for problem in refusal_problems(response, out_of_scope[role])
+                ]
     report(f"forged-ids-{part}", requests=requests, slots=len(part.of(slots)), failures=len(failures))
     assert not failures, "\n".join(failures)
     assert database_state() == before
@@ -226,7 +320,8 @@ ODD_IDS = st.one_of(
     st.integers(max_value=0),  # zero and negatives, down to beyond any database integer
     st.integers(min_value=2**63, max_value=2**200),  # beyond any database integer
     st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=12).filter(
-        lambda text: not is_a_number(text)),  # "1", " 1", "1_0" and "١" are numbers to int(): real ids
+        lambda text: not is_a_number(text)
+    ),  # "1", " 1", "1_0" and "١" are numbers to int(): real ids
 )
 
 
@@ -235,8 +330,9 @@ def test_odd_ids_in_urls_and_forms_are_refused(world, client):
     slots = url_slots(world) + form_slots(world)
     before = database_state()
 
-    @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture],
-              database=None)
+    @settings(
+        max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture], database=None
+    )
     @given(role=st.sampled_from(ROLES), slot=st.sampled_from(slots), value=ODD_IDS)
     def forged(role, slot, value):
         client.force_login(world.users[role])

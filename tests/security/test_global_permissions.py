@@ -24,12 +24,12 @@ def test_no_role_holder_has_a_global_permission(db):
     # One more account holding a role at each level at once, as a secretary who also chairs a college.
     both = world.a1_members[3].user
     for org, role in ((world.A, Role.GENERAL_BRANCH_SECRETARY), (world.A1, Role.BRANCH_COMMITTEE)):
-        services.role_assign(actor=world.admin, user=both, organization=org, role=role,
-                             starts_on=datetime.date(2020, 1, 1))
+        services.role_assign(
+            actor=world.admin, user=both, organization=org, role=role, starts_on=datetime.date(2020, 1, 1)
+        )
     assert set(RoleAssignment.objects.values_list("role", flat=True)) == set(Role.values), "every role is held"
 
-    scored = list(Permission.objects.filter(content_type__app_label__in=SCORED_APPS)
-                  .select_related("content_type"))
+    scored = list(Permission.objects.filter(content_type__app_label__in=SCORED_APPS).select_related("content_type"))
     assert len(scored) > 50
     # The control: the check below does answer yes, for the committee's superuser (the administrator) alone.
     assert list(User.objects.filter(is_superuser=True)) == [world.admin]
@@ -42,8 +42,11 @@ def test_no_role_holder_has_a_global_permission(db):
         assert not user.is_staff, user
         assert not user.user_permissions.exists(), user
         assert not Permission.objects.filter(group__user=user).exists(), user
-        granted = [f"{p.content_type.app_label}.{p.codename}" for p in scored
-                   if user.has_perm(f"{p.content_type.app_label}.{p.codename}")]
+        granted = [
+            f"{p.content_type.app_label}.{p.codename}"
+            for p in scored
+            if user.has_perm(f"{p.content_type.app_label}.{p.codename}")
+        ]
         assert granted == [], (user, granted)
         assert not user.get_all_permissions(), user
         for org in (world.U, world.A, world.A1):
@@ -52,4 +55,3 @@ def test_no_role_holder_has_a_global_permission(db):
     # The rights are there, from the terms: the secretary runs A1 and the department the whole tree.
     assert perms.has_org_perm(world.secretary, perms.ROSTER_MANAGE, world.A1)
     assert perms.has_org_perm(world.org_department, perms.OVERSEE, world.B1)
-

@@ -45,16 +45,27 @@ def assert_security_headers(response):
 
 @pytest.mark.urls("tests.security.test_headers")
 def test_every_kind_of_response_carries_the_headers(world, client):
-    responses = {"login page": client.get(reverse("login")), "404": client.get("/no-such-page/"),
-                 "json": client.get("/test-json/")}
+    responses = {
+        "login page": client.get(reverse("login")),
+        "404": client.get("/no-such-page/"),
+        "json": client.get("/test-json/"),
+    }
     client.force_login(world.secretary)
     responses["page"] = client.get(reverse("member_list", args=[world.A1.pk]))
     responses["htmx partial"] = client.get(reverse("member_list", args=[world.A1.pk]), HTTP_HX_REQUEST="true")
     responses["xlsx"] = client.get(reverse("member_export", args=[world.A1.pk]))
     responses["403"] = client.get(reverse("member_list", args=[world.B1.pk]))
     responses["405"] = client.post(reverse("org_tree"))
-    expected = {"login page": 200, "404": 404, "json": 200, "page": 200, "htmx partial": 200, "xlsx": 200,
-                "403": 403, "405": 405}
+    expected = {
+        "login page": 200,
+        "404": 404,
+        "json": 200,
+        "page": 200,
+        "htmx partial": 200,
+        "xlsx": 200,
+        "403": 403,
+        "405": 405,
+    }
     assert {kind: r.status_code for kind, r in responses.items()} == expected
     assert responses["xlsx"]["Content-Type"] == XLSX_TYPE
     assert "<html" not in responses["htmx partial"].content.decode()
@@ -79,16 +90,24 @@ FORBIDDEN = {
 
 
 def test_no_template_holds_what_the_policy_refuses():
-    found = [f"{file.relative_to(ROOT)}: {kind}: {match.group(0)[:60]}"
-             for file in templates() for kind, pattern in FORBIDDEN.items()
-             for match in pattern.finditer(file.read_text())]
+    found = [
+        f"{file.relative_to(ROOT)}: {kind}: {match.group(0)[:60]}"
+        for file in templates()
+        for kind, pattern in FORBIDDEN.items()
+        for match in pattern.finditer(file.read_text())
+    ]
     assert len(templates()) > 40
     assert not found, "\n".join(found)
 
 
 def test_the_scan_finds_what_it_looks_for():
-    samples = ["<script>go()</script>", '<button type="button" onclick="go()">', '<a href="javascript:go()">',
-               '<div class="x" style="width: 1px">', "<style>p {}</style>"]
+    samples = [
+        "<script>go()</script>",
+        '<button type="button" onclick="go()">',
+        '<a href="javascript:go()">',
+        '<div class="x" style="width: 1px">',
+        "<style>p {}</style>",
+    ]
     for sample, (kind, pattern) in zip(samples, FORBIDDEN.items(), strict=True):
         assert pattern.search(sample), kind
     assert not any(p.search('<script src="/static/js/page.js" defer></script>') for p in FORBIDDEN.values())
@@ -98,5 +117,5 @@ def test_our_scripts_do_not_evaluate_strings():
     """script-src has no 'unsafe-eval': eval, new Function and string timers would be refused."""
     for file in (ROOT / "static" / "js").glob("*.js"):
         source = file.read_text()
-        for banned in ("eval(", "new Function", "setTimeout(\"", "setInterval(\"", ".innerHTML"):
+        for banned in ("eval(", "new Function", 'setTimeout("', 'setInterval("', ".innerHTML"):
             assert banned not in source, f"{file.name}: {banned}"

@@ -17,8 +17,11 @@ from tests.matrix.world import build_matrix_world
 from tests.test_authorization_matrix import MATRIX, url_for
 
 # Views whose query string fills a form (validated like a POST), not a list's filters.
-PREFILLS = {"entry_record": "the member chosen in the entry form", "objection_new": "the objection form's fields",
-            "my_pledges": "the draft pledge chosen for editing"}
+PREFILLS = {
+    "entry_record": "the member chosen in the entry form",
+    "objection_new": "the objection form's fields",
+    "my_pledges": "the draft pledge chosen for editing",
+}
 MALFORMED = ["abc", "-1", "0", "1e9", str(2**70), "1.5", "１２", "' OR 1=1 --", "<b>x</b>", "\x00", "%", "x" * 300]
 
 

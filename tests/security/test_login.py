@@ -96,10 +96,19 @@ def test_behind_a_proxy_the_address_comes_from_the_trusted_hop(world, settings, 
 # Password rules ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("password,ok", [
-    ("abcdefgh12", False), ("ABCDEFGH12", False), ("abcdEFGHij", False), ("abc!@#def", False),
-    ("abcdEFGH12", True), ("abcd!@#12x", True), ("党员积分abc123", True), ("Test@Pass-2026", True),
-])
+@pytest.mark.parametrize(
+    "password,ok",
+    [
+        ("abcdefgh12", False),
+        ("ABCDEFGH12", False),
+        ("abcdEFGHij", False),
+        ("abc!@#def", False),
+        ("abcdEFGH12", True),
+        ("abcd!@#12x", True),
+        ("党员积分abc123", True),
+        ("Test@Pass-2026", True),
+    ],
+)
 def test_passwords_need_three_kinds_of_character(password, ok):
     validator = PasswordComplexityValidator()
     if ok:
@@ -112,8 +121,10 @@ def test_passwords_need_three_kinds_of_character(password, ok):
 def test_the_complexity_rule_is_active_on_the_change_password_page(world, login):
     with pytest.raises(ValidationError):
         validate_password("lowercase1234")
-    response = login(world.member).post(reverse("password_change"), {
-        "old_password": PASSWORD, "new_password1": "lowercase1234", "new_password2": "lowercase1234"})
+    response = login(world.member).post(
+        reverse("password_change"),
+        {"old_password": PASSWORD, "new_password1": "lowercase1234", "new_password2": "lowercase1234"},
+    )
     assert response.status_code == 200
     assert "密码须包含大写字母、小写字母、数字、符号中的至少 3 类" in response.content.decode()
 
@@ -221,8 +232,10 @@ def test_changing_the_password_ends_every_other_session(world):
     phone, laptop = Client(), Client()
     for client in (phone, laptop):
         assert post_login(client, world.member.username, PASSWORD).status_code == 302
-    response = laptop.post(reverse("password_change"), {
-        "old_password": PASSWORD, "new_password1": "Fresh!Pass2026", "new_password2": "Fresh!Pass2026"})
+    response = laptop.post(
+        reverse("password_change"),
+        {"old_password": PASSWORD, "new_password1": "Fresh!Pass2026", "new_password2": "Fresh!Pass2026"},
+    )
     assert response.status_code == 302
     assert logged_in(laptop)  # the session that changed it stays
     assert not logged_in(phone)

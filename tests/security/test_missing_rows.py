@@ -28,8 +28,12 @@ def our_models():
 
 
 def nullable_references():
-    return [(model, field.name) for model in our_models() for field in model._meta.get_fields()
-            if isinstance(field, (models.ForeignKey, models.OneToOneField)) and field.null and field.concrete]
+    return [
+        (model, field.name)
+        for model in our_models()
+        for field in model._meta.get_fields()
+        if isinstance(field, (models.ForeignKey, models.OneToOneField)) and field.null and field.concrete
+    ]
 
 
 class Skip(Exception):

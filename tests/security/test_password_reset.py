@@ -36,8 +36,10 @@ def test_an_account_with_an_email_resets_its_password_through_the_link(world, cl
     link = re.search(r"https?://[^/]+(/accounts/password/reset/\S+)", message.body).group(1)
     form_page = client.get(link, follow=True)
     assert "设置新密码" in form_page.content.decode() and 'name="new_password1"' in form_page.content.decode()
-    done = client.post(form_page.redirect_chain[-1][0] if form_page.redirect_chain else link,
-                       {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
+    done = client.post(
+        form_page.redirect_chain[-1][0] if form_page.redirect_chain else link,
+        {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+    )
     assert done.status_code == 302 and done["Location"] == reverse("password_reset_complete")
     assert AuditEvent.objects.filter(action="user.password_reset", actor=user).exists()
     user.refresh_from_db()

@@ -32,8 +32,18 @@ from tests.test_authorization_matrix import add_scoring
 CASES = 200
 MODELS = {LEDGER: LedgerEntry, AUDIT: AuditEvent}
 LEDGER_EDITS = (*HASHED_FIELDS, "hash")
-AUDIT_EDITS = ("created_at", "actor_id", "action", "target_type", "target_id", "before", "after", "reason",
-               "prev_hash", "hash")
+AUDIT_EDITS = (
+    "created_at",
+    "actor_id",
+    "action",
+    "target_type",
+    "target_id",
+    "before",
+    "after",
+    "reason",
+    "prev_hash",
+    "hash",
+)
 
 
 @pytest.fixture
@@ -41,21 +51,56 @@ def chained(world):
     """Entries recorded, adjusted and reversed through the services, a bulk append in between, and
     the newest audit events about something other than the ledger."""
     _reference, schemes, entries, period = add_scoring(world)
-    items = list(schemes["A1"].items.filter(kind=RuleItem.Kind.BONUS, evidence_required=False,
-                                            times_per_period__isnull=True)[:3])
+    items = list(
+        schemes["A1"].items.filter(kind=RuleItem.Kind.BONUS, evidence_required=False, times_per_period__isnull=True)[:3]
+    )
     for n, member in enumerate(world.a1_members[1:]):
-        scoring.entry_record(actor=world.secretary, member=member, item=items[n % len(items)], period=period,
-                             points=1, reason=f"第{n + 1}次志愿服务", recalculate=False)
-    ledger_append_many([
-        LedgerEntry(member=member, item=items[0], period=period, year=period.cycle.year, kind=items[0].kind,
-                    points=100, reason="批量补录", source=LedgerEntry.Source.RECORDER, recorded_by=world.admin,
-                    occurred_on=period.starts_on)
-        for member in world.a1_members], actor=world.admin, reason="测试数据")
+        scoring.entry_record(
+            actor=world.secretary,
+            member=member,
+            item=items[n % len(items)],
+            period=period,
+            points=1,
+            reason=f"第{n + 1}次志愿服务",
+            recalculate=False,
+        )
+    ledger_append_many(
+        [
+            LedgerEntry(
+                member=member,
+                item=items[0],
+                period=period,
+                year=period.cycle.year,
+                kind=items[0].kind,
+                points=100,
+                reason="批量补录",
+                source=LedgerEntry.Source.RECORDER,
+                recorded_by=world.admin,
+                occurred_on=period.starts_on,
+            )
+            for member in world.a1_members
+        ],
+        actor=world.admin,
+        reason="测试数据",
+    )
     scoring.entry_reverse(actor=world.secretary, entry=entries["A1"], reason="记错了人")
-    scoring.entry_adjust_to(actor=world.secretary, member=world.a1_members[2], item=items[1], period=period,
-                            magnitude=300, reason="考评小组评分", source=LedgerEntry.Source.PANEL)
-    scoring.entry_record(actor=world.admin, member=world.a2_members[1], item=schemes["A2"].items.get(code="A-C02"),
-                         period=period, points=2, reason="党课宣讲")
+    scoring.entry_adjust_to(
+        actor=world.secretary,
+        member=world.a1_members[2],
+        item=items[1],
+        period=period,
+        magnitude=300,
+        reason="考评小组评分",
+        source=LedgerEntry.Source.PANEL,
+    )
+    scoring.entry_record(
+        actor=world.admin,
+        member=world.a2_members[1],
+        item=schemes["A2"].items.get(code="A-C02"),
+        period=period,
+        points=2,
+        reason="党课宣讲",
+    )
     scoring.recalculate(year=period.cycle.year)  # the entries above were recorded without it
     scoring.board_visibility_set(actor=world.secretary, branch=world.A1, visible=True)
     return world
@@ -75,6 +120,7 @@ def lift_guards():
 
 
 # ── the tamperings; each returns the (table, id, kind) the verifier must report first ───────────
+
 
 def edited_value(table, row, column, rng):
     value = row[column]
@@ -100,10 +146,23 @@ def edited_value(table, row, column, rng):
         return rng.choice([s for s in LedgerEntry.Source.values if s != value])
     if column == "reverses_id":  # one-to-one: point at an entry nothing reverses yet
         reversed_ids = LedgerEntry.objects.filter(reverses__isnull=False).values("reverses")
-        return None if value is not None else LedgerEntry.objects.exclude(pk__in=reversed_ids).values_list(
-            "pk", flat=True).first()
-    others = {"member_id": Member, "recorded_by_id": User, "verified_by_id": User, "actor_id": User,
-              "item_id": RuleItem, "period_id": Period}[column].objects.exclude(pk=value).values_list("pk", flat=True)
+        return (
+            None
+            if value is not None
+            else LedgerEntry.objects.exclude(pk__in=reversed_ids).values_list("pk", flat=True).first()
+        )
+    others = (
+        {
+            "member_id": Member,
+            "recorded_by_id": User,
+            "verified_by_id": User,
+            "actor_id": User,
+            "item_id": RuleItem,
+            "period_id": Period,
+        }[column]
+        .objects.exclude(pk=value)
+        .values_list("pk", flat=True)
+    )
     return None if column in ("verified_by_id", "actor_id") and value is not None else rng.choice(list(others))
 
 
@@ -146,8 +205,9 @@ def insert(table, ids, rng, position=None, correct_hash=None):
     fields = [f.attname for f in model._meta.concrete_fields if not f.primary_key]
     forged = model.objects.values(*fields).get(pk=rng.choice(ids))
     forged["reason"] += "（伪造）"
-    forged["prev_hash"] = model.objects.filter(pk=ids[position - 1]).values_list("hash", flat=True).get() \
-        if position else ""
+    forged["prev_hash"] = (
+        model.objects.filter(pk=ids[position - 1]).values_list("hash", flat=True).get() if position else ""
+    )
     if table == LEDGER:
         forged["reverses_id"] = None
         digest = entry_hash(**{name: forged[name] for name in HASHED_FIELDS})
@@ -178,6 +238,7 @@ def tamper_and_verify(tamper, table, anchor, rng, **kwargs):
 
 
 # ── tests ───────────────────────────────────────────────────────────────────────────────────────
+
 
 def test_an_untouched_database_verifies_clean(chained):
     report = verify()
@@ -220,8 +281,9 @@ def test_a_rewritten_history_is_caught_by_the_anchor(chained):
         for entry in entries[3:]:
             entry.prev_hash = prev
             entry.hash = prev = entry_hash(**{name: getattr(entry, name) for name in HASHED_FIELDS})
-            LedgerEntry.objects.filter(pk=entry.pk).update(points=entry.points, prev_hash=entry.prev_hash,
-                                                           hash=entry.hash)
+            LedgerEntry.objects.filter(pk=entry.pk).update(
+                points=entry.points, prev_hash=entry.prev_hash, hash=entry.hash
+            )
         unanchored, anchored = verify(), verify(anchor=anchor)
         transaction.set_rollback(True)
     # The chain itself holds; the audit event that recorded the entry still carries its old hash,
@@ -259,8 +321,9 @@ def test_without_an_anchor_the_newest_entry_cut_off_is_revealed_by_its_audit_eve
     assert [(b.table, b.row_id, b.kind) for b in report.breaks] == [(LEDGER, last.pk, "deleted")]
 
 
-def test_the_nightly_task_keeps_the_anchor_and_tells_the_organization_department_of_a_break(chained, settings,
-                                                                                           tmp_path):
+def test_the_nightly_task_keeps_the_anchor_and_tells_the_organization_department_of_a_break(
+    chained, settings, tmp_path
+):
     settings.CHAIN_ANCHOR_FILE = str(tmp_path / "heads.json")
     verify_chains_task()  # the first run: no anchor yet, recorded
     heads = json.loads((tmp_path / "heads.json").read_text())["heads"]
@@ -273,13 +336,18 @@ def test_the_nightly_task_keeps_the_anchor_and_tells_the_organization_department
         verify_chains_task()
         notices = list(Notification.objects.exclude(pk__in=earlier).values_list("user", "message"))
         transaction.set_rollback(True)
-    assert notices == [(chained.org_department.pk,
-                        f"防篡改核验发现审计记录哈希链断裂：编号 {heads[AUDIT]['id']}，被删除（记录缺失）。"
-                        "请立即联系系统管理员运行 manage.py verify_ledger 核查")]
+    assert notices == [
+        (
+            chained.org_department.pk,
+            f"防篡改核验发现审计记录哈希链断裂：编号 {heads[AUDIT]['id']}，被删除（记录缺失）。"
+            "请立即联系系统管理员运行 manage.py verify_ledger 核查",
+        )
+    ]
     assert json.loads((tmp_path / "heads.json").read_text())["heads"] == heads
 
 
 # ── round two: no blind spots ───────────────────────────────────────────────────────────────────
+
 
 def empty_both_chains():
     """As an attacker with the guard out of the way would: TRUNCATE on PostgreSQL, DELETE on SQLite."""
@@ -350,12 +418,13 @@ def forge_total(member, **values):
     """A raw UPDATE of a stored year total, as the attacker did (the table has no guard: it is derived)."""
     columns = ", ".join(f'"{name}" = %s' for name in values)
     with connection.cursor() as cursor:
-        cursor.execute(f'UPDATE "scoring_memberyeartotal" SET {columns} WHERE member_id = %s',  # noqa: S608
-                       [*values.values(), member.pk])
+        cursor.execute(
+            f'UPDATE "scoring_memberyeartotal" SET {columns} WHERE member_id = %s',  # noqa: S608
+            [*values.values(), member.pk],
+        )
 
 
-def test_a_forged_total_and_rank_are_named_by_the_command_and_the_nightly_task(chained, login, settings,
-                                                                              tmp_path):
+def test_a_forged_total_and_rank_are_named_by_the_command_and_the_nightly_task(chained, login, settings, tmp_path):
     from scoring.models import MemberYearTotal
     from scoring.points import format_points
 
@@ -378,11 +447,15 @@ def test_a_forged_total_and_rank_are_named_by_the_command_and_the_nightly_task(c
 
     verify_chains_task()
     notices = list(Notification.objects.filter(message__contains="防篡改").values_list("user", "message"))
-    assert notices == [(chained.org_department.pk,
-                        "防篡改核验发现 2 项存储的年度积分、排名或结果与按台账重算的不符，"
-                        f"第一项：不符：{who}，年度总分：存储为 99.99，按台账重算为 {format_points(stored.total)}。"
-                        "请立即联系系统管理员运行 "
-                        "manage.py verify_ledger 核查"[:300])]
+    assert notices == [
+        (
+            chained.org_department.pk,
+            "防篡改核验发现 2 项存储的年度积分、排名或结果与按台账重算的不符，"
+            f"第一项：不符：{who}，年度总分：存储为 99.99，按台账重算为 {format_points(stored.total)}。"
+            "请立即联系系统管理员运行 "
+            "manage.py verify_ledger 核查"[:300],
+        )
+    ]
 
 
 def test_a_forged_exact_total_is_named(chained):
@@ -406,8 +479,15 @@ def test_a_removed_total_and_a_forged_outcome_are_named(chained):
     rule = OutcomeRule.objects.filter(scheme__owner=chained.A1).order_by("pk").first()
     with transaction.atomic():
         MemberYearTotal.objects.filter(member=removed).delete()
-        MemberOutcome.objects.create(member=favoured, year=year, branch=chained.A1, rule=rule, rule_code="FORGED",
-                                     consequence=rule.consequence, reason="伪造")
+        MemberOutcome.objects.create(
+            member=favoured,
+            year=year,
+            branch=chained.A1,
+            rule=rule,
+            rule_code="FORGED",
+            consequence=rule.consequence,
+            reason="伪造",
+        )
         diffs = verify_figures()
         lines = describe(diffs)
         transaction.set_rollback(True)
@@ -446,8 +526,14 @@ def test_the_hourly_task_moves_the_anchor_over_new_rows_only_while_they_link_on(
     first = json.loads(path.read_text())["heads"]
     member = chained.a1_members[1]
     item = RuleItem.objects.filter(scheme__owner=chained.A1, code="A-C02").get()
-    scoring.entry_record(actor=chained.secretary, member=member, item=item, period=Period.objects.filter(
-        cycle__year=LedgerEntry.objects.latest("id").year, kind="semester", index=1).get(), points=1, reason="又一次")
+    scoring.entry_record(
+        actor=chained.secretary,
+        member=member,
+        item=item,
+        period=Period.objects.filter(cycle__year=LedgerEntry.objects.latest("id").year, kind="semester", index=1).get(),
+        points=1,
+        reason="又一次",
+    )
     anchor_chains_task()
     moved = json.loads(path.read_text())["heads"]
     assert moved[LEDGER]["id"] == LedgerEntry.objects.latest("id").pk > first[LEDGER]["id"]
@@ -457,10 +543,18 @@ def test_the_hourly_task_moves_the_anchor_over_new_rows_only_while_they_link_on(
     # A row cut from the middle is left to the nightly full check (the next row then links to
     # nothing); here: the anchored head gone, and a new row that does not hash to what it stores.
     rng = random.Random(3)
-    for tamper in (lambda: delete(LEDGER, list(LedgerEntry.objects.order_by("id").values_list("id", flat=True)),
-                                  rng, position=-1),  # the anchored head
-                   lambda: insert(AUDIT, list(AuditEvent.objects.order_by("id").values_list("id", flat=True)),
-                                  rng, position=-1, correct_hash=False)):
+    for tamper in (
+        lambda: delete(
+            LEDGER, list(LedgerEntry.objects.order_by("id").values_list("id", flat=True)), rng, position=-1
+        ),  # the anchored head
+        lambda: insert(
+            AUDIT,
+            list(AuditEvent.objects.order_by("id").values_list("id", flat=True)),
+            rng,
+            position=-1,
+            correct_hash=False,
+        ),
+    ):
         with transaction.atomic():
             lift_guards()
             tamper()

@@ -143,27 +143,43 @@ def add_the_rows_the_matrix_world_lacks(world):
     period, entry, today = world.targets["period"], world.targets["own_entry"], timezone.localdate()
     year, member, item, own = period.cycle.year, entry.member, entry.item, world.targets["self"]
     # Dated ahead: the log shows 50 a page, newest first, and every request before it logs in and out.
-    AccessLog.objects.create(kind=AccessLog.Kind.LOGIN_FAILED, username="x", path="/accounts/login/",
-                             created_at=timezone.now() + datetime.timedelta(hours=1))
+    AccessLog.objects.create(
+        kind=AccessLog.Kind.LOGIN_FAILED,
+        username="x",
+        path="/accounts/login/",
+        created_at=timezone.now() + datetime.timedelta(hours=1),
+    )
     assessment = SelfAssessment.objects.create(member=member, period=period, status="submitted", note="x")
     SelfClaim.objects.create(assessment=assessment, item=item, points=100, note="x")  # on the panel's page
     SelfAssessment.objects.create(member=own, period=period, note="x")  # on the member's
     PanelScore.objects.create(panelist=world.panel, member=member, period=period, item=item, points=100, note="x")
-    evaluation = MassEvaluation.objects.create(representative=world.mass_rep, branch=world.A1, year=year,
-                                               panel_rating=4, branch_rating=4, comments="x")
+    evaluation = MassEvaluation.objects.create(
+        representative=world.mass_rep, branch=world.A1, year=year, panel_rating=4, branch_rating=4, comments="x"
+    )
     MassRating.objects.create(evaluation=evaluation, member=member, rating=4, comment="x")
     AnnualReport.objects.create(member=own, year=year, given_on=today, summary="x", recorded_by=world.secretary)
-    Escalation.objects.create(organization=world.A1, subject=world.secretary, year=year, code="self_assessment",
-                              title="x", due_on=today, url="/", created_on=today)
+    Escalation.objects.create(
+        organization=world.A1,
+        subject=world.secretary,
+        year=year,
+        code="self_assessment",
+        title="x",
+        due_on=today,
+        url="/",
+        created_on=today,
+    )
     EntryEvidence.objects.create(entry=entry, file="evidence/x.pdf", name="x", uploaded_by=world.admin)
     PeriodReopening.objects.create(period=period, branch=world.A1, until=today, reason="x", reopened_by=world.admin)
-    MemberStatusEvent.objects.create(member=own, kind="graduated", occurred_on=today, reason="x",
-                                     recorded_by=world.secretary)  # on the member's page
-    MemberTransfer.objects.create(member=own, from_branch=world.A2, to_branch=world.A1, transferred_on=today,
-                                  reason="x", recorded_by=world.admin)
+    MemberStatusEvent.objects.create(
+        member=own, kind="graduated", occurred_on=today, reason="x", recorded_by=world.secretary
+    )  # on the member's page
+    MemberTransfer.objects.create(
+        member=own, from_branch=world.A2, to_branch=world.A1, transferred_on=today, reason="x", recorded_by=world.admin
+    )
     WorkReport.objects.create(organization=world.A1, year=year, summary="x", updated_by=world.secretary)
-    BranchCommendation.objects.create(branch=world.A1, year=year, kind="commend", reason="x",
-                                      created_by=world.org_department)
+    BranchCommendation.objects.create(
+        branch=world.A1, year=year, kind="commend", reason="x", created_by=world.org_department
+    )
 
 
 def requests_to_make(world):
@@ -171,8 +187,11 @@ def requests_to_make(world):
     object it is checked with (the others go through the same template), as the narrowest and the
     widest role allowed to see it."""
     for name, checks in MATRIX.items():
-        reads = [check for check in checks if check.allowed
-                 and (check.method == "GET" or name in ("export_org", "export_member"))]
+        reads = [
+            check
+            for check in checks
+            if check.allowed and (check.method == "GET" or name in ("export_org", "export_member"))
+        ]
         for check in reads[:1]:
             allowed = [role for role in ROLES if role in check.allowed]
             target = world.targets.get(check.target)
@@ -182,8 +201,13 @@ def requests_to_make(world):
                 kinds = [kind for kind, _label in ExportJob.Kind.choices] if name == "export_org" else [None]
                 for kind in kinds:
                     sent = {**data, "kind": kind} if kind else data
-                    yield f"{check.method} {name} [{check.target or '-'}] {kind or ''} as {role}", role, \
-                        check.method, url, sent
+                    yield (
+                        f"{check.method} {name} [{check.target or '-'}] {kind or ''} as {role}",
+                        role,
+                        check.method,
+                        url,
+                        sent,
+                    )
 
 
 def inspect_workbook(content, where, problems):
@@ -231,7 +255,8 @@ def test_a_payload_in_every_text_field_is_rendered_inert(matrix_world, client): 
     missing = sorted(set(tags.values()) - shown - set(NOT_SHOWN))
     assert not missing, (
         "poisoned columns shown on no page: show them (then they are checked), or list them in NOT_SHOWN; "
-        f"those without a row in the matrix world: {[m for m in missing if m not in rows]}; all: {missing}")
+        f"those without a row in the matrix world: {[m for m in missing if m not in rows]}; all: {missing}"
+    )
     assert not (shown & set(NOT_SHOWN)), f"NOT_SHOWN columns that are shown after all: {shown & set(NOT_SHOWN)}"
 
 
@@ -246,8 +271,11 @@ def test_no_template_or_view_turns_escaping_off(template_filter):
     root = Path(__file__).resolve().parents[2]
     allowed = {"partyscore/dashboards/views.py", "members/two_factor.py", "reviews/meeting_views.py"}
     found = []
-    for path in [*root.glob("templates/**/*.html"), *root.glob("*/templates/**/*.html"),
-                 *(p for app in APPS for p in (root / app).rglob("*.py"))]:
+    for path in [
+        *root.glob("templates/**/*.html"),
+        *root.glob("*/templates/**/*.html"),
+        *(p for app in APPS for p in (root / app).rglob("*.py")),
+    ]:
         relative = str(path.relative_to(root))
         if relative not in allowed and "migrations" not in relative and template_filter in path.read_text():
             found.append(relative)

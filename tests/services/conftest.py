@@ -27,16 +27,35 @@ def pytest_collection_modifyitems(config, items):
 
 class Worker:
     def __init__(self, database_name):
-        self.env = {**os.environ, "DJANGO_SETTINGS_MODULE": "partyscore.settings.test",
-                    "CELERY_TASK_ALWAYS_EAGER": "false",
-                    "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database_name}"}
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "partyscore.settings.test",
+            "CELERY_TASK_ALWAYS_EAGER": "false",
+            "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database_name}",
+        }
         self.process = None
 
     def start(self):
         self.process = subprocess.Popen(  # noqa: S603 — our own worker, fixed arguments
-            [sys.executable, "-m", "celery", "-A", "partyscore", "worker", "--concurrency=1", "--loglevel=warning",
-             "--without-heartbeat", "--without-gossip", "--without-mingle", "-n", f"test-{time.time_ns()}@%h"],
-            cwd=ROOT, env=self.env, start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "partyscore",
+                "worker",
+                "--concurrency=1",
+                "--loglevel=warning",
+                "--without-heartbeat",
+                "--without-gossip",
+                "--without-mingle",
+                "-n",
+                f"test-{time.time_ns()}@%h",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            start_new_session=True,
+        )
         return self
 
     def kill(self):

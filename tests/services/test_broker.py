@@ -18,8 +18,9 @@ def test_a_reminder_run_goes_through_the_broker(broker):
     add_scoring(world)
     cycle = Cycle.objects.get()
     due = datetime.date.today() + datetime.timedelta(days=3)
-    scoring.deadline_move(actor=world.admin, cycle=cycle, code="A-MEETING", organization=world.U, due_on=due,
-                          reason="测试")
+    scoring.deadline_move(
+        actor=world.admin, cycle=cycle, code="A-MEETING", organization=world.U, due_on=due, reason="测试"
+    )
     broker()
     daily_rhythm_task.delay()
     wait_until(lambda: Reminder.objects.filter(user=world.secretary, code="A-MEETING").exists(), what="reminder")
@@ -36,8 +37,9 @@ def test_recalculation_through_the_broker_survives_a_killed_worker(broker):
     year = period.cycle.year
     # Enough branches that the run takes a while: 60 branches of 20 members under college B.
     for n in range(60):
-        branch = organization_create(actor=world.admin, name=f"测试支部{n}", code=f"T{n}", kind="branch",
-                                     parent=world.B)
+        branch = organization_create(
+            actor=world.admin, name=f"测试支部{n}", code=f"T{n}", kind="branch", parent=world.B
+        )
         add_members(branch, 20, start=1)
     scoring.recalculate(year=year)
     expected = _state(year)
@@ -55,7 +57,6 @@ def test_recalculation_through_the_broker_survives_a_killed_worker(broker):
     assert _state(year) == expected  # the same end state as an undisturbed run, no row twice
 
 
-
 def test_an_export_job_completes_through_the_broker(broker):
     from scoring.io_services import export_start
     from scoring.models import ExportJob
@@ -63,8 +64,13 @@ def test_an_export_job_completes_through_the_broker(broker):
     world = build_university()
     _reference, _schemes, _entries, period = add_scoring(world)
     broker()
-    job = export_start(actor=world.org_department, kind=ExportJob.Kind.BRANCH_WORKBOOK, organization=world.U,
-                       year=period.cycle.year, force_background=True)
+    job = export_start(
+        actor=world.org_department,
+        kind=ExportJob.Kind.BRANCH_WORKBOOK,
+        organization=world.U,
+        year=period.cycle.year,
+        force_background=True,
+    )
     wait_until(lambda: ExportJob.objects.get(pk=job.pk).status == ExportJob.Status.DONE, what="the export job")
     job.refresh_from_db()
     assert job.progress == 100 and job.file and job.file.size > 0

@@ -92,8 +92,13 @@ def year_world(transactional_db):
         w.item = w.scheme.items.get(code="A-C02")
         w.scored = w.a1_members[3]
         w.deputy = make_user("deputy", "支部副书记")
-        role_assign(actor=w.admin, user=w.deputy, organization=w.A1, role=Role.BRANCH_SECRETARY,
-                    starts_on=datetime.date(YEAR, 1, 2))
+        role_assign(
+            actor=w.admin,
+            user=w.deputy,
+            organization=w.A1,
+            role=Role.BRANCH_SECRETARY,
+            starts_on=datetime.date(YEAR, 1, 2),
+        )
         yield w
     Objection.objects.all().delete()  # they point at ledger rows, which the flush empties first
 
@@ -106,6 +111,7 @@ def client_of(user):
 
 # ── two people, one object: optimistic locking through the pages ───────────────────────────
 
+
 def test_two_saves_of_one_panel_score_one_wins_the_other_is_told(year_world):
     w = year_world
     url = reverse("panel_member", args=[w.A1.pk, w.s1.pk, w.scored.pk])
@@ -114,8 +120,10 @@ def test_two_saves_of_one_panel_score_one_wins_the_other_is_told(year_world):
         phone, desk = client_of(w.panel), client_of(w.panel)  # the panelist's phone and office PC
         for client in (phone, desk):
             assert client.get(url).status_code == 200
-        results = at_once(lambda phone=phone, seen=seen: phone.post(url, {field: "2", version: seen}),
-                          lambda desk=desk, seen=seen: desk.post(url, {field: "4", version: seen}))
+        results = at_once(
+            lambda phone=phone, seen=seen: phone.post(url, {field: "2", version: seen}),
+            lambda desk=desk, seen=seen: desk.post(url, {field: "4", version: seen}),
+        )
         assert [kind for kind, _value in results] == ["ok", "ok"], results  # no error page
         responses = [value for _kind, value in results]
         assert sorted(r.status_code for r in responses) == [200, 302], results
@@ -139,9 +147,18 @@ def test_two_secretaries_deciding_one_determination_one_wins_the_other_is_told(y
             assert client.get(url).status_code == 200
 
         def decide(client, text):
-            return client.post(url, {"meeting_date": f"{YEAR}-12-20", "members_expected": 5, "members_present": 4,
-                                     "decision": text, "lock_version": determination.lock_version,
-                                     **proposed_grades(w.A1, YEAR)}, follow=True)
+            return client.post(
+                url,
+                {
+                    "meeting_date": f"{YEAR}-12-20",
+                    "members_expected": 5,
+                    "members_present": 4,
+                    "decision": text,
+                    "lock_version": determination.lock_version,
+                    **proposed_grades(w.A1, YEAR),
+                },
+                follow=True,
+            )
 
         results = at_once(lambda: decide(first, "书记记录的决定"), lambda: decide(second, "副书记记录的决定"))
     assert [kind for kind, _value in results] == ["ok", "ok"], results
@@ -159,50 +176,87 @@ def test_two_secretaries_deciding_one_determination_one_wins_the_other_is_told(y
 
 # ── the same submission eight times at once: one row ────────────────────────────────────────
 
+
 def test_identical_simultaneous_submissions_create_one_record_each(year_world, monkeypatch):
     w = year_world
     member = w.a1_members[4]
-    entry = scoring.entry_record(actor=w.recorder, member=member, item=w.item, period=w.s1, points=1,
-                                 reason="志愿服务")
+    entry = scoring.entry_record(actor=w.recorder, member=member, item=w.item, period=w.s1, points=1, reason="志愿服务")
     monkeypatch.setattr(io_services, "enqueue", lambda *args: None)  # the job stays queued: nothing builds it
 
     def eight(call):
         return at_once(*[call] * THREADS)
 
-    one_winner(eight(lambda: services.pledge_save(actor=member.user, member=member, year=YEAR, kind="vanguard",
-                                                  content="立足岗位作表率")), "该承诺已保存，请勿重复提交")
+    one_winner(
+        eight(
+            lambda: services.pledge_save(
+                actor=member.user, member=member, year=YEAR, kind="vanguard", content="立足岗位作表率"
+            )
+        ),
+        "该承诺已保存，请勿重复提交",
+    )
     assert Pledge.objects.filter(member=member).count() == 1
-    one_winner(eight(lambda: services.pledges_submit(actor=member.user, member=member, year=YEAR)),
-               "没有待提交的承诺")
-    one_winner(eight(lambda: services.self_assessment_save(actor=member.user, member=member, period=w.s1,
-                                                           claims=[(w.item, "3", "", None)], submit=True)),
-               "本期自查自评已提交")
+    one_winner(eight(lambda: services.pledges_submit(actor=member.user, member=member, year=YEAR)), "没有待提交的承诺")
+    one_winner(
+        eight(
+            lambda: services.self_assessment_save(
+                actor=member.user, member=member, period=w.s1, claims=[(w.item, "3", "", None)], submit=True
+            )
+        ),
+        "本期自查自评已提交",
+    )
     assert SelfAssessment.objects.get(member=member, period=w.s1).claims.count() == 1
-    one_winner(eight(lambda: services.declaration_submit(actor=member.user, member=member, item=w.item,
-                                                         period=w.s1, points="2", reason="社区志愿服务")),
-               "该申报已提交，请勿重复提交")
+    one_winner(
+        eight(
+            lambda: services.declaration_submit(
+                actor=member.user, member=member, item=w.item, period=w.s1, points="2", reason="社区志愿服务"
+            )
+        ),
+        "该申报已提交，请勿重复提交",
+    )
     assert Declaration.objects.filter(member=member).count() == 1
-    one_winner(eight(lambda: services.fulfilment_submit(actor=member.user, member=member, period=w.march,
-                                                        content="按月践诺")), "本月践诺情况已提交，请勿重复提交")
+    one_winner(
+        eight(lambda: services.fulfilment_submit(actor=member.user, member=member, period=w.march, content="按月践诺")),
+        "本月践诺情况已提交，请勿重复提交",
+    )
     assert FulfilmentReport.objects.filter(member=member).count() == 1
-    one_winner(eight(lambda: services.objection_raise(actor=member.user, member=member, reason="应为 2 分",
-                                                      entry=entry)), "您已就此提出异议，正在办理中")
+    one_winner(
+        eight(lambda: services.objection_raise(actor=member.user, member=member, reason="应为 2 分", entry=entry)),
+        "您已就此提出异议，正在办理中",
+    )
     assert Objection.objects.filter(member=member).count() == 1
-    one_winner(eight(lambda: services.panel_score_save(actor=w.panel, member=w.scored, period=w.s1,
-                                                       scores={w.item: "3"}, versions={w.item.pk: 0})),
-               "评分已被他人修改，请刷新后重试")
+    one_winner(
+        eight(
+            lambda: services.panel_score_save(
+                actor=w.panel, member=w.scored, period=w.s1, scores={w.item: "3"}, versions={w.item.pk: 0}
+            )
+        ),
+        "评分已被他人修改，请刷新后重试",
+    )
     assert PanelScore.objects.get(member=w.scored).version == 1
-    one_winner(eight(lambda: services.panel_confirm(actor=w.secretary, member=w.scored, period=w.s1)),
-               "该党员本期得分已确认")
+    one_winner(
+        eight(lambda: services.panel_confirm(actor=w.secretary, member=w.scored, period=w.s1)), "该党员本期得分已确认"
+    )
     assert PanelConfirmation.objects.filter(member=w.scored).count() == 1
     assert sum(LedgerEntry.objects.filter(member=w.scored, source="panel").values_list("points", flat=True)) == 300
     ratings = {m.pk: (4, "") for m in w.a1_members}
-    one_winner(eight(lambda: services.mass_evaluation_submit(
-        actor=w.mass_rep, branch=w.A1, year=YEAR, panel_rating=4, branch_rating=4, comments="", ratings=ratings)),
-        "您已提交过本年度的评议")
+    one_winner(
+        eight(
+            lambda: services.mass_evaluation_submit(
+                actor=w.mass_rep, branch=w.A1, year=YEAR, panel_rating=4, branch_rating=4, comments="", ratings=ratings
+            )
+        ),
+        "您已提交过本年度的评议",
+    )
     assert MassEvaluation.objects.get(representative=w.mass_rep).ratings.count() == len(ratings)
-    jobs = eight(lambda: io_services.export_start(actor=w.org_department, kind=ExportJob.Kind.BRANCH_WORKBOOK,
-                                                  organization=w.A1, year=YEAR, force_background=True))
+    jobs = eight(
+        lambda: io_services.export_start(
+            actor=w.org_department,
+            kind=ExportJob.Kind.BRANCH_WORKBOOK,
+            organization=w.A1,
+            year=YEAR,
+            force_background=True,
+        )
+    )
     assert {kind for kind, _job in jobs} == {"ok"} and len({job.pk for _kind, job in jobs}) == 1, jobs
     assert ExportJob.objects.count() == 1
     prepared = eight(lambda: services.determination_prepare(actor=w.secretary, branch=w.A1, year=YEAR))

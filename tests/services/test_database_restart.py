@@ -58,24 +58,87 @@ class PrivatePostgres:
 
     def ctl(self, action):
         options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
-        self.run(str(PG_BIN / "pg_ctl"), action, "-D", str(self.dir / "data"), "-l", str(self.dir / "log"),
-                 "-o", options, "-m", "fast", "-w")
+        self.run(
+            str(PG_BIN / "pg_ctl"),
+            action,
+            "-D",
+            str(self.dir / "data"),
+            "-l",
+            str(self.dir / "log"),
+            "-o",
+            options,
+            "-m",
+            "fast",
+            "-w",
+        )
 
     def create(self, source_database):
-        self.run(str(PG_BIN / "initdb"), "-D", str(self.dir / "data"), "-U", "postgres", "--auth=trust",
-                 "-E", "UTF8", "--no-sync")
+        self.run(
+            str(PG_BIN / "initdb"),
+            "-D",
+            str(self.dir / "data"),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        )
         self.ctl("start")
         self.run(str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "partyscore")
-        dump = subprocess.run([PG_BIN / "pg_dump", "-h", "127.0.0.1", "-p", "5432", "-U", "postgres",  # noqa: S603
-                               "--no-owner", source_database], check=True, capture_output=True, timeout=60).stdout
-        subprocess.run([PG_BIN / "psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-q",  # noqa: S603
-                        "-v", "ON_ERROR_STOP=1", "-d", "partyscore"], input=dump, check=True, capture_output=True,
-                       timeout=60)
+        dump = subprocess.run(  # noqa: S603
+            [
+                PG_BIN / "pg_dump",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                "5432",
+                "-U",
+                "postgres",
+                "--no-owner",
+                source_database,
+            ],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        ).stdout
+        subprocess.run(  # noqa: S603
+            [
+                PG_BIN / "psql",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-d",
+                "partyscore",
+            ],
+            input=dump,
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
 
     def destroy(self):
         if (self.dir / "data" / "postmaster.pid").exists():
-            subprocess.run([*self.as_postgres, PG_BIN / "pg_ctl", "stop", "-D", self.dir / "data",  # noqa: S603
-                            "-m", "immediate", "-w"], capture_output=True, timeout=30)
+            subprocess.run(  # noqa: S603
+                [
+                    *self.as_postgres,
+                    PG_BIN / "pg_ctl",
+                    "stop",
+                    "-D",
+                    self.dir / "data",
+                    "-m",
+                    "immediate",
+                    "-w",
+                ],
+                capture_output=True,
+                timeout=30,
+            )
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
@@ -91,12 +154,32 @@ def site(transactional_db):
     try:
         postgres.create(connection.settings_dict["NAME"])
         port = free_port()
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "partyscore.settings.test",
-               "DATABASE_URL": f"postgres://postgres@127.0.0.1:{postgres.port}/partyscore?connect_timeout=2"}
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "partyscore.settings.test",
+            "DATABASE_URL": f"postgres://postgres@127.0.0.1:{postgres.port}/partyscore?connect_timeout=2",
+        }
         server = subprocess.Popen(  # noqa: S603 — our own server, fixed arguments
-            [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "--timeout", "20",
-             "--graceful-timeout", "2", "--log-level", "warning", "partyscore.wsgi:application"],
-            cwd=ROOT, env=env, start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-w",
+                "2",
+                "-b",
+                f"127.0.0.1:{port}",
+                "--timeout",
+                "20",
+                "--graceful-timeout",
+                "2",
+                "--log-level",
+                "warning",
+                "partyscore.wsgi:application",
+            ],
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
+        )
         base = f"http://127.0.0.1:{port}"
 
         def answers():
@@ -129,8 +212,11 @@ class Load:
             phase, started = self.phase, time.monotonic()
             try:
                 response = client.get(url, timeout=10, allow_redirects=False)
-                outcome = (response.status_code, response.headers.get("Retry-After"),
-                           "数据库暂时不可用" in response.text)
+                outcome = (
+                    response.status_code,
+                    response.headers.get("Retry-After"),
+                    "数据库暂时不可用" in response.text,
+                )
             except requests.RequestException as error:
                 outcome = (repr(error), None, False)
             if self.phase != phase:  # sent in one phase, answered in the next

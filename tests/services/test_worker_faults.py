@@ -27,8 +27,9 @@ def a_large_university(branches, members):
     world = build_university()
     _reference, _schemes, _entries, period = add_scoring(world)
     for n in range(branches):
-        branch = organization_create(actor=world.admin, name=f"测试支部{n}", code=f"T{n}", kind="branch",
-                                     parent=world.B)
+        branch = organization_create(
+            actor=world.admin, name=f"测试支部{n}", code=f"T{n}", kind="branch", parent=world.B
+        )
         add_members(branch, members, start=1)
     return world, period.cycle.year
 
@@ -45,15 +46,23 @@ def test_an_export_job_survives_a_killed_worker_with_the_same_file(broker):
     exports.WRITERS[ExportJob.Kind.BRANCH_WORKBOOK](undisturbed, organization=world.U, year=year)
 
     first = broker()
-    job = export_start(actor=world.org_department, kind=ExportJob.Kind.BRANCH_WORKBOOK, organization=world.U,
-                       year=year, force_background=True)
+    job = export_start(
+        actor=world.org_department,
+        kind=ExportJob.Kind.BRANCH_WORKBOOK,
+        organization=world.U,
+        year=year,
+        force_background=True,
+    )
     wait_until(lambda: ExportJob.objects.get(pk=job.pk).status == ExportJob.Status.RUNNING, what="the job to start")
     first.kill()  # mid-file: the sheet being written is lost with the process
     job.refresh_from_db()
     assert job.status == ExportJob.Status.RUNNING and not job.file, "the job finished before it could be killed"
     broker()
-    wait_until(lambda: ExportJob.objects.get(pk=job.pk).status == ExportJob.Status.DONE, timeout=60,
-               what="the job to finish on the new worker")
+    wait_until(
+        lambda: ExportJob.objects.get(pk=job.pk).status == ExportJob.Status.DONE,
+        timeout=60,
+        what="the job to finish on the new worker",
+    )
     job.refresh_from_db()
     assert job.progress == 100
     with job.file.open("rb") as handle:
@@ -62,8 +71,11 @@ def test_an_export_job_survives_a_killed_worker_with_the_same_file(broker):
 
 def _created(rollover_job):
     """What a rollover creates: every member's record for the new year and each branch done once."""
-    totals = sorted(MemberYearTotal.objects.filter(year=rollover_job.to_year)
-                    .values_list("member_id", "branch_id", "total", "rank", "scored"))
+    totals = sorted(
+        MemberYearTotal.objects.filter(year=rollover_job.to_year).values_list(
+            "member_id", "branch_id", "total", "rank", "scored"
+        )
+    )
     done = sorted(RolloverBranch.objects.filter(rollover=rollover_job).values_list("branch_id", "members"))
     return totals, done
 
@@ -89,6 +101,7 @@ def test_a_rollover_survives_a_killed_worker_with_the_same_rows(broker):
     first.kill()
     assert RolloverBranch.objects.filter(rollover=job).count() < job.branches_total, "finished before the kill"
     broker()
-    wait_until(lambda: Rollover.objects.get(pk=job.pk).finished_at is not None, timeout=90,
-               what="the rest of the rollover")
+    wait_until(
+        lambda: Rollover.objects.get(pk=job.pk).finished_at is not None, timeout=90, what="the rest of the rollover"
+    )
     assert _created(job) == expected  # the same rows, none twice

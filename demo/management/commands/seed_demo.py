@@ -28,15 +28,22 @@ class Command(BaseCommand):
     help = "Load the demo university (idempotent: does nothing when it is already there)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--members", type=int, default=DEFAULT_MEMBERS,
-                            help=f"size of the university (default {DEFAULT_MEMBERS}; more branches, not bigger ones)")
+        parser.add_argument(
+            "--members",
+            type=int,
+            default=DEFAULT_MEMBERS,
+            help=f"size of the university (default {DEFAULT_MEMBERS}; more branches, not bigger ones)",
+        )
 
     def handle(self, *args, **options):
         started = time.monotonic()
         with quiet_background_jobs():
             loaded = demo_university_seed(member_count=options["members"])
         if loaded:
-            self.stdout.write(self.style.SUCCESS(
-                f"demo university loaded in {time.monotonic() - started:.0f} s; every password is {DEMO_PASSWORD}"))
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"demo university loaded in {time.monotonic() - started:.0f} s; every password is {DEMO_PASSWORD}"
+                )
+            )
         else:
             self.stdout.write("demo university already present; nothing to do")

@@ -7,42 +7,62 @@ from scoring.figures_verify import describe, verify_figures
 
 
 class Command(BaseCommand):
-    help = ("Recompute the ledger's and the audit log's hash chains and their cross-links, compare the chains' "
-            "heads with the anchor kept off the database (CHAIN_ANCHOR_FILE), and recompute the stored year "
-            "totals, ranks and outcomes from the ledger; name what differs and exit non-zero if anything does.")
+    help = (
+        "Recompute the ledger's and the audit log's hash chains and their cross-links, compare the chains' "
+        "heads with the anchor kept off the database (CHAIN_ANCHOR_FILE), and recompute the stored year "
+        "totals, ranks and outcomes from the ledger; name what differs and exit non-zero if anything does."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("--anchor", metavar="FILE",
-                            help="the anchor file to compare with (default: the CHAIN_ANCHOR_FILE setting); "
-                                 "if intact, the current heads are recorded there")
-        parser.add_argument("--init-anchor", action="store_true",
-                            help="the anchor file does not exist yet (first check of a new deployment): "
-                                 "check without it, then record it")
-        parser.add_argument("--no-anchor", action="store_true",
-                            help="check the chains in the database only: a chain cut at its end or emptied "
-                                 "goes unnoticed")
+        parser.add_argument(
+            "--anchor",
+            metavar="FILE",
+            help="the anchor file to compare with (default: the CHAIN_ANCHOR_FILE setting); "
+            "if intact, the current heads are recorded there",
+        )
+        parser.add_argument(
+            "--init-anchor",
+            action="store_true",
+            help="the anchor file does not exist yet (first check of a new deployment): "
+            "check without it, then record it",
+        )
+        parser.add_argument(
+            "--no-anchor",
+            action="store_true",
+            help="check the chains in the database only: a chain cut at its end or emptied goes unnoticed",
+        )
 
     def handle(self, *args, anchor=None, init_anchor=False, no_anchor=False, **options):
         path = None if no_anchor else (anchor or settings.CHAIN_ANCHOR_FILE)
         if not no_anchor and not path:
-            raise CommandError(_("未设置锚点文件：请设置 CHAIN_ANCHOR_FILE 或用 --anchor 指定；"
-                                 "只核对数据库内的链请加 --no-anchor"))
+            raise CommandError(
+                _("未设置锚点文件：请设置 CHAIN_ANCHOR_FILE 或用 --anchor 指定；只核对数据库内的链请加 --no-anchor")
+            )
         recorded = anchor_read(path) if path else None
         if path and recorded is None and not init_anchor:
-            raise CommandError(_("锚点文件 %(file)s 不存在：链头被截断、整表被清空将无从发现。"
-                                 "新部署首次核验请加 --init-anchor") % {"file": path})
+            raise CommandError(
+                _("锚点文件 %(file)s 不存在：链头被截断、整表被清空将无从发现。新部署首次核验请加 --init-anchor")
+                % {"file": path}
+            )
         report = verify(anchor=recorded)
         names = {LEDGER: _("台账"), AUDIT: _("审计记录")}
-        self.stdout.write(_("台账 %(ledger)s 条，审计记录 %(audit)s 条") % {
-            "ledger": report.ledger_count, "audit": report.audit_count})
+        self.stdout.write(
+            _("台账 %(ledger)s 条，审计记录 %(audit)s 条")
+            % {"ledger": report.ledger_count, "audit": report.audit_count}
+        )
         for table, (pk, digest) in report.heads.items():
-            self.stdout.write(_("%(name)s链头：编号 %(id)s，哈希 %(hash)s") % {
-                "name": names[table], "id": pk if pk is not None else "-", "hash": digest or "-"})
+            self.stdout.write(
+                _("%(name)s链头：编号 %(id)s，哈希 %(hash)s")
+                % {"name": names[table], "id": pk if pk is not None else "-", "hash": digest or "-"}
+            )
         if recorded is not None:
-            self.stdout.write(_("锚点（%(file)s，记录于 %(at)s）的链头仍在、未被改写") % {
-                "file": path, "at": recorded.get("recorded_at", "-")} if not report.anchor_breaks else
-                _("锚点（%(file)s，记录于 %(at)s）与数据库不符，见下") % {
-                    "file": path, "at": recorded.get("recorded_at", "-")})
+            self.stdout.write(
+                _("锚点（%(file)s，记录于 %(at)s）的链头仍在、未被改写")
+                % {"file": path, "at": recorded.get("recorded_at", "-")}
+                if not report.anchor_breaks
+                else _("锚点（%(file)s，记录于 %(at)s）与数据库不符，见下")
+                % {"file": path, "at": recorded.get("recorded_at", "-")}
+            )
         elif not path:
             self.stdout.write(self.style.WARNING(_("未核对锚点：链尾被截断或整表被清空不会被发现")))
         if report.intact and path:
@@ -50,26 +70,43 @@ class Command(BaseCommand):
                 anchor_write(path, report)
                 self.stdout.write(_("已将链头记入锚点文件 %(file)s") % {"file": path})
             except OSError as error:
-                self.stdout.write(self.style.WARNING(_("未能写入锚点文件 %(file)s：%(error)s") % {
-                    "file": path, "error": error.strerror or error}))
+                self.stdout.write(
+                    self.style.WARNING(
+                        _("未能写入锚点文件 %(file)s：%(error)s") % {"file": path, "error": error.strerror or error}
+                    )
+                )
         diffs = verify_figures()
         if report.intact and not diffs:
-            self.stdout.write(self.style.SUCCESS(
-                _("完整：台账 %(ledger)s 条、审计记录 %(audit)s 条，哈希链无断裂；"
-                  "存储的年度积分、排名与结果均与台账一致")
-                % {"ledger": report.ledger_count, "audit": report.audit_count}))
+            self.stdout.write(
+                self.style.SUCCESS(
+                    _(
+                        "完整：台账 %(ledger)s 条、审计记录 %(audit)s 条，哈希链无断裂；"
+                        "存储的年度积分、排名与结果均与台账一致"
+                    )
+                    % {"ledger": report.ledger_count, "audit": report.audit_count}
+                )
+            )
             return
         kinds = kind_labels()
         for found in report.breaks:
-            self.stdout.write(self.style.ERROR(
-                _("断裂：%(name)s（%(table)s）编号 %(id)s，%(kind)s。%(detail)s") % {
-                    "name": names[found.table], "table": found.table, "id": found.row_id,
-                    "kind": kinds[found.kind], "detail": found.detail}))
+            self.stdout.write(
+                self.style.ERROR(
+                    _("断裂：%(name)s（%(table)s）编号 %(id)s，%(kind)s。%(detail)s")
+                    % {
+                        "name": names[found.table],
+                        "table": found.table,
+                        "id": found.row_id,
+                        "kind": kinds[found.kind],
+                        "detail": found.detail,
+                    }
+                )
+            )
             self.stdout.write("  " + _("应为：%(expected)s") % {"expected": found.expected or "-"})
             self.stdout.write("  " + _("实为：%(stored)s") % {"stored": found.stored or "-"})
         for line in describe(diffs):
             self.stdout.write(self.style.ERROR(line))
         if not report.intact:
             raise CommandError(_("哈希链断裂：台账或审计记录可能被篡改，第一处见上"))
-        raise CommandError(_("%(count)s 项存储的年度积分、排名或结果与按台账重算的不符，见上：可能被篡改")
-                           % {"count": len(diffs)})
+        raise CommandError(
+            _("%(count)s 项存储的年度积分、排名或结果与按台账重算的不符，见上：可能被篡改") % {"count": len(diffs)}
+        )
