@@ -6,9 +6,10 @@ and drill-down all iterate over STEPS, so they cannot disagree on when a step is
 pipeline (a third policy, a quarterly Policy A) is a Scheme.Pipeline value and entries here.
 """
 
+import datetime
 from dataclasses import dataclass, field
 
-from django.db.models import F
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -138,9 +139,24 @@ def _fulfilment_reported(year, period):
     )
 
 
+# A publicity recorded without naming its month or quarter counts for the period when it starts
+# within the period or this many days after it ends (the dashboards read the same rule).
+UNNAMED_PUBLICITY_DAYS = 92
+
+
+def unnamed_publicity_counts(period, started_on):
+    """Whether a publicity that names no period, started on `started_on`, counts for `period`."""
+    return period.starts_on <= started_on <= period.ends_on + datetime.timedelta(days=UNNAMED_PUBLICITY_DAYS)
+
+
 def _publicized(kind):
     def records(year, period):
-        return _in_period(Publicity.objects.filter(year=year, kind=kind), year, period)
+        found = Publicity.objects.filter(year=year, kind=kind)
+        if period is None:
+            return found
+        last_day = period.ends_on + datetime.timedelta(days=UNNAMED_PUBLICITY_DAYS)
+        unnamed = Q(period__isnull=True, starts_at__date__gte=period.starts_on, starts_at__date__lte=last_day)
+        return found.filter(Q(period=period) | unnamed)
 
     return records
 

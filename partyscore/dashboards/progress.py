@@ -148,17 +148,18 @@ def _publicity_expectations(policies, deadlines, periods_by_key, determination, 
 ANNUAL_PUBLICITY = gettext_lazy("年度积分结果公示")
 
 
-def _held_on(windows, kind, period, window=92):
-    """The first start date of a publicity of `kind` matching `period` (by its period, or when it has
-    none, by starting after the period began and within `window` days after it ended)."""
+def _held_on(windows, kind, period):
+    """The first start date of a publicity of `kind` that counts for `period` (any, for None): one
+    that names the period, or names none and starts in time (`pipeline.unnamed_publicity_counts`,
+    the rule the step's done query applies)."""
     starts = []
     for period_id, first in windows.get(kind, ()):
         first = datetime.date.fromisoformat(first)
-        window_end = None if period is None else period.ends_on + datetime.timedelta(days=window)
-        matches = (
-            period is None or period_id == period.pk or (period_id is None and period.starts_on <= first <= window_end)
-        )
-        if matches:
+        if (
+            period is None
+            or period_id == period.pk
+            or (period_id is None and pipeline.unnamed_publicity_counts(period, first))
+        ):
             starts.append(first)
     return min(starts, default=None)
 
@@ -178,7 +179,6 @@ def progress(scope, facts, in_force, periods, deadlines, needed_forms):
     by_key = {(p.kind, p.index): p for p in periods.values()}
     default_mass = ReviewSettings._meta.get_field("mass_min_answers").default
     grace, annual_grace = setting("PLEDGE_PUBLICITY_DAYS"), setting("PUBLICITY_GRACE_DAYS")
-    window = setting("QUARTER_PUBLICITY_WINDOW")
     states = {
         "own": _("本支部细则已批准"),
         "pending": _("细则待审批"),
@@ -250,7 +250,7 @@ def progress(scope, facts, in_force, periods, deadlines, needed_forms):
         expectations = _publicity_expectations(row.policies, deadlines, by_key, decision, grace, annual_grace)
         due_now = 0
         for title, kind, period, due in expectations:
-            first = _held_on(f["publicity"], kind, period, window)
+            first = _held_on(f["publicity"], kind, period)
             if first is not None and first <= due:
                 held += 1
                 due_now += 1

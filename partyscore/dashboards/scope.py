@@ -34,7 +34,6 @@ DEFAULTS = {
     "MIN_MEMBERS": 5,  # no share-based flag for a branch with fewer members than this
     "PUBLICITY_GRACE_DAYS": 7,  # the annual results are publicized within this many days of the meeting
     "PLEDGE_PUBLICITY_DAYS": 30,  # pledges are publicized within this many days after their deadline
-    "QUARTER_PUBLICITY_WINDOW": 92,  # a quarter's scores publicity without a period: days after the quarter
     "SPOT_CHECK_MAX": 50,  # at most this many ledger lines in one spot check
     "HISTORY_YEARS": 3,  # year over year: this many years up to the dashboard's
     "LIST_LIMIT": 100,  # the longest list a dashboard shows inline (the rest is in the drill-down)

@@ -7,7 +7,7 @@ import datetime
 import pytest
 from django.urls import reverse
 
-from partyscore.dashboards import drilldown
+from partyscore.dashboards import drilldown, supervision
 from partyscore.dashboards import facts as facts_reads
 from partyscore.dashboards import scope as scope_reads
 from reviews import pipeline, rhythm, selectors
@@ -109,6 +109,13 @@ def _consumers(step, w, due, period):
         when_done = len(w.m) if step is pipeline.PANEL_SCORING else 1  # the panel confirms the whole branch
         assert counted in (0, when_done)
         said["dashboard progress"] = counted == when_done
+    if step in (pipeline.FULFILMENT_PUBLICITY, pipeline.SCORES_PUBLICITY):
+        later = deadline.due_on + datetime.timedelta(days=1)
+        scope = scope_reads.scope_for(actor=w.org_department, org=w.A1, year=YEAR, today=later)
+        problems = supervision.figures(scope)["progress"]["by_id"][w.A1.pk].publicity_problems
+        said["dashboard progress"] = not any(
+            due_on == deadline.due_on and how == "missing" for _title, how, due_on, _held in problems
+        )
     return said
 
 
@@ -125,6 +132,30 @@ def test_every_consumer_agrees_on_whether_a_step_is_done(request, step, done):
         _done(step, w, period)
     said = _consumers(step, w, due, period)
     assert said == dict.fromkeys(said, done), said
+
+
+@pytest.mark.parametrize(
+    ("days_after", "counts"), [(0, True), (pipeline.UNNAMED_PUBLICITY_DAYS + 1, False)], ids=["in time", "too late"]
+)
+def test_a_publicity_naming_no_quarter_counts_alike_everywhere(b_year, days_after, counts):
+    """A quarter's scores publicity recorded without its quarter counts for it when it starts in
+    time, on the dashboards as in the reminders and escalation (they used to differ)."""
+    w = b_year
+    due, period = _period(pipeline.SCORES_PUBLICITY, {w.scheme.pipeline})
+    start = datetime.datetime.combine(
+        period.ends_on + datetime.timedelta(days=days_after), datetime.time(1), datetime.UTC
+    )
+    Publicity.objects.create(
+        branch=w.A1,
+        year=YEAR,
+        kind=Publicity.Kind.SCORES,
+        period=None,
+        starts_at=start,
+        ends_at=start + datetime.timedelta(days=5),
+        created_by=w.secretary,
+    )
+    said = _consumers(pipeline.SCORES_PUBLICITY, w, due, period)
+    assert said == dict.fromkeys(said, counts), said
 
 
 def test_a_registry_step_owns_its_codes_once_per_pipeline():
