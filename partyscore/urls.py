@@ -43,6 +43,6 @@ urlpatterns = [
     path("", include("scoring.io_urls")),
     path("", include("reviews.urls")),
     path("", include("partyscore.dashboards.urls")),
-    path("api/", include("api.urls")),
+    path("api/", include("partyscore.api.urls")),
     path("admin/", admin.site.urls),
 ]

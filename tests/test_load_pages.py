@@ -31,7 +31,7 @@ def test_every_role_has_pages_and_the_writes_are_its_own():
 
 
 def test_the_demo_grows_by_branches_of_realistic_size():
-    from demo.university import BRANCHES, COLLEGES, college_branches
+    from partyscore.demo.university import BRANCHES, COLLEGES, college_branches
 
     assert college_branches(800) == BRANCHES  # the default demo is unchanged
     scaled = college_branches(5000)
@@ -43,8 +43,8 @@ def test_the_demo_grows_by_branches_of_realistic_size():
 def test_every_account_of_the_plan_opens_every_page_of_its_role(db, client):
     """The plan the load test builds from the demo names ids that each role may open (200)."""
     from benchmarks.load.plan import build_plan
-    from demo.university import demo_university_seed
     from members.models import User
+    from partyscore.demo.university import demo_university_seed
 
     demo_university_seed()
     plan = build_plan()

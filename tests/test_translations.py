@@ -20,8 +20,6 @@ SOURCES = [
     "members",
     "scoring",
     "reviews",
-    "api",
-    "demo",
     "templates",
     "static/js",
     "locale",

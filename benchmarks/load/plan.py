@@ -10,9 +10,9 @@ import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from demo.university import DEMO_PASSWORD
 from members.models import Member, Organization, Role, RoleAssignment, User
 from members.services import role_assign
+from partyscore.demo.university import DEMO_PASSWORD
 from reviews import services as reviews
 from scoring.models import RuleItem, Scheme
 from scoring.selectors import current_cycle, current_period, deadlines_for, schemes_in_force

@@ -45,8 +45,8 @@ INSTALLED_APPS = [
     "scoring",
     "reviews",
     "partyscore.dashboards",
-    "api",
-    "demo",
+    "partyscore.api",
+    "partyscore.demo",
 ]
 
 MIDDLEWARE = [
@@ -345,11 +345,11 @@ CELERY_BEAT_SCHEDULE["access-log-purge"] = {
 # services as the pages. The documentation page's assets are local (vendor/swagger-ui).
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "api.authentication.ApiTokenAuthentication",
+        "partyscore.api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["api.renderers.SafeJSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["partyscore.api.renderers.SafeJSONRenderer"],
     # JSON, and form posts as a browser or a simple client sends them.
     "DEFAULT_PARSER_CLASSES": [
         "rest_framework.parsers.JSONParser",
@@ -357,8 +357,8 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "api.pagination.Pagination",
-    "EXCEPTION_HANDLER": "api.views.exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "partyscore.api.pagination.Pagination",
+    "EXCEPTION_HANDLER": "partyscore.api.views.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {

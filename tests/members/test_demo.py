@@ -6,9 +6,9 @@ import time_machine
 from django.core.management import call_command
 from django.utils import timezone
 
-from demo.university import DEMO_PASSWORD
 from members import permissions as perms
 from members.models import Member, Organization, Role, RoleAssignment, User
+from partyscore.demo.university import DEMO_PASSWORD
 from scoring.chain_verify import verify
 from scoring.models import LedgerEntry
 

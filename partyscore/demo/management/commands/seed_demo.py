@@ -4,7 +4,7 @@ from contextlib import contextmanager
 
 from django.core.management.base import BaseCommand
 
-from demo.university import DEFAULT_MEMBERS, DEMO_PASSWORD, demo_university_seed
+from partyscore.demo.university import DEFAULT_MEMBERS, DEMO_PASSWORD, demo_university_seed
 
 # Loggers that narrate the background jobs the seeding runs in-process (each rollover branch, each
 # recalculation) and kombu's notice that the in-memory broker has no host: routine, not alarming.

@@ -2,6 +2,6 @@ from django.apps import AppConfig
 
 
 class ApiConfig(AppConfig):
-    name = "api"
+    name = "partyscore.api"
     label = "api"
     verbose_name = "REST API"
