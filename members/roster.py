@@ -8,9 +8,12 @@ The whole file is checked first (dry run), every bad row is reported by row, col
 and nothing is written unless every row is good.
 """
 
+from __future__ import annotations
+
 import copy
 import datetime
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
@@ -33,6 +36,13 @@ from .services import (
     member_status_record,
     refuse_closed,
 )
+
+if TYPE_CHECKING:
+    import tablib
+    from django.core.files.uploadedfile import UploadedFile
+    from django.db.models import QuerySet
+
+    from .models import User
 
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日")
 REQUIRED_COLUMNS = ("学号/工号", "姓名", "所属党支部", "类别", "党员身份")
@@ -204,11 +214,11 @@ class RosterImportResult:
     created: int = 0
 
     @property
-    def ok(self):
+    def ok(self) -> bool:
         return not self.errors
 
 
-def roster_template_dataset():
+def roster_template_dataset() -> tablib.Dataset:
     """An empty roster with the headers and one example row, for download."""
     dataset = MemberResource(actor=None).export(queryset=Member.objects.none())
     dataset.append(
@@ -231,7 +241,7 @@ def roster_template_dataset():
     return dataset
 
 
-def roster_export_dataset(queryset):
+def roster_export_dataset(queryset: QuerySet[Member]) -> tablib.Dataset:
     """The roster as a Dataset. A control character in a value (the worksheet XML cannot hold one)
     is shown as "\ufffd" instead of failing the whole export."""
     import tablib
@@ -245,7 +255,7 @@ def roster_export_dataset(queryset):
     return cleaned
 
 
-def read_spreadsheet(uploaded_file):
+def read_spreadsheet(uploaded_file: UploadedFile) -> tablib.Dataset:
     """Read an uploaded .xlsx into a tablib Dataset, or raise ApplicationError in Chinese.
 
     The file is checked as untrusted first (partyscore.core.xlsx_safety): size, type, encryption, macros,
@@ -267,7 +277,7 @@ def read_spreadsheet(uploaded_file):
 PROBATION_MISSING = Member._meta.constraints[0].violation_error_message
 
 
-def _documented(attribute, message, columns):
+def _documented(attribute: str, message: str, columns: dict[str, str]) -> tuple[str, str]:
     """A model's check as docs/formats.md words it, under the column it is about: an empty
     required cell is 不能为空, a bad address 请输入合法的邮件地址, and a probationary member's missing
     start date is named under its date column."""
@@ -283,7 +293,7 @@ def _documented(attribute, message, columns):
     return columns.get(attribute, attribute), message
 
 
-def _repeated_numbers(dataset):
+def _repeated_numbers(dataset: tablib.Dataset) -> list[RowError]:
     """A number given again further down the file is an error on that row, whether or not the row
     it first appears on is otherwise valid (that row is not written, so the unique check alone
     would not see it)."""
@@ -301,7 +311,14 @@ def _repeated_numbers(dataset):
     return errors
 
 
-def roster_import(*, actor, dataset, confirm, account_password=None, account_password_hash=None):
+def roster_import(
+    *,
+    actor: User,
+    dataset: tablib.Dataset,
+    confirm: bool,
+    account_password: str | None = None,
+    account_password_hash: str | None = None,
+) -> RosterImportResult:
     """Check (and with `confirm`, write) every row of a roster; all or nothing. The accounts' initial
     password comes as typed or as its hash (make_password): either way it is hashed once."""
     if account_password:
@@ -377,12 +394,14 @@ class RosterUpdateResult(RosterImportResult):
 
 
 class _RowRefused(Exception):
-    def __init__(self, error):
+    def __init__(self, error: RowError) -> None:
         super().__init__(error.message)
         self.error = error
 
 
-def _leaving(raw, member, row, errors):
+def _leaving(
+    raw: dict[str, Any], member: Member | None, row: int, errors: list[RowError]
+) -> tuple[MemberStatusEvent.Kind, datetime.date] | None:
     """The (kind, date) a row's 离开原因 and 离开日期 record, or None; a bad cell is an error."""
     kind_text = str(raw.get(LEAVE_KIND_COLUMN) or "").strip()
     date_value = raw.get(LEAVE_DATE_COLUMN)
@@ -418,7 +437,7 @@ def _leaving(raw, member, row, errors):
     return kind, occurred_on
 
 
-def _refusal(resource, attribute, current):
+def _refusal(resource: MemberResource, attribute: str, current: object) -> str:
     if attribute == "branch":
         return _("所属党支部不能在更新中修改；转到其他支部请在党员页面办理“组织关系转接”")
     if attribute == "status":
@@ -427,7 +446,14 @@ def _refusal(resource, attribute, current):
     return _("该列不能在更新中修改（名册中为“%(value)s”）") % {"value": shown}
 
 
-def _row_change(resource, columns, raw, member, row, errors):
+def _row_change(
+    resource: MemberResource,
+    columns: dict[str, str],
+    raw: dict[str, Any],
+    member: Member,
+    row: int,
+    errors: list[RowError],
+) -> RowChange:
     """Compare one row with its member: the editable columns that differ go to member_edit; a
     different branch or status is refused (those are a transfer and a status event)."""
     change = RowChange(row=row, member=member)
@@ -470,7 +496,9 @@ def _row_change(resource, columns, raw, member, row, errors):
     return change
 
 
-def roster_update(*, actor, dataset, confirm, reason, account_password_hash=None):
+def roster_update(
+    *, actor: User, dataset: tablib.Dataset, confirm: bool, reason: str, account_password_hash: str | None = None
+) -> RosterUpdateResult:
     """The update mode: every row matched by 学号/工号 is new, changed or unchanged; all or nothing.
 
     A new number is added as in the add mode; a changed member is corrected by member_edit and a
@@ -523,7 +551,7 @@ def roster_update(*, actor, dataset, confirm, reason, account_password_hash=None
     return result
 
 
-def _new_rows_dataset(dataset, new_rows):
+def _new_rows_dataset(dataset: tablib.Dataset, new_rows: list[tuple[int, dict[str, Any]]]) -> tablib.Dataset | None:
     import tablib
 
     if not new_rows:
@@ -535,7 +563,13 @@ def _new_rows_dataset(dataset, new_rows):
 
 
 @transaction.atomic
-def _update_write(actor, result, added, reason, account_password_hash):
+def _update_write(
+    actor: User,
+    result: RosterUpdateResult,
+    added: tablib.Dataset | None,
+    reason: str,
+    account_password_hash: str | None,
+) -> None:
     """Write a checked update: a refusal now (a concurrent change) undoes every row."""
     if added is not None:
         written = roster_import(actor=actor, dataset=added, confirm=True, account_password_hash=account_password_hash)

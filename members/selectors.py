@@ -1,6 +1,9 @@
 """Reads shared by views and exports. Each takes the acting user and returns only what they may see."""
 
+from __future__ import annotations
+
 from datetime import datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Case, Count, F, IntegerField, Q, Value, When
@@ -12,8 +15,17 @@ from partyscore.core.models import AccessLog, AuditEvent
 from . import permissions as perms
 from .models import CHILD_KIND, Member, Organization, Role, RoleAssignment, User
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from datetime import date
 
-def organization_tree(*, actor):
+    from django.contrib.auth.models import AnonymousUser
+    from django.db.models import QuerySet
+
+    from .models import MemberStatusEvent, MemberTransfer
+
+
+def organization_tree(*, actor: User) -> list[Organization]:
     """The nodes `actor` may see, in tree order, each with its count of current members, and
     `can_adjust` (rename, move, merge, close) and `can_add` (add a node below) for `actor`; the
     permissions come from the request's one permission query, so the queries do not grow with the tree."""
@@ -31,7 +43,7 @@ def organization_tree(*, actor):
     return orgs
 
 
-def tree_node_get(*, actor, org_id):
+def tree_node_get(*, actor: User, org_id: int) -> Organization:
     """A node `actor` may adjust (members/tree.py), or PermissionDenied (a forged id included)."""
     org = Organization.objects.select_related("parent").filter(pk=org_id).first()
     if org is None or not perms.may_adjust_tree(actor, org):
@@ -39,7 +51,7 @@ def tree_node_get(*, actor, org_id):
     return org
 
 
-def tree_parent_get(*, actor, org_id):
+def tree_parent_get(*, actor: User, org_id: int) -> Organization:
     """A node below which `actor` may add one."""
     org = Organization.objects.filter(pk=org_id).first()
     if org is None or org.kind not in CHILD_KIND or not perms.has_org_perm(actor, perms.TREE_MANAGE, org):
@@ -47,14 +59,14 @@ def tree_parent_get(*, actor, org_id):
     return org
 
 
-def _open_in_tree_scope(actor):
+def _open_in_tree_scope(actor: User) -> QuerySet[Organization]:
     """Open nodes below a node where `actor` may adjust the tree."""
     return Organization.objects.filter(
         closed_on__isnull=True, parent__in=perms.orgs_with_perm(actor, perms.TREE_MANAGE)
     )
 
 
-def tree_move_targets(*, actor, org):
+def tree_move_targets(*, actor: User, org: Organization) -> QuerySet[Organization]:
     """The open nodes `org` may be moved under: of the kind that holds it, within the actor's scope."""
     kinds = [parent for parent, child in CHILD_KIND.items() if child == org.kind]
     return (
@@ -65,21 +77,30 @@ def tree_move_targets(*, actor, org):
     )
 
 
-def tree_merge_targets(*, actor, org):
+def tree_merge_targets(*, actor: User, org: Organization) -> QuerySet[Organization]:
     """The open branches `org` may be merged into."""
     if not org.is_branch:
         return Organization.objects.none()
     return _open_in_tree_scope(actor).filter(kind=Organization.Kind.BRANCH).exclude(pk=org.pk)
 
 
-def branch_get(*, actor, branch_id, perm=perms.ROSTER_VIEW):
+def branch_get(*, actor: User, branch_id: int, perm: str = perms.ROSTER_VIEW) -> Organization:
     branch = Organization.objects.filter(pk=branch_id).first()
     if branch is None or not perms.has_org_perm(actor, perm, branch):
         raise PermissionDenied(_("您无权查看该党组织"))
     return branch
 
 
-def member_list(*, actor, organization, query="", category="", status="", cadre="", include_left=False):
+def member_list(
+    *,
+    actor: User,
+    organization: Organization,
+    query: str = "",
+    category: str = "",
+    status: str = "",
+    cadre: str = "",
+    include_left: bool = False,
+) -> QuerySet[Member]:
     """Members of `organization` and everything below it, filtered; one query however many rows."""
     if not perms.has_org_perm(actor, perms.ROSTER_VIEW, organization):
         raise PermissionDenied(_("您无权查看该党组织的名册"))
@@ -97,7 +118,7 @@ def member_list(*, actor, organization, query="", category="", status="", cadre=
     return members.order_by("branch__path", "number")
 
 
-def member_get(*, actor, member_id):
+def member_get(*, actor: User, member_id: int) -> Member:
     member = (
         Member.objects.select_related("branch__parent", "user", "exemption_approved_by").filter(pk=member_id).first()
     )
@@ -106,16 +127,16 @@ def member_get(*, actor, member_id):
     return member
 
 
-def member_transfers(*, member):
+def member_transfers(*, member: Member) -> QuerySet[MemberTransfer]:
     return member.transfers.select_related("from_branch", "to_branch", "recorded_by")
 
 
-def member_status_events(*, member):
+def member_status_events(*, member: Member) -> QuerySet[MemberStatusEvent]:
     """The member's status history (转正, 延长预备期, 出党…), newest first."""
     return member.status_events.select_related("recorded_by")
 
 
-def status_kinds_for(*, member):
+def status_kinds_for(*, member: Member) -> list[tuple[str, str]]:
     """The status changes that may be recorded for `member` now, as form choices."""
     from .models import MemberStatusEvent
 
@@ -127,7 +148,7 @@ def status_kinds_for(*, member):
     ]
 
 
-def roles_of(*, user):
+def roles_of(*, user: User) -> QuerySet[RoleAssignment]:
     """The user's active role assignments, for the home page and the header."""
     return RoleAssignment.objects.active_on().filter(user=user).select_related("organization")
 
@@ -135,7 +156,7 @@ def roles_of(*, user):
 _ROLE_ORDER = Case(*[When(role=role, then=Value(i)) for i, role in enumerate(Role)], output_field=IntegerField())
 
 
-def role_assignments(*, actor, organization):
+def role_assignments(*, actor: User, organization: Organization) -> QuerySet[RoleAssignment]:
     """Every appointment ever made at `organization`: those not revoked first, then the revoked, newest first."""
     if not perms.has_org_perm(actor, perms.ROSTER_VIEW, organization):
         raise PermissionDenied(_("您无权查看该党组织"))
@@ -146,13 +167,13 @@ def role_assignments(*, actor, organization):
     )
 
 
-def pending_exemptions(*, actor):
+def pending_exemptions(*, actor: User) -> QuerySet[Member]:
     """Requested exemptions awaiting the committee's approval, within the actor's scope."""
     orgs = perms.orgs_with_perm(actor, perms.EXEMPTION_APPROVE)
     return Member.objects.filter(branch__in=orgs, exempt=False).exclude(exemption_reason="").select_related("branch")
 
 
-def audit_events(*, actor, action="", target_type="", target_id=""):
+def audit_events(*, actor: User, action: str = "", target_type: str = "", target_id: str = "") -> QuerySet[AuditEvent]:
     """The audit log, for those who may read it (the organization department)."""
     orgs = perms.orgs_with_perm(actor, perms.AUDIT_VIEW)
     if not orgs.exists():
@@ -169,7 +190,7 @@ def audit_events(*, actor, action="", target_type="", target_id=""):
     return events
 
 
-def users_with_perm(*, organization, perm):
+def users_with_perm(*, organization: Organization, perm: str) -> QuerySet[User]:
     """Everyone who may do `perm` at `organization` through an active role there or above."""
     roles = [role for role, granted in perms.ROLE_PERMISSIONS.items() if perm in granted]
     active = RoleAssignment.objects.active_on().filter(
@@ -178,7 +199,7 @@ def users_with_perm(*, organization, perm):
     return User.objects.filter(pk__in=active.values("user_id"), is_active=True)
 
 
-def general_branch_secretaries(*, branch):
+def general_branch_secretaries(*, branch: Organization) -> QuerySet[User]:
     """The secretaries of the general branch (college) directly above `branch`, in office today."""
     if branch.parent_id is None:
         return User.objects.none()
@@ -188,7 +209,7 @@ def general_branch_secretaries(*, branch):
     return User.objects.filter(pk__in=active.values("user_id"), is_active=True)
 
 
-def mass_representatives_below(*, actor, organization):
+def mass_representatives_below(*, actor: User, organization: Organization) -> QuerySet[RoleAssignment]:
     """Active mass representative appointments in the branches under `organization`, for the general
     branch's roles page: who was appointed where, by whom, when."""
     if not perms.has_org_perm(actor, perms.ROSTER_VIEW, organization) or organization.kind == Organization.Kind.BRANCH:
@@ -212,7 +233,7 @@ HELPER_ROLES = {
 }
 
 
-def who_can_help(*, user, roles=None):
+def who_can_help(*, user: User | AnonymousUser, roles: Iterable[RoleAssignment] | None = None) -> list[dict[str, Any]]:
     """Whom to ask about access, nearest first: the secretary of the user's own branch, then its
     general branch, then the organization department; by name. The user's own organization is their
     branch, else where their first role is held, else the committee. Three or four queries."""
@@ -239,7 +260,7 @@ def who_can_help(*, user, roles=None):
     return [{"org": o, "role": Role(HELPER_ROLES[o.kind]).label, "names": holders.get(o.pk, [])} for o in chain]
 
 
-def two_factor_overview(*, actor):
+def two_factor_overview(*, actor: User) -> list[dict[str, Any]]:
     """Per role: whether the second factor is required (by the committee, or by the deployment's
     TWO_FACTOR_REQUIRED_ROLES), how many accounts hold it now, and how many of them have enrolled."""
     from django.conf import settings
@@ -274,7 +295,7 @@ def two_factor_overview(*, actor):
     ]
 
 
-def role_assignment_at(*, organization, assignment_id):
+def role_assignment_at(*, organization: Organization, assignment_id: int | str | None) -> RoleAssignment:
     """An assignment held at `organization` (a forged id of another node is a 404)."""
     from django.http import Http404
 
@@ -289,12 +310,14 @@ def role_assignment_at(*, organization, assignment_id):
     return found
 
 
-def may_view_access_log(user):
+def may_view_access_log(user: User) -> bool:
     """Only the committee's organization department (the audit permission held at the committee)."""
     return perms.is_committee_officer(user)
 
 
-def access_log_entries(*, actor, kind="", username="", day_from=None, day_to=None):
+def access_log_entries(
+    *, actor: User, kind: str = "", username: str = "", day_from: date | None = None, day_to: date | None = None
+) -> QuerySet[AccessLog]:
     """The security log, newest first, filtered; refused to anyone but the organization department."""
     if not may_view_access_log(actor):
         raise PermissionDenied(_("只有党委组织部可以查看安全日志"))
@@ -311,5 +334,5 @@ def access_log_entries(*, actor, kind="", username="", day_from=None, day_to=Non
     return entries
 
 
-def _start_of(day):
+def _start_of(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))

@@ -1,8 +1,11 @@
 """Every write to organizations, members, accounts and roles. Each is atomic and audited."""
 
+from __future__ import annotations
+
 import datetime
 import hashlib
 import secrets
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -35,6 +38,9 @@ from .models import (
 )
 from .signals import role_assigned
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
 MEMBER_AUDIT_FIELDS = [
     "number",
     "name",
@@ -56,11 +62,11 @@ MEMBER_AUDIT_FIELDS = [
 ]
 
 
-def _member_snapshot(member):
+def _member_snapshot(member: Member) -> dict[str, Any]:
     return model_to_dict(member, fields=MEMBER_AUDIT_FIELDS)
 
 
-def _require(actor, perm, org):
+def _require(actor: User, perm: str, org: Organization) -> None:
     if not perms.has_org_perm(actor, perm, org):
         raise PermissionDenied(_("您无权对“%(org)s”执行此操作") % {"org": org})
 
@@ -68,11 +74,11 @@ def _require(actor, perm, org):
 ORGANIZATION_AUDIT_FIELDS = ["name", "code", "kind", "parent", "category", "path", "depth", "closed_on"]
 
 
-def organization_snapshot(org):
+def organization_snapshot(org: Organization) -> dict[str, Any]:
     return model_to_dict(org, fields=ORGANIZATION_AUDIT_FIELDS)
 
 
-def refuse_name_taken(*, parent, name, exclude=None):
+def refuse_name_taken(*, parent: Organization | None, name: str, exclude: Organization | None = None) -> None:
     """The constraint org_unique_name_under_parent, said in words before the database says it."""
     taken = Organization.objects.filter(parent=parent, name=name)
     if exclude is not None:
@@ -81,7 +87,7 @@ def refuse_name_taken(*, parent, name, exclude=None):
         raise ApplicationError(_("“%(parent)s”下已有名为“%(name)s”的组织") % {"parent": parent, "name": name})
 
 
-def refuse_closed(org, day=None):
+def refuse_closed(org: Organization, day: datetime.date | None = None) -> None:
     """A node closed (撤销) on or before `day` (today) takes nothing new."""
     day = day or timezone.localdate()
     if org.is_closed_on(day):
@@ -89,7 +95,16 @@ def refuse_closed(org, day=None):
 
 
 @transaction.atomic
-def organization_create(*, actor, name, code, kind, parent=None, category=Organization.Category.MIXED, reason=""):
+def organization_create(
+    *,
+    actor: User | None,
+    name: str,
+    code: str,
+    kind: str,
+    parent: Organization | None = None,
+    category: str = Organization.Category.MIXED,
+    reason: str = "",
+) -> Organization:
     """Add a node to the tree. The system administrator builds the root (the committee); below it,
     whoever may adjust the tree at the parent (perms.TREE_MANAGE) adds a node of the kind it holds:
     the organization department a general branch, a general branch's secretary a branch."""
@@ -126,7 +141,16 @@ def organization_create(*, actor, name, code, kind, parent=None, category=Organi
 
 
 @transaction.atomic
-def user_create(*, actor, username, full_name, password=None, password_hash=None, must_change_password=True, email=""):
+def user_create(
+    *,
+    actor: User | None,
+    username: str,
+    full_name: str,
+    password: str | None = None,
+    password_hash: str | None = None,
+    must_change_password: bool = True,
+    email: str = "",
+) -> User:
     """Create a login account with `password`, or with `password_hash` (made by make_password) when the
     password itself is no longer at hand (the roster import keeps only the hash between its steps)."""
     if User.objects.filter(username=username).exists():
@@ -147,7 +171,7 @@ def user_create(*, actor, username, full_name, password=None, password_hash=None
 
 
 @transaction.atomic
-def user_password_changed(*, user):
+def user_password_changed(*, user: User) -> None:
     """Record a password change made through the change-password form."""
     if user.must_change_password:
         user.must_change_password = False
@@ -156,7 +180,7 @@ def user_password_changed(*, user):
 
 
 @transaction.atomic
-def user_password_reset(*, user):
+def user_password_reset(*, user: User) -> None:
     """Record a password set through the e-mailed reset link (the user chose it, so it is not an
     initial password to change)."""
     if user.must_change_password:
@@ -168,7 +192,7 @@ def user_password_reset(*, user):
 ONE_TIME_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789"  # no 0/O, 1/l/I to misread
 
 
-def one_time_password():
+def one_time_password() -> str:
     """A password to hand over once (read aloud, written on paper): 10 characters of capitals, small
     letters and digits, which the complexity rule accepts; the account must change it at first login."""
     while True:
@@ -181,7 +205,7 @@ def one_time_password():
             return password
 
 
-def _may_manage_account(actor, user):
+def _may_manage_account(actor: User, user: User) -> bool:
     """The account's manager: for a member, whoever manages the roster of the member's branch; for
     anyone else (a mass representative who is not a party member), whoever may appoint one of the
     roles the account holds."""
@@ -193,7 +217,7 @@ def _may_manage_account(actor, user):
 
 
 @transaction.atomic
-def user_password_reset_by_manager(*, actor, user, reason):
+def user_password_reset_by_manager(*, actor: User | None, user: User, reason: str) -> str:
     """A forgotten password without an e-mail on file: the account's manager sets a one-time password,
     shown once to them and kept only as a hash; the account must change it at the next login, and
     every session it has ends (the stored hash changed)."""
@@ -212,8 +236,17 @@ def user_password_reset_by_manager(*, actor, user, reason):
 
 @transaction.atomic
 def role_assign_new_account(
-    *, actor, username, full_name, email="", organization, role, starts_on, ends_on=None, reason=""
-):
+    *,
+    actor: User,
+    username: str,
+    full_name: str,
+    email: str = "",
+    organization: Organization,
+    role: str,
+    starts_on: datetime.date,
+    ends_on: datetime.date | None = None,
+    reason: str = "",
+) -> tuple[RoleAssignment, str]:
     """Appoint someone who has no account yet (a mass representative who is not a party member, the
     first organization-department staff): open the account with a one-time password and appoint it,
     in one step. An account closed earlier under that username is opened again. Returns
@@ -254,7 +287,9 @@ def role_assign_new_account(
 
 
 @transaction.atomic
-def member_create(*, actor, member, account_password=None, account_password_hash=None):
+def member_create(
+    *, actor: User, member: Member, account_password: str | None = None, account_password_hash: str | None = None
+) -> Member:
     """Save a new member (built by a form or an import row), optionally with a login account.
 
     An account created for a member must change the initial password at first login.
@@ -281,7 +316,7 @@ def member_create(*, actor, member, account_password=None, account_password_hash
 
 
 @transaction.atomic
-def member_update(*, actor, member, data, reason=""):
+def member_update(*, actor: User, member: Member, data: dict[str, Any], reason: str = "") -> Member:
     """Change a member's own fields (not the branch: a move is a transfer, with its history)."""
     _require(actor, perms.ROSTER_MANAGE, member.branch)
     before = _member_snapshot(member)
@@ -320,7 +355,7 @@ MEMBER_EDITABLE = ("name", "number", "phone", "email", "category", "is_cadre", "
 
 
 @transaction.atomic
-def member_edit(*, actor, member, data, reason):
+def member_edit(*, actor: User, member: Member, data: dict[str, Any], reason: str) -> Member:
     """Correct a member's record from the member page, with the reason; audited field by field.
 
     A new staff/student number must be free; the login account named after the old number follows."""
@@ -376,7 +411,7 @@ def member_edit(*, actor, member, data, reason):
     return member
 
 
-def _recalculate_later(member, first_year, last_year):
+def _recalculate_later(member: Member, first_year: int, last_year: int) -> None:
     """After the commit, recompute the member's branch for the years a change touches.
 
     By task name: scoring sits above members and is not imported here. If the broker is away the
@@ -384,7 +419,7 @@ def _recalculate_later(member, first_year, last_year):
     recalculate_branch_later(member.branch_id, first_year, last_year)
 
 
-def recalculate_branch_later(branch_id, first_year, last_year):
+def recalculate_branch_later(branch_id: int, first_year: int, last_year: int) -> None:
     """After the commit, recompute a branch's totals for `first_year` to `last_year` (by task name:
     scoring sits above members and is not imported here)."""
     for year in range(first_year, last_year + 1):
@@ -398,7 +433,15 @@ STATUS_EVENT_REFUSALS = {
 
 
 @transaction.atomic
-def member_status_record(*, actor, member, kind, occurred_on, reason, until=None):
+def member_status_record(
+    *,
+    actor: User,
+    member: Member,
+    kind: str,
+    occurred_on: datetime.date | None,
+    reason: str,
+    until: datetime.date | None = None,
+) -> MemberStatusEvent:
     """Record a dated, reasoned status change (转正, 延长预备期, 出党, 转出, 毕业…) and apply it.
 
     转正 makes the member a full member from its date (probationary rules apply to the years before);
@@ -458,14 +501,18 @@ def member_status_record(*, actor, member, kind, occurred_on, reason, until=None
 
 
 @transaction.atomic
-def member_transfer(*, actor, member, to_branch, transferred_on, reason=""):
+def member_transfer(
+    *, actor: User, member: Member, to_branch: Organization, transferred_on: datetime.date, reason: str = ""
+) -> Member:
     """Move a member to another branch. The actor must manage both branches' rosters."""
     _require(actor, perms.ROSTER_MANAGE, member.branch)
     _require(actor, perms.ROSTER_MANAGE, to_branch)
     return member_move(actor=actor, member=member, to_branch=to_branch, transferred_on=transferred_on, reason=reason)
 
 
-def member_move(*, actor, member, to_branch, transferred_on, reason):
+def member_move(
+    *, actor: User, member: Member, to_branch: Organization, transferred_on: datetime.date, reason: str
+) -> Member:
     """The move itself, for a caller that has checked the actor's scope (a transfer, a merge of
     branches): the MemberTransfer row of the member's history, the new branch, the audit event."""
     if not to_branch.is_branch:
@@ -498,7 +545,7 @@ def member_move(*, actor, member, to_branch, transferred_on, reason):
 
 
 @transaction.atomic
-def member_exemption_request(*, actor, member, reason):
+def member_exemption_request(*, actor: User, member: Member, reason: str) -> Member:
     """The branch committee decides a member cannot take part (old age, illness): seed 003.
 
     The exemption takes effect only when the committee (organization department) approves it.
@@ -525,7 +572,7 @@ def member_exemption_request(*, actor, member, reason):
 
 
 @transaction.atomic
-def member_exemption_decide(*, actor, member, approve, reason=""):
+def member_exemption_decide(*, actor: User, member: Member, approve: bool, reason: str = "") -> Member:
     """The committee approves or declines a requested exemption."""
     _require(actor, perms.EXEMPTION_APPROVE, member.branch)
     if member.exempt or not member.exemption_reason:
@@ -553,7 +600,16 @@ def member_exemption_decide(*, actor, member, approve, reason=""):
 
 
 @transaction.atomic
-def role_assign(*, actor, user, organization, role, starts_on, ends_on=None, reason=""):
+def role_assign(
+    *,
+    actor: User,
+    user: User,
+    organization: Organization,
+    role: str,
+    starts_on: datetime.date,
+    ends_on: datetime.date | None = None,
+    reason: str = "",
+) -> RoleAssignment:
     """Give `user` a role at `organization` for a term: its permissions follow from the term itself."""
     role = Role(role)
     if organization.kind != perms.ROLE_ORG_KIND[role]:
@@ -590,7 +646,7 @@ def role_assign(*, actor, user, organization, role, starts_on, ends_on=None, rea
 MASS_CONFLICTING_ROLES = {Role.BRANCH_SECRETARY, Role.BRANCH_COMMITTEE, Role.PANEL_MEMBER}
 
 
-def _refuse_mass_conflict(*, actor, user, organization, role):
+def _refuse_mass_conflict(*, actor: User | None, user: User, organization: Organization, role: Role) -> None:
     if role == Role.MASS_REPRESENTATIVE:
         conflicting = MASS_CONFLICTING_ROLES
     elif role in MASS_CONFLICTING_ROLES:
@@ -622,7 +678,7 @@ def _refuse_mass_conflict(*, actor, user, organization, role):
 
 
 @transaction.atomic
-def role_revoke(*, actor, assignment, reason):
+def role_revoke(*, actor: User, assignment: RoleAssignment, reason: str) -> RoleAssignment:
     if not perms.may_appoint(actor, assignment.organization, assignment.role):
         raise PermissionDenied(_("您无权撤销此任命"))
     if assignment.revoked_at is not None:
@@ -630,7 +686,7 @@ def role_revoke(*, actor, assignment, reason):
     return role_assignment_end(actor=actor, assignment=assignment, reason=reason)
 
 
-def role_assignment_end(*, actor, assignment, reason):
+def role_assignment_end(*, actor: User, assignment: RoleAssignment, reason: str) -> RoleAssignment:
     """End a term now, audited; the caller has checked the actor may (a revocation, or the closing of
     the node the role is held at)."""
     assignment.revoked_at = timezone.now()
@@ -643,7 +699,7 @@ def role_assignment_end(*, actor, assignment, reason):
     return assignment
 
 
-def _close_if_idle(*, actor, user, reason):
+def _close_if_idle(*, actor: User, user: User, reason: str) -> None:
     """An account with no member record and no role left (a mass representative whose term was
     revoked) has nothing to do here: it is closed (deactivated, kept for the record) and can be
     opened again by appointing it."""
@@ -656,13 +712,13 @@ def _close_if_idle(*, actor, user, reason):
     audit_record(actor=actor, action="user.close", target=user, reason=reason)
 
 
-def roster_exported(*, actor, organization):
+def roster_exported(*, actor: User, organization: Organization) -> None:
     """Exports leave a trace too: who took which roster out, and when."""
     audit_record(actor=actor, action="roster.export", target=organization, organization=organization)
 
 
 @transaction.atomic
-def user_email_notifications_set(*, user, enabled):
+def user_email_notifications_set(*, user: User, enabled: bool) -> User:
     """Each person decides whether notices also come by e-mail."""
     user.email_notifications = bool(enabled)
     user.save(update_fields=["email_notifications"])
@@ -680,7 +736,7 @@ TWO_FACTOR_WRONG_CODE = gettext_lazy("验证码不正确或已过期；多次输
 
 
 @transaction.atomic
-def two_factor_enable(*, user, key, token):
+def two_factor_enable(*, user: User, key: str | None, token: str) -> TOTPDevice:
     """Turn on the second factor: the code the phone shows proves the secret reached it."""
     if not two_factor.offered_to(user):
         raise PermissionDenied(_("您的账号不提供两步验证"))
@@ -696,7 +752,7 @@ def two_factor_enable(*, user, key, token):
     return device
 
 
-def two_factor_disable(*, user, token):
+def two_factor_disable(*, user: User, token: str) -> None:
     """Turn off the second factor; a current code is required, so a borrowed session cannot."""
     device = two_factor.device_of(user)
     if device is None:
@@ -712,7 +768,7 @@ def two_factor_disable(*, user, token):
 
 
 @transaction.atomic
-def two_factor_requirement_set(*, actor, roles, reason):
+def two_factor_requirement_set(*, actor: User, roles: Iterable[str], reason: str) -> None:
     """The committee requires the second factor of the holders of `roles`, and of no other role
     beyond the deployment's own list. Applies to each account from its next login."""
     if not perms.is_committee_officer(actor):
@@ -743,7 +799,7 @@ def two_factor_requirement_set(*, actor, roles, reason):
 
 
 @transaction.atomic
-def two_factor_reset(*, actor, user, reason):
+def two_factor_reset(*, actor: User | None, user: User, reason: str) -> None:
     """A lost phone: the system administrator removes the device so the user can log in and enrol again."""
     if actor is not None and not actor.is_superuser:
         raise PermissionDenied(_("只有系统管理员可以重置两步验证"))
@@ -756,7 +812,7 @@ def two_factor_reset(*, actor, user, reason):
 
 
 @transaction.atomic
-def password_login_policy_set(*, actor, members_use_campus_login, reason):
+def password_login_policy_set(*, actor: User, members_use_campus_login: bool, reason: str) -> None:
     """The committee switches password login off (or on again) for accounts of party members; accounts
     without a member record keep it. Refused while no campus single sign-on is configured, which would
     leave those members no way in."""
@@ -789,12 +845,12 @@ def password_login_policy_set(*, actor, members_use_campus_login, reason):
 API_TOKEN_LIMIT = 10
 
 
-def api_token_digest(raw):
+def api_token_digest(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
 @transaction.atomic
-def api_token_create(*, user, name):
+def api_token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
     """A new token for the user's own API calls: (token row, the raw token, shown this once)."""
     name = (name or "").strip()
     if not name:
@@ -810,7 +866,7 @@ def api_token_create(*, user, name):
 
 
 @transaction.atomic
-def api_token_revoke(*, user, token_id):
+def api_token_revoke(*, user: User, token_id: int) -> ApiToken:
     """Revoke one of the user's own tokens; a request carrying it is refused from now on."""
     token = ApiToken.objects.select_for_update().filter(pk=token_id, user=user).first()
     if token is None:
@@ -825,7 +881,7 @@ def api_token_revoke(*, user, token_id):
     return token
 
 
-def api_token_authenticate(raw):
+def api_token_authenticate(raw: str | None) -> User | None:
     """The user of an active token, or None; the token's last use is noted (at most once a minute)."""
     token = (
         ApiToken.objects.select_related("user")

@@ -7,6 +7,10 @@ general branch's secretary adjusts the branches of its own general branch only, 
 general branch nor moves a branch out of its subtree.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -29,13 +33,20 @@ from .services import (
     role_assignment_end,
 )
 
+if TYPE_CHECKING:
+    import datetime
 
-def _require_adjust(actor, org):
+    from django.db.models import QuerySet
+
+    from .models import User
+
+
+def _require_adjust(actor: User, org: Organization) -> None:
     if not perms.may_adjust_tree(actor, org):
         raise PermissionDenied(_("您无权调整“%(org)s”") % {"org": org})
 
 
-def _audited(actor, org, action, before, reason):
+def _audited(actor: User, org: Organization, action: str, before: dict[str, Any], reason: str) -> None:
     """Record a change of `org` with its state before and now."""
     audit_record(
         actor=actor,
@@ -48,20 +59,20 @@ def _audited(actor, org, action, before, reason):
     )
 
 
-def _require_reason(reason):
+def _require_reason(reason: str | None) -> str:
     reason = (reason or "").strip()
     if not reason:
         raise ApplicationError(_("请写明原因"))
     return reason
 
 
-def _locked(org):
+def _locked(org: Organization) -> Organization:
     """The node read again under a row lock, so two changes to it happen one after the other."""
     return Organization.objects.select_for_update(of=("self",)).select_related("parent").get(pk=org.pk)
 
 
 @transaction.atomic
-def organization_rename(*, actor, organization, name, reason):
+def organization_rename(*, actor: User, organization: Organization, name: str, reason: str) -> Organization:
     _require_adjust(actor, organization)
     reason = _require_reason(reason)
     org = _locked(organization)
@@ -80,7 +91,9 @@ def organization_rename(*, actor, organization, name, reason):
 
 
 @transaction.atomic
-def organization_move(*, actor, organization, new_parent, reason):
+def organization_move(
+    *, actor: User, organization: Organization, new_parent: Organization, reason: str
+) -> Organization:
     """Put a node under another parent of the right kind (a branch under another general branch).
 
     The materialized path and depth of the node and of everything below it are rewritten in one
@@ -114,12 +127,14 @@ def organization_move(*, actor, organization, new_parent, reason):
     return org
 
 
-def _active_members(org):
+def _active_members(org: Organization) -> QuerySet[Member]:
     return Member.objects.filter(branch__path__startswith=org.path, left_on__isnull=True)
 
 
 @transaction.atomic
-def organization_close(*, actor, organization, closed_on, reason):
+def organization_close(
+    *, actor: User, organization: Organization, closed_on: datetime.date | None, reason: str
+) -> Organization:
     """Close (撤销) a node on a date. It keeps its history and shows in the tree as closed; from that
     date it takes no new members, ledger entries or appointments. Its members must have moved first,
     and a general branch's branches must be closed or moved first."""
@@ -150,7 +165,9 @@ def organization_close(*, actor, organization, closed_on, reason):
 
 
 @transaction.atomic
-def organization_merge(*, actor, source, target, merged_on, reason):
+def organization_merge(
+    *, actor: User, source: Organization, target: Organization, merged_on: datetime.date | None, reason: str
+) -> list[Member]:
     """Merge branch `source` into branch `target` on `merged_on`: every current member of `source`
     moves to `target` by a transfer (a MemberTransfer in each member's history; their ledger stays
     theirs), then `source` is closed on that date. Returns the members moved."""

@@ -6,7 +6,10 @@ lines for the whole meeting in one `entries_record_bulk` (all or nothing), and a
 reverses only the lines whose member's attendance changed, then records the new ones.
 """
 
+from __future__ import annotations
+
 import datetime
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -26,6 +29,16 @@ from scoring.selectors import schemes_in_force
 
 from .models import Meeting, MeetingAttachment, MeetingAttendee
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from django.core.files.uploadedfile import UploadedFile
+    from django.db.models import QuerySet
+
+    from members.models import Member, Organization, User
+    from scoring.exports import Book
+    from scoring.models import Scheme
+
 # The QR code changes every SLOT seconds; a token is good for its slot and the one after it, so a code
 # scanned just before it changes still signs in.
 SIGN_IN_SLOT_SECONDS = 30
@@ -33,7 +46,7 @@ SIGN_IN_SLOT_SECONDS = 30
 SIGN_IN_EARLY = datetime.timedelta(minutes=30)
 
 
-def _require(actor, meeting_or_branch, perm=perms.ENTRY_RECORD):
+def _require(actor: User, meeting_or_branch: Meeting | Organization, perm: str = perms.ENTRY_RECORD) -> None:
     branch = getattr(meeting_or_branch, "branch", meeting_or_branch)
     if not perms.has_org_perm(actor, perm, branch):
         raise PermissionDenied(_("您无权管理“%(org)s”的会议") % {"org": branch})
@@ -43,7 +56,19 @@ def _require(actor, meeting_or_branch, perm=perms.ENTRY_RECORD):
 
 
 @transaction.atomic
-def meeting_schedule(*, actor, branch, kind, date, starts_at, ends_at, topic, place="", whole_branch=True, members=()):
+def meeting_schedule(
+    *,
+    actor: User,
+    branch: Organization,
+    kind: str,
+    date: datetime.date,
+    starts_at: datetime.time,
+    ends_at: datetime.time,
+    topic: str,
+    place: str = "",
+    whole_branch: bool = True,
+    members: Iterable[Member] = (),
+) -> Meeting:
     """A secretary or recorder schedules a meeting; the members expected are the whole branch (those
     still in it and not exempted) or the chosen ones."""
     _require(actor, branch)
@@ -93,7 +118,7 @@ def meeting_schedule(*, actor, branch, kind, date, starts_at, ends_at, topic, pl
 
 
 @transaction.atomic
-def meeting_record_save(*, actor, meeting, minutes, files=()):
+def meeting_record_save(*, actor: User, meeting: Meeting, minutes: str, files: Sequence[UploadedFile] = ()) -> Meeting:
     """The meeting record: the minutes, and photos or PDFs kept with the meeting."""
     _require(actor, meeting)
     scoring.evidence_check(files)
@@ -116,7 +141,9 @@ def meeting_record_save(*, actor, meeting, minutes, files=()):
 # ── attendance ───────────────────────────────────────────────────────────────────────────────
 
 
-def _rule_for(rules, scheme, kind, status):
+def _rule_for(
+    rules: dict[tuple[int, str, str], AttendanceRule], scheme: Scheme | None, kind: str, status: str
+) -> AttendanceRule | None:
     """The scheme's rule for this kind of meeting, else its rule for any meeting, else none."""
     if scheme is None:
         return None
@@ -124,7 +151,7 @@ def _rule_for(rules, scheme, kind, status):
 
 
 @transaction.atomic
-def attendance_save(*, actor, meeting, marks):
+def attendance_save(*, actor: User, meeting: Meeting, marks: dict[int, tuple[str, str | None]]) -> Meeting:
     """Save the attendance of every expected member at once. `marks` maps a member's id to
     (status, reason); a leave (请假) needs its reason.
 
@@ -228,28 +255,30 @@ def attendance_save(*, actor, meeting, marks):
 # ── QR sign-in ───────────────────────────────────────────────────────────────────────────────
 
 
-def sign_in_slot(now=None):
+def sign_in_slot(now: datetime.datetime | None = None) -> int:
     return int((now or timezone.now()).timestamp()) // SIGN_IN_SLOT_SECONDS
 
 
-def sign_in_token(meeting_id, slot):
+def sign_in_token(meeting_id: int, slot: int) -> str:
     """HMAC (keyed by SECRET_KEY) of the meeting and the time slot: nobody can make one for a later slot."""
     return salted_hmac("reviews.meetings.sign_in", f"{meeting_id}:{slot}").hexdigest()[:32]
 
 
-def sign_in_token_valid(meeting_id, token, now=None):
+def sign_in_token_valid(meeting_id: int, token: str, now: datetime.datetime | None = None) -> bool:
     slot = sign_in_slot(now)
     return any(constant_time_compare(token, sign_in_token(meeting_id, s)) for s in (slot, slot - 1))
 
 
-def sign_in_window(meeting):
+def sign_in_window(meeting: Meeting) -> tuple[datetime.datetime, datetime.datetime]:
     """(from, until): half an hour before the start until the end, in the site's time zone."""
     start = timezone.make_aware(datetime.datetime.combine(meeting.date, meeting.starts_at))
     end = timezone.make_aware(datetime.datetime.combine(meeting.date, meeting.ends_at))
     return start - SIGN_IN_EARLY, end
 
 
-def sign_in_check(*, actor, meeting, token, now=None):
+def sign_in_check(
+    *, actor: User, meeting: Meeting, token: str, now: datetime.datetime | None = None
+) -> MeetingAttendee:
     """The member's own row of the meeting, or ApplicationError saying why they cannot sign in. Who is not
     expected learns nothing about the meeting."""
     member = getattr(actor, "member", None)
@@ -272,7 +301,9 @@ def sign_in_check(*, actor, meeting, token, now=None):
 
 
 @transaction.atomic
-def meeting_sign_in(*, actor, meeting, token, now=None):
+def meeting_sign_in(
+    *, actor: User, meeting: Meeting, token: str, now: datetime.datetime | None = None
+) -> MeetingAttendee:
     """A member signs in by the QR code: marked present (the ledger follows when the attendance is saved)."""
     attendee = sign_in_check(actor=actor, meeting=meeting, token=token, now=now)
     before = attendee.status
@@ -293,7 +324,7 @@ def meeting_sign_in(*, actor, meeting, token, now=None):
 # ── selectors ────────────────────────────────────────────────────────────────────────────────
 
 
-def _counted(meetings):
+def _counted(meetings: QuerySet[Meeting]) -> QuerySet[Meeting]:
     def count(status):
         return Count("attendees", filter=Q(attendees__status=status))
 
@@ -305,24 +336,24 @@ def _counted(meetings):
     )
 
 
-def branch_meetings(*, actor, branch, year):
+def branch_meetings(*, actor: User, branch: Organization, year: int) -> QuerySet[Meeting]:
     """The branch's meetings of the year, newest first, with their attendance counted."""
     _require(actor, branch, perms.LEDGER_VIEW)
     return _counted(Meeting.objects.filter(branch=branch, date__year=year))
 
 
-def meeting_get(*, actor, meeting_id, perm=perms.LEDGER_VIEW):
+def meeting_get(*, actor: User, meeting_id: int, perm: str = perms.LEDGER_VIEW) -> Meeting:
     meeting = Meeting.objects.select_related("branch", "scheduled_by").filter(pk=meeting_id).first()
     if meeting is None or not perms.has_org_perm(actor, perm, meeting.branch):
         raise PermissionDenied(_("您无权查看该会议"))
     return meeting
 
 
-def meeting_attendees(*, meeting):
+def meeting_attendees(*, meeting: Meeting) -> QuerySet[MeetingAttendee]:
     return meeting.attendees.select_related("member").order_by("member__number")
 
 
-def meeting_attachment_get(*, actor, attachment_id):
+def meeting_attachment_get(*, actor: User, attachment_id: int) -> MeetingAttachment:
     """A meeting's file, for whoever sees the meeting."""
     attachment = MeetingAttachment.objects.select_related("meeting__branch").filter(pk=attachment_id).first()
     if attachment is None or not perms.has_org_perm(actor, perms.LEDGER_VIEW, attachment.meeting.branch):
@@ -330,7 +361,7 @@ def meeting_attachment_get(*, actor, attachment_id):
     return attachment
 
 
-def member_meetings(*, member, year):
+def member_meetings(*, member: Member, year: int) -> list[MeetingAttendee]:
     """The meetings of the year a member was expected at, with their attendance (for the points card)."""
     if not datetime.MINYEAR <= year <= datetime.MAXYEAR:  # the card answers any ?year=, even -1
         return []
@@ -341,12 +372,12 @@ def member_meetings(*, member, year):
     )
 
 
-def points_card_meetings(*, member, year):
+def points_card_meetings(*, member: Member, year: int) -> dict[str, list[MeetingAttendee]]:
     """The points card's section (registered in ReviewsConfig.ready): one query."""
     return {"attendances": member_meetings(member=member, year=year)}
 
 
-def workbook_meetings(*, organization, year):
+def workbook_meetings(*, organization: Organization, year: int) -> QuerySet[Meeting]:
     """The year's meetings under `organization` with every expected member: two queries."""
     return (
         Meeting.objects.filter(branch__path__startswith=organization.path, date__year=year)
@@ -359,7 +390,7 @@ def workbook_meetings(*, organization, year):
 # ── the workbook's 会议记录 sheet ─────────────────────────────────────────────────────────────
 
 
-def _names(attendees, status, with_reason=False):
+def _names(attendees: Iterable[MeetingAttendee], status: str, with_reason: bool = False) -> str:
     return "、".join(
         f"{a.member.name}（{a.reason}）" if with_reason and a.reason else a.member.name
         for a in attendees
@@ -383,7 +414,7 @@ MEETING_COLUMNS = (
 )
 
 
-def write_meetings_sheet(book, *, organization, year):
+def write_meetings_sheet(book: Book, *, organization: Organization, year: int) -> None:
     """The branch workbook's sheet 会议记录 (registered in ReviewsConfig.ready; docs/formats.md)."""
     sheet = book.sheet(_("会议记录"), MEETING_COLUMNS)
     sheet.title(_("%(org)s %(year)s年度会议记录") % {"org": organization.name, "year": year})

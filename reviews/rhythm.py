@@ -5,9 +5,12 @@ Everything is driven from the database, so a day missed while Redis or the worke
 made up by the next run, and unique Reminder/Escalation rows keep any run from repeating itself.
 """
 
+from __future__ import annotations
+
 import datetime
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
@@ -28,6 +31,9 @@ from scoring.models import Cycle, Deadline, Period, Scheme
 from . import pipeline
 from .models import Escalation, Objection, Reminder
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
 
 @dataclass(frozen=True)
 class Duty:
@@ -45,7 +51,7 @@ class Duty:
 
 
 class Tree:
-    def __init__(self, year, on=None):
+    def __init__(self, year: int, on: datetime.date | None = None) -> None:
         self.orgs = {o.pk: o for o in Organization.objects.all()}
         self.by_path = {o.path: o for o in self.orgs.values()}
         # A branch closed (撤销, merged) by the run's day `on` has no more duties, reminders or escalations.
@@ -62,19 +68,19 @@ class Tree:
         ):
             self.holders[(org_id, role)].add(user_id)
 
-    def ancestors(self, org):
+    def ancestors(self, org: Organization) -> list[Organization]:
         return [self.by_path[p] for p in org.ancestor_paths() if p in self.by_path]
 
-    def scheme(self, branch, category):
+    def scheme(self, branch: Organization, category: str) -> Scheme | None:
         paths = set(branch.ancestor_paths())
         return next((s for s in self.schemes if s.owner.path in paths and s.member_category in (category, "all")), None)
 
-    def pipelines(self, branch, category=None):
+    def pipelines(self, branch: Organization, category: str | None = None) -> set[str]:
         """The review pipelines the branch's schemes in force run (of `category`'s scheme when given)."""
         schemes = [self.scheme(branch, c) for c in ((category,) if category else ("staff", "student"))]
         return {s.pipeline for s in schemes if s is not None}
 
-    def responsible(self, branch, who):
+    def responsible(self, branch: Organization, who: str) -> set[int]:
         """The users who act on a step at `branch` (reviews.pipeline's BY_… values)."""
         roles = {
             pipeline.BY_SECRETARY: (Role.BRANCH_SECRETARY,),
@@ -83,19 +89,19 @@ class Tree:
         }[who]
         return set().union(*(self.at(branch, role) for role in roles))
 
-    def with_perm(self, org, perm):
+    def with_perm(self, org: Organization, perm: str) -> set[int]:
         """Users holding `perm` at `org` through a role there or above."""
         roles = [r for r, granted in perms.ROLE_PERMISSIONS.items() if perm in granted]
         return {u for a in self.ancestors(org) for r in roles for u in self.holders[(a.pk, r)]}
 
-    def at(self, org, role):
+    def at(self, org: Organization, role: str) -> set[int]:
         return self.holders[(org.pk, role)]
 
-    def parent(self, org):
+    def parent(self, org: Organization) -> Organization | None:
         return self.orgs.get(org.parent_id)
 
 
-def effective_deadlines(tree, cycle):
+def effective_deadlines(tree: Tree, cycle: Cycle) -> dict[int, dict[str, Deadline]]:
     """Per branch, each deadline code's date: a general branch may move the committee's date
     for its subtree; the deepest setting wins."""
     rows = list(Deadline.objects.filter(cycle=cycle).select_related("organization"))
@@ -113,14 +119,14 @@ def effective_deadlines(tree, cycle):
 # ── who must act ─────────────────────────────────────────────────────────────────────────────
 
 
-def _members_by_branch(branch_ids):
+def _members_by_branch(branch_ids: Iterable[int]) -> defaultdict[int, list[Member]]:
     members = defaultdict(list)
     for m in Member.objects.filter(branch_id__in=branch_ids, left_on__isnull=True, exempt=False, user__isnull=False):
         members[m.branch_id].append(m)
     return members
 
 
-def duties(tree, cycle, deadlines_by_branch):
+def duties(tree: Tree, cycle: Cycle, deadlines_by_branch: dict[int, dict[str, Deadline]]) -> list[Duty]:
     """Every outstanding duty of the cycle, step by step of the pipeline registry: one done query
     per step and deadline code, whatever the number of branches."""
     year = cycle.year
@@ -167,7 +173,7 @@ def duties(tree, cycle, deadlines_by_branch):
     return found
 
 
-def objection_duties(tree, year):
+def objection_duties(tree: Tree, year: int) -> list[Duty]:
     """Open objections are due by their own date, for whoever handles them."""
     found = []
     for objection in Objection.objects.filter(year=year, status="open").select_related("member"):
@@ -189,11 +195,11 @@ def objection_duties(tree, year):
 # ── the daily run ───────────────────────────────────────────────────────────────────────────
 
 
-def lead_days():
+def lead_days() -> list[int]:
     return sorted(settings.REMINDER_LEAD_DAYS, reverse=True)
 
 
-def run_reminders(*, today=None):
+def run_reminders(*, today: datetime.date | None = None) -> tuple[int, int]:
     """Remind each person of what falls due within the lead times (one digest a day, each
     reminder once), and report overdue duties one level up. Returns (reminders, escalations)."""
     today = today or timezone.localdate()
@@ -207,7 +213,7 @@ def run_reminders(*, today=None):
     return sent, escalated
 
 
-def _remind(found, year, today):
+def _remind(found: list[Duty], year: int, today: datetime.date) -> int:
     leads = lead_days()
     already = set(Reminder.objects.filter(year=year).values_list("user_id", "code", "lead_days"))
     digest = defaultdict(list)
@@ -254,7 +260,7 @@ def _remind(found, year, today):
     return len(rows)
 
 
-def _escalate(tree, found, year, today):
+def _escalate(tree: Tree, found: list[Duty], year: int, today: datetime.date) -> int:
     overdue = [d for d in found if d.due_on < today]
     existing = {(e.organization_id, e.subject_id, e.code): e for e in Escalation.objects.filter(year=year)}
     current = {(d.escalate_to, d.user_id, d.code) for d in overdue}
@@ -304,7 +310,7 @@ def _escalate(tree, found, year, today):
     return len(created)
 
 
-def escalate_overdue_objections(*, today=None):
+def escalate_overdue_objections(*, today: datetime.date | None = None) -> int:
     """An objection the branch has not answered by its date goes to the organization department."""
     today = today or timezone.localdate()
     moved = 0
@@ -329,7 +335,7 @@ def escalate_overdue_objections(*, today=None):
     return moved
 
 
-def lock_ended_periods(*, today=None):
+def lock_ended_periods(*, today: datetime.date | None = None) -> int:
     """A period locks a set number of days after its end (late work has been reminded of)."""
     today = today or timezone.localdate()
     cutoff = today - datetime.timedelta(days=settings.PERIOD_LOCK_GRACE_DAYS)

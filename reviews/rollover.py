@@ -1,6 +1,10 @@
 """Opening the next year (年度切换). Scoring starts afresh each year (B: 每年重新记分); the past
 years' stored outcomes stay, which is the history the streak rules read."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.forms.models import model_to_dict
@@ -18,8 +22,13 @@ from scoring.recalculation import recalculate_branch
 
 from .models import Rollover, RolloverBranch
 
+if TYPE_CHECKING:
+    import datetime
 
-def _carry_schemes(actor, from_year, to_year):
+    from members.models import User
+
+
+def _carry_schemes(actor: User, from_year: int, to_year: int) -> int:
     """Approved schemes move to the new year: those of the committee and colleges stay approved
     (they were published), a branch's detailed rules come back as a draft to be approved again."""
     # From the top of the tree down, so that each copy derives from next year's copy of its source
@@ -58,13 +67,13 @@ def _carry_schemes(actor, from_year, to_year):
     return len(copies)
 
 
-def _same_day(date, year):
+def _same_day(date: datetime.date, year: int) -> datetime.date:
     """`date`'s month and day in `year`; the year after a leap year has no 29 February: the 28th."""
     return date.replace(year=year, day=28) if (date.month, date.day) == (2, 29) else date.replace(year=year)
 
 
 @transaction.atomic
-def rollover_start(*, actor, committee, from_year):
+def rollover_start(*, actor: User, committee: Organization, from_year: int) -> Rollover:
     """Open `from_year + 1` with the same deadline sets, carry the schemes over, and create every
     member's record for the new year branch by branch in the background."""
     if not perms.has_org_perm(actor, perms.CYCLE_MANAGE, committee):
@@ -104,7 +113,7 @@ def rollover_start(*, actor, committee, from_year):
     return job
 
 
-def rollover_branch(*, rollover_id, branch_id):
+def rollover_branch(*, rollover_id: int, branch_id: int) -> None:
     """One branch of a rollover: its members' records for the new year. Idempotent."""
     job = Rollover.objects.get(pk=rollover_id)
     if RolloverBranch.objects.filter(rollover=job, branch_id=branch_id).exists():
@@ -116,7 +125,7 @@ def rollover_branch(*, rollover_id, branch_id):
             Rollover.objects.filter(pk=job.pk, finished_at__isnull=True).update(finished_at=timezone.now())
 
 
-def rollover_resume():
+def rollover_resume() -> int:
     """Scheduled: send again whatever branches an unfinished rollover is missing (the broker or
     a worker may have lost them)."""
     sent = 0

@@ -1,6 +1,9 @@
 """Reads of the review pipeline, each scoped to the acting user."""
 
+from __future__ import annotations
+
 from collections import Counter
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
@@ -39,8 +42,19 @@ from .models import (
 )
 from .services import mass_window_closes, period_deadline, pledge_audience
 
+if TYPE_CHECKING:
+    import datetime
+    from collections.abc import Iterable
 
-def member_due(*, member, year, today=None):
+    from django.db.models import QuerySet
+
+    from members.models import User
+    from scoring.models import Deadline
+
+    from .models import Escalation, MassResult
+
+
+def member_due(*, member: Member, year: int, today: datetime.date | None = None) -> list[dict[str, Any]]:
     """What the member has to do next, with dates: the phone home page's list. The steps of the
     member's pipeline they act on (reviews/pipeline.py), in the current period, not yet done."""
     today = today or timezone.localdate()
@@ -71,14 +85,14 @@ def member_due(*, member, year, today=None):
     return due
 
 
-def member_steps(*, member, year):
+def member_steps(*, member: Member, year: int) -> set[str]:
     """The keys of the steps of the member's pipeline, so a page offers only their buttons (no 践诺
     under Policy A)."""
     scheme = schemes_in_force(branch=member.branch, year=year).get(member.category)
     return {s.key for s in pipeline.steps_of({scheme.pipeline} if scheme else set())}
 
 
-def my_pipeline(*, member, year):
+def my_pipeline(*, member: Member, year: int) -> dict[str, Any]:
     return {
         "pledges": Pledge.objects.filter(member=member, year=year),
         "declarations": Declaration.objects.filter(member=member, period__cycle__year=year).select_related(
@@ -94,12 +108,14 @@ def my_pipeline(*, member, year):
     }
 
 
-def pipelines_at(*, organization, year):
+def pipelines_at(*, organization: Organization, year: int) -> set[str]:
     """The review pipelines of the schemes in force at `organization`."""
     return {s.pipeline for s in schemes_in_force(branch=organization, year=year).values()}
 
 
-def deadlines_ahead(*, organization, cycle, pipelines, today=None):
+def deadlines_ahead(
+    *, organization: Organization, cycle: Cycle, pipelines: set[str], today: datetime.date | None = None
+) -> list[tuple[Deadline, int]]:
     """The deadlines ahead at `organization` (scoring.selectors.upcoming_deadlines) without the codes of
     pipelines other than `pipelines`: a Policy A branch never sees Policy B's monthly 践诺 dates."""
     foreign = pipeline.codes_of(set(Scheme.Pipeline.values) - pipelines) - pipeline.codes_of(pipelines)
@@ -110,7 +126,7 @@ def deadlines_ahead(*, organization, cycle, pipelines, today=None):
     ]
 
 
-def branch_todo(*, actor, branch, year, today=None):
+def branch_todo(*, actor: User, branch: Organization, year: int, today: datetime.date | None = None) -> dict[str, Any]:
     """The secretary's to-do for the branch's year, and every member's status in each step."""
     if not perms.has_org_perm(actor, perms.LEDGER_VIEW, branch):
         raise PermissionDenied(_("您无权查看该支部的评议工作"))
@@ -190,7 +206,7 @@ def branch_todo(*, actor, branch, year, today=None):
     }
 
 
-def may_see_objection(*, actor, objection):
+def may_see_objection(*, actor: User, objection: Objection) -> bool:
     """Who may open an objection (its page and every link to it): whoever raised it, the member it
     is about, the branch that answers it and those who oversee that branch."""
     return (
@@ -201,7 +217,7 @@ def may_see_objection(*, actor, objection):
     )
 
 
-def declaration_evidence_get(*, actor, declaration_id):
+def declaration_evidence_get(*, actor: User, declaration_id: int) -> Declaration:
     """A declaration with its file, for whoever sees the member's record (the member, the branch's ledger)."""
     declaration = Declaration.objects.select_related("member__branch").filter(pk=declaration_id).first()
     if declaration is None or not member_record_visible(actor=actor, member=declaration.member):
@@ -209,7 +225,7 @@ def declaration_evidence_get(*, actor, declaration_id):
     return declaration
 
 
-def self_claim_evidence_get(*, actor, claim_id):
+def self_claim_evidence_get(*, actor: User, claim_id: int) -> SelfClaim:
     """A self-assessment line with its file, for whoever sees the member's record."""
     claim = SelfClaim.objects.select_related("assessment__member__branch").filter(pk=claim_id).first()
     if claim is None or not member_record_visible(actor=actor, member=claim.assessment.member):
@@ -217,7 +233,7 @@ def self_claim_evidence_get(*, actor, claim_id):
     return claim
 
 
-def fulfilment_evidence_get(*, actor, report_id):
+def fulfilment_evidence_get(*, actor: User, report_id: int) -> FulfilmentReport:
     """A fulfilment report with its file, for whoever sees the member's record."""
     report = FulfilmentReport.objects.select_related("member__branch").filter(pk=report_id).first()
     if report is None or not member_record_visible(actor=actor, member=report.member):
@@ -225,7 +241,7 @@ def fulfilment_evidence_get(*, actor, report_id):
     return report
 
 
-def objection_get(*, actor, objection_id):
+def objection_get(*, actor: User, objection_id: int) -> Objection:
     objection = (
         Objection.objects.select_related("member__branch", "entry__item", "declaration__item", "raised_by", "branch")
         .filter(pk=objection_id)
@@ -236,7 +252,7 @@ def objection_get(*, actor, objection_id):
     return objection
 
 
-def objection_attachment_get(*, actor, attachment_id):
+def objection_attachment_get(*, actor: User, attachment_id: int) -> ObjectionAttachment:
     """An objection's file, for whoever may open the objection itself."""
     attachment = ObjectionAttachment.objects.filter(pk=attachment_id).first()
     if attachment is None:
@@ -245,7 +261,7 @@ def objection_attachment_get(*, actor, attachment_id):
     return attachment
 
 
-def publicity_visible(*, actor, publicity):
+def publicity_visible(*, actor: User, publicity: Publicity) -> bool:
     """Who sees a window: the branch's own people always; others by its audience, which for the
     branch's pledges is the scheme's 承诺公示范围 as it stands now (a narrowed setting hides
     windows already open)."""
@@ -268,14 +284,14 @@ def publicity_visible(*, actor, publicity):
     )
 
 
-def publicity_get(*, actor, publicity_id):
+def publicity_get(*, actor: User, publicity_id: int) -> Publicity:
     publicity = Publicity.objects.select_related("branch", "period", "determination").filter(pk=publicity_id).first()
     if publicity is None or not publicity_visible(actor=actor, publicity=publicity):
         raise PermissionDenied(_("该公示不对您公开或尚未开始"))
     return publicity
 
 
-def publicity_content(*, actor, publicity):
+def publicity_content(*, actor: User, publicity: Publicity) -> QuerySet[Any] | list[Any]:
     """The results the window shows, by kind: nothing to an actor outside its audience."""
     branch, year, kind = publicity.branch, publicity.year, publicity.kind
     if kind == Publicity.Kind.PLEDGES:
@@ -293,12 +309,12 @@ def publicity_content(*, actor, publicity):
     return publicity.snapshot  # scores, as they stood when the window opened
 
 
-def may_see_mass_results(*, actor, branch):
+def may_see_mass_results(*, actor: User, branch: Organization) -> bool:
     """The door of the mass-evaluation results (the page and every link to it)."""
     return perms.has_org_perm(actor, perms.MASS_RESULTS_VIEW, branch)
 
 
-def mass_summary(*, actor, branch, year, result):
+def mass_summary(*, actor: User, branch: Organization, year: int, result: MassResult | None) -> dict[str, Any]:
     """What the results page shows: the frozen result once the window has closed (`result`, from
     services.mass_results_freeze), before that only how many answered and when it closes. The
     organization department alone also sees each answer, for supervision."""
@@ -317,7 +333,9 @@ def mass_summary(*, actor, branch, year, result):
     return summary
 
 
-def panelist_work(*, actor, branch, year, today=None):
+def panelist_work(
+    *, actor: User, branch: Organization, year: int, today: datetime.date | None = None
+) -> dict[str, Any] | None:
     """A panelist's work in the branch's current assessed period: the members they have not scored
     yet (themself and members already confirmed left out), and the panel's deadline. None when the
     branch has no period to score now."""
@@ -344,7 +362,7 @@ def panelist_work(*, actor, branch, year, today=None):
     }
 
 
-def mass_work(*, actor, branch, year):
+def mass_work(*, actor: User, branch: Organization, year: int) -> dict[str, Any]:
     """A mass representative's evaluation of the branch's year: submitted or not, and by when."""
     if not perms.has_org_perm(actor, perms.MASS_EVALUATE, branch):
         raise PermissionDenied(_("您不是本支部的群众代表"))
@@ -354,7 +372,7 @@ def mass_work(*, actor, branch, year):
     }
 
 
-def panel_status(*, branch, period):
+def panel_status(*, branch: Organization, period: Period) -> list[dict[str, Any]]:
     """For each member: how many panelists scored them, and whether the secretary confirmed."""
     scored = dict(
         PanelScore.objects.filter(member__branch=branch, period=period)
@@ -380,7 +398,7 @@ def panel_status(*, branch, period):
     ]
 
 
-def panel_next_member(*, branch, period, after, panelist):
+def panel_next_member(*, branch: Organization, period: Period, after: Member, panelist: User) -> Member | None:
     """The next member on the board (by number, wrapping round) the panelist has not scored yet, never
     the panelist themself; None when every one is scored."""
     scored = set(
@@ -397,7 +415,7 @@ def panel_next_member(*, branch, period, after, panelist):
     return next((m for m in members if m.number > after.number), members[0] if members else None)
 
 
-def determination_rows(*, branch, year, posted):
+def determination_rows(*, branch: Organization, year: int, posted: dict[int, str]) -> list[dict[str, Any]]:
     """The proposed totals for the branch meeting, each with the grades it may record (no 优秀 where
     an outcome forbids it, grades.py) and the one selected: `posted` (member id → grade) after a
     refused submission, else the proposal. Three queries at any size."""
@@ -429,13 +447,13 @@ def determination_rows(*, branch, year, posted):
     return rows
 
 
-def may_see_follow_ups(*, actor):
+def may_see_follow_ups(*, actor: User) -> bool:
     """The door of the follow-up list (the page and every link to it): those who run a branch or
     oversee."""
     return perms.holds_anywhere(actor, perms.BRANCH_RUN) or perms.holds_anywhere(actor, perms.OVERSEE)
 
 
-def follow_ups_visible(*, actor):
+def follow_ups_visible(*, actor: User) -> QuerySet[FollowUp]:
     branches = perms.orgs_with_perm(actor, perms.BRANCH_RUN)
     committees = perms.orgs_with_perm(actor, perms.OVERSEE)
     return (
@@ -445,7 +463,7 @@ def follow_ups_visible(*, actor):
     )
 
 
-def escalation_units(*, actor):
+def escalation_units(*, actor: User) -> list[Organization]:
     """The units whose escalations the actor sees: branches they run, colleges whose rules they
     approve, and (for the organization department) the committee."""
     return list(perms.orgs_with_perm(actor, perms.BRANCH_RUN).filter(kind="branch")) + list(
@@ -453,7 +471,7 @@ def escalation_units(*, actor):
     )
 
 
-def escalations_for(*, units):
+def escalations_for(*, units: Iterable[Organization]) -> QuerySet[Escalation]:
     from .models import Escalation
 
     return (
@@ -463,14 +481,14 @@ def escalations_for(*, units):
     )
 
 
-def sees_delivery_failures(*, actor):
+def sees_delivery_failures(*, actor: User) -> bool:
     """The organization department (the committee's audit readers) sees notices that failed to go out."""
     if actor.is_superuser:
         return True
     return perms.orgs_with_perm(actor, perms.AUDIT_VIEW).filter(kind=Organization.Kind.COMMITTEE).exists()
 
 
-def delivery_failures(*, actor):
+def delivery_failures(*, actor: User) -> QuerySet[Delivery]:
     """Deliveries that failed or are still being retried, newest first, with their notice and person."""
     if not sees_delivery_failures(actor=actor):
         raise PermissionDenied(_("您无权查看通知发送记录"))

@@ -2,11 +2,13 @@
 and scope and the object's current status, writing the change and an audit event in one
 transaction, and notifying whoever must act next once it commits."""
 
+from __future__ import annotations
+
 import datetime
 import hashlib
 import json
 import logging
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
@@ -53,6 +55,18 @@ from .models import (
     SelfClaim,
 )
 
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Sequence
+    from decimal import Decimal
+
+    from django.core.files.uploadedfile import UploadedFile
+    from django.db import models
+    from django.db.models import QuerySet
+    from django.db.models.fields.files import FieldFile
+
+    from members.models import User
+    from scoring.models import Period, RuleItem
+
 FOLLOW_UP_DAYS = 30
 log = logging.getLogger(__name__)
 
@@ -69,24 +83,24 @@ DETERMINATION_CONFLICT = gettext_noop("评定已被他人修改，请刷新后�
 # ── shared ───────────────────────────────────────────────────────────────────────────────────
 
 
-def _require(actor, perm, org, message=None):
+def _require(actor: User, perm: str, org: Organization, message: str | None = None) -> None:
     if not perms.has_org_perm(actor, perm, org):
         raise PermissionDenied(message or _("您无权对“%(org)s”执行此操作") % {"org": org})
 
 
-def _require_self(actor, member):
+def _require_self(actor: User, member: Member) -> None:
     if member.user_id is None or member.user_id != actor.pk:
         raise PermissionDenied(_("只能由党员本人操作"))
 
 
-def _serialize(obj):
+def _serialize(obj: models.Model) -> None:
     """Lock `obj`'s row until the transaction ends, so that a check-then-insert under it cannot
     interleave with a concurrent twin (PostgreSQL; SQLite has one writer at a time anyway). NO KEY
     UPDATE: rows that merely reference it (ledger entries, scores) can still be inserted meanwhile."""
     type(obj).objects.select_for_update(no_key=True).filter(pk=obj.pk).values_list("pk").get()
 
 
-def _create_once(model, duplicate, **fields):
+def _create_once(model: type[models.Model], duplicate: str, **fields: object) -> models.Model:
     """Insert a row that a unique constraint allows once; when a concurrent twin got there first
     the violation becomes the ordinary 'already submitted' refusal, not an error page."""
     try:
@@ -96,7 +110,15 @@ def _create_once(model, duplicate, **fields):
         raise ApplicationError(_(duplicate)) from error
 
 
-def _audit(actor, action, obj, member, before=None, reason="", **after):
+def _audit(
+    actor: User | None,
+    action: str,
+    obj: models.Model,
+    member: Member,
+    before: str | None = None,
+    reason: str = "",
+    **after: object,
+) -> None:
     audit_record(
         actor=actor,
         action=action,
@@ -108,19 +130,19 @@ def _audit(actor, action, obj, member, before=None, reason="", **after):
     )
 
 
-def review_settings(scheme):
+def review_settings(scheme: Scheme | None) -> ReviewSettings:
     if scheme is None:
         return ReviewSettings()
     found = ReviewSettings.objects.filter(scheme=scheme).first()
     return found or ReviewSettings(scheme=scheme)
 
 
-def review_settings_reserved(scheme):
+def review_settings_reserved(scheme: Scheme) -> tuple[str, ...]:
     """The fields the committee fixes: read-only on a college's or branch's scheme."""
     return () if scheme.owner.kind == Organization.Kind.COMMITTEE else ReviewSettings.RESERVED
 
 
-def review_settings_copy(source, target):
+def review_settings_copy(source: Scheme, target: Scheme) -> None:
     """A derived scheme, a new version and next year's scheme start with the source's settings
     (registered in ReviewsConfig.ready as one of scoring.SCHEME_COPY_EXTRAS)."""
     found = ReviewSettings.objects.filter(scheme=source).first()
@@ -128,7 +150,7 @@ def review_settings_copy(source, target):
         ReviewSettings.objects.create(scheme=target, **{f: getattr(found, f) for f in ReviewSettings.FIELDS})
 
 
-def _derivatives(scheme):
+def _derivatives(scheme: Scheme) -> list[int]:
     """Every scheme derived from `scheme`, at any depth (college, then branch)."""
     found, layer = [], [scheme.pk]
     while layer:
@@ -138,7 +160,7 @@ def _derivatives(scheme):
 
 
 @transaction.atomic
-def review_settings_save(*, actor, scheme, data, reason):
+def review_settings_save(*, actor: User, scheme: Scheme, data: dict[str, Any], reason: str) -> ReviewSettings:
     """Change a scheme's 评议流程设置, for whoever manages the scheme at its level. A college or
     branch may choose only what the policies leave to it; the committee's values of the reserved
     fields go down to every scheme derived from its own."""
@@ -189,12 +211,12 @@ def review_settings_save(*, actor, scheme, data, reason):
     return current
 
 
-def pledge_audience(*, branch, year):
+def pledge_audience(*, branch: Organization, year: int) -> str:
     """承诺公示范围 of the branch's scheme in force: branch, college or university."""
     return review_settings(next(iter(schemes_in_force(branch=branch, year=year).values()), None)).pledge_audience
 
 
-def pipeline_of(member, year):
+def pipeline_of(member: Member, year: int) -> str:
     """The review pipeline of the member's scheme in force (先锋亮绩 or 亮化记分)."""
     scheme = scheme_for_member(member=member, year=year)
     if scheme is None:
@@ -202,11 +224,11 @@ def pipeline_of(member, year):
     return scheme.pipeline
 
 
-def _member_user(member):
+def _member_user(member: Member) -> list[User]:
     return [member.user] if member.user_id else []
 
 
-def period_deadline(period, code, organization):
+def period_deadline(period: Period, code: str, organization: Organization) -> datetime.date:
     """The date of `code` as it applies at `organization` (a college may have moved it)."""
     found = next((d for d in deadlines_for(organization=organization, cycle=period.cycle) if d.code == code), None)
     return found.due_on if found else period.ends_on
@@ -227,12 +249,20 @@ class BatchRefused(ApplicationError):
     """Some rows of a batch decision were refused, so nothing was decided. `errors` maps each refused
     row's id to a message that names the row."""
 
-    def __init__(self, errors):
+    def __init__(self, errors: dict[int, str]) -> None:
         super().__init__(_("有 %(n)s 项未能办理，全部未作决定") % {"n": len(errors)})
         self.errors = errors
 
 
-def _decide_batch(*, actor, branch, objects, decisions, decide, describe):
+def _decide_batch(
+    *,
+    actor: User,
+    branch: Organization,
+    objects: QuerySet[Any],
+    decisions: Iterable[Decision],
+    decide: Callable[[Any, Decision], Any],
+    describe: Callable[[Any], str],
+) -> list[Any]:
     """Take each decision through the single-decision service `decide(obj, decision)`, so each is
     checked, audited and notified exactly as if taken alone; all or nothing. `objects` is the branch's
     queryset: an id outside it (another branch's, forged, gone) refuses the batch."""
@@ -261,7 +291,7 @@ def _decide_batch(*, actor, branch, objects, decisions, decide, describe):
 
 
 @transaction.atomic
-def pledges_decide_batch(*, actor, branch, decisions):
+def pledges_decide_batch(*, actor: User, branch: Organization, decisions: Iterable[Decision]) -> list[Pledge]:
     """Approve or return many pledges of `branch` at once (see `_decide_batch`)."""
     return _decide_batch(
         actor=actor,
@@ -274,7 +304,9 @@ def pledges_decide_batch(*, actor, branch, decisions):
 
 
 @transaction.atomic
-def fulfilment_decide_batch(*, actor, branch, decisions):
+def fulfilment_decide_batch(
+    *, actor: User, branch: Organization, decisions: Iterable[Decision]
+) -> list[FulfilmentReport]:
     """Verify or return many fulfilment reports (践诺情况) of `branch` at once."""
     return _decide_batch(
         actor=actor,
@@ -287,7 +319,7 @@ def fulfilment_decide_batch(*, actor, branch, decisions):
 
 
 @transaction.atomic
-def declarations_verify_batch(*, actor, branch, decisions):
+def declarations_verify_batch(*, actor: User, branch: Organization, decisions: Iterable[Decision]) -> list[Declaration]:
     """Pass or refuse many declarations (加分申报) of `branch` at once."""
     return _decide_batch(
         actor=actor,
@@ -305,7 +337,9 @@ def declarations_verify_batch(*, actor, branch, decisions):
 
 
 @transaction.atomic
-def pledge_save(*, actor, member, year, kind, content, pledge=None):
+def pledge_save(
+    *, actor: User, member: Member, year: int, kind: str, content: str, pledge: Pledge | None = None
+) -> Pledge:
     _require_self(actor, member)
     content = (content or "").strip()
     if not content:
@@ -326,14 +360,14 @@ def pledge_save(*, actor, member, year, kind, content, pledge=None):
     return pledge
 
 
-def pledges_open(*, member, year):
+def pledges_open(*, member: Member, year: int) -> bool:
     """A member may add pledges until the year's are handed in (again, once the branch returns one)."""
     statuses = set(Pledge.objects.filter(member=member, year=year).values_list("status", flat=True))
     return not statuses or bool(statuses & {Pledge.Status.DRAFT, Pledge.Status.RETURNED})
 
 
 @transaction.atomic
-def pledge_delete(*, actor, pledge):
+def pledge_delete(*, actor: User, pledge: Pledge) -> None:
     """A draft (or returned) pledge may be withdrawn by its member; a handed-in one may not."""
     member = pledge.member
     _require_self(actor, member)
@@ -346,7 +380,7 @@ def pledge_delete(*, actor, pledge):
 
 
 @transaction.atomic
-def pledges_submit(*, actor, member, year):
+def pledges_submit(*, actor: User, member: Member, year: int) -> list[Pledge]:
     """Hand in the year's pledges. B needs at least one concrete-deed pledge (实事承诺); A a
     written vanguard pledge (先锋承诺书)."""
     _require_self(actor, member)
@@ -375,7 +409,7 @@ def pledges_submit(*, actor, member, year):
 
 
 @transaction.atomic
-def pledge_decide(*, actor, pledge, approve, reason=""):
+def pledge_decide(*, actor: User, pledge: Pledge, approve: bool, reason: str = "") -> Pledge:
     member = pledge.member
     _require(actor, perms.MEMBERS_REVIEW, member.branch)
     if not approve and not (reason or "").strip():
@@ -402,7 +436,9 @@ def pledge_decide(*, actor, pledge, approve, reason=""):
 
 
 @transaction.atomic
-def fulfilment_submit(*, actor, member, period, content, evidence=None):
+def fulfilment_submit(
+    *, actor: User, member: Member, period: Period, content: str, evidence: UploadedFile | None = None
+) -> FulfilmentReport:
     _require_self(actor, member)
     if period.kind != "month":
         raise ApplicationError(_("践诺情况按月报告"))
@@ -442,7 +478,7 @@ def fulfilment_submit(*, actor, member, period, content, evidence=None):
 
 
 @transaction.atomic
-def fulfilment_decide(*, actor, report, verify, answer=""):
+def fulfilment_decide(*, actor: User, report: FulfilmentReport, verify: bool, answer: str = "") -> FulfilmentReport:
     member = report.member
     _require(actor, perms.MEMBERS_REVIEW, member.branch)
     if not verify and not (answer or "").strip():
@@ -462,7 +498,9 @@ def fulfilment_decide(*, actor, report, verify, answer=""):
 
 
 @transaction.atomic
-def annual_report_record(*, actor, member, year, given_on, summary):
+def annual_report_record(
+    *, actor: User, member: Member, year: int, given_on: datetime.date, summary: str
+) -> AnnualReport:
     _require(actor, perms.MEMBERS_REVIEW, member.branch)
     summary = (summary or "").strip()
     if not summary:
@@ -483,12 +521,14 @@ def annual_report_record(*, actor, member, year, given_on, summary):
 # ── self-assessment (自查自评) ──────────────────────────────────────────────────────────────
 
 
-def self_assessment_deadline(period, branch):
+def self_assessment_deadline(period: Period, branch: Organization) -> datetime.date:
     code = pipeline.due_for(pipeline.SELF_ASSESSMENT, pipeline.SELF_ASSESSMENT.pipelines, period)
     return period_deadline(period, code, branch) if code else period.ends_on
 
 
-def self_assessment_closed(assessment, due, *, today=None):
+def self_assessment_closed(
+    assessment: SelfAssessment | None, due: datetime.date, *, today: datetime.date | None = None
+) -> bool:
     """Past the deadline and not reopened for this member: the form says so before anything is typed."""
     today = today or timezone.localdate()
     reopened = assessment is not None and assessment.reopened_until is not None and today <= assessment.reopened_until
@@ -496,7 +536,16 @@ def self_assessment_closed(assessment, due, *, today=None):
 
 
 @transaction.atomic
-def self_assessment_save(*, actor, member, period, claims, note="", submit=False, today=None):
+def self_assessment_save(
+    *,
+    actor: User,
+    member: Member,
+    period: Period,
+    claims: Iterable[tuple[RuleItem, Decimal | int | str, str | None, UploadedFile | None]],
+    note: str = "",
+    submit: bool = False,
+    today: datetime.date | None = None,
+) -> SelfAssessment:
     """Save the member's claims ([(item, points, note, file)]) and the self-score; `submit` hands
     it in. Late submission is refused unless the secretary reopened it for this member."""
     _require_self(actor, member)
@@ -556,7 +605,9 @@ def self_assessment_save(*, actor, member, period, claims, note="", submit=False
 
 
 @transaction.atomic
-def self_assessment_reopen(*, actor, member, period, until, reason):
+def self_assessment_reopen(
+    *, actor: User, member: Member, period: Period, until: datetime.date, reason: str
+) -> SelfAssessment:
     _require(actor, perms.MEMBERS_REVIEW, member.branch)
     if not (reason or "").strip():
         raise ApplicationError(_("请写明开放补交的理由"))
@@ -579,7 +630,16 @@ def self_assessment_reopen(*, actor, member, period, until, reason):
 
 
 @transaction.atomic
-def declaration_submit(*, actor, member, item, period, points, reason, evidence=None):
+def declaration_submit(
+    *,
+    actor: User,
+    member: Member,
+    item: RuleItem,
+    period: Period,
+    points: Decimal | int | str,
+    reason: str,
+    evidence: UploadedFile | None = None,
+) -> Declaration:
     _require_self(actor, member)
     if not item.member_may_declare:
         raise ApplicationError(_("“%(item)s”不能由本人申报") % {"item": item.title})
@@ -615,7 +675,7 @@ def declaration_submit(*, actor, member, item, period, points, reason, evidence=
 
 
 @transaction.atomic
-def declaration_verify(*, actor, declaration, approve, answer=""):
+def declaration_verify(*, actor: User, declaration: Declaration, approve: bool, answer: str = "") -> Declaration:
     """The branch committee (支委会) verifies, or, where the scheme's settings say 支部党员大会, the
     secretary records the general meeting's decision with the meeting's record (Policy B: verified
     by the branch committee or the branch general meeting)."""
@@ -657,7 +717,7 @@ def declaration_verify(*, actor, declaration, approve, answer=""):
     return declaration
 
 
-def _declaration_confirm(declaration, now):
+def _declaration_confirm(declaration: Declaration, now: datetime.datetime) -> None:
     """After its window: recorded in the ledger unless an objection was upheld or is pending."""
     objections = list(declaration.objections.all())
     if any(o.status in ("upheld", "resolved_upheld") for o in objections):
@@ -689,14 +749,16 @@ def _declaration_confirm(declaration, now):
 # ── evidence held elsewhere (佐证材料) ──────────────────────────────────────────────────────
 
 
-def _stored(field, shown=None):
+def _stored(field: FieldFile, shown: str | None = None) -> list[tuple[str, str]]:
     """A stored file as a (stored name, shown name) pair for `scoring.entry_record`; [] when empty."""
     if not field:
         return []
     return [(field.name, shown or field.name.rsplit("/", 1)[-1])]
 
 
-def _self_assessment_evidence(member, period, item=None):
+def _self_assessment_evidence(
+    member: Member, period: Period, item: RuleItem | None = None
+) -> dict[int, list[tuple[str, str]]]:
     """item id → the files the member handed in with the period's submitted self-assessment."""
     claims = SelfClaim.objects.filter(
         assessment__member=member, assessment__period=period, assessment__status=SelfAssessment.Status.SUBMITTED
@@ -709,13 +771,13 @@ def _self_assessment_evidence(member, period, item=None):
     return found
 
 
-def _attachments_add(objection, files, actor):
+def _attachments_add(objection: Objection, files: Sequence[UploadedFile], actor: User) -> None:
     scoring.evidence_check(files)
     for upload in files:
         ObjectionAttachment.objects.create(objection=objection, file=upload, name=upload.name[:200], uploaded_by=actor)
 
 
-def _correction_evidence(objection):
+def _correction_evidence(objection: Objection) -> list[tuple[str, str]]:
     """What an upheld correction of `objection.entry` rests on: the objection's attachments, the
     disputed line's own files, the member's self-assessment evidence for that item and period, and
     the file of the declaration the line came from."""
@@ -732,7 +794,14 @@ def _correction_evidence(objection):
 
 
 @transaction.atomic
-def panel_score_save(*, actor, member, period, scores, versions=None):
+def panel_score_save(
+    *,
+    actor: User,
+    member: Member,
+    period: Period,
+    scores: dict[RuleItem, Decimal | int | str],
+    versions: dict[int, int] | None = None,
+) -> list[PanelScore]:
     """One panelist's item-by-item scores ({item: points}) for a member and period.
 
     `versions` ({item_id: version seen}) guards against silently overwriting a colleague's or
@@ -783,7 +852,7 @@ def panel_score_save(*, actor, member, period, scores, versions=None):
     return saved
 
 
-def panel_combine(*, member, period, combination):
+def panel_combine(*, member: Member, period: Period, combination: str) -> tuple[dict[RuleItem, int], int]:
     """Per item, the panelists' scores combined by the scheme's setting (in centipoints)."""
     by_item = {}
     panelists = set()
@@ -804,7 +873,9 @@ def panel_combine(*, member, period, combination):
 
 
 @transaction.atomic
-def panel_confirm(*, actor, member, period, decided=None):
+def panel_confirm(
+    *, actor: User, member: Member, period: Period, decided: dict[RuleItem, Decimal | int | str] | None = None
+) -> PanelConfirmation:
     """The secretary confirms the member's period score: ledger entries with source 'panel'
     bring each item to the combined panel score. With the 'secretary' setting, `decided`
     ({item: points}) is the secretary's own decision after seeing the panel's scores."""
@@ -855,7 +926,17 @@ def panel_confirm(*, actor, member, period, decided=None):
 
 
 @transaction.atomic
-def mass_evaluation_submit(*, actor, branch, year, panel_rating, branch_rating, comments, ratings, today=None):
+def mass_evaluation_submit(
+    *,
+    actor: User,
+    branch: Organization,
+    year: int,
+    panel_rating: int,
+    branch_rating: int,
+    comments: str,
+    ratings: dict[int, tuple[int, str | None]],
+    today: datetime.date | None = None,
+) -> MassEvaluation:
     """A representative's one form for the branch's year: a rating of each member and of the
     panel's and branch's scoring. The branch only ever sees aggregates."""
     _require(actor, perms.MASS_EVALUATE, branch, _("您不是本支部的群众代表"))
@@ -890,7 +971,7 @@ def mass_evaluation_submit(*, actor, branch, year, panel_rating, branch_rating, 
     return evaluation
 
 
-def mass_window_closes(*, branch, year):
+def mass_window_closes(*, branch: Organization, year: int) -> datetime.date:
     """The last day answers are taken: the A-MASSES deadline in force at the branch, else 31 December."""
     cycle = Cycle.objects.filter(year=year).first()
     due = next(
@@ -900,12 +981,14 @@ def mass_window_closes(*, branch, year):
     return due or datetime.date(year, 12, 31)
 
 
-def _rounded(value):
+def _rounded(value: float | Decimal | None) -> str | None:
     return f"{value:.2f}" if value is not None else None
 
 
 @transaction.atomic
-def mass_results_freeze(*, actor, branch, year, today=None):
+def mass_results_freeze(
+    *, actor: User, branch: Organization, year: int, today: datetime.date | None = None
+) -> MassResult | None:
     """The branch's results, computed once after the window has closed and never again; None while
     it is open. Below the minimum number of answers only the count is kept. The figures carry no
     order of answering and no dates: members by number, comments sorted by their text."""
@@ -956,7 +1039,17 @@ def mass_results_freeze(*, actor, branch, year, today=None):
 
 
 @transaction.atomic
-def publicity_open(*, actor, branch, year, kind, starts_at, ends_at, period=None, audience="branch"):
+def publicity_open(
+    *,
+    actor: User,
+    branch: Organization,
+    year: int,
+    kind: str,
+    starts_at: datetime.datetime,
+    ends_at: datetime.datetime,
+    period: Period | None = None,
+    audience: str = "branch",
+) -> Publicity:
     _require(actor, perms.BRANCH_RUN, branch)
     if ends_at <= starts_at:
         raise ApplicationError(_("公示结束时间须晚于开始时间"))
@@ -1021,7 +1114,7 @@ def publicity_open(*, actor, branch, year, kind, starts_at, ends_at, period=None
     return publicity
 
 
-def publicity_close_due(*, now=None):
+def publicity_close_due(*, now: datetime.datetime | None = None) -> int:
     """Scheduled: close every window that has ended, confirming its unchallenged declarations."""
     now = now or timezone.now()
     closed = 0
@@ -1060,7 +1153,15 @@ def publicity_close_due(*, now=None):
 # ── objections (异议) ────────────────────────────────────────────────────────────────────────
 
 
-def _objection_target_open(member, entry, declaration, publicity, determination, now, days):
+def _objection_target_open(
+    member: Member,
+    entry: LedgerEntry | None,
+    declaration: Declaration | None,
+    publicity: Publicity | None,
+    determination: Determination | None,
+    now: datetime.datetime,
+    days: int,
+) -> bool:
     if publicity is not None:
         return publicity.is_open(now)
     if declaration is not None:
@@ -1076,7 +1177,9 @@ def _objection_target_open(member, entry, declaration, publicity, determination,
     return False
 
 
-def objection_target_check(*, actor, member, entry=None, declaration=None):
+def objection_target_check(
+    *, actor: User, member: Member, entry: LedgerEntry | None = None, declaration: Declaration | None = None
+) -> None:
     """A ledger entry is read only by the member concerned and those who may see the ledger; a
     declaration by others only once it is under publicity. A mass representative objects to what
     was made public (publicity windows, determinations), never to a line of the ledger."""
@@ -1090,8 +1193,16 @@ def objection_target_check(*, actor, member, entry=None, declaration=None):
 
 @transaction.atomic
 def objection_raise(
-    *, actor, member, reason, entry=None, declaration=None, publicity=None, determination=None, attachments=()
-):
+    *,
+    actor: User,
+    member: Member,
+    reason: str,
+    entry: LedgerEntry | None = None,
+    declaration: Declaration | None = None,
+    publicity: Publicity | None = None,
+    determination: Determination | None = None,
+    attachments: Sequence[UploadedFile] = (),
+) -> Objection:
     """The member (or a mass representative of the branch) objects, within the window, with
     `attachments` (images or PDF) as proof."""
     if not (member.user_id == actor.pk or perms.has_org_perm(actor, perms.MASS_EVALUATE, member.branch)):
@@ -1147,7 +1258,7 @@ def objection_raise(
     return objection
 
 
-def _uphold_effect(actor, objection, corrected_points):
+def _uphold_effect(actor: User, objection: Objection, corrected_points: Decimal | int | str | None) -> None:
     """An upheld objection corrects the ledger: the disputed entry is reversed (and re-recorded
     at the corrected value when one is given); a disputed declaration is rejected, and its points
     reversed when it was confirmed while the objection was escalated."""
@@ -1177,7 +1288,7 @@ def _uphold_effect(actor, objection, corrected_points):
         declaration.save(update_fields=["status", "answer"])
 
 
-def _declaration_settle(objection):
+def _declaration_settle(objection: Objection) -> None:
     """A declaration whose window closed while this objection was pending is decided with it."""
     declaration = objection.declaration
     if (
@@ -1190,7 +1301,15 @@ def _declaration_settle(objection):
 
 
 @transaction.atomic
-def objection_answer(*, actor, objection, uphold, answer, corrected_points=None, evidence=()):
+def objection_answer(
+    *,
+    actor: User,
+    objection: Objection,
+    uphold: bool,
+    answer: str,
+    corrected_points: Decimal | int | str | None = None,
+    evidence: Sequence[UploadedFile] = (),
+) -> Objection:
     """The branch investigates and answers (upheld → the ledger is corrected, the corrected line
     with the evidence it rests on: see `_correction_evidence`; `evidence` are files the secretary
     adds on the objection page)."""
@@ -1225,7 +1344,7 @@ def objection_answer(*, actor, objection, uphold, answer, corrected_points=None,
 
 
 @transaction.atomic
-def objection_escalate(*, actor, objection, reason):
+def objection_escalate(*, actor: User, objection: Objection, reason: str) -> Objection:
     """Still dissatisfied: the organization department verifies it."""
     if objection.raised_by_id != actor.pk:
         raise PermissionDenied(_("只有提出异议的人可以提请组织部核实"))
@@ -1249,7 +1368,15 @@ def objection_escalate(*, actor, objection, reason):
 
 
 @transaction.atomic
-def objection_resolve(*, actor, objection, uphold, decision, corrected_points=None, evidence=()):
+def objection_resolve(
+    *,
+    actor: User,
+    objection: Objection,
+    uphold: bool,
+    decision: str,
+    corrected_points: Decimal | int | str | None = None,
+    evidence: Sequence[UploadedFile] = (),
+) -> Objection:
     _require(actor, perms.OVERSEE, objection.branch)
     if not (decision or "").strip():
         raise ApplicationError(_("请填写核实意见"))
@@ -1284,7 +1411,7 @@ def objection_resolve(*, actor, objection, uphold, decision, corrected_points=No
 # ── the year-end determination (定绩) ──────────────────────────────────────────────────────
 
 
-def share_cap_problems(branch, year):
+def share_cap_problems(branch: Organization, year: int) -> list[str]:
     """Chinese descriptions of every share cap the branch's current totals break (A: 5% at ≥95):
     who is in the way, highest first, and what the branch may do about it."""
     scored = list(
@@ -1315,7 +1442,7 @@ def share_cap_problems(branch, year):
 
 
 @transaction.atomic
-def determination_prepare(*, actor, branch, year):
+def determination_prepare(*, actor: User, branch: Organization, year: int) -> Determination:
     """Open (or return) the draft for the branch meeting; the totals are refreshed from the ledger."""
     _require(actor, perms.BRANCH_RUN, branch)
     _serialize(branch)  # two secretaries opening it at once get the same draft
@@ -1335,7 +1462,7 @@ def determination_prepare(*, actor, branch, year):
     return determination
 
 
-def _snapshot(branch, year):
+def _snapshot(branch: Organization, year: int) -> list[dict[str, Any]]:
     rows = (
         MemberYearTotal.objects.filter(branch=branch, year=year)
         .select_related("member")
@@ -1360,7 +1487,7 @@ def _snapshot(branch, year):
     ]
 
 
-def snapshot_checksum(snapshot):
+def snapshot_checksum(snapshot: list[dict[str, Any]]) -> str:
     return hashlib.sha256(json.dumps(snapshot, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
 
 
@@ -1374,7 +1501,7 @@ FOLLOW_UPS = {
 }
 
 
-def _follow_ups_for(outcome):
+def _follow_ups_for(outcome: dict[str, Any]) -> list[tuple[str, bool]]:
     if outcome["consequence"] == OutcomeRule.Consequence.TALK:
         # A cadre's reminder talk is the organization department's (rank rule); others the branch's.
         if outcome["rule_kind"] == OutcomeRule.Kind.RANK_LAST:
@@ -1385,8 +1512,16 @@ def _follow_ups_for(outcome):
 
 @transaction.atomic
 def determination_decide(
-    *, actor, determination, meeting_date, members_expected, members_present, decision, lock_version, grades
-):
+    *,
+    actor: User,
+    determination: Determination,
+    meeting_date: datetime.date,
+    members_expected: int,
+    members_present: int,
+    decision: str,
+    lock_version: int,
+    grades: dict[int, str],
+) -> Determination:
     """Record the branch meeting's decision: totals and each scored member's democratic-evaluation
     grade (`grades`: member id → EvaluationGrade) frozen with a checksum, archived per member,
     follow-ups created. Refused while objections are open, a share cap is broken or a grade is
@@ -1486,7 +1621,7 @@ def determination_decide(
     return locked
 
 
-def _grade_counts(snapshot):
+def _grade_counts(snapshot: list[dict[str, Any]]) -> dict[str, int]:
     counts = {}
     for row in snapshot:
         if row["grade"]:
@@ -1495,7 +1630,7 @@ def _grade_counts(snapshot):
 
 
 @transaction.atomic
-def determination_reopen(*, actor, determination, reason):
+def determination_reopen(*, actor: User, determination: Determination, reason: str) -> Determination:
     """Only the organization department reopens a decided determination, with a reason."""
     _require(actor, perms.OVERSEE, determination.branch, _("只有组织部可以重新开启年度评定"))
     if not (reason or "").strip():
@@ -1526,7 +1661,7 @@ def determination_reopen(*, actor, determination, reason):
 
 
 @transaction.atomic
-def follow_up_record(*, actor, follow_up, record, done_on):
+def follow_up_record(*, actor: User, follow_up: FollowUp, record: str, done_on: datetime.date) -> FollowUp:
     """Record how a talk, warning or proposal was handled (by whoever is responsible for it)."""
     perm = perms.OVERSEE if follow_up.responsible.kind == Organization.Kind.COMMITTEE else perms.BRANCH_RUN
     _require(actor, perm, follow_up.responsible if perm == perms.OVERSEE else follow_up.member.branch)
@@ -1547,7 +1682,15 @@ FOLLOW_UP_STATUS_KINDS = {
 
 
 @transaction.atomic
-def follow_up_complete(*, actor, follow_up, record, done_on, status_kind="", until=None):
+def follow_up_complete(
+    *,
+    actor: User,
+    follow_up: FollowUp,
+    record: str,
+    done_on: datetime.date,
+    status_kind: str = "",
+    until: datetime.date | None = None,
+) -> FollowUp:
     """Record the follow-up as done and, in the same step, the status change it calls for
     (延长预备期 or 取消预备党员资格 for a probation proposal, 劝退/除名… for 不合格 disposal)."""
     from members.services import member_status_record

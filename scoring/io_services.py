@@ -6,12 +6,15 @@ at once and handed back as bytes; a larger one becomes an `ExportJob` that a Cel
 expires (`EXPORT_KEEP_HOURS`). Every export is recorded in the audit log: who took what out.
 """
 
+from __future__ import annotations
+
 import datetime
 import io
 import logging
 import tempfile
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -33,6 +36,11 @@ from . import exports
 from . import io_selectors as reads
 from .models import ExportJob
 
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
+    from members.models import Member, Organization, User
+
 logger = logging.getLogger(__name__)
 
 PROGRESS_EVERY_SECONDS = 1.0
@@ -49,7 +57,7 @@ class ExportFile:
     filename: str
 
 
-def _audit(actor, kind, organization, year, **extra):
+def _audit(actor: User, kind: str, organization: Organization, year: int, **extra: object) -> None:
     audit_record(
         actor=actor,
         action="ledger.export",
@@ -60,7 +68,9 @@ def _audit(actor, kind, organization, year, **extra):
 
 
 @transaction.atomic
-def export_start(*, actor, kind, organization, year, force_background=False):
+def export_start(
+    *, actor: User, kind: str, organization: Organization, year: int, force_background: bool = False
+) -> ExportFile | ExportJob:
     """Build a small export now (an ExportFile), or queue a large one (an ExportJob)."""
     if kind not in exports.WRITERS:
         raise ApplicationError(_("未知的导出内容"))
@@ -98,7 +108,7 @@ def export_start(*, actor, kind, organization, year, force_background=False):
 
 
 @transaction.atomic
-def member_ledger_export(*, actor, member, year):
+def member_ledger_export(*, actor: User, member: Member, year: int) -> ExportFile:
     """One member's ledger (always small): the member themself or whoever may view their branch."""
     reads.require_member_ledger(actor=actor, member=member)
     buffer = io.BytesIO()
@@ -113,7 +123,7 @@ def member_ledger_export(*, actor, member, year):
     return ExportFile(buffer.getvalue(), exports.member_filename(member, year))
 
 
-def export_jobs_resume(*, older_than_minutes=10):
+def export_jobs_resume(*, older_than_minutes: int = 10) -> int:
     """Scheduled: send again the jobs still queued after a while (the broker may have lost them)."""
     cutoff = timezone.now() - datetime.timedelta(minutes=older_than_minutes)
     pending = list(
@@ -124,7 +134,7 @@ def export_jobs_resume(*, older_than_minutes=10):
     return len(pending)
 
 
-def _stopped(jobs, now=None):
+def _stopped(jobs: QuerySet[ExportJob], now: datetime.datetime | None = None) -> QuerySet[ExportJob]:
     """Those of `jobs` that have stopped: queued with no worker, or running with no heartbeat, for too long."""
     cutoff = (now or timezone.now()) - datetime.timedelta(minutes=settings.EXPORT_STALE_MINUTES)
     return jobs.alias(last_sign=Coalesce("heartbeat_at", "started_at", "created_at")).filter(
@@ -132,7 +142,7 @@ def _stopped(jobs, now=None):
     )
 
 
-def _job_move(job, action, **fields):
+def _job_move(job: ExportJob, action: str, **fields: object) -> None:
     """Move `job` along its table with `fields`, in a short transaction of its own: the export itself
     runs outside any (for minutes), so that its progress is seen meanwhile."""
     with transaction.atomic():
@@ -143,7 +153,7 @@ def _job_move(job, action, **fields):
 
 
 @transaction.atomic
-def export_job_fail_if_stopped(*, job, now=None):
+def export_job_fail_if_stopped(*, job: ExportJob, now: datetime.datetime | None = None) -> bool:
     """Mark `job` failed, with a Chinese reason its owner sees, if it has stopped; True if it had."""
     if not _stopped(ExportJob.objects.select_for_update(no_key=True).filter(pk=job.pk), now).exists():
         return False
@@ -158,10 +168,10 @@ def export_job_fail_if_stopped(*, job, now=None):
 class _Progress:
     """Writes the job's percentage at most once a second: a constant number of queries at any size."""
 
-    def __init__(self, job):
+    def __init__(self, job: ExportJob) -> None:
         self.job, self.last, self.total = job, time.monotonic(), max(job.rows_total, 1)
 
-    def __call__(self, done, total=None):
+    def __call__(self, done: int, total: int | None = None) -> None:
         """`done` of `total` units (members, branches), or of the rows estimated at the request."""
         now = time.monotonic()
         if now - self.last >= PROGRESS_EVERY_SECONDS:
@@ -170,7 +180,7 @@ class _Progress:
             ExportJob.objects.filter(pk=self.job.pk).update(progress=percent, heartbeat_at=timezone.now())
 
 
-def export_job_run(*, job_id):
+def export_job_run(*, job_id: int) -> ExportJob | None:
     """Build a queued export (called by the Celery task). Safe to run again: a finished job is left."""
     job = ExportJob.objects.select_related("owner", "organization").filter(pk=job_id).first()
     if job is None or job.status == ExportJob.Status.DONE:
@@ -196,7 +206,7 @@ def export_job_run(*, job_id):
     return job
 
 
-def export_job_get(*, actor, job_id):
+def export_job_get(*, actor: User, job_id: int) -> ExportJob:
     """A job, for its owner only."""
     job = ExportJob.objects.select_related("organization").filter(pk=job_id).first()
     if job is None or job.owner_id != actor.pk:
@@ -206,12 +216,12 @@ def export_job_get(*, actor, job_id):
     return job
 
 
-def export_jobs_of(*, actor):
+def export_jobs_of(*, actor: User) -> QuerySet[ExportJob]:
     return ExportJob.objects.filter(owner=actor, expires_at__gt=timezone.now()).select_related("organization")
 
 
 @transaction.atomic
-def export_job_download(*, actor, job_id):
+def export_job_download(*, actor: User, job_id: int) -> ExportJob:
     """The job's file for its owner, while it is kept and while they may still view the scope."""
     job = export_job_get(actor=actor, job_id=job_id)
     reads.require_ledger_view(actor=actor, organization=job.organization)
@@ -229,7 +239,7 @@ def export_job_download(*, actor, job_id):
     return job
 
 
-def export_jobs_purge(*, now=None):
+def export_jobs_purge(*, now: datetime.datetime | None = None) -> int:
     """Delete expired jobs and their files (run hourly by Celery beat). Returns how many."""
     now = now or timezone.now()
     expired = list(ExportJob.objects.filter(expires_at__lte=now))

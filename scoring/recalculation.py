@@ -5,8 +5,11 @@ look-up of the items each member has on record, one read of earlier outcomes, th
 rows are replaced in bulk. Running it twice gives the same rows.
 """
 
+from __future__ import annotations
+
 import datetime
 from collections import defaultdict
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
@@ -19,10 +22,19 @@ from . import policy, rule_kinds
 from .models import LedgerEntry, MemberOutcome, MemberYearTotal, Period
 from .points import to_centi, to_exact_units
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from django.db.models import QuerySet
+
+    from members.models import Organization
+
+    from .models import OutcomeRule, Scheme
+
 NET = Case(When(reverses__isnull=True, then=Value(1)), default=Value(-1), output_field=IntegerField())
 
 
-def terms_of(scheme):
+def terms_of(scheme: Scheme) -> policy.SchemeTerms:
     return policy.SchemeTerms(
         composition=scheme.composition,
         base=to_centi(scheme.base_points),
@@ -33,7 +45,7 @@ def terms_of(scheme):
     )
 
 
-def rule_from_row(row):
+def rule_from_row(row: OutcomeRule) -> policy.Rule:
     return policy.Rule(
         code=row.code,
         kind=row.kind,
@@ -44,12 +56,12 @@ def rule_from_row(row):
     )
 
 
-def branch_members(branch, year):
+def branch_members(branch: Organization, year: int) -> list[Member]:
     """Members belonging to the branch now who were in the party organization during `year`."""
     return list(Member.objects.filter(branch=branch).filter(Q(left_on__isnull=True) | Q(left_on__year__gte=year)))
 
 
-def probationary_in(member, year, today):
+def probationary_in(member: Member, year: int, today: datetime.date) -> bool:
     """Whether the probationary rules apply to `member` for `year`: the status at the year's end (or
     today, for the year in progress). A member who became a full member (转正) on a date is
     probationary for the years ending before that date and not after it."""
@@ -60,7 +72,7 @@ def probationary_in(member, year, today):
 
 
 @transaction.atomic
-def recalculate_branch(*, branch, year, today=None):
+def recalculate_branch(*, branch: Organization, year: int, today: datetime.date | None = None) -> int:
     """Replace the branch's stored totals and outcomes of `year` with those derived from the ledger."""
     totals, outcomes = branch_figures(branch=branch, year=year, today=today)
     stored_totals, stored_outcomes = stored_figures_of(
@@ -73,14 +85,18 @@ def recalculate_branch(*, branch, year, today=None):
     return len(totals)
 
 
-def stored_figures_of(*, branch, year, member_ids):
+def stored_figures_of(
+    *, branch: Organization, year: int, member_ids: Iterable[int]
+) -> tuple[QuerySet[MemberYearTotal], QuerySet[MemberOutcome]]:
     """The stored rows that `recalculate_branch` replaces: the branch's for the year, and those of
     the members it counts now (wherever they were stored)."""
     stale = Q(year=year) & (Q(branch=branch) | Q(member_id__in=member_ids))
     return MemberYearTotal.objects.filter(stale), MemberOutcome.objects.filter(stale)
 
 
-def branch_figures(*, branch, year, today=None):
+def branch_figures(
+    *, branch: Organization, year: int, today: datetime.date | None = None
+) -> tuple[list[MemberYearTotal], list[MemberOutcome]]:
     """The branch's totals (with ranks) and outcomes for `year` as derived from the ledger today:
     unsaved MemberYearTotal and MemberOutcome rows. What `recalculate_branch` stores, and what the
     tamper check (scoring.figures_verify) compares the stored rows with.
@@ -92,7 +108,9 @@ def branch_figures(*, branch, year, today=None):
         return _derive_branch_figures(branch=branch, year=year, today=today)
 
 
-def _derive_branch_figures(*, branch, year, today=None):
+def _derive_branch_figures(
+    *, branch: Organization, year: int, today: datetime.date | None = None
+) -> tuple[list[MemberYearTotal], list[MemberOutcome]]:
     from .selectors import schemes_in_force
 
     today = today or timezone.localdate()

@@ -1,5 +1,9 @@
 """Reads shared by scoring views, exports and dashboards; scoped to the acting user."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.utils import timezone
@@ -23,8 +27,18 @@ from .models import (
 from .policy import share_cap_check
 from .rule_kinds import describe_params
 
+if TYPE_CHECKING:
+    import datetime
 
-def schemes_in_force(*, branch, year):
+    from django.contrib.auth.models import AnonymousUser
+    from django.db.models import QuerySet
+
+    from members.models import User
+
+    from .policy import ShareCheck
+
+
+def schemes_in_force(*, branch: Organization, year: int) -> dict[str, Scheme]:
     """The approved schemes that apply in `branch` for `year`, keyed by member category.
 
     The nearest owner up the tree wins (a branch's own detailed rules before its college's before
@@ -44,25 +58,25 @@ def schemes_in_force(*, branch, year):
     return chosen
 
 
-def scheme_for_member(*, member, year):
+def scheme_for_member(*, member: Member, year: int) -> Scheme | None:
     return schemes_in_force(branch=member.branch, year=year).get(member.category)
 
 
-def current_cycle():
+def current_cycle() -> Cycle | None:
     return Cycle.objects.filter(is_open=True).order_by("-year").first()
 
 
-def periods_of(*, year, kind):
+def periods_of(*, year: int, kind: str) -> list[Period]:
     return list(Period.objects.filter(cycle__year=year, kind=kind).order_by("index"))
 
 
-def current_period(*, year, kind, today=None):
+def current_period(*, year: int, kind: str, today: datetime.date | None = None) -> Period | None:
     today = today or timezone.localdate()
     periods = periods_of(year=year, kind=kind)
     return next((p for p in periods if p.starts_on <= today <= p.ends_on), periods[-1] if periods else None)
 
 
-def visible_schemes(*, actor):
+def visible_schemes(*, actor: User) -> QuerySet[Scheme]:
     """Schemes owned anywhere in the actor's scope, plus every reference scheme above it."""
     scope = perms.orgs_with_perm(actor, perms.LEDGER_VIEW)
     roots = perms.scope_roots(actor, perms.LEDGER_VIEW)
@@ -74,14 +88,14 @@ def visible_schemes(*, actor):
     )
 
 
-def scheme_get(*, actor, scheme_id):
+def scheme_get(*, actor: User, scheme_id: int) -> Scheme:
     scheme = visible_schemes(actor=actor).filter(pk=scheme_id).first()
     if scheme is None:
         raise PermissionDenied(_("您无权查看该评分标准"))
     return scheme
 
 
-def scheme_detail(*, scheme):
+def scheme_detail(*, scheme: Scheme) -> tuple[list[RuleItem], list[OutcomeRule]]:
     """The scheme's items and rules; each rule carries its parameters as a sentence (`sentence`)."""
     items = list(scheme.items.all())
     rules = list(scheme.outcome_rules.all())
@@ -91,7 +105,16 @@ def scheme_detail(*, scheme):
     return items, rules
 
 
-def ledger_entries(*, actor, organization, year, member_id=None, kind="", source="", period_id=None):
+def ledger_entries(
+    *,
+    actor: User,
+    organization: Organization,
+    year: int,
+    member_id: int | None = None,
+    kind: str = "",
+    source: str = "",
+    period_id: int | None = None,
+) -> QuerySet[LedgerEntry]:
     """Ledger lines for the branch (or subtree), newest first, with everything a row shows."""
     if not perms.has_org_perm(actor, perms.LEDGER_VIEW, organization):
         raise PermissionDenied(_("您无权查看该党组织的积分台账"))
@@ -115,20 +138,20 @@ def ledger_entries(*, actor, organization, year, member_id=None, kind="", source
     return entries.order_by("-recorded_at", "-id")
 
 
-def entry_get(*, actor, entry_id):
+def entry_get(*, actor: User, entry_id: int) -> LedgerEntry:
     entry = LedgerEntry.objects.select_related("member__branch", "item", "period").filter(pk=entry_id).first()
     if entry is None or not perms.has_org_perm(actor, perms.LEDGER_VIEW, entry.member.branch):
         raise PermissionDenied(_("您无权查看该记录"))
     return entry
 
 
-def member_record_visible(*, actor, member):
+def member_record_visible(*, actor: User, member: Member) -> bool:
     """Who sees a member's scoring record (the card, its entries, declarations, self-assessments and
     the files behind them): the member, and whoever sees the branch's ledger."""
     return member.user_id == actor.pk or perms.has_org_perm(actor, perms.LEDGER_VIEW, member.branch)
 
 
-def entry_evidence_get(*, actor, evidence_id):
+def entry_evidence_get(*, actor: User, evidence_id: int) -> EntryEvidence:
     """An entry's file, for whoever sees the member's card (or the branch's ledger)."""
     evidence = EntryEvidence.objects.select_related("entry__member__branch").filter(pk=evidence_id).first()
     if evidence is None or not member_record_visible(actor=actor, member=evidence.entry.member):
@@ -141,7 +164,9 @@ def entry_evidence_get(*, actor, evidence_id):
 POINTS_CARD_SECTIONS = []
 
 
-def points_card(*, actor, member, year):
+def points_card(
+    *, actor: User, member: Member, year: int
+) -> tuple[MemberYearTotal | None, QuerySet[LedgerEntry], QuerySet[MemberOutcome]]:
     """A member's card (积分卡): the stored total, every ledger line, and the outcomes."""
     if not member_record_visible(actor=actor, member=member):
         raise PermissionDenied(_("您无权查看该党员的积分"))
@@ -157,14 +182,16 @@ def points_card(*, actor, member, year):
     return total, entries, outcomes
 
 
-def board_visible(*, actor, branch):
+def board_visible(*, actor: User | AnonymousUser, branch: Organization) -> bool:
     if perms.has_org_perm(actor, perms.LEDGER_VIEW, branch):
         return True
     member = getattr(actor, "member", None) if actor.is_authenticated else None
     return bool(branch.show_board_to_members and member is not None and member.branch_id == branch.pk)
 
 
-def branch_board(*, actor, branch, year):
+def branch_board(
+    *, actor: User | AnonymousUser, branch: Organization, year: int
+) -> tuple[list[MemberYearTotal], list[tuple[OutcomeRule, ShareCheck]]]:
     """The branch's points board (积分榜): scored members by rank, their outcomes, the share check."""
     if not board_visible(actor=actor, branch=branch):
         raise PermissionDenied(_("本支部积分榜未公开"))
@@ -191,18 +218,18 @@ def branch_board(*, actor, branch, year):
     return rows, checks
 
 
-def recordable_items(*, member, year):
+def recordable_items(*, member: Member, year: int) -> tuple[Scheme | None, QuerySet[RuleItem]]:
     scheme = scheme_for_member(member=member, year=year)
     if scheme is None:
         return None, RuleItem.objects.none()
     return scheme, scheme.items.all()
 
 
-def branches_for(*, actor, perm):
+def branches_for(*, actor: User, perm: str) -> QuerySet[Organization]:
     return perms.orgs_with_perm(actor, perm).filter(kind=Organization.Kind.BRANCH)
 
 
-def deadlines_for(*, organization, cycle):
+def deadlines_for(*, organization: Organization, cycle: Cycle) -> list[Deadline]:
     """The year's deadlines as they apply at `organization`: a date set by a node above it
     (the college over the committee) wins, the nearest one first."""
     paths = organization.ancestor_paths()
@@ -216,7 +243,9 @@ def deadlines_for(*, organization, cycle):
     return sorted(chosen.values(), key=lambda d: (d.due_on, d.code))
 
 
-def upcoming_deadlines(*, organization, cycle, today=None, within_days=45):
+def upcoming_deadlines(
+    *, organization: Organization, cycle: Cycle, today: datetime.date | None = None, within_days: int = 45
+) -> list[tuple[Deadline, int]]:
     """The deadlines ahead at `organization`, with the days left, for home pages."""
     today = today or timezone.localdate()
     return [

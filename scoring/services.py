@@ -1,9 +1,11 @@
 """Every write to schemes, cycles and the ledger: atomic, permission-checked and audited."""
 
+from __future__ import annotations
+
 import datetime
 from collections import defaultdict
 from decimal import Decimal
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -38,6 +40,13 @@ from .models import (
 from .points import format_points, to_centi
 from .presets import DEADLINES, PRESETS
 from .recalculation import NET, recalculate_branch
+
+if TYPE_CHECKING:
+    from collections.abc import Collection, Iterable, Sequence
+
+    from django.core.files.uploadedfile import UploadedFile
+
+    from members.models import Member, User
 
 SCHEME_FIELDS = [
     "name",
@@ -76,7 +85,7 @@ EVIDENCE_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp", "applica
 EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
 
 
-def _require(actor, perm, org, message=None):
+def _require(actor: User, perm: str, org: Organization, message: str | None = None) -> None:
     if not perms.has_org_perm(actor, perm, org):
         raise PermissionDenied(message or _("您无权对“%(org)s”执行此操作") % {"org": org})
 
@@ -88,7 +97,7 @@ def _require(actor, perm, org, message=None):
 SCHEME_COPY_EXTRAS = []
 
 
-def scheme_copy_children(source, target):
+def scheme_copy_children(source: Scheme, target: Scheme) -> None:
     """Copy a scheme's items, outcome rules and attendance rules onto `target` (a derived scheme, a
     new version, next year's scheme): one copy, so nothing a scheme holds is left behind."""
     items = RuleItem.objects.bulk_create(
@@ -109,7 +118,7 @@ def scheme_copy_children(source, target):
         copy_extra(source, target)
 
 
-def _create_attendance_rules(scheme, items, rules):
+def _create_attendance_rules(scheme: Scheme, items: Iterable[RuleItem], rules: Iterable[dict[str, Any]]) -> None:
     """Attendance rules name their item by code, so a copied scheme's rules point at its own items."""
     by_code = {i.code: i for i in items}
     AttendanceRule.objects.bulk_create(
@@ -126,7 +135,7 @@ def _create_attendance_rules(scheme, items, rules):
     )
 
 
-def _attendance_dict(rule):
+def _attendance_dict(rule: AttendanceRule) -> dict[str, str]:
     return {
         "meeting_kind": rule.meeting_kind,
         "status": rule.status,
@@ -136,7 +145,7 @@ def _attendance_dict(rule):
 
 
 @transaction.atomic
-def scheme_preset_load(*, actor, preset, year, owner):
+def scheme_preset_load(*, actor: User, preset: str, year: int, owner: Organization) -> Scheme:
     """Publish one of the policies' presets as an approved reference scheme of `owner` (the committee)."""
     _require(actor, perms.SCHEME_MANAGE, owner)
     _require(actor, perms.SCHEME_APPROVE, owner)
@@ -176,7 +185,7 @@ def scheme_preset_load(*, actor, preset, year, owner):
 
 
 @transaction.atomic
-def scheme_derive(*, actor, source, owner):
+def scheme_derive(*, actor: User, source: Scheme, owner: Organization) -> Scheme:
     """A branch (or college) drafts its detailed rules (评分细则) from a scheme above it."""
     _require(actor, perms.SCHEME_MANAGE, owner)
     if source.status != Scheme.Status.APPROVED:
@@ -210,7 +219,7 @@ def scheme_derive(*, actor, source, owner):
 
 
 @transaction.atomic
-def scheme_new_version(*, actor, scheme):
+def scheme_new_version(*, actor: User, scheme: Scheme) -> Scheme:
     """An approved scheme is frozen; a change starts a new draft version."""
     _require(actor, perms.SCHEME_MANAGE, scheme.owner)
     if scheme.status != Scheme.Status.APPROVED:
@@ -235,14 +244,14 @@ def scheme_new_version(*, actor, scheme):
     return draft
 
 
-def _require_editable(actor, scheme):
+def _require_editable(actor: User, scheme: Scheme) -> None:
     _require(actor, perms.SCHEME_MANAGE, scheme.owner)
     if scheme.is_frozen:
         raise ApplicationError(_("已提交或已批准的评分标准不能修改；如需修改请新建版本"))
 
 
 @transaction.atomic
-def scheme_update(*, actor, scheme, data):
+def scheme_update(*, actor: User, scheme: Scheme, data: dict[str, Any]) -> Scheme:
     _require_editable(actor, scheme)
     before = model_to_dict(scheme, fields=SCHEME_FIELDS)
     for name in (
@@ -272,7 +281,7 @@ def scheme_update(*, actor, scheme, data):
 
 
 @transaction.atomic
-def item_save(*, actor, scheme, data, item=None):
+def item_save(*, actor: User, scheme: Scheme, data: dict[str, Any], item: RuleItem | None = None) -> RuleItem:
     """Add an item to a draft scheme, or change one."""
     _require_editable(actor, scheme)
     before = model_to_dict(item, fields=ITEM_FIELDS) if item else None
@@ -296,7 +305,7 @@ def item_save(*, actor, scheme, data, item=None):
 
 
 @transaction.atomic
-def item_remove(*, actor, item):
+def item_remove(*, actor: User, item: RuleItem) -> None:
     _require_editable(actor, item.scheme)
     if item.entries.exists():
         raise ApplicationError(_("该项目已有记分记录，不能删除"))
@@ -308,7 +317,9 @@ def item_remove(*, actor, item):
 
 
 @transaction.atomic
-def outcome_rule_save(*, actor, scheme, data, rule=None):
+def outcome_rule_save(
+    *, actor: User, scheme: Scheme, data: dict[str, Any], rule: OutcomeRule | None = None
+) -> OutcomeRule:
     _require_editable(actor, scheme)
     before = model_to_dict(rule, fields=RULE_FIELDS) if rule else None
     rule = rule or OutcomeRule(scheme=scheme)
@@ -329,7 +340,7 @@ def outcome_rule_save(*, actor, scheme, data, rule=None):
 
 
 @transaction.atomic
-def outcome_rule_remove(*, actor, rule):
+def outcome_rule_remove(*, actor: User, rule: OutcomeRule) -> None:
     _require_editable(actor, rule.scheme)
     audit_record(
         actor=actor,
@@ -342,7 +353,9 @@ def outcome_rule_remove(*, actor, rule):
 
 
 @transaction.atomic
-def attendance_rule_save(*, actor, scheme, data, rule=None):
+def attendance_rule_save(
+    *, actor: User, scheme: Scheme, data: dict[str, Any], rule: AttendanceRule | None = None
+) -> AttendanceRule:
     """Add or change what a meeting's attendance records under a draft scheme."""
     _require_editable(actor, scheme)
     before = _attendance_dict(rule) if rule else None
@@ -370,7 +383,7 @@ def attendance_rule_save(*, actor, scheme, data, rule=None):
 
 
 @transaction.atomic
-def attendance_rule_remove(*, actor, rule):
+def attendance_rule_remove(*, actor: User, rule: AttendanceRule) -> None:
     _require_editable(actor, rule.scheme)
     audit_record(
         actor=actor,
@@ -383,7 +396,7 @@ def attendance_rule_remove(*, actor, rule):
 
 
 @transaction.atomic
-def scheme_submit(*, actor, scheme):
+def scheme_submit(*, actor: User, scheme: Scheme) -> Scheme:
     _require(actor, perms.SCHEME_MANAGE, scheme.owner)
     transition(scheme, "submit")
     if not scheme.items.exists():
@@ -394,7 +407,7 @@ def scheme_submit(*, actor, scheme):
     return scheme
 
 
-def _require_approver(actor, scheme):
+def _require_approver(actor: User, scheme: Scheme) -> None:
     """The general branch above the owner (or the committee) approves; nobody approves their own."""
     parent = scheme.owner.parent or scheme.owner
     if scheme.owner.kind == Organization.Kind.COMMITTEE or not perms.has_org_perm(actor, perms.SCHEME_APPROVE, parent):
@@ -402,7 +415,7 @@ def _require_approver(actor, scheme):
 
 
 @transaction.atomic
-def scheme_approve(*, actor, scheme):
+def scheme_approve(*, actor: User, scheme: Scheme) -> Scheme:
     _require_approver(actor, scheme)
     transition(scheme, "approve")
     scheme.decided_by, scheme.decided_at, scheme.returned_reason = actor, timezone.now(), ""
@@ -413,7 +426,7 @@ def scheme_approve(*, actor, scheme):
 
 
 @transaction.atomic
-def scheme_return(*, actor, scheme, reason):
+def scheme_return(*, actor: User, scheme: Scheme, reason: str) -> Scheme:
     _require_approver(actor, scheme)
     if not (reason or "").strip():
         raise ApplicationError(_("退回时请写明理由"))
@@ -424,7 +437,7 @@ def scheme_return(*, actor, scheme, reason):
     return scheme
 
 
-def recalculate_later(*, organization, year):
+def recalculate_later(*, organization: Organization, year: int) -> None:
     """One background task per branch under `organization`, sent when the transaction commits.
     If the broker is down the nightly recalculation of open years catches up."""
     for branch_id in Organization.objects.filter(
@@ -436,19 +449,21 @@ def recalculate_later(*, organization, year):
 # ── cycles and periods ───────────────────────────────────────────────────────────────────────
 
 
-def second_semester_default(year):
+def second_semester_default(year: int) -> datetime.date:
     """第二学期 starts on 1 August unless the committee sets another date for the year."""
     return datetime.date(year, 8, 1)
 
 
-def _second_semester_check(year, starts_on):
+def _second_semester_check(year: int, starts_on: datetime.date) -> None:
     """Both semesters of the scoring year keep at least a month: the second starts from 1 February
     to 1 December of the year (a 春季/秋季 university sets, say, 1 September)."""
     if not datetime.date(year, 2, 1) <= starts_on <= datetime.date(year, 12, 1):
         raise ApplicationError(_("第二学期开始日期须在%(y)s年2月1日至12月1日之间") % {"y": year})
 
 
-def _periods_for(year, second_semester_starts):
+def _periods_for(
+    year: int, second_semester_starts: datetime.date
+) -> list[tuple[str, int, str, datetime.date, datetime.date]]:
     """Semesters (by default Jan–Jul and Aug–Dec), quarters and months of a calendar year."""
     d = datetime.date
     first_ends = second_semester_starts - datetime.timedelta(days=1)
@@ -467,7 +482,14 @@ def _periods_for(year, second_semester_starts):
 
 
 @transaction.atomic
-def cycle_open(*, actor, year, committee, deadline_sets=("A", "B"), second_semester_starts=None):
+def cycle_open(
+    *,
+    actor: User,
+    year: int,
+    committee: Organization,
+    deadline_sets: Collection[str] = ("A", "B"),
+    second_semester_starts: datetime.date | None = None,
+) -> Cycle:
     """Open a scoring year with every period and the default deadlines of the chosen policies;
     the second semester starts on `second_semester_starts` (default 1 August)."""
     _require(actor, perms.CYCLE_MANAGE, committee)
@@ -510,7 +532,9 @@ def cycle_open(*, actor, year, committee, deadline_sets=("A", "B"), second_semes
 
 
 @transaction.atomic
-def semesters_set(*, actor, cycle, committee, second_semester_starts, reason):
+def semesters_set(
+    *, actor: User, cycle: Cycle, committee: Organization, second_semester_starts: datetime.date, reason: str
+) -> tuple[Period, Period]:
     """The committee moves the boundary between the year's two semesters (学期起止). Refused once a
     semester is locked, and while a ledger line dated within its semester would fall outside it
     (it must be reversed and recorded again first). Deadlines stay where they are: they move on the
@@ -562,7 +586,9 @@ def semesters_set(*, actor, cycle, committee, second_semester_starts, reason):
 
 
 @transaction.atomic
-def deadline_move(*, actor, cycle, code, organization, due_on, reason):
+def deadline_move(
+    *, actor: User, cycle: Cycle, code: str, organization: Organization, due_on: datetime.date, reason: str
+) -> Deadline:
     """The committee, or a general branch for its own subtree, moves a deadline of the year.
     A branch keeps the dates set above it."""
     if organization.kind == Organization.Kind.BRANCH:
@@ -592,7 +618,7 @@ def deadline_move(*, actor, cycle, code, organization, due_on, reason):
     return deadline
 
 
-def period_open_for(period, branch, today=None):
+def period_open_for(period: Period, branch: Organization, today: datetime.date | None = None) -> bool:
     """A period takes entries while its year is open and it is not locked, or a locked period
     was reopened for this branch until a date not yet past."""
     if not period.cycle.is_open:
@@ -605,7 +631,9 @@ def period_open_for(period, branch, today=None):
 
 
 @transaction.atomic
-def period_reopen_for_branch(*, actor, period, branch, until, reason):
+def period_reopen_for_branch(
+    *, actor: User, period: Period, branch: Organization, until: datetime.date, reason: str
+) -> PeriodReopening:
     """The branch secretary opens a locked period again for their own branch (补录), with a reason."""
     _require(actor, perms.BRANCH_RUN, branch, _("只有支部书记可以为本支部重新开放周期"))
     if not (reason or "").strip():
@@ -627,7 +655,7 @@ def period_reopen_for_branch(*, actor, period, branch, until, reason):
 
 
 @transaction.atomic
-def period_lock(*, actor, period, committee):
+def period_lock(*, actor: User, period: Period, committee: Organization) -> Period:
     _require(actor, perms.CYCLE_MANAGE, committee)
     if period.is_locked:
         raise ApplicationError(_("该周期已锁定"))
@@ -638,7 +666,7 @@ def period_lock(*, actor, period, committee):
 
 
 @transaction.atomic
-def period_reopen(*, actor, period, committee, reason):
+def period_reopen(*, actor: User, period: Period, committee: Organization, reason: str) -> Period:
     _require(actor, perms.CYCLE_MANAGE, committee)
     if not (reason or "").strip():
         raise ApplicationError(_("重新开放周期须写明理由"))
@@ -651,7 +679,7 @@ def period_reopen(*, actor, period, committee, reason):
 # ── the ledger ───────────────────────────────────────────────────────────────────────────────
 
 
-def evidence_check(files):
+def evidence_check(files: Iterable[UploadedFile]) -> None:
     """Uploaded evidence must be images or PDF within the size limit."""
     for upload in files:
         if upload.size > EVIDENCE_MAX_BYTES:
@@ -660,14 +688,22 @@ def evidence_check(files):
             raise ApplicationError(_("佐证材料“%(name)s”类型不支持，只接受图片或 PDF") % {"name": upload.name})
 
 
-def period_limit(item):
+def period_limit(item: RuleItem) -> int:
     """The most an item may total in one period: its cap, else its maximum times its count."""
     if item.cap_per_period is not None:
         return to_centi(item.cap_per_period)
     return to_centi(item.points_max) * (item.times_per_period or 1)
 
 
-def entry_check(*, member, item, period, points, evidence_count=0, occurred_on=None):
+def entry_check(
+    *,
+    member: Member,
+    item: RuleItem,
+    period: Period,
+    points: Decimal | int | str,
+    evidence_count: int = 0,
+    occurred_on: datetime.date | None = None,
+) -> int:
     """Every bound on a new entry; returns the signed centipoints or raises ApplicationError."""
     from .selectors import scheme_for_member
 
@@ -693,18 +729,18 @@ BRANCH_CLOSED = gettext_lazy("该党员所在的“%(branch)s”已于 %(date)s 
 
 def _entry_bounds(
     *,
-    member,
-    item,
-    period,
-    points,
-    evidence_count,
-    scheme,
-    period_open,
-    times,
-    used_period,
-    used_year,
-    occurred_on=None,
-):
+    member: Member,
+    item: RuleItem,
+    period: Period,
+    points: Decimal | int | str,
+    evidence_count: int,
+    scheme: Scheme | None,
+    period_open: bool,
+    times: int,
+    used_period: int,
+    used_year: int,
+    occurred_on: datetime.date | None = None,
+) -> int:
     """The rules of `entry_check` over facts already read: the scheme in force, whether the period
     takes entries, and the times and points (magnitudes, centipoints) the item already has for the
     member in the period and the year. One set of rules for a single entry and a batch."""
@@ -763,13 +799,15 @@ class LineError(NamedTuple):
 class BulkEntryRefused(ApplicationError):
     """Some lines of a batch were refused: nothing was written. `errors` names each line's member and rule."""
 
-    def __init__(self, errors):
+    def __init__(self, errors: list[LineError]) -> None:
         super().__init__(_("有 %(n)s 条记分未通过检查，全部未记入") % {"n": len(errors)})
         self.errors = errors
 
 
 @transaction.atomic
-def entries_record_bulk(*, actor, lines, source=LedgerEntry.Source.RECORDER, recalculate=True):
+def entries_record_bulk(
+    *, actor: User, lines: Iterable[EntryLine], source: str = LedgerEntry.Source.RECORDER, recalculate: bool = True
+) -> list[LedgerEntry]:
     """Record many ledger lines at once (a meeting's attendance, one item for many members): every
     line checked as `entry_record` checks one, counting the lines before it in the batch toward the
     item's times and caps; all or nothing (BulkEntryRefused lists every refused line); one audit event
@@ -872,20 +910,20 @@ def entries_record_bulk(*, actor, lines, source=LedgerEntry.Source.RECORDER, rec
 @transaction.atomic
 def entry_record(
     *,
-    actor,
-    member,
-    item,
-    period,
-    points,
-    reason,
-    source=LedgerEntry.Source.RECORDER,
-    occurred_on=None,
-    evidence=(),
-    verified_by=None,
-    recalculate=True,
-    evidence_on_file=0,
-    evidence_files=(),
-):
+    actor: User,
+    member: Member,
+    item: RuleItem,
+    period: Period,
+    points: Decimal | int | str,
+    reason: str,
+    source: str = LedgerEntry.Source.RECORDER,
+    occurred_on: datetime.date | None = None,
+    evidence: Sequence[UploadedFile] = (),
+    verified_by: User | None = None,
+    recalculate: bool = True,
+    evidence_on_file: int = 0,
+    evidence_files: Iterable[tuple[str, str]] = (),
+) -> LedgerEntry:
     """Record one ledger line for a member, after every check, and refresh the branch's totals.
 
     `evidence_files` are files already stored elsewhere ((stored name, shown name): a declaration's
@@ -945,7 +983,7 @@ def entry_record(
     return entry
 
 
-def _distinct_files(files):
+def _distinct_files(files: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
     """(stored name, shown name) pairs without blanks or repeats, in their order."""
     seen, kept = set(), []
     for stored, shown in files:
@@ -955,18 +993,29 @@ def _distinct_files(files):
     return kept
 
 
-def _evidence_note(files):
+def _evidence_note(files: list[tuple[str, str]]) -> dict[str, list[str]]:
     return {"evidence": [shown for _stored, shown in files]} if files else {}
 
 
-def _attach_stored(entry, files, actor):
+def _attach_stored(entry: LedgerEntry, files: Iterable[tuple[str, str]], actor: User) -> None:
     EntryEvidence.objects.bulk_create(
         [EntryEvidence(entry=entry, file=stored, name=shown[:200], uploaded_by=actor) for stored, shown in files]
     )
 
 
 @transaction.atomic
-def entry_adjust_to(*, actor, member, item, period, magnitude, reason, source, recalculate=True, evidence_files=()):
+def entry_adjust_to(
+    *,
+    actor: User,
+    member: Member,
+    item: RuleItem,
+    period: Period,
+    magnitude: int,
+    reason: str,
+    source: str,
+    recalculate: bool = True,
+    evidence_files: Iterable[tuple[str, str]] = (),
+) -> LedgerEntry | None:
     """Bring an item's net total for the period to `magnitude` (a confirmed panel score) by
     appending the difference; nothing is written when it already stands there. `evidence_files`
     (stored name, shown name) — the member's self-assessment evidence — go with the line."""
@@ -1034,7 +1083,7 @@ def entry_adjust_to(*, actor, member, item, period, magnitude, reason, source, r
 
 
 @transaction.atomic
-def entry_reverse(*, actor, entry, reason):
+def entry_reverse(*, actor: User, entry: LedgerEntry, reason: str) -> LedgerEntry:
     """Correct a line by appending its reversal (once), never by editing it."""
     member = entry.member
     _require(actor, perms.ENTRY_RECORD, member.branch, _("您不能更正本支部以外的记录"))
@@ -1076,7 +1125,7 @@ def entry_reverse(*, actor, entry, reason):
     return reversal
 
 
-def recalculate(*, year, organization=None):
+def recalculate(*, year: int, organization: Organization | None = None) -> int:
     """Recompute every branch under `organization` (default: all) for `year`; returns members done."""
     branches = Organization.objects.filter(kind=Organization.Kind.BRANCH)
     if organization is not None:
@@ -1085,7 +1134,7 @@ def recalculate(*, year, organization=None):
 
 
 @transaction.atomic
-def board_visibility_set(*, actor, branch, visible):
+def board_visibility_set(*, actor: User, branch: Organization, visible: bool) -> Organization:
     """The branch decides whether its members see the points board (积分榜)."""
     _require(actor, perms.ROSTER_MANAGE, branch)
     branch.show_board_to_members = bool(visible)

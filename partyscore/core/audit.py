@@ -1,8 +1,10 @@
 """Writing the audit log. Every service that changes data calls `audit_record` in its transaction."""
 
+from __future__ import annotations
+
 import hashlib
 import json
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
@@ -10,11 +12,19 @@ from django.utils import timezone
 
 from .models import AuditEvent
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from datetime import datetime
+
+    from django.contrib.auth.base_user import AbstractBaseUser
+    from django.contrib.auth.models import AnonymousUser
+    from django.db import models
+
 # A fixed key for PostgreSQL's advisory lock: appends to the chains happen one at a time.
 _CHAIN_LOCK_KEY = 0x5053_4155  # "PSAU"
 
 
-def chain_lock():
+def chain_lock() -> None:
     """Serialize appends to the audit and ledger chains until the transaction ends, so two writers
     never read the same last hash. SQLite already lets one writer in at a time."""
     if connection.vendor == "postgresql":
@@ -22,7 +32,18 @@ def chain_lock():
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
 
 
-def event_hash(*, prev_hash, created_at, actor_id, action, target_type, target_id, before, after, reason):
+def event_hash(
+    *,
+    prev_hash: str,
+    created_at: datetime,
+    actor_id: int | None,
+    action: str,
+    target_type: str,
+    target_id: str,
+    before: object,
+    after: object,
+    reason: str,
+) -> str:
     payload = json.dumps(
         [prev_hash, created_at.isoformat(), actor_id, action, target_type, str(target_id), before, after, reason],
         cls=DjangoJSONEncoder,
@@ -32,7 +53,7 @@ def event_hash(*, prev_hash, created_at, actor_id, action, target_type, target_i
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def _plain(value):
+def _plain(value: object) -> Any:
     """Round-trip through JSON so the hash is computed over exactly what is stored."""
     return None if value is None else json.loads(json.dumps(value, cls=DjangoJSONEncoder))
 
@@ -49,7 +70,7 @@ class AuditRecord(NamedTuple):
     reason: str = ""
 
 
-def _event(record, prev_hash, created_at):
+def _event(record: AuditRecord, prev_hash: str, created_at: datetime) -> AuditEvent:
     actor, target = record.actor, record.target
     target_type = target._meta.label if target is not None else ""
     target_id = str(target.pk) if target is not None else ""
@@ -82,13 +103,22 @@ def _event(record, prev_hash, created_at):
     )
 
 
-def _last_hash():
+def _last_hash() -> str:
     chain_lock()
     return AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first() or ""
 
 
 @transaction.atomic
-def audit_record(*, actor, action, target, organization=None, before=None, after=None, reason=""):
+def audit_record(
+    *,
+    actor: AbstractBaseUser | AnonymousUser | None,
+    action: str,
+    target: models.Model | None,
+    organization: models.Model | None = None,
+    before: object = None,
+    after: object = None,
+    reason: str = "",
+) -> AuditEvent:
     """Append one event. `target` is a model instance (or None for actions on no single object)."""
     event = _event(
         AuditRecord(actor, action, target, organization, before, after, reason), _last_hash(), timezone.now()
@@ -98,7 +128,7 @@ def audit_record(*, actor, action, target, organization=None, before=None, after
 
 
 @transaction.atomic
-def audit_record_many(records):
+def audit_record_many(records: Iterable[AuditRecord]) -> list[AuditEvent]:
     """Append one event per AuditRecord in one insert (a batch of ledger lines): the same events, in
     order, as calling `audit_record` for each, in a number of queries that does not grow with them."""
     events, last, created_at = [], _last_hash(), timezone.now()

@@ -5,6 +5,10 @@ Every app notifies through here, so the floor of the house owns them: the models
 (partyscore/core/channels.py), the deliveries and their tasks (delivery.py, tasks.py) and the
 sentences' encoding (notices.py)."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -16,8 +20,15 @@ from .delivery import deliveries_plan
 from .exceptions import ApplicationError
 from .models import Notification
 
+if TYPE_CHECKING:
+    from collections.abc import Collection, Iterable
 
-def notify(users, template, url="", params=None):
+    from django.contrib.auth.base_user import AbstractBaseUser
+
+
+def notify(
+    users: Iterable[AbstractBaseUser | None], template: str, url: str = "", params: dict[str, object] | None = None
+) -> None:
     """In-app notice for each user now; through each other channel they chose (e-mail, WeCom,
     DingTalk, SMS: partyscore/core/channels.py) once the change commits, one recorded task per channel.
     `template` is a msgid (gettext_noop) and `params` its values (see partyscore/core/notices.py): each
@@ -32,7 +43,9 @@ def notify(users, template, url="", params=None):
 
 
 @transaction.atomic
-def notification_channels_set(*, user, channels, wecom_userid=None, dingtalk_userid=None):
+def notification_channels_set(
+    *, user, channels: Collection[str], wecom_userid: str | None = None, dingtalk_userid: str | None = None
+):
     """Each person chooses where else their notices reach them, among the channels the deployment
     switched on and for which they have an address (the phone number is the roster's)."""
     available = {c.name: c for c in choosable_channels()}
@@ -69,7 +82,7 @@ def notification_channels_set(*, user, channels, wecom_userid=None, dingtalk_use
 
 
 @transaction.atomic
-def notifications_mark_read(*, actor, ids=None):
+def notifications_mark_read(*, actor: AbstractBaseUser, ids: Iterable[int] | None = None) -> int:
     """Reading one's own notices is not audited: it changes nothing anyone else sees."""
     unread = Notification.objects.filter(user=actor, read_at__isnull=True)
     if ids is not None:
@@ -77,5 +90,5 @@ def notifications_mark_read(*, actor, ids=None):
     return unread.update(read_at=timezone.now())
 
 
-def unread_count(*, user):
+def unread_count(*, user: AbstractBaseUser) -> int:
     return Notification.objects.filter(user=user, read_at__isnull=True).count()

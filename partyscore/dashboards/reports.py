@@ -1,6 +1,9 @@
 """Annual work reports (工作报告): the figures, the draft and who may write, return or read them."""
 
+from __future__ import annotations
+
 from collections import Counter
+from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -16,10 +19,17 @@ from .models import WorkReport
 from .scope import bin_label, deadlines_by_code, scope_for
 from .supervision import figures
 
+if TYPE_CHECKING:
+    import datetime
+
+    from members.models import User
+
+    from .scope import Scope
+
 # ── annual work reports (工作报告) ─────────────────────────────────────────────────────────────
 
 
-def report_figures(scope):
+def report_figures(scope: Scope) -> dict[str, Any]:
     """The unit's own figures for its report: plain values (stored with the report on submission)."""
     data = figures(scope)
     prog, res = data["progress"], data["results"]
@@ -69,7 +79,7 @@ def report_figures(scope):
     }
 
 
-def report_draft(figures):
+def report_draft(figures: dict[str, Any]) -> str:
     """A first draft of the summary, written from the figures, for the secretary to edit."""
     steps = "；".join(
         f"{s['label']} {s['done']}/{s['expected']}" + ("（逾期）" if s["overdue"] else "") for s in figures["steps"]
@@ -95,7 +105,7 @@ def report_draft(figures):
     }
 
 
-def report_permissions(actor, org):
+def report_permissions(actor: User, org: Organization) -> tuple[bool, bool]:
     """(may write and submit, may return) the report of `org`."""
     if org.kind == Organization.Kind.BRANCH:
         may_write = perms.has_org_perm(actor, perms.BRANCH_RUN, org)
@@ -108,7 +118,9 @@ def report_permissions(actor, org):
     return may_write, may_return
 
 
-def work_report_view(*, actor, org, year, today=None):
+def work_report_view(
+    *, actor: User, org: Organization, year: int, today: datetime.date | None = None
+) -> dict[str, Any]:
     """The report page of a branch or general branch: the stored report (if any), the figures (frozen
     once submitted, live before) and what the actor may do."""
     scope = scope_for(actor=actor, org=org, year=year, today=today)
@@ -130,7 +142,7 @@ def work_report_view(*, actor, org, year, today=None):
     }
 
 
-def _report_late(report, due, today):
+def _report_late(report: WorkReport | None, due: datetime.date | None, today: datetime.date) -> bool:
     if due is None:
         return False
     if report is not None and report.submitted_at is not None and report.status == WorkReport.Status.SUBMITTED:
@@ -138,7 +150,9 @@ def _report_late(report, due, today):
     return today > due
 
 
-def work_reports_overview(*, actor, org, year, today=None):
+def work_reports_overview(
+    *, actor: User, org: Organization, year: int, today: datetime.date | None = None
+) -> dict[str, Any]:
     """Who has submitted and who is late, for every branch and general branch under `org`: two
     queries after the scope."""
     scope = scope_for(actor=actor, org=org, year=year, today=today)

@@ -1,8 +1,11 @@
 """Whose numbers a dashboard shows (the acting user's scope: organizations, branches, year), the
 committee's dashboard settings, the score bins and the deadlines by code."""
 
+from __future__ import annotations
+
 import datetime
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from django.conf import settings
@@ -25,6 +28,11 @@ from scoring.models import (
     OutcomeRule,
 )
 
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
+    from members.models import User
+
 # ── settings (each a number the committee may change in settings.DASHBOARD_SETTINGS) ───────────
 
 DEFAULTS = {
@@ -41,7 +49,7 @@ DEFAULTS = {
 }
 
 
-def setting(name):
+def setting(name: str) -> Any:
     return getattr(settings, "DASHBOARD_SETTINGS", {}).get(name, DEFAULTS[name])
 
 
@@ -60,7 +68,7 @@ TALKS = [FollowUp.Kind.TALK_SECRETARY, FollowUp.Kind.TALK_ADMONISH, FollowUp.Kin
 DONE = "done"
 
 
-def bin_label(index):
+def bin_label(index: int) -> str:
     low, high = BINS[index]
     if low is None:
         return _("低于%(high)s") % {"high": high}
@@ -69,7 +77,7 @@ def bin_label(index):
     return f"{low}–{high}"
 
 
-def bin_q(index, field_name="total"):
+def bin_q(index: int, field_name: str = "total") -> Q:
     low, high = BINS[index]
     condition = Q(**{f"{field_name}__isnull": False})
     if low is not None:
@@ -82,13 +90,13 @@ def bin_q(index, field_name="total"):
 # ── scope ────────────────────────────────────────────────────────────────────────────────────
 
 
-def default_year():
+def default_year() -> int:
     """The open cycle's year (the latest), else the calendar year."""
     year = Cycle.objects.filter(is_open=True).order_by("-year").values_list("year", flat=True).first()
     return year or timezone.localdate().year
 
 
-def parse_year(value, fallback=None):
+def parse_year(value: object, fallback: int | None = None) -> int:
     try:
         year = int(value)
     except (TypeError, ValueError):
@@ -108,21 +116,21 @@ class Scope:
     everything: bool = False  # the scope is the whole (only) tree
 
     @property
-    def branch_ids(self):
+    def branch_ids(self) -> list[int]:
         return [b.pk for b in self.branches]
 
-    def branch_subquery(self):
+    def branch_subquery(self) -> QuerySet[Organization, dict[str, Any]]:
         """The scope's branches as SQL (a subquery, so the parameter list stays short)."""
         return Organization.objects.filter(path__startswith=self.org.path, kind=Organization.Kind.BRANCH).values("pk")
 
-    def within(self, field_name):
+    def within(self, field_name: str) -> Q:
         """`field_name` (a branch id) is in the scope: no condition at all for the whole tree, which
         lets the database aggregate a table in one pass instead of probing a subquery per row."""
         if self.everything:
             return Q()
         return Q(**{f"{field_name}__in": self.branch_subquery()})
 
-    def branch_label(self, branch):
+    def branch_label(self, branch: Organization) -> str:
         """A branch's name, with its college's where the scope holds branches of several colleges
         (the branch's parent is then not the scope's own organization)."""
         if "_names" not in self.__dict__:
@@ -130,7 +138,7 @@ class Scope:
         college = self.__dict__["_names"].get(branch.parent_id)
         return f"{college}·{branch.name}" if college and branch.parent_id != self.org.pk else branch.name
 
-    def drill_url(self, metric, year=None, **params):
+    def drill_url(self, metric: str, year: int | None = None, **params: object) -> str:
         """The drill-down page listing the members behind a number (reversed once per scope)."""
         if "_drill_base" not in self.__dict__:
             self.__dict__["_drill_base"] = reverse("dashboard_drill", args=[self.org.pk])
@@ -146,7 +154,7 @@ class Scope:
         )
 
 
-def org_get(*, actor, org_id, perm=perms.LEDGER_VIEW):
+def org_get(*, actor: User, org_id: int, perm: str = perms.LEDGER_VIEW) -> Organization:
     """The organization, or 403 when it is outside the actor's scope (never 404: no probing)."""
     org = Organization.objects.filter(pk=org_id).first()
     if org is None or not perms.has_org_perm(actor, perm, org):
@@ -154,7 +162,9 @@ def org_get(*, actor, org_id, perm=perms.LEDGER_VIEW):
     return org
 
 
-def scope_for(*, actor, org, year, today=None, perm=perms.LEDGER_VIEW):
+def scope_for(
+    *, actor: User, org: Organization, year: int, today: datetime.date | None = None, perm: str = perms.LEDGER_VIEW
+) -> Scope:
     """One query: the subtree (and the other roots, to know whether it is the whole tree). Refuses
     an organization outside the actor's scope."""
     if not perms.has_org_perm(actor, perm, org):
@@ -171,7 +181,7 @@ def scope_for(*, actor, org, year, today=None, perm=perms.LEDGER_VIEW):
     )
 
 
-def dashboard_roots(*, actor):
+def dashboard_roots(*, actor: User) -> list[Organization]:
     """Where the actor's dashboards start: the topmost nodes of their ledger scope."""
     return list(perms.scope_roots(actor, perms.LEDGER_VIEW).order_by("path"))
 
@@ -179,7 +189,7 @@ def dashboard_roots(*, actor):
 # ── deadlines ────────────────────────────────────────────────────────────────────────────────
 
 
-def deadlines_by_code(scope):
+def deadlines_by_code(scope: Scope) -> dict[str, datetime.date]:
     """code → due date for the scope's branches; a deadline set nearer a branch wins (one query)."""
     rows = list(
         Deadline.objects.filter(cycle__year=scope.year).select_related("organization").order_by("organization__depth")
@@ -191,5 +201,5 @@ def deadlines_by_code(scope):
     return chosen
 
 
-def overdue(due, today):
+def overdue(due: datetime.date | None, today: datetime.date) -> bool:
     return due is not None and today > due

@@ -1,7 +1,10 @@
 """The dashboards' pages as data: the committee's and a college's dashboard, the branch secretary's,
 the member's and the college board (积分榜), each scoped to the acting user."""
 
+from __future__ import annotations
+
 from collections import Counter, defaultdict
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import (
@@ -31,10 +34,21 @@ from .reports import report_permissions
 from .scope import DONE, RESULT_CONSEQUENCES, TALKS, overdue, scope_for
 from .supervision import figures, supervision
 
+if TYPE_CHECKING:
+    import datetime
+
+    from django.contrib.auth.models import AnonymousUser
+
+    from members.models import User
+
+    from .scope import Scope
+
 # ── the branch secretary ─────────────────────────────────────────────────────────────────────
 
 
-def branch_dashboard(*, actor, branch, year, today=None):
+def branch_dashboard(
+    *, actor: User, branch: Organization, year: int, today: datetime.date | None = None
+) -> dict[str, Any]:
     """The secretary's to-do and the branch table: `reviews.selectors.branch_todo` (reused as is)
     plus the branch's progress, results and fairness flags and each member's outcomes, open
     objections and follow-ups: a fixed number of queries whatever the branch's size."""
@@ -196,7 +210,7 @@ def branch_dashboard(*, actor, branch, year, today=None):
 # ── the member ───────────────────────────────────────────────────────────────────────────────
 
 
-def member_dashboard(*, actor, year):
+def member_dashboard(*, actor: User | AnonymousUser, year: int) -> dict[str, Any]:
     """The member's own standing: reuses the points card, `member_due` and `my_pipeline` reads;
     nothing about any other member. The rank is shown only if the branch shows its board."""
     from reviews.selectors import member_due, my_pipeline
@@ -245,7 +259,7 @@ def member_dashboard(*, actor, year):
 # ── the college board (积分榜) ────────────────────────────────────────────────────────────────
 
 
-def college_board(*, actor, org, year):
+def college_board(*, actor: User, org: Organization, year: int) -> dict[str, Any]:
     """Every branch of a college (or the university) ranked for publicity: only branches that show
     their board to members are listed by name; the others show their number of scored members only.
     Three queries whatever the size."""
@@ -292,12 +306,12 @@ def college_board(*, actor, org, year):
 DONE_COLOUR, OPEN_COLOUR = "#2e7d32", "#90a4ae"  # overdue items are drawn red by dashboards.js
 
 
-def _chart(kind, items, *, name="", extra=None):
+def _chart(kind: str, items: list[Any], *, name: str = "", extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """A chart as plain data for static/js/dashboards.js: every item carries its drill-down URL."""
     return {"kind": kind, "name": str(name), "items": items, **(extra or {})}
 
 
-def _progress_chart(scope, prog):
+def _progress_chart(scope: Scope, prog: dict[str, Any]) -> dict[str, Any]:
     """For each organization directly below the scope's: the share done of each step."""
     children = [o for o in scope.orgs if o.parent_id == scope.org.pk] or [scope.org]
     rows = prog["by_id"]
@@ -333,7 +347,7 @@ def _progress_chart(scope, prog):
     )
 
 
-def _heatmap(scope, prog):
+def _heatmap(scope: Scope, prog: dict[str, Any]) -> dict[str, Any]:
     """Every branch of the scope × every step at a glance: the share done (percent), or -1 when
     the step is overdue. Clicking a cell opens its members; dashboards.js builds the link from
     `drill`, the column's metric and the row's organization, so thousands of cells stay small."""
@@ -406,7 +420,7 @@ def _heatmap(scope, prog):
     )
 
 
-def org_dashboard(*, actor, org, year, today=None):
+def org_dashboard(*, actor: User, org: Organization, year: int, today: datetime.date | None = None) -> dict[str, Any]:
     """Everything the committee / general branch dashboard shows: progress, results, fairness and a
     supervision summary, with the charts' data. A fixed number of queries (see the tests)."""
     scope = scope_for(actor=actor, org=org, year=year, today=today)
@@ -484,7 +498,7 @@ def org_dashboard(*, actor, org, year, today=None):
     }
 
 
-def branch_charts(data):
+def branch_charts(data: dict[str, Any]) -> dict[str, Any]:
     row, res = data["row"], data["results"]
     steps = [(_("提交承诺"), row.pledges_submitted), (_("承诺审核"), row.pledges_approved)]
     for period in data["progress"]["periods"]:
@@ -523,6 +537,6 @@ def branch_charts(data):
     }
 
 
-def member_charts(data):
+def member_charts(data: dict[str, Any]) -> dict[str, Any]:
     """The member's own period scores (the category totals are shown as figures beside it)."""
     return {"periods": _chart("bar", data["periods"], name=_("各期得分"))} if data["periods"] else {}

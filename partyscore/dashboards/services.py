@@ -5,8 +5,11 @@ Each service is keyword-only, atomic, checks the actor's permission at the organ
 on and the object's state, and writes an audit event in the same transaction.
 """
 
+from __future__ import annotations
+
 import random
 import secrets
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -27,6 +30,14 @@ from . import reports
 from . import scope as scope_reads
 from .models import BranchCommendation, SpotCheck, SpotCheckItem, WorkReport
 
+if TYPE_CHECKING:
+    import datetime
+    from collections.abc import Iterable
+
+    from django.db.models import QuerySet
+
+    from members.models import User
+
 SPOT_CHECK_EMPTY = gettext_lazy("该支部本年度没有台账记录，无法抽查")
 SPOT_CHECK_CLOSED = gettext_lazy("该抽查已完成，不能再修改")
 NOTE_REQUIRED = gettext_lazy("存在问题时请写明核查说明")
@@ -35,7 +46,7 @@ REPORT_SUBMITTED = gettext_lazy("工作报告已上报，不能修改；如需�
 REPORT_STALE = gettext_lazy("工作报告已被他人修改，请刷新后重试")
 
 
-def _require(actor, perm, org, message=None):
+def _require(actor: User, perm: str, org: Organization, message: str | None = None) -> None:
     if not perms.has_org_perm(actor, perm, org):
         raise PermissionDenied(message or _("您无权对“%(org)s”执行此操作") % {"org": org})
 
@@ -44,7 +55,7 @@ def _require(actor, perm, org, message=None):
 
 
 @transaction.atomic
-def spot_check_draw(*, actor, branch, year, size, seed=None):
+def spot_check_draw(*, actor: User, branch: Organization, year: int, size: int, seed: str | None = None) -> SpotCheck:
     """Draw `size` random ledger lines of the branch's year for review. The seed is stored, so the
     same draw can be reproduced from the same lines."""
     _require(actor, perms.OVERSEE, branch, _("只有组织部可以随机抽查"))
@@ -71,7 +82,7 @@ def spot_check_draw(*, actor, branch, year, size, seed=None):
 
 
 @transaction.atomic
-def spot_check_review(*, actor, item, verdict, note=""):
+def spot_check_review(*, actor: User, item: SpotCheckItem, verdict: str, note: str = "") -> SpotCheckItem:
     check = SpotCheck.objects.select_for_update(of=("self",)).select_related("branch").get(pk=item.spot_check_id)
     _require(actor, perms.OVERSEE, check.branch, _("只有组织部可以记录抽查结果"))
     if check.status != SpotCheck.Status.OPEN:
@@ -97,7 +108,7 @@ def spot_check_review(*, actor, item, verdict, note=""):
 
 
 @transaction.atomic
-def spot_check_close(*, actor, spot_check, conclusion):
+def spot_check_close(*, actor: User, spot_check: SpotCheck, conclusion: str) -> SpotCheck:
     check = SpotCheck.objects.select_for_update(of=("self",)).select_related("branch").get(pk=spot_check.pk)
     _require(actor, perms.OVERSEE, check.branch, _("只有组织部可以完成抽查"))
     transition(check, "close", SPOT_CHECK_CLOSED)
@@ -132,7 +143,9 @@ def spot_check_close(*, actor, spot_check, conclusion):
 
 
 @transaction.atomic
-def commendation_record(*, actor, branch, year, kind, reason, loses_award_eligibility=False):
+def commendation_record(
+    *, actor: User, branch: Organization, year: int, kind: str, reason: str, loses_award_eligibility: bool = False
+) -> BranchCommendation:
     _require(actor, perms.OVERSEE, branch, _("只有组织部可以通报表彰或批评"))
     if branch.kind == Organization.Kind.COMMITTEE:
         raise ApplicationError(_("请选择党支部或党总支"))
@@ -177,7 +190,7 @@ def commendation_record(*, actor, branch, year, kind, reason, loses_award_eligib
 # ── annual work reports (工作报告) ─────────────────────────────────────────────────────────────
 
 
-def _receivers(org):
+def _receivers(org: Organization) -> QuerySet[User] | list[User]:
     """Who reads the report: the general branch's secretary for a branch, the committee's
     organization department for a college."""
     if org.parent is None:
@@ -187,7 +200,16 @@ def _receivers(org):
 
 
 @transaction.atomic
-def work_report_save(*, actor, organization, year, summary, lock_version=0, submit=False, today=None):
+def work_report_save(
+    *,
+    actor: User,
+    organization: Organization,
+    year: int,
+    summary: str,
+    lock_version: int = 0,
+    submit: bool = False,
+    today: datetime.date | None = None,
+) -> WorkReport:
     """Save (and with `submit`, hand in) the unit's report. On submission the unit's own figures are
     frozen into the report."""
     may_write, _may_return = reports.report_permissions(actor, organization)
@@ -235,7 +257,7 @@ def work_report_save(*, actor, organization, year, summary, lock_version=0, subm
 
 
 @transaction.atomic
-def work_report_return(*, actor, report, reason):
+def work_report_return(*, actor: User, report: WorkReport, reason: str) -> WorkReport:
     """The receiving level sends a submitted report back with a reason."""
     report = WorkReport.objects.select_for_update(of=("self",)).select_related("organization__parent").get(pk=report.pk)
     _may_write, may_return = reports.report_permissions(actor, report.organization)
@@ -267,7 +289,7 @@ def work_report_return(*, actor, report, reason):
     return report
 
 
-def _notify(users, template, url, params):
+def _notify(users: Iterable[User], template: str, url: str, params: dict[str, object]) -> None:
     from partyscore.core.notifications import notify
 
     notify(list(users), template, url, params)

@@ -1,8 +1,11 @@
 """The organization department's supervision: spot checks, notices and the branch figures
 behind them."""
 
+from __future__ import annotations
+
 import datetime
 from collections import defaultdict
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import (
@@ -29,10 +32,15 @@ from .progress import mass_needed, progress, year_periods
 from .results import results, share_rules
 from .scope import DONE, TALKS, deadlines_by_code, setting
 
+if TYPE_CHECKING:
+    from members.models import User
+
+    from .scope import Scope
+
 # ── supervision ──────────────────────────────────────────────────────────────────────────────
 
 
-def supervision(scope, facts=None, lists=True):
+def supervision(scope: Scope, facts: dict[int, dict[str, Any]] | None = None, lists: bool = True) -> dict[str, Any]:
     """Talks and follow-ups due and done (from the stored counts when given), and the lists of open
     follow-ups, spot checks and notices (at most LIST_LIMIT each; only their numbers when not
     `lists`): two to four queries."""
@@ -101,7 +109,7 @@ def supervision(scope, facts=None, lists=True):
     }
 
 
-def spot_check_get(*, actor, spot_check_id):
+def spot_check_get(*, actor: User, spot_check_id: int) -> tuple[SpotCheck, list[SpotCheckItem]]:
     """A spot check with its sampled lines; for whoever may see the branch's ledger."""
     check = SpotCheck.objects.select_related("branch", "created_by", "closed_by").filter(pk=spot_check_id).first()
     if check is None or not perms.has_org_perm(actor, perms.LEDGER_VIEW, check.branch):
@@ -117,7 +125,7 @@ def spot_check_get(*, actor, spot_check_id):
     return check, items
 
 
-def figures(scope):
+def figures(scope: Scope) -> dict[str, Any]:
     """Progress, results and fairness of the scope from the stored per-branch counts: about ten
     queries when no branch changed, about twenty more when some did."""
     in_force = schemes_by_branch(scope.branches, scope.year)
