@@ -16,6 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(config, items):
     services = [item for item in items if "tests/services/" in str(item.fspath)]
     if os.environ.get("PARTYSCORE_SERVICE_TESTS") == "1":
