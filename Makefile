@@ -20,7 +20,7 @@ run: install static db
 
 test: install-test messages
 	scripts/ensure-browser
-	$(BIN)/pytest -n 2 --dist loadgroup
+	$(BIN)/pytest -n 2
 
 install: $(VENV)/.installed node_modules/.installed .env messages
 

@@ -17,6 +17,9 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Tasks run in the test process; tests of the real broker and worker (tests/services/) switch
 # the Celery app to Redis themselves.
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
+# Each test process (xdist worker) has a queue of its own on the shared Redis, and the Celery workers
+# tests/services start inherit it: one test's worker never takes the tasks of a test beside it.
+CELERY_TASK_DEFAULT_QUEUE = f"tests-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
 ALLOWED_HOSTS = ["*"]
 # Serve static files from the finders (node_modules, static/) without a collectstatic run.
 WHITENOISE_AUTOREFRESH = True

@@ -16,18 +16,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(config, items):
-    services = [item for item in items if "tests/services/" in str(item.fspath)]
     if os.environ.get("PARTYSCORE_SERVICE_TESTS") == "1":
-        # They share the broker's queue (and purge it): one xdist worker runs them all, in turn,
-        # or one test's Celery worker takes another's tasks (`--dist loadgroup`).
-        for item in services:
-            item.add_marker(pytest.mark.xdist_group("services"))
         return
     skip = pytest.mark.skip(reason="needs PostgreSQL, Redis and a worker: run by .ci/run's second pass")
-    for item in services:
-        item.add_marker(skip)
+    for item in items:
+        if "tests/services/" in str(item.fspath):
+            item.add_marker(skip)
 
 
 class Worker:
