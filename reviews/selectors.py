@@ -169,6 +169,7 @@ def branch_todo(*, actor: User, branch: Organization, year: int, today: datetime
         for m in members
     ]
     return {
+        "pipelines": pipelines,
         "rows": rows,
         "periods": periods,
         "pledges": Pledge.objects.filter(member__branch=branch, year=year, status="submitted").select_related("member"),

@@ -52,6 +52,7 @@ def branch_dashboard(
     """The secretary's to-do and the branch table: `reviews.selectors.branch_todo` (reused as is)
     plus the branch's progress, results and fairness flags and each member's outcomes, open
     objections and follow-ups: a fixed number of queries whatever the branch's size."""
+    from reviews import pipeline
     from reviews import selectors as review_selectors
 
     todo = review_selectors.branch_todo(actor=actor, branch=branch, year=year, today=today)
@@ -119,20 +120,24 @@ def branch_dashboard(
     reviews_url = reverse("branch_reviews", args=[branch.pk])
     add(_("待审核的本人申报"), len(declarations), reviews_url)
     add(_("待审核的承诺"), len(list(todo["pledges"])), reviews_url, row.pledges_submitted.due)
-    add(_("待核实的践诺报告"), len(list(todo["fulfilment"])), reviews_url)
+    pipelines = todo["pipelines"]
+    steps = pipeline.steps_of(pipelines)
+    if pipeline.FULFILMENT in steps:  # Policy B's monthly 践诺 only
+        add(_("待核实的践诺报告"), len(list(todo["fulfilment"])), reviews_url)
     for period in current:
-        if period.kind == "semester":
+        if pipeline.SELF_ASSESSMENT in steps and pipeline.due_for(pipeline.SELF_ASSESSMENT, pipelines, period):
             add(
                 _("%(p)s未提交自查自评") % {"p": period.name},
                 len(todo["self_missing"]),
                 scope.drill_url("self_missing", period=period.pk),
-                deadlines.get(f"A-S{period.index}-SELF"),
+                deadlines.get(pipeline.due_for(pipeline.SELF_ASSESSMENT, pipelines, period)),
             )
+        if pipeline.due_for(pipeline.PANEL_SCORING, pipelines, period):
             add(
                 _("%(p)s考评小组评分待确认") % {"p": period.name},
                 len(panel_pending),
                 reverse("panel_board", args=[branch.pk, period.pk]),
-                deadlines.get(f"A-S{period.index}-PANEL"),
+                deadlines.get(pipeline.due_for(pipeline.PANEL_SCORING, pipelines, period)),
                 perm=perms.BRANCH_RUN,
             )
     soonest = min((o.due_on for o in objections), default=None)

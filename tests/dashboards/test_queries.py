@@ -20,7 +20,7 @@ from .conftest import populate
 PAGES = [
     ("dashboard_org", lambda w: [w.U.pk], "org_department", {}, 19),
     ("dashboard_org", lambda w: [w.A.pk], "gb_secretary", {}, 19),
-    ("dashboard_branch", lambda w: [w.A1.pk], "secretary", {}, 38),
+    ("dashboard_branch", lambda w: [w.A1.pk], "secretary", {}, 37),
     ("dashboard_me", lambda w: [], "member", {}, 20),
     ("college_board", lambda w: [w.A.pk], "gb_secretary", {}, 11),
     ("supervision", lambda w: [w.U.pk], "org_department", {}, 14),

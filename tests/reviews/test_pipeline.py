@@ -10,6 +10,7 @@ from django.urls import reverse
 from partyscore.dashboards import drilldown, supervision
 from partyscore.dashboards import facts as facts_reads
 from partyscore.dashboards import scope as scope_reads
+from partyscore.dashboards import selectors as dash_pages
 from reviews import pipeline, rhythm, selectors
 from reviews.models import (
     Determination,
@@ -220,3 +221,16 @@ def test_the_pipeline_is_the_schemes_field_not_its_composition(a_year, clock):
     todo = selectors.member_due(member=w.member.member, year=YEAR)
     assert any(item["url"] == reverse("fulfilment_new") for item in todo)
     assert not any("自查自评" in str(item["what"]) for item in todo)
+
+
+@pytest.mark.parametrize("policy", ["a_year", "b_year"])
+def test_the_secretarys_to_do_lists_only_the_branchs_own_steps(db, request, policy, clock):
+    """Policy A's branch is not asked to verify monthly 践诺 reports; Policy B's is, and has no
+    semester self-assessment or panel scoring to chase."""
+    clock(3, 10)
+    w = request.getfixturevalue(policy)
+    items = [str(i["what"]) for i in dash_pages.branch_dashboard(actor=w.secretary, branch=w.A1, year=YEAR)["items"]]
+    steps = pipeline.steps_of({w.scheme.pipeline})
+    assert ("待核实的践诺报告" in items) is (pipeline.FULFILMENT in steps)
+    assert any("自查自评" in i for i in items) is (pipeline.SELF_ASSESSMENT in steps)
+    assert any("考评小组评分" in i for i in items) is (pipeline.PANEL_SCORING in steps)
