@@ -12,6 +12,7 @@ from . import rule_kinds
 from .models import AttendanceRule, OutcomeRule, RuleItem, Scheme
 from .points import format_points, to_centi
 from .rule_kinds import RULE_KINDS
+from .services import ITEM_FIELDS
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -172,20 +173,7 @@ class SchemeForm(BootstrapMixin, forms.ModelForm):
 class RuleItemForm(BootstrapMixin, forms.ModelForm):
     class Meta:
         model = RuleItem
-        fields = [
-            "kind",
-            "code",
-            "title",
-            "description",
-            "points_min",
-            "points_max",
-            "cap_per_period",
-            "cap_per_year",
-            "times_per_period",
-            "evidence_required",
-            "member_may_declare",
-            "order",
-        ]
+        fields = ITEM_FIELDS
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
 
 

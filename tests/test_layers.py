@@ -3,8 +3,10 @@ in a circle (docs/architecture.md). Read from the source's import statements, th
 functions too, so a lazy import cannot hide an arrow that runs back up."""
 
 import ast
-from collections import defaultdict
+import graphlib
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -86,50 +88,11 @@ def test_the_project_package_holds_only_its_shell_beside_its_apps():
 
 def test_no_modules_import_each_other_in_a_circle():
     modules, edges = graph()
-    arrows = defaultdict(set)
-    for source, targets in edges.items():
-        arrows[source] = {t for t in targets if t in modules and t != source}
-    circles = [sorted(c) for c in _strongly_connected(arrows) if len(c) > 1]
-    assert circles == []
-
-
-def _strongly_connected(arrows):
-    """Tarjan's algorithm, iterative: the sets of modules that reach each other."""
-    index, low, on_stack, stack, found, counter = {}, {}, set(), [], [], [0]
-    for start in list(arrows):
-        if start in index:
-            continue
-        work = [(start, iter(arrows[start]))]
-        index[start] = low[start] = counter[0]
-        counter[0] += 1
-        stack.append(start)
-        on_stack.add(start)
-        while work:
-            node, children = work[-1]
-            child = next(children, None)
-            if child is not None:
-                if child not in index:
-                    index[child] = low[child] = counter[0]
-                    counter[0] += 1
-                    stack.append(child)
-                    on_stack.add(child)
-                    work.append((child, iter(arrows[child])))
-                elif child in on_stack:
-                    low[node] = min(low[node], index[child])
-                continue
-            work.pop()
-            if work:
-                low[work[-1][0]] = min(low[work[-1][0]], low[node])
-            if low[node] == index[node]:
-                component = set()
-                while True:
-                    member = stack.pop()
-                    on_stack.discard(member)
-                    component.add(member)
-                    if member == node:
-                        break
-                found.append(component)
-    return found
+    arrows = {source: {t for t in targets if t in modules and t != source} for source, targets in edges.items()}
+    try:
+        graphlib.TopologicalSorter(arrows).prepare()
+    except graphlib.CycleError as circle:
+        pytest.fail("modules import each other in a circle: " + " → ".join(circle.args[1]))
 
 
 def test_the_checks_see_an_arrow_that_runs_up(tmp_path):

@@ -121,23 +121,24 @@ def branch_dashboard(
     add(_("待审核的本人申报"), len(declarations), reviews_url)
     add(_("待审核的承诺"), len(list(todo["pledges"])), reviews_url, row.pledges_submitted.due)
     pipelines = todo["pipelines"]
-    steps = pipeline.steps_of(pipelines)
-    if pipeline.FULFILMENT in steps:  # Policy B's monthly 践诺 only
+    if pipeline.FULFILMENT in pipeline.steps_of(pipelines):  # Policy B's monthly 践诺 only
         add(_("待核实的践诺报告"), len(list(todo["fulfilment"])), reviews_url)
     for period in current:
-        if pipeline.SELF_ASSESSMENT in steps and pipeline.due_for(pipeline.SELF_ASSESSMENT, pipelines, period):
+        self_code = pipeline.due_for(pipeline.SELF_ASSESSMENT, pipelines, period)
+        if self_code:
             add(
                 _("%(p)s未提交自查自评") % {"p": period.name},
                 len(todo["self_missing"]),
                 scope.drill_url("self_missing", period=period.pk),
-                deadlines.get(pipeline.due_for(pipeline.SELF_ASSESSMENT, pipelines, period)),
+                deadlines.get(self_code),
             )
-        if pipeline.due_for(pipeline.PANEL_SCORING, pipelines, period):
+        panel_code = pipeline.due_for(pipeline.PANEL_SCORING, pipelines, period)
+        if panel_code:
             add(
                 _("%(p)s考评小组评分待确认") % {"p": period.name},
                 len(panel_pending),
                 reverse("panel_board", args=[branch.pk, period.pk]),
-                deadlines.get(pipeline.due_for(pipeline.PANEL_SCORING, pipelines, period)),
+                deadlines.get(panel_code),
                 perm=perms.BRANCH_RUN,
             )
     soonest = min((o.due_on for o in objections), default=None)
