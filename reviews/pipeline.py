@@ -7,6 +7,7 @@ pipeline (a third policy, a quarterly Policy A) is a Scheme.Pipeline value and e
 """
 
 import datetime
+import functools
 from dataclasses import dataclass, field
 
 from django.db.models import F, Q
@@ -282,8 +283,15 @@ def steps_of(pipelines, *, responsible=None):
 
 
 def dues_of(step, pipelines):
-    """The step's deadline codes in any of `pipelines`, each once."""
-    return list(dict.fromkeys(d for p in sorted(pipelines) for d in step.deadlines.get(p, ())))
+    """The step's deadline codes in any of `pipelines`, each once (a tuple)."""
+    return _dues(step, frozenset(pipelines))
+
+
+# The steps are declared once at import, so these look-ups are pure: the dashboards ask them
+# thousands of times a page (each branch × step × period), and they are answered once.
+@functools.cache
+def _dues(step, pipelines):
+    return tuple(dict.fromkeys(d for p in sorted(pipelines) for d in step.deadlines.get(p, ())))
 
 
 def codes_of(pipelines):
@@ -293,13 +301,22 @@ def codes_of(pipelines):
 
 def period_kinds(step, pipelines):
     """The kinds of period the step runs in under `pipelines` (semester for Policy A's panel)."""
-    return {d.period[0] for d in dues_of(step, pipelines) if d.period}
+    return _period_kinds(step, frozenset(pipelines))
+
+
+@functools.cache
+def _period_kinds(step, pipelines):
+    return frozenset(d.period[0] for d in _dues(step, pipelines) if d.period)
 
 
 def due_for(step, pipelines, period):
     """The step's deadline code for `period` under `pipelines`, or None."""
-    key = (period.kind, period.index) if period is not None else None
-    return next((d.code for d in dues_of(step, pipelines) if d.period == key), None)
+    return _due_for(step, frozenset(pipelines), (period.kind, period.index) if period is not None else None)
+
+
+@functools.cache
+def _due_for(step, pipelines, key):
+    return next((d.code for d in _dues(step, pipelines) if d.period == key), None)
 
 
 def reminder_title(step, deadline, period):

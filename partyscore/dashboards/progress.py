@@ -115,8 +115,27 @@ def _assessed(periods, in_force, today):
     return [p for p in periods.values() if p.kind in kinds and p.starts_on <= today]
 
 
-def _publicity_expectations(policies, deadlines, periods_by_key, determination, grace, annual_grace):
-    """What a branch should have publicized by now: [(title, kind, period, due)]."""
+def _publicity_expectations(policies, deadlines, periods_by_key, determination, grace, annual_grace, known):
+    """What a branch should have publicized by now: [(title, kind, period, due)]. `known` keeps the
+    part that depends only on the branch's policies, which most branches share."""
+    key = frozenset(policies)
+    if key not in known:
+        known[key] = _policy_publicities(policies, deadlines, periods_by_key, grace)
+    expected = list(known[key])
+    if (
+        determination is not None
+        and determination["status"] == Determination.Status.DECIDED
+        and determination["decided_on"]
+    ):
+        decided = datetime.date.fromisoformat(determination["decided_on"])
+        expected.append(
+            (ANNUAL_PUBLICITY, Publicity.Kind.ANNUAL, None, decided + datetime.timedelta(days=annual_grace))
+        )
+    return expected
+
+
+def _policy_publicities(policies, deadlines, periods_by_key, grace):
+    """The publicities the steps of `policies` ask for, with their deadlines."""
     expected = []
     for code in pipeline.dues_of(pipeline.PLEDGES, policies):
         due = deadlines.get(code.code)
@@ -133,15 +152,6 @@ def _publicity_expectations(policies, deadlines, periods_by_key, determination, 
                     _("%(m)s月") % {"m": code.period[1]} if code.period[0] == "month" else QUARTERS[code.period[1]]
                 )
                 expected.append((step.title % {"period": month_or_quarter}, kind, periods_by_key.get(code.period), due))
-    if (
-        determination is not None
-        and determination["status"] == Determination.Status.DECIDED
-        and determination["decided_on"]
-    ):
-        decided = datetime.date.fromisoformat(determination["decided_on"])
-        expected.append(
-            (ANNUAL_PUBLICITY, Publicity.Kind.ANNUAL, None, decided + datetime.timedelta(days=annual_grace))
-        )
     return expected
 
 
@@ -189,6 +199,7 @@ def progress(scope, facts, in_force, periods, deadlines, needed_forms):
         "not_started": _("未开始"),
     }
     rows = {o.pk: ProgressRow(org=o) for o in scope.orgs}
+    publicities = {}
     for branch in scope.branches:
         row, schemes, f = rows[branch.pk], in_force.get(branch.pk, {}), facts[branch.pk]
         row.branches = 1
@@ -247,7 +258,9 @@ def progress(scope, facts, in_force, periods, deadlines, needed_forms):
         row.mass.overdue = row.mass.applicable and overdue(row.mass.due, today) and not row.mass.complete
         decision = f["determination"]
         held = 0
-        expectations = _publicity_expectations(row.policies, deadlines, by_key, decision, grace, annual_grace)
+        expectations = _publicity_expectations(
+            row.policies, deadlines, by_key, decision, grace, annual_grace, publicities
+        )
         due_now = 0
         for title, kind, period, due in expectations:
             first = _held_on(f["publicity"], kind, period)

@@ -12,10 +12,11 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop as N
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from members import permissions as perms
@@ -113,6 +114,39 @@ def _step_cell(step):
     return cell
 
 
+def _flag_item(flag):
+    """One fairness signal with the publicity records behind it (built here for the same reason as
+    the progress cells: a committee's page lists hundreds of them)."""
+    item = format_html(
+        '<li class="fairness-flag" data-code="{}" data-branch="{}"><strong>{}</strong> · {}：{} <a href="{}">{}</a>',
+        flag["code"],
+        flag["branch"].pk,
+        flag["where"],
+        flag["title"],
+        flag["detail"],
+        flag["url"],
+        _("查看"),
+    )
+    records = flag.get("records")
+    if records:
+        lines = format_html_join(
+            "",
+            "<li>{}：{}</li>",
+            (
+                (
+                    title,
+                    _("应于 %(due)s 前公示，%(held)s 才公示") % {"due": due.isoformat(), "held": held.isoformat()}
+                    if kind == "late"
+                    else _("应于 %(due)s 前公示，未公示") % {"due": due.isoformat()},
+                )
+                for title, kind, due, held in records
+            ),
+        )
+        summary = ngettext("%(n)s 项公示明细", "%(n)s 项公示明细", len(records)) % {"n": len(records)}
+        item += format_html('<details><summary>{}</summary><ul class="mb-0">{}</ul></details>', summary, lines)
+    return item + mark_safe("</li>")
+
+
 @login_required
 @require_safe
 def org_dashboard(request, org_id):
@@ -120,6 +154,8 @@ def org_dashboard(request, org_id):
     if org.is_branch:
         return redirect(f"{reverse('dashboard_branch', args=[org.pk])}?year={_year(request)}")
     data = reads.org_dashboard(actor=request.user, org=org, year=_year(request))
+    for group in data["fairness"]["groups"]:
+        group["flag_html"] = [_flag_item(flag) for flag in group["flags"]]
     for row in data["progress_rows"]:
         row.cells = [
             _step_cell(row.pledges_submitted),
