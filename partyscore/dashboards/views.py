@@ -143,7 +143,7 @@ def _flag_item(flag):
             ),
         )
         summary = ngettext("%(n)s 项公示明细", "%(n)s 项公示明细", len(records)) % {"n": len(records)}
-        item += format_html('<details><summary>{}</summary><ul class="mb-0">{}</ul></details>', summary, lines)
+        item += format_html(' <details><summary>{}</summary><ul class="mb-0">{}</ul></details>', summary, lines)
     return item + mark_safe("</li>")
 
 
