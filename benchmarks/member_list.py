@@ -5,9 +5,8 @@ Run: .venv/bin/python -m benchmarks.member_list [--members 10000]
 
 import argparse
 import datetime
-import platform
 
-from benchmarks.common import django_setup, median_seconds, write_section
+from benchmarks.common import Stamp, django_setup, median_seconds, write_section
 
 
 def build(members_total):
@@ -52,6 +51,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--members", type=int, default=10000)
     args = parser.parse_args()
+    stamp = Stamp()
     django_setup()
     from django.db import connection
     from django.test import Client
@@ -87,7 +87,7 @@ def main():
     write_section(
         "member_list",
         f"""
-Run on {datetime.date.today()} ({platform.processor() or platform.machine()}, {connection.vendor}),
+{stamp.line(connection)}
 {args.members:,} members, college scope of {members_in_scope:,}; medians of 5.
 
 | what | time |
