@@ -31,5 +31,12 @@ def enqueue(task_name, *args):
 
 @functools.cache
 def _task(name):
-    current_app.loader.import_default_modules()  # every app's tasks module, as a worker loads them
+    _load_task_modules()
     return current_app.tasks[name]
+
+
+@functools.cache
+def _load_task_modules():
+    """Every app's tasks module, as a worker loads them. Once: each load also runs django.setup()
+    again (Celery's Django fixup), which configures logging anew."""
+    current_app.loader.import_default_modules()
