@@ -159,7 +159,7 @@ def build_universe(w, seed):
                     RuleItem.Kind.PENALTY: -rng.randrange(1, high * 4 + 1),
                     RuleItem.Kind.VETO: 0,
                 }[item.kind]
-                if item.kind == RuleItem.Kind.VETO and rng.random() < 0.7:
+                if item.kind == RuleItem.Kind.VETO and rng.random() < 0.3:
                     continue  # vetoes rare
                 plan.append((item, rng.choice(indexes), points))
             plans.append(plan)
