@@ -12,6 +12,7 @@ never rounded up: 89.995 is shown 89.99, so a shown total never reaches a band e
 has not reached, and "at or above"/"below" on the shown total agree with the exact one.
 """
 
+import functools
 import math
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from fractions import Fraction
@@ -60,6 +61,7 @@ def from_exact_units(units) -> Fraction | None:
     return None if units is None else Fraction(units, EXACT_PER_CENTI)
 
 
+@functools.lru_cache(maxsize=65536)  # pure, and called for every reason that states a total
 def format_exact(value, places=4) -> str:
     """An exact total in points with every digit it has (89.995), or, when its decimals never end,
     its first `places` decimals cut down and followed by "…" (70.0033…); None → '—'."""

@@ -7,6 +7,7 @@ rounded one. Chinese reading of the seeds: 以上 is "at or
 above", 低于 is "strictly below", a range 60—70 includes both ends.
 """
 
+import functools
 import math
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -167,27 +168,37 @@ class ShareCheck:
         return self.count <= self.limit
 
 
+APPLIES_TO = {
+    "all": lambda facts: True,
+    "cadre": lambda facts: facts.is_cadre,
+    "probationary": lambda facts: facts.is_probationary,
+    "full": lambda facts: not facts.is_probationary,
+    "staff": lambda facts: facts.category == "staff",
+    "student": lambda facts: facts.category == "student",
+}
+
+
 def applies(rule: Rule, facts: MemberFacts) -> bool:
-    return {
-        "all": True,
-        "cadre": facts.is_cadre,
-        "probationary": facts.is_probationary,
-        "full": not facts.is_probationary,
-        "staff": facts.category == "staff",
-        "student": facts.category == "student",
-    }[rule.applies_to]
+    return APPLIES_TO[rule.applies_to](facts)
 
 
-def in_band(params: dict, total: int) -> bool:
-    if params.get("lower") is not None:
-        lower = to_centi(params["lower"])
-        if total < lower or (total == lower and not params.get("lower_inclusive", True)):
-            return False
-    if params.get("upper") is not None:
-        upper = to_centi(params["upper"])
-        if total > upper or (total == upper and not params.get("upper_inclusive", False)):
-            return False
-    return True
+def band_ends(params: dict) -> tuple:
+    """A band's (lower, lower included, upper, upper included), the ends in centipoints or None."""
+    lower, upper = params.get("lower"), params.get("upper")
+    return (
+        None if lower is None else to_centi(lower),
+        params.get("lower_inclusive", True),
+        None if upper is None else to_centi(upper),
+        params.get("upper_inclusive", False),
+    )
+
+
+def in_band(params: dict, total: int, ends: tuple | None = None) -> bool:
+    """Whether `total` is in the band of `params` (whose `band_ends` may be given, worked out once)."""
+    lower, lower_inclusive, upper, upper_inclusive = ends or band_ends(params)
+    if lower is not None and (total < lower or (total == lower and not lower_inclusive)):
+        return False
+    return upper is None or not (total > upper or (total == upper and not upper_inclusive))
 
 
 def describe_band(params: dict) -> str:
@@ -302,30 +313,24 @@ class BranchYear:
     findings: dict
 
 
-def _band_finding(rule, facts):
-    codes = set(rule.params.get("item_codes", ()))
-    hit_items = sorted(codes & facts.item_codes)
-    if in_band(rule.params, facts.total) and (
-        rule.params.get("lower") is not None or rule.params.get("upper") is not None
-    ):
-        return _("%(label)s：年度总分 %(total)s，%(band)s") % {
-            "label": rule.label,
-            "total": format_exact(facts.total),
-            "band": describe_band(rule.params),
-        }
-    if hit_items:
-        return _("%(label)s：记有项目 %(items)s") % {"label": rule.label, "items": "、".join(hit_items)}
-    return None
-
-
 # Each kind's evaluation: (member_id, reason) for the scored members the rule applies to.
 
 
 def evaluate_band(rule, members, branch):
+    params = rule.params
+    codes = set(params.get("item_codes", ()))
+    ends = band_ends(params) if params.get("lower") is not None or params.get("upper") is not None else None
+
+    @functools.cache
+    def in_band_reason():  # translated at the first member in the band: most branches have none
+        return _("%(label)s：年度总分 %(total)s，%(band)s"), describe_band(params)
+
     for m in members:
-        reason = _band_finding(rule, m)
-        if reason:
-            yield m.member_id, reason
+        if ends is not None and in_band(params, m.total, ends):
+            pattern, band = in_band_reason()
+            yield m.member_id, pattern % {"label": rule.label, "total": format_exact(m.total), "band": band}
+        elif hit_items := sorted(codes & m.item_codes):
+            yield m.member_id, _("%(label)s：记有项目 %(items)s") % {"label": rule.label, "items": "、".join(hit_items)}
 
 
 def evaluate_rank_last(rule, members, branch):
@@ -344,8 +349,9 @@ def evaluate_commendation(rule, members, branch):
     anchor = int(rule.params.get("anchor_year", branch.year))
     if (branch.year - anchor) % every != 0:
         return
+    line = to_centi(rule.params["at_or_above"])
     for m in members:
-        if m.total >= to_centi(rule.params["at_or_above"]):
+        if m.total >= line:
             yield (
                 m.member_id,
                 _("%(label)s：年度总分 %(total)s，不低于 %(at)s 分")

@@ -39,7 +39,7 @@ from .models import (
 )
 from .points import format_points, to_centi
 from .presets import DEADLINES, PRESETS
-from .recalculation import NET, recalculate_branch
+from .recalculation import NET, recalculate_branch, recalculate_year, year_chunks
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterable, Sequence
@@ -438,12 +438,11 @@ def scheme_return(*, actor: User, scheme: Scheme, reason: str) -> Scheme:
 
 
 def recalculate_later(*, organization: Organization, year: int) -> None:
-    """One background task per branch under `organization`, sent when the transaction commits.
-    If the broker is down the nightly recalculation of open years catches up."""
-    for branch_id in Organization.objects.filter(
-        path__startswith=organization.path, kind=Organization.Kind.BRANCH
-    ).values_list("pk", flat=True):
-        enqueue("scoring.tasks.recalculate_branch_task", branch_id, year)
+    """One background task per chunk of the branches under `organization` (recalculation.year_chunks),
+    sent when the transaction commits. If the broker is down the nightly recalculation of open years
+    catches up."""
+    for chunk in year_chunks(organization):
+        enqueue("scoring.tasks.recalculate_branches_task", [branch.pk for branch in chunk], year)
 
 
 # ── cycles and periods ───────────────────────────────────────────────────────────────────────
@@ -1126,11 +1125,9 @@ def entry_reverse(*, actor: User, entry: LedgerEntry, reason: str) -> LedgerEntr
 
 
 def recalculate(*, year: int, organization: Organization | None = None) -> int:
-    """Recompute every branch under `organization` (default: all) for `year`; returns members done."""
-    branches = Organization.objects.filter(kind=Organization.Kind.BRANCH)
-    if organization is not None:
-        branches = branches.filter(path__startswith=organization.path)
-    return sum(recalculate_branch(branch=branch, year=year) for branch in branches)
+    """Recompute every branch under `organization` (default: all) for `year`, chunk by chunk
+    (recalculation.recalculate_year); returns members done."""
+    return recalculate_year(year=year, organization=organization)
 
 
 @transaction.atomic

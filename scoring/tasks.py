@@ -1,8 +1,9 @@
 from celery import shared_task
 
 from members.models import Organization
+from partyscore.core.queue import enqueue
 
-from .recalculation import recalculate_branch
+from .recalculation import recalculate_branch, recalculate_branches, year_chunks
 
 
 @shared_task(acks_late=True)
@@ -12,14 +13,20 @@ def recalculate_branch_task(branch_id, year):
 
 
 @shared_task(acks_late=True)
+def recalculate_branches_task(branch_ids, year):
+    """One chunk of a year's recalculation; idempotent like `recalculate_branch_task`. Returns who
+    did it and what, for the logs (and the fan-out test)."""
+    done = recalculate_branches(branch_ids=branch_ids, year=year)
+    return {"hostname": recalculate_branches_task.request.hostname, "branches": branch_ids, "members": done}
+
+
+@shared_task(acks_late=True)
 def recalculate_year_task(year, organization_id=None):
-    """Fan out one task per branch, so long work is split and each part can be retried alone."""
-    branches = Organization.objects.filter(kind=Organization.Kind.BRANCH)
-    if organization_id is not None:
-        root = Organization.objects.get(pk=organization_id)
-        branches = branches.filter(path__startswith=root.path)
-    for branch_id in branches.values_list("pk", flat=True):
-        recalculate_branch_task.delay(branch_id, year)
+    """Fan out one task per chunk of branches (recalculation.year_chunks), so that the work is
+    shared by the workers and each part can be retried alone."""
+    root = None if organization_id is None else Organization.objects.get(pk=organization_id)
+    for chunk in year_chunks(root):
+        enqueue("scoring.tasks.recalculate_branches_task", [branch.pk for branch in chunk], year)
 
 
 @shared_task(acks_late=True)

@@ -31,5 +31,14 @@ def enqueue(task_name, *args):
 
 @functools.cache
 def _task(name):
-    current_app.loader.import_default_modules()  # every app's tasks module, as a worker loads them
+    if name not in current_app.tasks:  # a worker has every task; a web process loads them at first use
+        _load_task_modules()
     return current_app.tasks[name]
+
+
+@functools.cache
+def _load_task_modules():
+    """Every app's tasks module, as a worker loads them. Only when needed, and once: each load also
+    runs django.setup() again (Celery's Django fixup), which configures logging anew (in a worker's
+    pool process, its task log is lost)."""
+    current_app.loader.import_default_modules()

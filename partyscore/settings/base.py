@@ -266,6 +266,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 REMINDER_LEAD_DAYS = tuple(env.list("REMINDER_LEAD_DAYS", cast=int, default=[7, 3, 1]))
 REMINDER_HOUR = env.int("REMINDER_HOUR", default=7)
 PERIOD_LOCK_GRACE_DAYS = env.int("PERIOD_LOCK_GRACE_DAYS", default=10)
+# The year's recalculation replaces the stored totals of whole branches, about this many members at a
+# time: one transaction, and one background task, per chunk (scoring/recalculation.py).
+RECALCULATION_CHUNK_MEMBERS = env.int("RECALCULATION_CHUNK_MEMBERS", default=20000)
 CELERY_TASK_PUBLISH_RETRY = False  # a request must never hang on an unreachable broker
 CELERY_BEAT_SCHEDULE = {
     "daily-rhythm": {"task": "reviews.tasks.daily_rhythm_task", "schedule": crontab(hour=REMINDER_HOUR, minute=0)},

@@ -26,16 +26,22 @@ def pytest_collection_modifyitems(config, items):
 
 
 class Worker:
-    def __init__(self, database_name):
+    """A Celery worker on the test database, with the test process's environment. With `log`, it
+    logs at INFO into that file (each task it ran, with its result)."""
+
+    def __init__(self, database_name, log=None):
         self.env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "partyscore.settings.test",
             "CELERY_TASK_ALWAYS_EAGER": "false",
             "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database_name}",
         }
+        self.name = f"test-{time.time_ns()}"
+        self.log = log
         self.process = None
 
     def start(self):
+        output = open(self.log, "w") if self.log else None  # noqa: SIM115 — the worker writes it until stopped
         self.process = subprocess.Popen(  # noqa: S603 — our own worker, fixed arguments
             [
                 sys.executable,
@@ -45,17 +51,21 @@ class Worker:
                 "partyscore",
                 "worker",
                 "--concurrency=1",
-                "--loglevel=warning",
+                f"--loglevel={'info' if self.log else 'warning'}",
                 "--without-heartbeat",
                 "--without-gossip",
                 "--without-mingle",
                 "-n",
-                f"test-{time.time_ns()}@%h",
+                f"{self.name}@%h",
             ],
             cwd=ROOT,
             env=self.env,
             start_new_session=True,
+            stdout=output,
+            stderr=subprocess.STDOUT if output else None,
         )
+        if output:
+            output.close()  # the worker has its own copy
         return self
 
     def kill(self):
@@ -84,8 +94,8 @@ def broker(transactional_db, append_only_flush, monkeypatch):
     app.control.purge()
     workers = []
 
-    def start():
-        workers.append(Worker(connection.settings_dict["NAME"]).start())
+    def start(log=None):
+        workers.append(Worker(connection.settings_dict["NAME"], log).start())
         return workers[-1]
 
     yield start

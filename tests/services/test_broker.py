@@ -31,7 +31,7 @@ def _state(year):
     return sorted(MemberYearTotal.objects.filter(year=year).values_list("member_id", "total", "rank", "branch_id"))
 
 
-def test_recalculation_through_the_broker_survives_a_killed_worker(broker):
+def test_recalculation_through_the_broker_survives_a_killed_worker(broker, monkeypatch):
     world = build_university()
     _reference, _schemes, _entries, period = add_scoring(world)
     year = period.cycle.year
@@ -46,6 +46,7 @@ def test_recalculation_through_the_broker_survives_a_killed_worker(broker):
     assert len(expected) == Member.objects.count()
     MemberYearTotal.objects.all().delete()
 
+    monkeypatch.setenv("RECALCULATION_CHUNK_MEMBERS", "20")  # the workers' chunks: about a branch each
     first = broker()
     recalculate_year_task.delay(year)
     wait_until(lambda: MemberYearTotal.objects.count() > 0, what="the first branch")
