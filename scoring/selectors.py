@@ -187,7 +187,7 @@ def points_card(
     total = MemberYearTotal.objects.filter(member=member, year=year).select_related("scheme").first()
     entries = (
         LedgerEntry.objects.filter(member=member, year=year)
-        .select_related("item", "period", "recorded_by", "verified_by", "reverses")
+        .select_related("item", "period", "recorded_by", "verified_by")
         .prefetch_related("evidence")
         .annotate(is_reversed=Exists(LedgerEntry.objects.filter(reverses=OuterRef("pk"))))
         .order_by("period__index", "occurred_on", "id")
