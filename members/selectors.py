@@ -104,7 +104,7 @@ def member_list(
     """Members of `organization` and everything below it, filtered; one query however many rows."""
     if not perms.has_org_perm(actor, perms.ROSTER_VIEW, organization):
         raise PermissionDenied(_("您无权查看该党组织的名册"))
-    members = Member.objects.filter(branch__path__startswith=organization.path).select_related("branch", "user")
+    members = Member.objects.filter(branch__path__startswith=organization.path).select_related("branch")
     if not include_left:
         members = members.filter(left_on__isnull=True)
     if query:

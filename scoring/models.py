@@ -485,7 +485,12 @@ class LedgerEntry(models.Model):
         verbose_name = _("台账记录")
         verbose_name_plural = _("台账记录")
         ordering = ["occurred_on", "id"]
-        indexes = [models.Index(fields=["year", "member", "period", "kind"])]
+        indexes = [
+            models.Index(fields=["year", "member", "period", "kind"]),
+            # The ledger page of a college or the university, newest first: its first page is read
+            # from here instead of sorting the scope's whole year.
+            models.Index(fields=["year", "-recorded_at", "-id"], name="ledger_year_newest_first"),
+        ]
 
     def __str__(self):
         return f"{self.member} {self.item.code} {self.points / 100:+g}"

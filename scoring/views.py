@@ -81,16 +81,20 @@ def ledger(request, org_id, filters):
         source=filters["source"],
         period_id=filters["period"],
     )
+    page = Paginator(entries, ENTRIES_PER_PAGE).get_page(request.GET.get("page"))
     context = {
         "organization": organization,
         "year": year,
-        "page": Paginator(entries, ENTRIES_PER_PAGE).get_page(request.GET.get("page")),
+        "page": page,
+        "lines": selectors.ledger_lines(page.object_list).prefetch_related("evidence"),
         "can_record": organization.is_branch and perms.has_org_perm(request.user, perms.ENTRY_RECORD, organization),
         "kinds": RuleItem.Kind.choices,
         "sources": LedgerEntry.Source.choices,
         "periods": _ledger_periods(organization, year),
-        "members": organization.members.order_by("number") if organization.is_branch else None,
-        "filters": request.GET,
+        "members": organization.members.order_by("number").values_list("pk", "number", "name")
+        if organization.is_branch
+        else None,
+        "filters": filters,
     }
     return render(request, "scoring/ledger.html", context)
 

@@ -3,15 +3,23 @@
     .venv/bin/python -m benchmarks.load            # full run (3 min, 40 users), figures to docs/performance.md
     .venv/bin/python -m benchmarks.load --smoke    # 20 s, 12 users: checks the script; docs untouched
     .venv/bin/python -m benchmarks.load --probe    # each page once per role in-process: time, queries
+    .venv/bin/python -m benchmarks.load --wrk      # each page under wrk beside a trivial view (benchmarks/load/wrk.py)
+    .venv/bin/python -m benchmarks.load --wrk --smoke --reuse   # 3 s a page, on the last run's database
+
+wrk is a benchmark-only tool, not a dependency of the project: `apt-get install -y wrk`.
 
 1. drops and re-creates the PostgreSQL database (--database-url, default partyscore_load), migrates,
    seeds the demo university scaled to --members, writes the plan of accounts and ids
-   (benchmarks/load/plan.py), runs ANALYZE and collectstatic;
+   (benchmarks/load/plan.py), runs VACUUM ANALYZE and collectstatic;
 2. starts gunicorn (--workers sync workers) on a free loopback port with production settings served
    over plain HTTP (benchmarks/load/settings.py);
 3. runs locust headless for --run-time with --users users (one class per role, 1–3 s between
    clicks, benchmarks/load/locustfile.py) and keeps its CSV files in benchmarks/out/load/;
 4. writes the per-page table (requests, failures, throughput, p50/p95/p99) to docs/performance.md.
+
+With --wrk, step 3 is wrk instead of locust: each page in turn at --connections connections with
+no pause between requests, beside a trivial view (benchmarks/load/wrk.py says how); its table goes
+to its own section of docs/performance.md.
 """
 
 import argparse
@@ -20,6 +28,7 @@ import json
 import os
 import platform
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -54,6 +63,19 @@ def arguments():
         help="a check of the script: 20 s, 12 users unless given, docs/performance.md untouched",
     )
     parser.add_argument("--probe", action="store_true", help="no load: time each page in-process, count queries")
+    parser.add_argument("--wrk", action="store_true", help="each page under wrk beside a trivial view, not locust")
+    parser.add_argument("--duration", type=int, help="--wrk: seconds of measurement per page (default 15)")
+    parser.add_argument("--warmup", type=int, help="--wrk: seconds of warm-up per page, not measured (default 2)")
+    parser.add_argument("--connections", type=int, default=10, help="--wrk: connections kept busy")
+    parser.add_argument("--threads", type=int, default=2, help="--wrk: wrk's threads")
+    parser.add_argument(
+        "--only", nargs="*", default=[], help="--wrk: only these pages (role:page), besides the trivial view"
+    )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep the database and plan of the last run (no seeding): for repeated measurements",
+    )
     parser.add_argument("--users", type=int, help="simulated users (default 40)")
     parser.add_argument(
         "--spawn-rate",
@@ -72,6 +94,8 @@ def arguments():
     args = parser.parse_args()
     args.users = args.users or (12 if args.smoke else 40)
     args.run_time = args.run_time or ("20s" if args.smoke else "3m")
+    args.duration = args.duration or (3 if args.smoke else 15)
+    args.warmup = args.warmup if args.warmup is not None else (1 if args.smoke else 2)
     return args
 
 
@@ -92,8 +116,9 @@ def recreate_database(url):
         admin.execute(f'CREATE DATABASE "{name}"')
 
 
-def prepare(args, env):
-    """Seed and plan in this process (Django), then let go of every connection before gunicorn."""
+def prepare(args, env, plan_file):
+    """Seed and plan in this process (Django), then let go of every connection before gunicorn.
+    With --reuse, the database and plan of the last run as they are."""
     os.environ.update(env)
     import django
 
@@ -103,13 +128,20 @@ def prepare(args, env):
 
     from benchmarks.load.plan import build_plan
 
-    call_command("migrate", verbosity=0)
     started = time.perf_counter()
-    call_command("seed_demo", members=args.members, verbosity=0)
+    if args.reuse:
+        plan = json.loads(plan_file.read_text())
+    else:
+        call_command("migrate", verbosity=0)
+        call_command("seed_demo", members=args.members, verbosity=0)
+        plan = build_plan()
+        plan_file.write_text(json.dumps(plan))
     seeded = time.perf_counter() - started
-    plan = build_plan()
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        if not args.reuse:
+            # As autovacuum leaves a database in use: statistics, and the visibility map that lets
+            # PostgreSQL count from an index alone.
+            cursor.execute("VACUUM ANALYZE")
         cursor.execute(
             "SELECT current_setting('server_version'), (SELECT count(*) FROM members_member), "
             "(SELECT count(*) FROM scoring_ledgerentry), "
@@ -254,8 +286,8 @@ def report(args, facts, rows, errors, machine):
 
 `python -m benchmarks.load` seeds the demo university scaled to {facts["members"]:,} members
 ({facts["colleges"]} colleges, {facts["branches"]} branches of 30–80 members, {facts["entries"]:,} ledger entries of the
-year so far) into PostgreSQL, runs `ANALYZE`, serves it with gunicorn ({args.workers} sync workers, production settings
-over plain HTTP on the loopback: DEBUG off, WhiteNoise, persistent connections) and drives it with locust,
+year so far) into PostgreSQL, runs `VACUUM ANALYZE`, serves it with gunicorn ({args.workers} sync workers, production
+settings over plain HTTP on the loopback: DEBUG off, WhiteNoise, persistent connections) and drives it with locust,
 headless, for {args.run_time}: {args.users} simulated users ({users}), each on a demo account of its own,
 logging in through the login form and waiting 1–3 s between clicks. Each role reads its pages
 (`benchmarks/load/pages.py`) and writes now and then through the real forms: a member saves a
@@ -324,6 +356,10 @@ class DatabaseCpu(threading.Thread):
             self.seen.update(self.sample())
             time.sleep(1)
 
+    def so_far(self):
+        self.seen.update(self.sample())
+        return sum(self.seen.values()) - sum(self.before.values())
+
     def stop(self):
         self.running = False
         self.join()
@@ -341,11 +377,11 @@ def main():
         "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
         "LOG_LEVEL": "WARNING",
     }
-    print(f"seeding {args.members:,} members into {args.database_url} …", flush=True)
-    recreate_database(args.database_url)
-    plan, facts = prepare(args, env)
     plan_file = OUT / "plan.json"
-    plan_file.write_text(json.dumps(plan))
+    if not args.reuse:
+        print(f"seeding {args.members:,} members into {args.database_url} …", flush=True)
+        recreate_database(args.database_url)
+    plan, facts = prepare(args, env, plan_file)
     print(
         f"seeded in {facts['seconds']:.0f} s: {facts['members']:,} members, {facts['entries']:,} ledger entries",
         flush=True,
@@ -363,6 +399,8 @@ def main():
         "load_before": " ".join(f"{x:.1f}" for x in os.getloadavg()),
         "cpu": _cpu(),
     }
+    if args.wrk:
+        return run_wrk(args, facts, plan, port, server, gunicorn, machine)
     print(f"gunicorn on 127.0.0.1:{port}; locust, {args.users} users for {args.run_time} …", flush=True)
     psutil.cpu_percent()  # starts the machine-wide measurement that the call after the run reads
     gunicorn_before, locust_before = cpu_seconds(gunicorn), _waited_children_cpu()
@@ -389,6 +427,41 @@ def main():
     if not args.smoke:
         write_section("load", text)
         print("written to docs/performance.md")
+
+
+def run_wrk(args, facts, plan, port, server, gunicorn, machine):
+    from benchmarks.load import wrk
+
+    print(f"gunicorn on 127.0.0.1:{port}; wrk, {args.connections} connections, {args.duration} s a page …", flush=True)
+    database = DatabaseCpu(urlsplit(args.database_url).path.lstrip("/"))
+    database.start()
+    started = time.monotonic()
+    try:
+        rows = wrk.run(args, port, plan, lambda: (cpu_seconds(gunicorn), database.so_far()))
+    finally:
+        database.stop()
+        server.terminate()
+        server.wait(timeout=30)
+    machine.update(
+        load_after=" ".join(f"{x:.1f}" for x in os.getloadavg()),
+        commit=_commit(),
+        python=platform.python_version(),
+        minutes=round((time.monotonic() - started + facts["seconds"]) / 60 + 1),
+    )
+    text = wrk.report(args, facts, rows, machine, ROLE_NAMES)
+    print(text)
+    if not args.smoke:
+        write_section("load_wrk", text)
+        print("written to docs/performance.md")
+
+
+def _commit():
+    git = shutil.which("git")
+    if git is None:
+        return "unknown"
+    return subprocess.run(  # noqa: S603 — git's path, our own arguments
+        [git, "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False
+    ).stdout.strip()
 
 
 def _waited_children_cpu():

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from locust import HttpUser, between
 
-from benchmarks.load.pages import LOGIN, PAGES, WRITES
+from benchmarks.load.pages import LOGIN, PAGES, PHONE, WRITES
 
 PLAN = json.loads(Path(os.environ["LOAD_PLAN"]).read_text())
 ACCOUNTS = {role: itertools.cycle(accounts) for role, accounts in PLAN["accounts"].items()}
@@ -28,7 +28,6 @@ VERSION = re.compile(r'name="version_(\d+)" value="(\d+)"')
 RATING = re.compile(r'name="rating_(\d+)"')
 OCCURRED_ON = re.compile(r'name="occurred_on" value="([^"]+)"')
 ALERT = re.compile(r"alert-danger[^>]*>(.*?)</", re.S)
-PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
 
 
 def half_points(limit_centi):

@@ -86,3 +86,9 @@ WRITES = {
     "mass": ("mass_form", "/reviews/mass/{branch}/", 1),  # once per account: one evaluation a year
 }
 LOGIN = ("login", "/accounts/login/")
+# The benchmark's trivial view (benchmarks/load/urls.py): the ceiling the wrk run compares pages with.
+TRIVIAL = "/bench/trivial/"
+
+# A member opens the site on a phone.
+ROLES_ON_PHONES = {"member"}
+PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"

@@ -18,3 +18,6 @@ SECURE_HSTS_SECONDS = 0
 # asset takes minutes and is irrelevant here. {% static %} still resolves through the manifest.
 STATIC_ROOT = BASE_DIR / "benchmarks" / "out" / "load" / "static"  # noqa: F405
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"}}  # noqa: F405
+
+# The product's URLs plus the benchmark's trivial view (benchmarks/load/urls.py).
+ROOT_URLCONF = "benchmarks.load.urls"

@@ -127,7 +127,7 @@ class BranchLedger(ApiView):
         organization = member_selectors.branch_get(actor=request.user, branch_id=org_id, perm=perms.LEDGER_VIEW)
         entries = scoring_selectors.ledger_entries(actor=request.user, organization=organization, year=_year(request))
         paginator = self.pagination_class()
-        page = paginator.paginate_queryset(entries, request, view=self)
+        page = paginator.paginate_queryset(scoring_selectors.ledger_lines(entries), request, view=self)
         return paginator.get_paginated_response(s.LineSerializer(page, many=True).data)
 
     @extend_schema(
@@ -150,9 +150,8 @@ class BranchLedger(ApiView):
             reason=data["reason"],
             occurred_on=data.get("occurred_on"),
         )
-        entry = scoring_selectors.ledger_entries(actor=request.user, organization=branch, year=entry.year).get(
-            pk=entry.pk
-        )
+        entries = scoring_selectors.ledger_entries(actor=request.user, organization=branch, year=entry.year)
+        entry = scoring_selectors.ledger_lines(entries.filter(pk=entry.pk)).get()
         return Response(s.LineSerializer(entry).data, status=status.HTTP_201_CREATED)
 
 
