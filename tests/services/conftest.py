@@ -6,6 +6,7 @@ the worker is started here, on the test database, so a test can also kill and re
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -34,6 +35,7 @@ class Worker:
             "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database_name}",
         }
         self.process = None
+        self.name = f"test-{time.time_ns()}@{socket.gethostname()}"  # the node name tasks see as their hostname
 
     def start(self):
         self.process = subprocess.Popen(  # noqa: S603 — our own worker, fixed arguments
@@ -50,7 +52,7 @@ class Worker:
                 "--without-gossip",
                 "--without-mingle",
                 "-n",
-                f"test-{time.time_ns()}@%h",
+                self.name,
             ],
             cwd=ROOT,
             env=self.env,
