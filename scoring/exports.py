@@ -683,8 +683,8 @@ class BranchChunk:
     So a chunk costs a fixed number of queries whatever its branches, and holds one branch's rows
     at a time. Streams are opened through `opened` (`_streams`), which closes them."""
 
-    def __init__(self, branches, year, opened):
-        self.branches, self.year, self._opened = branches, year, opened
+    def __init__(self, branches, opened):
+        self._opened = opened
         self.ids = [branch.pk for branch in branches]
         self._position = {pk: i for i, pk in enumerate(self.ids)}
         self._values, self._streams = {}, {}
@@ -736,7 +736,7 @@ def write_branch_workbook(output, *, organization, year, constant_memory=False, 
                 year=year,
                 constant_memory=constant_memory,
                 progress=progress,
-                chunk=BranchChunk([organization], year, opened),
+                chunk=BranchChunk([organization], opened),
             )
     chunk.at(organization)
     labels = _labels()
@@ -1196,7 +1196,7 @@ def write_zip_part(archive, part, *, year, constant_memory=False, progress=None)
     under UTF-8 names, which zipfile flags as such for Windows' unzip. `progress(members written)`."""
     done, uncollected = 0, 0
     with _streams() as opened:
-        chunk = BranchChunk(part.branches, year, opened)
+        chunk = BranchChunk(part.branches, opened)
         for branch, name in zip(part.branches, part.names, strict=True):
             with archive.open(name, "w") as entry:
                 members = write_branch_workbook(
