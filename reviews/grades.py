@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop as N
 
 from scoring.exports import DATE, INT, POINTS, TEXT, WRAP, Column
+from scoring.io_selectors import LINE_CHUNK
 from scoring.models import MemberYearTotal, OutcomeRule
 
 from .models import Determination, DeterminationLine, EvaluationGrade
@@ -105,15 +106,24 @@ GRADE_COLUMNS = (
 )
 
 
-def write_grades_sheet(book, *, organization, year):
+def write_grades_sheet(book, *, organization, year, chunk):
     """The branch workbook's sheet 年度评定: what the branch meeting decided, member by member, with
-    the democratic-evaluation grade (registered in ReviewsConfig.ready; docs/formats.md). One query."""
+    the democratic-evaluation grade (registered in ReviewsConfig.ready; docs/formats.md). One query
+    for the whole chunk of branches (scoring.exports.BranchChunk)."""
     sheet = book.sheet(_("年度评定"), GRADE_COLUMNS)
     sheet.title(_("%(org)s %(year)s年度党员大会评定结果") % {"org": organization.name, "year": year})
     sheet.header()
     labels = dict(EvaluationGrade.choices)
-    lines = decided_lines(determination__branch__path__startswith=organization.path, determination__year=year)
-    for line in lines.order_by("determination__branch__path", "rank", "member__number"):
+    lines = chunk.rows(
+        "reviews.grades",
+        lambda ids: (
+            decided_lines(determination__branch_id__in=ids, determination__year=year)
+            .order_by("determination__branch__path", "rank", "member__number")
+            .iterator(chunk_size=LINE_CHUNK)
+        ),
+        lambda line: line.determination.branch_id,
+    )
+    for line in lines:
         sheet.line(
             [
                 line.determination.branch.name,

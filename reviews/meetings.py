@@ -9,7 +9,7 @@ reverses only the lines whose member's attendance changed, then records the new 
 from __future__ import annotations
 
 import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -24,19 +24,20 @@ from partyscore.core.audit import audit_record
 from partyscore.core.exceptions import ApplicationError
 from scoring import services as scoring
 from scoring.exports import DATE, INT, TEXT, WRAP, Column
-from scoring.models import AttendanceRule, AttendanceStatus, LedgerEntry, Period
+from scoring.io_selectors import LINE_CHUNK
+from scoring.models import AttendanceRule, AttendanceStatus, LedgerEntry, MeetingKind, Period
 from scoring.selectors import schemes_in_force
 
 from .models import Meeting, MeetingAttachment, MeetingAttendee
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Iterable, Iterator, Sequence
 
     from django.core.files.uploadedfile import UploadedFile
     from django.db.models import QuerySet
 
     from members.models import Member, Organization, User
-    from scoring.exports import Book
+    from scoring.exports import Book, BranchChunk
     from scoring.models import Scheme
 
 # The QR code changes every SLOT seconds; a token is good for its slot and the one after it, so a code
@@ -377,24 +378,35 @@ def points_card_meetings(*, member: Member, year: int) -> dict[str, list[Meeting
     return {"attendances": member_meetings(member=member, year=year)}
 
 
-def workbook_meetings(*, organization: Organization, year: int) -> QuerySet[Meeting]:
-    """The year's meetings under `organization` with every expected member: two queries."""
+def workbook_meetings(*, branches: Iterable[int], year: int) -> Iterator[dict[str, Any]]:
+    """The year's meetings of `branches` (ids), in branch and date order, as dicts: one query, streamed."""
     return (
-        Meeting.objects.filter(branch__path__startswith=organization.path, date__year=year)
-        .select_related("branch")
-        .prefetch_related("attendees__member")
-        .order_by("date", "starts_at", "id")
+        Meeting.objects.filter(branch_id__in=branches, date__year=year)
+        .order_by("branch__path", "date", "starts_at", "id")
+        .values("id", "branch_id", "branch__name", "kind", "date", "starts_at", "ends_at", "topic", "place", "minutes")
+        .iterator(chunk_size=LINE_CHUNK)
+    )
+
+
+def workbook_attendees(*, branches: Iterable[int], year: int) -> Iterator[tuple[Any, ...]]:
+    """(meeting id, member name, status, reason, branch id) of every member expected at those
+    meetings, in the meetings' order and by member number: one query, streamed."""
+    return (
+        MeetingAttendee.objects.filter(meeting__branch_id__in=branches, meeting__date__year=year)
+        .order_by("meeting__branch__path", "meeting__date", "meeting__starts_at", "meeting_id", "member__number")
+        .values_list("meeting_id", "member__name", "status", "reason", "meeting__branch_id")
+        .iterator(chunk_size=LINE_CHUNK)
     )
 
 
 # ── the workbook's 会议记录 sheet ─────────────────────────────────────────────────────────────
 
 
-def _names(attendees: Iterable[MeetingAttendee], status: str, with_reason: bool = False) -> str:
+def _names(attendees: Iterable[tuple[Any, ...]], status: str, with_reason: bool = False) -> str:
     return "、".join(
-        f"{a.member.name}（{a.reason}）" if with_reason and a.reason else a.member.name
-        for a in attendees
-        if a.status == status
+        f"{name}（{reason}）" if with_reason and reason else name
+        for _meeting, name, attended, reason, _branch in attendees
+        if attended == status
     )
 
 
@@ -414,28 +426,40 @@ MEETING_COLUMNS = (
 )
 
 
-def write_meetings_sheet(book: Book, *, organization: Organization, year: int) -> None:
-    """The branch workbook's sheet 会议记录 (registered in ReviewsConfig.ready; docs/formats.md)."""
+def write_meetings_sheet(book: Book, *, organization: Organization, year: int, chunk: BranchChunk) -> None:
+    """The branch workbook's sheet 会议记录 (registered in ReviewsConfig.ready; docs/formats.md). Two
+    queries for the whole chunk of branches (scoring.exports.BranchChunk)."""
     sheet = book.sheet(_("会议记录"), MEETING_COLUMNS)
     sheet.title(_("%(org)s %(year)s年度会议记录") % {"org": organization.name, "year": year})
     sheet.header()
-    for meeting in workbook_meetings(organization=organization, year=year):
-        attendees = sorted(meeting.attendees.all(), key=lambda a: a.member.number)
-        present = [a for a in attendees if a.status == AttendanceStatus.PRESENT]
+    kinds = {kind: str(label) for kind, label in MeetingKind.choices}
+    attendees = chunk.rows(
+        "reviews.attendees", lambda ids: workbook_attendees(branches=ids, year=year), lambda row: row[-1]
+    )
+    pending = next(attendees, None)
+    meetings = chunk.rows(
+        "reviews.meetings", lambda ids: workbook_meetings(branches=ids, year=year), lambda row: row["branch_id"]
+    )
+    for meeting in meetings:
+        expected = []
+        while pending is not None and pending[0] == meeting["id"]:
+            expected.append(pending)
+            pending = next(attendees, None)
+        present = sum(1 for row in expected if row[2] == AttendanceStatus.PRESENT)
         sheet.line(
             [
-                meeting.date,
-                f"{meeting.starts_at:%H:%M}—{meeting.ends_at:%H:%M}",
-                meeting.branch.name,
-                meeting.get_kind_display(),
-                meeting.topic,
-                meeting.place,
-                len(attendees),
-                len(present),
-                _names(attendees, AttendanceStatus.PRESENT),
-                _names(attendees, AttendanceStatus.EXCUSED, with_reason=True),
-                _names(attendees, AttendanceStatus.ABSENT),
-                meeting.minutes,
+                meeting["date"],
+                f"{meeting['starts_at']:%H:%M}—{meeting['ends_at']:%H:%M}",
+                meeting["branch__name"],
+                kinds.get(meeting["kind"], meeting["kind"]),
+                meeting["topic"],
+                meeting["place"],
+                len(expected),
+                present,
+                _names(expected, AttendanceStatus.PRESENT),
+                _names(expected, AttendanceStatus.EXCUSED, with_reason=True),
+                _names(expected, AttendanceStatus.ABSENT),
+                meeting["minutes"],
             ]
         )
     sheet.autofilter()

@@ -6,6 +6,12 @@ mode needs, with less memory; openpyxl stays for reading uploads and for the imp
 Large exports use constant-memory mode (rows are flushed to a temporary file per sheet as they
 are written); small ones are built in memory.
 
+No export writes more than one branch's member sheets into one workbook: the ledger workbook of a
+college or the university is a zip of one workbook per branch (`write_branch_zip`). A workbook of a
+sheet per member costs about 18 KB of memory per sheet until it is closed, and XlsxWriter checks each
+new sheet's name against every sheet already added (quadratic in the sheets, with no supported way
+to skip it); at a branch's few hundred sheets neither matters, at a university's 30,000 both did.
+
 Every cell is written by its type, never guessed: text with `write_string` (the workbook also
 turns off XlsxWriter's string-to-formula/number/URL conversions), points as numbers with a number
 format, dates as dates. Text that begins with = + - @ a tab or a carriage return additionally
@@ -15,15 +21,19 @@ Column headers are the files' format (documented in docs/formats.md and checked 
 they are Chinese whatever the interface language, like the roster's.
 """
 
+import gc
 import re
+import zipfile
 from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass
 
 import xlsxwriter
+from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop as N
 
 from members.models import Member
+from partyscore.core.exceptions import ApplicationError
 from partyscore.core.filenames import safe_filename
 
 from . import io_selectors as reads
@@ -42,6 +52,13 @@ DANGEROUS_START = ("=", "+", "-", "@", "\t", "\r")
 FONT = "宋体"
 MAX_SHEET_ROWS = 1_048_576
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+ZIP_TYPE = "application/zip"
+# A closed XlsxWriter workbook is a reference cycle (each sheet points back at it), freed only by a
+# full garbage collection, which Python runs seldom: the zip collects once this many members' sheets
+# are written, so that its memory stays about one branch's whatever the scope (a full collection
+# costs some 50 ms of CPU in a worker; measured in benchmarks/export.py).
+COLLECT_EVERY_MEMBERS = 200
+NO_MEMBERS = N("%(org)s %(year)s年度没有党员，没有可导出的台账")
 _WRITE_TEXT, _WRITE_DATE, _WRITE_NUMBER = "text", "date", "number"
 
 
@@ -624,12 +641,13 @@ def summary_values(number, member, total, outcomes, period_columns, labels):
     ]
 
 
-def _share_checks(totals, scheme_ids):
-    """The share caps of the schemes in force for a branch, over its stored totals."""
+def _share_checks(totals, scheme_ids, rules):
+    """The share caps of the schemes in force for a branch (among `rules`, in their order: a code
+    met twice counts once, the later rule), over its stored totals."""
     from .policy import share_cap_check
 
-    rules = {r.code: r for r in OutcomeRule.objects.filter(scheme_id__in=scheme_ids, kind=OutcomeRule.Kind.SHARE_CAP)}
-    for rule in rules.values():
+    by_code = {r.code: r for r in rules if r.scheme_id in scheme_ids}
+    for rule in by_code.values():
         check = share_cap_check(rule, totals)
         yield rule.label, check.count, check.limit
 
@@ -645,87 +663,152 @@ def _with_outcomes(members, outcomes):
         yield member, total, mine
 
 
-def write_branch_workbook(output, *, organization, year, constant_memory=False, progress=None):
-    """The branch's (or a college's) ledger: a summary sheet and one ledger sheet per member.
+class _Ahead:
+    """A stream read one row ahead."""
 
-    Two passes over the members, each streamed with their totals and outcomes, so nothing per
-    member is held but its sheet name: the summary sheet first (it names and links every member
-    sheet), then each member's ledger sheet while the ledger lines stream past in the same order."""
+    def __init__(self, stream):
+        self.stream = stream
+        self.head = next(stream, _Ahead)
+
+    def pop(self):
+        row, self.head = self.head, next(self.stream, _Ahead)
+        return row
+
+
+class BranchChunk:
+    """Branches whose workbooks are written one after another from the same reads.
+
+    Each read is one query over every branch of the chunk, in branch order: a stream (`rows`) is
+    taken one branch at a time as its workbook is written, a value (`once`) is read on first use.
+    So a chunk costs a fixed number of queries whatever its branches, and holds one branch's rows
+    at a time. Streams are opened through `opened` (`_streams`), which closes them."""
+
+    def __init__(self, branches, opened):
+        self._opened = opened
+        self.ids = [branch.pk for branch in branches]
+        self._position = {pk: i for i, pk in enumerate(self.ids)}
+        self._values, self._streams = {}, {}
+        self.current = 0  # the position of the branch being written
+
+    def at(self, branch):
+        self.current = self._position[branch.pk]
+
+    def once(self, key, read):
+        """`read(branch ids)`, read once for the chunk."""
+        if key not in self._values:
+            self._values[key] = read(self.ids)
+        return self._values[key]
+
+    def rows(self, key, read, branch_of):
+        """The current branch's rows of the stream `read(branch ids)`, where `branch_of(row)` is a
+        row's branch id. Rows of branches already passed are skipped."""
+        stream = self._streams.get(key)
+        if stream is None:
+            stream = self._streams[key] = _Ahead(self._opened(read(self.ids)))
+        position = self._position
+        while stream.head is not _Ahead and position[branch_of(stream.head)] < self.current:
+            stream.pop()
+        while stream.head is not _Ahead and position[branch_of(stream.head)] == self.current:
+            yield stream.pop()
+
+
+def _member_branch(row):
+    return row[0]["branch_id"]
+
+
+def _row_branch(row):
+    return row[-1]
+
+
+def write_branch_workbook(output, *, organization, year, constant_memory=False, progress=None, chunk=None):
+    """A branch's ledger: a summary sheet and one ledger sheet per member, then the sheets apps above
+    add (BRANCH_WORKBOOK_SHEETS).
+
+    Read as one branch of `chunk` (a `BranchChunk`; a chunk of this branch alone when none is given),
+    so a zip of many branches (write_branch_zip) costs a fixed number of queries per chunk. The
+    branch's members are held with their totals and outcomes (a few hundred at most); its ledger
+    lines stream past while the member sheets are written in the same order."""
+    if chunk is None:
+        with _streams() as opened:
+            return write_branch_workbook(
+                output,
+                organization=organization,
+                year=year,
+                constant_memory=constant_memory,
+                progress=progress,
+                chunk=BranchChunk([organization], opened),
+            )
+    chunk.at(organization)
     labels = _labels()
-    periods = reads.periods_by_kind(year)
-    kinds = reads.period_kinds_in_scope(organization=organization, year=year)
+    periods = chunk.once("periods", lambda ids: reads.periods_by_kind(year))
+    reversed_ids = chunk.once("reversed", lambda ids: reads.reversed_ids(branches=ids, year=year))
+    share_rules = chunk.once("share_rules", lambda ids: reads.share_cap_rules(branches=ids, year=year))
+    members = list(
+        _with_outcomes(
+            chunk.rows("members", lambda ids: reads.member_stream(branches=ids, year=year), _member_branch),
+            chunk.rows("outcomes", lambda ids: reads.outcome_stream(branches=ids, year=year), _row_branch),
+        )
+    )
+    kinds = {total["scheme__period_kind"] for _m, total, _o in members if total and total["scheme_id"]}
     period_columns = [(kind, index, name) for kind in sorted(kinds) for index, name in periods.get(kind, [])]
-    reversed_ids = reads.reversed_ids(organization=organization, year=year)
     book = Book(
         output,
         constant_memory=constant_memory,
         title=_("%(org)s %(year)s年度积分台账") % {"org": organization.name, "year": year},
     )
 
-    with _streams() as opened:
-        sheet = book.sheet(_("汇总"), _summary_columns(period_columns))
-        sheet.title(_("%(org)s %(year)s年度党员积分汇总表") % {"org": organization.name, "year": year})
-        sheet.note(_(PROPOSED_NOTE))
-        sheet.header()
-        names, scored, scheme_ids = {}, [], set()
-        stream = _with_outcomes(
-            opened(reads.member_stream(organization=organization, year=year)),
-            opened(reads.outcome_stream(organization=organization, year=year)),
+    sheet = book.sheet(_("汇总"), _summary_columns(period_columns))
+    sheet.title(_("%(org)s %(year)s年度党员积分汇总表") % {"org": organization.name, "year": year})
+    sheet.note(_(PROPOSED_NOTE))
+    sheet.header()
+    names, scored, scheme_ids = {}, [], set()
+    for number, (member, total, outcomes) in enumerate(members, start=1):
+        name = names[member["id"]] = book.sheet_name(f"{member['number']} {member['name']}")
+        row = sheet.row
+        sheet.line(summary_values(number, member, total, outcomes, period_columns, labels))
+        sheet.ws.write_url(row, 3, "internal:'{}'!A1".format(name.replace("'", "''")), book.link, string=member["name"])
+        if total and total["scored"] and total["total"] is not None:
+            scored.append(total["total"])
+        if total and total["scheme_id"]:
+            scheme_ids.add(total["scheme_id"])
+    sheet.skip()
+    for label, count, limit in _share_checks(scored, scheme_ids, share_rules):
+        state = _("符合") if count <= limit else _("超出上限")
+        sheet.note(
+            _("%(label)s：现有 %(count)s 人，上限 %(limit)s 人（%(state)s）")
+            % {"label": label, "count": count, "limit": limit, "state": state}
         )
-        for number, (member, total, outcomes) in enumerate(stream, start=1):
-            name = names[member["id"]] = book.sheet_name(f"{member['number']} {member['name']}")
-            row = sheet.row
-            sheet.line(summary_values(number, member, total, outcomes, period_columns, labels))
-            sheet.ws.write_url(
-                row, 3, "internal:'{}'!A1".format(name.replace("'", "''")), book.link, string=member["name"]
-            )
-            if total and total["scored"] and total["total"] is not None:
-                scored.append(total["total"])
-            if total and total["scheme_id"]:
-                scheme_ids.add(total["scheme_id"])
-        if organization.is_branch:
-            sheet.skip()
-            for label, count, limit in _share_checks(scored, scheme_ids):
-                state = _("符合") if count <= limit else _("超出上限")
-                sheet.note(
-                    _("%(label)s：现有 %(count)s 人，上限 %(limit)s 人（%(state)s）")
-                    % {"label": label, "count": count, "limit": limit, "state": state}
-                )
-        sheet.signatures([_("记分员（签字）"), _("党支部书记（签字）")])
-        sheet.done()
-        del scored
+    sheet.signatures([_("记分员（签字）"), _("党支部书记（签字）")])
+    sheet.done()
+    del scored
 
-        position = {member_id: i for i, member_id in enumerate(names)}
-        lines = opened(_grouped(opened(reads.ledger_lines(organization=organization, year=year))))
-        pending = next(lines, None)
-        stream = _with_outcomes(
-            opened(reads.member_stream(organization=organization, year=year)),
-            opened(reads.outcome_stream(organization=organization, year=year)),
+    position = {member_id: i for i, member_id in enumerate(names)}
+    lines = _grouped(chunk.rows("lines", lambda ids: reads.ledger_lines(branches=ids, year=year), _row_branch))
+    pending = next(lines, None)
+    for done, (member, total, outcomes) in enumerate(members, start=1):
+        member_lines = ()
+        # Lines come in the members' order; a group for a member not listed is skipped, never misfiled.
+        while pending is not None and position.get(pending[0], -1) < done - 1:
+            pending = next(lines, None)
+        if pending is not None and pending[0] == member["id"]:
+            member_lines = pending[1]
+            pending = next(lines, None)
+        write_member_sheet(
+            book,
+            member=member,
+            total=total,
+            outcomes=outcomes,
+            lines=member_lines,
+            reversed_ids=reversed_ids,
+            periods=periods,
+            year=year,
+            labels=labels,
+            name=names[member["id"]],
         )
-        for done, (member, total, outcomes) in enumerate(stream, start=1):
-            member_lines = ()
-            # Lines come in the members' order; a group for a member not listed is skipped, never misfiled.
-            while pending is not None and position.get(pending[0], -1) < done - 1:
-                pending = next(lines, None)
-            if pending is not None and pending[0] == member["id"]:
-                member_lines = pending[1]
-                pending = next(lines, None)
-            write_member_sheet(
-                book,
-                member=member,
-                total=total,
-                outcomes=outcomes,
-                lines=member_lines,
-                reversed_ids=reversed_ids,
-                periods=periods,
-                year=year,
-                labels=labels,
-                name=names[member["id"]],
-            )
-            if progress:
-                progress(done, len(names))
+        if progress:
+            progress(done, len(names))
     for write_sheet in BRANCH_WORKBOOK_SHEETS:
-        write_sheet(book, organization=organization, year=year)
+        write_sheet(book, organization=organization, year=year, chunk=chunk)
     book.close()
     return len(names)
 
@@ -791,6 +874,7 @@ def write_flat_ledger(output, *, organization, year, constant_memory=False, prog
             verifier,
             verifier_login,
             reverses_id,
+            _branch_id,
             number,
             name,
             branch_name,
@@ -1058,8 +1142,101 @@ def write_board(output, *, organization, year, constant_memory=False, progress=N
     return len(data.members)
 
 
+def zip_entry_names(organization, orgs, branches, year):
+    """branch id → the name of its workbook in the zip of `organization`'s branches: the branch's
+    own download name (`export_filename`), in a folder per organization between the scope and the
+    branch (a college's, for a committee's zip). Each part is made safe (`safe_filename`); a name met
+    twice in one folder carries the branch's code."""
+    by_path = {org.path: org for org in orgs}
+    names, taken = {}, set()
+    for branch in branches:
+        folders = [
+            safe_filename(by_path[path].name)
+            for path in branch.ancestor_paths()
+            if path in by_path and len(path) > len(organization.path) and path != branch.path
+        ]
+        name = "/".join([*folders, export_filename("branch_workbook", branch, year)])
+        if name.casefold() in taken:
+            label = _("%(name)s（%(code)s）") % {"name": branch.name, "code": branch.code}
+            name = "/".join([*folders, safe_filename(_(FILE_TITLES["branch_workbook"]) % {"org": label, "year": year})])
+            name += ".xlsx"
+        taken.add(name.casefold())
+        names[branch.pk] = name
+    return names
+
+
+@dataclass(frozen=True)
+class ZipPart:
+    """A chunk of branches of a zip of branch workbooks, with their entry names."""
+
+    branches: list  # Organization, in tree order
+    names: list  # the entry name of each branch's workbook
+    members: int
+
+
+def branch_zip_parts(*, organization, year):
+    """The zip of `organization`'s branch workbooks cut into chunks of about EXPORT_ZIP_PART_MEMBERS
+    members (`ZipPart`s, in order): a chunk is one read of a fixed number of queries (which bounds how
+    long a read stays open, not the memory: the rows stream) and, in a background job, one task. A
+    branch without members in the year has none. Two queries. Refused, in Chinese, for a scope
+    without members."""
+    orgs, chunks = reads.branch_chunks(
+        organization=organization, year=year, members_per_chunk=settings.EXPORT_ZIP_PART_MEMBERS
+    )
+    if not chunks:
+        raise ApplicationError(_(NO_MEMBERS) % {"org": organization.name, "year": year})
+    names = zip_entry_names(organization, orgs, [branch for run in chunks for branch, _n in run], year)
+    return [ZipPart([b for b, _n in run], [names[b.pk] for b, _n in run], sum(n for _b, n in run)) for run in chunks]
+
+
+def write_zip_part(archive, part, *, year, constant_memory=False, progress=None):
+    """Write the workbooks of `part` (a ZipPart) into the open zip `archive`, one at a time, each closed
+    before the next is begun: memory holds about one branch's workbook. Its branches are read as one
+    `BranchChunk`: a fixed number of queries. Entries are stored (an .xlsx is compressed already)
+    under UTF-8 names, which zipfile flags as such for Windows' unzip. `progress(members written)`."""
+    done, uncollected = 0, 0
+    with _streams() as opened:
+        chunk = BranchChunk(part.branches, opened)
+        for branch, name in zip(part.branches, part.names, strict=True):
+            with archive.open(name, "w") as entry:
+                members = write_branch_workbook(
+                    entry, organization=branch, year=year, constant_memory=constant_memory, chunk=chunk
+                )
+            done, uncollected = done + members, uncollected + members
+            if uncollected >= COLLECT_EVERY_MEMBERS:
+                gc.collect()
+                uncollected = 0
+            if progress:
+                progress(done)
+    return done
+
+
+def write_branch_zip(output, *, organization, year, constant_memory=False, progress=None):
+    """The ledger workbooks of every branch of a wider scope (a college, the committee) in one zip
+    (`branch_zip_parts`, each written by `write_zip_part`): memory per export does not depend on the
+    scope's size, queries are fixed per chunk of branches."""
+    parts = branch_zip_parts(organization=organization, year=year)
+    total, written = sum(part.members for part in parts), 0
+
+    def report(done):
+        progress(written + done, total)
+
+    with zipfile.ZipFile(output, "w", zipfile.ZIP_STORED) as archive:
+        for part in parts:
+            written += write_zip_part(
+                archive, part, year=year, constant_memory=constant_memory, progress=report if progress else None
+            )
+    return written
+
+
+def write_branch_ledgers(output, *, organization, year, constant_memory=False, progress=None):
+    """The ledger workbook (台账工作簿): one .xlsx for a branch, a zip of one per branch above it."""
+    writer = write_branch_workbook if organization.is_branch else write_branch_zip
+    return writer(output, organization=organization, year=year, constant_memory=constant_memory, progress=progress)
+
+
 WRITERS = {
-    "branch_workbook": write_branch_workbook,
+    "branch_workbook": write_branch_ledgers,
     "flat_ledger": write_flat_ledger,
     "committee": write_committee_workbook,
     "publicity": write_publicity_list,
@@ -1078,7 +1255,13 @@ FILE_TITLES = {
 
 
 def export_filename(kind, organization, year):
-    return safe_filename(_(FILE_TITLES[kind]) % {"org": organization.name, "year": year}) + ".xlsx"
+    """The download's name: the ledger workbook of a scope above a branch is a zip."""
+    extension = ".zip" if kind == "branch_workbook" and not organization.is_branch else ".xlsx"
+    return safe_filename(_(FILE_TITLES[kind]) % {"org": organization.name, "year": year}) + extension
+
+
+def content_type(filename):
+    return ZIP_TYPE if filename.endswith(".zip") else XLSX_TYPE
 
 
 def member_filename(member, year):

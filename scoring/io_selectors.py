@@ -81,6 +81,7 @@ LINE_FIELDS = (
     "verified_by__full_name",
     "verified_by__username",
     "reverses_id",
+    "member__branch_id",
 )
 LINE_MEMBER_FIELDS = ("member__number", "member__name", "member__branch__name", "member__branch__parent__name")
 
@@ -113,11 +114,18 @@ def scope_members(*, organization: Organization, year: int) -> QuerySet[Member]:
 
 
 def scope_entries(
-    *, organization: Organization | None = None, member: Member | None = None, year: int
+    *,
+    organization: Organization | None = None,
+    member: Member | None = None,
+    branches: Iterable[int] | None = None,
+    year: int,
 ) -> QuerySet[LedgerEntry]:
+    """The year's lines of one member, of the members of `branches` (ids), or of a scope."""
     entries = LedgerEntry.objects.filter(year=year)
     if member is not None:
         return entries.filter(member=member)
+    if branches is not None:
+        return entries.filter(_in_year("member__")(year), member__branch_id__in=branches)
     return entries.filter(_in_year("member__")(year), member__branch__path__startswith=organization.path)
 
 
@@ -182,29 +190,40 @@ def year_data(*, organization: Organization | None = None, member: Member | None
     return data
 
 
-def reversed_ids(*, organization: Organization | None = None, member: Member | None = None, year: int) -> set[int]:
+def reversed_ids(
+    *,
+    organization: Organization | None = None,
+    member: Member | None = None,
+    branches: Iterable[int] | None = None,
+    year: int,
+) -> set[int]:
     return set(
-        scope_entries(organization=organization, member=member, year=year)
+        scope_entries(organization=organization, member=member, branches=branches, year=year)
         .filter(reverses__isnull=False)
         .values_list("reverses_id", flat=True)
     )
 
 
 def ledger_lines(
-    *, organization: Organization | None = None, member: Member | None = None, year: int, with_member: bool = False
+    *,
+    organization: Organization | None = None,
+    member: Member | None = None,
+    branches: Iterable[int] | None = None,
+    year: int,
+    with_member: bool = False,
 ) -> Iterator[tuple[Any, ...]]:
     """Every ledger line of the scope as tuples of LINE_FIELDS (+ LINE_MEMBER_FIELDS), streamed in
     member order (branch, number) and, per member, by period and date: one query."""
     fields = LINE_FIELDS + (LINE_MEMBER_FIELDS if with_member else ())
     return (
-        scope_entries(organization=organization, member=member, year=year)
+        scope_entries(organization=organization, member=member, branches=branches, year=year)
         .order_by("member__branch__path", "member__number", "period__starts_on", "period__kind", "occurred_on", "id")
         .values_list(*fields)
         .iterator(chunk_size=LINE_CHUNK)
     )
 
 
-# ── streams: the branch workbook holds no per-member data in memory ──────────────────────────
+# ── the branch workbooks: read for a chunk of branches, streamed in branch order ─────────────
 
 STORED = (
     "scored",
@@ -222,9 +241,42 @@ STORED = (
 )
 
 
-def member_stream(*, organization: Organization, year: int) -> Iterator[tuple[dict[str, Any], dict[str, Any] | None]]:
-    """(member dict, stored-total dict or None) in branch and number order, streamed: one query."""
-    members = scope_members(organization=organization, year=year).annotate(
+def branch_chunks(
+    *, organization: Organization, year: int, members_per_chunk: int
+) -> tuple[list[Organization], list[list[tuple[Organization, int]]]]:
+    """Every organization of the scope in tree order, and its branches that have members in `year`
+    cut into runs of about `members_per_chunk` members ((branch, members) pairs; a larger branch is
+    a run of its own). Two queries."""
+    orgs = list(Organization.objects.filter(path__startswith=organization.path).order_by("path"))
+    counts = dict(
+        scope_members(organization=organization, year=year)
+        .values("branch_id")
+        .annotate(n=Count("id"))
+        .values_list("branch_id", "n")
+    )
+    chunks, run, members = [], [], 0
+    for org in orgs:
+        if org.kind != Organization.Kind.BRANCH or not counts.get(org.pk):
+            continue
+        if run and members + counts[org.pk] > members_per_chunk:
+            chunks.append(run)
+            run, members = [], 0
+        run.append((org, counts[org.pk]))
+        members += counts[org.pk]
+    if run:
+        chunks.append(run)
+    return orgs, chunks
+
+
+def branches_in_order(ids: Iterable[int]) -> list[Organization]:
+    """The branches of `ids`, in tree order: one query."""
+    return list(Organization.objects.filter(pk__in=ids).order_by("path"))
+
+
+def member_stream(*, branches: Iterable[int], year: int) -> Iterator[tuple[dict[str, Any], dict[str, Any] | None]]:
+    """(member dict, stored-total dict or None) of the members of `branches` (ids), in branch and
+    number order, streamed: one query."""
+    members = Member.objects.filter(_in_year()(year), branch_id__in=branches).annotate(
         t=FilteredRelation("year_totals", condition=Q(year_totals__year=year))
     )
     keys = {f"t__{name}": name for name in STORED}
@@ -238,26 +290,24 @@ def member_stream(*, organization: Organization, year: int) -> Iterator[tuple[di
         yield {name: row[name] for name in MEMBER_FIELDS}, total
 
 
-def outcome_stream(*, organization: Organization, year: int) -> Iterator[tuple[Any, ...]]:
-    """(member id, consequence, reason, rule kind) in the members' order, streamed: one query."""
+def outcome_stream(*, branches: Iterable[int], year: int) -> Iterator[tuple[Any, ...]]:
+    """(member id, consequence, reason, rule kind, branch id) in the members' order, streamed: one query."""
     return (
-        MemberOutcome.objects.filter(
-            _in_year("member__")(year), year=year, member__branch__path__startswith=organization.path
-        )
+        MemberOutcome.objects.filter(_in_year("member__")(year), year=year, member__branch_id__in=branches)
         .order_by("member__branch__path", "member__number", "rule__order", "rule_code")
-        .values_list("member_id", "consequence", "reason", "rule__kind")
+        .values_list("member_id", "consequence", "reason", "rule__kind", "member__branch_id")
         .iterator(chunk_size=LINE_CHUNK)
     )
 
 
-def period_kinds_in_scope(*, organization: Organization, year: int) -> set[str]:
-    return set(
-        MemberYearTotal.objects.filter(
-            _in_year("member__")(year), year=year, member__branch__path__startswith=organization.path
+def share_cap_rules(*, branches: Iterable[int], year: int) -> list[OutcomeRule]:
+    """The share-cap rules of every scheme a year total of `branches` was computed under, in the
+    rules' own order (scheme, order, code): one query."""
+    schemes = MemberYearTotal.objects.filter(year=year, member__branch_id__in=branches).values("scheme_id")
+    return list(
+        OutcomeRule.objects.filter(scheme_id__in=schemes, kind=OutcomeRule.Kind.SHARE_CAP).order_by(
+            "scheme", "order", "code"
         )
-        .exclude(scheme__isnull=True)
-        .values_list("scheme__period_kind", flat=True)
-        .distinct()
     )
 
 

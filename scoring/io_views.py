@@ -21,7 +21,7 @@ from partyscore.core.xlsx_safety import TOO_LARGE, read_sheet, read_upload
 
 from . import card_import as cards
 from . import io_services
-from .exports import XLSX_TYPE
+from .exports import content_type
 from .io_forms import CardUploadForm, ExportForm, YearForm
 from .models import ExportJob
 from .views import _year
@@ -35,8 +35,8 @@ def _attachment(response, filename):
 
 
 def _file_response(content, filename):
-    """A workbook built in memory (a small export)."""
-    return _attachment(HttpResponse(content, content_type=XLSX_TYPE), filename)
+    """A workbook (or a zip of workbooks) built in memory (a small export)."""
+    return _attachment(HttpResponse(content, content_type=content_type(filename)), filename)
 
 
 # ── exports ──────────────────────────────────────────────────────────────────────────────────
@@ -74,9 +74,15 @@ def export_org(request, org_id):
         return render(
             request, "scoring/io_message.html", {"message": _("请选择导出内容和年度"), "form": form}, status=400
         )
-    result = io_services.export_start(
-        actor=request.user, kind=form.cleaned_data["kind"], organization=organization, year=form.cleaned_data["year"]
-    )
+    try:
+        result = io_services.export_start(
+            actor=request.user,
+            kind=form.cleaned_data["kind"],
+            organization=organization,
+            year=form.cleaned_data["year"],
+        )
+    except ApplicationError as error:
+        return render(request, "scoring/io_message.html", {"message": error.message}, status=400)
     access_log(
         request,
         Kind.EXPORT,
@@ -133,7 +139,7 @@ def export_job_download(request, job_id):
     if job.file.size <= ONE_PIECE_BYTES:
         with job.file.open("rb") as handle:
             return _file_response(handle.read(), job.filename)
-    return attachment(FileResponse(job.file.open("rb"), content_type=XLSX_TYPE), job.filename)
+    return attachment(FileResponse(job.file.open("rb"), content_type=content_type(job.filename)), job.filename)
 
 
 # ── the score-card import ────────────────────────────────────────────────────────────────────

@@ -622,6 +622,10 @@ class ExportJob(models.Model):
     heartbeat_at = models.DateTimeField(_("最近进展"), null=True, blank=True)
     finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
     expires_at = models.DateTimeField(_("保留至"))
+    # A zip of branch workbooks is built in parts, one task each (possibly on different workers), then
+    # assembled: per part {"branches": [ids], "names": [entry names], "members": n, "file": the part's
+    # zip once written, "worker": who wrote it} (scoring.io_services.export_job_part).
+    parts = models.JSONField(_("分段"), default=list, blank=True)
 
     class Meta:
         verbose_name = _("导出任务")
@@ -632,6 +636,11 @@ class ExportJob(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.organization_id} {self.year}"
+
+    @property
+    def is_zip(self):
+        """A scope's ledger workbooks, one per branch (scoring.exports.write_branch_zip)."""
+        return self.filename.endswith(".zip")
 
 
 class PeriodReopening(models.Model):

@@ -37,6 +37,22 @@ def export_job_task(job_id):
     export_job_run(job_id=job_id)
 
 
+@shared_task(acks_late=True, bind=True)
+def export_job_part_task(self, job_id, index):
+    """Write one part of a zip of branch workbooks; several workers share a job's parts."""
+    from .io_services import export_job_part
+
+    export_job_part(job_id=job_id, index=index, worker=self.request.hostname or "")
+
+
+@shared_task(acks_late=True)
+def export_job_assemble_task(job_id):
+    """Put a job's parts together once all are written (queued by the last part)."""
+    from .io_services import export_job_assemble
+
+    export_job_assemble(job_id=job_id)
+
+
 @shared_task(acks_late=True)
 def export_jobs_purge():
     """Hourly: delete expired export files, and send again jobs the broker may have lost."""

@@ -402,6 +402,9 @@ EXPORT_KEEP_HOURS = env.int("EXPORT_KEEP_HOURS", default=24)
 # A queued job no worker took up, or a running one with no progress, for this long has stopped:
 # it is shown failed, and asking again builds it anew.
 EXPORT_STALE_MINUTES = env.int("EXPORT_STALE_MINUTES", default=10)
+# A college's or the university's ledger workbooks (a zip, one per branch) are built in parts of about
+# this many members' branches: one Celery task each (shared by the workers), a fixed number of queries.
+EXPORT_ZIP_PART_MEMBERS = env.int("EXPORT_ZIP_PART_MEMBERS", default=2000)
 # Hostile uploads: refused before parsing when the zip directory promises more than this.
 IMPORT_MAX_UNCOMPRESSED_BYTES = env.int("IMPORT_MAX_UNCOMPRESSED_BYTES", default=50 * 1024 * 1024)
 IMPORT_MAX_COMPRESSION_RATIO = env.int("IMPORT_MAX_COMPRESSION_RATIO", default=100)

@@ -279,7 +279,7 @@ def _grow(world, branch, count):
 
 @pytest.mark.parametrize(
     ("kind", "queries"),
-    [("branch_workbook", 11), ("flat_ledger", 2), ("committee", 7), ("publicity", 4), ("evaluation", 4), ("board", 4)],
+    [("branch_workbook", 9), ("flat_ledger", 2), ("committee", 7), ("publicity", 4), ("evaluation", 4), ("board", 4)],
 )
 def test_an_export_takes_the_same_queries_at_any_size(io_world, django_assert_num_queries, kind, queries):
     w = io_world

@@ -516,7 +516,7 @@ def test_the_meeting_pages_the_card_and_the_workbook_take_the_same_queries_at_an
         client.get(url)
         with django_assert_num_queries(queries):
             assert client.get(url).status_code == 200
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(9):
         write_branch_workbook(io.BytesIO(), organization=w.A1, year=YEAR)
 
 

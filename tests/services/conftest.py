@@ -6,6 +6,7 @@ the worker is started here, on the test database, so a test can also kill and re
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -36,7 +37,7 @@ class Worker:
             "CELERY_TASK_ALWAYS_EAGER": "false",
             "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database_name}",
         }
-        self.name = f"test-{time.time_ns()}"
+        self.name = f"test-{time.time_ns()}@{socket.gethostname()}"  # the node name tasks see as their hostname
         self.log = log
         self.process = None
 
@@ -56,7 +57,7 @@ class Worker:
                 "--without-gossip",
                 "--without-mingle",
                 "-n",
-                f"{self.name}@%h",
+                self.name,
             ],
             cwd=ROOT,
             env=self.env,

@@ -3,8 +3,8 @@ takes over what the dead one held (the broker hands an unacknowledged task out a
 BROKER_VISIBILITY_TIMEOUT) and the end result is the same as an undisturbed run's."""
 
 import io
+import zipfile
 
-import openpyxl
 import pytest
 
 from members.models import Organization
@@ -15,6 +15,7 @@ from scoring import exports
 from scoring.io_services import export_start
 from scoring.models import ExportJob, MemberYearTotal
 from tests.builders import add_members, build_university
+from tests.io.test_branch_zip import workbook_cells
 from tests.test_authorization_matrix import add_scoring
 
 from .conftest import wait_until
@@ -35,9 +36,9 @@ def a_large_university(branches, members):
 
 
 def cells(content):
-    """Every sheet's cell values, in order."""
-    book = openpyxl.load_workbook(io.BytesIO(content), read_only=True)
-    return {sheet.title: [list(row) for row in sheet.iter_rows(values_only=True)] for sheet in book.worksheets}
+    """Every workbook of the zip with every sheet's cell values, in order."""
+    archive = zipfile.ZipFile(io.BytesIO(content))
+    return {name: workbook_cells(archive.read(name)) for name in archive.namelist()}
 
 
 def test_an_export_job_survives_a_killed_worker_with_the_same_file(broker):
