@@ -85,8 +85,11 @@ class Command(BaseCommand):
             anchor_chains(report)
         if report.intact and path:
             try:
-                anchor_write(path, newest_anchor())
-                self.stdout.write(_("已将最新锚点记入锚点文件 %(file)s") % {"file": path})
+                newest = newest_anchor()
+                anchor_write(path, newest)
+                self.stdout.write(
+                    _("已将最新锚点（编号 %(id)s）记入锚点文件 %(file)s") % {"id": newest[0], "file": path}
+                )
             except OSError as error:
                 self.stdout.write(
                     self.style.WARNING(
