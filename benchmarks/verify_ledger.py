@@ -112,8 +112,8 @@ Run on {datetime.date.today()} ({machine()}, {connection.vendor}, load average {
 | {entries // 10:,} (the rest cut off) | {tenth_seconds:.1f} s | {entries // 10 / tenth_seconds:,.0f} | \
 {tenth_mb:.0f} MB |
 
-The rows are streamed in id order (`iterator()`, a server-side cursor on PostgreSQL), so memory does
-not grow with the ledger; the time is spent reading each row and recomputing its hash in Python
+The rows are streamed in (chain, id) order (`iterator()`, a server-side cursor on PostgreSQL), so
+memory does not grow with the ledger; the time is spent reading each row and recomputing its hash in Python
 (JSON of its columns, SHA-256). The command then derives every branch's stored totals, ranks and
 outcomes of the open year again through the recalculation's code and compares them (after
 `ANALYZE`): {figures_seconds:.1f} s of the time above for {len(members):,} members.

@@ -1,8 +1,12 @@
-"""Recompute the ledger's and the audit log's hash chains and their cross-links (`manage.py verify_ledger`).
+"""Recompute the hash chains of the ledger and the audit log, their anchors and their cross-links
+(`manage.py verify_ledger`).
 
-Each check streams its rows in id order (constant memory, millions of rows) and stops classifying at
-its first break; what each kind of tampering leaves behind, and what it cannot reveal, is set out in
-docs/security.md ("防篡改").
+Each table holds one chain per organization (`chain`); each check streams its rows in (chain, id)
+order (constant memory, millions of rows) and stops classifying a chain at its first break. The
+anchors (`ChainAnchor`) are a chain of their own, and every head any anchor recorded must still be
+there, on its chain, with its hash; the newest anchor is kept in a file off the database. What
+each kind of tampering leaves behind, and what it cannot reveal, is set out in docs/security.md
+("防篡改").
 """
 
 import bisect
@@ -13,7 +17,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.db.models import CharField, OuterRef, Subquery
+from django.db import transaction
+from django.db.models import CharField, Max, OuterRef, Subquery
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.urls import reverse
@@ -21,16 +26,18 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop, override
 
-from partyscore.core.audit import event_hash
-from partyscore.core.models import AuditEvent
+from partyscore.core.audit import ANCHOR_CHAIN, anchor_hash, anchor_record, chain_lock, event_hash
+from partyscore.core.models import AuditEvent, ChainAnchor
 
 from .ledger_chain import BULK_ACTION, HASHED_FIELDS, entry_hash
 from .models import LedgerEntry
 
-LEDGER, AUDIT = LedgerEntry._meta.db_table, AuditEvent._meta.db_table
+LEDGER, AUDIT, ANCHORS = LedgerEntry._meta.db_table, AuditEvent._meta.db_table, ChainAnchor._meta.db_table
+CHAINED = {LEDGER: LedgerEntry, AUDIT: AuditEvent}
 # Audit actions that record one new ledger entry and carry its hash in `after["hash"]`.
 LINKED_ACTIONS = ("ledger.record", "ledger.reverse")
-AUDIT_FIELDS = ("created_at", "actor_id", "action", "target_type", "target_id", "before", "after", "reason")
+AUDIT_FIELDS = ("created_at", "actor_id", "action", "target_type", "target_id", "before", "after", "reason", "chain")
+ANCHOR_FIELDS = ("created_at", "heads", "upto")
 CHUNK = 2000
 
 log = logging.getLogger(__name__)
@@ -43,6 +50,10 @@ def kind_labels():
         "inserted": _("插入了伪造记录"),
         "reordered": _("顺序被调换"),
     }
+
+
+def table_names():
+    return {LEDGER: gettext_lazy("台账"), AUDIT: gettext_lazy("审计记录"), ANCHORS: gettext_lazy("锚点")}
 
 
 @dataclass
@@ -59,33 +70,47 @@ class Break:
 class ChainReport:
     ledger_count: int = 0
     audit_count: int = 0
-    heads: dict = field(default_factory=dict)  # table → (id, hash) of the newest row
-    breaks: list = field(default_factory=list)  # the first break of each check, in the order checked
-    anchor_breaks: list = field(default_factory=list)  # those of them found by comparing with the anchor
+    anchor_count: int = 0
+    heads: dict = field(default_factory=dict)  # table → {chain: (id, hash) of its newest row}
+    anchored: dict = field(default_factory=dict)  # table → {chain: (id, hash) as last anchored}
+    anchor_head: tuple = (None, "")  # (id, hash) of the newest anchor
+    breaks: list = field(default_factory=list)  # the first break of each chain and check, in the order checked
+    anchor_breaks: list = field(default_factory=list)  # those of them found by comparing with the anchors
 
     @property
     def intact(self):
         return not self.breaks
 
 
-def _walk(model, rows, recompute, expected_prev=""):
-    """Follow one chain (from the row after the one whose hash is `expected_prev`); returns (rows
-    seen, (id, hash) of the last row, the first Break or None)."""
-    table = model._meta.db_table
+def _walk(siblings, rows, recompute, expected_prev=""):
+    """Follow one chain (from the row after the one whose hash is `expected_prev`); `siblings` is the
+    queryset of the chain's rows. Returns (rows seen, (id, hash) of the last row, the first Break or None)."""
     count, previous, first = 0, None, None
     for pk, prev_hash, stored, values in rows:
         count += 1
         if first is None:
             computed = recompute(prev_hash, values)
             if prev_hash != expected_prev or computed != stored:
-                first = _classify(model, table, previous, pk, prev_hash, stored, computed, expected_prev)
+                first = _classify(siblings, previous, pk, prev_hash, stored, computed, expected_prev)
         expected_prev, previous = stored, (pk, prev_hash, stored)
     return count, (previous[0], previous[2]) if previous else (None, ""), first
 
 
-def _classify(model, table, previous, pk, prev_hash, stored, computed, expected_prev):
+def _walk_chains(model, rows, recompute):
+    """Follow every chain of a table; `rows` are (chain, id, prev_hash, hash, values) in (chain, id)
+    order. Returns (rows seen, {chain: (id, hash) of its last row}, the first Break of each chain)."""
+    count, heads, breaks = 0, {}, []
+    for chain, group in itertools.groupby(rows, key=lambda row: row[0]):
+        seen, heads[chain], found = _walk(model.objects.filter(chain=chain), (row[1:] for row in group), recompute)
+        count += seen
+        breaks += [found] if found else []
+    return count, heads, breaks
+
+
+def _classify(siblings, previous, pk, prev_hash, stored, computed, expected_prev):
     """Name what happened at the first row where the chain breaks, from the rows around it."""
-    rows = model.objects.order_by("pk")
+    table = siblings.model._meta.db_table
+    rows = siblings.order_by("pk")
     if computed == stored and rows.filter(pk__gt=pk, hash=prev_hash).exists():
         return Break(table, pk, "reordered", expected_prev, prev_hash, _("本条链接到编号更大的记录：顺序被调换"))
     following = rows.filter(pk__gt=pk).values_list("prev_hash", flat=True).first()
@@ -112,7 +137,7 @@ def _ledger_rows():
         .values("linked")[:1]
     )
     return (
-        LedgerEntry.objects.order_by("id")
+        LedgerEntry.objects.order_by("chain", "id")
         .annotate(audit_hash=Subquery(linked))
         .values_list("id", "hash", "audit_hash", *HASHED_FIELDS)
         .iterator(chunk_size=CHUNK)
@@ -129,8 +154,21 @@ def _bulk_ranges():
     return sorted(ranges)
 
 
+def _recompute_entry(prev_hash, values):
+    return entry_hash(**dict(zip(HASHED_FIELDS, values, strict=True)))
+
+
+def _recompute_event(prev_hash, values):
+    return event_hash(prev_hash=prev_hash, **dict(zip(AUDIT_FIELDS, values, strict=True)))
+
+
+def _recompute_anchor(prev_hash, values):
+    return anchor_hash(prev_hash=prev_hash, **dict(zip(ANCHOR_FIELDS, values, strict=True)))
+
+
 def verify(anchor=None):
-    """Check both chains, the anchor (the heads recorded out of the database, if given) and the links
+    """Check every chain of both tables, the anchors' chain and every head the anchors recorded,
+    the anchor file's content (the newest anchor kept out of the database, if given) and the links
     between the ledger and the audit log. Returns a ChainReport."""
     report = ChainReport()
     ranges = _bulk_ranges()
@@ -142,31 +180,127 @@ def verify(anchor=None):
         for pk, stored, audit_hash, *values in _ledger_rows():
             if coverage_break is None and audit_hash != stored:
                 coverage_break = _coverage(pk, stored, audit_hash, ranges, firsts)
-            yield pk, values[0], stored, values
+            yield values[-1], pk, values[0], stored, values
 
-    def recompute_entry(prev_hash, values):
-        return entry_hash(**dict(zip(HASHED_FIELDS, values, strict=True)))
-
-    report.ledger_count, report.heads[LEDGER], ledger_break = _walk(LedgerEntry, ledger_rows(), recompute_entry)
-
+    report.ledger_count, report.heads[LEDGER], ledger_breaks = _walk_chains(
+        LedgerEntry, ledger_rows(), _recompute_entry
+    )
     audit_rows = (
-        (pk, prev_hash, stored, values)
-        for pk, prev_hash, stored, *values in AuditEvent.objects.order_by("id")
+        (values[-1], pk, prev_hash, stored, values)
+        for pk, prev_hash, stored, *values in AuditEvent.objects.order_by("chain", "id")
         .values_list("id", "prev_hash", "hash", *AUDIT_FIELDS)
         .iterator(chunk_size=CHUNK)
     )
-
-    def recompute_event(prev_hash, values):
-        return event_hash(prev_hash=prev_hash, **dict(zip(AUDIT_FIELDS, values, strict=True)))
-
-    report.audit_count, report.heads[AUDIT], audit_break = _walk(AuditEvent, audit_rows, recompute_event)
-    report.anchor_breaks = _anchor_breaks(anchor)
+    report.audit_count, report.heads[AUDIT], audit_breaks = _walk_chains(AuditEvent, audit_rows, _recompute_event)
+    anchors_break, head_breaks = _check_anchors(report)
+    report.anchor_breaks = head_breaks + _file_breaks(anchor)
     report.breaks = [
         b
-        for b in (ledger_break, audit_break, *report.anchor_breaks, coverage_break, _dangling_link(ranges))
+        for b in (
+            *ledger_breaks,
+            *audit_breaks,
+            anchors_break,
+            *report.anchor_breaks,
+            coverage_break,
+            _dangling_link(ranges),
+        )
         if b is not None
     ]
     return report
+
+
+def _mapping(value):
+    """An anchor's `heads` or `upto` as stored, or {} when edited out of shape (its hash shows that)."""
+    return value if isinstance(value, dict) else {}
+
+
+def _anchored_heads(heads):
+    """(table, chain, id, hash) of each well-formed head in an anchor's `heads`."""
+    for table, chains in _mapping(heads).items():
+        for chain, head in _mapping(chains).items():
+            if table in CHAINED and isinstance(head, list) and len(head) == 2 and str(chain).lstrip("-").isdigit():
+                yield table, int(chain), head[0], head[1]
+
+
+def _check_anchors(report):
+    """Follow the anchors' own chain, and look up every head each anchor recorded: it must still be
+    there, on the same chain, with the same hash. This reveals a chain's newest rows cut off after
+    they were anchored, and history rewritten consistently before an anchor. Fills in the report's
+    anchored heads; returns (the anchors' chain's first Break or None, the first Break of each
+    chain found against its anchored heads)."""
+    pending, found = [], {}
+
+    def rows():
+        for pk, prev_hash, stored, *values in (
+            ChainAnchor.objects.order_by("id")
+            .values_list("id", "prev_hash", "hash", *ANCHOR_FIELDS)
+            .iterator(chunk_size=CHUNK)
+        ):
+            for table, chain, row_id, digest in _anchored_heads(values[1]):
+                report.anchored.setdefault(table, {})[chain] = (row_id, digest)
+                pending.append((table, chain, row_id, digest))
+            if len(pending) >= CHUNK:
+                _check_heads(pending, found)
+            yield pk, prev_hash, stored, values
+
+    report.anchor_count, report.anchor_head, chain_break = _walk(ChainAnchor.objects.all(), rows(), _recompute_anchor)
+    _check_heads(pending, found)
+    return chain_break, list(found.values())
+
+
+def _check_heads(pending, found):
+    """Compare a batch of anchored heads with the stored rows; keep the first break of each chain."""
+    for table, model in CHAINED.items():
+        ids = {row_id for t, _chain, row_id, _digest in pending if t == table and isinstance(row_id, int)}
+        stored = {
+            pk: (chain, digest)
+            for pk, chain, digest in model.objects.filter(pk__in=ids).values_list("id", "chain", "hash")
+        }
+        for t, chain, row_id, digest in pending:
+            if t != table or (table, chain) in found:
+                continue
+            if row_id not in stored:
+                found[table, chain] = Break(table, row_id, "deleted", digest, "", _("锚点记录的链头已不存在"))
+            elif stored[row_id][0] != chain:
+                found[table, chain] = Break(
+                    table, row_id, "edited", digest, stored[row_id][1], _("锚点记录的链头已不在原来的链上")
+                )
+            elif stored[row_id][1] != digest:
+                found[table, chain] = Break(
+                    table, row_id, "edited", digest, stored[row_id][1], _("锚点记录的链头哈希已改变：此前的记录被改写")
+                )
+    pending.clear()
+
+
+def _file_breaks(anchor):
+    """The anchor the file holds must still be there, unchanged: this reveals the newest anchors cut
+    off, or the anchors rewritten. A file written while there was one chain holds both tables'
+    heads instead, which are rows of the root chains now."""
+    if not anchor:
+        return []
+    if "anchor" in anchor:
+        recorded = anchor["anchor"]
+        stored = ChainAnchor.objects.filter(pk=recorded["id"]).values_list("hash", flat=True).first()
+        if stored is None:
+            return [Break(ANCHORS, recorded["id"], "deleted", recorded["hash"], "", _("锚点文件记录的锚点已不存在"))]
+        if stored != recorded["hash"]:
+            return [Break(ANCHORS, recorded["id"], "edited", recorded["hash"], stored, _("锚点文件记录的锚点已被改写"))]
+        return []
+    breaks = []
+    for table, model in CHAINED.items():
+        head = anchor["heads"].get(table) or {}
+        if head.get("id") is None:
+            continue
+        stored = model.objects.filter(pk=head["id"]).values_list("hash", flat=True).first()
+        if stored is None:
+            breaks.append(Break(table, head["id"], "deleted", head["hash"], "", _("锚点记录的链头已不存在")))
+        elif stored != head["hash"]:
+            breaks.append(
+                Break(
+                    table, head["id"], "edited", head["hash"], stored, _("锚点记录的链头哈希已改变：此前的记录被改写")
+                )
+            )
+    return breaks
 
 
 def _coverage(pk, stored, audit_hash, ranges, firsts):
@@ -222,24 +356,27 @@ def _link_break(entry_id, linked, stored, event_id):
 
 
 def verify_and_report(*, anchor_path=None):
-    """The nightly check: verify the chains against the anchor file and move it on when intact;
-    recompute the stored figures from the ledger; tell the organization department of a break or of
-    a figure that differs (and log it). A missing anchor file is recorded afresh (a new deployment)
+    """The nightly check: verify the chains against their anchors and the anchor file; when intact,
+    anchor every chain that moved and move the file on to that anchor; recompute the stored figures
+    from the ledger; tell the organization department of a break or of a figure that differs (and
+    log it). A missing anchor file is recorded afresh (a new deployment)
     with a warning. Returns (ChainReport, figure differences)."""
     from .figures_verify import describe, verify_figures
 
     recorded = anchor_read(anchor_path) if anchor_path else None
     if anchor_path and recorded is None:
-        log.warning("no chain anchor at %s yet: checking without one, then recording the heads there", anchor_path)
+        log.warning("no chain anchor at %s yet: checking without one, then recording the newest there", anchor_path)
     report = verify(anchor=recorded)
-    if report.intact and anchor_path:
-        anchor_write(anchor_path, report)
+    if report.intact:
+        anchor_chains(report)
+        if anchor_path:
+            anchor_write(anchor_path, newest_anchor())
     diffs = verify_figures()
     messages = []
     if not report.intact:
         first = report.breaks[0]
         log.error("hash chain broken: %s id %s (%s): %s", first.table, first.row_id, first.kind, first.detail)
-        names = {LEDGER: gettext_lazy("台账"), AUDIT: gettext_lazy("审计记录")}
+        names = table_names()
         with override("zh-hans"):  # the label's msgid, translated again for each reader
             kind = gettext_lazy(kind_labels()[first.kind])
         messages.append(
@@ -282,46 +419,86 @@ def _notify_organization_department(messages):
         notify(sorted(users, key=lambda u: u.pk), template, reverse("audit_list"), params)
 
 
-# ── the anchor: the chains' heads kept out of the database ─────────────────────────────────────
+# ── anchoring: the chains' heads in ChainAnchor, the newest anchor in a file ────────────────
 
 
-def anchor_advance(path):
-    """The hourly step: move the anchor on to the current heads if the anchored heads are still
-    there, unchanged, and every row appended since links on from them and hashes to what it stores.
-    Costs the rows appended since the last anchor only; the cross-links between the chains are left
-    to the nightly full check. Returns True if moved, False if a break stopped it (the anchor stays,
-    for the nightly check to name the break), None if there is no anchor yet."""
-    recorded = anchor_read(path)
+def anchor_chains(report=None):
+    """Record a new anchor of the chains' heads; returns it, or None if no chain moved.
+
+    From an intact full check's `report`: every chain whose head is not the one last anchored.
+    Otherwise (the periodic step) the chains that moved since the anchor before the last, read by
+    id from the rows after the highest id it had seen: one period's overlap, so that a transaction
+    that took its id before the last anchor but committed after it is not left out."""
+    with transaction.atomic():
+        chain_lock([ANCHOR_CHAIN])
+        heads, upto = _heads_from(report) if report is not None else _heads_moved()
+        return anchor_record(heads=heads, upto=upto) if heads else None
+
+
+def _heads_from(report):
+    heads = {
+        table: {
+            str(chain): list(head)
+            for chain, head in report.heads.get(table, {}).items()
+            if report.anchored.get(table, {}).get(chain) != head
+        }
+        for table in CHAINED
+    }
+    upto = {table: max((pk for pk, _digest in report.heads.get(table, {}).values()), default=0) for table in CHAINED}
+    return {table: chains for table, chains in heads.items() if chains}, upto
+
+
+def _heads_moved():
+    recent = list(ChainAnchor.objects.order_by("-id").values_list("heads", "upto")[:2])
+    latest = _mapping(recent[0][0]) if recent else {}
+    since = _mapping(recent[-1][1]) if recent else {}
+    heads, upto = {}, {}
+    for table, model in CHAINED.items():
+        after = since.get(table) if isinstance(since.get(table), int) else 0
+        newest = dict(
+            model.objects.filter(pk__gt=after).values("chain").annotate(last=Max("id")).values_list("chain", "last")
+        )
+        hashes = dict(model.objects.filter(pk__in=newest.values()).values_list("id", "hash"))
+        last_anchored = _mapping(latest.get(table))
+        moved = {
+            str(chain): [pk, hashes[pk]]
+            for chain, pk in sorted(newest.items())
+            if last_anchored.get(str(chain)) != [pk, hashes[pk]]
+        }
+        if moved:
+            heads[table] = moved
+        upto[table] = max(newest.values(), default=after)
+    return heads, upto
+
+
+def anchor_advance(path=None):
+    """The periodic step (every five minutes): anchor the chains that moved, then move the anchor
+    file on to the newest anchor — only if the anchor it holds is still there, unchanged, and every
+    anchor since links on from it. Costs the rows appended since the anchor before the last and the
+    anchors since the file's. Returns True if the file moved, False if a break stopped it (the file
+    stays, for the nightly check to name the break), None if there is no file yet (the nightly
+    check records the first)."""
+    anchor_chains()
+    recorded = anchor_read(path) if path else None
     if recorded is None:
         return None
-    if _anchor_breaks(recorded):
-        log.error("chain anchor not moved: an anchored head changed or is gone (see verify_ledger)")
+    held = recorded.get("anchor") or {}
+    if _file_breaks(recorded):
+        log.error("chain anchor file not moved: the anchor it holds changed or is gone (see verify_ledger)")
         return False
-    report = ChainReport()
-    chains = (
-        (LedgerEntry, HASHED_FIELDS, lambda prev, values: entry_hash(**dict(zip(HASHED_FIELDS, values, strict=True)))),
-        (
-            AuditEvent,
-            AUDIT_FIELDS,
-            lambda prev, values: event_hash(prev_hash=prev, **dict(zip(AUDIT_FIELDS, values, strict=True))),
-        ),
+    since = ChainAnchor.objects.filter(pk__gt=held.get("id") or 0).order_by("id")
+    rows = (
+        (pk, prev_hash, stored, values)
+        for pk, prev_hash, stored, *values in since.values_list("id", "prev_hash", "hash", *ANCHOR_FIELDS)
     )
-    for model, fields, recompute in chains:
-        table = model._meta.db_table
-        head = recorded["heads"].get(table) or {}
-        since = model.objects.filter(pk__gt=head.get("id") or 0).order_by("id")
-        rows = (
-            (pk, prev_hash, stored, [prev_hash, *values] if model is LedgerEntry else values)
-            for pk, prev_hash, stored, *values in since.values_list(
-                "id", "prev_hash", "hash", *[f for f in fields if f != "prev_hash"]
-            ).iterator(chunk_size=CHUNK)
-        )
-        _count, last, found = _walk(model, rows, recompute, expected_prev=head.get("hash") or "")
-        if found is not None:
-            log.error("chain anchor not moved: %s id %s (%s): %s", table, found.row_id, found.kind, found.detail)
-            return False
-        report.heads[table] = last if last[0] is not None else (head.get("id"), head.get("hash") or "")
-    anchor_write(path, report)
+    _count, last, found = _walk(
+        ChainAnchor.objects.all(), rows, _recompute_anchor, expected_prev=held.get("hash") or ""
+    )
+    if found is not None:
+        log.error("chain anchor file not moved: %s id %s (%s): %s", found.table, found.row_id, found.kind, found.detail)
+        return False
+    if last[0] is not None:
+        anchor_write(path, last)
     return True
 
 
@@ -330,40 +507,17 @@ def anchor_read(path):
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def anchor_write(path, report):
-    """Replace the anchor file in one step (a new file renamed over the old), so that a crash never
-    leaves half an anchor."""
-    heads = {table: {"id": pk, "hash": digest} for table, (pk, digest) in report.heads.items()}
+def newest_anchor():
+    """(id, hash) of the newest anchor, or (None, "")."""
+    return next(iter(ChainAnchor.objects.order_by("-id").values_list("id", "hash")[:1]), (None, ""))
+
+
+def anchor_write(path, anchor):
+    """Record the anchor (id, hash) in the file, replacing it in one step (a new file renamed over
+    the old), so that a crash never leaves half an anchor."""
+    pk, digest = anchor
     path = Path(path)
     partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    partial.write_text(json.dumps({"recorded_at": timezone.now().isoformat(), "heads": heads}, indent=2) + "\n")
+    content = {"recorded_at": timezone.now().isoformat(), "anchor": {"id": pk, "hash": digest}}
+    partial.write_text(json.dumps(content, indent=2) + "\n")
     os.replace(partial, path)
-
-
-def _anchor_breaks(anchor):
-    """The rows that were the heads when the anchor was recorded must still be there, unchanged:
-    this reveals history rewritten consistently and rows cut off the end since then."""
-    if not anchor:
-        return []
-    breaks = []
-    for model in (LedgerEntry, AuditEvent):
-        head = anchor["heads"].get(model._meta.db_table) or {}
-        if head.get("id") is None:
-            continue
-        stored = model.objects.filter(pk=head["id"]).values_list("hash", flat=True).first()
-        if stored is None:
-            breaks.append(
-                Break(model._meta.db_table, head["id"], "deleted", head["hash"], "", _("锚点记录的链头已不存在"))
-            )
-        elif stored != head["hash"]:
-            breaks.append(
-                Break(
-                    model._meta.db_table,
-                    head["id"],
-                    "edited",
-                    head["hash"],
-                    stored,
-                    _("锚点记录的链头哈希已改变：此前的记录被改写"),
-                )
-            )
-    return breaks

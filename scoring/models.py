@@ -442,8 +442,10 @@ class LedgerEntry(models.Model):
     a correction is a new entry that `reverses` the wrong one (once) with its own reason.
 
     `kind` and `year` copy the item's kind and the period's year so totals are one GROUP BY.
-    Hash-chained in id order like the audit log (scoring/ledger_chain.py): entries are created
-    only through `ledger_append` / `ledger_append_many`, which fill `prev_hash` and `hash`.
+    Hash-chained in id order like the audit log, one chain per branch (`chain` = the member's
+    branch when the entry was written; 0 for the entries written before the chains were per
+    branch) (scoring/ledger_chain.py): entries are created only through `ledger_append` /
+    `ledger_append_many`, which fill `chain`, `prev_hash` and `hash`.
     """
 
     class Source(models.TextChoices):
@@ -478,6 +480,7 @@ class LedgerEntry(models.Model):
     reverses = models.OneToOneField(
         "self", verbose_name=_("冲销"), null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by"
     )
+    chain = models.IntegerField(default=0, editable=False)
     prev_hash = models.CharField(max_length=64, blank=True, editable=False)
     hash = models.CharField(max_length=64, unique=True, editable=False)
 
@@ -490,6 +493,7 @@ class LedgerEntry(models.Model):
             # The ledger page of a college or the university, newest first: its first page is read
             # from here instead of sorting the scope's whole year.
             models.Index(fields=["year", "-recorded_at", "-id"], name="ledger_year_newest_first"),
+            models.Index(fields=["chain", "id"], name="ledgerentry_chain_id"),
         ]
 
     def __str__(self):

@@ -4,7 +4,7 @@ from partyscore.core.db import append_only_guard, append_only_lift
 
 from .builders import PASSWORD, build_university
 
-APPEND_ONLY_TABLES = ["scoring_ledgerentry", "partyscore_auditevent"]
+APPEND_ONLY_TABLES = ["scoring_ledgerentry", "partyscore_auditevent", "partyscore_chainanchor"]
 
 
 @pytest.fixture(autouse=True)

@@ -134,11 +134,14 @@ LEDGER_ROWS = [
 
 
 @pytest.mark.parametrize("row", LEDGER_ROWS)
-def test_the_frozen_ledger_hash_is_the_live_one(row):
-    assert frozen_scoring.HASHED_FIELDS == ledger_chain.HASHED_FIELDS == tuple(row)
+def test_the_frozen_ledger_hash_is_the_live_one_on_the_root_chain(row):
+    """Entries hashed by the migration that chained the ledger are on the root chain, which hashes
+    as it did then; the per-branch chains add the chain to the hash."""
+    assert (*frozen_scoring.HASHED_FIELDS, "chain") == ledger_chain.HASHED_FIELDS == (*row, "chain")
     assert frozen_scoring.BULK_ACTION == ledger_chain.BULK_ACTION
-    assert frozen_scoring.entry_hash(**row) == ledger_chain.entry_hash(**row)
+    assert frozen_scoring.entry_hash(**row) == ledger_chain.entry_hash(**row, chain=audit.ROOT_CHAIN)
     assert frozen_scoring.entry_hash(**{**row, "points": row["points"] + 1}) != ledger_chain.entry_hash(**row)
+    assert frozen_scoring.entry_hash(**row) != ledger_chain.entry_hash(**row, chain=7)
 
 
 @pytest.mark.parametrize(
@@ -168,12 +171,13 @@ def test_the_frozen_ledger_hash_is_the_live_one(row):
         },
     ],
 )
-def test_the_frozen_audit_hash_is_the_live_one(event):
-    assert frozen_core.event_hash(**event) == audit.event_hash(**event)
+def test_the_frozen_audit_hash_is_the_live_one_on_the_root_chain(event):
+    assert frozen_core.event_hash(**event) == audit.event_hash(**event, chain=audit.ROOT_CHAIN)
+    assert frozen_core.event_hash(**event) != audit.event_hash(**event, chain=7)
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("table", ["partyscore_auditevent", "scoring_ledgerentry"])
+@pytest.mark.parametrize("table", ["partyscore_auditevent", "scoring_ledgerentry", "partyscore_chainanchor"])
 @pytest.mark.parametrize("vendor", ["this database", "postgresql"])
 def test_the_frozen_append_only_guard_is_the_live_one(table, vendor):
     conn = connection if vendor == "this database" else SimpleNamespace(vendor=vendor)

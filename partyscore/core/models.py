@@ -121,8 +121,10 @@ class AuditEvent(models.Model):
     """Who did what to which object, when and why, with the state before and after.
 
     Append-only (the database refuses UPDATE and DELETE) and hash-chained: each event's hash
-    covers its own content and the previous event's hash, so an edited, removed or inserted
-    row breaks the chain.
+    covers its own content and the hash of the event before it on its chain, so an edited, removed
+    or inserted row breaks the chain. Each organization has a chain (`chain` = its id when the
+    event was written); events with no organization, and every event written before the chains
+    were per organization, are on the root chain 0 (partyscore/core/audit.py).
     """
 
     created_at = models.DateTimeField(_("时间"), default=timezone.now, db_index=True)
@@ -149,6 +151,7 @@ class AuditEvent(models.Model):
     before = models.JSONField(_("变更前"), null=True, blank=True, encoder=DjangoJSONEncoder)
     after = models.JSONField(_("变更后"), null=True, blank=True, encoder=DjangoJSONEncoder)
     reason = models.TextField(_("原因"), blank=True)
+    chain = models.IntegerField(default=0, editable=False)
     prev_hash = models.CharField(max_length=64, blank=True)
     hash = models.CharField(max_length=64, unique=True)
 
@@ -156,7 +159,10 @@ class AuditEvent(models.Model):
         verbose_name = _("审计记录")
         verbose_name_plural = _("审计记录")
         ordering = ["-id"]
-        indexes = [models.Index(fields=["target_type", "target_id"])]
+        indexes = [
+            models.Index(fields=["target_type", "target_id"]),
+            models.Index(fields=["chain", "id"], name="auditevent_chain_id"),
+        ]
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.target_repr}"
@@ -164,6 +170,31 @@ class AuditEvent(models.Model):
     @property
     def action_label(self):
         return ACTION_LABELS.get(self.action) or _("其他操作")
+
+
+class ChainAnchor(models.Model):
+    """One anchoring of the hash chains (the ledger's and the audit log's, one per organization):
+    the heads of the chains that moved since the anchor before, in `heads` as
+    {table: {chain: [id, hash]}}, and the highest id seen of each table in `upto`.
+
+    Append-only and chained itself: each anchor's hash covers its heads and the previous anchor's
+    hash, so the newest anchor vouches for every chain's head as last anchored. Written every few
+    minutes by Celery beat and by each intact `verify_ledger`; the newest one's id and hash are
+    kept in the anchor file off the database (scoring/chain_verify.py).
+    """
+
+    created_at = models.DateTimeField(default=timezone.now)
+    heads = models.JSONField()
+    upto = models.JSONField()
+    prev_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        verbose_name = _("哈希链锚点")
+        verbose_name_plural = _("哈希链锚点")
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.hash[:12]}"
 
 
 class AccessLog(models.Model):

@@ -418,13 +418,17 @@ CELERY_BEAT_SCHEDULE["pending-uploads-purge"] = {
     "schedule": 60 * 60,
 }
 CELERY_BEAT_SCHEDULE["export-jobs-purge"] = {"task": "scoring.tasks.export_jobs_purge", "schedule": 60 * 60}
-# Tamper evidence (docs/security.md): both hash chains and the stored figures are checked nightly; a
-# break is notified to the organization department. CHAIN_ANCHOR_FILE, a path off the database server,
-# keeps the chains' heads between runs, which reveals rows cut off the end, tables emptied and history
-# rewritten with new hashes; `verify_ledger` compares with it by default.
+# Tamper evidence (docs/security.md): the hash chains and the stored figures are checked nightly; a
+# break is notified to the organization department. Every five minutes the chains' heads are anchored
+# in ChainAnchor; CHAIN_ANCHOR_FILE, a path off the database server, keeps the newest anchor between
+# runs, which reveals rows cut off the end, tables emptied and history rewritten with new hashes;
+# `verify_ledger` compares with it by default.
 CHAIN_ANCHOR_FILE = env("CHAIN_ANCHOR_FILE", default=str(BASE_DIR / "chain-anchor.json"))
 CELERY_BEAT_SCHEDULE["verify-chains"] = {
     "task": "scoring.tasks.verify_chains_task",
     "schedule": crontab(hour=3, minute=30),
 }
-CELERY_BEAT_SCHEDULE["anchor-chains"] = {"task": "scoring.tasks.anchor_chains_task", "schedule": crontab(minute=10)}
+CELERY_BEAT_SCHEDULE["anchor-chains"] = {
+    "task": "scoring.tasks.anchor_chains_task",
+    "schedule": crontab(minute="*/5"),
+}

@@ -8,7 +8,8 @@ from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 
 from members.models import Member
-from partyscore.core.models import AuditEvent
+from partyscore.core.models import AuditEvent, ChainAnchor
+from scoring.chain_verify import anchor_chains
 from scoring.ledger_chain import ledger_append_many
 from scoring.models import LedgerEntry
 from scoring.services import entry_reverse
@@ -23,6 +24,7 @@ postgresql_only = pytest.mark.skipif("connection.vendor != 'postgresql'", reason
 def recorded(world):
     _reference, _schemes, entries, _period = add_scoring(world)
     entry_reverse(actor=world.secretary, entry=entries["A1"], reason="记错了人")
+    anchor_chains()
     return world
 
 
@@ -71,12 +73,13 @@ def test_sqlite_refuses_replacing_a_ledger_line_by_id_hash_or_reversal(recorded,
 
 
 @sqlite_only
-def test_sqlite_refuses_replacing_an_audit_event(recorded):
-    table = AuditEvent._meta.db_table
-    event = AuditEvent.objects.order_by("id").first()
+@pytest.mark.parametrize(("model", "column"), [(AuditEvent, "reason"), (ChainAnchor, "prev_hash")])
+def test_sqlite_refuses_replacing_an_audit_event_or_an_anchor(recorded, model, column):
+    table = model._meta.db_table
+    row = model.objects.order_by("id").first()
     before = rows(table)
     with pytest.raises(Exception, match="append-only table: a row may not be replaced"):
-        raw_insert("INSERT OR REPLACE", table, forged(table, event.pk, reason="伪造"))
+        raw_insert("INSERT OR REPLACE", table, forged(table, row.pk, **{column: "伪造"}))
     assert rows(table) == before
 
 
@@ -84,7 +87,7 @@ def test_sqlite_refuses_replacing_an_audit_event(recorded):
 def test_an_upsert_is_refused_as_an_update(recorded, table):
     pk = rows(table)[0][0]
     before = rows(table)
-    column = "points" if table == LedgerEntry._meta.db_table else "reason"
+    column = {LedgerEntry._meta.db_table: "points", ChainAnchor._meta.db_table: "prev_hash"}.get(table, "reason")
     value = 9900 if column == "points" else "伪造"
     with pytest.raises(Exception, match="append-only table"):
         raw_insert(
@@ -128,6 +131,7 @@ def test_a_new_row_is_still_taken(recorded):
         'TRUNCATE "scoring_ledgerentry" CASCADE',
         'TRUNCATE "partyscore_auditevent"',
         'TRUNCATE "scoring_ledgerentry", "partyscore_auditevent" CASCADE',
+        'TRUNCATE "partyscore_chainanchor"',
         'TRUNCATE "members_member" CASCADE',  # reaches the ledger through its foreign key
     ],
 )

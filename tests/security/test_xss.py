@@ -46,6 +46,8 @@ MACHINE_WRITTEN = {
     "partyscore.AuditEvent.target_id": "a primary key",
     "partyscore.AuditEvent.prev_hash": "hash chain",
     "partyscore.AuditEvent.hash": "hash chain",
+    "partyscore.ChainAnchor.prev_hash": "hash chain",
+    "partyscore.ChainAnchor.hash": "hash chain",
     "dashboards.SpotCheck.seed": "the random seed of the sample",
     "members.User.password": "a password hash",
     "members.Organization.path": "the materialized path of the tree",

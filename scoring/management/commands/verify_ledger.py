@@ -2,15 +2,26 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from scoring.chain_verify import AUDIT, LEDGER, anchor_read, anchor_write, kind_labels, verify
+from scoring.chain_verify import (
+    AUDIT,
+    LEDGER,
+    anchor_chains,
+    anchor_read,
+    anchor_write,
+    kind_labels,
+    newest_anchor,
+    table_names,
+    verify,
+)
 from scoring.figures_verify import describe, verify_figures
 
 
 class Command(BaseCommand):
     help = (
-        "Recompute the ledger's and the audit log's hash chains and their cross-links, compare the chains' "
-        "heads with the anchor kept off the database (CHAIN_ANCHOR_FILE), and recompute the stored year "
-        "totals, ranks and outcomes from the ledger; name what differs and exit non-zero if anything does."
+        "Recompute the ledger's and the audit log's hash chains (one per organization) and their cross-links, "
+        "check every head the anchors recorded and the newest anchor against the one kept off the database "
+        "(CHAIN_ANCHOR_FILE), and recompute the stored year totals, ranks and outcomes from the ledger; name "
+        "what differs and exit non-zero if anything does. If the chains are intact, anchor their heads."
     )
 
     def add_arguments(self, parser):
@@ -18,7 +29,7 @@ class Command(BaseCommand):
             "--anchor",
             metavar="FILE",
             help="the anchor file to compare with (default: the CHAIN_ANCHOR_FILE setting); "
-            "if intact, the current heads are recorded there",
+            "if intact, the newest anchor is recorded there",
         )
         parser.add_argument(
             "--init-anchor",
@@ -45,16 +56,21 @@ class Command(BaseCommand):
                 % {"file": path}
             )
         report = verify(anchor=recorded)
-        names = {LEDGER: _("台账"), AUDIT: _("审计记录")}
+        names = table_names()
         self.stdout.write(
             _("台账 %(ledger)s 条，审计记录 %(audit)s 条")
             % {"ledger": report.ledger_count, "audit": report.audit_count}
         )
-        for table, (pk, digest) in report.heads.items():
-            self.stdout.write(
-                _("%(name)s链头：编号 %(id)s，哈希 %(hash)s")
-                % {"name": names[table], "id": pk if pk is not None else "-", "hash": digest or "-"}
-            )
+        self.stdout.write(
+            _("台账 %(ledger)s 条链，审计记录 %(audit)s 条链；锚点 %(anchors)s 个，最新：编号 %(id)s，哈希 %(hash)s")
+            % {
+                "ledger": len(report.heads[LEDGER]),
+                "audit": len(report.heads[AUDIT]),
+                "anchors": report.anchor_count,
+                "id": report.anchor_head[0] if report.anchor_head[0] is not None else "-",
+                "hash": report.anchor_head[1] or "-",
+            }
+        )
         if recorded is not None:
             self.stdout.write(
                 _("锚点（%(file)s，记录于 %(at)s）的链头仍在、未被改写")
@@ -65,10 +81,15 @@ class Command(BaseCommand):
             )
         elif not path:
             self.stdout.write(self.style.WARNING(_("未核对锚点：链尾被截断或整表被清空不会被发现")))
+        if report.intact:
+            anchor_chains(report)
         if report.intact and path:
             try:
-                anchor_write(path, report)
-                self.stdout.write(_("已将链头记入锚点文件 %(file)s") % {"file": path})
+                newest = newest_anchor()
+                anchor_write(path, newest)
+                self.stdout.write(
+                    _("已将最新锚点（编号 %(id)s）记入锚点文件 %(file)s") % {"id": newest[0], "file": path}
+                )
             except OSError as error:
                 self.stdout.write(
                     self.style.WARNING(

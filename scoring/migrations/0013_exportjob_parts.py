@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('scoring', '0011_scheme_pipeline'),
+        ('scoring', '0012_ledger_newest_first'),
     ]
 
     operations = [
