@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from members.models import Member, Organization
+from partyscore.core.partitions import YearPartitions
 
 from .rule_kinds import param_errors
 
@@ -498,6 +499,10 @@ class LedgerEntry(models.Model):
 
     def __str__(self):
         return f"{self.member} {self.item.code} {self.points / 100:+g}"
+
+
+# On PostgreSQL the ledger is partitioned by `year` (scoring 0015, partyscore/core/partitions.py).
+LEDGER_PARTITIONS = YearPartitions(LedgerEntry._meta.db_table, "year")
 
 
 class EntryEvidence(models.Model):

@@ -527,6 +527,9 @@ def cycle_open(
             "second_semester_starts": second_semester_starts.isoformat(),
         },
     )
+    # The year's and the next year's partitions (PostgreSQL), created after this transaction: a
+    # partition locks the whole ledger and audit log while it is made.
+    enqueue("scoring.tasks.year_partitions_task", year, year + 1)
     return cycle
 
 

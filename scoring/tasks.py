@@ -1,8 +1,14 @@
+import datetime
+
 from celery import shared_task
+from django.db import OperationalError
 
 from members.models import Organization
+from partyscore.core.models import AUDIT_PARTITIONS
+from partyscore.core.partitions import YEAR_ZONE, ensure_year_partitions
 from partyscore.core.queue import enqueue
 
+from .models import LEDGER_PARTITIONS
 from .recalculation import recalculate_branch, recalculate_branches, year_chunks
 
 
@@ -85,3 +91,16 @@ def anchor_chains_task():
     from .chain_verify import anchor_advance
 
     anchor_advance(settings.CHAIN_ANCHOR_FILE or None)
+
+
+# A partition waits at most partitions.LOCK_TIMEOUT for the table's lock, then the task is tried again.
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=60, max_retries=10)
+def year_partitions_task(*years):
+    """On PostgreSQL, the ledger's and the audit log's partitions of `years` (by default this year
+    and the next), each created if missing in a short transaction of its own: queued when a scoring
+    year is opened, and daily, which also catches a queueing lost while the broker was down."""
+    if not years:
+        this_year = datetime.datetime.now(YEAR_ZONE).year
+        years = (this_year, this_year + 1)
+    for spec in (LEDGER_PARTITIONS, AUDIT_PARTITIONS):
+        ensure_year_partitions(spec, years)

@@ -5,6 +5,7 @@ compute what the live code computes today, so that changing the live code on pur
 import ast
 import datetime
 import decimal
+import importlib
 from pathlib import Path
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
@@ -17,8 +18,10 @@ from django.db.migrations.loader import MigrationLoader
 
 import partyscore.core.migrations._frozen as frozen_core
 import scoring.migrations._frozen as frozen_scoring
-from partyscore.core import audit, db
+from partyscore.core import audit, db, partitions
+from partyscore.core.models import AUDIT_PARTITIONS
 from scoring import ledger_chain
+from scoring.models import LEDGER_PARTITIONS
 
 FROZEN = {"partyscore.core.migrations._frozen", "scoring.migrations._frozen"}
 # Referenced by a field definition (upload_to), as Django writes it; Django needs it importable anyway.
@@ -183,3 +186,22 @@ def test_the_frozen_append_only_guard_is_the_live_one(table, vendor):
     conn = connection if vendor == "this database" else SimpleNamespace(vendor=vendor)
     assert frozen_core.append_only_create_sql(conn, table) == db.append_only_create_sql(conn, table)
     assert frozen_core.append_only_drop_sql(conn, table) == db.append_only_drop_sql(conn, table)
+
+
+@pytest.mark.parametrize(
+    ("migration", "live"),
+    [
+        ("partyscore.core.migrations.0009_auditevent_partitioned", AUDIT_PARTITIONS),
+        ("scoring.migrations.0015_ledger_partitioned", LEDGER_PARTITIONS),
+    ],
+)
+def test_the_frozen_year_partitions_are_the_live_ones(migration, live):
+    spec = next(
+        v for v in vars(importlib.import_module(migration)).values() if isinstance(v, frozen_core.YearPartitions)
+    )
+    assert (spec.table, spec.column, spec.timestamp) == (live.table, live.column, live.timestamp)
+    assert spec.default == live.default
+    for year in (2025, 2026, 2100):
+        assert frozen_core.partition_create_sql(spec, year) == partitions.partition_create_sql(live, year)
+    assert frozen_core.partition_unguard_sql(live.default) == db.partition_unguard_sql(live.default)
+    assert frozen_core.YEAR_ZONE == partitions.YEAR_ZONE

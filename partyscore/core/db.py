@@ -13,6 +13,11 @@ rewrite history:
   table holds rows (an empty table may be truncated, which is how a test database's flush, after
   emptying the tables with the guard lifted, still works). `ON CONFLICT DO UPDATE` is an UPDATE
   and is refused as one.
+
+On PostgreSQL both tables are partitioned by year (partyscore/core/partitions.py): the row triggers
+on the partitioned table are inherited by every partition, present and future, and fire for a
+statement on a partition itself too; a TRUNCATE of one partition fires only that partition's own
+statement triggers, so each partition carries its own TRUNCATE guard.
 """
 
 APPEND_ONLY_MESSAGE = "append-only table: rows may not be updated or deleted"
@@ -73,16 +78,48 @@ def append_only_drop_sql(connection, table):
     ]
 
 
-def append_only_guard(connection, table):
-    """(Re)install the guard on `table`, whichever parts of it are there now."""
+def partition_guard_sql(partition):
+    """The TRUNCATE guard of one partition (PostgreSQL), put in place of any there."""
+    return [
+        *partition_unguard_sql(partition),
+        f'CREATE TRIGGER "{partition}_no_truncate" BEFORE TRUNCATE ON "{partition}" '
+        "FOR EACH STATEMENT EXECUTE FUNCTION partyscore_refuse_truncate()",
+    ]
+
+
+def partition_unguard_sql(partition):
+    return [f'DROP TRIGGER IF EXISTS "{partition}_no_truncate" ON "{partition}"']
+
+
+def partitions_of(connection, table):
+    """The partitions of `table` (none unless it is a partitioned table on PostgreSQL)."""
+    if connection.vendor != "postgresql":
+        return []
     with connection.cursor() as cursor:
-        for sql in append_only_drop_sql(connection, table) + append_only_create_sql(connection, table):
+        cursor.execute(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = to_regclass(%s) ORDER BY c.relname",
+            [f'"{table}"'],
+        )
+        return [name for (name,) in cursor.fetchall()]
+
+
+def append_only_guard(connection, table):
+    """(Re)install the guard on `table` and its partitions, whichever parts of it are there now."""
+    statements = append_only_drop_sql(connection, table) + append_only_create_sql(connection, table)
+    for partition in partitions_of(connection, table):
+        statements += partition_guard_sql(partition)
+    with connection.cursor() as cursor:
+        for sql in statements:
             cursor.execute(sql)
 
 
 def append_only_lift(connection, table):
+    statements = append_only_drop_sql(connection, table)
+    for partition in partitions_of(connection, table):
+        statements += partition_unguard_sql(partition)
     with connection.cursor() as cursor:
-        for sql in append_only_drop_sql(connection, table):
+        for sql in statements:
             cursor.execute(sql)
 
 

@@ -432,3 +432,9 @@ CELERY_BEAT_SCHEDULE["anchor-chains"] = {
     "task": "scoring.tasks.anchor_chains_task",
     "schedule": crontab(minute="*/5"),
 }
+# PostgreSQL: this year's and next year's partitions of the ledger and the audit log, if missing
+# (partyscore/core/partitions.py); opening a scoring year creates its own at once.
+CELERY_BEAT_SCHEDULE["year-partitions"] = {
+    "task": "scoring.tasks.year_partitions_task",
+    "schedule": crontab(hour=3, minute=5),
+}

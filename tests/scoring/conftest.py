@@ -7,6 +7,7 @@ college B only where a test asks for `load_b_for_college_b`.
 
 import pytest
 
+from partyscore import celery_app
 from scoring import services
 
 from .helpers import YEAR, item_in_force, open_year, period
@@ -51,3 +52,13 @@ def record(scoring_world):
         )
 
     return _record
+
+
+@pytest.fixture
+def eager_tasks():
+    """Run Celery tasks in-process even where a broker is configured (CI sets REDIS_URL)."""
+    conf = celery_app.conf
+    before = {key: conf[key] for key in ("task_always_eager", "task_eager_propagates")}
+    conf.update(task_always_eager=True, task_eager_propagates=True)
+    yield
+    conf.update(before)

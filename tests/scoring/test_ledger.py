@@ -14,7 +14,6 @@ from django.forms.models import model_to_dict
 
 from members import services as member_services
 from members.models import Member
-from partyscore import celery_app
 from partyscore.core.exceptions import ApplicationError
 from scoring import services
 from scoring.models import EntryEvidence, LedgerEntry, MemberOutcome, MemberYearTotal, PeriodKind, Scheme
@@ -40,16 +39,6 @@ def total_of(member, year=YEAR):
 def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     return tmp_path
-
-
-@pytest.fixture
-def eager_tasks():
-    """Run Celery tasks in-process even where a broker is configured (CI sets REDIS_URL)."""
-    conf = celery_app.conf
-    before = {key: conf[key] for key in ("task_always_eager", "task_eager_propagates")}
-    conf.update(task_always_eager=True, task_eager_propagates=True)
-    yield
-    conf.update(before)
 
 
 # ── append-only ──────────────────────────────────────────────────────────────────────────────

@@ -46,6 +46,13 @@ def forged(table, pk, **changes):
     return {**row_of(table, pk), **changes}
 
 
+def primary_key(table):
+    """The primary key's columns: the id, and on PostgreSQL the year partition's key with it."""
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, table)
+    return ", ".join(f'"{c}"' for c in next(c["columns"] for c in constraints.values() if c["primary_key"]))
+
+
 def rows(table):
     with connection.cursor() as cursor:
         cursor.execute(f'SELECT * FROM "{table}" ORDER BY id')  # noqa: S608 — a constant table name
@@ -94,7 +101,7 @@ def test_an_upsert_is_refused_as_an_update(recorded, table):
             "INSERT",
             table,
             forged(table, pk, **{column: value}),
-            f' ON CONFLICT (id) DO UPDATE SET "{column}" = excluded."{column}"',
+            f' ON CONFLICT ({primary_key(table)}) DO UPDATE SET "{column}" = excluded."{column}"',
         )
     assert rows(table) == before
 
