@@ -11,20 +11,27 @@ Run: .venv/bin/python -m benchmarks.recalculate [--members 30000 --entries-per-m
 import argparse
 import datetime
 import itertools
-import os
-import platform
 import random
 import statistics
 import time
 from collections import defaultdict
 
-from benchmarks.common import django_setup, median_seconds, write_section
+from benchmarks.common import (
+    build_members,
+    build_tree,
+    django_setup,
+    item_table,
+    ledger_fields,
+    machine,
+    make_admin,
+    make_plans,
+    median_seconds,
+    write_section,
+)
 
 COLLEGES = 10
 BRANCHES = 300
-PLANS_PER_CATEGORY = 2000  # distinct entry patterns; each member follows one of them
 SAMPLE = 20
-STEP = 25  # magnitudes are multiples of 0.25 point, so two semesters can sum to an odd centipoint
 
 
 def scored_year(today):
@@ -35,97 +42,6 @@ def scored_year(today):
 # ── building the university ──────────────────────────────────────────────────────────────────
 
 
-def build_tree(admin):
-    from members.models import Organization
-    from members.services import organization_create
-
-    committee = organization_create(actor=admin, name="基准大学党委", code="U", kind=Organization.Kind.COMMITTEE)
-    colleges = [
-        organization_create(actor=admin, name=f"学院{c}", code=f"C{c}", kind="general_branch", parent=committee)
-        for c in range(COLLEGES)
-    ]
-    per_college = BRANCHES // COLLEGES
-    branches = [
-        organization_create(actor=admin, name=f"支部{c}-{b}", code=f"C{c}-{b}", kind="branch", parent=college)
-        for c, college in enumerate(colleges)
-        for b in range(per_college)
-    ]
-    return committee, branches
-
-
-def build_members(branches, members_total, rng):
-    """Staff and student members (about 40% staff), with some cadres and probationary members."""
-    from members.models import Member
-
-    probation_start = datetime.date(2025, 9, 1)
-    rows = []
-    for n in range(members_total):
-        branch = branches[n % len(branches)]
-        probationary = rng.random() < 0.06
-        rows.append(
-            Member(
-                number=f"M{n:07d}",
-                name=f"党员{n}",
-                branch=branch,
-                category=Member.Category.STAFF if rng.random() < 0.4 else Member.Category.STUDENT,
-                is_cadre=rng.random() < 0.05,
-                status=Member.Status.PROBATIONARY if probationary else Member.Status.FULL,
-                probation_start=probation_start if probationary else None,
-            )
-        )
-    Member.objects.bulk_create(rows, batch_size=5000)
-    return list(Member.objects.values_list("pk", "category", "branch_id"))
-
-
-def item_table(scheme):
-    """(id, kind, code, title, min, max, cap per period, times per period) in centipoints."""
-    from scoring.points import to_centi
-
-    return [
-        (
-            i.pk,
-            i.kind,
-            i.code,
-            i.title,
-            to_centi(i.points_min),
-            to_centi(i.points_max),
-            None if i.cap_per_period is None else to_centi(i.cap_per_period),
-            i.times_per_period,
-        )
-        for i in scheme.items.all()
-    ]
-
-
-def make_plans(items, entries, semester_days, rng):
-    """PLANS_PER_CATEGORY entry patterns: (semester 0/1, item id, kind, signed centipoints, day offset,
-    reason). Every entry is within its item's bounds and its per-period cap and count."""
-    from scoring.models import RuleItem
-
-    base = [i for i in items if i[1] == RuleItem.Kind.BASE]
-    bonus = [i for i in items if i[1] == RuleItem.Kind.BONUS]
-    assert base and bonus and len(base) + len(bonus) == len(items), "Policy A has only base and bonus items"
-    plans = []
-    for _ in range(PLANS_PER_CATEGORY):
-        base_share = rng.uniform(0.05, 0.55)  # how often this member loses points rather than gains
-        used, times, plan = defaultdict(int), defaultdict(int), []
-        while len(plan) < entries:
-            semester = rng.randrange(2)
-            pool = base if rng.random() < base_share else bonus
-            item_id, kind, code, title, low, high, cap, most = rng.choice(pool)
-            magnitude = low + int((high - low) * rng.random() ** 3) // STEP * STEP  # mostly small
-            key = (semester, item_id)
-            if (most is not None and times[key] >= most) or (cap is not None and used[key] + magnitude > cap):
-                continue
-            used[key] += magnitude
-            times[key] += 1
-            sign = 1 if kind == RuleItem.Kind.BONUS else -1
-            plan.append(
-                (semester, item_id, kind, sign * magnitude, rng.randrange(semester_days[semester]), f"{code} {title}")
-            )
-        plans.append(plan)
-    return plans
-
-
 def insert_ledger(members, plans_by_category, semesters, year, admin, rng):
     """Bulk-insert every member's entries; no query per row. Returns the number of rows."""
     from django.db import transaction
@@ -133,31 +49,10 @@ def insert_ledger(members, plans_by_category, semesters, year, admin, rng):
     from scoring.ledger_chain import ledger_append_many
     from scoring.models import LedgerEntry
 
-    sources = [LedgerEntry.Source.RECORDER, LedgerEntry.Source.PANEL, LedgerEntry.Source.DECLARATION]
-    day = [
-        [s.starts_on + datetime.timedelta(days=d) for d in range((s.ends_on - s.starts_on).days + 1)] for s in semesters
-    ]
-    period_ids = [s.pk for s in semesters]
-
-    def rows():
-        for member_id, category, _branch in members:
-            plan = plans_by_category[category][rng.randrange(PLANS_PER_CATEGORY)]
-            for (semester, item_id, kind, points, offset, reason), source in zip(plan, itertools.cycle(sources)):
-                yield LedgerEntry(
-                    member_id=member_id,
-                    item_id=item_id,
-                    period_id=period_ids[semester],
-                    year=year,
-                    kind=kind,
-                    points=points,
-                    reason=reason,
-                    source=source,
-                    recorded_by_id=admin.pk,
-                    occurred_on=day[semester][offset],
-                )
-
     count = 0
-    generator = rows()
+    generator = (
+        LedgerEntry(**fields) for fields in ledger_fields(members, plans_by_category, semesters, year, admin.pk, rng)
+    )
     with transaction.atomic():
         while chunk := list(itertools.islice(generator, 100_000)):
             ledger_append_many(chunk, actor=admin, reason="基准数据")
@@ -169,12 +64,9 @@ def build(members_total, entries_per_member, year, rng):
     from members.models import Member
     from scoring.models import Period, PeriodKind
     from scoring.services import cycle_open, scheme_preset_load
-    from tests.builders import make_user
 
-    admin = make_user("bench-admin")
-    admin.is_superuser = True
-    admin.save()
-    committee, branches = build_tree(admin)
+    admin = make_admin()
+    committee, _colleges, branches = build_tree(admin, [BRANCHES // COLLEGES] * COLLEGES)
     members = build_members(branches, members_total, rng)
     cycle_open(actor=admin, year=year, committee=committee, deadline_sets=("A",))
     schemes = {
@@ -260,16 +152,6 @@ def verify_all_from_baseline(rows, semesters, year):
     wrong = [m for m, total in stored.items() if total != policy_a_total(by_member.get(m, ()), semester_ids)]
     assert not wrong, f"{len(wrong)} stored totals differ from the baseline, e.g. member {wrong[0]}"
     return stored
-
-
-def machine():
-    model = ""
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            model = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), "")
-    except OSError:
-        pass
-    return f"{model or platform.processor() or platform.machine()}, {os.cpu_count()} cores"
 
 
 def measure(connection, year, branch, repeat):
