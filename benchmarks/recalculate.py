@@ -113,14 +113,15 @@ def baseline_rows(connection, year):
 def policy_a_total(rows, semester_ids):
     """Policy A from plain (period id, kind, centipoints) rows, written out independently of
     scoring.policy: each semester min(60, max(0, 60 + base)) + min(40, max(0, bonus)), then the
-    mean of the two semesters rounded half up to a centipoint."""
+    mean of the two semesters cut down to a centipoint (a total is never rounded up across a band
+    edge: scoring.points.floor_centi)."""
     base = dict.fromkeys(semester_ids, 0)
     bonus = dict.fromkeys(semester_ids, 0)
     for period_id, kind, points in rows:
         assert kind in ("base", "bonus"), kind
         (base if kind == "base" else bonus)[period_id] += points
     scores = [min(6000, max(0, 6000 + base[p])) + min(4000, max(0, bonus[p])) for p in semester_ids]
-    return (sum(scores) * 2 + len(scores)) // (2 * len(scores))  # half up; scores are never negative
+    return sum(scores) // len(scores)
 
 
 def verify_sample(connection, members, semesters, year, rng):
