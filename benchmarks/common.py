@@ -30,6 +30,38 @@ def django_setup():
     call_command("migrate", verbosity=0)
 
 
+def _server(url):
+    """A psycopg connection to the server of database `url` (its maintenance database), and the name."""
+    from urllib.parse import urlsplit
+
+    import psycopg
+
+    parts = urlsplit(url)
+    server = psycopg.connect(
+        host=parts.hostname,
+        port=parts.port or 5432,
+        user=parts.username,
+        password=parts.password,
+        dbname="postgres",
+        autocommit=True,
+    )
+    return server, parts.path.lstrip("/")
+
+
+def recreate_database(url):
+    """Drop the PostgreSQL database of `url` if it exists and create it empty."""
+    server, name = _server(url)
+    with server:
+        server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        server.execute(f'CREATE DATABASE "{name}"')
+
+
+def drop_database(url):
+    server, name = _server(url)
+    with server:
+        server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def median_seconds(func, repeat=5):
     times = []
     for _ in range(repeat):
@@ -49,6 +81,17 @@ def write_section(name, markdown):
     PERFORMANCE_DOC.write_text(text)
 
 
+def git_commit():
+    import subprocess
+
+    command = ["git", "rev-parse", "--short", "HEAD"]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()  # noqa: S603
+
+
+def load_average():
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def machine():
     model = ""
     try:
@@ -66,33 +109,41 @@ STEP = 25  # magnitudes are multiples of 0.25 point, so two semesters can sum to
 PROBATION_START = datetime.date(2025, 9, 1)
 
 
-def make_admin():
+def make_admin(username="bench-admin"):
     from tests.builders import make_user
 
-    admin = make_user("bench-admin")
+    admin = make_user(username)
     admin.is_superuser = True
     admin.save()
     return admin
 
 
-def build_tree(admin, branches_per_college):
-    """A committee with one college (党总支) per entry of `branches_per_college`, holding that many
-    branches each, created through the service. Returns (committee, colleges, branches)."""
+def build_tree(admin, colleges):
+    """A committee with one college (党总支) per entry of `colleges`, each the member categories of
+    its branches (staff, student or mixed), created through the service. Returns (committee,
+    colleges, branches)."""
     from members.models import Organization
     from members.services import organization_create
 
     committee = organization_create(actor=admin, name="基准大学党委", code="U", kind=Organization.Kind.COMMITTEE)
-    colleges, branches = [], []
-    for c, count in enumerate(branches_per_college):
+    made, branches = [], []
+    for c, categories in enumerate(colleges):
         college = organization_create(
             actor=admin, name=f"学院{c}", code=f"C{c}", kind="general_branch", parent=committee
         )
-        colleges.append(college)
+        made.append(college)
         branches += [
-            organization_create(actor=admin, name=f"支部{c}-{b}", code=f"C{c}-{b}", kind="branch", parent=college)
-            for b in range(count)
+            organization_create(
+                actor=admin,
+                name=f"支部{c}-{b}",
+                code=f"C{c}-{b}",
+                kind="branch",
+                parent=college,
+                category=category,
+            )
+            for b, category in enumerate(categories)
         ]
-    return committee, colleges, branches
+    return committee, made, branches
 
 
 def member_fields(n, rng):

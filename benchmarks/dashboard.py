@@ -48,7 +48,7 @@ def build(members_total, branches_total, year, rng):
     from tests.builders import make_user
 
     admin = make_admin()
-    committee, _colleges, branches = build_tree(admin, [branches_total // COLLEGES] * COLLEGES)
+    committee, _colleges, branches = build_tree(admin, [["mixed"] * (branches_total // COLLEGES)] * COLLEGES)
     members = build_members(branches, members_total, rng)
     years = range(year - HISTORY, year + 1)
     for y in years:

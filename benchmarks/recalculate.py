@@ -66,7 +66,7 @@ def build(members_total, entries_per_member, year, rng):
     from scoring.services import cycle_open, scheme_preset_load
 
     admin = make_admin()
-    committee, _colleges, branches = build_tree(admin, [BRANCHES // COLLEGES] * COLLEGES)
+    committee, _colleges, branches = build_tree(admin, [["mixed"] * (BRANCHES // COLLEGES)] * COLLEGES)
     members = build_members(branches, members_total, rng)
     cycle_open(actor=admin, year=year, committee=committee, deadline_sets=("A",))
     schemes = {

@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 
 import psutil
 
-from benchmarks.common import ROOT, write_section
+from benchmarks.common import ROOT, recreate_database, write_section
 from benchmarks.load.pages import LOGIN, PAGES
 
 OUT = ROOT / "benchmarks" / "out" / "load"
@@ -73,23 +73,6 @@ def arguments():
     args.users = args.users or (12 if args.smoke else 40)
     args.run_time = args.run_time or ("20s" if args.smoke else "3m")
     return args
-
-
-def recreate_database(url):
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    with psycopg.connect(
-        host=parts.hostname,
-        port=parts.port or 5432,
-        user=parts.username,
-        password=parts.password,
-        dbname="postgres",
-        autocommit=True,
-    ) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{name}"')
 
 
 def prepare(args, env):
