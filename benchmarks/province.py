@@ -78,6 +78,11 @@ def database_url(server, members):
 def check_signatures():
     """Bind the arguments this benchmark passes to each public function it measures or builds
     with, so that a changed signature stops the run at once rather than after an hour of building."""
+    from benchmarks import dashboard
+    from benchmarks import recalculate as bench_recalculate
+    from benchmarks.export import write_raw_xlsxwriter
+    from benchmarks.load.plan import build_plan
+    from benchmarks.load.probe import probe_pages
     from members.services import organization_create, role_assign
     from partyscore.dashboards.selectors import org_dashboard
     from scoring import exports
@@ -99,6 +104,17 @@ def check_signatures():
         (organization_create, {"actor": None, "name": "", "code": "", "kind": "", "parent": None}),
         (role_assign, {"actor": None, "user": None, "organization": None, "role": "", "starts_on": None}),
         (entry_hash, dict.fromkeys(HASHED_FIELDS)),
+        # and the other benchmarks' code this one reuses
+        (bench_recalculate.measure, dict.fromkeys(("connection", "year", "branch", "repeat"))),
+        (bench_recalculate.verify_sample, dict.fromkeys(("connection", "members", "semesters", "year", "rng"))),
+        (bench_recalculate.verify_all_from_baseline, dict.fromkeys(("rows", "semesters", "year"))),
+        (
+            dashboard.measure,
+            dict.fromkeys(("connection", "client", "url", "actor", "committee", "branches", "year")),
+        ),
+        (write_raw_xlsxwriter, dict.fromkeys(("path", "sheets"))),
+        (build_plan, {}),
+        (probe_pages, {"plan": None}),
     ]
     for function, arguments in calls:
         try:
