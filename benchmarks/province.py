@@ -505,7 +505,13 @@ def run_size(args):
     url = database_url(args.server, args.members)
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="province-media-"))
-    figures = {"members": args.members, "load_before": load_average(), "date": datetime.date.today().isoformat()}
+    figures = {
+        "members": args.members,
+        "commit": git_commit(),
+        "machine": machine(),
+        "date": datetime.date.today().isoformat(),
+        "load_before": load_average(),
+    }
     print(f"province of {args.members:,} members into {url}", flush=True)
     recreate_database(url)
     started = time.perf_counter()
@@ -542,7 +548,6 @@ def run_size(args):
     figures["pages"] = measure_pages(built["plan"])
     figures["load_after"] = load_average()
     figures["seconds"] = time.perf_counter() - started
-    figures["commit"], figures["machine"] = git_commit(), machine()
     connection.close()
     if not args.keep:
         drop_database(url)
