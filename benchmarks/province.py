@@ -311,7 +311,7 @@ def build(members_total, year, rng, phases):
     }
     with phases("ledger (COPY, hash chain)"):
         entries = ledger_copy(members, plans, semesters, year, admin, rng)
-    with phases("ANALYZE"):
+    with phases("ANALYZE after the ledger"):
         analyze()
     with phases("the year's stored totals and outcomes (one recalculation)"):
         recalculate(year=year)
@@ -328,7 +328,7 @@ def build(members_total, year, rng, phases):
         branch_reviews(branches, totals, year, admin, reps, rng, write=copy_write)
     with phases("the load test's plan"):
         plan = build_plan()
-    with phases("ANALYZE"):
+    with phases("ANALYZE at the end"):
         analyze()
     return {
         "admin": admin,
