@@ -132,18 +132,19 @@ def check_signatures():
 
 
 class Phases:
-    """Wall time of each step of the build, in order."""
+    """Wall time of each step of the build, in order, and the CPU time this process spent in it (on
+    a busy machine the two part; the rest of the wall time is PostgreSQL's, or waiting)."""
 
     def __init__(self):
-        self.seconds = {}
+        self.seconds, self.cpu = {}, {}
 
     @contextlib.contextmanager
     def __call__(self, name):
         print(f"  {name} …", flush=True)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         yield
-        self.seconds[name] = time.perf_counter() - start
-        print(f"  {name}: {self.seconds[name]:.1f} s", flush=True)
+        self.seconds[name], self.cpu[name] = time.perf_counter() - start, time.process_time() - cpu
+        print(f"  {name}: {self.seconds[name]:.1f} s (CPU {self.cpu[name]:.1f} s)", flush=True)
 
 
 def branch_sizes(members, rng):
@@ -527,7 +528,7 @@ def run_size(args):
     year = scored_year(timezone.localdate())
     rng = random.Random(args.seed)
     built = build(args.members, year, rng, phases)
-    figures["build"] = phases.seconds
+    figures["build"], figures["build_cpu"] = phases.seconds, phases.cpu
     figures["built_seconds"] = time.perf_counter() - started
     figures["postgresql"], figures["database_bytes"] = database_facts(connection)
     figures.update(
@@ -633,7 +634,10 @@ def report(results):
             row("colleges / branches", lambda f: f"{f['colleges']:,} / {f['branches']:,}"),
             row("ledger entries", lambda f: f"{f['entries']:,}"),
             row("database on disk", lambda f: f"{f['database_bytes'] / mb / 1024:.1f} GB"),
-            *(row(name, lambda f, n=name: seconds_text(f["build"][n])) for name in large["build"]),
+            *(
+                row(name, lambda f, n=name: f"{seconds_text(f['build'][n])} ({seconds_text(f['build_cpu'][n])})")
+                for name in large["build"]
+            ),
             row("**build, all of it**", lambda f: f"**{seconds_text(f['built_seconds'])}**"),
             row(
                 "ledger rows written a second",
@@ -761,7 +765,8 @@ Measured at commit `{large["commit"]}` on {large["machine"]}, PostgreSQL {large[
 Python {sys.version.split()[0]}:
 {runs}
 
-**Built** (each size into a fresh database, dropped after its run):
+**Built** (each size into a fresh database, dropped after its run; each step's wall time, and in
+brackets the CPU time of the benchmark's own process in it: the rest is PostgreSQL's, or waiting):
 
 {built}
 
