@@ -465,7 +465,7 @@ def measure_export(connection, built, year):
     ours["job_seconds"] = (done.finished_at - done.started_at).total_seconds()
     ours["bytes"] = done.file.size
     books, compression = read_workbooks(done.file.path)
-    out = Path(tempfile.mkdtemp(prefix="province-export-")) / "raw.zip"
+    out = Path(tempfile.mkdtemp(prefix="province-export-")) / ("raw.xlsx" if compression is None else "raw.zip")
     _none, raw = timed(lambda: write_raw(books, compression, out))
     raw["bytes"] = out.stat().st_size
     for stored in ExportJob.objects.filter(owner=actor):
