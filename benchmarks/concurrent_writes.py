@@ -177,7 +177,8 @@ def main():
     django_setup()
     from django.db import connection
 
-    from benchmarks.recalculate import machine, scored_year
+    from benchmarks.common import machine
+    from benchmarks.recalculate import scored_year
     from scoring.chain_verify import verify
 
     year = scored_year(datetime.date.today())

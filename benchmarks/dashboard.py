@@ -20,68 +20,41 @@ import datetime
 import random
 import time
 
-from benchmarks.common import Stamp, django_setup, median_seconds, write_section
-from benchmarks.recalculate import COLLEGES, build_members
+from benchmarks.common import (
+    Stamp,
+    branch_reviews,
+    build_members,
+    build_tree,
+    django_setup,
+    make_admin,
+    median_seconds,
+    member_reviews,
+    stored_results,
+    write_section,
+)
+from benchmarks.recalculate import COLLEGES
 
 HISTORY = 2  # years of stored totals before the dashboard's
 
 
-def build_tree(admin, branches_total):
-    from members.models import Organization
-    from members.services import organization_create
-
-    committee = organization_create(actor=admin, name="基准大学党委", code="U", kind=Organization.Kind.COMMITTEE)
-    colleges = [
-        organization_create(actor=admin, name=f"学院{c}", code=f"C{c}", kind="general_branch", parent=committee)
-        for c in range(COLLEGES)
-    ]
-    per_college = branches_total // COLLEGES
-    branches = [
-        organization_create(actor=admin, name=f"支部{c}-{b}", code=f"C{c}-{b}", kind="branch", parent=college)
-        for c, college in enumerate(colleges)
-        for b in range(per_college)
-    ]
-    return committee, branches
-
-
-def total_for(rng):
-    """Mostly 60–95, a tail below 60 and a few at 95 and above (centipoints, quarter points)."""
-    return max(0, min(10000, int(rng.gauss(7800, 900)) // 25 * 25))
-
-
 def build(members_total, branches_total, year, rng):
     from django.db import transaction
-    from django.utils import timezone
 
     from members.models import Role
     from members.services import role_assign
-    from partyscore.dashboards.models import BranchCommendation, SpotCheck
-    from reviews.models import (
-        Determination,
-        DeterminationLine,
-        FollowUp,
-        MassEvaluation,
-        Objection,
-        PanelConfirmation,
-        Pledge,
-        Publicity,
-        SelfAssessment,
-    )
-    from scoring.models import MemberOutcome, MemberYearTotal, Period
+    from scoring.models import Period
     from scoring.services import cycle_open, scheme_preset_load
     from tests.builders import make_user
 
-    admin = make_user("bench-admin")
-    admin.is_superuser = True
-    admin.save()
-    committee, branches = build_tree(admin, branches_total)
+    admin = make_admin()
+    committee, _colleges, branches = build_tree(admin, [["mixed"] * (branches_total // COLLEGES)] * COLLEGES)
     members = build_members(branches, members_total, rng)
-    for y in range(year - HISTORY, year + 1):
+    years = range(year - HISTORY, year + 1)
+    for y in years:
         cycle_open(actor=admin, year=y, committee=committee)
     presets = (("staff", "A-staff"), ("student", "A-student"))
     schemes = {
-        y: {c: scheme_preset_load(actor=admin, preset=p, year=y, owner=committee) for c, p in presets}
-        for y in range(year - HISTORY, year + 1)
+        y: {c: scheme_preset_load(actor=admin, preset=p, year=y, owner=committee) for c, p in presets} for y in years
     }
     viewer = make_user("bench-zzb")
     role_assign(
@@ -89,171 +62,10 @@ def build(members_total, branches_total, year, rng):
     )
     reps = [make_user(f"bench-rep{k}") for k in range(3)]
     s1 = Period.objects.get(cycle__year=year, kind="semester", index=1)
-    now = timezone.now()
-    decided_at = timezone.make_aware(datetime.datetime(year, 11, 20, 10))
-    branch_of = {}
     with transaction.atomic():
-        totals, outcomes, pledges, assessments, confirmations = [], [], [], [], []
-        for y in range(year - HISTORY, year + 1):
-            rules = {c: {r.consequence: r for r in s.outcome_rules.all()} for c, s in schemes[y].items()}
-            for member_id, category, branch_id in members:
-                branch_of[member_id] = branch_id
-                total = total_for(rng)
-                totals.append(
-                    MemberYearTotal(
-                        member_id=member_id,
-                        year=y,
-                        branch_id=branch_id,
-                        scheme=schemes[y][category],
-                        total=total,
-                        period_scores={"1": total, "2": total},
-                    )
-                )
-                found = ["not_excellent" if total < 9000 else "priority"]
-                if 6000 <= total <= 7000:
-                    found.append("yellow")
-                if total < 6000:
-                    found.append("red")
-                for consequence in found:
-                    rule = rules[category][consequence]
-                    outcomes.append(
-                        MemberOutcome(
-                            member_id=member_id,
-                            year=y,
-                            branch_id=branch_id,
-                            rule=rule,
-                            rule_code=rule.code,
-                            consequence=consequence,
-                            reason=rule.label,
-                        )
-                    )
-                if y != year:
-                    continue
-                if rng.random() < 0.9:
-                    pledges.append(
-                        Pledge(
-                            member_id=member_id,
-                            year=y,
-                            kind="vanguard",
-                            content="先锋承诺",
-                            status=rng.choice(("submitted", "approved", "approved", "approved")),
-                        )
-                    )
-                if rng.random() < 0.85:
-                    score = total if rng.random() < 0.5 else total - 200
-                    assessments.append(
-                        SelfAssessment(
-                            member_id=member_id, period=s1, status="submitted", self_score=score, submitted_at=now
-                        )
-                    )
-                if rng.random() < 0.8:
-                    confirmations.append(PanelConfirmation(member_id=member_id, period=s1, confirmed_by=admin))
-        for rows in (totals, outcomes, pledges, assessments, confirmations):
-            rows[0].__class__.objects.bulk_create(rows, batch_size=5000)
-        MassEvaluation.objects.bulk_create(
-            [
-                MassEvaluation(representative=rep, branch=b, year=year, panel_rating=4, branch_rating=4)
-                for b in branches
-                if rng.random() < 0.8
-                for rep in reps
-            ],
-            batch_size=5000,
-        )
-        starts = timezone.make_aware(datetime.datetime(year, 4, 10))
-        Publicity.objects.bulk_create(
-            [
-                Publicity(
-                    branch=b,
-                    year=year,
-                    kind="pledges",
-                    starts_at=starts,
-                    ends_at=starts + datetime.timedelta(5),
-                    created_by=admin,
-                )
-                for b in branches
-                if rng.random() < 0.9
-            ]
-        )
-        determinations = Determination.objects.bulk_create(
-            [
-                Determination(
-                    branch=b,
-                    year=year,
-                    status="decided",
-                    decided_at=decided_at,
-                    meeting_date=decided_at.date(),
-                    decided_by=admin,
-                )
-                for b in branches
-                if rng.random() < 0.85
-            ]
-        )
-        decided = {d.branch_id: d for d in determinations}
-        Publicity.objects.bulk_create(
-            [
-                Publicity(
-                    branch_id=branch_id,
-                    year=year,
-                    kind="annual",
-                    determination=d,
-                    starts_at=decided_at + datetime.timedelta(days=rng.choice((1, 2, 12))),
-                    ends_at=decided_at + datetime.timedelta(days=20),
-                    created_by=admin,
-                )
-                for branch_id, d in decided.items()
-                if rng.random() < 0.9
-            ]
-        )
-        this_year = [t for t in totals if t.year == year]
-        DeterminationLine.objects.bulk_create(
-            [
-                DeterminationLine(determination=decided[t.branch_id], member_id=t.member_id, total=t.total)
-                for t in this_year
-                if t.branch_id in decided
-            ],
-            batch_size=5000,
-        )
-        FollowUp.objects.bulk_create(
-            [
-                FollowUp(
-                    member_id=t.member_id,
-                    determination=decided[t.branch_id],
-                    kind="talk_secretary",
-                    rule_code="A-YELLOW",
-                    reason="黄色预警",
-                    responsible_id=t.branch_id,
-                    due_on=datetime.date(year, 12, 20),
-                    status=rng.choice(("open", "done")),
-                )
-                for t in this_year
-                if t.branch_id in decided and t.total <= 7000
-            ],
-            batch_size=5000,
-        )
-        objected = rng.sample(this_year, len(this_year) // 100)
-        Objection.objects.bulk_create(
-            [
-                Objection(
-                    raised_by=admin,
-                    member_id=t.member_id,
-                    branch_id=t.branch_id,
-                    year=year,
-                    reason="异议",
-                    due_on=datetime.date(year, 12, 1),
-                    status=rng.choice(("open", "rejected", "upheld")),
-                )
-                for t in objected
-            ]
-        )
-        SpotCheck.objects.bulk_create(
-            [SpotCheck(branch=b, year=year, requested=10, seed="bench", created_by=admin) for b in branches[:20]]
-        )
-        BranchCommendation.objects.bulk_create(
-            [
-                BranchCommendation(branch=b, year=year, kind="commend", reason="工作扎实", created_by=admin)
-                for b in branches[:10]
-            ]
-        )
+        totals = [t for t in stored_results(members, schemes, years, rng) if t[3] == year]
+        member_reviews(totals, s1, admin, rng)
+        branch_reviews(branches, totals, year, admin, reps, rng)
     return committee, branches, members, viewer
 
 

@@ -16,22 +16,28 @@ Run: .venv/bin/python -m benchmarks.recalculate [--members 30000 --branches 300 
 import argparse
 import datetime
 import itertools
-import os
-import platform
 import random
 import statistics
-import subprocess
 import time
 from collections import defaultdict
 
-from benchmarks.common import django_setup, median_seconds, write_section
+from benchmarks.common import (
+    Stamp,
+    build_members,
+    build_tree,
+    django_setup,
+    item_table,
+    ledger_fields,
+    make_admin,
+    make_plans,
+    median_seconds,
+    write_section,
+)
 
 COLLEGES = 10
 BRANCHES = 300  # the default --branches
 GOAL = 3  # the whole year's recalculation within ×3 the raw aggregate (issue 18)
-PLANS_PER_CATEGORY = 2000  # distinct entry patterns; each member follows one of them
 SAMPLE = 20
-STEP = 25  # magnitudes are multiples of 0.25 point, so two semesters can sum to an odd centipoint
 
 
 def scored_year(today):
@@ -42,103 +48,6 @@ def scored_year(today):
 # ── building the university ──────────────────────────────────────────────────────────────────
 
 
-def build_tree(admin, branch_count):
-    """The committee, COLLEGES colleges (fewer for fewer branches) and `branch_count` branches dealt
-    out over them."""
-    from members.models import Organization
-    from members.services import organization_create
-
-    committee = organization_create(actor=admin, name="基准大学党委", code="U", kind=Organization.Kind.COMMITTEE)
-    colleges = [
-        organization_create(actor=admin, name=f"学院{c}", code=f"C{c}", kind="general_branch", parent=committee)
-        for c in range(min(COLLEGES, branch_count))
-    ]
-    branches = [
-        organization_create(
-            actor=admin,
-            name=f"支部{b % len(colleges)}-{b}",
-            code=f"C{b % len(colleges)}-{b}",
-            kind="branch",
-            parent=colleges[b % len(colleges)],
-        )
-        for b in range(branch_count)
-    ]
-    return committee, branches
-
-
-def build_members(branches, members_total, rng):
-    """Staff and student members (about 40% staff), with some cadres and probationary members."""
-    from members.models import Member
-
-    probation_start = datetime.date(2025, 9, 1)
-    rows = []
-    for n in range(members_total):
-        branch = branches[n % len(branches)]
-        probationary = rng.random() < 0.06
-        rows.append(
-            Member(
-                number=f"M{n:07d}",
-                name=f"党员{n}",
-                branch=branch,
-                category=Member.Category.STAFF if rng.random() < 0.4 else Member.Category.STUDENT,
-                is_cadre=rng.random() < 0.05,
-                status=Member.Status.PROBATIONARY if probationary else Member.Status.FULL,
-                probation_start=probation_start if probationary else None,
-            )
-        )
-    Member.objects.bulk_create(rows, batch_size=5000)
-    return list(Member.objects.values_list("pk", "category", "branch_id"))
-
-
-def item_table(scheme):
-    """(id, kind, code, title, min, max, cap per period, times per period) in centipoints."""
-    from scoring.points import to_centi
-
-    return [
-        (
-            i.pk,
-            i.kind,
-            i.code,
-            i.title,
-            to_centi(i.points_min),
-            to_centi(i.points_max),
-            None if i.cap_per_period is None else to_centi(i.cap_per_period),
-            i.times_per_period,
-        )
-        for i in scheme.items.all()
-    ]
-
-
-def make_plans(items, entries, semester_days, rng):
-    """PLANS_PER_CATEGORY entry patterns: (semester 0/1, item id, kind, signed centipoints, day offset,
-    reason). Every entry is within its item's bounds and its per-period cap and count."""
-    from scoring.models import RuleItem
-
-    base = [i for i in items if i[1] == RuleItem.Kind.BASE]
-    bonus = [i for i in items if i[1] == RuleItem.Kind.BONUS]
-    assert base and bonus and len(base) + len(bonus) == len(items), "Policy A has only base and bonus items"
-    plans = []
-    for _ in range(PLANS_PER_CATEGORY):
-        base_share = rng.uniform(0.05, 0.55)  # how often this member loses points rather than gains
-        used, times, plan = defaultdict(int), defaultdict(int), []
-        while len(plan) < entries:
-            semester = rng.randrange(2)
-            pool = base if rng.random() < base_share else bonus
-            item_id, kind, code, title, low, high, cap, most = rng.choice(pool)
-            magnitude = low + int((high - low) * rng.random() ** 3) // STEP * STEP  # mostly small
-            key = (semester, item_id)
-            if (most is not None and times[key] >= most) or (cap is not None and used[key] + magnitude > cap):
-                continue
-            used[key] += magnitude
-            times[key] += 1
-            sign = 1 if kind == RuleItem.Kind.BONUS else -1
-            plan.append(
-                (semester, item_id, kind, sign * magnitude, rng.randrange(semester_days[semester]), f"{code} {title}")
-            )
-        plans.append(plan)
-    return plans
-
-
 def insert_ledger(members, plans_by_category, semesters, year, admin, rng):
     """Bulk-insert every member's entries; no query per row. Returns the number of rows."""
     from django.db import transaction
@@ -146,31 +55,10 @@ def insert_ledger(members, plans_by_category, semesters, year, admin, rng):
     from scoring.ledger_chain import ledger_append_many
     from scoring.models import LedgerEntry
 
-    sources = [LedgerEntry.Source.RECORDER, LedgerEntry.Source.PANEL, LedgerEntry.Source.DECLARATION]
-    day = [
-        [s.starts_on + datetime.timedelta(days=d) for d in range((s.ends_on - s.starts_on).days + 1)] for s in semesters
-    ]
-    period_ids = [s.pk for s in semesters]
-
-    def rows():
-        for member_id, category, _branch in members:
-            plan = plans_by_category[category][rng.randrange(PLANS_PER_CATEGORY)]
-            for (semester, item_id, kind, points, offset, reason), source in zip(plan, itertools.cycle(sources)):
-                yield LedgerEntry(
-                    member_id=member_id,
-                    item_id=item_id,
-                    period_id=period_ids[semester],
-                    year=year,
-                    kind=kind,
-                    points=points,
-                    reason=reason,
-                    source=source,
-                    recorded_by_id=admin.pk,
-                    occurred_on=day[semester][offset],
-                )
-
     count = 0
-    generator = rows()
+    generator = (
+        LedgerEntry(**fields) for fields in ledger_fields(members, plans_by_category, semesters, year, admin.pk, rng)
+    )
     with transaction.atomic():
         while chunk := list(itertools.islice(generator, 100_000)):
             ledger_append_many(chunk, actor=admin, reason="基准数据")
@@ -182,12 +70,12 @@ def build(members_total, branch_count, entries_per_member, year, rng):
     from members.models import Member
     from scoring.models import Period, PeriodKind
     from scoring.services import cycle_open, scheme_preset_load
-    from tests.builders import make_user
 
-    admin = make_user("bench-admin")
-    admin.is_superuser = True
-    admin.save()
-    committee, branches = build_tree(admin, branch_count)
+    admin = make_admin()
+    colleges = min(COLLEGES, branch_count)
+    committee, _colleges, branches = build_tree(
+        admin, [["mixed"] * (branch_count // colleges + (c < branch_count % colleges)) for c in range(colleges)]
+    )
     members = build_members(branches, members_total, rng)
     cycle_open(actor=admin, year=year, committee=committee, deadline_sets=("A",))
     schemes = {
@@ -234,7 +122,8 @@ def baseline_rows(connection, year):
 def policy_a_total(rows, semester_ids):
     """Policy A from plain (period id, kind, centipoints) rows, written out independently of
     scoring.policy: each semester min(60, max(0, 60 + base)) + min(40, max(0, bonus)), then the
-    mean of the two semesters as shown: cut down to a centipoint."""
+    mean of the two semesters cut down to a centipoint (a total is never rounded up across a band
+    edge: scoring.points.floor_centi)."""
     base = dict.fromkeys(semester_ids, 0)
     bonus = dict.fromkeys(semester_ids, 0)
     for period_id, kind, points in rows:
@@ -273,31 +162,6 @@ def verify_all_from_baseline(rows, semesters, year):
     wrong = [m for m, total in stored.items() if total != policy_a_total(by_member.get(m, ()), semester_ids)]
     assert not wrong, f"{len(wrong)} stored totals differ from the baseline, e.g. member {wrong[0]}"
     return stored
-
-
-def machine():
-    model = ""
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            model = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), "")
-    except OSError:
-        pass
-    return f"{model or platform.processor() or platform.machine()}, {os.cpu_count()} cores"
-
-
-def commit():
-    """The commit measured (`git rev-parse --short HEAD`), marked when the tree has changes."""
-    from benchmarks.common import ROOT
-
-    def git(*args):
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False).stdout.strip()  # noqa: S603, S607
-
-    head = git("rev-parse", "--short", "HEAD") or "unknown"
-    return f"{head}+changes" if git("status", "--porcelain", "--untracked-files=no") else head
-
-
-def load_average():
-    return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def measure(connection, year, branch, repeat):
@@ -359,9 +223,9 @@ def main():
     with connection.cursor() as cursor:  # planner statistics, as a database in service has them
         cursor.execute("ANALYZE")
     chunks = len(year_chunks())
-    load_before = load_average()
+    stamp = Stamp()
     figures = measure(connection, year, branch, repeat=args.repeat)
-    load_after = load_average()
+    run_line = stamp.line(connection)
 
     rows = baseline_rows(connection, year)
     sample = verify_sample(connection, members, semesters, year, rng)
@@ -402,8 +266,7 @@ Policy A reference schemes, bulk-inserts {args.entries_per_member} ledger entrie
 two semesters and runs `ANALYZE`, then recomputes the year with `scoring.services.recalculate` beside
 the one aggregate query any recalculation must read.
 
-Run on {datetime.date.today()} at commit {commit()} ({machine()}, {connection.vendor}; load average
-{load_before} before the measurements, {load_after} after), year {year}: {len(members):,} members,
+{run_line} Year {year}: {len(members):,} members,
 {entries:,} ledger entries, {len(rows):,} grouped rows, chunks of about
 {settings.RECALCULATION_CHUNK_MEMBERS:,} members. Medians of {args.repeat} after a first run
 (one branch: of 5).
@@ -427,7 +290,7 @@ Checked: {SAMPLE} random members' totals recomputed from their raw ledger rows, 
     print(
         f"recalculate {figures['full']:.2f} s ({figures['full_queries']} queries, {chunks} chunks) "
         f"vs raw GROUP BY {figures['baseline']:.2f} s = x{ratio:.1f} (goal x{GOAL}: {verdict}); "
-        f"one branch {figures['branch'] * 1000:.0f} ms; load {load_before} -> {load_after}; "
+        f"one branch {figures['branch'] * 1000:.0f} ms; "
         f"{len(sample)} sampled totals verified; whole run {elapsed:.0f} s"
     )
 

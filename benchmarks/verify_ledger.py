@@ -16,8 +16,8 @@ import sys
 import tempfile
 import time
 
-from benchmarks.common import ROOT, django_setup, write_section
-from benchmarks.recalculate import BRANCHES, build, machine, scored_year
+from benchmarks.common import ROOT, django_setup, machine, write_section
+from benchmarks.recalculate import BRANCHES, build, scored_year
 
 # The child reports its own peak memory (VmHWM: getrusage's maxrss would include this process's,
 # which Linux carries over to the child through fork and exec).

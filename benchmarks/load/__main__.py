@@ -40,7 +40,7 @@ from urllib.parse import urlsplit
 
 import psutil
 
-from benchmarks.common import ROOT, write_section
+from benchmarks.common import ROOT, recreate_database, write_section
 from benchmarks.load.pages import LOGIN, PAGES
 
 OUT = ROOT / "benchmarks" / "out" / "load"
@@ -97,23 +97,6 @@ def arguments():
     args.duration = args.duration or (3 if args.smoke else 15)
     args.warmup = args.warmup if args.warmup is not None else (1 if args.smoke else 2)
     return args
-
-
-def recreate_database(url):
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    with psycopg.connect(
-        host=parts.hostname,
-        port=parts.port or 5432,
-        user=parts.username,
-        password=parts.password,
-        dbname="postgres",
-        autocommit=True,
-    ) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{name}"')
 
 
 def prepare(args, env, plan_file):

@@ -16,7 +16,9 @@ from benchmarks.load.pages import PAGES
 from members.models import User
 
 
-def probe(plan):
+def probe_pages(plan, repeat=3):
+    """Each page of each role, as the first account of that role: (role, page, status, median ms,
+    queries, slowest query ms, slowest query), one row a page."""
     rows = []
     for role, pages in PAGES.items():
         account = plan["accounts"][role][0]
@@ -30,7 +32,7 @@ def probe(plan):
                 continue
             client.get(url)
             times = []
-            for _ in range(3):
+            for _ in range(repeat):
                 with CaptureQueriesContext(connection) as queries:
                     started = time.perf_counter()
                     response = client.get(url)
@@ -47,7 +49,11 @@ def probe(plan):
                     slowest["sql"][:100],
                 )
             )
+    return rows
+
+
+def probe(plan):
     print("| role | page | status | ms | queries | slowest query ms | slowest query |")
     print("|---|---|---|---:|---:|---:|---|")
-    for role, name, status, ms, count, slow_ms, sql in rows:
+    for role, name, status, ms, count, slow_ms, sql in probe_pages(plan):
         print(f"| {role} | {name} | {status} | {ms:.0f} | {count} | {slow_ms:.0f} | `{sql}` |")
