@@ -208,7 +208,7 @@ def report(args, facts, rows, machine, role_names):
         trivial = row["page"] == "trivial"
         misses = [] if trivial else _misses(row, share)
         if misses:
-            missed.append(f"{row['role']}:{row['page']} ({', '.join(misses)})")
+            missed.append(f"{row['role']}:{row['page']}")
         who = "anonymous" if row["role"] == "anonymous" else role_names[row["role"]]
         page = f"`{row['page']}`" + (f" ({row['paths']} paths)" if row["paths"] > 1 else "")
         goals = "—" if trivial else ("**not met**: " + ", ".join(misses) if misses else "met")
