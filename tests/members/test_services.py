@@ -148,18 +148,26 @@ def test_the_audit_log_is_append_only_in_the_database(world):
 
 
 def test_the_audit_chain_links_each_event_to_the_one_before(world):
-    events = list(AuditEvent.objects.order_by("id"))
-    assert events[0].prev_hash == ""
-    for previous, event in itertools.pairwise(events):
-        assert event.prev_hash == previous.hash
-        assert event.hash == event_hash(
-            prev_hash=event.prev_hash,
-            created_at=event.created_at,
-            actor_id=event.actor_id,
-            action=event.action,
-            target_type=event.target_type,
-            target_id=event.target_id,
-            before=event.before,
-            after=event.after,
-            reason=event.reason,
-        )
+    """Each organization's events form a chain of their own (the root chain 0 for none)."""
+    chains = {}
+    for event in AuditEvent.objects.order_by("id"):
+        chains.setdefault(event.chain, []).append(event)
+    assert len(chains) > 1
+    for chain, events in chains.items():
+        assert events[0].prev_hash == ""
+        assert chain == (events[0].organization_id or 0)
+        for event in events:
+            assert event.hash == event_hash(
+                prev_hash=event.prev_hash,
+                created_at=event.created_at,
+                actor_id=event.actor_id,
+                action=event.action,
+                target_type=event.target_type,
+                target_id=event.target_id,
+                before=event.before,
+                after=event.after,
+                reason=event.reason,
+                chain=event.chain,
+            )
+        for previous, event in itertools.pairwise(events):
+            assert event.prev_hash == previous.hash
