@@ -58,7 +58,14 @@ ZIP_TYPE = "application/zip"
 # are written, so that its memory stays about one branch's whatever the scope (a full collection
 # costs some 50 ms of CPU in a worker; measured in benchmarks/export.py).
 COLLECT_EVERY_MEMBERS = 200
-NO_MEMBERS = N("%(org)s %(year)s年度没有党员，没有可导出的台账")
+
+
+def no_members(organization, year):
+    """The refusal of a ledger export whose scope has no members in the year."""
+    message = _("%(org)s %(year)s年度没有党员，没有可导出的台账")
+    return ApplicationError(message % {"org": organization.name, "year": year})
+
+
 _WRITE_TEXT, _WRITE_DATE, _WRITE_NUMBER = "text", "date", "number"
 
 
@@ -1184,7 +1191,7 @@ def branch_zip_parts(*, organization, year):
         organization=organization, year=year, members_per_chunk=settings.EXPORT_ZIP_PART_MEMBERS
     )
     if not chunks:
-        raise ApplicationError(_(NO_MEMBERS) % {"org": organization.name, "year": year})
+        raise no_members(organization, year)
     names = zip_entry_names(organization, orgs, [branch for run in chunks for branch, _n in run], year)
     return [ZipPart([b for b, _n in run], [names[b.pk] for b, _n in run], sum(n for _b, n in run)) for run in chunks]
 

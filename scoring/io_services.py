@@ -83,7 +83,7 @@ def export_start(
     reads.require_ledger_view(actor=actor, organization=organization)
     rows = reads.export_size(kind=kind, organization=organization, year=year)
     if kind == "branch_workbook" and not rows:
-        raise ApplicationError(_(exports.NO_MEMBERS) % {"org": organization.name, "year": year})
+        raise exports.no_members(organization, year)
     if rows > settings.EXPORT_ASYNC_THRESHOLD or force_background:
         # The same request again (a double click, a second tab) while that export is still being
         # built gets the job already queued; the requester's row lock makes simultaneous ones wait.
