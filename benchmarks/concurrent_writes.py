@@ -32,9 +32,8 @@ MODES = ("chain lock", "no lock (benchmark only)")
 def build_university(branches, members_per_branch, entries_per_member, year):
     from benchmarks import recalculate
 
-    recalculate.BRANCHES, recalculate.COLLEGES = branches, max(1, branches // 10)
     built_branches, members, _semesters, entries = recalculate.build(
-        branches * members_per_branch, entries_per_member, year, random.Random(2026)
+        branches * members_per_branch, branches, entries_per_member, year, random.Random(2026)
     )
     return [b.pk for b in built_branches], len(members), entries
 
