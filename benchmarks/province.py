@@ -25,6 +25,7 @@ import contextlib
 import datetime
 import inspect
 import io
+import itertools
 import json
 import math
 import os
@@ -63,6 +64,9 @@ SERVER = "postgres://postgres@127.0.0.1:5432"
 MEMBERS_PER_COLLEGE = 3000
 BRANCH_SMALLEST, BRANCH_LARGEST = 30, 100
 ENTRIES_PER_MEMBER = 40
+# Ledger entries a transaction: one bulk audit event each, as the ORM benchmarks append them, and
+# the foreign keys' checks (deferred to the commit) queued for so many rows at most.
+LEDGER_CHUNK = 100_000
 HISTORY = 2  # earlier years of stored totals and outcomes
 COLLEGES_WITH_ACCOUNTS = 2  # role holders and member accounts for the load test's plan
 PLAIN_ACCOUNTS = 8  # members with an account and no role, in each of those colleges' first branch
@@ -123,7 +127,7 @@ def check_signatures():
             sys.exit(f"{function.__module__}.{function.__name__} no longer takes {sorted(arguments)}: {error}")
     columns = {f.attname for f in LedgerEntry._meta.concrete_fields}
     if columns != {"id", "hash", *HASHED_FIELDS}:
-        sys.exit(f"the ledger's columns changed ({sorted(columns)}): adapt ledger_copy and chained")
+        sys.exit(f"the ledger's columns changed ({sorted(columns)}): adapt ledger_append_copy and chained")
     if ExportJob.Kind.BRANCH_WORKBOOK not in exports.WRITERS:
         sys.exit("the branch workbook export is gone")
 
@@ -194,11 +198,22 @@ def chained(rows, head):
 
 
 def ledger_copy(members, plans, semesters, year, admin, rng):
-    """Every member's entries with COPY, given ids after the last entry and chained on from it, with
-    the one audit event a bulk append writes (scoring.ledger_chain.ledger_append_many). Returns the
-    number of entries."""
-    from django.db import connection, transaction
+    """Every member's entries with COPY, LEDGER_CHUNK a transaction. Returns the number of entries."""
     from django.utils import timezone
+
+    fields = ledger_fields(members, plans, semesters, year, admin.pk, rng)
+    recorded_at, count = timezone.now(), 0
+    while chunk := list(itertools.islice(fields, LEDGER_CHUNK)):
+        ledger_append_copy(chunk, recorded_at, admin)
+        count += len(chunk)
+    return count
+
+
+def ledger_append_copy(chunk, recorded_at, admin):
+    """Append entries (dicts of ledger fields) with COPY in one transaction, as
+    scoring.ledger_chain.ledger_append_many does through the ORM: under the chain's lock, given ids
+    after the last entry, chained on from its hash, with the one audit event that covers them."""
+    from django.db import connection, transaction
 
     from partyscore.core.audit import audit_record, chain_lock
     from scoring.ledger_chain import BULK_ACTION, HASHED_FIELDS
@@ -206,30 +221,23 @@ def ledger_copy(members, plans, semesters, year, admin, rng):
 
     columns = ["id", *HASHED_FIELDS, "hash"]
     table = LedgerEntry._meta.db_table
-    recorded_at = timezone.now()
     with transaction.atomic(), connection.cursor() as cursor:
         chain_lock()
-        last = LedgerEntry.objects.order_by("-id").values_list("id", "hash").first() or (0, "")
-        first_id = last[0] + 1
-
-        def rows():
-            for n, fields in enumerate(ledger_fields(members, plans, semesters, year, admin.pk, rng)):
-                yield {"id": first_id + n, "recorded_at": recorded_at, **fields}
-
-        count, head = 0, last[1]
+        last_id, head = LedgerEntry.objects.order_by("-id").values_list("id", "hash").first() or (0, "")
+        rows = ({"id": last_id + 1 + n, "recorded_at": recorded_at, **f} for n, f in enumerate(chunk))
         with cursor.cursor.copy(f'COPY "{table}" ({", ".join(columns)}) FROM STDIN') as copy:
-            for row in chained(rows(), last[1]):
+            for row in chained(rows, head):
                 copy.write_row([row[c] for c in columns])
-                count, head = count + 1, row["hash"]
-        cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), %s)", [first_id + count - 1])
+                head = row["hash"]
+        last = last_id + len(chunk)
+        cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), %s)", [last])
         audit_record(
             actor=admin,
             action=BULK_ACTION,
             target=None,
             reason="基准数据",
-            after={"first": first_id, "last": first_id + count - 1, "count": count, "hash": head},
+            after={"first": last_id + 1, "last": last, "count": len(chunk), "hash": head},
         )
-    return count
 
 
 def appoint(admin, colleges, branches, year):
