@@ -184,16 +184,16 @@ def members_copy(branches, sizes, rng):
     return list(Member.objects.order_by("pk").values_list("pk", "category", "branch_id"))
 
 
-def chained(rows, head):
-    """The ledger's hash chain over `rows` (dicts of the hashed columns less the two hashes, in id
-    order), linked on from the hash `head`: each row's `prev_hash` and `hash` as
-    scoring.ledger_chain computes them for the entries it saves. The one place this builder
-    knows how the chain runs."""
+def chained(rows, heads):
+    """The ledgers' hash chains over `rows` (dicts of the hashed columns less the two hashes, in id
+    order), each linked on from its chain's head in `heads` (chain → hash, updated): each row's
+    `prev_hash` and `hash` as scoring.ledger_chain computes them for the entries it saves. The one
+    place this builder knows how the chains run."""
     from scoring.ledger_chain import HASHED_FIELDS, entry_hash
 
     for row in rows:
-        row["prev_hash"] = head
-        row["hash"] = head = entry_hash(**{name: row[name] for name in HASHED_FIELDS})
+        row["prev_hash"] = heads[row["chain"]]
+        row["hash"] = heads[row["chain"]] = entry_hash(**{name: row[name] for name in HASHED_FIELDS})
         yield row
 
 
@@ -215,18 +215,26 @@ def ledger_append_copy(chunk, recorded_at, admin):
     after the last entry, chained on from its hash, with the one audit event that covers them."""
     from django.db import connection, transaction
 
-    from partyscore.core.audit import audit_record, chain_lock
+    from members.models import Member
+    from partyscore.core.audit import audit_record, chain_heads, chain_lock
     from scoring.ledger_chain import BULK_ACTION, HASHED_FIELDS
     from scoring.models import LedgerEntry
 
-    columns = ["id", *HASHED_FIELDS, "hash"]
+    columns = ["id", *(f for f in HASHED_FIELDS if f != "chain"), "chain", "hash"]
     table = LedgerEntry._meta.db_table
+    member_ids = {f["member_id"] for f in chunk}
+    branch_of = dict(Member.objects.filter(pk__in=member_ids).values_list("pk", "branch_id"))
     with transaction.atomic(), connection.cursor() as cursor:
-        chain_lock()
-        last_id, head = LedgerEntry.objects.order_by("-id").values_list("id", "hash").first() or (0, "")
-        rows = ({"id": last_id + 1 + n, "recorded_at": recorded_at, **f} for n, f in enumerate(chunk))
+        chains = set(branch_of.values())
+        chain_lock(chains)
+        heads = chain_heads(LedgerEntry, chains)
+        last_id = LedgerEntry.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        rows = (
+            {"id": last_id + 1 + n, "recorded_at": recorded_at, "chain": branch_of[f["member_id"]], **f}
+            for n, f in enumerate(chunk)
+        )
         with cursor.cursor.copy(f'COPY "{table}" ({", ".join(columns)}) FROM STDIN') as copy:
-            for row in chained(rows, head):
+            for row in chained(rows, heads):
                 copy.write_row([row[c] for c in columns])
                 head = row["hash"]
         last = last_id + len(chunk)
