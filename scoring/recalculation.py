@@ -144,17 +144,18 @@ def _derive(*, branches: list[Organization], year: int, today: datetime.date) ->
 
     totals, outcomes = [], []
     for branch in branches:
-        chosen = in_force[branch.pk]
+        # Per member category: the scheme in force, its terms and the periods it counts.
+        chosen = {c: (s.pk, terms[s.pk], counted[s.period_kind]) for c, s in in_force[branch.pk].items()}
         rows, exact_of, facts_by_scheme = [], {}, defaultdict(list)
         for member in by_branch[branch.pk]:
-            scheme = chosen.get(member.category)
+            scheme_id, scheme_terms, scheme_periods = chosen.get(member.category, (None, None, None))
             left = member.left_on is not None and member.left_on.year <= year
-            scored = scheme is not None and not member.exempt and not left
+            scored = scheme_id is not None and not member.exempt and not left
             row = {
                 "member_id": member.id,
                 "year": year,
                 "branch_id": branch.pk,
-                "scheme_id": None if scheme is None else scheme.pk,
+                "scheme_id": scheme_id,
                 "scored": scored,
                 "base": 0,
                 "bonus": 0,
@@ -165,11 +166,11 @@ def _derive(*, branches: list[Organization], year: int, today: datetime.date) ->
                 "total_exact": None,
                 "rank": None,
             }
-            if scheme is not None and not member.exempt:
+            if scheme_id is not None and not member.exempt:
                 result = policy.annual_total(
-                    terms[scheme.pk],
+                    scheme_terms,
                     {index: policy.PeriodSums(**cell) for index, cell in sums[member.id].items()},
-                    counted[scheme.period_kind],
+                    scheme_periods,
                 )
                 exact_of[member.id] = result.exact
                 row.update(
@@ -182,8 +183,8 @@ def _derive(*, branches: list[Organization], year: int, today: datetime.date) ->
                     period_scores={str(k): v for k, v in result.period_scores.items()},
                 )
             rows.append(row)
-            if scheme is not None:
-                facts_by_scheme[scheme.pk].append(
+            if scheme_id is not None:
+                facts_by_scheme[scheme_id].append(
                     policy.MemberFacts(
                         member_id=member.id,
                         total=exact_of.get(member.id),
@@ -262,7 +263,9 @@ def _ledger_sums(members: QuerySet[Member], year: int, index_of: dict[int, int],
     )
     sums = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
     nets = defaultdict(lambda: [0] * len(codes))
-    rows = list(grouped)
+    with connection.cursor() as cursor:  # plain rows: the ORM would convert every sum with int() again
+        cursor.execute(*grouped.query.sql_with_params())
+        rows = cursor.fetchall()
     # A period of another year (no service writes one) still counts by its index, as it always has.
     if elsewhere := {period_id for _m, period_id, *_ in rows} - index_of.keys():
         index_of = {**index_of, **dict(Period.objects.filter(pk__in=elsewhere).values_list("pk", "index"))}
