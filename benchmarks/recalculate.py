@@ -208,10 +208,12 @@ def build(members_total, branch_count, entries_per_member, year, rng):
 
 
 def counting(connection, func):
-    """Run `func` once; return the number of SQL statements it executed and its time."""
-    queries = []
+    """Run `func` once; return the number of SQL statements it executed (as the query log counts
+    them: a COPY too) and its time."""
+    from django.test.utils import CaptureQueriesContext
+
     start = time.perf_counter()
-    with connection.execute_wrapper(lambda execute, sql, *rest: queries.append(sql) or execute(sql, *rest)):
+    with CaptureQueriesContext(connection) as queries:
         func()
     return len(queries), time.perf_counter() - start
 
