@@ -96,10 +96,12 @@ def build(members_total, branch_count, entries_per_member, year, rng):
 
 
 def counting(connection, func):
-    """Run `func` once; return the number of SQL statements it executed and its time."""
-    queries = []
+    """Run `func` once; return the number of SQL statements it executed (as the query log counts
+    them: a COPY too) and its time."""
+    from django.test.utils import CaptureQueriesContext
+
     start = time.perf_counter()
-    with connection.execute_wrapper(lambda execute, sql, *rest: queries.append(sql) or execute(sql, *rest)):
+    with CaptureQueriesContext(connection) as queries:
         func()
     return len(queries), time.perf_counter() - start
 
@@ -258,30 +260,19 @@ def main():
     ]
     table = "\n".join("| " + " | ".join(line) + " |" for line in lines)
     section = f"""
-## Recalculation of a year
-
-`benchmarks/recalculate.py` builds a university of {len(branches):,} branches in
-{min(COLLEGES, len(branches))} colleges with {len(members):,} members (staff and students) under the
-Policy A reference schemes, bulk-inserts {args.entries_per_member} ledger entries per member over the
-two semesters and runs `ANALYZE`, then recomputes the year with `scoring.services.recalculate` beside
-the one aggregate query any recalculation must read.
-
-{run_line} Year {year}: {len(members):,} members,
-{entries:,} ledger entries, {len(rows):,} grouped rows, chunks of about
-{settings.RECALCULATION_CHUNK_MEMBERS:,} members. Medians of {args.repeat} after a first run
-(one branch: of 5).
+{run_line} Year {year}: {len(branches):,} branches in
+{min(COLLEGES, len(branches))} colleges, {len(members):,} members (staff and students) under the Policy A
+reference schemes, {entries:,} ledger entries ({args.entries_per_member} per member), {len(rows):,} grouped
+rows, chunks of about {settings.RECALCULATION_CHUNK_MEMBERS:,} members; after `ANALYZE`. Medians of
+{args.repeat} after a first run (one branch: of 5).
 
 {table}
 
-The recalculation works a chunk of whole branches at a time, with the same statements for a chunk
-of one branch or of a thousand: the chunk's members as plain values, the schemes in force, one
-grouped sum of the ledger, one read of earlier outcomes, then one DELETE and one INSERT per table
-(`INSERT … SELECT FROM unnest(…)` on PostgreSQL, one executemany on SQLite), in one transaction.
-Besides the sums, it applies the schemes' floors and caps, ranks members and evaluates the outcome
-rules through `scoring.policy` ({len(stored):,} totals and {outcomes:,} outcomes stored per run here).
-Checked: {SAMPLE} random members' totals recomputed from their raw ledger rows, and all
-{len(stored):,} stored totals against Policy A applied to the baseline's rows, match exactly
-(totals from {totals[0]:g} to {totals[-1]:g}, median {statistics.median(totals):g}).
+Besides reading the sums, the recalculation applies the schemes' floors and caps, ranks members,
+evaluates the outcome rules and replaces the stored rows ({len(stored):,} totals and {outcomes:,}
+outcomes per run here). Checked: {SAMPLE} random members' totals recomputed from their raw ledger
+rows, and all {len(stored):,} stored totals against Policy A applied to the baseline's rows, match
+exactly (totals from {totals[0]:g} to {totals[-1]:g}, median {statistics.median(totals):g}).
 """
     if args.dry_run:
         print(section)

@@ -31,14 +31,8 @@ def enqueue(task_name, *args):
 
 @functools.cache
 def _task(name):
-    if name not in current_app.tasks:  # a worker has every task; a web process loads them at first use
-        _load_task_modules()
+    if name not in current_app.tasks:  # a worker has every task; another process imports them at first use
+        # Every app's tasks module, as a worker imports them; not by import_default_modules, which also
+        # runs django.setup() again (Celery's Django fixup) and so configures logging anew.
+        current_app.autodiscover_tasks(force=True)
     return current_app.tasks[name]
-
-
-@functools.cache
-def _load_task_modules():
-    """Every app's tasks module, as a worker loads them. Only when needed, and once: each load also
-    runs django.setup() again (Celery's Django fixup), which configures logging anew (in a worker's
-    pool process, its task log is lost)."""
-    current_app.loader.import_default_modules()

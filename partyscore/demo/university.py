@@ -259,7 +259,7 @@ def _seed_ledger(admin, year, rng, *, upto, recalculate=True):
     steadily, a few stand out, a few fall short of a duty."""
     from scoring.ledger_chain import ledger_append_many
     from scoring.models import LedgerEntry, Period, RuleItem
-    from scoring.recalculation import recalculate_branch
+    from scoring.recalculation import recalculate_year
     from scoring.selectors import schemes_in_force
 
     periods = {(p.kind, p.index): p for p in Period.objects.filter(cycle__year=year, starts_on__lte=upto)}
@@ -299,6 +299,6 @@ def _seed_ledger(admin, year, rng, *, upto, recalculate=True):
                             )
                         )
     ledger_append_many(rows, actor=admin, reason="演示数据")
-    for branch in Organization.objects.filter(kind=Organization.Kind.BRANCH) if recalculate else ():
-        recalculate_branch(branch=branch, year=year)  # (the branch meeting's draft recalculates a past year)
+    if recalculate:  # (the branch meeting's draft recalculates a past year)
+        recalculate_year(year=year)
     return len(rows)

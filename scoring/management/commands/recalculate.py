@@ -5,7 +5,7 @@ from scoring.services import recalculate
 
 
 class Command(BaseCommand):
-    help = "Recompute stored totals, ranks and outcomes from the ledger (set-based, per branch)."
+    help = "Recompute stored totals, ranks and outcomes from the ledger (chunks of whole branches)."
 
     def add_arguments(self, parser):
         parser.add_argument("--year", type=int, required=True)
