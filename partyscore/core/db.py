@@ -25,6 +25,11 @@ REPLACE_MESSAGE = "append-only table: a row may not be replaced"
 TRUNCATE_MESSAGE = "append-only table: a table holding rows may not be truncated"
 
 
+def row_guard_name(table):
+    """The name of the row trigger refusing UPDATE and DELETE on PostgreSQL (each partition's copy has it too)."""
+    return f"{table}_append_only"
+
+
 def _unique_column_sets(connection, table):
     with connection.cursor() as cursor:
         constraints = connection.introspection.get_constraints(cursor, table)
@@ -38,7 +43,7 @@ def append_only_create_sql(connection, table):
         return [
             "CREATE OR REPLACE FUNCTION partyscore_refuse_change() RETURNS trigger AS $$ "
             f"BEGIN RAISE EXCEPTION '{APPEND_ONLY_MESSAGE} (%)', TG_TABLE_NAME; END $$ LANGUAGE plpgsql",
-            f'CREATE TRIGGER "{table}_append_only" BEFORE UPDATE OR DELETE ON "{table}" '
+            f'CREATE TRIGGER "{row_guard_name(table)}" BEFORE UPDATE OR DELETE ON "{table}" '
             "FOR EACH ROW EXECUTE FUNCTION partyscore_refuse_change()",
             "CREATE OR REPLACE FUNCTION partyscore_refuse_truncate() RETURNS trigger AS $$ "  # noqa: S608 — no input
             "DECLARE holds_rows boolean; BEGIN "
@@ -68,7 +73,7 @@ def append_only_create_sql(connection, table):
 def append_only_drop_sql(connection, table):
     if connection.vendor == "postgresql":
         return [
-            f'DROP TRIGGER IF EXISTS "{table}_append_only" ON "{table}"',
+            f'DROP TRIGGER IF EXISTS "{row_guard_name(table)}" ON "{table}"',
             f'DROP TRIGGER IF EXISTS "{table}_no_truncate" ON "{table}"',
         ]
     return [

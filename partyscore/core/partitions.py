@@ -94,14 +94,19 @@ def ensure_year_partitions(spec: YearPartitions, years: list[int], using: str = 
 
 
 def _move_out_of_default(cursor, spec, year):
-    """PostgreSQL refuses a new partition while the DEFAULT one holds rows of its year: the DEFAULT
-    partition is detached (which also drops the row guard it inherits, and only from it), the new
-    partition created and the year's rows moved into it, and the DEFAULT attached again (the guard
-    comes back with it), all in this one transaction."""
-    table, default = spec.table, spec.default
-    cursor.execute(f'ALTER TABLE "{table}" DETACH PARTITION "{default}"')
+    """PostgreSQL refuses a new partition while the DEFAULT one holds rows of its year: the rows are
+    set aside, deleted from the DEFAULT partition with its row guard switched off for that statement
+    alone, and put back through the table once the partition exists, which routes them into it. All
+    in this one transaction: nobody sees them missing. The keys are checked at each statement here
+    (PostgreSQL alters no table with checks pending), which they pass: a reversal moves with its line.
+    """
+    table, default, guard = spec.table, spec.default, db.row_guard_name(spec.table)
+    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    cursor.execute(f'CREATE TEMPORARY TABLE moving AS SELECT * FROM "{default}" WHERE {spec.in_year(year)}')  # noqa: S608
+    cursor.execute(f'ALTER TABLE "{default}" DISABLE TRIGGER "{guard}"')
+    cursor.execute(f'DELETE FROM "{default}" WHERE {spec.in_year(year)}')  # noqa: S608 — no input
+    cursor.execute(f'ALTER TABLE "{default}" ENABLE TRIGGER "{guard}"')
     for sql in partition_create_sql(spec, year):
         cursor.execute(sql)
-    cursor.execute(f'INSERT INTO "{table}" SELECT * FROM "{default}" WHERE {spec.in_year(year)} ORDER BY id')  # noqa: S608
-    cursor.execute(f'DELETE FROM "{default}" WHERE {spec.in_year(year)}')  # noqa: S608 — no input
-    cursor.execute(f'ALTER TABLE "{table}" ATTACH PARTITION "{default}" DEFAULT')
+    cursor.execute(f'INSERT INTO "{table}" SELECT * FROM moving ORDER BY id')  # noqa: S608 — no input
+    cursor.execute("DROP TABLE moving")

@@ -10,7 +10,7 @@ import zoneinfo
 import pytest
 import time_machine
 from django.core.management import call_command
-from django.db import IntegrityError, connection, models, transaction
+from django.db import IntegrityError, OperationalError, connection, models, transaction
 
 from partyscore.core.db import append_only_lift
 from partyscore.core.models import AUDIT_PARTITIONS, AuditEvent
@@ -152,6 +152,26 @@ def test_opening_a_year_creates_its_and_the_next_years_partitions_once(
             assert guards(name) == {f"{spec.table}_append_only", f"{name}_no_truncate"}
 
 
+def test_a_partition_waits_briefly_for_a_long_transaction_then_gives_up_to_be_tried_again(db, monkeypatch):
+    """Making a partition locks the whole table: behind a long transaction that has read the ledger
+    it gives up after the lock timeout instead of queueing every reader behind itself."""
+    import psycopg
+
+    from partyscore.core import partitions as module
+
+    monkeypatch.setattr(module, "LOCK_TIMEOUT", "200ms")
+    settings = connection.settings_dict
+    with psycopg.connect(
+        host=settings["HOST"], port=settings["PORT"] or 5432, user=settings["USER"], dbname=settings["NAME"]
+    ) as reader:
+        reader.execute("SELECT count(*) FROM scoring_ledgerentry")  # holds its lock until it ends
+        with pytest.raises(OperationalError, match="lock timeout"):
+            ensure_year_partitions(LEDGER_PARTITIONS, [2050])
+        reader.rollback()
+    assert LEDGER_PARTITIONS.name(2050) not in partitions(LEDGER_PARTITIONS)
+    assert ensure_year_partitions(LEDGER_PARTITIONS, [2050]) == [2050]
+
+
 def test_rows_taken_by_the_default_partition_move_to_their_year_when_it_is_created(scoring_world, record):
     """A year opened while its partition could not be made: its rows wait in the DEFAULT partition
     and move, unchanged, once it is."""
@@ -159,6 +179,7 @@ def test_rows_taken_by_the_default_partition_move_to_their_year_when_it_is_creat
     open_year(scoring_world, year)  # its partitions are queued after the commit, which never comes here
     with time_machine.travel(datetime.datetime(year, 3, 1, 9, tzinfo=SHANGHAI), tick=False):
         entry = record(scoring_world.a1_members[3], "A-C05", "2", year=year)
+        reversal = services.entry_reverse(actor=scoring_world.secretary, entry=entry, reason="记错了")
     event = event_of(entry)
     assert partition_of(LedgerEntry, entry.pk) == LEDGER_PARTITIONS.default
     assert partition_of(AuditEvent, event.pk) == AUDIT_PARTITIONS.default
@@ -167,7 +188,7 @@ def test_rows_taken_by_the_default_partition_move_to_their_year_when_it_is_creat
     assert ensure_year_partitions(LEDGER_PARTITIONS, [year]) == [year]
     assert ensure_year_partitions(AUDIT_PARTITIONS, [year]) == [year]
 
-    assert partition_of(LedgerEntry, entry.pk) == LEDGER_PARTITIONS.name(year)
+    assert partition_of(LedgerEntry, entry.pk) == partition_of(LedgerEntry, reversal.pk) == LEDGER_PARTITIONS.name(year)
     assert partition_of(AuditEvent, event.pk) == AUDIT_PARTITIONS.name(year)
     assert {m: list(m.objects.order_by("id").values_list("id", "hash")) for m in before} == before
     assert verify().intact
