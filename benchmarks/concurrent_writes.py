@@ -63,9 +63,7 @@ def writer(branch_ids, year, locked, seconds, barrier, results):
         no_chain_lock()
     actor = User.objects.get(username="bench-admin")
     today = datetime.date.today()
-    period = Period.objects.get(
-        cycle__year=year, kind=PeriodKind.SEMESTER, starts_on__lte=today, ends_on__gte=today
-    )
+    period = Period.objects.get(cycle__year=year, kind=PeriodKind.SEMESTER, starts_on__lte=today, ends_on__gte=today)
     members = list(Member.objects.filter(branch_id__in=branch_ids).select_related("branch").order_by("pk"))
     items = {
         category: list(
