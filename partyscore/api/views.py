@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -43,6 +43,10 @@ def exception_handler(exc, context):
         return Response(
             {"detail": _("提交的数据有误，请检查后重试"), "errors": exc.detail}, status=status.HTTP_400_BAD_REQUEST
         )
+    if isinstance(exc, Http404):
+        # DRF 3.16+ passes Django's own message on ("No Period matches the given query."), in English
+        # and naming a model: the caller gets the plain Chinese "not found" instead.
+        exc = NotFound()
     return drf_exception_handler(exc, context)
 
 
