@@ -20,11 +20,10 @@ import multiprocessing
 import os
 import random
 import statistics
-import subprocess
 import threading
 import time
 
-from benchmarks.common import django_setup, write_section
+from benchmarks.common import Stamp, django_setup, write_section
 
 MODES = ("chain lock", "no lock (benchmark only)")
 
@@ -152,10 +151,6 @@ def run(writers, branch_ids, year, locked, seconds):
     }
 
 
-def load_average():
-    return "/".join(f"{x:.1f}" for x in os.getloadavg())
-
-
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--branches", type=int, default=100)
@@ -172,11 +167,10 @@ def main():
         args.branches, args.members_per_branch, args.seconds, args.dry_run = 16, 10, 2, True
         args.writers = "1,4"
     writer_counts = [int(n) for n in args.writers.split(",")]
-    started, load_before = time.perf_counter(), load_average()
+    started, stamp = time.perf_counter(), Stamp()
     django_setup()
     from django.db import connection
 
-    from benchmarks.common import machine
     from benchmarks.recalculate import scored_year
     from scoring.chain_verify import verify
 
@@ -200,12 +194,6 @@ def main():
             report = verify()
             assert report.intact, report.breaks
             print(f"  chains intact after the locked runs ({report.ledger_count:,} entries)", flush=True)
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
     rows = [
         "| writers | " + " | ".join(f"{mode}: writes/s, p50 / p95 ms, waiting" for mode in MODES) + " |",
         "|---|" + "---|" * len(MODES),
@@ -218,10 +206,9 @@ def main():
         ]
         rows.append(f"| {n} | " + " | ".join(cells) + " |")
     section = f"""
-Run on {datetime.date.today()}, commit {commit} ({machine()}, PostgreSQL): {len(branch_ids)} branches,
-{members:,} members, {entries:,} entries to start with; {args.seconds:g} s per run; load average
-{load_before} before, {load_average()} after. "waiting": the mean number of writers waiting for an
-advisory lock, sampled every 50 ms.
+{stamp.line(connection)}
+{len(branch_ids)} branches, {members:,} members, {entries:,} entries to start with; {args.seconds:g} s
+per run. "waiting": the mean number of writers waiting for an advisory lock, sampled every 50 ms.
 
 {chr(10).join(rows)}
 """

@@ -63,7 +63,7 @@ def build(members_total, branches_total, colleges_total, lines_per_member):
     from scoring import services as scoring
     from scoring.ledger_chain import ledger_append_many
     from scoring.models import LedgerEntry, Period
-    from scoring.recalculation import recalculate_branch
+    from scoring.recalculation import recalculate_year
     from tests.builders import make_user
 
     rng = random.Random(2025)
@@ -127,8 +127,7 @@ def build(members_total, branches_total, colleges_total, lines_per_member):
             ledger_append_many(entries, actor=admin, reason="基准数据")
             entries = []
     ledger_append_many(entries, actor=admin, reason="基准数据")
-    for branch in branches:
-        recalculate_branch(branch=branch, year=YEAR, today=datetime.date(YEAR + 1, 1, 15))
+    recalculate_year(year=YEAR, today=datetime.date(YEAR + 1, 1, 15))
     return university, colleges[0]
 
 

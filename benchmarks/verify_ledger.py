@@ -8,7 +8,6 @@ Run: .venv/bin/python -m benchmarks.verify_ledger [--members 25000 --entries-per
 """
 
 import argparse
-import datetime
 import os
 import random
 import subprocess
@@ -16,7 +15,7 @@ import sys
 import tempfile
 import time
 
-from benchmarks.common import ROOT, django_setup, machine, write_section
+from benchmarks.common import ROOT, Stamp, django_setup, write_section
 from benchmarks.recalculate import BRANCHES, build, scored_year
 
 # The child reports its own peak memory (VmHWM: getrusage's maxrss would include this process's,
@@ -72,7 +71,7 @@ def main():
     built = time.perf_counter() - started
     audit = AuditEvent.objects.count()
     print(f"built {len(members):,} members, {entries:,} entries in {built:.0f} s", flush=True)
-    load = os.getloadavg()[0]
+    stamp = Stamp()
     # The stored figures as the application keeps them, so that the check of the figures compares.
     from scoring.figures_verify import verify_figures
     from scoring.recalculation import recalculate_year
@@ -104,7 +103,7 @@ def main():
 {entries:,} ledger entries bulk-appended to the chain, {audit:,} audit events) and runs
 `manage.py verify_ledger` on it in a child process.
 
-Run on {datetime.date.today()} ({machine()}, {connection.vendor}, load average {load:.0f} when measured):
+{stamp.line(connection)}
 
 | ledger entries | time | entries per second | peak memory of the command |
 |---|---|---|---|

@@ -28,7 +28,6 @@ import json
 import os
 import platform
 import secrets
-import shutil
 import socket
 import subprocess
 import sys
@@ -40,7 +39,8 @@ from urllib.parse import urlsplit
 
 import psutil
 
-from benchmarks.common import ROOT, recreate_database, write_section
+from benchmarks.common import ROOT, commit, load_average, recreate_database, write_section
+from benchmarks.common import machine as cpu_and_cores
 from benchmarks.load.pages import LOGIN, PAGES
 
 OUT = ROOT / "benchmarks" / "out" / "load"
@@ -379,8 +379,8 @@ def main():
     gunicorn = psutil.Process(server.pid)
     machine = {
         "date": datetime.date.today().isoformat(),
-        "load_before": " ".join(f"{x:.1f}" for x in os.getloadavg()),
-        "cpu": _cpu(),
+        "load_before": load_average(),
+        "cpu": cpu_and_cores(),
     }
     if args.wrk:
         return run_wrk(args, facts, plan, port, server, gunicorn, machine)
@@ -395,7 +395,7 @@ def main():
         machine.update(
             seconds=time.monotonic() - started,
             busy=psutil.cpu_percent(),
-            load_after=" ".join(f"{x:.1f}" for x in os.getloadavg()),
+            load_after=load_average(),
             gunicorn_cpu=cpu_seconds(gunicorn) - gunicorn_before,
             locust_cpu=_waited_children_cpu() - locust_before,
             database_cpu=database.stop(),
@@ -426,8 +426,8 @@ def run_wrk(args, facts, plan, port, server, gunicorn, machine):
         server.terminate()
         server.wait(timeout=30)
     machine.update(
-        load_after=" ".join(f"{x:.1f}" for x in os.getloadavg()),
-        commit=_commit(),
+        load_after=load_average(),
+        commit=commit(),
         python=platform.python_version(),
         minutes=round((time.monotonic() - started + facts["seconds"]) / 60 + 1),
     )
@@ -438,25 +438,10 @@ def run_wrk(args, facts, plan, port, server, gunicorn, machine):
         print("written to docs/performance.md")
 
 
-def _commit():
-    git = shutil.which("git")
-    if git is None:
-        return "unknown"
-    return subprocess.run(  # noqa: S603 — git's path, our own arguments
-        [git, "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False
-    ).stdout.strip()
-
-
 def _waited_children_cpu():
     """CPU time of the child processes that have exited and been waited for: here, locust."""
     times = psutil.Process().cpu_times()
     return times.children_user + times.children_system
-
-
-def _cpu():
-    with open("/proc/cpuinfo") as cpuinfo:
-        model = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), "")
-    return f"{model or platform.machine()}, {os.cpu_count()} cores"
 
 
 def _users_per_role():
