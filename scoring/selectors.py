@@ -233,17 +233,6 @@ def branch_board(
     return rows, checks
 
 
-def recordable_items(*, member: Member, year: int) -> tuple[Scheme | None, QuerySet[RuleItem]]:
-    scheme = scheme_for_member(member=member, year=year)
-    if scheme is None:
-        return None, RuleItem.objects.none()
-    return scheme, scheme.items.all()
-
-
-def branches_for(*, actor: User, perm: str) -> QuerySet[Organization]:
-    return perms.orgs_with_perm(actor, perm).filter(kind=Organization.Kind.BRANCH)
-
-
 def deadlines_for(*, organization: Organization, cycle: Cycle) -> list[Deadline]:
     """The year's deadlines as they apply at `organization`: a date set by a node above it
     (the college over the committee) wins, the nearest one first."""
