@@ -4,8 +4,9 @@ The hash chains vouch for the ledger; the figures shown on points cards, boards 
 are stored rows derived from it (`MemberYearTotal`, `MemberOutcome`), which an UPDATE could change
 without touching either chain. Here every branch of every open year is derived again through the
 recalculation's own code path (`recalculation.branch_figures`, the function `recalculate_branch`
-stores), as of the day the stored rows were computed, and each stored figure is compared with the
-derived one — whatever unit or form the rows store, since both sides are the same model's fields.
+stores), as of the day each branch was last recalculated (`BranchRecalculation`), and each stored
+figure is compared with the derived one — whatever unit or form the rows store, since both sides
+are the same model's fields.
 
 Closed years are not compared: the recalculation reads the members' current category, status and
 branch, which may have changed since the year closed (docs/security.md, "Round two").
@@ -14,13 +15,12 @@ branch, which may have changed since the year closed (docs/security.md, "Round t
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from members.models import Member, Organization
 
-from .models import Cycle, MemberOutcome, MemberYearTotal
+from .models import BranchRecalculation, Cycle, MemberOutcome, MemberYearTotal
 from .points import format_exact, format_points, from_exact_units
 from .recalculation import branch_figures
 
@@ -83,13 +83,10 @@ def shown(field, value):
 
 
 def _as_of(year):
-    """Per branch, the local date on which its stored rows of `year` were last computed."""
+    """Per branch, the local date on which its stored rows of `year` were last derived."""
     return {
         branch_id: timezone.localdate(at)
-        for branch_id, at in MemberYearTotal.objects.filter(year=year)
-        .values("branch")
-        .annotate(at=Max("computed_at"))
-        .values_list("branch", "at")
+        for branch_id, at in BranchRecalculation.objects.filter(year=year).values_list("branch_id", "recalculated_at")
     }
 
 

@@ -541,6 +541,8 @@ class MemberYearTotal(models.Model):
     total = models.IntegerField(_("年度总分"), null=True)
     total_exact = models.BigIntegerField(_("年度总分（精确值）"), null=True)
     rank = models.PositiveIntegerField(_("支部排名"), null=True)
+    # When these figures were last written, i.e. last changed: a recalculation that derives the
+    # same row leaves it alone (when it last derived a branch is its BranchRecalculation).
     computed_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -577,6 +579,25 @@ class MemberOutcome(models.Model):
     def consequence_label(self):
         """Which talk, for a talk (needs `rule` loaded with the row: select_related("rule"))."""
         return consequence_label(self.consequence, self.rule.kind)
+
+
+class BranchRecalculation(models.Model):
+    """When a branch's stored figures of a year (MemberYearTotal, MemberOutcome) were last derived
+    from the ledger, whether or not any row changed. The figures depend on the day (the periods
+    that have started, who is still probationary): the tamper check (scoring.figures_verify)
+    derives each branch again as of this day."""
+
+    branch = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    year = models.PositiveSmallIntegerField(_("年度"))
+    recalculated_at = models.DateTimeField(_("重算时间"))
+
+    class Meta:
+        verbose_name = _("支部重算记录")
+        verbose_name_plural = _("支部重算记录")
+        constraints = [models.UniqueConstraint(fields=["branch", "year"], name="one_recalculation_per_branch_year")]
+
+    def __str__(self):
+        return f"{self.branch_id} {self.year} {self.recalculated_at:%Y-%m-%d %H:%M}"
 
 
 def export_file_path(job, filename):

@@ -51,6 +51,8 @@ def floor_centi(value) -> int:
 
 def to_exact_units(value) -> int:
     """An exact total (centipoints) in the stored unit; refuses a value that is not whole in it."""
+    if isinstance(value, int):  # most totals: whole centipoints, without a Fraction's arithmetic
+        return value * EXACT_PER_CENTI
     scaled = Fraction(value) * EXACT_PER_CENTI
     if scaled.denominator != 1:
         raise ValueError(f"not exact in 1/{EXACT_PER_CENTI} centipoint: {value!r}")

@@ -329,7 +329,7 @@ def evaluate_band(rule, members, branch):
         if ends is not None and in_band(params, m.total, ends):
             pattern, band = in_band_reason()
             yield m.member_id, pattern % {"label": rule.label, "total": format_exact(m.total), "band": band}
-        elif hit_items := sorted(codes & m.item_codes):
+        elif codes and (hit_items := sorted(codes & m.item_codes)):
             yield m.member_id, _("%(label)s：记有项目 %(items)s") % {"label": rule.label, "items": "、".join(hit_items)}
 
 

@@ -401,7 +401,9 @@ def test_the_whole_year_stores_what_each_branch_and_the_policy_give(scoring_worl
 
 # ── queries: the same for 3 branches as for 12 in one chunk ──────────────────────────────────
 
-YEAR_QUERIES = 13  # the chunks' plan, and one chunk: its transaction (2) and 10 statements
+# The chunks' plan, and one chunk: its transaction (2), 6 reads to derive, 2 of the stored rows,
+# a DELETE and an insert per table and the branches' marks.
+YEAR_QUERIES = 16
 
 
 @pytest.mark.parametrize("extra", [0, 9])
@@ -413,8 +415,91 @@ def test_the_whole_years_queries_do_not_grow_with_its_branches(scoring_world, ex
         branch = organization_create(actor=w.admin, name=f"支部{n}", code=f"X{n}", kind="branch", parent=parent)
         add_members(branch, 3 + n, start=1)
     member_ids = list(Member.objects.values_list("pk", flat=True))
-    recalculate_year(year=YEAR)  # earlier rows to replace
+    recalculate_year(year=YEAR)  # earlier rows to replace, every one unlike what is derived now
     assert MemberYearTotal.objects.filter(year=YEAR).count() == len(member_ids)
+    assert MemberOutcome.objects.filter(year=YEAR).exists()
+    MemberYearTotal.objects.update(rank=999)
+    MemberOutcome.objects.update(reason="旧的依据")
     with CaptureQueriesContext(connection) as queries:
         assert recalculate_year(year=YEAR) == len(member_ids)
     assert len(queries) == YEAR_QUERIES, "\n".join(q["sql"][:120] for q in queries.captured_queries)
+
+
+# ── only the difference is written ───────────────────────────────────────────────────────────
+
+ROW_WRITES = ("INSERT", "DELETE", "UPDATE", "COPY")
+
+
+def written_tables(queries):
+    return [q["sql"].split()[2 if q["sql"].startswith(("INSERT", "DELETE")) else 1].strip('"') for q in queries]
+
+
+def test_a_recalculation_writes_only_the_rows_that_changed(scoring_world):
+    w = scoring_world
+    branches = build_universe(w, 1)
+    recalculate_year(year=YEAR, today=TODAY)
+    before = {row["member_id"]: row for row in MemberYearTotal.objects.filter(year=YEAR).values("pk", *TOTAL_FIELDS)}
+    outcomes_before = set(MemberOutcome.objects.filter(year=YEAR).values_list("pk", flat=True))
+
+    # Nothing changed: no total or outcome is written, only the branches' recalculation marks.
+    with CaptureQueriesContext(connection) as queries:
+        recalculate_year(year=YEAR, today=TODAY)
+    writes = [q for q in queries.captured_queries if q["sql"].startswith(ROW_WRITES)]
+    assert written_tables(writes) == ["scoring_branchrecalculation"]
+    assert set(MemberOutcome.objects.filter(year=YEAR).values_list("pk", flat=True)) == outcomes_before
+    assert dict(MemberYearTotal.objects.filter(year=YEAR).values_list("member_id", "pk")) == {
+        m: row["pk"] for m, row in before.items()
+    }
+
+    # One member's bonus: their row and their branch's ranks change; every other row is kept as it was.
+    member = Member.objects.get(pk=next(m for m, row in before.items() if row["scored"] and row["rank"] == 1))
+    item = RuleItem.objects.filter(scheme_id=before[member.pk]["scheme_id"], kind=RuleItem.Kind.BONUS).first()
+    period = Period.objects.filter(cycle__year=YEAR, kind=item.scheme.period_kind).order_by("index").first()
+    ledger_append_many(
+        [
+            LedgerEntry(
+                member=member,
+                item=item,
+                period=period,
+                year=YEAR,
+                kind=item.kind,
+                points=-to_centi(item.points_max),
+                reason="测试",
+                source=LedgerEntry.Source.RECORDER,
+                recorded_by=w.admin,
+                occurred_on=period.starts_on,
+            )
+        ],
+        actor=w.admin,
+        reason="测试",
+    )
+    recalculate_year(year=YEAR, today=TODAY)
+    totals, outcomes = read_back()
+    assert (totals, outcomes) == from_the_policy(branches)
+    after_rows = {
+        row["member_id"]: row for row in MemberYearTotal.objects.filter(year=YEAR).values("pk", *TOTAL_FIELDS)
+    }
+    changed = {m for m, row in after_rows.items() if {**row, "pk": None} != {**before[m], "pk": None}}
+    assert member.pk in changed and changed <= {
+        m for m, row in after_rows.items() if row["branch_id"] == member.branch_id
+    }
+    assert all(after_rows[m]["pk"] == before[m]["pk"] for m in after_rows.keys() - changed)
+    assert all(after_rows[m]["pk"] != before[m]["pk"] for m in changed)
+
+
+def test_the_figures_check_derives_as_of_the_last_recalculation_even_when_no_row_changed(scoring_world, time_machine):
+    """A row left alone keeps the time it was written; the branch's mark says when it was derived."""
+    from scoring.figures_verify import _as_of
+    from scoring.models import BranchRecalculation
+
+    w = scoring_world
+    time_machine.move_to(datetime.datetime(YEAR, 12, 1, 12, tzinfo=datetime.UTC))
+    recalculate_branch(branch=w.A1, year=YEAR)
+    written = MemberYearTotal.objects.filter(branch=w.A1, year=YEAR).values_list("computed_at", flat=True).first()
+    time_machine.move_to(datetime.datetime(YEAR, 12, 20, 12, tzinfo=datetime.UTC))
+    recalculate_branch(branch=w.A1, year=YEAR)
+    assert (
+        MemberYearTotal.objects.filter(branch=w.A1, year=YEAR).values_list("computed_at", flat=True).first() == written
+    )
+    assert BranchRecalculation.objects.get(branch=w.A1, year=YEAR).recalculated_at.day == 20
+    assert _as_of(YEAR)[w.A1.pk] == datetime.date(YEAR, 12, 20)
