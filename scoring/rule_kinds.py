@@ -269,7 +269,8 @@ def evaluate_branch(rules: list, year: int, members: list, history: dict, *, bra
             kind = RULE_KINDS[rule.kind]
             if kind.after_others is not after_others:
                 continue
-            for member_id, reason in kind.evaluate(rule, [m for m in scored if policy.applies(rule, m)], branch):
+            applicable = scored if rule.applies_to == "all" else [m for m in scored if policy.applies(rule, m)]
+            for member_id, reason in kind.evaluate(rule, applicable, branch):
                 findings[member_id].append(policy.Finding(rule.code, rule.consequence, reason))
     return findings
 
