@@ -214,7 +214,7 @@ class _RecordingBook:
         counts["rows"] += self.rows
 
 
-def record_cells(kind, organization, path):
+def record_cells(kind, organization, path, year=YEAR):
     """Write to `path` the exact cells that export writes; return how many books, sheets and rows."""
     from unittest import mock
 
@@ -226,7 +226,7 @@ def record_cells(kind, organization, path):
     with path.open("wb") as out, tempfile.TemporaryFile() as output:
         _RecordingBook.out = out
         with mock.patch.object(xlsxwriter, "Workbook", _RecordingBook):
-            exports.WRITERS[kind](output, organization=organization, year=YEAR)
+            exports.WRITERS[kind](output, organization=organization, year=year)
     return _RecordingBook.counts
 
 

@@ -24,7 +24,6 @@ import argparse
 import contextlib
 import datetime
 import inspect
-import io
 import itertools
 import json
 import math
@@ -84,7 +83,7 @@ def check_signatures():
     with, so that a changed signature stops the run at once rather than after an hour of building."""
     from benchmarks import dashboard
     from benchmarks import recalculate as bench_recalculate
-    from benchmarks.export import write_raw_xlsxwriter
+    from benchmarks.export import record_cells, write_raw_xlsxwriter
     from benchmarks.load.plan import build_plan
     from benchmarks.load.probe import probe_pages
     from members.services import organization_create, role_assign
@@ -116,7 +115,8 @@ def check_signatures():
             dashboard.measure,
             dict.fromkeys(("connection", "client", "url", "actor", "committee", "branches", "year")),
         ),
-        (write_raw_xlsxwriter, dict.fromkeys(("path", "sheets"))),
+        (record_cells, dict.fromkeys(("kind", "organization", "path", "year"))),
+        (write_raw_xlsxwriter, dict.fromkeys(("output", "cells_path", "as_zip"))),
         (build_plan, {}),
         (probe_pages, {"plan": None}),
     ]
@@ -406,41 +406,6 @@ def measure_dashboard(connection, built, year):
     return figures
 
 
-def read_workbooks(path):
-    """The cells of an export's file: one workbook, or a zip of workbooks. Returns ([(name, [(sheet,
-    rows)])], the zip's compression or None for a single workbook)."""
-    from openpyxl import load_workbook
-
-    def cells(handle):
-        book = load_workbook(handle, read_only=True)
-        sheets = [(sheet.title, [list(row) for row in sheet.iter_rows(values_only=True)]) for sheet in book]
-        book.close()
-        return sheets
-
-    with zipfile.ZipFile(path) as archive:
-        names = archive.namelist()
-        if "[Content_Types].xml" in names:
-            return [(Path(path).name, cells(path))], None
-        books = [(name, cells(io.BytesIO(archive.read(name)))) for name in names if name.endswith(".xlsx")]
-        return books, archive.infolist()[0].compress_type
-
-
-def write_raw(books, compression, out):
-    """The same cells by raw XlsxWriter (benchmarks/export.py's writer), into a zip alike if the
-    export was one."""
-    from benchmarks.export import write_raw_xlsxwriter
-
-    if compression is None:
-        write_raw_xlsxwriter(str(out), books[0][1])
-        return
-    with zipfile.ZipFile(out, "w", compression) as archive:
-        for name, sheets in books:
-            part = out.with_name("part.xlsx")
-            write_raw_xlsxwriter(str(part), sheets)
-            archive.write(part, name)
-            part.unlink()
-
-
 def timed(func, traced=None):
     """Wall and CPU seconds of one call of `func`, then the peak of Python allocations of another
     (of `traced` if given: the same work, counted as well)."""
@@ -457,6 +422,7 @@ def timed(func, traced=None):
 def measure_export(connection, built, year):
     """The first college's ledger workbook, asked for as its secretary and built as a background job
     (tasks run eagerly in this process); beside it raw XlsxWriter writing the cells read back."""
+    from benchmarks.export import record_cells, write_raw_xlsxwriter
     from benchmarks.recalculate import counting
     from scoring.io_services import export_start
     from scoring.models import ExportJob
@@ -480,9 +446,14 @@ def measure_export(connection, built, year):
     ours["queries"] = counted[0][0]
     ours["job_seconds"] = (done.finished_at - done.started_at).total_seconds()
     ours["bytes"] = done.file.size
-    books, compression = read_workbooks(done.file.path)
-    out = Path(tempfile.mkdtemp(prefix="province-export-")) / ("raw.xlsx" if compression is None else "raw.zip")
-    _none, raw = timed(lambda: write_raw(books, compression, out))
+    # The same cells by raw XlsxWriter, as benchmarks/export.py writes them: the cells our export
+    # writes are recorded to a file, then written into a zip of workbooks alike.
+    workdir = Path(tempfile.mkdtemp(prefix="province-export-"))
+    with zipfile.ZipFile(done.file.path) as archive:  # a zip of workbooks, or one workbook (itself a zip)
+        zipped = "[Content_Types].xml" not in archive.namelist()
+    counts = record_cells(ExportJob.Kind.BRANCH_WORKBOOK, college, workdir / "cells.pickle", year=year)
+    out = workdir / ("raw.zip" if zipped else "raw.xlsx")
+    _none, raw = timed(lambda: write_raw_xlsxwriter(str(out), workdir / "cells.pickle", as_zip=zipped))
     raw["bytes"] = out.stat().st_size
     for stored in ExportJob.objects.filter(owner=actor):
         stored.file.delete(save=False)
@@ -492,10 +463,10 @@ def measure_export(connection, built, year):
         "members": sum(
             1 for m in built["members"] if m[2] in {b.pk for b in built["branches"] if b.parent_id == college.pk}
         ),
-        "workbooks": len(books),
-        "sheets": sum(len(sheets) for _name, sheets in books),
-        "rows": sum(len(rows) for _name, sheets in books for _sheet, rows in sheets),
-        "zipped": compression is not None,
+        "workbooks": counts["books"],
+        "sheets": counts["sheets"],
+        "rows": counts["rows"],
+        "zipped": zipped,
     }
 
 
