@@ -3,10 +3,10 @@
 The hash chains vouch for the ledger; the figures shown on points cards, boards and determinations
 are stored rows derived from it (`MemberYearTotal`, `MemberOutcome`), which an UPDATE could change
 without touching either chain. Here every branch of every open year is derived again through the
-recalculation's own code path (`recalculation.branch_figures`, the function `recalculate_branch`
-stores), as of the day each branch was last recalculated (`BranchRecalculation`), and each stored
-figure is compared with the derived one — whatever unit or form the rows store, since both sides
-are the same model's fields.
+recalculation's own code path (`recalculation.chunk_figures`, what `recalculate_year` and
+`recalculate_branch` store), chunk by chunk, as of the day each branch was last recalculated
+(`BranchRecalculation`), and each stored figure is compared with the derived one — whatever unit or
+form the rows store, since both sides are the same model's fields.
 
 Closed years are not compared: the recalculation reads the members' current category, status and
 branch, which may have changed since the year closed (docs/security.md, "Round two").
@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from members.models import Member, Organization
+from members.models import Member
 
 from .models import BranchRecalculation, Cycle, MemberOutcome, MemberYearTotal
 from .points import format_exact, format_points, from_exact_units
-from .recalculation import branch_figures
+from .recalculation import chunk_figures, one_of, year_chunks
 
 # The stored columns of a year total that the recalculation derives, in the order reported.
 TOTAL_FIELDS = (
@@ -92,58 +92,88 @@ def _as_of(year):
 
 def verify_figures(years=None):
     """Every stored figure of the open years (or `years`) that differs from the ledger's, as
-    FigureDiff rows ordered by year and member."""
+    FigureDiff rows ordered by year and member. Derived and compared a chunk of branches at a time
+    (the recalculation's own chunks, `year_chunks`), so memory does not grow with the university."""
     if years is None:
         years = sorted(Cycle.objects.filter(is_open=True).values_list("year", flat=True))
     diffs = []
     for year in years:
-        as_of = _as_of(year)
-        derived_totals, derived_outcomes = {}, {}
-        for branch in Organization.objects.filter(kind=Organization.Kind.BRANCH).order_by("pk"):
-            totals, outcomes = branch_figures(branch=branch, year=year, today=as_of.get(branch.pk))
-            derived_totals.update((row.member_id, row) for row in totals)
-            derived_outcomes.update(((row.member_id, row.rule_code), row) for row in outcomes)
-        stored_totals = {row.member_id: row for row in MemberYearTotal.objects.filter(year=year)}
-        stored_outcomes = {(row.member_id, row.rule_code): row for row in MemberOutcome.objects.filter(year=year)}
-        found = defaultdict(list)
-        for member_id in stored_totals.keys() | derived_totals.keys():
-            stored, derived = stored_totals.get(member_id), derived_totals.get(member_id)
-            if stored is None or derived is None:
-                found[member_id].append(FigureDiff(member_id, year, "row", _row_shown(stored), _row_shown(derived)))
-                continue
-            found[member_id] += [
-                FigureDiff(member_id, year, name, getattr(stored, name), getattr(derived, name))
-                for name in TOTAL_FIELDS
-                if getattr(stored, name) != getattr(derived, name)
-            ]
-        for key in sorted(stored_outcomes.keys() | derived_outcomes.keys()):
-            stored, derived = stored_outcomes.get(key), derived_outcomes.get(key)
-            member_id, code = key
-            if stored is None or derived is None:
-                found[member_id].append(
-                    FigureDiff(
-                        member_id,
-                        year,
-                        f"outcome:{code}",
-                        stored and stored.consequence,
-                        derived and derived.consequence,
-                    )
-                )
-                continue
-            found[member_id] += [
-                FigureDiff(member_id, year, f"outcome:{code}:{name}", getattr(stored, name), getattr(derived, name))
-                for name in OUTCOME_FIELDS
-                if getattr(stored, name) != getattr(derived, name)
-            ]
+        found, derived_members = defaultdict(list), set()
+        for day, branches in _chunks_as_of(year):
+            totals, outcomes = chunk_figures(branches=branches, year=year, today=day)
+            members = [row["member_id"] for row in totals]
+            derived_members.update(members)
+            _compare(found, year, totals, outcomes, members)
+        # Stored rows of members that no branch counts this year: nothing derives them.
+        stored_members = {*MemberYearTotal.objects.filter(year=year).values_list("member_id", flat=True)}
+        stored_members |= {*MemberOutcome.objects.filter(year=year).values_list("member_id", flat=True)}
+        underived = sorted(stored_members - derived_members)
+        if underived:
+            _compare(found, year, [], [], underived)
         diffs += [d for member_id in sorted(found) for d in found[member_id]]
     return diffs
+
+
+def _chunks_as_of(year):
+    """(day, branches): the recalculation's chunks of the year, each cut by the day its branches
+    were last recalculated (None: never, derived as of today)."""
+    as_of = _as_of(year)
+    for chunk in year_chunks():
+        by_day = defaultdict(list)
+        for branch in chunk:
+            by_day[as_of.get(branch.pk)].append(branch)
+        yield from by_day.items()
+
+
+def _compare(found, year, totals, outcomes, members):
+    """Add to `found` (member id → FigureDiff list) how the stored rows of `members` (ids) differ
+    from the derived `totals` and `outcomes` (chunk_figures' rows)."""
+    derived_totals = {row["member_id"]: row for row in totals}
+    derived_outcomes = {(row["member_id"], row["rule_code"]): row for row in outcomes}
+    totals_of = MemberYearTotal.objects.filter(one_of(MemberYearTotal, "member_id", members), year=year)
+    outcomes_of = MemberOutcome.objects.filter(one_of(MemberOutcome, "member_id", members), year=year)
+    stored_totals = {row["member_id"]: row for row in totals_of.values("member_id", *TOTAL_FIELDS)}
+    stored_outcomes = {
+        (row["member_id"], row["rule_code"]): row
+        for row in outcomes_of.values("member_id", "rule_code", *OUTCOME_FIELDS)
+    }
+    for member_id in stored_totals.keys() | derived_totals.keys():
+        stored, derived = stored_totals.get(member_id), derived_totals.get(member_id)
+        if stored is None or derived is None:
+            found[member_id].append(FigureDiff(member_id, year, "row", _row_shown(stored), _row_shown(derived)))
+            continue
+        found[member_id] += [
+            FigureDiff(member_id, year, name, stored[name], derived[name])
+            for name in TOTAL_FIELDS
+            if stored[name] != derived[name]
+        ]
+    for key in sorted(stored_outcomes.keys() | derived_outcomes.keys()):
+        stored, derived = stored_outcomes.get(key), derived_outcomes.get(key)
+        member_id, code = key
+        if stored is None or derived is None:
+            found[member_id].append(
+                FigureDiff(
+                    member_id,
+                    year,
+                    f"outcome:{code}",
+                    stored and stored["consequence"],
+                    derived and derived["consequence"],
+                )
+            )
+            continue
+        found[member_id] += [
+            FigureDiff(member_id, year, f"outcome:{code}:{name}", stored[name], derived[name])
+            for name in OUTCOME_FIELDS
+            if stored[name] != derived[name]
+        ]
 
 
 def _row_shown(row):
     return (
         None
         if row is None
-        else _("总分 %(total)s，排名 %(rank)s") % {"total": shown("total", row.total), "rank": shown("rank", row.rank)}
+        else _("总分 %(total)s，排名 %(rank)s")
+        % {"total": shown("total", row["total"]), "rank": shown("rank", row["rank"])}
     )
 
 

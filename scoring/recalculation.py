@@ -438,11 +438,3 @@ def _copy(cursor, sql: str, values: list[list]) -> None:
             copy.write_row(row)
     if connection.queries_logged:
         connection.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
-
-
-def branch_figures(
-    *, branch: Organization, year: int, today: datetime.date | None = None
-) -> tuple[list[MemberYearTotal], list[MemberOutcome]]:
-    """`chunk_figures` of one branch as unsaved MemberYearTotal and MemberOutcome rows."""
-    totals, outcomes = chunk_figures(branches=[branch], year=year, today=today)
-    return [MemberYearTotal(**row) for row in totals], [MemberOutcome(**row) for row in outcomes]

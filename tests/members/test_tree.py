@@ -12,7 +12,7 @@ from members.models import Member, MemberTransfer, Organization, Role
 from partyscore.core.exceptions import ApplicationError
 from partyscore.core.models import AuditEvent
 from scoring import services as scoring
-from scoring.recalculation import branch_figures
+from scoring.recalculation import chunk_figures
 
 from ..scoring.helpers import YEAR, item_in_force, open_year, period
 
@@ -231,11 +231,11 @@ def test_the_merged_members_ledger_counts_for_them_in_their_new_branch(world):
         points=2,
         reason="志愿服务",
     )
-    before = {t.member_id: t.total for t in branch_figures(branch=world.A2, year=YEAR)[0]}
+    before = {t["member_id"]: t["total"] for t in chunk_figures(branches=[world.A2], year=YEAR)[0]}
     tree.organization_merge(
         actor=world.org_department, source=world.A2, target=world.A1, merged_on=TODAY, reason="合并"
     )
-    after = {t.member_id: t.total for t in branch_figures(branch=world.A1, year=YEAR)[0]}
+    after = {t["member_id"]: t["total"] for t in chunk_figures(branches=[world.A1], year=YEAR)[0]}
     assert after[member.pk] == before[member.pk] and after[member.pk] > after[world.a1_members[3].pk]
 
 

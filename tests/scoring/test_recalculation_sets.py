@@ -28,7 +28,7 @@ from scoring import policy, rule_kinds, services
 from scoring.ledger_chain import ledger_append_many
 from scoring.models import LedgerEntry, MemberOutcome, MemberYearTotal, OutcomeRule, Period, RuleItem, Scheme
 from scoring.points import to_centi, to_exact_units
-from scoring.recalculation import branch_figures, recalculate_branch, recalculate_year
+from scoring.recalculation import chunk_figures, recalculate_branch, recalculate_year
 from scoring.selectors import schemes_in_force
 
 from ..builders import add_members
@@ -252,7 +252,8 @@ def after(run):
 def orm_bulk_create(branches):
     """Per branch: the derived rows stored by the ORM's own delete and bulk_create."""
     for branch in branches:
-        totals, outcomes = branch_figures(branch=branch, year=YEAR, today=TODAY)
+        rows, outcome_rows = chunk_figures(branches=[branch], year=YEAR, today=TODAY)
+        totals, outcomes = [MemberYearTotal(**r) for r in rows], [MemberOutcome(**r) for r in outcome_rows]
         ids = [t.member_id for t in totals]
         MemberYearTotal.objects.filter(year=YEAR).filter(branch=branch).delete()
         MemberYearTotal.objects.filter(year=YEAR, member_id__in=ids).delete()

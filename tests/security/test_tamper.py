@@ -690,6 +690,22 @@ def test_a_forged_exact_total_is_named(chained):
     assert len(lines) == 1 and "年度总分（精确值）" in lines[0], lines
 
 
+def test_the_stored_rows_of_a_member_no_branch_counts_are_named(chained):
+    """Rows that nothing derives (the member left the party organization before the year) are
+    found outside the chunks that derive each branch."""
+    from scoring.figures_verify import verify_figures
+    from scoring.models import MemberOutcome, MemberYearTotal
+
+    gone = chained.a1_members[0]
+    stored = MemberYearTotal.objects.get(member=gone)
+    codes = sorted(MemberOutcome.objects.filter(member=gone, year=stored.year).values_list("rule_code", flat=True))
+    assert codes
+    Member.objects.filter(pk=gone.pk).update(left_on=datetime.date(stored.year - 1, 6, 30))
+    diffs = [d for d in verify_figures() if d.member_id == gone.pk]
+    assert [d.field for d in diffs] == ["row", *(f"outcome:{code}" for code in codes)]
+    assert all(d.recomputed is None for d in diffs)
+
+
 def test_a_removed_total_and_a_forged_outcome_are_named(chained):
     from scoring.figures_verify import describe, verify_figures
     from scoring.models import MemberOutcome, MemberYearTotal, OutcomeRule
