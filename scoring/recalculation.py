@@ -355,12 +355,16 @@ def year_chunks(organization: Organization | None = None) -> list[list[Organizat
 
 def _recalculate(branches: list[Organization], year: int, today: datetime.date | None) -> int:
     totals, outcomes = chunk_figures(branches=branches, year=year, today=today)
-    branch_ids = [b.pk for b in branches]
-    counted = counted_members(branch_ids, year).values("id")
-    stale = Q(year=year) & (Q(branch_id__in=branch_ids) | Q(member_id__in=counted))
+    branch_ids, member_ids = [b.pk for b in branches], [row["member_id"] for row in totals]
+
+    def stale(model):  # the chunk's stored rows: of its branches, or of the members it counts now
+        # The ids as values: with a subquery the planner cannot combine the two indexes and reads
+        # every stored row of the year (99 against 10 ms for a branch at 30,000 members).
+        return Q(year=year) & (Q(branch_id__in=branch_ids) | Q(one_of(model, "member_id", member_ids)))
+
     now = timezone.now()
-    replace_changed(MemberYearTotal, TOTAL_COLUMNS, stale, totals, computed_at=now)
-    replace_changed(MemberOutcome, OUTCOME_COLUMNS, stale, outcomes)
+    replace_changed(MemberYearTotal, TOTAL_COLUMNS, stale(MemberYearTotal), totals, computed_at=now)
+    replace_changed(MemberOutcome, OUTCOME_COLUMNS, stale(MemberOutcome), outcomes)
     BranchRecalculation.objects.bulk_create(
         [BranchRecalculation(branch_id=pk, year=year, recalculated_at=now) for pk in branch_ids],
         update_conflicts=True,
