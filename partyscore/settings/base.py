@@ -267,8 +267,7 @@ REMINDER_LEAD_DAYS = tuple(env.list("REMINDER_LEAD_DAYS", cast=int, default=[7, 
 REMINDER_HOUR = env.int("REMINDER_HOUR", default=7)
 PERIOD_LOCK_GRACE_DAYS = env.int("PERIOD_LOCK_GRACE_DAYS", default=10)
 # The year's recalculation replaces the stored totals of whole branches, about this many members at a
-# time: one transaction, and one background task, per chunk (scoring/recalculation.py). A chunk's
-# member ids go into one statement: keep it under SQLite's 32,766 parameters.
+# time: one transaction, and one background task, per chunk (scoring/recalculation.py).
 RECALCULATION_CHUNK_MEMBERS = env.int("RECALCULATION_CHUNK_MEMBERS", default=20000)
 CELERY_TASK_PUBLISH_RETRY = False  # a request must never hang on an unreachable broker
 CELERY_BEAT_SCHEDULE = {
