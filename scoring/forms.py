@@ -6,7 +6,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from partyscore.core.filters import FilterForm, IdField, YearField
-from partyscore.core.forms import BootstrapForm, BootstrapMixin
+from partyscore.core.forms import BootstrapForm, BootstrapMixin, Select
 
 from . import rule_kinds
 from .models import AttendanceRule, OutcomeRule, RuleItem, Scheme
@@ -35,7 +35,7 @@ def item_label(item):
     return f"{item.code} {item.title}（{item.get_kind_display()} {low}—{high}）"
 
 
-class CategorySelect(forms.Select):
+class CategorySelect(Select):
     """A select whose options carry the member category they belong to (data-category), so
     page.js can offer only the items of the chosen member's own scheme."""
 
@@ -43,12 +43,9 @@ class CategorySelect(forms.Select):
         super().__init__(*args, **kwargs)
         self.category_of = category_of or {}
 
-    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
-        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+    def option_attrs(self, value):
         key = getattr(value, "value", value)
-        if key in self.category_of:
-            option["attrs"]["data-category"] = self.category_of[key]
-        return option
+        return {"data-category": self.category_of[key]} if key in self.category_of else {}
 
 
 def _offer_items(field, schemes, items):
@@ -191,15 +188,12 @@ class AttendanceRuleForm(BootstrapMixin, forms.ModelForm):
         self.fields["item"].label_from_instance = item_label
 
 
-class RuleKindSelect(forms.Select):
+class RuleKindSelect(Select):
     """The kinds of rule, each option carrying what the kind does (page.js shows the chosen one's)."""
 
-    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
-        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+    def option_attrs(self, value):
         kind = RULE_KINDS.get(getattr(value, "value", value))
-        if kind is not None:
-            option["attrs"]["data-summary"] = str(kind.summary)
-        return option
+        return {"data-summary": str(kind.summary)} if kind is not None else {}
 
 
 def _param_field(param):
