@@ -372,6 +372,20 @@ def quarter_name(year, quarter):
     return _("%(y)s年%(quarter)s") % {"y": year, "quarter": QUARTERS[quarter]}
 
 
+def period_label(kind, index, year, name):
+    """A period's name in the reader's language: `name` is stored in Chinese when the year is opened,
+    so the display is rebuilt from kind, index and year with the same (translated) patterns."""
+    if kind == PeriodKind.SEMESTER:
+        return (_("%(y)s年第一学期") if index == 1 else _("%(y)s年第二学期")) % {"y": year}
+    if kind == PeriodKind.QUARTER:
+        return quarter_name(year, index)
+    if kind == PeriodKind.MONTH:
+        return _("%(y)s年%(m)s月") % {"y": year, "m": index}
+    if kind == PeriodKind.YEAR:
+        return _("%(y)s年度") % {"y": year}
+    return name
+
+
 class Period(models.Model):
     """A semester, quarter or month of a cycle. Entries are recorded against a period."""
 
@@ -400,18 +414,7 @@ class Period(models.Model):
 
     @property
     def label(self):
-        """The name in the reader's language: `name` is stored in Chinese when the year is opened, so
-        the display is rebuilt from kind, index and year with the same (translated) patterns."""
-        year = self.starts_on.year
-        if self.kind == PeriodKind.SEMESTER:
-            return (_("%(y)s年第一学期") if self.index == 1 else _("%(y)s年第二学期")) % {"y": year}
-        if self.kind == PeriodKind.QUARTER:
-            return quarter_name(year, self.index)
-        if self.kind == PeriodKind.MONTH:
-            return _("%(y)s年%(m)s月") % {"y": year, "m": self.index}
-        if self.kind == PeriodKind.YEAR:
-            return _("%(y)s年度") % {"y": year}
-        return self.name
+        return period_label(self.kind, self.index, self.starts_on.year, self.name)
 
     @property
     def is_locked(self):

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef, Prefetch, Q
+from django.db.models import Exists, F, OuterRef, Prefetch, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from members import permissions as perms
 from members.models import Member, Organization
+from partyscore.core.choices import choice_labels
 
 from .models import (
     Cycle,
@@ -23,6 +24,7 @@ from .models import (
     Period,
     RuleItem,
     Scheme,
+    period_label,
 )
 from .policy import share_cap_check
 from .rule_kinds import describe_params
@@ -151,6 +153,55 @@ def ledger_lines(entries: QuerySet[LedgerEntry]) -> QuerySet[LedgerEntry]:
         .annotate(is_reversed=Q(reversed_by__isnull=False))
         .order_by(*LEDGER_ORDER)
     )
+
+
+def ledger_rows(entries: QuerySet[LedgerEntry]) -> list[dict]:
+    """What the ledger page shows of the lines `entries` selects (a page of `ledger_entries`), as
+    plain values in the ledger's order: `ledger_lines`' one statement read as values, and the lines'
+    evidence files in one more.
+
+    The page reads values, not model instances: building a LedgerEntry with its member, item, period
+    and recorder (and the evidence's prefetch) cost about 7 ms of CPU for 50 lines, the values 2 ms."""
+    rows = list(
+        ledger_lines(entries).values(
+            "id",
+            "occurred_on",
+            "member_id",
+            "kind",
+            "points",
+            "reason",
+            "source",
+            "reverses_id",
+            "is_reversed",
+            member_name=F("member__name"),
+            item_code=F("item__code"),
+            item_title=F("item__title"),
+            period_kind=F("period__kind"),
+            period_index=F("period__index"),
+            period_starts_on=F("period__starts_on"),
+            period_name=F("period__name"),
+            recorder_name=F("recorded_by__full_name"),
+            recorder_username=F("recorded_by__username"),
+        )
+    )
+    files: dict[int, list[tuple[int, str]]] = {}
+    if rows:
+        for entry_id, pk, name in (
+            EntryEvidence.objects.filter(entry_id__in=[r["id"] for r in rows])
+            .order_by("pk")
+            .values_list("entry_id", "pk", "name")
+        ):
+            files.setdefault(entry_id, []).append((pk, name))
+    kinds, sources = choice_labels(LedgerEntry, "kind"), choice_labels(LedgerEntry, "source")
+    for row in rows:
+        row["period_label"] = period_label(
+            row.pop("period_kind"), row.pop("period_index"), row.pop("period_starts_on").year, row.pop("period_name")
+        )
+        row["kind_label"] = kinds.get(row["kind"], row["kind"])
+        row["source_label"] = sources.get(row["source"], row["source"])
+        row["recorder"] = row.pop("recorder_name") or row.pop("recorder_username")  # User.get_full_name
+        row["evidence"] = files.get(row["id"], [])
+    return rows
 
 
 def entry_get(*, actor: User, entry_id: int) -> LedgerEntry:

@@ -86,7 +86,7 @@ def ledger(request, org_id, filters):
         "organization": organization,
         "year": year,
         "page": page,
-        "lines": selectors.ledger_lines(page.object_list).prefetch_related("evidence"),
+        "lines": selectors.ledger_rows(page.object_list),
         "can_record": organization.is_branch and perms.has_org_perm(request.user, perms.ENTRY_RECORD, organization),
         "kinds": RuleItem.Kind.choices,
         "sources": LedgerEntry.Source.choices,

@@ -5,6 +5,8 @@ import datetime
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from scoring import services as scoring
 from scoring.ledger_chain import ledger_append_many
@@ -82,6 +84,37 @@ def test_reversing_through_the_page_appends_a_correction(scored, login):
     assert "该记录已被冲销" in again.content.decode()
     ledger = client.get(reverse("ledger", args=[scored.A1.pk])).content.decode()
     assert "已冲销" in ledger and "重复记录" in ledger
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_each_ledger_line_shows_the_entry_as_the_ledger_holds_it(scored, login, language):
+    """The ledger page reads its lines as values (scoring.selectors.ledger_rows): a line and its
+    reversal still show the period, member, item, kind, points, reason, files, source and recorder,
+    the labels in the reader's language."""
+    entry = scored.entries["A1"]
+    EntryEvidence.objects.create(entry=entry, file="evidence/a.pdf", name="证明.pdf", uploaded_by=scored.admin)
+    reversal = scoring.entry_reverse(actor=scored.secretary, entry=entry, reason="重复记录")
+    client = login(scored.secretary)
+    client.cookies["django_language"] = language
+    page = client.get(reverse("ledger", args=[scored.A1.pk])).content.decode()
+    with translation.override(language):
+        for line in (entry, reversal):
+            line.refresh_from_db()
+            shown = [
+                f'{line.occurred_on.isoformat()}<div class="small text-muted">{line.period.label}</div>',
+                f'<a href="{reverse("points_card", args=[line.member_id])}?year={scored.year}">{line.member.name}</a>',
+                f"{line.item.code} {line.item.title} "
+                f'<span class="badge text-bg-light">{line.get_kind_display()}</span>',
+                f'<td class="d-none d-md-table-cell">{line.get_source_display()}</td>',
+                f'<td class="d-none d-md-table-cell">{line.recorded_by.get_full_name()}</td>',
+            ]
+            for text in shown:
+                assert text in page, text
+        assert f"{_('冲销')} #{entry.pk}</span>" in page and _("已冲销") in page
+        assert f'href="{reverse("evidence_entry", args=[entry.evidence.get().pk])}"' in page and "证明.pdf" in page
+    # Neither line offers to be reversed again.
+    assert reverse("entry_reverse", args=[entry.pk]) not in page
+    assert reverse("entry_reverse", args=[reversal.pk]) not in page
 
 
 def test_a_member_sees_their_own_card_with_lines_and_outcomes(scored, login):

@@ -10,7 +10,8 @@ import functools
 
 from django import template
 from django.urls import get_script_prefix, get_urlconf, reverse
-from django.utils.translation import get_language
+
+from partyscore.core.choices import choice_labels
 
 register = template.Library()
 
@@ -32,13 +33,7 @@ def id_url(name, pk):
     return f"{head}{int(pk)}{tail}"
 
 
-@functools.cache
-def _labels(model, field_name, language):
-    """The choice labels of a model field in one language: {value: label}."""
-    return {value: str(label) for value, label in model._meta.get_field(field_name).flatchoices}
-
-
 @register.filter
 def display(obj, field_name):
     value = getattr(obj, field_name)
-    return _labels(type(obj), field_name, get_language()).get(value, value)
+    return choice_labels(type(obj), field_name).get(value, value)
