@@ -10,6 +10,7 @@ from django.db.models import Case, Count, F, IntegerField, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from partyscore.core.choices import choice_labels
 from partyscore.core.models import AccessLog, AuditEvent
 
 from . import permissions as perms
@@ -116,6 +117,22 @@ def member_list(
     if cadre in ("1", "0"):
         members = members.filter(is_cadre=cadre == "1")
     return members.order_by("branch__path", "number")
+
+
+def roster_rows(members: QuerySet[Member]) -> list[dict]:
+    """What the roster page shows of `members` (a page of `member_list`), as plain values with the
+    category's and status's labels: a page read as Member instances with their branches cost several
+    times the CPU (most of a member's fields are dates the page never shows)."""
+    categories, statuses = choice_labels(Member, "category"), choice_labels(Member, "status")
+    rows = list(
+        members.values(
+            "pk", "number", "name", "exempt", "is_cadre", "category", "status", branch_name=F("branch__name")
+        )
+    )
+    for row in rows:
+        row["category_label"] = categories.get(row["category"], row["category"])
+        row["status_label"] = statuses.get(row["status"], row["status"])
+    return rows
 
 
 def member_get(*, actor: User, member_id: int) -> Member:

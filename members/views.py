@@ -216,6 +216,7 @@ def member_list(request, org_id, filters):
         "organization": organization,
         "form": form,
         "page": page,
+        "rows": selectors.roster_rows(page.object_list),
         "can_manage": perms.has_org_perm(request.user, perms.ROSTER_MANAGE, organization),
         "querystring": request.GET.copy(),
     }

@@ -1,8 +1,11 @@
+import datetime
 import io
 
 import openpyxl
 import pytest
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from members.models import Member, User
 from partyscore.core.models import AuditEvent
@@ -147,3 +150,33 @@ def test_chinese_is_the_default_whatever_the_browser_asks_for(world, client):
     client.force_login(world.member)
     page = client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
     assert 'lang="zh-hans"' in page and "我的档案" in page
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_each_roster_row_shows_the_member_as_the_record_says(world, login, language):
+    """The roster's rows are read as values (members.selectors.roster_rows): each still shows what the
+    member's record says, its labels in the reader's language."""
+    member = world.A1.members.order_by("number").first()
+    Member.objects.filter(pk=member.pk).update(
+        exempt=True,
+        exemption_reason="长期病休",
+        is_cadre=True,
+        status=Member.Status.PROBATIONARY,
+        probation_start=datetime.date(2026, 6, 1),
+    )
+    member.refresh_from_db()
+    client = login(world.gb_secretary)
+    client.cookies["django_language"] = language
+    page = client.get(reverse("member_list", args=[world.A.pk])).content.decode()
+    with translation.override(language):
+        cells = [
+            f"<td>{member.number}</td>",
+            f'<td><a href="{reverse("member_detail", args=[member.pk])}">{member.name}</a> '
+            f'<span class="badge text-bg-secondary">{_("免于记分")}</span></td>',
+            f'<td class="d-none d-md-table-cell">{member.branch.name}</td>',
+            f"<td>{member.get_category_display()}</td>",
+            f"<td>{member.get_status_display()}</td>",
+            f'<td class="d-none d-md-table-cell">{_("是")}</td>',
+        ]
+    row = "\n      ".join(cells)
+    assert row in page
