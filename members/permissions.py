@@ -194,13 +194,27 @@ def appointable_roles(user, organization):
 
 
 def forget_cached_perms(user):
-    """Drop the request's permission pairs kept on `user`: their roles changed."""
+    """Drop the request's permission pairs (and their nodes) kept on `user`: their roles changed."""
     user.__dict__.pop("_org_perm_paths", None)
+    user.__dict__.pop("_org_perm_nodes", None)
 
 
-def scope_roots(user, perm):
-    """The topmost nodes of `user`'s scope for `perm`: where their roles are held."""
+def scope_roots(user, perm) -> list[Organization]:
+    """The topmost nodes of `user`'s scope for `perm` (where their roles are held), in tree order.
+
+    The nodes of all the user's permissions are read in one query on first use and kept on the user
+    for the request, like their paths: the home page asks for the roots of eight permissions."""
     paths = _granted_paths(user, perm)
+    if not paths:
+        return []
+    nodes = user.__dict__.get("_org_perm_nodes")
+    if nodes is None:
+        held = {""} if user.is_superuser else {p for ps in user.__dict__["_org_perm_paths"].values() for p in ps}
+        condition = Q(path__in=held - {""})
+        if "" in held:
+            condition |= Q(parent__isnull=True)
+        nodes = user.__dict__["_org_perm_nodes"] = list(Organization.objects.filter(condition).order_by("path"))
     if "" in paths:
-        return Organization.objects.filter(parent__isnull=True)
-    return Organization.objects.filter(path__in=paths)
+        return [o for o in nodes if o.parent_id is None]
+    wanted = set(paths)
+    return [o for o in nodes if o.path in wanted]

@@ -32,8 +32,9 @@ def _branches_where(user, *perm_list):
     """The branches (not the nodes above them) where `user` holds one of `perm_list`, in tree order."""
     found = {}
     for perm in perm_list:
-        for org in perms.scope_roots(user, perm).filter(kind=Organization.Kind.BRANCH):
-            found[org.pk] = org
+        for org in perms.scope_roots(user, perm):
+            if org.kind == Organization.Kind.BRANCH:
+                found[org.pk] = org
     return sorted(found.values(), key=lambda o: o.path)
 
 
@@ -173,11 +174,11 @@ def links(*, user):
     """The pages each role works from, for the cards under the to-do (each shown only where its
     view lets the user in)."""
     member = getattr(user, "member", None)
-    ledger_orgs = list(perms.scope_roots(user, perms.LEDGER_VIEW).order_by("path"))
+    ledger_orgs = perms.scope_roots(user, perms.LEDGER_VIEW)
     return {
-        "roster_orgs": list(perms.scope_roots(user, perms.ROSTER_VIEW).order_by("path")),
+        "roster_orgs": perms.scope_roots(user, perms.ROSTER_VIEW),
         "ledger_orgs": ledger_orgs,
-        "record_orgs": list(perms.scope_roots(user, perms.ENTRY_RECORD)),
+        "record_orgs": perms.scope_roots(user, perms.ENTRY_RECORD),
         "can_import": perms.holds_anywhere(user, perms.ROSTER_MANAGE),
         "can_audit": perms.holds_anywhere(user, perms.AUDIT_VIEW),
         "can_view_access_log": may_view_access_log(user),

@@ -467,9 +467,9 @@ def follow_ups_visible(*, actor: User) -> QuerySet[FollowUp]:
 def escalation_units(*, actor: User) -> list[Organization]:
     """The units whose escalations the actor sees: branches they run, colleges whose rules they
     approve, and (for the organization department) the committee."""
-    return list(perms.orgs_with_perm(actor, perms.BRANCH_RUN).filter(kind="branch")) + list(
-        perms.scope_roots(actor, perms.SCHEME_APPROVE).exclude(kind="branch")
-    )
+    return list(perms.orgs_with_perm(actor, perms.BRANCH_RUN).filter(kind="branch")) + [
+        o for o in perms.scope_roots(actor, perms.SCHEME_APPROVE) if o.kind != "branch"
+    ]
 
 
 def escalations_for(*, units: Iterable[Organization]) -> QuerySet[Escalation]:

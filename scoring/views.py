@@ -637,7 +637,7 @@ def deadlines(request):
     if cycle is None:
         raise Http404
     member = getattr(request.user, "member", None)
-    units = list(perms.scope_roots(request.user, perms.LEDGER_VIEW)) or ([member.branch] if member else [])
+    units = perms.scope_roots(request.user, perms.LEDGER_VIEW) or ([member.branch] if member else [])
     movable = [
         u
         for u in units

@@ -183,7 +183,7 @@ def scope_for(
 
 def dashboard_roots(*, actor: User) -> list[Organization]:
     """Where the actor's dashboards start: the topmost nodes of their ledger scope."""
-    return list(perms.scope_roots(actor, perms.LEDGER_VIEW).order_by("path"))
+    return perms.scope_roots(actor, perms.LEDGER_VIEW)
 
 
 # ── deadlines ────────────────────────────────────────────────────────────────────────────────

@@ -309,3 +309,34 @@ def test_closing_a_branch_ends_every_role_held_there(world):
     rep.user.refresh_from_db()
     assert not rep.user.is_active  # a mass representative with no other role has nothing left to do
     assert not perms.has_org_perm(rep.user, perms.MASS_EVALUATE, world.A2)
+
+
+PERMISSIONS = sorted({p for granted in perms.ROLE_PERMISSIONS.values() for p in granted})
+
+
+@pytest.mark.parametrize("who", ["admin", "org_department", "gb_secretary", "secretary", "panel", "mass_rep"])
+def test_scope_roots_are_the_nodes_where_the_roles_are_held(world, django_assert_num_queries, who):
+    """Every permission's roots, from one read of the user's nodes: the same nodes, in tree order,
+    as asking the database permission by permission; a role given later shows at once."""
+    user = getattr(world, who)
+    expected = {}
+    for perm in PERMISSIONS:
+        paths = perms._granted_paths(user, perm)
+        found = (
+            Organization.objects.filter(parent__isnull=True)
+            if "" in paths
+            else Organization.objects.filter(path__in=paths)
+        )
+        expected[perm] = list(found.order_by("path"))
+    with django_assert_num_queries(1 if any(expected.values()) else 0):
+        assert {perm: perms.scope_roots(user, perm) for perm in PERMISSIONS} == expected
+    if not user.is_superuser:
+        services.role_assign(
+            actor=world.admin,
+            user=user,
+            organization=world.B1,
+            role=Role.PANEL_MEMBER,
+            starts_on=datetime.date(2026, 1, 1),
+            reason="测试",
+        )  # role_assign forgets what was kept on the user
+        assert world.B1 in perms.scope_roots(user, perms.PANEL_SCORE)
