@@ -199,7 +199,8 @@ def ledger_rows(entries: QuerySet[LedgerEntry]) -> list[dict]:
         )
         row["kind_label"] = kinds.get(row["kind"], row["kind"])
         row["source_label"] = sources.get(row["source"], row["source"])
-        row["recorder"] = row.pop("recorder_name") or row.pop("recorder_username")  # User.get_full_name
+        name, username = row.pop("recorder_name"), row.pop("recorder_username")
+        row["recorder"] = name or username  # as User.get_full_name says it
         row["evidence"] = files.get(row["id"], [])
     return rows
 

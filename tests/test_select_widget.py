@@ -62,7 +62,7 @@ class Filters(BootstrapForm):
 
 
 @pytest.mark.parametrize("data", [None, {}, {"kind": "a", "needed": "b"}, {"kind": "zzz", "unit": "x"}])
-def test_a_forms_selects_render_as_with_djangos_widget(world, data):
+def test_a_forms_selects_render_as_djangos_widget_would(world, data):
     """Every plain Select of a form becomes ours (a ModelChoiceField's too, options read from its
     queryset); other choice widgets stay Django's. Bound or not, valid or not, the HTML is the same."""
     ours = Filters(data)
